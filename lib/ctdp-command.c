@@ -1,0 +1,138 @@
+#include <config.h>
+#include "ctdp-command.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "util.h"
+
+/* Rows in the order --help lists them.  "version" and "list-commands" are
+ * served by OVS's unixctl server itself; every other row has a handler that
+ * the daemon registers through ctdp_command_register(). */
+static const struct ctdp_command commands[] = {
+    { "version", "version", "", 0, 0,
+      "print the daemon's version" },
+    { "list-commands", "list-commands", "", 0, 0,
+      "list the commands the daemon serves" },
+    { "exit", "exit", "", 0, 0,
+      "stop the daemon" },
+};
+
+size_t
+ctdp_command_count(void)
+{
+    return ARRAY_SIZE(commands);
+}
+
+/* Returns row 'i', or NULL when 'i' is past the end. */
+const struct ctdp_command *
+ctdp_command_at(size_t i)
+{
+    return i < ARRAY_SIZE(commands) ? &commands[i] : NULL;
+}
+
+/* Returns the row whose command-line name is 'name', or NULL. */
+const struct ctdp_command *
+ctdp_command_find(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        if (!strcmp(commands[i].name, name)) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+/* Returns the row whose unixctl name is 'unixctl', or NULL. */
+const struct ctdp_command *
+ctdp_command_find_unixctl(const char *unixctl)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        if (!strcmp(commands[i].unixctl, unixctl)) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+/* Returns NULL if 'n_args' arguments suit 'cmd', otherwise a malloc'd
+ * message for the user (the caller frees it). */
+char *
+ctdp_command_check_args(const struct ctdp_command *cmd, int n_args)
+{
+    if (n_args >= cmd->min_args && n_args <= cmd->max_args) {
+        return NULL;
+    }
+    if (cmd->max_args == 0) {
+        return xasprintf("'%s' takes no arguments", cmd->name);
+    }
+    if (cmd->min_args == cmd->max_args) {
+        return xasprintf("'%s' takes %d argument%s (usage: %s %s)",
+                         cmd->name, cmd->min_args,
+                         cmd->min_args == 1 ? "" : "s",
+                         cmd->name, cmd->usage);
+    }
+    return xasprintf("'%s' takes %d to %d arguments (usage: %s %s)",
+                     cmd->name, cmd->min_args, cmd->max_args,
+                     cmd->name, cmd->usage);
+}
+
+/* Prints one line per command: name, usage and help. */
+void
+ctdp_command_print_help(FILE *stream)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        const struct ctdp_command *c = &commands[i];
+        char *synopsis = xasprintf("%s%s%s", c->name, *c->usage ? " " : "",
+                                   c->usage);
+
+        fprintf(stream, "  %-40s %s\n", synopsis, c->help);
+        free(synopsis);
+    }
+}
+
+/* Registers 'cb' with the unixctl server under the row named 'unixctl',
+ * taking usage and argument bounds from that row.  Aborts if there is no
+ * such row: every command the daemon serves must be in the table. */
+void
+ctdp_command_register(const char *unixctl, unixctl_cb_func *cb, void *aux)
+{
+    const struct ctdp_command *c = ctdp_command_find_unixctl(unixctl);
+
+    if (!c) {
+        ovs_abort(0, "command %s is not in the command table", unixctl);
+    }
+    unixctl_command_register(c->unixctl, c->usage, c->min_args, c->max_args,
+                             cb, aux);
+}
+
+/* Returns ctdp's run directory: $CTDP_RUNDIR, or /run/ctdp. */
+static const char *
+ctdp_command_rundir(void)
+{
+    const char *rundir = getenv("CTDP_RUNDIR");
+
+    return rundir && *rundir ? rundir : "/run/ctdp";
+}
+
+/* Points the Open vSwitch library's run directory at ctdp's (unless
+ * OVS_RUNDIR is already set), so that a relative socket name and the
+ * default pidfile resolve there, for the daemon and the client alike.
+ * Call at the start of main(), before anything asks for ovs_rundir(). */
+void
+ctdp_command_use_rundir(void)
+{
+    setenv("OVS_RUNDIR", ctdp_command_rundir(), 0);
+}
+
+/* Returns the unixctl socket that ctdpd serves and ctdp-dpctl calls when
+ * neither is told otherwise: "ctdpd.ctl" in ctdp's run directory. */
+const char *
+ctdp_command_default_socket(void)
+{
+    static char *path;
+
+    if (!path) {
+        path = xasprintf("%s/ctdpd.ctl", ctdp_command_rundir());
+    }
+    return path;
+}

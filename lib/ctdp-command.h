@@ -1,0 +1,51 @@
+#ifndef CTDP_COMMAND_H
+#define CTDP_COMMAND_H 1
+
+/* The table of control commands.
+ *
+ * One row per command that ctdpd serves over unixctl (OVS's JSON-RPC over a
+ * unix socket).  The same rows drive both ends:
+ *
+ *   - ctdp-dpctl finds a row by the name the user typed, checks the argument
+ *     count, and sends the row's unixctl name, so that a typo or a wrong
+ *     count is refused before any daemon is contacted;
+ *   - ctdpd registers each handler with ctdp_command_register(), which takes
+ *     the usage text and argument bounds from the row, so that `ovs-appctl
+ *     -t SOCKET list-commands` and `ctdp-dpctl --help` say the same thing.
+ *
+ * Names follow Open vSwitch: dpctl commands are "dpctl/NAME" over unixctl
+ * and "NAME" on ctdp-dpctl's command line; daemon commands ("version",
+ * "exit", "list-commands") have one name.
+ *
+ * Both ends default to the same socket, ctdp_command_default_socket():
+ * "ctdpd.ctl" in the run directory, which is $CTDP_RUNDIR or /run/ctdp.
+ * ctdp_command_use_rundir() makes that directory the OVS library's too.
+ *
+ * Thread-safety: the table is constant.  ctdp_command_register() calls
+ * unixctl_command_register() and so must run on the daemon's main thread. */
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "unixctl.h"
+
+struct ctdp_command {
+    const char *name;       /* Name on ctdp-dpctl's command line. */
+    const char *unixctl;    /* Name over unixctl. */
+    const char *usage;      /* Argument synopsis, "" for none. */
+    int min_args, max_args; /* Bounds on the argument count. */
+    const char *help;       /* One line for --help. */
+};
+
+const struct ctdp_command *ctdp_command_find(const char *name);
+const struct ctdp_command *ctdp_command_find_unixctl(const char *unixctl);
+const struct ctdp_command *ctdp_command_at(size_t i);
+size_t ctdp_command_count(void);
+
+char *ctdp_command_check_args(const struct ctdp_command *, int n_args);
+void ctdp_command_print_help(FILE *);
+void ctdp_command_register(const char *unixctl, unixctl_cb_func *, void *aux);
+
+void ctdp_command_use_rundir(void);
+const char *ctdp_command_default_socket(void);
+
+#endif /* ctdp-command.h */

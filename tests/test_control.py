@@ -1,0 +1,138 @@
+"""The control path: ctdpd serving unixctl, ctdp-dpctl and ovs-appctl."""
+import os
+import signal
+import socket
+
+from conftest import Daemon, program, run, wait_until
+
+
+def test_version_through_both_clients(daemon):
+    """ctdp-dpctl and OVS's own ovs-appctl both get ctdpd's version."""
+    for proc in (daemon.dpctl("version"), daemon.appctl("version")):
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines()[0] == "ctdpd 0.1.0"
+
+
+def test_list_commands_serves_every_table_command(daemon):
+    """Every command ctdp-dpctl --help offers is one the daemon serves."""
+    help_out = run([program("ctdp-dpctl"), "--help"]).stdout
+    offered = [line.split()[0] for line in
+               help_out.split("Commands:\n")[1].split("\n\n")[0].splitlines()]
+    served = daemon.dpctl("list-commands").stdout
+    assert offered
+    for name in offered:
+        assert f"  {name}" in served, name
+
+
+def test_exit_stops_daemon_and_removes_files(daemon):
+    """'exit' answers, then the daemon ends and removes socket and pidfile."""
+    proc = daemon.dpctl("exit")
+    assert proc.returncode == 0, proc.stderr
+    daemon.wait_exit()
+    assert not daemon.socket.exists()
+    assert not daemon.pidfile.exists()
+
+
+def test_sigterm_removes_socket_and_pidfile(daemon):
+    """SIGTERM stops the daemon cleanly: no socket or pidfile left behind."""
+    os.kill(daemon.pid, signal.SIGTERM)
+    daemon.wait_exit()
+    assert not daemon.socket.exists()
+    assert not daemon.pidfile.exists()
+    assert "terminating with signal 15" in daemon.logfile.read_text()
+
+
+def test_default_socket_is_in_ctdp_rundir(tmp_path):
+    """Without --unixctl, daemon and client meet at $CTDP_RUNDIR/ctdpd.ctl."""
+    env = dict(os.environ, CTDP_RUNDIR=str(tmp_path))
+    proc = run([program("ctdpd"), "--detach", "--pidfile",
+                f"--log-file={tmp_path}/log"], env=env)
+    assert proc.returncode == 0, proc.stderr
+    pid = int((tmp_path / "ctdpd.pid").read_text())
+    try:
+        assert (tmp_path / "ctdpd.ctl").exists()
+        out = run([program("ctdp-dpctl"), "version"], env=env)
+        assert out.returncode == 0 and out.stdout.startswith("ctdpd 0.1.0")
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: not (tmp_path / "ctdpd.ctl").exists(),
+               what="the socket to go")
+
+
+def one_error_line(proc, status, text):
+    assert proc.returncode == status, (proc.returncode, proc.stderr)
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("ctdp-dpctl: ") and text in lines[0], lines[0]
+    assert proc.stdout == ""
+
+
+def test_unknown_command_is_refused_before_connecting(tmp_path):
+    """An unknown command is refused without contacting any daemon."""
+    proc = run([program("ctdp-dpctl"), f"--unixctl={tmp_path}/none",
+                "no-such-command"])
+    one_error_line(proc, 2, "unknown command 'no-such-command'")
+
+
+def test_unknown_command_with_daemon_running(daemon):
+    """An unknown command gets the same single line while ctdpd runs, and
+    the daemon keeps serving."""
+    one_error_line(daemon.dpctl("no-such-command"), 2, "unknown command")
+    assert daemon.dpctl("version").returncode == 0
+
+
+def test_daemon_not_running(tmp_path):
+    """A socket path with nothing behind it: one line, exit 1."""
+    proc = run([program("ctdp-dpctl"), "--unixctl=/nonexistent", "version"])
+    one_error_line(proc, 1, "cannot connect to /nonexistent")
+
+
+def test_stale_socket_file(tmp_path):
+    """A socket file left behind by a dead daemon refuses the connection:
+    one line, exit 1, no hang."""
+    path = tmp_path / "stale.ctl"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    s.close()
+    proc = run([program("ctdp-dpctl"), f"--unixctl={path}", "version"],
+               timeout=10)
+    one_error_line(proc, 1, "Connection refused")
+
+
+def test_wrong_argument_count(daemon):
+    """Too many arguments: refused by the client with the command's name."""
+    one_error_line(daemon.dpctl("version", "extra"), 2,
+                   "'version' takes no arguments")
+
+
+def test_missing_command_and_bad_option():
+    """No command, or an unknown option: one line each, exit 2."""
+    one_error_line(run([program("ctdp-dpctl")]), 2, "missing command")
+    one_error_line(run([program("ctdp-dpctl"), "--bogus", "version"]), 2,
+                   "'--bogus'")
+    one_error_line(run([program("ctdp-dpctl"), "--timeout=x", "version"]), 2,
+                   "--timeout")
+
+
+def test_daemon_refuses_bad_arguments(tmp_path):
+    """ctdpd with an unknown option or a stray argument exits non-zero with
+    one line and leaves no socket."""
+    for args in (["--bogus"], ["stray"]):
+        proc = run([program("ctdpd"), f"--unixctl={tmp_path}/s.ctl", *args])
+        assert proc.returncode != 0
+        assert len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert not (tmp_path / "s.ctl").exists()
+
+
+def test_ovs_appctl_unknown_command_is_an_error(daemon):
+    """ovs-appctl gets the daemon's own error for an unknown command."""
+    proc = daemon.appctl("no-such-command")
+    assert proc.returncode != 0
+    assert "is not a valid command" in proc.stderr
+
+
+def test_no_open_vswitch_conntrack_linked():
+    """ctdp's tracker is its own: none of OVS's conntrack is in ctdpd."""
+    symbols = run(["nm", program("ctdpd")], check=True).stdout
+    for name in ("conntrack_execute", "conntrack_init", "ipf_init"):
+        assert f" {name}\n" not in symbols, name

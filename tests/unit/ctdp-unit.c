@@ -1,0 +1,78 @@
+/* The unit-test runner: runs every suite's cases (or those whose
+ * "suite/case" name contains argv[1]) and reports them in TAP. */
+#include <config.h>
+#include "ctdp-unit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+extern const struct ctdp_unit_suite command_suite;
+extern const struct ctdp_unit_suite random_suite;
+
+static const struct ctdp_unit_suite *const suites[] = {
+    &command_suite,
+    &random_suite,
+};
+
+static int n_failed_checks;
+
+bool
+ctdp_unit_check(bool ok, const char *expr, const char *file, int line)
+{
+    if (!ok) {
+        printf("# %s:%d: check failed: %s\n", file, line, expr);
+        n_failed_checks++;
+    }
+    return ok;
+}
+
+bool
+ctdp_unit_check_eq(long long a, long long b, const char *a_expr,
+                   const char *b_expr, const char *file, int line)
+{
+    if (a != b) {
+        printf("# %s:%d: check failed: %s == %s (%lld != %lld)\n",
+               file, line, a_expr, b_expr, a, b);
+        n_failed_checks++;
+    }
+    return a == b;
+}
+
+static bool
+selected(const char *suite, const char *name, const char *filter)
+{
+    char full[256];
+
+    snprintf(full, sizeof full, "%s/%s", suite, name);
+    return !filter || strstr(full, filter);
+}
+
+int
+main(int argc, char *argv[])
+{
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    int n_tests = 0, n_failed = 0, n = 0;
+
+    for (size_t i = 0; i < sizeof suites / sizeof *suites; i++) {
+        for (const struct ctdp_unit_case *c = suites[i]->cases; c->name; c++) {
+            n_tests += selected(suites[i]->name, c->name, filter);
+        }
+    }
+    printf("1..%d\n", n_tests);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (size_t i = 0; i < sizeof suites / sizeof *suites; i++) {
+        for (const struct ctdp_unit_case *c = suites[i]->cases; c->name; c++) {
+            if (!selected(suites[i]->name, c->name, filter)) {
+                continue;
+            }
+            int before = n_failed_checks;
+
+            c->run();
+            bool ok = n_failed_checks == before;
+            printf("%s %d - %s/%s\n", ok ? "ok" : "not ok", ++n,
+                   suites[i]->name, c->name);
+            n_failed += !ok;
+        }
+    }
+    return n_failed ? 1 : 0;
+}
