@@ -2,5 +2,21 @@
 # library's primitives and OpenSSL; never on lib/.
 noinst_LTLIBRARIES += datapath-ct/libctdp-ct.la
 datapath_ct_libctdp_ct_la_SOURCES = \
+	datapath-ct/ctdp-conn.c \
+	datapath-ct/ctdp-ct-private.h \
+	datapath-ct/ctdp-ct.c \
+	datapath-ct/ctdp-ct.h \
+	datapath-ct/ctdp-dump.c \
+	datapath-ct/ctdp-event.c \
+	datapath-ct/ctdp-l4-generic.c \
+	datapath-ct/ctdp-l4-icmp.c \
+	datapath-ct/ctdp-l4-udp.c \
 	datapath-ct/ctdp-random.c \
-	datapath-ct/ctdp-random.h
+	datapath-ct/ctdp-random.h \
+	datapath-ct/ctdp-siphash.h \
+	datapath-ct/ctdp-sweep.c \
+	datapath-ct/ctdp-table.c \
+	datapath-ct/ctdp-timeout.c \
+	datapath-ct/ctdp-tuple.c \
+	datapath-ct/ctdp-tuple.h \
+	datapath-ct/ctdp-zone.c

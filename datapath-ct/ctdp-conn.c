@@ -1,0 +1,183 @@
+/* Conns: allocation, the per-conn lock, matching and removal. */
+#include <config.h>
+#include "ctdp-ct-private.h"
+
+#include <string.h>
+#include "util.h"
+
+struct ctdp_conn *
+ctdp_conn_alloc(const struct ctdp_tuple *key,
+                const struct ctdp_l4proto *l4, long long now)
+{
+    struct ctdp_conn *conn = xmalloc(sizeof *conn + l4->tail_size);
+
+    /* ctdp_node_conn() relies on this alignment (glibc's malloc gives 16
+     * bytes on every 64-bit target). */
+    ovs_assert(!((uintptr_t) conn & 15));
+    memset(conn, 0, sizeof *conn + l4->tail_size);
+    conn->key = *key;
+    conn->start = now;
+    atomic_init(&conn->expires, now);
+    atomic_init(&conn->status, 0);
+    return conn;
+}
+
+void
+ctdp_conn_free(struct ctdp_conn *conn)
+{
+    free(conn);
+}
+
+const struct ctdp_l4proto *
+ctdp_conn_l4proto(const struct ctdp_conn *conn)
+{
+    return ctdp_l4proto_find(&conn->key);
+}
+
+void
+ctdp_conn_lock(struct ctdp_conn *conn)
+{
+    while (__atomic_exchange_n((uint8_t *) &conn->lock, 1,
+                               __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n((uint8_t *) &conn->lock, __ATOMIC_RELAXED)) {
+            __builtin_ia32_pause();
+        }
+    }
+}
+
+void
+ctdp_conn_unlock(struct ctdp_conn *conn)
+{
+    __atomic_store_n((uint8_t *) &conn->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Sets status 'bits'.  The caller holds the conn's lock, or owns the
+ * unconfirmed conn. */
+void
+ctdp_conn_set_status(struct ctdp_conn *conn, uint16_t bits)
+{
+    atomic_store_relaxed(&conn->status, ctdp_conn_status(conn) | bits);
+}
+
+void
+ctdp_conn_set_expires(struct ctdp_conn *conn, long long expires)
+{
+    atomic_store_relaxed(&conn->expires, expires);
+}
+
+/* Sets 'reply' to the conn's reply-direction tuple. */
+void
+ctdp_conn_reply_tuple(const struct ctdp_conn *conn, struct ctdp_tuple *reply)
+{
+    if (!ctdp_tuple_invert(&conn->key, reply)) {
+        /* A conn is made only from invertible tuples: see new_ok(). */
+        OVS_NOT_REACHED();
+    }
+}
+
+/* Does 'conn''s tuple in direction 'dir' equal 'key'?  'inv_key' is 'key'
+ * inverted (its 'l3' is 0 when 'key' has no inverse).  The reply tuple is
+ * the original inverted, and inversion is its own inverse, so the reply
+ * tuple equals 'key' exactly when the original equals 'inv_key'. */
+bool
+ctdp_conn_matches(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
+                  const struct ctdp_tuple *key,
+                  const struct ctdp_tuple *inv_key)
+{
+    return ctdp_tuple_equal(&conn->key,
+                            dir == CTDP_DIR_ORIG ? key : inv_key);
+}
+
+/* The hash of 'conn''s tuple in direction 'dir': its node's bucket. */
+uint32_t
+ctdp_conn_node_hash(const struct ctdp_table *t, const struct ctdp_conn *conn,
+                    enum ctdp_ct_dir dir)
+{
+    struct ctdp_tuple reply;
+
+    if (dir == CTDP_DIR_ORIG) {
+        return ctdp_table_hash(t, &conn->key);
+    }
+    ctdp_conn_reply_tuple(conn, &reply);
+    return ctdp_table_hash(t, &reply);
+}
+
+void
+ctdp_conn_hashes(const struct ctdp_table *t, const struct ctdp_conn *conn,
+                 uint32_t *orig_hash, uint32_t *reply_hash)
+{
+    *orig_hash = ctdp_conn_node_hash(t, conn, CTDP_DIR_ORIG);
+    *reply_hash = ctdp_conn_node_hash(t, conn, CTDP_DIR_REPLY);
+}
+
+/* The conn's id: a keyed hash of its address and start time, the way the
+ * kernel derives its ids, so that no field is spent on it.  Two live conns
+ * never share an address, and a conn made at the same address later has
+ * another start time or, at worst, the same id as a conn that is gone. */
+static uint64_t
+conn_id(const struct ctdp_ct *ct, const struct ctdp_conn *conn)
+{
+    uint64_t w[2] = { (uintptr_t) conn, (uint64_t) conn->start };
+    uint64_t id = ctdp_siphash_words(w, 2, &ct->id_key);
+
+    return id ? id : 1;
+}
+
+/* Fills 'e' with a consistent snapshot of 'conn'. */
+void
+ctdp_conn_to_entry(const struct ctdp_ct *ct, struct ctdp_conn *conn,
+                   struct ctdp_ct_entry *e)
+{
+    const struct ctdp_l4proto *l4 = ctdp_conn_l4proto(conn);
+
+    e->orig = conn->key;
+    ctdp_conn_reply_tuple(conn, &e->reply);
+    e->id = conn_id(ct, conn);
+    e->start = conn->start;
+    ctdp_conn_lock(conn);
+    e->status = ctdp_conn_status(conn);
+    e->expires = ctdp_conn_expires(conn);
+    e->mark = conn->mark;
+    e->label = conn->label;
+    memcpy(e->packets, conn->packets, sizeof e->packets);
+    memcpy(e->bytes, conn->bytes, sizeof e->bytes);
+    e->l4_state = l4->state_name ? l4->state_name(conn) : NULL;
+    ctdp_conn_unlock(conn);
+}
+
+/* Takes a confirmed conn out of the table: marks it DYING, unlinks both
+ * nodes, uncounts it and reports DESTROY.  It stays on its zone list until
+ * the next walker frees it.  Returns false if someone else removed it
+ * first. */
+bool
+ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
+{
+    uint32_t orig_hash, reply_hash, old;
+    struct ctdp_zone *zone;
+    uint16_t status;
+
+    ctdp_conn_lock(conn);
+    status = ctdp_conn_status(conn);
+    if (!(status & CTDP_S_DYING)) {
+        ctdp_conn_set_status(conn, CTDP_S_DYING);
+        /* Invisible from now on: see ctdp_conn_is_live(). */
+        ctdp_conn_set_expires(conn, LLONG_MIN);
+    }
+    ctdp_conn_unlock(conn);
+    if (status & CTDP_S_DYING) {
+        return false;
+    }
+
+    ctdp_conn_hashes(&ct->table, conn, &orig_hash, &reply_hash);
+    ctdp_table_lock_pair(&ct->table, orig_hash, reply_hash);
+    ctdp_table_unlink_locked(&ct->table, conn, orig_hash, reply_hash);
+    ctdp_table_unlock_pair(&ct->table, orig_hash, reply_hash);
+
+    atomic_sub_relaxed(&ct->n_conns, 1, &old);
+    zone = ctdp_zone_find(ct, conn->key.zone);
+    atomic_sub_relaxed(&zone->count, 1, &old);
+    if (ctdp_events_wanted(ct)) {
+        ctdp_event_emit(ct, CTDP_EVENT_DESTROY, conn, now);
+    }
+    return true;
+}

@@ -1,0 +1,318 @@
+#ifndef CTDP_CT_PRIVATE_H
+#define CTDP_CT_PRIVATE_H 1
+
+/* The tracker's internal layout, shared by datapath-ct/'s files only.
+ *
+ * Memory: a conn is one allocation of 136 bytes (a 144-byte malloc chunk)
+ * plus the protocol's tail (TCP's window state); with the bucket array at
+ * most one pointer per conn, a UDP conn costs about 152 bytes.  To get
+ * there, the reply tuple is not stored: it is the original inverted (NAT,
+ * when it comes, stores its own), and the 64-bit id is a keyed hash of the
+ * conn's address and start time rather than a field.
+ *
+ * Locks, in the order they are taken:
+ *   1. ct->walker_mutex: one walker of the zone lists at a time (sweep,
+ *      flush, destroy); guards ct->sweep_* and unlinking from zone lists.
+ *   2. ct->resize_mutex: one resizer at a time.
+ *   3. ct->locks[]: the bucket locks, striped by hash (CTDP_N_LOCKS of
+ *      them, 'hash & (CTDP_N_LOCKS - 1)': a bucket's lock does not change
+ *      when the table grows).  Two are taken in index order; a resize takes
+ *      all of them in index order.
+ *   4. conn->lock: a byte spinlock over the conn's mutable state (status,
+ *      expires, mark, label, counters, protocol state).
+ *   Listener mutexes are leaves.
+ *
+ * RCU: lookups walk chains with no lock, inside the caller's RCU read
+ * section.  A conn is unlinked under its bucket locks and freed with
+ * ovsrcu_postpone() once it is also off its zone list, so a reader that
+ * still holds it sees valid memory. */
+
+#include "ctdp-ct.h"
+#include "ctdp-siphash.h"
+#include "openvswitch/list.h"
+#include "ovs-atomic.h"
+#include "ovs-rcu.h"
+#include "ovs-thread.h"
+
+/* ---- Conns ------------------------------------------------------------- */
+
+/* A hash chain link.  A conn's two nodes are its first 16 bytes, and a conn
+ * is 16-byte aligned, so a node's address tells its direction: node[0] at
+ * offset 0 (original), node[1] at offset 8 (reply). */
+struct ctdp_node {
+    ATOMIC(struct ctdp_node *) next;
+};
+
+/* A lookup reads only the first 64 bytes: the nodes, the tuple, and
+ * 'expires' (which removal sets to LLONG_MIN, so that liveness is one
+ * read). */
+struct ctdp_conn {
+    struct ctdp_node node[2];       /* Must be first: see ctdp_node. */
+    struct ctdp_tuple key;          /* Original direction, with the zone. */
+    ATOMIC(long long) expires;      /* 'now' of expiry, in ms. */
+    struct ctdp_conn *zone_next;    /* Zone list: see struct ctdp_zone. */
+    long long start;                /* 'now' of creation, in ms. */
+    uint32_t mark;
+    ATOMIC(uint16_t) status;        /* CTDP_S_*; written under 'lock'. */
+    ATOMIC(uint8_t) lock;           /* Byte spinlock. */
+    uint8_t l4_state;               /* The protocol tracker's state. */
+    ovs_u128 label;
+    uint64_t packets[2], bytes[2];  /* By direction, under 'lock'. */
+    uint8_t l4[];                   /* Protocol tail (l4proto->tail_size). */
+};
+BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, key) == 16);
+BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, expires) == 56);
+BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) == 136);
+
+static inline struct ctdp_conn *
+ctdp_node_conn(const struct ctdp_node *node)
+{
+    return (struct ctdp_conn *) ((uintptr_t) node & ~(uintptr_t) 15);
+}
+
+static inline enum ctdp_ct_dir
+ctdp_node_dir(const struct ctdp_node *node)
+{
+    return ((uintptr_t) node >> 3) & 1;
+}
+
+static inline uint16_t
+ctdp_conn_status(const struct ctdp_conn *conn)
+{
+    uint16_t status;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_conn *, conn)->status,
+                        &status);
+    return status;
+}
+
+static inline long long
+ctdp_conn_expires(const struct ctdp_conn *conn)
+{
+    long long expires;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_conn *, conn)->expires,
+                        &expires);
+    return expires;
+}
+
+/* A conn is live until it expires or is removed.  Lookups, dumps and
+ * clash checks see only live conns. */
+static inline bool
+ctdp_conn_is_live(const struct ctdp_conn *conn, long long now)
+{
+    return now < ctdp_conn_expires(conn);
+}
+
+void ctdp_conn_lock(struct ctdp_conn *);
+void ctdp_conn_unlock(struct ctdp_conn *);
+void ctdp_conn_set_status(struct ctdp_conn *, uint16_t bits);
+void ctdp_conn_set_expires(struct ctdp_conn *, long long expires);
+
+/* ---- Protocol trackers ------------------------------------------------- */
+
+enum ctdp_verdict {
+    CTDP_ACCEPT,                    /* Tracked. */
+    CTDP_INVALID,                   /* Not a valid part of the conn. */
+    CTDP_REPEAT,                    /* End the conn, track as a new one. */
+};
+
+/* What a protocol tracker is told about one packet. */
+struct ctdp_l4_ctx {
+    const struct ctdp_parsed *parsed;
+    enum ctdp_ct_dir dir;
+    bool confirmed;                 /* The conn is in the table. */
+    long long now;
+    const struct ctdp_timeout_policy *policy;   /* Zone's, or NULL. */
+    const struct ctdp_timeout_policy *defaults; /* The tracker's. */
+};
+
+/* One protocol's tracker.  packet() runs with the conn locked (or on an
+ * unconfirmed conn that only this packet sees); it advances the conn's
+ * state, sets status bits through ctdp_conn_set_status() and returns the
+ * new timeout in ms through '*timeout'. */
+struct ctdp_l4proto {
+    const char *name;
+    bool allow_clash;               /* Clashing entries may merge. */
+    size_t tail_size;               /* Bytes of conn->l4[]. */
+    /* May a packet with tuple 't' create a conn? */
+    bool (*new_ok)(const struct ctdp_tuple *t);
+    enum ctdp_verdict (*packet)(struct ctdp_conn *,
+                                const struct ctdp_l4_ctx *,
+                                long long *timeout);
+    const char *(*state_name)(const struct ctdp_conn *);
+};
+
+extern const struct ctdp_l4proto ctdp_l4_udp;
+extern const struct ctdp_l4proto ctdp_l4_icmp;
+extern const struct ctdp_l4proto ctdp_l4_generic;
+
+const struct ctdp_l4proto *ctdp_l4proto_find(const struct ctdp_tuple *);
+long long ctdp_timeout_ms(const struct ctdp_l4_ctx *, enum ctdp_timeout_slot);
+
+/* ---- The hash table ---------------------------------------------------- */
+
+#define CTDP_N_LOCKS 1024
+
+struct ctdp_buckets {
+    uint32_t mask;                  /* n_buckets - 1. */
+    ATOMIC(struct ctdp_node *) heads[];
+};
+
+struct ctdp_table {
+    OVSRCU_TYPE(struct ctdp_buckets *) buckets;
+    /* Resize seqcount: odd while a resize moves nodes.  A lookup that
+     * missed while it changed may have been led off its chain, and
+     * restarts.  Written under all bucket locks; pairs with the reads in
+     * ctdp_table_lookup(). */
+    ATOMIC(uint32_t) seq;
+    struct ovs_spin locks[CTDP_N_LOCKS];
+    struct ovs_mutex resize_mutex;
+    uint32_t max_buckets;
+    uint32_t max_chain;             /* 0: random per confirm. */
+    struct ctdp_siphash_key hash_key;
+    uint32_t (*test_hash)(const struct ctdp_tuple *);
+};
+
+/* ---- Zones ------------------------------------------------------------- */
+
+/* Per-zone state.  Every confirmed conn is on its zone's list until it is
+ * freed: pushed at the head without a lock (compare-and-swap), unlinked
+ * only by the walker that holds ct->walker_mutex.  So a flush of one zone
+ * or a sweep walks only that zone's conns, and a conn removed by the packet
+ * path (marked DYING) is freed when the walker next passes it. */
+struct ctdp_zone {
+    ATOMIC(struct ctdp_conn *) head;
+    ATOMIC(uint32_t) count;         /* Confirmed, not yet removed. */
+    ATOMIC(uint32_t) limit;         /* Own limit; see 'has_limit'. */
+    ATOMIC(bool) has_limit;
+    OVSRCU_TYPE(struct ctdp_timeout_policy *) policy;
+};
+
+#define CTDP_N_ZONES 65536
+
+/* ---- Statistics -------------------------------------------------------- */
+
+enum ctdp_stat {
+#define CTDP_STAT(NAME, HELP) CTDP_STAT_##NAME,
+    CTDP_STATS
+#undef CTDP_STAT
+    CTDP_N_STATS
+};
+
+/* Statistics are sharded by thread so that two datapath threads do not
+ * bounce one cache line. */
+#define CTDP_STAT_SHARDS 16
+struct ctdp_stat_shard {
+    ATOMIC(uint64_t) n[CTDP_N_STATS];
+} __attribute__((aligned(64)));
+
+/* ---- Events ------------------------------------------------------------ */
+
+/* A listener's ring; everything but 'ct' and 'zone' is guarded by
+ * ct->listeners_mutex. */
+struct ctdp_ct_listener {
+    struct ovs_list node;           /* In ct->listeners. */
+    struct ctdp_ct *ct;
+    int zone;                       /* < 0: every zone. */
+    struct ctdp_ct_event *ring;
+    size_t capacity, head, n;
+    uint64_t lost;
+};
+
+/* ---- The tracker ------------------------------------------------------- */
+
+struct ctdp_ct {
+    struct ctdp_table table;
+    ATOMIC(struct ctdp_zone *) zones[CTDP_N_ZONES];   /* Made on demand. */
+
+    ATOMIC(uint32_t) n_conns;
+    ATOMIC(uint32_t) max_conns;
+    ATOMIC(uint32_t) default_zone_limit;
+
+    struct ovs_mutex walker_mutex;
+    uint32_t sweep_zone OVS_GUARDED_BY(walker_mutex);
+    /* The conn after which the sweep goes on in 'sweep_zone' (NULL: from
+     * the head).  Only walkers free conns, so it stays valid; a flush
+     * resets it. */
+    struct ctdp_conn *sweep_cursor OVS_GUARDED_BY(walker_mutex);
+    ATOMIC(unsigned int) sweep_interval;
+
+    struct ovs_mutex listeners_mutex;
+    struct ovs_list listeners OVS_GUARDED_BY(listeners_mutex);
+    ATOMIC(size_t) n_listeners;     /* Read on the packet path. */
+
+    struct ctdp_siphash_key id_key;
+    struct ctdp_timeout_policy timeouts;    /* From the params; constant. */
+    struct ctdp_stat_shard stats[CTDP_STAT_SHARDS];
+};
+
+void ctdp_stat_inc(struct ctdp_ct *, enum ctdp_stat);
+
+/* ctdp-table.c */
+int ctdp_table_init(struct ctdp_table *, const struct ctdp_ct_params *);
+void ctdp_table_destroy(struct ctdp_table *);
+uint32_t ctdp_table_hash(const struct ctdp_table *, const struct ctdp_tuple *);
+struct ctdp_node *ctdp_table_lookup(struct ctdp_ct *,
+                                    const struct ctdp_tuple *key,
+                                    const struct ctdp_tuple *inv_key,
+                                    uint32_t hash, long long now);
+void ctdp_table_prefetch(const struct ctdp_table *, uint32_t hash);
+void ctdp_table_prefetch_step(const struct ctdp_table *, uint32_t hash,
+                              struct ctdp_node **cursor);
+void ctdp_table_lock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
+void ctdp_table_unlock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
+void ctdp_table_insert_locked(struct ctdp_table *, struct ctdp_conn *,
+                              uint32_t orig_hash, uint32_t reply_hash);
+void ctdp_table_unlink_locked(struct ctdp_table *, struct ctdp_conn *,
+                              uint32_t orig_hash, uint32_t reply_hash);
+struct ctdp_node *ctdp_table_chain(const struct ctdp_table *, uint32_t hash);
+struct ctdp_node *ctdp_table_next(struct ctdp_node *);
+uint32_t ctdp_table_n_buckets(const struct ctdp_table *);
+uint32_t ctdp_table_seq(const struct ctdp_table *);
+void ctdp_table_maybe_grow(struct ctdp_table *, uint32_t n_conns);
+
+/* ctdp-conn.c */
+struct ctdp_conn *ctdp_conn_alloc(const struct ctdp_tuple *,
+                                  const struct ctdp_l4proto *, long long now);
+void ctdp_conn_free(struct ctdp_conn *);
+const struct ctdp_l4proto *ctdp_conn_l4proto(const struct ctdp_conn *);
+void ctdp_conn_reply_tuple(const struct ctdp_conn *, struct ctdp_tuple *);
+bool ctdp_conn_matches(const struct ctdp_conn *, enum ctdp_ct_dir,
+                       const struct ctdp_tuple *key,
+                       const struct ctdp_tuple *inv_key);
+void ctdp_conn_hashes(const struct ctdp_table *, const struct ctdp_conn *,
+                      uint32_t *orig_hash, uint32_t *reply_hash);
+uint32_t ctdp_conn_node_hash(const struct ctdp_table *,
+                             const struct ctdp_conn *, enum ctdp_ct_dir);
+void ctdp_conn_to_entry(const struct ctdp_ct *, struct ctdp_conn *,
+                        struct ctdp_ct_entry *);
+bool ctdp_conn_remove(struct ctdp_ct *, struct ctdp_conn *, long long now);
+
+/* ctdp-zone.c */
+struct ctdp_zone *ctdp_zone_get(struct ctdp_ct *, uint16_t zone);
+struct ctdp_zone *ctdp_zone_find(const struct ctdp_ct *, uint16_t zone);
+bool ctdp_zone_reserve(struct ctdp_ct *, struct ctdp_zone *);
+void ctdp_zone_push(struct ctdp_zone *, struct ctdp_conn *);
+const struct ctdp_timeout_policy *ctdp_zone_policy(const struct ctdp_ct *,
+                                                   uint16_t zone);
+void ctdp_zones_destroy(struct ctdp_ct *);
+
+/* ctdp-event.c */
+void ctdp_event_emit(struct ctdp_ct *, enum ctdp_ct_event_type,
+                     struct ctdp_conn *, long long now);
+void ctdp_events_destroy(struct ctdp_ct *);
+
+/* ctdp-sweep.c */
+void ctdp_sweep_destroy(struct ctdp_ct *);
+
+static inline bool
+ctdp_events_wanted(const struct ctdp_ct *ct)
+{
+    size_t n;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_ct *, ct)->n_listeners, &n);
+    return n > 0;
+}
+
+#endif /* ctdp-ct-private.h */

@@ -1,0 +1,767 @@
+/* The ct() action: the kernel's nf_conntrack_in() and confirm, on a batch.
+ *
+ * For each packet, as the kernel does it:
+ *   1. read the tuple (ctdp-tuple.c); a packet that cannot be tracked is
+ *      INVALID, counted by why;
+ *   2. an ICMP error is RELATED if the packet it quotes belongs to a conn;
+ *   3. otherwise look the tuple up in both directions; on a miss, make an
+ *      unconfirmed conn if the protocol lets this packet start one;
+ *   4. the protocol tracker advances the conn's state and timeout;
+ *   5. the packet's ct_state follows from the direction and the conn's
+ *      status (NEW until a reply, then ESTABLISHED; REPLY_DIR for replies);
+ *   6. with commit, confirm: insert both directions unless an entry was
+ *      confirmed meanwhile (then merge with it if the protocol allows, else
+ *      drop), subject to the table and zone limits.
+ *
+ * The batch is processed in passes, so that memory latency overlaps: the
+ * first reads and hashes every tuple and prefetches its bucket, the next
+ * ones prefetch the first conns of each chain, the last looks them up. */
+#include <config.h>
+#include "ctdp-ct-private.h"
+
+#include <errno.h>
+#include <string.h>
+#include "ctdp-random.h"
+#include "dp-packet.h"
+#include "packets.h"
+#include "random.h"
+#include "util.h"
+
+/* Buckets early drop searches from the new conn's, as the kernel's
+ * NF_CT_EVICTION_RANGE. */
+#define CTDP_EVICTION_RANGE 8
+
+/* How many nodes of each chain the batch path prefetches.  With two nodes
+ * per conn and up to one conn per bucket, chains average two nodes. */
+#define CTDP_PREFETCH_DEPTH 2
+
+enum work_kind {
+    W_SKIP,                     /* Done in the first pass (invalid). */
+    W_CACHED,                   /* Already tracked in this zone. */
+    W_TRACK,                    /* Look up and track. */
+    W_RELATED,                  /* An ICMP error: look up what it quotes. */
+};
+
+/* One packet's work between the two passes. */
+struct work {
+    enum work_kind kind;
+    struct ctdp_parsed parsed;
+    struct ctdp_tuple key;      /* Lookup key... */
+    struct ctdp_tuple inv;      /* ...inverted ('l3' 0: no inverse). */
+    uint32_t hash;              /* Of 'key'. */
+    struct ctdp_node *prefetch; /* How far the chain was prefetched. */
+};
+
+void
+ctdp_stat_inc(struct ctdp_ct *ct, enum ctdp_stat stat)
+{
+    struct ctdp_stat_shard *shard
+        = &ct->stats[ovsthread_id_self() % CTDP_STAT_SHARDS];
+    uint64_t old;
+
+    atomic_add_relaxed(&shard->n[stat], 1, &old);
+}
+
+void
+ctdp_ct_get_stats(const struct ctdp_ct *ct, struct ctdp_ct_stats *stats)
+{
+    uint64_t sum[CTDP_N_STATS] = { 0 };
+
+    for (size_t s = 0; s < CTDP_STAT_SHARDS; s++) {
+        for (size_t i = 0; i < CTDP_N_STATS; i++) {
+            uint64_t v;
+
+            atomic_read_relaxed(&CONST_CAST(struct ctdp_ct *, ct)
+                                ->stats[s].n[i], &v);
+            sum[i] += v;
+        }
+    }
+#define CTDP_STAT(NAME, HELP) stats->NAME = sum[CTDP_STAT_##NAME];
+    CTDP_STATS
+#undef CTDP_STAT
+}
+
+/* ---- Packet metadata --------------------------------------------------- */
+
+/* The conn a packet carries.  OVS's pkt_metadata has a 'struct conn *'
+ * slot for its own tracker; ctdp keeps its conn there, cast. */
+static struct ctdp_conn *
+md_conn(const struct dp_packet *pkt)
+{
+    return (struct ctdp_conn *) pkt->md.conn;
+}
+
+static void
+md_set_tuple(struct pkt_metadata *md, const struct ctdp_tuple *t)
+{
+    bool icmp = t->nw_proto == IPPROTO_ICMP || t->nw_proto == IPPROTO_ICMPV6;
+    ovs_be16 sport = icmp ? htons(t->icmp.type) : t->sport;
+    ovs_be16 dport = icmp ? htons(t->icmp.code) : t->dport;
+
+    md->ct_orig_tuple_ipv6 = t->l3 == CTDP_L3_IPV6;
+    if (md->ct_orig_tuple_ipv6) {
+        md->ct_orig_tuple.ipv6 = (struct ovs_key_ct_tuple_ipv6) {
+            .ipv6_src = t->src.ip6, .ipv6_dst = t->dst.ip6,
+            .src_port = sport, .dst_port = dport,
+            .ipv6_proto = t->nw_proto,
+        };
+    } else {
+        md->ct_orig_tuple.ipv4 = (struct ovs_key_ct_tuple_ipv4) {
+            .ipv4_src = t->src.ip4, .ipv4_dst = t->dst.ip4,
+            .src_port = sport, .dst_port = dport,
+            .ipv4_proto = t->nw_proto,
+        };
+    }
+}
+
+/* Records in 'pkt''s metadata that it belongs to 'conn' with 'state'. */
+static void
+md_set_conn(struct dp_packet *pkt, struct ctdp_conn *conn,
+            enum ctdp_ct_dir dir, uint8_t state)
+{
+    struct pkt_metadata *md = &pkt->md;
+
+    md->ct_state = state;
+    md->ct_zone = conn->key.zone;
+    md->ct_mark = conn->mark;
+    md->ct_label = conn->label;
+    md_set_tuple(md, &conn->key);
+    md->conn = (struct conn *) conn;
+    md->reply = dir == CTDP_DIR_REPLY;
+    md->icmp_related = (state & CS_RELATED) != 0;
+}
+
+static void
+md_set_invalid(struct dp_packet *pkt, uint16_t zone)
+{
+    struct pkt_metadata *md = &pkt->md;
+
+    md->ct_state = CS_TRACKED | CS_INVALID;
+    md->ct_zone = zone;
+    md->ct_mark = 0;
+    md->ct_label = OVS_U128_ZERO;
+    md->ct_orig_tuple_ipv6 = false;
+    memset(&md->ct_orig_tuple, 0, sizeof md->ct_orig_tuple);
+    md->conn = NULL;
+    md->reply = false;
+    md->icmp_related = false;
+}
+
+/* Frees the unconfirmed conn 'pkt' carries, if any, and forgets it. */
+void
+ctdp_ct_packet_done(struct ctdp_ct *ct OVS_UNUSED, struct dp_packet *pkt)
+{
+    struct ctdp_conn *conn = md_conn(pkt);
+
+    if (conn && !(ctdp_conn_status(conn) & CTDP_S_CONFIRMED)) {
+        ctdp_conn_free(conn);
+    }
+    pkt->md.conn = NULL;
+}
+
+/* The ct_clear action. */
+void
+ctdp_ct_clear(struct ctdp_ct *ct, struct dp_packet *pkt)
+{
+    ctdp_ct_packet_done(ct, pkt);
+    md_set_invalid(pkt, 0);
+    pkt->md.ct_state = 0;
+}
+
+int
+ctdp_ct_action_check(const struct ctdp_ct_action *action)
+{
+    if (action->force && !action->commit) {
+        return EINVAL;
+    }
+    if (action->helper) {
+        return EOPNOTSUPP;      /* Helpers are not implemented yet. */
+    }
+    return 0;
+}
+
+/* ---- Tracking ---------------------------------------------------------- */
+
+static uint8_t
+state_of(const struct ctdp_conn *conn, enum ctdp_ct_dir dir)
+{
+    uint16_t status = ctdp_conn_status(conn);
+
+    if (dir == CTDP_DIR_REPLY) {
+        return CS_TRACKED | CS_ESTABLISHED | CS_REPLY_DIR;
+    } else if (status & CTDP_S_SEEN_REPLY) {
+        return CS_TRACKED | CS_ESTABLISHED;
+    } else if (status & CTDP_S_EXPECTED) {
+        return CS_TRACKED | CS_RELATED;
+    }
+    return CS_TRACKED | CS_NEW;
+}
+
+/* Runs the protocol tracker on 'conn' for one packet and, if it accepts,
+ * refreshes the timeout and counts the packet.  Reports UPDATE for a
+ * confirmed conn whose status or protocol state changed. */
+static enum ctdp_verdict
+run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
+       const struct ctdp_parsed *parsed, enum ctdp_ct_dir dir, long long now)
+{
+    bool confirmed = ctdp_conn_status(conn) & CTDP_S_CONFIRMED;
+    struct ctdp_l4_ctx ctx = {
+        .parsed = parsed, .dir = dir, .confirmed = confirmed, .now = now,
+        .policy = ctdp_zone_policy(ct, conn->key.zone),
+        .defaults = &ct->timeouts,
+    };
+    const struct ctdp_l4proto *l4 = ctdp_conn_l4proto(conn);
+    enum ctdp_verdict verdict;
+    uint16_t status_before;
+    uint8_t state_before;
+    long long timeout;
+    bool changed;
+
+    if (confirmed) {
+        ctdp_conn_lock(conn);
+    }
+    status_before = ctdp_conn_status(conn);
+    state_before = conn->l4_state;
+    verdict = l4->packet(conn, &ctx, &timeout);
+    if (verdict == CTDP_ACCEPT) {
+        if (!(status_before & CTDP_S_FIXED_TIMEOUT)) {
+            ctdp_conn_set_expires(conn, now + timeout);
+        }
+        if (dir == CTDP_DIR_REPLY) {
+            ctdp_conn_set_status(conn, CTDP_S_SEEN_REPLY);
+        }
+        conn->packets[dir]++;
+        conn->bytes[dir] += parsed->l3_size;
+    }
+    changed = ctdp_conn_status(conn) != status_before
+              || conn->l4_state != state_before;
+    if (confirmed) {
+        ctdp_conn_unlock(conn);
+        if (changed && ctdp_events_wanted(ct)) {
+            ctdp_event_emit(ct, CTDP_EVENT_UPDATE, conn, now);
+        }
+    }
+    return verdict;
+}
+
+/* Evicts one conn near bucket 'hash' to make room, as the kernel's
+ * early_drop(): an expired one, or one that is not assured. */
+static bool
+early_drop(struct ctdp_ct *ct, uint32_t hash, long long now)
+{
+    for (uint32_t i = 0; i < CTDP_EVICTION_RANGE; i++) {
+        struct ctdp_node *node = ctdp_table_chain(&ct->table, hash + i);
+
+        for (; node; node = ctdp_table_next(node)) {
+            struct ctdp_conn *conn = ctdp_node_conn(node);
+            uint16_t status = ctdp_conn_status(conn);
+
+            if (!(status & CTDP_S_DYING)
+                && (!(status & CTDP_S_ASSURED)
+                    || !ctdp_conn_is_live(conn, now))
+                && ctdp_conn_remove(ct, conn, now)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Counts one more conn against the table's limit, making room by early
+ * drop if the table is full.  Returns false if there is no room. */
+static bool
+reserve_conn(struct ctdp_ct *ct, uint32_t hash, long long now)
+{
+    uint32_t n, max;
+
+    atomic_add_relaxed(&ct->n_conns, 1, &n);
+    atomic_read_relaxed(&ct->max_conns, &max);
+    if (n < max) {
+        return true;
+    }
+    if (early_drop(ct, hash, now)) {
+        ctdp_stat_inc(ct, CTDP_STAT_early_drop);
+        return true;
+    }
+    atomic_sub_relaxed(&ct->n_conns, 1, &n);
+    return false;
+}
+
+static void
+unreserve(struct ctdp_ct *ct, struct ctdp_zone *zone)
+{
+    uint32_t old;
+
+    atomic_sub_relaxed(&ct->n_conns, 1, &old);
+    atomic_sub_relaxed(&zone->count, 1, &old);
+}
+
+/* Looks in the chain of 'hash' for a live conn with 'tuple' in some
+ * direction ('inv' is 'tuple' inverted), counting the chain's length into
+ * '*len'.  The caller holds the chain's lock. */
+static struct ctdp_node *
+find_clash(const struct ctdp_table *t, uint32_t hash,
+           const struct ctdp_tuple *tuple, const struct ctdp_tuple *inv,
+           long long now, uint32_t *len)
+{
+    struct ctdp_node *node = ctdp_table_chain(t, hash);
+
+    for (; node; node = ctdp_table_next(node)) {
+        struct ctdp_conn *conn = ctdp_node_conn(node);
+
+        ++*len;
+        if (ctdp_conn_matches(conn, ctdp_node_dir(node), tuple, inv)
+            && ctdp_conn_is_live(conn, now)) {
+            return node;
+        }
+    }
+    return NULL;
+}
+
+/* Resolves a clash between 'loser', which this packet was about to
+ * confirm, and 'winner', confirmed meanwhile, as the kernel's
+ * nf_ct_resolve_clash(): when the protocol allows and the two are the same
+ * conn seen from either end, the packet joins the winner. */
+static struct ctdp_conn *
+resolve_clash(struct ctdp_ct *ct, struct ctdp_conn *loser,
+              struct ctdp_conn *winner, struct ctdp_zone *zone)
+{
+    struct ctdp_tuple winner_reply;
+    struct ctdp_conn *result = NULL;
+
+    unreserve(ct, zone);
+    ctdp_conn_reply_tuple(winner, &winner_reply);
+    if (ctdp_conn_l4proto(loser)->allow_clash
+        && (ctdp_tuple_equal(&winner->key, &loser->key)
+            || ctdp_tuple_equal(&winner_reply, &loser->key))) {
+        enum ctdp_ct_dir d = ctdp_tuple_equal(&winner->key, &loser->key)
+                             ? CTDP_DIR_ORIG : CTDP_DIR_REPLY;
+
+        ctdp_conn_lock(winner);
+        winner->packets[d] += loser->packets[CTDP_DIR_ORIG];
+        winner->bytes[d] += loser->bytes[CTDP_DIR_ORIG];
+        ctdp_conn_unlock(winner);
+        ctdp_stat_inc(ct, CTDP_STAT_clash_resolve);
+        result = winner;
+    } else {
+        ctdp_stat_inc(ct, CTDP_STAT_insert_failed);
+        ctdp_stat_inc(ct, CTDP_STAT_drop);
+    }
+    ctdp_conn_free(loser);
+    return result;
+}
+
+static uint32_t
+max_chain(const struct ctdp_table *t)
+{
+    /* As the kernel (MIN_CHAINLEN, MAX_CHAINLEN): a bound drawn anew for
+     * every confirm in [50, 80), so that an attacker cannot learn it. */
+    return t->max_chain ? t->max_chain : 50 + random_range(30);
+}
+
+/* Confirms 'conn', made by this packet and not yet in the table (the
+ * kernel's __nf_conntrack_confirm()).  Returns the conn the packet now
+ * belongs to ('conn', or the winner of a clash), or NULL if the packet
+ * must be dropped; in both of the last cases 'conn' is freed. */
+static struct ctdp_conn *
+confirm(struct ctdp_ct *ct, struct ctdp_conn *conn, uint32_t orig_hash,
+        long long now)
+{
+    struct ctdp_zone *zone = ctdp_zone_get(ct, conn->key.zone);
+    struct ctdp_table *t = &ct->table;
+    struct ctdp_node *clash;
+    struct ctdp_tuple reply;
+    uint32_t reply_hash, len = 0, limit = max_chain(t);
+
+    if (!ctdp_zone_reserve(ct, zone)) {
+        ctdp_stat_inc(ct, CTDP_STAT_zone_limit_drop);
+        ctdp_stat_inc(ct, CTDP_STAT_drop);
+        ctdp_conn_free(conn);
+        return NULL;
+    }
+    if (!reserve_conn(ct, orig_hash, now)) {
+        uint32_t old;
+
+        atomic_sub_relaxed(&zone->count, 1, &old);
+        ctdp_stat_inc(ct, CTDP_STAT_drop);
+        ctdp_conn_free(conn);
+        return NULL;
+    }
+
+    ctdp_conn_reply_tuple(conn, &reply);
+    reply_hash = ctdp_table_hash(t, &reply);
+    ctdp_table_lock_pair(t, orig_hash, reply_hash);
+    clash = find_clash(t, orig_hash, &conn->key, &reply, now, &len);
+    if (!clash && len <= limit) {
+        len = 0;
+        clash = find_clash(t, reply_hash, &reply, &conn->key, now, &len);
+    }
+    if (clash) {
+        ctdp_table_unlock_pair(t, orig_hash, reply_hash);
+        return resolve_clash(ct, conn, ctdp_node_conn(clash), zone);
+    }
+    if (len > limit) {
+        ctdp_table_unlock_pair(t, orig_hash, reply_hash);
+        unreserve(ct, zone);
+        ctdp_stat_inc(ct, CTDP_STAT_chaintoolong);
+        ctdp_stat_inc(ct, CTDP_STAT_insert_failed);
+        ctdp_stat_inc(ct, CTDP_STAT_drop);
+        ctdp_conn_free(conn);
+        return NULL;
+    }
+    ctdp_conn_set_status(conn, CTDP_S_CONFIRMED);
+    ctdp_table_insert_locked(t, conn, orig_hash, reply_hash);
+    ctdp_table_unlock_pair(t, orig_hash, reply_hash);
+
+    ctdp_zone_push(zone, conn);
+    ctdp_stat_inc(ct, CTDP_STAT_insert);
+    if (ctdp_events_wanted(ct)) {
+        ctdp_event_emit(ct, CTDP_EVENT_NEW, conn, now);
+    }
+    uint32_t n;
+    atomic_read_relaxed(&ct->n_conns, &n);
+    ctdp_table_maybe_grow(t, n);
+    return conn;
+}
+
+/* Applies the action's mark and label to 'conn'; returns true if either
+ * changed.  The caller holds the conn's lock or owns the conn. */
+static bool
+apply_mark_label(struct ctdp_conn *conn, const struct ctdp_ct_action *a)
+{
+    uint32_t mark = conn->mark;
+    ovs_u128 label = conn->label;
+
+    if (a->set_mark) {
+        conn->mark = (conn->mark & ~a->mark_mask) | (a->mark & a->mark_mask);
+    }
+    if (a->set_label) {
+        conn->label.u64.lo = (conn->label.u64.lo & ~a->label_mask.u64.lo)
+                             | (a->label.u64.lo & a->label_mask.u64.lo);
+        conn->label.u64.hi = (conn->label.u64.hi & ~a->label_mask.u64.hi)
+                             | (a->label.u64.hi & a->label_mask.u64.hi);
+    }
+    return mark != conn->mark || !ovs_u128_equals(label, conn->label);
+}
+
+static void
+update_mark_label(struct ctdp_ct *ct, struct ctdp_conn *conn,
+                  const struct ctdp_ct_action *a, long long now)
+{
+    bool changed;
+
+    ctdp_conn_lock(conn);
+    changed = apply_mark_label(conn, a);
+    ctdp_conn_unlock(conn);
+    if (changed && ctdp_events_wanted(ct)) {
+        ctdp_event_emit(ct, CTDP_EVENT_UPDATE, conn, now);
+    }
+}
+
+/* The commit part of ct(commit): confirms the packet's conn if needed and
+ * applies mark and label.  Returns false if the packet must be dropped. */
+static bool
+commit(struct ctdp_ct *ct, struct dp_packet *pkt,
+       const struct ctdp_ct_action *a, uint32_t orig_hash, long long now)
+{
+    struct ctdp_conn *conn = md_conn(pkt), *result;
+
+    if (!conn) {
+        return true;            /* Invalid: nothing to commit. */
+    }
+    if (ctdp_conn_status(conn) & CTDP_S_CONFIRMED) {
+        update_mark_label(ct, conn, a, now);
+    } else {
+        apply_mark_label(conn, a);
+        result = confirm(ct, conn, orig_hash, now);
+        pkt->md.conn = (struct conn *) result;
+        if (!result) {
+            return false;
+        }
+        if (result != conn) {
+            update_mark_label(ct, result, a, now);
+        }
+        conn = result;
+    }
+    pkt->md.ct_mark = conn->mark;
+    pkt->md.ct_label = conn->label;
+    return true;
+}
+
+/* Looks up 'w''s tuple and tracks the packet (steps 3 to 5 above). */
+static void
+track(struct ctdp_ct *ct, struct dp_packet *pkt, struct work *w,
+      const struct ctdp_ct_action *a, long long now)
+{
+    const struct ctdp_l4proto *l4 = ctdp_l4proto_find(&w->key);
+
+    for (int tries = 0; tries < 2; tries++) {
+        struct ctdp_node *node = ctdp_table_lookup(ct, &w->key, &w->inv,
+                                                   w->hash, now);
+        enum ctdp_ct_dir dir = CTDP_DIR_ORIG;
+        struct ctdp_conn *conn;
+
+        if (node) {
+            ctdp_stat_inc(ct, CTDP_STAT_found);
+            conn = ctdp_node_conn(node);
+            dir = ctdp_node_dir(node);
+            if (a->commit && a->force && dir == CTDP_DIR_REPLY) {
+                ctdp_conn_remove(ct, conn, now);
+                node = NULL;
+                dir = CTDP_DIR_ORIG;
+            }
+        }
+        if (!node) {
+            if (!w->inv.l3 || !l4->new_ok(&w->key)) {
+                break;
+            }
+            conn = ctdp_conn_alloc(&w->key, l4, now);
+        }
+        switch (run_l4(ct, conn, &w->parsed, dir, now)) {
+        case CTDP_ACCEPT:
+            md_set_conn(pkt, conn, dir, state_of(conn, dir));
+            return;
+        case CTDP_REPEAT:
+            /* The protocol ended the conn (e.g. a SYN on a closed TCP
+             * conn): track the packet again as the start of a new one.  A
+             * new conn cannot be ended before it began. */
+            if (node) {
+                ctdp_conn_remove(ct, conn, now);
+                continue;
+            }
+            ctdp_conn_free(conn);
+            break;
+        case CTDP_INVALID:
+        default:
+            if (!node) {
+                ctdp_conn_free(conn);
+            }
+            break;
+        }
+        break;
+    }
+    ctdp_stat_inc(ct, CTDP_STAT_invalid);
+    md_set_invalid(pkt, w->key.zone);
+}
+
+/* An ICMP error is RELATED to the conn of the packet it quotes, in that
+ * conn's direction toward the error's destination (the kernel's
+ * nf_conntrack_inet_error()).  The conn itself is not changed. */
+static void
+track_related(struct ctdp_ct *ct, struct dp_packet *pkt, struct work *w,
+              long long now)
+{
+    struct ctdp_node *node = NULL;
+
+    if (w->key.l3) {
+        node = ctdp_table_lookup(ct, &w->key, &w->inv, w->hash, now);
+    }
+    if (node) {
+        struct ctdp_conn *conn = ctdp_node_conn(node);
+        enum ctdp_ct_dir dir = ctdp_node_dir(node);
+        struct ctdp_tuple t = conn->key;
+
+        if (dir == CTDP_DIR_REPLY) {
+            ctdp_conn_reply_tuple(conn, &t);
+        }
+        /* The conn's destination in that direction must be where the
+         * error goes, or any host could relate errors to any conn. */
+        if (!memcmp(&t.dst, &w->parsed.key.dst, sizeof t.dst)) {
+            ctdp_stat_inc(ct, CTDP_STAT_found);
+            md_set_conn(pkt, conn, dir,
+                        CS_TRACKED | CS_RELATED
+                        | (dir == CTDP_DIR_REPLY ? CS_REPLY_DIR : 0));
+            return;
+        }
+    }
+    ctdp_stat_inc(ct, CTDP_STAT_error);
+    ctdp_stat_inc(ct, CTDP_STAT_invalid);
+    md_set_invalid(pkt, w->parsed.key.zone);
+}
+
+/* First pass for one packet: decides its kind of work, reads and hashes
+ * its tuple. */
+static void
+prepare(struct ctdp_ct *ct, struct dp_packet *pkt, uint16_t zone,
+        struct work *w)
+{
+    struct ctdp_conn *conn = md_conn(pkt);
+
+    if (conn && pkt->md.ct_state & CS_TRACKED && pkt->md.ct_zone == zone) {
+        ctdp_stat_inc(ct, CTDP_STAT_ignore);
+        w->kind = W_CACHED;
+        return;
+    }
+    /* Tracked in another zone before: that was another conn. */
+    ctdp_ct_packet_done(ct, pkt);
+
+    w->kind = W_SKIP;
+    w->prefetch = NULL;
+    switch (ctdp_tuple_extract(pkt, zone, &w->parsed)) {
+    case CTDP_PARSE_OK:
+        w->kind = W_TRACK;
+        w->key = w->parsed.key;
+        break;
+    case CTDP_PARSE_ICMP_ERROR:
+        /* Look up the quoted packet's tuple inverted: the direction the
+         * quoted packet would have been answered in. */
+        w->kind = W_RELATED;
+        w->inv = w->parsed.inner;
+        if (!ctdp_tuple_invert(&w->parsed.inner, &w->key)) {
+            w->key.l3 = 0;
+            return;
+        }
+        w->hash = ctdp_table_hash(&ct->table, &w->key);
+        ctdp_table_prefetch(&ct->table, w->hash);
+        return;
+    case CTDP_PARSE_NOT_IP:
+        ctdp_stat_inc(ct, CTDP_STAT_not_ip);
+        break;
+    case CTDP_PARSE_FRAGMENT:
+        ctdp_stat_inc(ct, CTDP_STAT_fragment);
+        break;
+    case CTDP_PARSE_MALFORMED:
+    default:
+        ctdp_stat_inc(ct, CTDP_STAT_error);
+        break;
+    }
+    if (w->kind == W_SKIP) {
+        ctdp_stat_inc(ct, CTDP_STAT_invalid);
+        md_set_invalid(pkt, zone);
+        return;
+    }
+    if (!ctdp_tuple_invert(&w->key, &w->inv)) {
+        w->inv.l3 = 0;
+    }
+    w->hash = ctdp_table_hash(&ct->table, &w->key);
+    ctdp_table_prefetch(&ct->table, w->hash);
+}
+
+/* Commits the conn of packet 'pkt', whose work is 'w'.  Returns false if
+ * the packet must be dropped. */
+static bool
+commit_packet(struct ctdp_ct *ct, struct dp_packet *pkt,
+              const struct work *w, const struct ctdp_ct_action *a,
+              long long now)
+{
+    struct ctdp_conn *conn = md_conn(pkt);
+    uint32_t hash = w->hash;
+
+    if (conn && w->kind != W_TRACK) {
+        /* Only a packet that made its conn was hashed by that conn's
+         * original tuple. */
+        hash = ctdp_table_hash(&ct->table, &conn->key);
+    }
+    return commit(ct, pkt, a, hash, now);
+}
+
+/* Runs ct() with action 'a' on every packet of 'batch' at time 'now'.
+ * Each packet is tracked and committed before the next is looked up, as if
+ * they came one by one, so a batch holding two packets of a new flow makes
+ * one conn.  Packets the tracker drops (a failed confirm, a full table or
+ * zone) are removed from the batch and freed, each counted in 'drop'. */
+void
+ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
+                const struct ctdp_ct_action *a, long long now)
+{
+    struct work work[NETDEV_MAX_BURST];
+    size_t n = dp_packet_batch_size(batch), j;
+    struct dp_packet *pkt;
+
+    DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
+        prepare(ct, pkt, a->zone, &work[i]);
+    }
+    for (int step = 0; step < CTDP_PREFETCH_DEPTH; step++) {
+        for (size_t i = 0; i < n; i++) {
+            if (work[i].kind == W_TRACK || work[i].kind == W_RELATED) {
+                ctdp_table_prefetch_step(&ct->table, work[i].hash,
+                                         &work[i].prefetch);
+            }
+        }
+    }
+    DP_PACKET_BATCH_REFILL_FOR_EACH (j, n, pkt, batch) {
+        if (work[j].kind == W_TRACK) {
+            track(ct, pkt, &work[j], a, now);
+        } else if (work[j].kind == W_RELATED) {
+            track_related(ct, pkt, &work[j], now);
+        }
+        if (!a->commit || commit_packet(ct, pkt, &work[j], a, now)) {
+            dp_packet_batch_refill(batch, pkt, j);
+        } else {
+            ctdp_ct_packet_done(ct, pkt);
+            dp_packet_delete(pkt);
+        }
+    }
+}
+
+/* ---- Creation ---------------------------------------------------------- */
+
+struct ctdp_ct *
+ctdp_ct_create(const struct ctdp_ct_params *params)
+{
+    static const struct ctdp_ct_params defaults;
+    const struct ctdp_ct_params *p = params ? params : &defaults;
+    struct ctdp_ct *ct = xzalloc_cacheline(sizeof *ct);
+
+    if (ctdp_table_init(&ct->table, p)
+        || ctdp_random_bytes(&ct->id_key, sizeof ct->id_key)) {
+        free_cacheline(ct);
+        return NULL;
+    }
+    if (p->timeouts) {
+        ct->timeouts = *p->timeouts;
+    } else {
+        ctdp_timeout_policy_init(&ct->timeouts);
+    }
+    atomic_init(&ct->n_conns, 0);
+    atomic_init(&ct->max_conns,
+                p->max_conns ? p->max_conns : CTDP_CT_DEFAULT_MAX_CONNS);
+    atomic_init(&ct->default_zone_limit, 0);
+    atomic_init(&ct->sweep_interval, 20000);
+    atomic_init(&ct->n_listeners, 0);
+    ovs_mutex_init(&ct->walker_mutex);
+    ovs_mutex_init(&ct->listeners_mutex);
+    ovs_list_init(&ct->listeners);
+    return ct;
+}
+
+uint32_t
+ctdp_ct_n_conns(const struct ctdp_ct *ct)
+{
+    uint32_t n;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_ct *, ct)->n_conns, &n);
+    return n;
+}
+
+void
+ctdp_ct_set_max_conns(struct ctdp_ct *ct, uint32_t max)
+{
+    atomic_store_relaxed(&ct->max_conns, max);
+}
+
+uint32_t
+ctdp_ct_get_max_conns(const struct ctdp_ct *ct)
+{
+    uint32_t max;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_ct *, ct)->max_conns, &max);
+    return max;
+}
+
+/* Frees the tracker and every conn.  No other thread may use it any more;
+ * listeners not yet unlistened are freed too. */
+void
+ctdp_ct_destroy(struct ctdp_ct *ct)
+{
+    if (!ct) {
+        return;
+    }
+    ctdp_sweep_destroy(ct);
+    ctdp_events_destroy(ct);
+    ctdp_zones_destroy(ct);
+    ctdp_table_destroy(&ct->table);
+    ovs_mutex_destroy(&ct->walker_mutex);
+    ovs_mutex_destroy(&ct->listeners_mutex);
+    free_cacheline(ct);
+}

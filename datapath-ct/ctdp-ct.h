@@ -1,0 +1,289 @@
+#ifndef CTDP_CT_H
+#define CTDP_CT_H 1
+
+/* The connection tracker.
+ *
+ * ctdp's tracker follows the Linux kernel's nf_conntrack.  A datapath runs
+ * the ct() action on a batch of packets with ctdp_ct_execute():
+ *
+ *   - each packet's tuple is read (ctdp-tuple.h) in the action's zone and
+ *     looked up in both directions; a miss creates an *unconfirmed* conn
+ *     attached to the packet;
+ *   - the protocol's tracker (UDP, ICMP/ICMPv6, generic; TCP to come)
+ *     validates the packet, advances the conn's state and picks its timeout;
+ *   - the results land in the packet's metadata (struct pkt_metadata):
+ *     ct_state (CS_TRACKED with CS_NEW, CS_ESTABLISHED, CS_RELATED,
+ *     CS_REPLY_DIR or CS_INVALID), ct_zone, ct_mark, ct_label, the
+ *     original-direction tuple, and the conn itself in 'md.conn';
+ *   - with 'commit', the conn is *confirmed*: both directions are inserted,
+ *     a clash with an entry confirmed meanwhile is resolved as the kernel
+ *     does, and the mark and label are applied.
+ *
+ * Only commit creates state.  A packet that leaves the pipeline must be
+ * passed to ctdp_ct_packet_done(), which frees an unconfirmed conn attached
+ * to it; ct_clear is ctdp_ct_clear().  A second ct() in the same zone reuses
+ * the conn the packet carries instead of tracking it again (the kernel's
+ * "already tracked" case, counted as 'ignore').
+ *
+ * Time: every call that needs the time takes 'now' in milliseconds, from
+ * any clock the caller likes (monotonic for a daemon, packet timestamps for
+ * a capture replay, anything for a test); the tracker never reads a clock.
+ *
+ * Thread-safety: every function may be called from any number of threads
+ * at once, except ctdp_ct_destroy().  Lookups take no lock; writers lock
+ * only the hash buckets involved (docs/TRACKER.md has the lock order).
+ * Conns are freed through Open vSwitch's RCU (ovs-rcu.h): every thread that
+ * calls into the tracker must quiesce from time to time (ovsrcu_quiesce()),
+ * and must not hold a packet's 'md.conn' across a quiescent point.  A
+ * packet's unconfirmed conn belongs to that packet and to the thread that
+ * processes it.
+ *
+ * Errors: functions that can fail return 0 or a positive errno value. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ctdp-tuple.h"
+#include "openvswitch/types.h"
+
+struct dp_packet;
+struct dp_packet_batch;
+
+/* ---- Creation ---------------------------------------------------------- */
+
+struct ctdp_ct_params {
+    uint32_t max_conns;       /* 0: CTDP_CT_DEFAULT_MAX_CONNS. */
+    uint32_t n_buckets;       /* Initial buckets, rounded up to a power of
+                               * 2 (0: 1024).  The table doubles whenever
+                               * conns outnumber buckets. */
+    uint32_t max_chain;       /* Longest chain confirm accepts; 0: the
+                               * kernel's bound, random in [50, 80). */
+    /* Default timeouts: slots set here replace the kernel's for every
+     * zone; a zone's own policy (ctdp_ct_set_timeout_policy()) replaces
+     * these in turn.  NULL: the kernel's. */
+    const struct ctdp_timeout_policy *timeouts;
+    /* For tests only: replaces the keyed hash (e.g. with a constant, to
+     * put every conn in one chain).  NULL in production. */
+    uint32_t (*hash)(const struct ctdp_tuple *);
+};
+
+#define CTDP_CT_DEFAULT_MAX_CONNS 3000000
+
+struct ctdp_ct *ctdp_ct_create(const struct ctdp_ct_params *);
+void ctdp_ct_destroy(struct ctdp_ct *);
+
+/* ---- The ct() action --------------------------------------------------- */
+
+struct ctdp_ct_action {
+    uint16_t zone;
+    bool commit;
+    bool force;               /* With commit: a conn found in the reply
+                               * direction is ended and a new one made in
+                               * this packet's direction. */
+    bool set_mark;            /* With commit: mark = (mark & ~mask) | value. */
+    uint32_t mark, mark_mask;
+    bool set_label;           /* With commit: likewise for the label. */
+    ovs_u128 label, label_mask;
+    const char *helper;       /* "ftp", "tftp"; NULL for none.  Helpers are
+                               * not implemented yet: a non-NULL helper is
+                               * refused by ctdp_ct_action_check(). */
+};
+
+int ctdp_ct_action_check(const struct ctdp_ct_action *);
+void ctdp_ct_execute(struct ctdp_ct *, struct dp_packet_batch *,
+                     const struct ctdp_ct_action *, long long now);
+void ctdp_ct_packet_done(struct ctdp_ct *, struct dp_packet *);
+void ctdp_ct_clear(struct ctdp_ct *, struct dp_packet *);
+
+/* ---- Conns as seen from outside (dump, events) ------------------------- */
+
+/* Status bits, numbered as the kernel's IPS_* bits. */
+#define CTDP_STATUS_BITS                                \
+    CTDP_STATUS(EXPECTED, 0, "EXPECTED")                \
+    CTDP_STATUS(SEEN_REPLY, 1, "SEEN_REPLY")            \
+    CTDP_STATUS(ASSURED, 2, "ASSURED")                  \
+    CTDP_STATUS(CONFIRMED, 3, "CONFIRMED")              \
+    CTDP_STATUS(SRC_NAT, 4, "SRC_NAT")                  \
+    CTDP_STATUS(DST_NAT, 5, "DST_NAT")                  \
+    CTDP_STATUS(DYING, 9, "DYING")                      \
+    CTDP_STATUS(FIXED_TIMEOUT, 10, "FIXED_TIMEOUT")
+
+enum {
+#define CTDP_STATUS(NAME, BIT, STR) CTDP_S_##NAME = 1 << BIT,
+    CTDP_STATUS_BITS
+#undef CTDP_STATUS
+};
+
+enum ctdp_ct_dir {
+    CTDP_DIR_ORIG,
+    CTDP_DIR_REPLY,
+};
+
+struct ctdp_ct_entry {
+    struct ctdp_tuple orig;         /* 'orig.zone' is the conn's zone. */
+    struct ctdp_tuple reply;
+    uint64_t id;
+    uint32_t status;                /* CTDP_S_*. */
+    uint32_t mark;
+    ovs_u128 label;
+    uint64_t packets[2], bytes[2];  /* Indexed by enum ctdp_ct_dir. */
+    long long start;                /* 'now' when the conn was made. */
+    long long expires;              /* 'now' at which it times out. */
+    const char *l4_state;           /* Protocol state name, or NULL. */
+};
+
+/* ---- Events ------------------------------------------------------------ */
+
+enum ctdp_ct_event_type {
+    CTDP_EVENT_NEW,                 /* Confirmed. */
+    CTDP_EVENT_UPDATE,              /* Reply seen, assured, protocol state,
+                                     * mark or label changed. */
+    CTDP_EVENT_DESTROY,             /* Removed: expired, flushed, ended. */
+};
+
+struct ctdp_ct_event {
+    enum ctdp_ct_event_type type;
+    struct ctdp_ct_entry entry;     /* For DESTROY: the final counters. */
+    long long stop;                 /* For DESTROY: 'now' at removal. */
+};
+
+/* A listener receives events into a bounded queue that the datapath never
+ * waits on: events that do not fit are counted as lost.  'zone' < 0
+ * listens to every zone.  Listening costs the packet path nothing while no
+ * listener exists. */
+struct ctdp_ct_listener *ctdp_ct_listen(struct ctdp_ct *, size_t capacity,
+                                        int zone);
+size_t ctdp_ct_listener_poll(struct ctdp_ct_listener *,
+                             struct ctdp_ct_event *, size_t max,
+                             uint64_t *lost);
+void ctdp_ct_unlisten(struct ctdp_ct_listener *);
+
+/* ---- Dump and flush ---------------------------------------------------- */
+
+/* A dump visits every conn that is in the table for the whole dump exactly
+ * once, in no particular order, while the table changes and grows
+ * concurrently; a conn inserted or removed during the dump may or may not
+ * be seen.  Conns expired at 'now' are not shown, swept or not.  'zone' < 0
+ * dumps every zone.  The dumping thread may quiesce between calls to
+ * ctdp_ct_dump_next(). */
+struct ctdp_ct_dump *ctdp_ct_dump_start(struct ctdp_ct *, int zone,
+                                        long long now);
+bool ctdp_ct_dump_next(struct ctdp_ct_dump *, struct ctdp_ct_entry *);
+void ctdp_ct_dump_done(struct ctdp_ct_dump *);
+
+/* Which conns a flush removes.  Every part that is set must match. */
+struct ctdp_ct_flush_filter {
+    int zone;                       /* < 0: every zone. */
+    /* Partial tuples: a field that is zero in 'orig_mask' (or
+     * 'reply_mask') is not compared.  Zones are matched by 'zone'. */
+    bool match_orig, match_reply;
+    struct ctdp_tuple orig, orig_mask;
+    struct ctdp_tuple reply, reply_mask;
+    bool match_mark;
+    uint32_t mark, mark_mask;
+    bool match_label;
+    ovs_u128 label, label_mask;
+};
+
+void ctdp_ct_flush_filter_init(struct ctdp_ct_flush_filter *);
+size_t ctdp_ct_flush(struct ctdp_ct *, const struct ctdp_ct_flush_filter *,
+                     long long now);
+
+/* ---- Expiry ------------------------------------------------------------ */
+
+/* Removes expired conns, visiting at most 'budget' conns from where the
+ * previous call stopped, so that a table of millions is swept a slice at a
+ * time.  Returns the number removed.  An expired conn is invisible to
+ * lookups from the moment it expires, whether or not it was swept yet. */
+size_t ctdp_ct_sweep(struct ctdp_ct *, long long now, size_t budget);
+void ctdp_ct_set_sweep_interval(struct ctdp_ct *, unsigned int ms);
+unsigned int ctdp_ct_get_sweep_interval(const struct ctdp_ct *);
+
+/* ---- Limits ------------------------------------------------------------ */
+
+uint32_t ctdp_ct_n_conns(const struct ctdp_ct *);
+void ctdp_ct_set_max_conns(struct ctdp_ct *, uint32_t);
+uint32_t ctdp_ct_get_max_conns(const struct ctdp_ct *);
+
+/* Per-zone limits: a zone without its own limit has the default limit;
+ * 0 means unlimited. */
+void ctdp_ct_set_default_zone_limit(struct ctdp_ct *, uint32_t limit);
+uint32_t ctdp_ct_get_default_zone_limit(const struct ctdp_ct *);
+void ctdp_ct_set_zone_limit(struct ctdp_ct *, uint16_t zone, uint32_t limit);
+void ctdp_ct_del_zone_limit(struct ctdp_ct *, uint16_t zone);
+/* Returns the zone's limit (its own or the default) and its conn count;
+ * 'has_own' tells whether the zone has its own limit. */
+uint32_t ctdp_ct_get_zone_limit(const struct ctdp_ct *, uint16_t zone,
+                                uint32_t *count, bool *has_own);
+
+/* ---- Timeouts ---------------------------------------------------------- */
+
+/* Timeout slots, with the kernel's defaults in seconds.  A timeout policy
+ * gives some slots other values for one zone. */
+#define CTDP_TIMEOUTS                                           \
+    CTDP_TIMEOUT(TCP_SYN_SENT, "tcp_syn_sent", 120)             \
+    CTDP_TIMEOUT(TCP_SYN_RECV, "tcp_syn_recv", 60)              \
+    CTDP_TIMEOUT(TCP_ESTABLISHED, "tcp_established", 432000)    \
+    CTDP_TIMEOUT(TCP_FIN_WAIT, "tcp_fin_wait", 120)             \
+    CTDP_TIMEOUT(TCP_CLOSE_WAIT, "tcp_close_wait", 60)          \
+    CTDP_TIMEOUT(TCP_LAST_ACK, "tcp_last_ack", 30)              \
+    CTDP_TIMEOUT(TCP_TIME_WAIT, "tcp_time_wait", 120)           \
+    CTDP_TIMEOUT(TCP_CLOSE, "tcp_close", 10)                    \
+    CTDP_TIMEOUT(TCP_SYN_SENT2, "tcp_syn_sent2", 120)           \
+    CTDP_TIMEOUT(TCP_RETRANSMIT, "tcp_retransmit", 300)         \
+    CTDP_TIMEOUT(TCP_UNACK, "tcp_unack", 300)                   \
+    CTDP_TIMEOUT(UDP_UNREPLIED, "udp_unreplied", 30)            \
+    CTDP_TIMEOUT(UDP_REPLIED, "udp_replied", 120)               \
+    CTDP_TIMEOUT(ICMP, "icmp", 30)                              \
+    CTDP_TIMEOUT(GENERIC, "generic", 600)
+
+enum ctdp_timeout_slot {
+#define CTDP_TIMEOUT(ENUM, NAME, SECS) CTDP_TM_##ENUM,
+    CTDP_TIMEOUTS
+#undef CTDP_TIMEOUT
+    CTDP_TM_N
+};
+
+/* A policy: 'secs[i]' for slot i, or -1 to keep the default. */
+struct ctdp_timeout_policy {
+    int64_t secs[CTDP_TM_N];
+};
+
+const char *ctdp_timeout_slot_name(enum ctdp_timeout_slot);
+uint32_t ctdp_timeout_default(enum ctdp_timeout_slot);
+void ctdp_timeout_policy_init(struct ctdp_timeout_policy *);
+void ctdp_ct_set_timeout_policy(struct ctdp_ct *, uint16_t zone,
+                                const struct ctdp_timeout_policy *);
+bool ctdp_ct_get_timeout_policy(const struct ctdp_ct *, uint16_t zone,
+                                struct ctdp_timeout_policy *);
+void ctdp_ct_del_timeout_policy(struct ctdp_ct *, uint16_t zone);
+
+/* ---- Statistics -------------------------------------------------------- */
+
+/* The kernel's conntrack statistics (`conntrack -S`), plus ctdp's own
+ * reasons for dropping, so that every drop has a named counter. */
+#define CTDP_STATS                                                      \
+    CTDP_STAT(found, "lookups that found a conn")                       \
+    CTDP_STAT(invalid, "packets that could not be tracked")             \
+    CTDP_STAT(ignore, "packets already tracked in this zone")           \
+    CTDP_STAT(insert, "conns confirmed")                                \
+    CTDP_STAT(insert_failed, "confirms that failed (clash, chain)")     \
+    CTDP_STAT(drop, "packets dropped: table full, clash, zone limit")   \
+    CTDP_STAT(early_drop, "unassured conns evicted for room")           \
+    CTDP_STAT(error, "malformed packets and orphan ICMP errors")        \
+    CTDP_STAT(search_restart, "lookups restarted by a table resize")    \
+    CTDP_STAT(clash_resolve, "clashes resolved by reusing the winner")  \
+    CTDP_STAT(chaintoolong, "confirms refused for a too long chain")    \
+    CTDP_STAT(zone_limit_drop, "commits refused by a zone limit")       \
+    CTDP_STAT(not_ip, "non-IP packets sent to ct()")                    \
+    CTDP_STAT(fragment, "fragments tracked without defragmentation")
+
+struct ctdp_ct_stats {
+#define CTDP_STAT(NAME, HELP) uint64_t NAME;
+    CTDP_STATS
+#undef CTDP_STAT
+};
+
+void ctdp_ct_get_stats(const struct ctdp_ct *, struct ctdp_ct_stats *);
+
+#endif /* ctdp-ct.h */

@@ -1,0 +1,107 @@
+/* Events: NEW, UPDATE and DESTROY for listeners, in bounded queues.
+ *
+ * The packet path checks 'n_listeners' (one relaxed read) and does nothing
+ * more while nobody listens.  With listeners, an event is snapshotted once
+ * and copied into each matching listener's ring under 'listeners_mutex';
+ * a full ring drops the event and counts it lost, so a slow reader never
+ * makes the datapath wait for it. */
+#include <config.h>
+#include "ctdp-ct-private.h"
+
+#include "util.h"
+
+struct ctdp_ct_listener *
+ctdp_ct_listen(struct ctdp_ct *ct, size_t capacity, int zone)
+{
+    struct ctdp_ct_listener *l = xzalloc(sizeof *l);
+    size_t old;
+
+    l->ct = ct;
+    l->zone = zone;
+    l->capacity = MAX(capacity, 1);
+    l->ring = xcalloc(l->capacity, sizeof *l->ring);
+    ovs_mutex_lock(&ct->listeners_mutex);
+    ovs_list_push_back(&ct->listeners, &l->node);
+    atomic_add_relaxed(&ct->n_listeners, 1, &old);
+    ovs_mutex_unlock(&ct->listeners_mutex);
+    return l;
+}
+
+/* Moves up to 'max' queued events to 'events' and returns how many; adds
+ * the number of events lost since the last poll to '*lost'. */
+size_t
+ctdp_ct_listener_poll(struct ctdp_ct_listener *l,
+                      struct ctdp_ct_event *events, size_t max,
+                      uint64_t *lost)
+{
+    struct ctdp_ct *ct = l->ct;
+    size_t n = 0;
+
+    ovs_mutex_lock(&ct->listeners_mutex);
+    for (; n < max && l->n > 0; n++) {
+        events[n] = l->ring[l->head];
+        l->head = (l->head + 1) % l->capacity;
+        l->n--;
+    }
+    *lost += l->lost;
+    l->lost = 0;
+    ovs_mutex_unlock(&ct->listeners_mutex);
+    return n;
+}
+
+void
+ctdp_ct_unlisten(struct ctdp_ct_listener *l)
+{
+    struct ctdp_ct *ct;
+    size_t old;
+
+    if (!l) {
+        return;
+    }
+    ct = l->ct;
+    ovs_mutex_lock(&ct->listeners_mutex);
+    ovs_list_remove(&l->node);
+    atomic_sub_relaxed(&ct->n_listeners, 1, &old);
+    ovs_mutex_unlock(&ct->listeners_mutex);
+    free(l->ring);
+    free(l);
+}
+
+/* Reports 'type' for 'conn' to every listener of its zone. */
+void
+ctdp_event_emit(struct ctdp_ct *ct, enum ctdp_ct_event_type type,
+                struct ctdp_conn *conn, long long now)
+{
+    struct ctdp_ct_listener *l;
+    struct ctdp_ct_event ev;
+
+    ev.type = type;
+    ev.stop = type == CTDP_EVENT_DESTROY ? now : 0;
+    ctdp_conn_to_entry(ct, conn, &ev.entry);
+
+    ovs_mutex_lock(&ct->listeners_mutex);
+    LIST_FOR_EACH (l, node, &ct->listeners) {
+        if (l->zone >= 0 && l->zone != conn->key.zone) {
+            continue;
+        }
+        if (l->n == l->capacity) {
+            l->lost++;
+        } else {
+            l->ring[(l->head + l->n) % l->capacity] = ev;
+            l->n++;
+        }
+    }
+    ovs_mutex_unlock(&ct->listeners_mutex);
+}
+
+/* Frees listeners that were never unlistened. */
+void
+ctdp_events_destroy(struct ctdp_ct *ct)
+{
+    struct ctdp_ct_listener *l;
+
+    LIST_FOR_EACH_POP (l, node, &ct->listeners) {
+        free(l->ring);
+        free(l);
+    }
+}

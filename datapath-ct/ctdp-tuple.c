@@ -1,0 +1,334 @@
+#include <config.h>
+#include "ctdp-tuple.h"
+
+#include <string.h>
+#include "dp-packet.h"
+#include "flow.h"
+#include "packets.h"
+#include <netinet/icmp6.h>
+
+/* Reading headers: every reader takes the bytes available from its start
+ * ('size') and refuses what does not fit, so that no truncated or lying
+ * packet makes the tracker read past the frame. */
+
+struct cursor {
+    const uint8_t *p;
+    size_t size;
+};
+
+static enum ctdp_parse extract_l3(struct cursor *, ovs_be16 dl_type,
+                                  bool inner, struct ctdp_parsed *,
+                                  struct ctdp_tuple *);
+
+bool
+ctdp_tuple_has_ports(uint8_t nw_proto)
+{
+    return nw_proto == IPPROTO_TCP || nw_proto == IPPROTO_UDP
+           || nw_proto == IPPROTO_UDPLITE || nw_proto == IPPROTO_SCTP
+           || nw_proto == IPPROTO_DCCP;
+}
+
+/* Minimum L4 header bytes needed to read a protocol's identifiers (and, for
+ * TCP and UDP, to check their length fields). */
+static size_t
+l4_min_size(uint8_t nw_proto)
+{
+    switch (nw_proto) {
+    case IPPROTO_TCP:
+        return TCP_HEADER_LEN;
+    case IPPROTO_UDP:
+    case IPPROTO_UDPLITE:
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6:
+        return 8;
+    case IPPROTO_SCTP:
+    case IPPROTO_DCCP:
+        return 12;
+    default:
+        return 0;
+    }
+}
+
+static bool
+icmp4_is_error(uint8_t type)
+{
+    return type == ICMP4_DST_UNREACH || type == ICMP4_SOURCEQUENCH
+           || type == ICMP4_REDIRECT || type == ICMP4_TIME_EXCEEDED
+           || type == ICMP4_PARAM_PROB;
+}
+
+/* ICMPv6 errors are the types below 128 (RFC 4443). */
+static bool
+icmp6_is_error(uint8_t type)
+{
+    return type < 128;
+}
+
+/* Checks the outer L4 header's own length rules: TCP's data offset, UDP's
+ * length field.  'size' is the L3 payload length. */
+static bool
+l4_lengths_ok(uint8_t nw_proto, const uint8_t *l4, size_t size)
+{
+    if (nw_proto == IPPROTO_TCP) {
+        size_t hlen = (l4[12] >> 4) * 4;
+
+        return hlen >= TCP_HEADER_LEN && hlen <= size;
+    }
+    if (nw_proto == IPPROTO_UDP) {
+        size_t ulen = (l4[4] << 8) | l4[5];
+
+        return ulen >= UDP_HEADER_LEN && ulen <= size;
+    }
+    return true;
+}
+
+/* Fills the L4 part of 'key' from 'c'.  An outer ICMP error continues into
+ * the embedded packet, whose tuple goes to 'out->inner'.  'inner' is true
+ * while reading an embedded packet: ICMP quotes only the first 8 bytes of
+ * its L4 header, so length fields are not checked there. */
+static enum ctdp_parse
+extract_l4(struct cursor *c, bool inner, struct ctdp_parsed *out,
+           struct ctdp_tuple *key)
+{
+    uint8_t proto = key->nw_proto;
+    const uint8_t *l4 = c->p;
+
+    /* An ICMP error need quote only 8 bytes of the L4 header (RFC 792),
+     * which hold every identifier the tuple needs. */
+    if (c->size < (inner ? MIN(l4_min_size(proto), 8) : l4_min_size(proto))) {
+        return CTDP_PARSE_MALFORMED;
+    }
+    if (!inner) {
+        out->l4 = l4;
+        out->l4_size = c->size;
+        if (!l4_lengths_ok(proto, l4, c->size)) {
+            return CTDP_PARSE_MALFORMED;
+        }
+    }
+    if (ctdp_tuple_has_ports(proto)) {
+        memcpy(&key->sport, l4, 2);
+        memcpy(&key->dport, l4 + 2, 2);
+        return CTDP_PARSE_OK;
+    }
+    if ((proto == IPPROTO_ICMP && key->l3 == CTDP_L3_IPV4)
+        || (proto == IPPROTO_ICMPV6 && key->l3 == CTDP_L3_IPV6)) {
+        bool v4 = proto == IPPROTO_ICMP;
+
+        key->icmp.type = l4[0];
+        key->icmp.code = l4[1];
+        if (v4 ? icmp4_is_error(l4[0]) : icmp6_is_error(l4[0])) {
+            struct cursor ic = { l4 + 8, c->size - 8 };
+
+            if (inner) {
+                /* An error quoting an error is never related to
+                 * anything: the kernel does not track it either. */
+                return CTDP_PARSE_MALFORMED;
+            }
+            memset(&out->inner, 0, sizeof out->inner);
+            out->inner.zone = key->zone;
+            enum ctdp_parse r = extract_l3(&ic, htons(v4 ? ETH_TYPE_IP
+                                                         : ETH_TYPE_IPV6),
+                                           true, out, &out->inner);
+            return r == CTDP_PARSE_OK ? CTDP_PARSE_ICMP_ERROR
+                                      : CTDP_PARSE_MALFORMED;
+        }
+        if (v4 && l4[0] > ICMP4_INFOREPLY + 2) {
+            return CTDP_PARSE_MALFORMED;    /* No such ICMP type. */
+        }
+        memcpy(&key->sport, l4 + 4, 2);
+    }
+    return CTDP_PARSE_OK;
+}
+
+static enum ctdp_parse
+extract_ipv4(struct cursor *c, bool inner, struct ctdp_parsed *out,
+             struct ctdp_tuple *key)
+{
+    const struct ip_header *ip = (const void *) c->p;
+    size_t hlen, tot_len;
+
+    if (c->size < IP_HEADER_LEN || IP_VER(ip->ip_ihl_ver) != 4) {
+        return CTDP_PARSE_MALFORMED;
+    }
+    hlen = IP_IHL(ip->ip_ihl_ver) * 4;
+    tot_len = ntohs(ip->ip_tot_len);
+    if (hlen < IP_HEADER_LEN || hlen > c->size || tot_len < hlen) {
+        return CTDP_PARSE_MALFORMED;
+    }
+    if (!inner) {
+        if (tot_len > c->size) {
+            return CTDP_PARSE_MALFORMED;
+        }
+        c->size = tot_len;          /* Ignore Ethernet padding. */
+        out->l3_size = tot_len;
+    } else if (tot_len < c->size) {
+        c->size = tot_len;
+    }
+    if (ip->ip_frag_off & htons(IP_MORE_FRAGMENTS | IP_FRAG_OFF_MASK)) {
+        /* Inside an ICMP error, a first fragment still names its conn. */
+        if (!inner || ip->ip_frag_off & htons(IP_FRAG_OFF_MASK)) {
+            return inner ? CTDP_PARSE_MALFORMED : CTDP_PARSE_FRAGMENT;
+        }
+    }
+    key->l3 = CTDP_L3_IPV4;
+    key->nw_proto = ip->ip_proto;
+    key->src.ip4 = get_16aligned_be32(&ip->ip_src);
+    key->dst.ip4 = get_16aligned_be32(&ip->ip_dst);
+    c->p += hlen;
+    c->size -= hlen;
+    return extract_l4(c, inner, out, key);
+}
+
+static enum ctdp_parse
+extract_ipv6(struct cursor *c, bool inner, struct ctdp_parsed *out,
+             struct ctdp_tuple *key)
+{
+    const struct ovs_16aligned_ip6_hdr *ip6 = (const void *) c->p;
+    const struct ovs_16aligned_ip6_frag *frag_hdr;
+    const void *data;
+    uint8_t nw_frag = 0;
+    uint8_t proto;
+    size_t plen;
+
+    if (c->size < IPV6_HEADER_LEN || c->p[0] >> 4 != 6) {
+        return CTDP_PARSE_MALFORMED;
+    }
+    plen = ntohs(ip6->ip6_ctlun.ip6_un1.ip6_un1_plen);
+    if (!inner) {
+        if (plen > c->size - IPV6_HEADER_LEN) {
+            return CTDP_PARSE_MALFORMED;   /* Truncated, or a jumbogram. */
+        }
+        c->size = IPV6_HEADER_LEN + plen;
+        out->l3_size = c->size;
+    }
+    key->l3 = CTDP_L3_IPV6;
+    memcpy(&key->src.ip6, &ip6->ip6_src, sizeof key->src.ip6);
+    memcpy(&key->dst.ip6, &ip6->ip6_dst, sizeof key->dst.ip6);
+    proto = ip6->ip6_ctlun.ip6_un1.ip6_un1_nxt;
+    data = c->p + IPV6_HEADER_LEN;
+    c->size -= IPV6_HEADER_LEN;
+    if (!parse_ipv6_ext_hdrs(&data, &c->size, &proto, &nw_frag, &frag_hdr)) {
+        return CTDP_PARSE_MALFORMED;
+    }
+    if (nw_frag & FLOW_NW_FRAG_LATER
+        || (!inner && nw_frag & FLOW_NW_FRAG_ANY)) {
+        return inner ? CTDP_PARSE_MALFORMED : CTDP_PARSE_FRAGMENT;
+    }
+    c->p = data;
+    key->nw_proto = proto;
+    return extract_l4(c, inner, out, key);
+}
+
+static enum ctdp_parse
+extract_l3(struct cursor *c, ovs_be16 dl_type, bool inner,
+           struct ctdp_parsed *out, struct ctdp_tuple *key)
+{
+    if (dl_type == htons(ETH_TYPE_IP)) {
+        return extract_ipv4(c, inner, out, key);
+    } else if (dl_type == htons(ETH_TYPE_IPV6)) {
+        return extract_ipv6(c, inner, out, key);
+    }
+    return CTDP_PARSE_NOT_IP;
+}
+
+/* Finds the L3 header: at the packet's L3 offset if the datapath set one,
+ * otherwise after the Ethernet header and any VLAN tags. */
+static bool
+find_l3(const struct dp_packet *pkt, struct cursor *c, ovs_be16 *dl_type)
+{
+    const uint8_t *data = dp_packet_data(pkt);
+    size_t size = dp_packet_size(pkt), ofs;
+
+    if (pkt->l3_ofs != UINT16_MAX) {
+        if (pkt->l3_ofs > size || pkt->l3_ofs < 2) {
+            return false;
+        }
+        ofs = pkt->l3_ofs;
+    } else {
+        for (ofs = 12; ; ofs += 4) {
+            if (ofs + 2 > size) {
+                return false;
+            }
+            ovs_be16 type = htons((data[ofs] << 8) | data[ofs + 1]);
+            if (!eth_type_vlan(type)) {
+                break;
+            }
+        }
+        ofs += 2;
+    }
+    *dl_type = htons((data[ofs - 2] << 8) | data[ofs - 1]);
+    c->p = data + ofs;
+    c->size = size - ofs;
+    return true;
+}
+
+/* Reads the tuple of 'pkt' in 'zone' into 'out->key' (and, for an ICMP
+ * error, the embedded packet's tuple into 'out->inner'). */
+enum ctdp_parse
+ctdp_tuple_extract(const struct dp_packet *pkt, uint16_t zone,
+                   struct ctdp_parsed *out)
+{
+    struct cursor c;
+    ovs_be16 dl_type;
+
+    memset(&out->key, 0, sizeof out->key);
+    out->key.zone = zone;
+    out->l4 = NULL;
+    out->l4_size = 0;
+    out->l3_size = 0;
+    if (!find_l3(pkt, &c, &dl_type)) {
+        return CTDP_PARSE_MALFORMED;
+    }
+    return extract_l3(&c, dl_type, false, out, &out->key);
+}
+
+/* The ICMP query types that have an answer, as type pairs; an entry maps
+ * a type to its partner + 1, so that 0 means "none" (the kernel's invmap). */
+static const uint8_t icmp4_partner[] = {
+    [ICMP4_ECHO_REQUEST] = ICMP4_ECHO_REPLY + 1,
+    [ICMP4_ECHO_REPLY] = ICMP4_ECHO_REQUEST + 1,
+    [ICMP4_TIMESTAMP] = ICMP4_TIMESTAMPREPLY + 1,
+    [ICMP4_TIMESTAMPREPLY] = ICMP4_TIMESTAMP + 1,
+    [ICMP4_INFOREQUEST] = ICMP4_INFOREPLY + 1,
+    [ICMP4_INFOREPLY] = ICMP4_INFOREQUEST + 1,
+    [17] = 18 + 1,              /* Address mask request and reply. */
+    [18] = 17 + 1,
+};
+
+/* ICMPv6 pairs: echo (128, 129) and node information (139, 140). */
+static uint8_t
+icmp6_partner(uint8_t type)
+{
+    switch (type) {
+    case ICMP6_ECHO_REQUEST: return ICMP6_ECHO_REPLY;
+    case ICMP6_ECHO_REPLY: return ICMP6_ECHO_REQUEST;
+    case 139: return 140;
+    case 140: return 139;
+    default: return 0;
+    }
+}
+
+/* Sets 'inv' to the tuple of the other direction of 't'.  Returns false
+ * for an ICMP type that has no answer (such a packet cannot belong to a
+ * two-way conn). */
+bool
+ctdp_tuple_invert(const struct ctdp_tuple *t, struct ctdp_tuple *inv)
+{
+    *inv = *t;
+    inv->src = t->dst;
+    inv->dst = t->src;
+    if (ctdp_tuple_has_ports(t->nw_proto)) {
+        inv->sport = t->dport;
+        inv->dport = t->sport;
+    } else if (t->nw_proto == IPPROTO_ICMP && t->l3 == CTDP_L3_IPV4) {
+        if (t->icmp.type >= ARRAY_SIZE(icmp4_partner)
+            || !icmp4_partner[t->icmp.type]) {
+            return false;
+        }
+        inv->icmp.type = icmp4_partner[t->icmp.type] - 1;
+    } else if (t->nw_proto == IPPROTO_ICMPV6 && t->l3 == CTDP_L3_IPV6) {
+        inv->icmp.type = icmp6_partner(t->icmp.type);
+        return inv->icmp.type != 0;
+    }
+    return true;
+}

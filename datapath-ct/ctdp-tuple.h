@@ -1,0 +1,95 @@
+#ifndef CTDP_TUPLE_H
+#define CTDP_TUPLE_H 1
+
+/* Tuples: a connection's identity in one direction.
+ *
+ * A tuple holds the addresses, the L4 identifiers, the IP protocol and the
+ * zone.  It is 40 bytes with no padding, so that it can be hashed and
+ * compared as bytes; IPv4 addresses use the first 4 bytes of each address
+ * and the other 12 are zero.  The L4 identifiers are, by protocol:
+ *
+ *   TCP, UDP, UDP-Lite, SCTP, DCCP   source and destination ports;
+ *   ICMP, ICMPv6 queries             'sport' = the identifier,
+ *                                    'icmp.type' and 'icmp.code';
+ *   any other protocol               zero (addresses and protocol only).
+ *
+ * ctdp_tuple_extract() reads a packet's tuple; for an ICMP or ICMPv6 error
+ * it also reads the tuple of the packet embedded in the error, for the
+ * RELATED lookup.  ctdp_tuple_invert() gives the tuple of the other
+ * direction.
+ *
+ * Thread-safety: every function is pure (reentrant). */
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "openvswitch/types.h"
+#include "util.h"
+
+struct dp_packet;
+
+enum ctdp_l3 {
+    CTDP_L3_IPV4 = 4,
+    CTDP_L3_IPV6 = 6,
+};
+
+union ctdp_addr {
+    ovs_be32 ip4;
+    struct in6_addr ip6;
+};
+
+struct ctdp_tuple {
+    union ctdp_addr src;
+    union ctdp_addr dst;
+    ovs_be16 sport;             /* Port, or ICMP identifier. */
+    union {
+        ovs_be16 dport;         /* Port. */
+        struct {
+            uint8_t type;       /* ICMP/ICMPv6 type... */
+            uint8_t code;       /* ...and code. */
+        } icmp;
+    };
+    uint16_t zone;
+    uint8_t nw_proto;           /* IPPROTO_*. */
+    uint8_t l3;                 /* enum ctdp_l3. */
+} __attribute__((aligned(8)));  /* Compared as words. */
+BUILD_ASSERT_DECL(sizeof(struct ctdp_tuple) == 40);
+
+/* What ctdp_tuple_extract() found in a packet. */
+enum ctdp_parse {
+    CTDP_PARSE_OK,              /* 'key' is the packet's tuple. */
+    CTDP_PARSE_ICMP_ERROR,      /* 'key' is the error's tuple and 'inner'
+                                 * the embedded packet's. */
+    CTDP_PARSE_NOT_IP,          /* Not IPv4 or IPv6: nothing to track. */
+    CTDP_PARSE_FRAGMENT,        /* A fragment: defragment first. */
+    CTDP_PARSE_MALFORMED,       /* Truncated or inconsistent headers. */
+};
+
+struct ctdp_parsed {
+    struct ctdp_tuple key;
+    struct ctdp_tuple inner;    /* For CTDP_PARSE_ICMP_ERROR. */
+    const void *l4;             /* The L4 header. */
+    size_t l4_size;             /* Bytes from 'l4' to the end of the L3
+                                 * payload (not of the frame). */
+    size_t l3_size;             /* Bytes of the IP packet (what the kernel
+                                 * counts per conn). */
+};
+
+enum ctdp_parse ctdp_tuple_extract(const struct dp_packet *, uint16_t zone,
+                                   struct ctdp_parsed *);
+bool ctdp_tuple_invert(const struct ctdp_tuple *, struct ctdp_tuple *inv);
+
+/* Compares two tuples as five 64-bit words: inline, because it is the
+ * lookup's inner loop. */
+static inline bool
+ctdp_tuple_equal(const struct ctdp_tuple *a, const struct ctdp_tuple *b)
+{
+    const uint64_t *x = (const uint64_t *) a, *y = (const uint64_t *) b;
+
+    return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])
+             | (x[4] ^ y[4]));
+}
+bool ctdp_tuple_has_ports(uint8_t nw_proto);
+
+#endif /* ctdp-tuple.h */
