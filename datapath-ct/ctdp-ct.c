@@ -42,7 +42,19 @@ enum work_kind {
     W_RELATED,                  /* An ICMP error: look up what it quotes. */
 };
 
-/* One packet's work between the two passes. */
+/* One ctdp_ct_execute() call: what every step of the packet path needs.
+ * Statistics are counted here and added to the tracker's once per batch,
+ * sparing an atomic add per packet. */
+struct exec {
+    struct ctdp_ct *ct;
+    const struct ctdp_ct_action *a;
+    long long now;
+    uint32_t stats[CTDP_N_STATS];
+};
+
+#define COUNT(X, NAME) ((X)->stats[CTDP_STAT_##NAME]++)
+
+/* One packet's work between the passes. */
 struct work {
     enum work_kind kind;
     struct ctdp_parsed parsed;
@@ -52,14 +64,32 @@ struct work {
     struct ctdp_node *prefetch; /* How far the chain was prefetched. */
 };
 
+static struct ctdp_stat_shard *
+stat_shard(struct ctdp_ct *ct)
+{
+    return &ct->stats[ovsthread_id_self() % CTDP_STAT_SHARDS];
+}
+
 void
 ctdp_stat_inc(struct ctdp_ct *ct, enum ctdp_stat stat)
 {
-    struct ctdp_stat_shard *shard
-        = &ct->stats[ovsthread_id_self() % CTDP_STAT_SHARDS];
     uint64_t old;
 
-    atomic_add_relaxed(&shard->n[stat], 1, &old);
+    atomic_add_relaxed(&stat_shard(ct)->n[stat], 1, &old);
+}
+
+static void
+exec_flush_stats(struct exec *x)
+{
+    struct ctdp_stat_shard *shard = stat_shard(x->ct);
+
+    for (size_t i = 0; i < CTDP_N_STATS; i++) {
+        if (x->stats[i]) {
+            uint64_t old;
+
+            atomic_add_relaxed(&shard->n[i], x->stats[i], &old);
+        }
+    }
 }
 
 void
@@ -270,8 +300,9 @@ early_drop(struct ctdp_ct *ct, uint32_t hash, long long now)
 /* Counts one more conn against the table's limit, making room by early
  * drop if the table is full.  Returns false if there is no room. */
 static bool
-reserve_conn(struct ctdp_ct *ct, uint32_t hash, long long now)
+reserve_conn(struct exec *x, uint32_t hash)
 {
+    struct ctdp_ct *ct = x->ct;
     uint32_t n, max;
 
     atomic_add_relaxed(&ct->n_conns, 1, &n);
@@ -279,8 +310,8 @@ reserve_conn(struct ctdp_ct *ct, uint32_t hash, long long now)
     if (n < max) {
         return true;
     }
-    if (early_drop(ct, hash, now)) {
-        ctdp_stat_inc(ct, CTDP_STAT_early_drop);
+    if (early_drop(ct, hash, x->now)) {
+        COUNT(x, early_drop);
         return true;
     }
     atomic_sub_relaxed(&ct->n_conns, 1, &n);
@@ -323,9 +354,10 @@ find_clash(const struct ctdp_table *t, uint32_t hash,
  * nf_ct_resolve_clash(): when the protocol allows and the two are the same
  * conn seen from either end, the packet joins the winner. */
 static struct ctdp_conn *
-resolve_clash(struct ctdp_ct *ct, struct ctdp_conn *loser,
+resolve_clash(struct exec *x, struct ctdp_conn *loser,
               struct ctdp_conn *winner, struct ctdp_zone *zone)
 {
+    struct ctdp_ct *ct = x->ct;
     struct ctdp_tuple winner_reply;
     struct ctdp_conn *result = NULL;
 
@@ -341,11 +373,11 @@ resolve_clash(struct ctdp_ct *ct, struct ctdp_conn *loser,
         winner->packets[d] += loser->packets[CTDP_DIR_ORIG];
         winner->bytes[d] += loser->bytes[CTDP_DIR_ORIG];
         ctdp_conn_unlock(winner);
-        ctdp_stat_inc(ct, CTDP_STAT_clash_resolve);
+        COUNT(x, clash_resolve);
         result = winner;
     } else {
-        ctdp_stat_inc(ct, CTDP_STAT_insert_failed);
-        ctdp_stat_inc(ct, CTDP_STAT_drop);
+        COUNT(x, insert_failed);
+        COUNT(x, drop);
     }
     ctdp_conn_free(loser);
     return result;
@@ -364,9 +396,10 @@ max_chain(const struct ctdp_table *t)
  * belongs to ('conn', or the winner of a clash), or NULL if the packet
  * must be dropped; in both of the last cases 'conn' is freed. */
 static struct ctdp_conn *
-confirm(struct ctdp_ct *ct, struct ctdp_conn *conn, uint32_t orig_hash,
-        long long now)
+confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
 {
+    struct ctdp_ct *ct = x->ct;
+    long long now = x->now;
     struct ctdp_zone *zone = ctdp_zone_get(ct, conn->key.zone);
     struct ctdp_table *t = &ct->table;
     struct ctdp_node *clash;
@@ -374,16 +407,16 @@ confirm(struct ctdp_ct *ct, struct ctdp_conn *conn, uint32_t orig_hash,
     uint32_t reply_hash, len = 0, limit = max_chain(t);
 
     if (!ctdp_zone_reserve(ct, zone)) {
-        ctdp_stat_inc(ct, CTDP_STAT_zone_limit_drop);
-        ctdp_stat_inc(ct, CTDP_STAT_drop);
+        COUNT(x, zone_limit_drop);
+        COUNT(x, drop);
         ctdp_conn_free(conn);
         return NULL;
     }
-    if (!reserve_conn(ct, orig_hash, now)) {
+    if (!reserve_conn(x, orig_hash)) {
         uint32_t old;
 
         atomic_sub_relaxed(&zone->count, 1, &old);
-        ctdp_stat_inc(ct, CTDP_STAT_drop);
+        COUNT(x, drop);
         ctdp_conn_free(conn);
         return NULL;
     }
@@ -398,14 +431,14 @@ confirm(struct ctdp_ct *ct, struct ctdp_conn *conn, uint32_t orig_hash,
     }
     if (clash) {
         ctdp_table_unlock_pair(t, orig_hash, reply_hash);
-        return resolve_clash(ct, conn, ctdp_node_conn(clash), zone);
+        return resolve_clash(x, conn, ctdp_node_conn(clash), zone);
     }
     if (len > limit) {
         ctdp_table_unlock_pair(t, orig_hash, reply_hash);
         unreserve(ct, zone);
-        ctdp_stat_inc(ct, CTDP_STAT_chaintoolong);
-        ctdp_stat_inc(ct, CTDP_STAT_insert_failed);
-        ctdp_stat_inc(ct, CTDP_STAT_drop);
+        COUNT(x, chaintoolong);
+        COUNT(x, insert_failed);
+        COUNT(x, drop);
         ctdp_conn_free(conn);
         return NULL;
     }
@@ -414,7 +447,7 @@ confirm(struct ctdp_ct *ct, struct ctdp_conn *conn, uint32_t orig_hash,
     ctdp_table_unlock_pair(t, orig_hash, reply_hash);
 
     ctdp_zone_push(zone, conn);
-    ctdp_stat_inc(ct, CTDP_STAT_insert);
+    COUNT(x, insert);
     if (ctdp_events_wanted(ct)) {
         ctdp_event_emit(ct, CTDP_EVENT_NEW, conn, now);
     }
@@ -461,25 +494,25 @@ update_mark_label(struct ctdp_ct *ct, struct ctdp_conn *conn,
 /* The commit part of ct(commit): confirms the packet's conn if needed and
  * applies mark and label.  Returns false if the packet must be dropped. */
 static bool
-commit(struct ctdp_ct *ct, struct dp_packet *pkt,
-       const struct ctdp_ct_action *a, uint32_t orig_hash, long long now)
+commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash)
 {
     struct ctdp_conn *conn = md_conn(pkt), *result;
+    const struct ctdp_ct_action *a = x->a;
 
     if (!conn) {
         return true;            /* Invalid: nothing to commit. */
     }
     if (ctdp_conn_status(conn) & CTDP_S_CONFIRMED) {
-        update_mark_label(ct, conn, a, now);
+        update_mark_label(x->ct, conn, a, x->now);
     } else {
         apply_mark_label(conn, a);
-        result = confirm(ct, conn, orig_hash, now);
+        result = confirm(x, conn, orig_hash);
         pkt->md.conn = (struct conn *) result;
         if (!result) {
             return false;
         }
         if (result != conn) {
-            update_mark_label(ct, result, a, now);
+            update_mark_label(x->ct, result, a, x->now);
         }
         conn = result;
     }
@@ -490,10 +523,12 @@ commit(struct ctdp_ct *ct, struct dp_packet *pkt,
 
 /* Looks up 'w''s tuple and tracks the packet (steps 3 to 5 above). */
 static void
-track(struct ctdp_ct *ct, struct dp_packet *pkt, struct work *w,
-      const struct ctdp_ct_action *a, long long now)
+track(struct exec *x, struct dp_packet *pkt, struct work *w)
 {
     const struct ctdp_l4proto *l4 = ctdp_l4proto_find(&w->key);
+    const struct ctdp_ct_action *a = x->a;
+    struct ctdp_ct *ct = x->ct;
+    long long now = x->now;
 
     for (int tries = 0; tries < 2; tries++) {
         struct ctdp_node *node = ctdp_table_lookup(ct, &w->key, &w->inv,
@@ -502,7 +537,7 @@ track(struct ctdp_ct *ct, struct dp_packet *pkt, struct work *w,
         struct ctdp_conn *conn;
 
         if (node) {
-            ctdp_stat_inc(ct, CTDP_STAT_found);
+            COUNT(x, found);
             conn = ctdp_node_conn(node);
             dir = ctdp_node_dir(node);
             if (a->commit && a->force && dir == CTDP_DIR_REPLY) {
@@ -540,7 +575,7 @@ track(struct ctdp_ct *ct, struct dp_packet *pkt, struct work *w,
         }
         break;
     }
-    ctdp_stat_inc(ct, CTDP_STAT_invalid);
+    COUNT(x, invalid);
     md_set_invalid(pkt, w->key.zone);
 }
 
@@ -548,13 +583,12 @@ track(struct ctdp_ct *ct, struct dp_packet *pkt, struct work *w,
  * conn's direction toward the error's destination (the kernel's
  * nf_conntrack_inet_error()).  The conn itself is not changed. */
 static void
-track_related(struct ctdp_ct *ct, struct dp_packet *pkt, struct work *w,
-              long long now)
+track_related(struct exec *x, struct dp_packet *pkt, struct work *w)
 {
     struct ctdp_node *node = NULL;
 
     if (w->key.l3) {
-        node = ctdp_table_lookup(ct, &w->key, &w->inv, w->hash, now);
+        node = ctdp_table_lookup(x->ct, &w->key, &w->inv, w->hash, x->now);
     }
     if (node) {
         struct ctdp_conn *conn = ctdp_node_conn(node);
@@ -567,28 +601,29 @@ track_related(struct ctdp_ct *ct, struct dp_packet *pkt, struct work *w,
         /* The conn's destination in that direction must be where the
          * error goes, or any host could relate errors to any conn. */
         if (!memcmp(&t.dst, &w->parsed.key.dst, sizeof t.dst)) {
-            ctdp_stat_inc(ct, CTDP_STAT_found);
+            COUNT(x, found);
             md_set_conn(pkt, conn, dir,
                         CS_TRACKED | CS_RELATED
                         | (dir == CTDP_DIR_REPLY ? CS_REPLY_DIR : 0));
             return;
         }
     }
-    ctdp_stat_inc(ct, CTDP_STAT_error);
-    ctdp_stat_inc(ct, CTDP_STAT_invalid);
+    COUNT(x, error);
+    COUNT(x, invalid);
     md_set_invalid(pkt, w->parsed.key.zone);
 }
 
 /* First pass for one packet: decides its kind of work, reads and hashes
  * its tuple. */
 static void
-prepare(struct ctdp_ct *ct, struct dp_packet *pkt, uint16_t zone,
-        struct work *w)
+prepare(struct exec *x, struct dp_packet *pkt, struct work *w)
 {
     struct ctdp_conn *conn = md_conn(pkt);
+    uint16_t zone = x->a->zone;
+    struct ctdp_ct *ct = x->ct;
 
     if (conn && pkt->md.ct_state & CS_TRACKED && pkt->md.ct_zone == zone) {
-        ctdp_stat_inc(ct, CTDP_STAT_ignore);
+        COUNT(x, ignore);
         w->kind = W_CACHED;
         return;
     }
@@ -615,18 +650,18 @@ prepare(struct ctdp_ct *ct, struct dp_packet *pkt, uint16_t zone,
         ctdp_table_prefetch(&ct->table, w->hash);
         return;
     case CTDP_PARSE_NOT_IP:
-        ctdp_stat_inc(ct, CTDP_STAT_not_ip);
+        COUNT(x, not_ip);
         break;
     case CTDP_PARSE_FRAGMENT:
-        ctdp_stat_inc(ct, CTDP_STAT_fragment);
+        COUNT(x, fragment);
         break;
     case CTDP_PARSE_MALFORMED:
     default:
-        ctdp_stat_inc(ct, CTDP_STAT_error);
+        COUNT(x, error);
         break;
     }
     if (w->kind == W_SKIP) {
-        ctdp_stat_inc(ct, CTDP_STAT_invalid);
+        COUNT(x, invalid);
         md_set_invalid(pkt, zone);
         return;
     }
@@ -640,9 +675,7 @@ prepare(struct ctdp_ct *ct, struct dp_packet *pkt, uint16_t zone,
 /* Commits the conn of packet 'pkt', whose work is 'w'.  Returns false if
  * the packet must be dropped. */
 static bool
-commit_packet(struct ctdp_ct *ct, struct dp_packet *pkt,
-              const struct work *w, const struct ctdp_ct_action *a,
-              long long now)
+commit_packet(struct exec *x, struct dp_packet *pkt, const struct work *w)
 {
     struct ctdp_conn *conn = md_conn(pkt);
     uint32_t hash = w->hash;
@@ -650,9 +683,9 @@ commit_packet(struct ctdp_ct *ct, struct dp_packet *pkt,
     if (conn && w->kind != W_TRACK) {
         /* Only a packet that made its conn was hashed by that conn's
          * original tuple. */
-        hash = ctdp_table_hash(&ct->table, &conn->key);
+        hash = ctdp_table_hash(&x->ct->table, &conn->key);
     }
-    return commit(ct, pkt, a, hash, now);
+    return commit(x, pkt, hash);
 }
 
 /* Runs ct() with action 'a' on every packet of 'batch' at time 'now'.
@@ -664,12 +697,13 @@ void
 ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
                 const struct ctdp_ct_action *a, long long now)
 {
+    struct exec x = { .ct = ct, .a = a, .now = now };
     struct work work[NETDEV_MAX_BURST];
     size_t n = dp_packet_batch_size(batch), j;
     struct dp_packet *pkt;
 
     DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
-        prepare(ct, pkt, a->zone, &work[i]);
+        prepare(&x, pkt, &work[i]);
     }
     for (int step = 0; step < CTDP_PREFETCH_DEPTH; step++) {
         for (size_t i = 0; i < n; i++) {
@@ -681,17 +715,18 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
     }
     DP_PACKET_BATCH_REFILL_FOR_EACH (j, n, pkt, batch) {
         if (work[j].kind == W_TRACK) {
-            track(ct, pkt, &work[j], a, now);
+            track(&x, pkt, &work[j]);
         } else if (work[j].kind == W_RELATED) {
-            track_related(ct, pkt, &work[j], now);
+            track_related(&x, pkt, &work[j]);
         }
-        if (!a->commit || commit_packet(ct, pkt, &work[j], a, now)) {
+        if (!a->commit || commit_packet(&x, pkt, &work[j])) {
             dp_packet_batch_refill(batch, pkt, j);
         } else {
             ctdp_ct_packet_done(ct, pkt);
             dp_packet_delete(pkt);
         }
     }
+    exec_flush_stats(&x);
 }
 
 /* ---- Creation ---------------------------------------------------------- */

@@ -21,7 +21,9 @@
  *
  * Only commit creates state.  A packet that leaves the pipeline must be
  * passed to ctdp_ct_packet_done(), which frees an unconfirmed conn attached
- * to it; ct_clear is ctdp_ct_clear().  A second ct() in the same zone reuses
+ * to it; ct_clear is ctdp_ct_clear().  A packet the tracker drops (a
+ * failed confirm, a full table or zone) is removed from the batch and
+ * freed by ctdp_ct_execute() itself, and counted in 'drop'.  A second ct() in the same zone reuses
  * the conn the packet carries instead of tracking it again (the kernel's
  * "already tracked" case, counted as 'ignore').
  *
@@ -80,7 +82,8 @@ struct ctdp_ct_action {
     bool force;               /* With commit: a conn found in the reply
                                * direction is ended and a new one made in
                                * this packet's direction. */
-    bool set_mark;            /* With commit: mark = (mark & ~mask) | value. */
+    bool set_mark;            /* With commit: mark = (mark & ~mask)
+                               *                  | (value & mask). */
     uint32_t mark, mark_mask;
     bool set_label;           /* With commit: likewise for the label. */
     ovs_u128 label, label_mask;
@@ -126,7 +129,9 @@ struct ctdp_ct_entry {
     uint32_t status;                /* CTDP_S_*. */
     uint32_t mark;
     ovs_u128 label;
-    uint64_t packets[2], bytes[2];  /* Indexed by enum ctdp_ct_dir. */
+    uint64_t packets[2], bytes[2];  /* Indexed by enum ctdp_ct_dir; bytes
+                                     * of IP packets (not frames), as the
+                                     * kernel counts. */
     long long start;                /* 'now' when the conn was made. */
     long long expires;              /* 'now' at which it times out. */
     const char *l4_state;           /* Protocol state name, or NULL. */
@@ -153,6 +158,8 @@ struct ctdp_ct_event {
  * listener exists. */
 struct ctdp_ct_listener *ctdp_ct_listen(struct ctdp_ct *, size_t capacity,
                                         int zone);
+/* Moves up to 'max' queued events, oldest first, to the array and returns
+ * how many; adds to '*lost' the events dropped since the previous poll. */
 size_t ctdp_ct_listener_poll(struct ctdp_ct_listener *,
                              struct ctdp_ct_event *, size_t max,
                              uint64_t *lost);
@@ -244,7 +251,9 @@ enum ctdp_timeout_slot {
     CTDP_TM_N
 };
 
-/* A policy: 'secs[i]' for slot i, or -1 to keep the default. */
+/* A policy: 'secs[i]' for slot i, or -1 to keep the default.  Setting or
+ * deleting a zone's policy applies from each conn's next packet on: a
+ * conn's current expiry time is not recomputed. */
 struct ctdp_timeout_policy {
     int64_t secs[CTDP_TM_N];
 };

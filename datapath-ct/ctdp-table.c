@@ -69,16 +69,27 @@ ctdp_table_destroy(struct ctdp_table *t)
     ovs_mutex_destroy(&t->resize_mutex);
 }
 
+/* Hashes a tuple under the table's key.  An IPv4 tuple is hashed as the
+ * two words that hold its non-zero bytes (addresses; ports, zone,
+ * protocol and family), an IPv6 tuple as all five: the family is in the
+ * hashed words either way, so the two kinds cannot be made to collide. */
 uint32_t
 ctdp_table_hash(const struct ctdp_table *t, const struct ctdp_tuple *tuple)
 {
-    uint64_t w[sizeof *tuple / 8];
+    const uint64_t *w = (const uint64_t *) tuple;
 
     if (OVS_UNLIKELY(t->test_hash)) {
         return t->test_hash(tuple);
     }
-    memcpy(w, tuple, sizeof w);
-    return ctdp_siphash_words(w, ARRAY_SIZE(w), &t->hash_key);
+    if (tuple->l3 == CTDP_L3_IPV4) {
+        uint64_t v4[2] = {
+            (uint64_t) tuple->src.ip4 << 32 | tuple->dst.ip4,
+            w[4],
+        };
+
+        return ctdp_siphash_words(v4, 2, &t->hash_key);
+    }
+    return ctdp_siphash_words(w, sizeof *tuple / 8, &t->hash_key);
 }
 
 static ATOMIC(struct ctdp_node *) *
@@ -127,7 +138,8 @@ ctdp_table_prefetch_step(const struct ctdp_table *t, uint32_t hash,
 }
 
 /* Returns the node of a live conn whose tuple in the node's direction is
- * 'key' ('inv_key' is 'key' inverted: see ctdp_conn_matches()), or NULL. */
+ * 'key' ('inv_key' is 'key' inverted: see ctdp_conn_matches()), or NULL.
+ * Removes the expired conns with that tuple that it meets. */
 struct ctdp_node *
 ctdp_table_lookup(struct ctdp_ct *ct, const struct ctdp_tuple *key,
                   const struct ctdp_tuple *inv_key, uint32_t hash,
@@ -145,9 +157,17 @@ ctdp_table_lookup(struct ctdp_ct *ct, const struct ctdp_tuple *key,
         for (; node; node = node_next(node)) {
             struct ctdp_conn *conn = ctdp_node_conn(node);
 
-            if (ctdp_conn_matches(conn, ctdp_node_dir(node), key, inv_key)
-                && ctdp_conn_is_live(conn, now)) {
-                return node;
+            if (ctdp_conn_matches(conn, ctdp_node_dir(node), key, inv_key)) {
+                if (ctdp_conn_is_live(conn, now)) {
+                    return node;
+                }
+                /* Expired: remove it now, as the kernel's lookup does
+                 * (nf_ct_gc_expired()), so that a thread whose clock lags
+                 * cannot revive it once this one has seen it expire.  The
+                 * node stays readable (RCU), so the walk goes on. */
+                if (!(ctdp_conn_status(conn) & CTDP_S_DYING)) {
+                    ctdp_conn_remove(ct, conn, now);
+                }
             }
         }
         /* Pairs with the releases of 'seq' in ctdp_table_maybe_grow(). */

@@ -55,6 +55,8 @@ struct ctdp_tuple {
     uint8_t l3;                 /* enum ctdp_l3. */
 } __attribute__((aligned(8)));  /* Compared as words. */
 BUILD_ASSERT_DECL(sizeof(struct ctdp_tuple) == 40);
+/* The hash of an IPv4 tuple reads its last word as ports, zone, proto, l3. */
+BUILD_ASSERT_DECL(offsetof(struct ctdp_tuple, sport) == 32);
 
 /* What ctdp_tuple_extract() found in a packet. */
 enum ctdp_parse {

@@ -5,6 +5,14 @@ tests_unit_ctdp_unit_SOURCES = \
 	tests/unit/ctdp-unit.c \
 	tests/unit/ctdp-unit.h \
 	tests/unit/test-command.c \
-	tests/unit/test-random.c
+	tests/unit/test-random.c \
+	tests/unit/ctdp-pkt.c \
+	tests/unit/ctdp-pkt.h \
+	tests/unit/test-ct-basic.c \
+	tests/unit/test-ct-limits.c \
+	tests/unit/test-ct-dump.c \
+	tests/unit/test-ct-reference.c \
+	tests/unit/test-ct-threads.c \
+	tests/unit/test-ct-malformed.c
 tests_unit_ctdp_unit_LDADD = lib/libctdp.la $(OVS_LIBDIR)/libopenvswitch.la
 TESTS += tests/unit/ctdp-unit

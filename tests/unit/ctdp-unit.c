@@ -8,10 +8,22 @@
 
 extern const struct ctdp_unit_suite command_suite;
 extern const struct ctdp_unit_suite random_suite;
+extern const struct ctdp_unit_suite ct_basic_suite;
+extern const struct ctdp_unit_suite ct_limits_suite;
+extern const struct ctdp_unit_suite ct_dump_suite;
+extern const struct ctdp_unit_suite ct_malformed_suite;
+extern const struct ctdp_unit_suite ct_reference_suite;
+extern const struct ctdp_unit_suite ct_threads_suite;
 
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
     &random_suite,
+    &ct_basic_suite,
+    &ct_limits_suite,
+    &ct_dump_suite,
+    &ct_malformed_suite,
+    &ct_reference_suite,
+    &ct_threads_suite,
 };
 
 static int n_failed_checks;

@@ -1,0 +1,122 @@
+#ifndef CTDP_PKT_H
+#define CTDP_PKT_H 1
+
+/* Test packets, and the ct() calls that the tracker's tests make on them.
+ *
+ * The builders return a new Ethernet frame in a struct dp_packet whose
+ * metadata is initialized (pkt_metadata_init()) and whose layer offsets are
+ * unset (l3_ofs == UINT16_MAX), so that the tracker finds the IP header
+ * itself; tpkt_set_offsets() gives the variant where the datapath already
+ * parsed the frame.  Every checksum is correct, so that a packet the tracker
+ * refuses is refused for the reason the test means.
+ *
+ *     struct tpkt_ip ip = tpkt_ip("10.0.0.1", "10.0.0.2");
+ *     struct dp_packet *pkt = tpkt_udp(&ip, 1000, 53, 0);
+ *     int state = tpkt_ct(ct, pkt, &action, now);
+ *     ...
+ *     tpkt_free(ct, pkt);
+ *
+ * The corruption helpers rewrite one field of a packet these builders made
+ * (they know its layout) and leave every other byte alone.
+ *
+ * Thread-safety: every function may be called from any thread; a packet
+ * belongs to one thread at a time. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ctdp-ct.h"
+#include "ctdp-tuple.h"
+#include "packets.h"
+
+struct dp_packet;
+
+/* ---- Building packets -------------------------------------------------- */
+
+/* The network layer of a test packet.  IPv6 packets carry 'n_ext'
+ * extension headers (IPPROTO_HOPOPTS, IPPROTO_DSTOPTS or IPPROTO_ROUTING,
+ * 8 bytes each) between the fixed header and the L4 header. */
+struct tpkt_ip {
+    bool v6;
+    union ctdp_addr src, dst;
+    uint8_t ext[4];
+    size_t n_ext;
+};
+
+struct tpkt_ip tpkt_ip(const char *src, const char *dst);
+struct tpkt_ip tpkt_ip4(uint32_t src, uint32_t dst);
+struct tpkt_ip tpkt_ip_swap(const struct tpkt_ip *);
+
+struct dp_packet *tpkt_l4(const struct tpkt_ip *, uint8_t proto,
+                          const void *l4, size_t l4_size);
+struct dp_packet *tpkt_udp(const struct tpkt_ip *, uint16_t sport,
+                           uint16_t dport, size_t payload);
+struct dp_packet *tpkt_tcp(const struct tpkt_ip *, uint16_t sport,
+                           uint16_t dport, uint8_t flags);
+struct dp_packet *tpkt_echo(const struct tpkt_ip *, bool reply, uint16_t id,
+                            uint16_t seq);
+struct dp_packet *tpkt_icmp_error(const struct tpkt_ip *, uint8_t type,
+                                  uint8_t code, const struct dp_packet *inner,
+                                  size_t max_quote);
+struct dp_packet *tpkt_proto(const struct tpkt_ip *, uint8_t proto,
+                             size_t payload);
+struct dp_packet *tpkt_arp(void);
+
+/* ---- Offsets and corruption -------------------------------------------- */
+
+#define TPKT_L3_OFS 14          /* Every builder's frame is untagged;
+                                 * tpkt_vlan() makes a tagged copy, which
+                                 * the corruption helpers do not handle. */
+
+void tpkt_set_offsets(struct dp_packet *);
+size_t tpkt_l4_ofs(const struct dp_packet *);
+void tpkt_truncate(struct dp_packet *, size_t size);
+void tpkt_pad(struct dp_packet *, size_t n);
+struct dp_packet *tpkt_vlan(const struct dp_packet *, uint16_t vid);
+void tpkt_set_ip_len(struct dp_packet *, uint16_t len);
+void tpkt_set_ihl(struct dp_packet *, uint8_t ihl);
+void tpkt_set_ip4_frag(struct dp_packet *, bool more, uint16_t offset);
+void tpkt_set_udp_len(struct dp_packet *, uint16_t len);
+void tpkt_set_tcp_doff(struct dp_packet *, uint8_t doff);
+
+/* ---- Driving ct() ------------------------------------------------------ */
+
+/* tpkt_ct()'s result when the tracker took the packet out of its batch. */
+#define TPKT_DROPPED 0x100
+
+/* The ct_state values the tests expect. */
+#define TRK_NEW (CS_TRACKED | CS_NEW)
+#define TRK_EST (CS_TRACKED | CS_ESTABLISHED)
+#define TRK_EST_RPL (CS_TRACKED | CS_ESTABLISHED | CS_REPLY_DIR)
+#define TRK_REL (CS_TRACKED | CS_RELATED)
+#define TRK_REL_RPL (CS_TRACKED | CS_RELATED | CS_REPLY_DIR)
+#define TRK_INV (CS_TRACKED | CS_INVALID)
+
+/* CHECK_STATE(got, want): like CHECK_EQ for ct_state values, printing them
+ * as OVS does ("trk|new").  Main thread only, as every CHECK. */
+#define CHECK_STATE(GOT, WANT) \
+    tpkt_check_state((GOT), (WANT), #GOT, __FILE__, __LINE__)
+bool tpkt_check_state(int got, int want, const char *expr, const char *file,
+                      int line);
+
+struct ctdp_ct_action tpkt_action(uint16_t zone, bool commit);
+int tpkt_ct(struct ctdp_ct *, struct dp_packet *,
+            const struct ctdp_ct_action *, long long now);
+int tpkt_ct1(struct ctdp_ct *, struct dp_packet *, uint16_t zone,
+             bool commit, long long now);
+int tpkt_ct1_action(struct ctdp_ct *, struct dp_packet *,
+                    const struct ctdp_ct_action *, long long now);
+int tpkt_udp_ct(struct ctdp_ct *, const struct tpkt_ip *, uint16_t sport,
+                uint16_t dport, uint16_t zone, bool commit, long long now);
+void tpkt_ct_destroy(struct ctdp_ct *);
+void tpkt_free(struct ctdp_ct *, struct dp_packet *);
+
+void tpkt_tuple(struct ctdp_tuple *, const struct tpkt_ip *, uint8_t proto,
+                uint16_t sport, uint16_t dport, uint16_t zone);
+size_t tpkt_dump(struct ctdp_ct *, int zone, long long now,
+                 struct ctdp_ct_entry *, size_t max);
+bool tpkt_find(struct ctdp_ct *, const struct ctdp_tuple *orig, long long now,
+               struct ctdp_ct_entry *);
+const char *tpkt_state_name(int state, char *buf, size_t size);
+
+#endif /* ctdp-pkt.h */

@@ -1,0 +1,361 @@
+/* Packets that lie: every truncation of every kind of frame, and corrupted
+ * length fields.  Each must come out trk|inv, counted as error or invalid,
+ * without creating a conn or touching the ones that exist; the sanitizer
+ * build checks that none is read past its end. */
+#include <config.h>
+#include "ctdp-ct.h"
+#include "ctdp-pkt.h"
+#include "ctdp-unit.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "dp-packet.h"
+#include "packets.h"
+#include "util.h"
+
+static const char *const A = "10.0.0.1", *const B = "10.0.0.2";
+static const char *const A6 = "fd00::1", *const B6 = "fd00::2";
+
+/* The conn every test commits first: A:1000 -> B:53 (v4 and v6). */
+static struct ctdp_ct *
+setup(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct tpkt_ip ab = tpkt_ip(A, B), ab6 = tpkt_ip(A6, B6);
+
+    CHECK_STATE(tpkt_udp_ct(ct, &ab, 1000, 53, 0, true, 0), TRK_NEW);
+    CHECK_STATE(tpkt_udp_ct(ct, &ab6, 1000, 53, 0, true, 0), TRK_NEW);
+    return ct;
+}
+
+/* Checks that the setup() conns are all there is, untouched. */
+static void
+check_untouched(struct ctdp_ct *ct)
+{
+    struct ctdp_ct_entry e[4];
+    size_t n = tpkt_dump(ct, -1, 0, e, 4);
+    struct ctdp_ct_stats s;
+
+    CHECK_EQ(n, 2);
+    for (size_t i = 0; i < n && i < 4; i++) {
+        CHECK_EQ(e[i].packets[CTDP_DIR_ORIG], 1);
+        CHECK_EQ(e[i].packets[CTDP_DIR_REPLY], 0);
+        CHECK(!(e[i].status & CTDP_S_SEEN_REPLY));
+    }
+    ctdp_ct_get_stats(ct, &s);
+    CHECK_EQ(s.insert, 2);
+}
+
+/* Runs ct(commit) on a copy of 'pkt', with the L3 offset set if
+ * 'offsets', and returns true if the copy was trk|inv and bumped error or
+ * invalid. */
+static bool
+is_refused(struct ctdp_ct *ct, const struct dp_packet *pkt, bool offsets)
+{
+    struct dp_packet *copy = dp_packet_clone(pkt);
+    struct ctdp_ct_stats before, after;
+    int state;
+
+    if (offsets) {
+        copy->l3_ofs = TPKT_L3_OFS;
+    }
+    ctdp_ct_get_stats(ct, &before);
+    state = tpkt_ct1(ct, copy, 0, true, 100);
+    ctdp_ct_get_stats(ct, &after);
+    return state == TRK_INV
+           && after.error + after.invalid > before.error + before.invalid;
+}
+
+/* Checks is_refused() on 'pkt' both with and without the L3 offset set,
+ * printing 'what' and 'arg' on a failure. */
+static void
+check_refused(struct ctdp_ct *ct, const struct dp_packet *pkt,
+              const char *what, int arg)
+{
+    for (int offsets = 0; offsets < 2; offsets++) {
+        if (!is_refused(ct, pkt, offsets)) {
+            printf("# %s %d (l3_ofs %s) was not refused\n",
+                   what, arg, offsets ? "set" : "unset");
+            CHECK(!"malformed packet refused");
+        }
+    }
+}
+
+/* The frames whose truncations are tried; each is valid as built, and
+ * none but the ICMP errors (which relate to it) matches the setup() conn,
+ * so that tracking them whole leaves it alone. */
+enum frame {
+    F_UDP4, F_TCP4, F_ECHO4, F_ICMPERR4, F_PROTO4,
+    F_UDP6, F_TCP6, F_ECHO6, F_ICMPERR6, F_UDP6_EXT,
+    N_FRAMES
+};
+
+static struct dp_packet *
+build_frame(enum frame f)
+{
+    struct tpkt_ip ab = tpkt_ip(A, B), ab6 = tpkt_ip(A6, B6);
+    struct tpkt_ip v4 = tpkt_ip(B, A), v6 = tpkt_ip(B6, A6);
+    struct dp_packet *inner, *pkt;
+    bool six = f >= F_UDP6;
+
+    switch (f) {
+    case F_UDP4: case F_UDP6:
+        return tpkt_udp(six ? &v6 : &v4, 5353, 1000, 20);
+    case F_TCP4: case F_TCP6:
+        return tpkt_tcp(six ? &v6 : &v4, 80, 1000, TCP_SYN);
+    case F_ECHO4: case F_ECHO6:
+        return tpkt_echo(six ? &ab6 : &ab, false, 3, 1);
+    case F_ICMPERR4: case F_ICMPERR6:
+        inner = tpkt_udp(six ? &ab6 : &ab, 1000, 53, 20);
+        pkt = tpkt_icmp_error(six ? &v6 : &v4, six ? 1 : 3, 3, inner, 0);
+        dp_packet_delete(inner);
+        return pkt;
+    case F_PROTO4:
+        return tpkt_proto(&v4, 99, 20);
+    case F_UDP6_EXT:
+        v6.ext[0] = IPPROTO_HOPOPTS;
+        v6.ext[1] = IPPROTO_ROUTING;
+        v6.ext[2] = IPPROTO_DSTOPTS;
+        v6.n_ext = 3;
+        return tpkt_udp(&v6, 5353, 1000, 20);
+    case N_FRAMES:
+    default:
+        OVS_NOT_REACHED();
+    }
+}
+
+/* Every frame is accepted whole (so that refusals below are about the
+ * damage), and refused when cut to any shorter length, from 0 bytes (no
+ * Ethernet header) on. */
+static void
+test_truncations(void)
+{
+    struct ctdp_ct *ct = setup();
+
+    for (enum frame f = 0; f < N_FRAMES; f++) {
+        struct dp_packet *full = build_frame(f);
+        size_t size = dp_packet_size(full);
+        struct dp_packet *copy = dp_packet_clone(full);
+        int state = tpkt_ct1(ct, copy, 0, false, 100);
+
+        if (state & CS_INVALID || !(state & CS_TRACKED)) {
+            printf("# frame %d whole was refused\n", f);
+            CHECK(!"whole frame accepted");
+        }
+        for (size_t len = 0; len < size; len++) {
+            struct dp_packet *cut = dp_packet_clone(full);
+
+            tpkt_truncate(cut, len);
+            check_refused(ct, cut, "frame cut at", f * 10000 + len);
+            dp_packet_delete(cut);
+        }
+        dp_packet_delete(full);
+    }
+    check_untouched(ct);
+    tpkt_ct_destroy(ct);
+}
+
+/* An ICMP error whose quote ends before the embedded L4 identifiers is
+ * refused; one that quotes the IP header and 8 bytes relates to the conn
+ * (the positive control). */
+static void
+check_short_quotes(bool v6)
+{
+    struct ctdp_ct *ct = setup();
+    struct tpkt_ip ab = v6 ? tpkt_ip(A6, B6) : tpkt_ip(A, B);
+    struct tpkt_ip ba = tpkt_ip_swap(&ab);
+    struct dp_packet *inner = tpkt_udp(&ab, 1000, 53, 20);
+    size_t enough = (v6 ? IPV6_HEADER_LEN : IP_HEADER_LEN) + 8;
+    struct dp_packet *err;
+
+    for (size_t quote = 1; quote < enough; quote++) {
+        err = tpkt_icmp_error(&ba, v6 ? 1 : 3, 3, inner, quote);
+        check_refused(ct, err, "quote of", quote);
+        dp_packet_delete(err);
+    }
+    err = tpkt_icmp_error(&ba, v6 ? 1 : 3, 3, inner, enough);
+    CHECK_STATE(tpkt_ct1(ct, err, 0, false, 100), TRK_REL_RPL);
+    dp_packet_delete(inner);
+    check_untouched(ct);
+    tpkt_ct_destroy(ct);
+}
+
+/* check_short_quotes() for ICMP errors over IPv4. */
+static void
+test_icmp_error_short_quote(void)
+{
+    check_short_quotes(false);
+}
+
+/* check_short_quotes() for ICMPv6 errors. */
+static void
+test_icmp6_error_short_quote(void)
+{
+    check_short_quotes(true);
+}
+
+/* IPv4 total length beyond the frame or below the header, and a header
+ * length below 5 words or beyond the packet, are refused. */
+static void
+test_ipv4_length_fields(void)
+{
+    static const uint16_t tot_lens[] = { 0, 1, 19, 49, 1500, 65535 };
+    static const uint8_t ihls[] = { 0, 1, 4, 13, 15 };
+    struct ctdp_ct *ct = setup();
+    struct tpkt_ip ba = tpkt_ip(B, A);
+    struct dp_packet *pkt;
+
+    /* The frame's IP packet is 20 + 8 + 20 = 48 bytes. */
+    for (size_t i = 0; i < ARRAY_SIZE(tot_lens); i++) {
+        pkt = tpkt_udp(&ba, 53, 1000, 20);
+        tpkt_set_ip_len(pkt, tot_lens[i]);
+        check_refused(ct, pkt, "IPv4 total length", tot_lens[i]);
+        dp_packet_delete(pkt);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(ihls); i++) {
+        pkt = tpkt_udp(&ba, 53, 1000, 20);
+        tpkt_set_ihl(pkt, ihls[i]);
+        check_refused(ct, pkt, "IPv4 IHL", ihls[i]);
+        dp_packet_delete(pkt);
+    }
+    check_untouched(ct);
+    tpkt_ct_destroy(ct);
+}
+
+/* IPv6 payload length beyond the frame, and an extension header whose
+ * length runs past the packet, are refused. */
+static void
+test_ipv6_length_fields(void)
+{
+    static const uint16_t plens[] = { 29, 100, 65535 };
+    struct ctdp_ct *ct = setup();
+    struct tpkt_ip ba = tpkt_ip(B6, A6);
+    struct dp_packet *pkt;
+    uint8_t *ext;
+
+    for (size_t i = 0; i < ARRAY_SIZE(plens); i++) {
+        pkt = tpkt_udp(&ba, 53, 1000, 20);
+        tpkt_set_ip_len(pkt, plens[i]);
+        check_refused(ct, pkt, "IPv6 payload length", plens[i]);
+        dp_packet_delete(pkt);
+    }
+    ba.ext[0] = IPPROTO_DSTOPTS;
+    ba.n_ext = 1;
+    pkt = tpkt_udp(&ba, 53, 1000, 20);
+    ext = (uint8_t *) dp_packet_data(pkt) + TPKT_L3_OFS + IPV6_HEADER_LEN;
+    ext[1] = 4;
+    check_refused(ct, pkt, "IPv6 extension length", 4);
+    dp_packet_delete(pkt);
+    check_untouched(ct);
+    tpkt_ct_destroy(ct);
+}
+
+/* A UDP length beyond the IP payload or below the header is refused. */
+static void
+test_udp_length_field(void)
+{
+    static const uint16_t lens[] = { 0, 1, 7, 29, 1000, 65535 };
+    struct ctdp_ct *ct = setup();
+
+    for (int v6 = 0; v6 < 2; v6++) {
+        struct tpkt_ip ba = v6 ? tpkt_ip(B6, A6) : tpkt_ip(B, A);
+
+        /* The UDP datagram is 8 + 20 = 28 bytes. */
+        for (size_t i = 0; i < ARRAY_SIZE(lens); i++) {
+            struct dp_packet *pkt = tpkt_udp(&ba, 53, 1000, 20);
+
+            tpkt_set_udp_len(pkt, lens[i]);
+            check_refused(ct, pkt, "UDP length", lens[i]);
+            dp_packet_delete(pkt);
+        }
+    }
+    check_untouched(ct);
+    tpkt_ct_destroy(ct);
+}
+
+/* A TCP data offset below 5 words or beyond the segment is refused. */
+static void
+test_tcp_data_offset(void)
+{
+    static const uint8_t doffs[] = { 0, 1, 4, 6, 15 };
+    struct ctdp_ct *ct = setup();
+
+    for (int v6 = 0; v6 < 2; v6++) {
+        struct tpkt_ip ab = v6 ? tpkt_ip(A6, B6) : tpkt_ip(A, B);
+
+        for (size_t i = 0; i < ARRAY_SIZE(doffs); i++) {
+            struct dp_packet *pkt = tpkt_tcp(&ab, 1000, 80, TCP_SYN);
+
+            tpkt_set_tcp_doff(pkt, doffs[i]);
+            check_refused(ct, pkt, "TCP data offset", doffs[i]);
+            dp_packet_delete(pkt);
+        }
+    }
+    check_untouched(ct);
+    tpkt_ct_destroy(ct);
+}
+
+/* An ICMP error whose embedded IPv4 header has IHL below 5 is refused. */
+static void
+test_icmp_error_bad_inner(void)
+{
+    struct ctdp_ct *ct = setup();
+    struct tpkt_ip ab = tpkt_ip(A, B), ba = tpkt_ip(B, A);
+    struct dp_packet *inner = tpkt_udp(&ab, 1000, 53, 20);
+    struct dp_packet *err;
+
+    for (uint8_t ihl = 0; ihl < 5; ihl++) {
+        tpkt_set_ihl(inner, ihl);
+        err = tpkt_icmp_error(&ba, 3, 3, inner, 0);
+        check_refused(ct, err, "inner IHL", ihl);
+        dp_packet_delete(err);
+    }
+    dp_packet_delete(inner);
+    check_untouched(ct);
+    tpkt_ct_destroy(ct);
+}
+
+/* Random bytes written over the headers of every frame never crash the
+ * tracker, and every packet comes out tracked. */
+static void
+test_random_damage(void)
+{
+    struct ctdp_ct *ct = setup();
+    uint32_t x = 0x9e3779b9;
+    int n_untracked = 0;
+
+    for (enum frame f = 0; f < N_FRAMES; f++) {
+        struct dp_packet *full = build_frame(f);
+
+        for (int i = 0; i < 2000; i++) {
+            struct dp_packet *pkt = dp_packet_clone(full);
+            uint8_t *p = dp_packet_data(pkt);
+            size_t size = dp_packet_size(pkt);
+
+            for (int k = 0; k < 3; k++) {
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                p[12 + x % (MIN(size, 90) - 12)] = x >> 24;
+            }
+            n_untracked += !(tpkt_ct1(ct, pkt, i % 3, i & 1, 100)
+                             & CS_TRACKED);
+        }
+        dp_packet_delete(full);
+    }
+    CHECK_EQ(n_untracked, 0);
+    tpkt_ct_destroy(ct);
+}
+
+const struct ctdp_unit_suite ct_malformed_suite = {
+    "ct-malformed", (const struct ctdp_unit_case[]) {
+        { "truncations", test_truncations },
+        { "icmp_error_short_quote", test_icmp_error_short_quote },
+        { "icmp6_error_short_quote", test_icmp6_error_short_quote },
+        { "ipv4_length_fields", test_ipv4_length_fields },
+        { "ipv6_length_fields", test_ipv6_length_fields },
+        { "udp_length_field", test_udp_length_field },
+        { "tcp_data_offset", test_tcp_data_offset },
+        { "icmp_error_bad_inner", test_icmp_error_bad_inner },
+        { "random_damage", test_random_damage },
+        { NULL, NULL },
+    },
+};
