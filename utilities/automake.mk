@@ -6,3 +6,17 @@ utilities_ctdpd_LDADD = lib/libctdp.la $(OVS_LIBDIR)/libopenvswitch.la
 bin_PROGRAMS += utilities/ctdp-dpctl
 utilities_ctdp_dpctl_SOURCES = utilities/ctdp-dpctl.c
 utilities_ctdp_dpctl_LDADD = lib/libctdp.la $(OVS_LIBDIR)/libopenvswitch.la
+
+# The benchmark: ctdp's tracker against Open vSwitch's conntrack.  Run by
+# `make bench`, never by `make check`.
+bin_PROGRAMS += utilities/ctdp-bench
+utilities_ctdp_bench_SOURCES = \
+	utilities/ctdp-bench.c \
+	utilities/ctdp-bench.h \
+	utilities/ctdp-bench-ct.c \
+	utilities/ctdp-bench-pkt.c \
+	utilities/ctdp-bench-report.c \
+	utilities/ctdp-bench-work.c
+utilities_ctdp_bench_LDADD = datapath-ct/libctdp-ct.la \
+	$(OVS_LIBDIR)/libopenvswitch.la
+EXTRA_DIST += utilities/ctdp-bench-plot.py

@@ -1,0 +1,197 @@
+/* ctdp-bench's one interface over two trackers.
+ *
+ * Both trackers get the same treatment on every ct() call:
+ *
+ *   - the batch is rebuilt from the burst's own array of packets;
+ *   - every packet's metadata is reset with pkt_metadata_init(), so that
+ *     neither tracker takes its "already tracked" shortcut (ctdp's
+ *     'md.conn' reuse, Open vSwitch's cached 'md.conn');
+ *   - after the call, the packets that came back +est are counted.
+ *
+ * For ctdp, every packet is then passed to ctdp_ct_packet_done(), and a
+ * packet that ctdp_ct_execute() dropped (it frees it and removes it from
+ * the batch) is counted and re-created in its slot.  Open vSwitch's
+ * conntrack never removes packets from a batch. */
+#include <config.h>
+#include "ctdp-bench.h"
+
+#include "conntrack.h"
+#include "ct-dpif.h"
+#include "ctdp-ct.h"
+#include "packets.h"
+#include "util.h"
+
+/* Both trackers may hold this many conns: the default of each. */
+#define BENCH_MAX_CONNS 3000000
+
+struct bench_ct {
+    enum bench_impl impl;
+    struct ctdp_ct *ctdp;       /* For BENCH_CTDP. */
+    struct conntrack *ovs;      /* For BENCH_OVS. */
+};
+
+const char *
+bench_impl_name(enum bench_impl impl)
+{
+    return impl == BENCH_CTDP ? "ctdp" : "OVS";
+}
+
+struct bench_ct *
+bench_ct_create(enum bench_impl impl)
+{
+    struct bench_ct *ct = xzalloc(sizeof *ct);
+
+    ct->impl = impl;
+    if (impl == BENCH_CTDP) {
+        struct ctdp_ct_params params = { .max_conns = BENCH_MAX_CONNS };
+
+        ct->ctdp = ctdp_ct_create(&params);
+        if (!ct->ctdp) {
+            ovs_fatal(0, "ctdp_ct_create() failed");
+        }
+    } else {
+        ct->ovs = conntrack_init();
+        conntrack_set_maxconns(ct->ovs, BENCH_MAX_CONNS);
+    }
+    return ct;
+}
+
+void
+bench_ct_destroy(struct bench_ct *ct)
+{
+    if (ct) {
+        if (ct->impl == BENCH_CTDP) {
+            ctdp_ct_destroy(ct->ctdp);
+        } else {
+            conntrack_destroy(ct->ovs);
+        }
+        free(ct);
+    }
+}
+
+enum bench_impl
+bench_ct_impl(const struct bench_ct *ct)
+{
+    return ct->impl;
+}
+
+static void
+load_batch(struct bench_burst *burst)
+{
+    struct dp_packet_batch *batch = &burst->batch;
+
+    dp_packet_batch_init(batch);
+    for (size_t i = 0; i < burst->n; i++) {
+        struct dp_packet *pkt = burst->pkts[i];
+
+        pkt_metadata_init(&pkt->md, 0);
+        batch->packets[i] = pkt;
+    }
+    batch->count = burst->n;
+}
+
+static bool
+is_est(const struct dp_packet *pkt)
+{
+    return (pkt->md.ct_state & CS_ESTABLISHED) != 0;
+}
+
+/* ctdp_ct_execute() keeps the packets it does not drop in their order, so
+ * walking the burst and the batch side by side finds the dropped ones. */
+static void
+ctdp_finish(struct ctdp_ct *ct, struct bench_burst *burst)
+{
+    const struct dp_packet_batch *batch = &burst->batch;
+    size_t j = 0;
+
+    for (size_t i = 0; i < burst->n; i++) {
+        struct dp_packet *pkt = burst->pkts[i];
+
+        if (j < batch->count && batch->packets[j] == pkt) {
+            burst->est += is_est(pkt);
+            ctdp_ct_packet_done(ct, pkt);
+            j++;
+        } else {
+            burst->drops++;
+            bench_burst_replace(burst, i);
+        }
+    }
+}
+
+/* Runs ct(zone='zone'[, commit]) on 'burst''s packets at time 'now'. */
+void
+bench_ct_execute(struct bench_ct *ct, struct bench_burst *burst,
+                 uint16_t zone, bool commit, long long now)
+{
+    load_batch(burst);
+    if (ct->impl == BENCH_CTDP) {
+        struct ctdp_ct_action action = { .zone = zone, .commit = commit };
+
+        ctdp_ct_execute(ct->ctdp, &burst->batch, &action, now);
+        ctdp_finish(ct->ctdp, burst);
+    } else {
+        struct dp_packet *pkt;
+
+        conntrack_execute(ct->ovs, &burst->batch, htons(ETH_TYPE_IP), false,
+                          commit, zone, NULL, NULL, 0, 0, NULL, NULL, now, 0);
+        DP_PACKET_BATCH_FOR_EACH (i, pkt, &burst->batch) {
+            burst->est += is_est(pkt);
+        }
+    }
+}
+
+uint32_t
+bench_ct_n_conns(struct bench_ct *ct)
+{
+    uint32_t n = 0;
+
+    if (ct->impl == BENCH_CTDP) {
+        n = ctdp_ct_n_conns(ct->ctdp);
+    } else {
+        conntrack_get_nconns(ct->ovs, &n);
+    }
+    return n;
+}
+
+/* Visits every conn of every zone; returns how many it saw. */
+size_t
+bench_ct_dump(struct bench_ct *ct, long long now)
+{
+    size_t n = 0;
+
+    if (ct->impl == BENCH_CTDP) {
+        struct ctdp_ct_dump *dump = ctdp_ct_dump_start(ct->ctdp, -1, now);
+        struct ctdp_ct_entry entry;
+
+        while (ctdp_ct_dump_next(dump, &entry)) {
+            n++;
+        }
+        ctdp_ct_dump_done(dump);
+    } else {
+        struct conntrack_dump dump;
+        struct ct_dpif_entry entry;
+        int n_buckets;
+
+        conntrack_dump_start(ct->ovs, &dump, NULL, &n_buckets);
+        while (!conntrack_dump_next(&dump, &entry)) {
+            ct_dpif_entry_uninit(&entry);
+            n++;
+        }
+        conntrack_dump_done(&dump);
+    }
+    return n;
+}
+
+void
+bench_ct_flush_zone(struct bench_ct *ct, uint16_t zone, long long now)
+{
+    if (ct->impl == BENCH_CTDP) {
+        struct ctdp_ct_flush_filter filter;
+
+        ctdp_ct_flush_filter_init(&filter);
+        filter.zone = zone;
+        ctdp_ct_flush(ct->ctdp, &filter, now);
+    } else {
+        conntrack_flush(ct->ovs, &zone);
+    }
+}

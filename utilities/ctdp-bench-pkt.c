@@ -1,0 +1,166 @@
+/* ctdp-bench's packets.
+ *
+ * Frames are built once as bytes (Ethernet, IPv4 10.1.1.1 <-> 10.1.1.2,
+ * UDP or TCP), parsed once by flow_extract() so that their L3 and L4
+ * offsets are set, as Open vSwitch's conntrack needs them, and then only
+ * their ports (and, for TCP, flags, sequence numbers and checksum) are
+ * rewritten in place to turn a slot into the packet of another conn.
+ * Swapping the two addresses for a reply leaves the IPv4 checksum valid.
+ *
+ * The UDP frame is the one of Open vSwitch's `ovstest test-conntrack
+ * benchmark`: 42 bytes, UDP checksum 0.  TCP frames carry a correct
+ * checksum, since Open vSwitch's conntrack verifies it. */
+#include <config.h>
+#include "ctdp-bench.h"
+
+#include <string.h>
+#include "csum.h"
+#include "flow.h"
+#include "packets.h"
+#include "util.h"
+
+#define BENCH_CLIENT_ISN 1000
+#define BENCH_SERVER_ISN 5000
+
+static const uint8_t eth_header[ETH_HEADER_LEN] = {
+    0x50, 0x54, 0x00, 0x00, 0x00, 0x0a,         /* Destination. */
+    0x50, 0x54, 0x00, 0x00, 0x00, 0x09,         /* Source. */
+    0x08, 0x00,                                 /* IPv4. */
+};
+
+/* Writes 'proto''s frame into 'frame' and returns its length. */
+static size_t
+build_frame(enum bench_proto proto, uint8_t *frame)
+{
+    size_t l4_len = proto == BENCH_TCP ? TCP_HEADER_LEN : UDP_HEADER_LEN;
+    struct ip_header *ip = (struct ip_header *) (frame + ETH_HEADER_LEN);
+    uint8_t *l4 = (uint8_t *) ip + IP_HEADER_LEN;
+
+    memset(frame, 0, ETH_HEADER_LEN + IP_HEADER_LEN + l4_len);
+    memcpy(frame, eth_header, sizeof eth_header);
+    ip->ip_ihl_ver = IP_IHL_VER(5, IP_VERSION);
+    ip->ip_tot_len = htons(IP_HEADER_LEN + l4_len);
+    ip->ip_ttl = 64;
+    ip->ip_proto = proto == BENCH_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+    put_16aligned_be32(&ip->ip_src, htonl(0x0a010101));
+    put_16aligned_be32(&ip->ip_dst, htonl(0x0a010102));
+    ip->ip_csum = csum(ip, IP_HEADER_LEN);
+
+    if (proto == BENCH_TCP) {
+        struct tcp_header *tcp = (struct tcp_header *) l4;
+
+        tcp->tcp_src = htons(1);
+        tcp->tcp_dst = htons(2);
+        tcp->tcp_ctl = TCP_CTL(TCP_SYN, 5);
+        tcp->tcp_winsz = htons(65535);
+    } else {
+        struct udp_header *udp = (struct udp_header *) l4;
+
+        udp->udp_src = htons(1);
+        udp->udp_dst = htons(2);
+        udp->udp_len = htons(UDP_HEADER_LEN);
+    }
+    return ETH_HEADER_LEN + IP_HEADER_LEN + l4_len;
+}
+
+static struct dp_packet *
+new_packet(enum bench_proto proto)
+{
+    uint8_t frame[ETH_HEADER_LEN + IP_HEADER_LEN + TCP_HEADER_LEN];
+    size_t len = build_frame(proto, frame);
+    struct dp_packet *pkt = dp_packet_new(len);
+    struct flow flow;
+
+    dp_packet_put(pkt, frame, len);
+    flow_extract(pkt, &flow);           /* Sets the L3 and L4 offsets. */
+    return pkt;
+}
+
+/* Makes 'burst' hold BENCH_BATCH packets of 'proto', all of conn 0. */
+void
+bench_burst_init(struct bench_burst *burst, enum bench_proto proto)
+{
+    memset(burst, 0, sizeof *burst);
+    burst->proto = proto;
+    burst->n = BENCH_BATCH;
+    for (size_t i = 0; i < BENCH_BATCH; i++) {
+        burst->pkts[i] = new_packet(proto);
+    }
+    dp_packet_batch_init(&burst->batch);
+}
+
+void
+bench_burst_destroy(struct bench_burst *burst)
+{
+    for (size_t i = 0; i < BENCH_BATCH; i++) {
+        dp_packet_delete(burst->pkts[i]);
+    }
+}
+
+/* Re-creates the packet of 'slot', which a tracker freed.  The caller sets
+ * its conn again before the next ct() call. */
+void
+bench_burst_replace(struct bench_burst *burst, size_t slot)
+{
+    burst->pkts[slot] = new_packet(burst->proto);
+}
+
+static void
+set_tcp(struct ip_header *ip, struct tcp_header *tcp, enum bench_step step)
+{
+    static const struct {
+        uint16_t flags;
+        uint32_t seq, ack;
+    } steps[] = {
+        [BENCH_ORIG] = { TCP_SYN, BENCH_CLIENT_ISN, 0 },
+        [BENCH_REPLY] = { TCP_SYN | TCP_ACK, BENCH_SERVER_ISN,
+                          BENCH_CLIENT_ISN + 1 },
+        [BENCH_ACK] = { TCP_ACK, BENCH_CLIENT_ISN + 1, BENCH_SERVER_ISN + 1 },
+    };
+
+    tcp->tcp_ctl = TCP_CTL(steps[step].flags, 5);
+    put_16aligned_be32(&tcp->tcp_seq, htonl(steps[step].seq));
+    put_16aligned_be32(&tcp->tcp_ack, htonl(steps[step].ack));
+    tcp->tcp_csum = 0;
+    tcp->tcp_csum = csum_finish(csum_continue(packet_csum_pseudoheader(ip),
+                                              tcp, TCP_HEADER_LEN));
+}
+
+/* Makes 'slot' a packet of the conn whose client port is 'sport' and
+ * server port 'dport', in the direction and TCP step 'step'. */
+void
+bench_burst_set_ports(struct bench_burst *burst, size_t slot,
+                      uint16_t sport, uint16_t dport, enum bench_step step)
+{
+    struct dp_packet *pkt = burst->pkts[slot];
+    struct ip_header *ip = dp_packet_l3(pkt);
+    bool reply = step == BENCH_REPLY;
+    ovs_be32 client = htonl(0x0a010101), server = htonl(0x0a010102);
+    ovs_be16 src = htons(reply ? dport : sport);
+    ovs_be16 dst = htons(reply ? sport : dport);
+
+    put_16aligned_be32(&ip->ip_src, reply ? server : client);
+    put_16aligned_be32(&ip->ip_dst, reply ? client : server);
+    if (burst->proto == BENCH_TCP) {
+        struct tcp_header *tcp = dp_packet_l4(pkt);
+
+        tcp->tcp_src = src;
+        tcp->tcp_dst = dst;
+        set_tcp(ip, tcp, step);
+    } else {
+        struct udp_header *udp = dp_packet_l4(pkt);
+
+        udp->udp_src = src;
+        udp->udp_dst = dst;
+    }
+}
+
+/* Makes 'slot' a packet of conn number 'conn' (below 65535 * 65535): its
+ * ports encode 'conn', and neither is ever 0, which Open vSwitch refuses. */
+void
+bench_burst_set_conn(struct bench_burst *burst, size_t slot, uint32_t conn,
+                     enum bench_step step)
+{
+    bench_burst_set_ports(burst, slot, 1 + conn / 65535, 1 + conn % 65535,
+                          step);
+}

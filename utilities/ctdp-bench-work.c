@@ -1,0 +1,583 @@
+/* ctdp-bench's workloads.
+ *
+ * A measurement is a "job": 'n_threads' threads made with
+ * ovs_thread_create() each build their burst of packets, wait at a
+ * barrier, then read the clock, do their share of the work and read the
+ * clock again.  The job's time runs from the first thread's start to the
+ * last thread's end.  (The main thread does not time it: it may wake from
+ * the barrier after a short job is already over.)  Every thread
+ * quiesces (ovsrcu_quiesce()) every BENCH_QUIESCE batches, as a PMD thread
+ * does, so that RCU-postponed frees run during the measurement.
+ *
+ * Time: each thread reads time_msec() once at the start of its share and
+ * passes it as 'now' to either tracker, as Open vSwitch's own benchmark
+ * does; it is fixed within a run and advances between runs.  No run is
+ * long enough for a conn to expire (the shortest timeout is 30 s). */
+#include <config.h>
+#include "ctdp-bench.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "ovs-rcu.h"
+#include "ovs-thread.h"
+#include "timeval.h"
+#include "util.h"
+
+#define BENCH_QUIESCE 16        /* Batches between quiescent points. */
+#define BENCH_CACHE_LINE 64
+
+/* ---- Runs -------------------------------------------------------------- */
+
+void
+bench_runs_add(struct bench_runs *runs, double value)
+{
+    if (runs->n < BENCH_MAX_RUNS) {
+        runs->v[runs->n++] = value;
+    }
+}
+
+static int
+compare_doubles(const void *a_, const void *b_)
+{
+    const double *a = a_, *b = b_;
+
+    return *a < *b ? -1 : *a > *b;
+}
+
+double
+bench_runs_median(const struct bench_runs *runs)
+{
+    double v[BENCH_MAX_RUNS];
+
+    if (!runs->n) {
+        return 0;
+    }
+    memcpy(v, runs->v, runs->n * sizeof *v);
+    qsort(v, runs->n, sizeof *v, compare_doubles);
+    return runs->n % 2 ? v[runs->n / 2]
+                       : (v[runs->n / 2 - 1] + v[runs->n / 2]) / 2;
+}
+
+double
+bench_runs_min(const struct bench_runs *runs)
+{
+    double min = runs->n ? runs->v[0] : 0;
+
+    for (size_t i = 1; i < runs->n; i++) {
+        min = MIN(min, runs->v[i]);
+    }
+    return min;
+}
+
+double
+bench_runs_max(const struct bench_runs *runs)
+{
+    double max = runs->n ? runs->v[0] : 0;
+
+    for (size_t i = 1; i < runs->n; i++) {
+        max = MAX(max, runs->v[i]);
+    }
+    return max;
+}
+
+/* ---- Jobs -------------------------------------------------------------- */
+
+/* One packet of a conn's sequence, as one ct() call per batch. */
+struct bench_stage {
+    enum bench_step step;
+    bool commit;
+    bool expect_est;            /* Every packet should come back +est. */
+};
+
+struct bench_job;
+struct bench_thread;
+typedef void bench_work_func(struct bench_job *, struct bench_thread *);
+
+struct bench_job {
+    bench_work_func *work;
+    struct bench_ct *ct;        /* NULL for the memory floor. */
+    unsigned int n_threads;
+    enum bench_proto proto;
+
+    /* What the work function reads; see each function. */
+    uint64_t n;                 /* Packets, conns or sequence entries. */
+    uint32_t first;             /* First conn number. */
+    uint16_t zone;
+    const struct bench_stage *stages;
+    size_t n_stages;
+    const uint32_t *seq;        /* Conn or cache-line numbers. */
+    const uint8_t *mem;         /* For the memory floor. */
+
+    struct ovs_barrier barrier;
+    struct ovs_mutex mutex;
+    uint64_t drops OVS_GUARDED; /* Summed over the threads at the end. */
+    uint64_t misses OVS_GUARDED;
+};
+
+struct bench_thread {
+    struct bench_job *job;
+    unsigned int tid;
+    pthread_t thread;
+    struct bench_burst burst;
+    uint64_t misses;
+    long long start, end;       /* Monotonic ns around the work. */
+};
+
+static long long
+monotonic_ns(void)
+{
+    struct timespec ts;
+
+    xclock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The part [*begin, *end) of [0, job->n) that thread 't' does. */
+static void
+thread_share(const struct bench_job *job, const struct bench_thread *t,
+             uint64_t *begin, uint64_t *end)
+{
+    *begin = job->n * t->tid / job->n_threads;
+    *end = job->n * (t->tid + 1) / job->n_threads;
+}
+
+static void
+maybe_quiesce(uint64_t batch)
+{
+    if (batch % BENCH_QUIESCE == BENCH_QUIESCE - 1) {
+        ovsrcu_quiesce();
+    }
+}
+
+static void *
+thread_main(void *t_)
+{
+    struct bench_thread *t = t_;
+    struct bench_job *job = t->job;
+
+    bench_burst_init(&t->burst, job->proto);
+    ovs_barrier_block(&job->barrier);
+    t->start = monotonic_ns();
+    job->work(job, t);
+    t->end = monotonic_ns();
+
+    ovs_mutex_lock(&job->mutex);
+    job->drops += t->burst.drops;
+    job->misses += t->misses;
+    ovs_mutex_unlock(&job->mutex);
+    bench_burst_destroy(&t->burst);
+    return NULL;
+}
+
+/* Runs 'job' and returns the seconds its threads took.  Adds the drops
+ * and misses to 'runs', if nonnull. */
+static double
+job_run(struct bench_job *job, struct bench_runs *runs)
+{
+    struct bench_thread *threads = xcalloc(job->n_threads, sizeof *threads);
+    long long start = LLONG_MAX, end = 0;
+
+    ovs_barrier_init(&job->barrier, job->n_threads + 1);
+    ovs_mutex_init(&job->mutex);
+    job->drops = job->misses = 0;
+    for (unsigned int i = 0; i < job->n_threads; i++) {
+        threads[i].job = job;
+        threads[i].tid = i;
+        threads[i].thread = ovs_thread_create("bench", thread_main,
+                                              &threads[i]);
+    }
+    ovs_barrier_block(&job->barrier);
+    ovsrcu_quiesce_start();     /* Joining must not hold up RCU frees. */
+    for (unsigned int i = 0; i < job->n_threads; i++) {
+        xpthread_join(threads[i].thread, NULL);
+        start = MIN(start, threads[i].start);
+        end = MAX(end, threads[i].end);
+    }
+    ovsrcu_quiesce_end();
+    if (runs) {
+        runs->drops += job->drops;
+        runs->misses += job->misses;
+    }
+    ovs_barrier_destroy(&job->barrier);
+    ovs_mutex_destroy(&job->mutex);
+    free(threads);
+    return (end - start) / 1e9;
+}
+
+/* Runs 'stage' on the burst and counts the packets that should have come
+ * back +est and did not. */
+static void
+run_stage(struct bench_job *job, struct bench_thread *t,
+          const struct bench_stage *stage, long long now)
+{
+    uint64_t est = t->burst.est;
+
+    bench_ct_execute(job->ct, &t->burst, job->zone, stage->commit, now);
+    if (stage->expect_est) {
+        t->misses += t->burst.n - (t->burst.est - est);
+    }
+}
+
+/* ---- Work functions ---------------------------------------------------- */
+
+/* Open vSwitch's benchmark: 'job->n' packets of one conn per thread, from
+ * port 1 + thread number to port 2, committed every time. */
+static void
+work_single_flow(struct bench_job *job, struct bench_thread *t)
+{
+    long long now = time_msec();
+
+    for (size_t i = 0; i < BENCH_BATCH; i++) {
+        bench_burst_set_ports(&t->burst, i, 1 + t->tid, 2, BENCH_ORIG);
+    }
+    for (uint64_t i = 0; i < job->n; i += BENCH_BATCH) {
+        bench_ct_execute(job->ct, &t->burst, 0, true, now);
+        maybe_quiesce(i / BENCH_BATCH);
+    }
+}
+
+/* Conns 'job->first' to 'job->first + job->n - 1', each through
+ * 'job->stages', a batch of up to 32 conns at a time. */
+static void
+work_conns(struct bench_job *job, struct bench_thread *t)
+{
+    struct bench_burst *burst = &t->burst;
+    long long now = time_msec();
+    uint64_t begin, end;
+
+    thread_share(job, t, &begin, &end);
+    for (uint64_t c = begin; c < end; c += BENCH_BATCH) {
+        burst->n = MIN(BENCH_BATCH, end - c);
+        for (size_t s = 0; s < job->n_stages; s++) {
+            const struct bench_stage *stage = &job->stages[s];
+
+            for (size_t i = 0; i < burst->n; i++) {
+                bench_burst_set_conn(burst, i, job->first + c + i,
+                                     stage->step);
+            }
+            run_stage(job, t, stage, now);
+        }
+        maybe_quiesce(c / BENCH_BATCH);
+    }
+    burst->n = BENCH_BATCH;
+}
+
+/* Looks up (ct() without commit) the conns 'job->seq[0..n-1]', each of
+ * which exists and is established. */
+static void
+work_lookup(struct bench_job *job, struct bench_thread *t)
+{
+    static const struct bench_stage lookup = {
+        .step = BENCH_ORIG, .commit = false, .expect_est = true,
+    };
+    struct bench_burst *burst = &t->burst;
+    long long now = time_msec();
+    uint64_t begin, end;
+
+    thread_share(job, t, &begin, &end);
+    for (uint64_t k = begin; k < end; k += BENCH_BATCH) {
+        burst->n = MIN(BENCH_BATCH, end - k);
+        for (size_t i = 0; i < burst->n; i++) {
+            bench_burst_set_conn(burst, i, job->seq[k + i], BENCH_ORIG);
+        }
+        run_stage(job, t, &lookup, now);
+        maybe_quiesce(k / BENCH_BATCH);
+    }
+    burst->n = BENCH_BATCH;
+}
+
+/* The memory floor: reads the cache lines 'job->seq[0..n-1]' of
+ * 'job->mem', 32 at a time: prefetches the 32, then reads them. */
+static void
+work_floor(struct bench_job *job, struct bench_thread *t)
+{
+    const uint8_t *mem = job->mem;
+    uint64_t begin, end, sum = 0;
+
+    thread_share(job, t, &begin, &end);
+    for (uint64_t k = begin; k < end; k += BENCH_BATCH) {
+        size_t n = MIN(BENCH_BATCH, end - k);
+
+        for (size_t i = 0; i < n; i++) {
+            OVS_PREFETCH(mem + (size_t) job->seq[k + i] * BENCH_CACHE_LINE);
+        }
+        for (size_t i = 0; i < n; i++) {
+            sum += *(const volatile uint64_t *)
+                   (mem + (size_t) job->seq[k + i] * BENCH_CACHE_LINE);
+        }
+        maybe_quiesce(k / BENCH_BATCH);
+    }
+    t->misses += sum == UINT64_MAX;     /* Keeps 'sum' live. */
+}
+
+/* ---- Workloads --------------------------------------------------------- */
+
+static const struct bench_stage udp_commit[] = {
+    { BENCH_ORIG, true, false },
+};
+static const struct bench_stage udp_established[] = {
+    { BENCH_ORIG, true, false },
+    { BENCH_REPLY, false, true },
+};
+static const struct bench_stage tcp_handshake[] = {
+    { BENCH_ORIG, true, false },
+    { BENCH_REPLY, false, false },
+    { BENCH_ACK, false, true },
+};
+
+/* Commits conns 'first'... 'first + n - 1' in 'zone' through 'stages' on
+ * 'n_threads' threads; returns the seconds it took. */
+static double
+commit_conns(struct bench_ct *ct, enum bench_proto proto,
+             const struct bench_stage *stages, size_t n_stages,
+             uint32_t first, uint32_t n, uint16_t zone,
+             unsigned int n_threads, struct bench_runs *runs)
+{
+    struct bench_job job = {
+        .work = work_conns, .ct = ct, .n_threads = n_threads,
+        .proto = proto, .n = n, .first = first, .zone = zone,
+        .stages = stages, .n_stages = n_stages,
+    };
+
+    return job_run(&job, runs);
+}
+
+void
+bench_single_flow(const struct bench_config *cfg, enum bench_impl impl,
+                  unsigned int n_threads, struct bench_runs *runs)
+{
+    struct bench_ct *ct = bench_ct_create(impl);
+    struct bench_job job = {
+        .work = work_single_flow, .ct = ct, .n_threads = n_threads,
+        .proto = BENCH_UDP, .n = cfg->flow_pkts,
+    };
+
+    for (unsigned int r = 0; r < cfg->runs; r++) {
+        double secs = job_run(&job, runs);
+
+        bench_runs_add(runs, cfg->flow_pkts * n_threads / secs / 1e6);
+    }
+    bench_ct_destroy(ct);
+}
+
+void
+bench_new_conns(const struct bench_config *cfg, enum bench_impl impl,
+                enum bench_proto proto, unsigned int n_threads,
+                struct bench_runs *runs)
+{
+    for (unsigned int r = 0; r < cfg->runs; r++) {
+        struct bench_ct *ct = bench_ct_create(impl);
+        double secs;
+
+        if (proto == BENCH_TCP) {
+            secs = commit_conns(ct, proto, tcp_handshake,
+                                ARRAY_SIZE(tcp_handshake), 0, cfg->big, 0,
+                                n_threads, runs);
+        } else {
+            secs = commit_conns(ct, proto, udp_commit, ARRAY_SIZE(udp_commit),
+                                0, cfg->big, 0, n_threads, runs);
+        }
+        bench_runs_add(runs, cfg->big / secs / 1e6);
+        runs->misses += cfg->big - MIN(cfg->big, bench_ct_n_conns(ct));
+        bench_ct_destroy(ct);
+    }
+}
+
+/* A fixed pseudo-random sequence of 'n' numbers below 'bound' (splitmix64
+ * from a fixed seed), the same for both trackers. */
+static uint32_t *
+random_sequence(size_t n, uint64_t bound)
+{
+    uint32_t *seq = xmalloc(n * sizeof *seq);
+    uint64_t x = 0x2545f4914f6cdd1dULL;
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z ^= z >> 31;
+        seq[i] = ((z >> 32) * bound) >> 32;
+    }
+    return seq;
+}
+
+void
+bench_lookups(const struct bench_config *cfg, enum bench_impl impl,
+              uint32_t n_conns, const unsigned int threads[],
+              size_t n_threads, struct bench_runs results[])
+{
+    struct bench_ct *ct = bench_ct_create(impl);
+    uint32_t *seq = random_sequence(cfg->lookups, n_conns);
+    struct bench_runs setup;
+
+    memset(&setup, 0, sizeof setup);
+    commit_conns(ct, BENCH_UDP, udp_established,
+                 ARRAY_SIZE(udp_established), 0, n_conns, 0, 1, &setup);
+    for (size_t i = 0; i < n_threads; i++) {
+        struct bench_job job = {
+            .work = work_lookup, .ct = ct, .n_threads = threads[i],
+            .proto = BENCH_UDP, .n = cfg->lookups, .seq = seq,
+        };
+
+        results[i].drops += setup.drops;
+        results[i].misses += setup.misses;
+        for (unsigned int r = 0; r < cfg->runs; r++) {
+            double secs = job_run(&job, &results[i]);
+
+            bench_runs_add(&results[i], cfg->lookups / secs / 1e6);
+        }
+    }
+    bench_ct_destroy(ct);
+    free(seq);
+}
+
+void
+bench_floor(const struct bench_config *cfg, size_t bytes,
+            unsigned int n_threads, struct bench_runs *runs)
+{
+    size_t n_lines = MAX(1, bytes / BENCH_CACHE_LINE);
+    uint8_t *mem = xmalloc_cacheline(n_lines * BENCH_CACHE_LINE);
+    uint32_t *seq = random_sequence(cfg->lookups, n_lines);
+    struct bench_job job = {
+        .work = work_floor, .n_threads = n_threads, .proto = BENCH_UDP,
+        .n = cfg->lookups, .seq = seq, .mem = mem,
+    };
+
+    memset(mem, 1, n_lines * BENCH_CACHE_LINE);
+    for (unsigned int r = 0; r < cfg->runs; r++) {
+        double secs = job_run(&job, NULL);
+
+        bench_runs_add(runs, cfg->lookups / secs / 1e6);
+    }
+    free_cacheline(mem);
+    free(seq);
+}
+
+/* 'big' conns: 'flush_zone' of them in zone 1, the others in zones 2, 3,
+ * ..., 'flush_zone' per zone.  Times a dump of all, then a flush of zone
+ * 1, in milliseconds. */
+void
+bench_dump_flush(const struct bench_config *cfg, enum bench_impl impl,
+                 struct bench_runs *dump, struct bench_runs *flush)
+{
+    for (unsigned int r = 0; r < cfg->heavy_runs; r++) {
+        struct bench_ct *ct = bench_ct_create(impl);
+        uint16_t zone = 1;
+        long long start;
+        size_t n;
+
+        for (uint32_t c = 0; c < cfg->big; c += cfg->flush_zone) {
+            commit_conns(ct, BENCH_UDP, udp_commit, ARRAY_SIZE(udp_commit),
+                         c, MIN(cfg->flush_zone, cfg->big - c), zone++, 2,
+                         dump);
+        }
+        ovsrcu_synchronize();
+
+        start = monotonic_ns();
+        n = bench_ct_dump(ct, time_msec());
+        bench_runs_add(dump, (monotonic_ns() - start) / 1e6);
+        dump->misses += n != cfg->big;
+
+        start = monotonic_ns();
+        bench_ct_flush_zone(ct, 1, time_msec());
+        bench_runs_add(flush, (monotonic_ns() - start) / 1e6);
+        flush->misses += bench_ct_n_conns(ct) != cfg->big - cfg->flush_zone;
+
+        ovsrcu_synchronize();
+        bench_ct_destroy(ct);
+    }
+}
+
+/* ---- Memory ------------------------------------------------------------ */
+
+static long
+rss_bytes(void)
+{
+    long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2) {
+        ovs_fatal(errno, "cannot read /proc/self/statm");
+    }
+    fclose(f);
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+/* What a memory child reports. */
+struct memory_result {
+    double per_conn;            /* RSS growth / 'n_conns'. */
+    uint32_t n_conns;           /* Conns in the table at the end. */
+};
+
+static void memory_child(int fd, enum bench_impl, enum bench_proto,
+                         uint32_t n_conns) OVS_NO_RETURN;
+
+/* In the child: commits 'n_conns' conns and writes a struct memory_result
+ * to 'fd'. */
+static void
+memory_child(int fd, enum bench_impl impl, enum bench_proto proto,
+             uint32_t n_conns)
+{
+    long before = rss_bytes();
+    struct bench_ct *ct = bench_ct_create(impl);
+    struct memory_result result;
+
+    if (proto == BENCH_TCP) {
+        commit_conns(ct, proto, tcp_handshake, ARRAY_SIZE(tcp_handshake),
+                     0, n_conns, 0, 1, NULL);
+    } else {
+        commit_conns(ct, proto, udp_commit, ARRAY_SIZE(udp_commit),
+                     0, n_conns, 0, 1, NULL);
+    }
+    ovsrcu_synchronize();
+    ovsrcu_barrier();           /* Runs the postponed frees. */
+    result.n_conns = bench_ct_n_conns(ct);
+    result.per_conn = (double) (rss_bytes() - before) / MAX(1, result.n_conns);
+    if (write(fd, &result, sizeof result) != sizeof result) {
+        _exit(1);
+    }
+    _exit(0);
+}
+
+/* Measures the RSS growth per conn after committing 'n_conns' conns, in a
+ * child process forked for the purpose, so that the RSS is not polluted by
+ * earlier workloads.  Adds it to 'runs', with the conns that are missing
+ * at the end as misses; a child that fails adds nothing.  Must be called
+ * before the process makes any thread: a child forked from a threaded
+ * process would have no RCU thread. */
+void
+bench_memory(enum bench_impl impl, enum bench_proto proto, uint32_t n_conns,
+             struct bench_runs *runs)
+{
+    struct memory_result result;
+    int fds[2], status;
+    bool ok;
+    pid_t pid;
+
+    if (pipe(fds)) {
+        ovs_fatal(errno, "pipe");
+    }
+    pid = fork();
+    if (pid < 0) {
+        ovs_fatal(errno, "fork");
+    } else if (!pid) {
+        close(fds[0]);
+        memory_child(fds[1], impl, proto, n_conns);
+    }
+    close(fds[1]);
+    ok = read(fds[0], &result, sizeof result) == sizeof result;
+    close(fds[0]);
+    ok = waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+         && !WEXITSTATUS(status) && ok;
+    if (ok) {
+        bench_runs_add(runs, result.per_conn);
+        runs->misses += n_conns - MIN(n_conns, result.n_conns);
+    }
+}

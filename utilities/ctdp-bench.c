@@ -1,0 +1,529 @@
+/* ctdp-bench: ctdp's connection tracker against Open vSwitch's userspace
+ * conntrack, on identical packets in the same run.
+ *
+ * The workloads, in the order of the report (docs/BENCHMARKS.md says what
+ * each measures and how):
+ *   1. single-flow: Open vSwitch's `ovstest test-conntrack benchmark`;
+ *   2. lookup: ct() without commit on established UDP conns, random order;
+ *   3. new-conns: UDP conns committed once each; TCP handshakes;
+ *   4. threads: 1 and 2 threads for 1 to 3;
+ *   5. memory: RSS growth per conn, in a child process per tracker;
+ *   6. memory floor: random cache-line reads, the limit for lookups;
+ *   7. dump of every conn, flush of one zone;
+ *   8. the whole datapath through ctdpd: absent, there is no datapath yet.
+ *
+ * Memory is measured first, because it forks and a child of a process
+ * that already runs threads would have no RCU thread. */
+#include <config.h>
+#include "ctdp-bench.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fatal-signal.h"
+#include "openvswitch/vlog.h"
+#include "util.h"
+
+static const unsigned int bench_threads[] = { 1, 2 };
+#define N_THREADS ARRAY_SIZE(bench_threads)
+#define MAX_SIZES 4
+
+/* Everything measured, by tracker, thread count and size. */
+struct bench_results {
+    struct bench_runs flow[BENCH_N_IMPLS][N_THREADS];
+    struct bench_runs lookup[BENCH_N_IMPLS][MAX_SIZES][N_THREADS];
+    struct bench_runs floor[MAX_SIZES][N_THREADS];
+    struct bench_runs conns[BENCH_N_IMPLS][2][N_THREADS];  /* By proto. */
+    struct bench_runs memory[BENCH_N_IMPLS][2];             /* By proto. */
+    struct bench_runs dump[BENCH_N_IMPLS], flush[BENCH_N_IMPLS];
+};
+
+/* Workloads that --only selects. */
+#define BENCH_WORKLOADS                 \
+    BENCH_WORKLOAD(FLOW, "single-flow") \
+    BENCH_WORKLOAD(LOOKUP, "lookup")    \
+    BENCH_WORKLOAD(CONNS, "new-conns")  \
+    BENCH_WORKLOAD(MEMORY, "memory")    \
+    BENCH_WORKLOAD(DUMP, "dump")
+
+enum {
+#define BENCH_WORKLOAD(ENUM, NAME) W_##ENUM##_BIT,
+    BENCH_WORKLOADS
+#undef BENCH_WORKLOAD
+};
+enum {
+#define BENCH_WORKLOAD(ENUM, NAME) W_##ENUM = 1 << W_##ENUM##_BIT,
+    BENCH_WORKLOADS
+#undef BENCH_WORKLOAD
+};
+
+struct bench_options {
+    struct bench_config cfg;
+    unsigned int only;          /* W_* bits. */
+    const char *markdown;
+    const char *csv;
+};
+
+static void parse_options(int argc, char *argv[], struct bench_options *);
+static void usage(void) OVS_NO_RETURN;
+
+static void
+progress(const char *what, enum bench_impl impl, unsigned int threads,
+         uint32_t conns, const struct bench_runs *runs, const char *unit)
+{
+    fprintf(stderr, "ctdp-bench: %-12s %-4s %u thread(s) %8"PRIu32" conns: "
+            "%.3f %s (min %.3f, max %.3f)%s\n", what, bench_impl_name(impl),
+            threads, conns, bench_runs_median(runs), unit,
+            bench_runs_min(runs), bench_runs_max(runs),
+            runs->drops || runs->misses ? " [drops or misses]" : "");
+}
+
+static void
+measure_memory(const struct bench_config *cfg, struct bench_results *res)
+{
+    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+        for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+            struct bench_runs *runs = &res->memory[impl][proto];
+
+            bench_memory(impl, proto, cfg->big, runs);
+            if (!runs->n) {
+                ovs_fatal(0, "the memory child of %s failed",
+                          bench_impl_name(impl));
+            }
+            progress(proto == BENCH_TCP ? "memory-tcp" : "memory-udp", impl,
+                     1, cfg->big, runs, "B/conn");
+        }
+    }
+}
+
+/* Bytes per conn of ctdp's table, for the memory floor: as measured for
+ * UDP (160, the target, if memory was not measured), bounded so that a
+ * broken measurement cannot exhaust memory. */
+static double
+floor_bytes(const struct bench_results *res)
+{
+    const struct bench_runs *udp = &res->memory[BENCH_CTDP][BENCH_UDP];
+    double bytes = udp->n ? bench_runs_median(udp) : 160;
+
+    return MAX(64, MIN(bytes, 1024));
+}
+
+static void
+measure_single_flow(const struct bench_config *cfg,
+                    struct bench_results *res)
+{
+    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+        for (size_t t = 0; t < N_THREADS; t++) {
+            bench_single_flow(cfg, impl, bench_threads[t],
+                              &res->flow[impl][t]);
+            progress("single-flow", impl, bench_threads[t], 1,
+                     &res->flow[impl][t], "Mpps");
+        }
+    }
+}
+
+/* Lookups at every size, each followed by the memory floor of that size. */
+static void
+measure_lookups(const struct bench_config *cfg, struct bench_results *res)
+{
+    for (size_t s = 0; s < cfg->n_lookup_sizes; s++) {
+        uint32_t size = cfg->lookup_sizes[s];
+
+        for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+            bench_lookups(cfg, impl, size, bench_threads, N_THREADS,
+                          res->lookup[impl][s]);
+            for (size_t t = 0; t < N_THREADS; t++) {
+                progress("lookup", impl, bench_threads[t], size,
+                         &res->lookup[impl][s][t], "Mpps");
+            }
+        }
+        for (size_t t = 0; t < N_THREADS; t++) {
+            bench_floor(cfg, floor_bytes(res) * size, bench_threads[t],
+                        &res->floor[s][t]);
+            progress("floor", BENCH_CTDP, bench_threads[t], size,
+                     &res->floor[s][t], "Mpps");
+        }
+    }
+}
+
+static void
+measure_new_conns(const struct bench_config *cfg, struct bench_results *res)
+{
+    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+        for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+            for (size_t t = 0; t < N_THREADS; t++) {
+                struct bench_runs *runs = &res->conns[impl][proto][t];
+
+                bench_new_conns(cfg, impl, proto, bench_threads[t], runs);
+                progress(proto == BENCH_TCP ? "new-tcp" : "new-udp", impl,
+                         bench_threads[t], cfg->big, runs, "Mconn/s");
+            }
+        }
+    }
+}
+
+static void
+measure_dump_flush(const struct bench_config *cfg, struct bench_results *res)
+{
+    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+        bench_dump_flush(cfg, impl, &res->dump[impl], &res->flush[impl]);
+        progress("dump", impl, 1, cfg->big, &res->dump[impl], "ms");
+        progress("flush", impl, 1, cfg->flush_zone, &res->flush[impl], "ms");
+    }
+}
+
+static double
+ratio(const struct bench_runs *a, const struct bench_runs *b)
+{
+    double den = bench_runs_median(b);
+
+    return den > 0 ? bench_runs_median(a) / den : 0;
+}
+
+static void
+report_rows(struct bench_report *r, const struct bench_config *cfg,
+            const struct bench_results *res)
+{
+    static const char *conn_names[] = {
+        "new-conns UDP", "new-conns TCP (ctdp: generic tracker)",
+    };
+    static const char *memory_names[] = {
+        "memory UDP", "memory TCP (ctdp: generic tracker)",
+    };
+    size_t last = cfg->n_lookup_sizes - 1;
+
+    for (size_t t = 0; t < N_THREADS; t++) {
+        bench_report_row(r, "single-flow", bench_threads[t], 1, "Mpps", true,
+                         &res->flow[BENCH_CTDP][t], &res->flow[BENCH_OVS][t]);
+    }
+    for (size_t s = 0; s < cfg->n_lookup_sizes; s++) {
+        for (size_t t = 0; t < N_THREADS; t++) {
+            bench_report_row(r, "lookup", bench_threads[t],
+                             cfg->lookup_sizes[s], "Mpps", true,
+                             &res->lookup[BENCH_CTDP][s][t],
+                             &res->lookup[BENCH_OVS][s][t]);
+        }
+    }
+    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+        for (size_t t = 0; t < N_THREADS; t++) {
+            bench_report_row(r, conn_names[proto], bench_threads[t],
+                             cfg->big, "Mconn/s", true,
+                             &res->conns[BENCH_CTDP][proto][t],
+                             &res->conns[BENCH_OVS][proto][t]);
+        }
+    }
+    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+        bench_report_row(r, memory_names[proto], 1, cfg->big, "B/conn", false,
+                         &res->memory[BENCH_CTDP][proto],
+                         &res->memory[BENCH_OVS][proto]);
+    }
+    for (size_t s = 0; s < cfg->n_lookup_sizes; s++) {
+        for (size_t t = 0; t < N_THREADS; t++) {
+            bench_report_row(r, "memory floor", bench_threads[t],
+                             cfg->lookup_sizes[s], "Mpps", true,
+                             &res->floor[s][t], NULL);
+        }
+    }
+    for (size_t t = 0; t < N_THREADS; t++) {
+        struct bench_runs frac[BENCH_N_IMPLS];
+
+        for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+            memset(&frac[impl], 0, sizeof frac[impl]);
+            if (res->floor[last][t].n) {
+                bench_runs_add(&frac[impl],
+                               ratio(&res->lookup[impl][last][t],
+                                     &res->floor[last][t]));
+            }
+        }
+        bench_report_row(r, "lookup / floor", bench_threads[t],
+                         cfg->lookup_sizes[last], "fraction", true,
+                         &frac[BENCH_CTDP], &frac[BENCH_OVS]);
+    }
+    bench_report_row(r, "dump all zones", 1, cfg->big, "ms", false,
+                     &res->dump[BENCH_CTDP], &res->dump[BENCH_OVS]);
+    bench_report_row(r, "flush one zone", 1, cfg->flush_zone, "ms", false,
+                     &res->flush[BENCH_CTDP], &res->flush[BENCH_OVS]);
+}
+
+/* The project's targets, each reported if what it needs was measured. */
+static void
+report_targets(struct bench_report *r, const struct bench_config *cfg,
+               const struct bench_results *res)
+{
+    size_t last = cfg->n_lookup_sizes - 1;
+    uint32_t size = cfg->lookup_sizes[last];
+    const struct bench_runs (*lookup)[N_THREADS] = res->lookup[BENCH_CTDP];
+    const struct bench_runs (*ovs_lookup)[N_THREADS] = res->lookup[BENCH_OVS];
+    const struct bench_runs (*udp)[N_THREADS] = res->conns[BENCH_CTDP];
+    const struct bench_runs (*ovs_udp)[N_THREADS] = res->conns[BENCH_OVS];
+    const struct bench_runs *mem = res->memory[BENCH_CTDP];
+    const struct bench_runs *ovs_mem = res->memory[BENCH_OVS];
+    double x;
+
+    if (lookup[last][0].n) {
+        x = ratio(&lookup[last][0], &ovs_lookup[last][0]);
+        bench_report_target(r, "lookups ≥ 4× OVS", x >= 4,
+                            "%.2f× at %"PRIu32" conns, 1 thread "
+                            "(2 threads: %.2f×)", x, size,
+                            ratio(&lookup[last][1], &ovs_lookup[last][1]));
+        x = ratio(&res->floor[last][0], &lookup[last][0]);
+        bench_report_target(r, "lookups within 4× of the memory floor",
+                            x <= 4, "the floor is %.2f× ctdp's lookup rate "
+                            "at %"PRIu32" conns, 1 thread (2 threads: "
+                            "%.2f×)", x, size,
+                            ratio(&res->floor[last][1], &lookup[last][1]));
+    }
+    if (res->flow[BENCH_CTDP][0].n) {
+        x = ratio(&res->flow[BENCH_CTDP][0], &res->flow[BENCH_OVS][0]);
+        bench_report_target(r, "single-flow ≥ 3× OVS", x >= 3,
+                            "%.2f×, 1 thread (2 threads: %.2f×)", x,
+                            ratio(&res->flow[BENCH_CTDP][1],
+                                  &res->flow[BENCH_OVS][1]));
+    }
+    if (udp[BENCH_UDP][0].n) {
+        x = ratio(&udp[BENCH_UDP][0], &ovs_udp[BENCH_UDP][0]);
+        bench_report_target(r, "new connections ≥ 4× OVS on one thread",
+                            x >= 4, "UDP %.2f×; TCP %.2f× (ctdp's TCP is "
+                            "the generic tracker)", x,
+                            ratio(&udp[BENCH_TCP][0], &ovs_udp[BENCH_TCP][0]));
+        x = ratio(&udp[BENCH_UDP][1], &udp[BENCH_UDP][0]);
+        bench_report_target(r, "new connections: 2 threads ≥ 1.8× one "
+                            "thread", x >= 1.8, "UDP %.2f× (OVS: %.2f×)", x,
+                            ratio(&ovs_udp[BENCH_UDP][1],
+                                  &ovs_udp[BENCH_UDP][0]));
+    }
+    if (mem[BENCH_UDP].n) {
+        x = bench_runs_median(&mem[BENCH_UDP]);
+        bench_report_target(r, "memory ≤ 160 B per conn", x <= 160,
+                            "%.0f B per UDP conn at %"PRIu32" conns (OVS: "
+                            "%.0f B; TCP: ctdp %.0f B, OVS %.0f B)", x,
+                            cfg->big, bench_runs_median(&ovs_mem[BENCH_UDP]),
+                            bench_runs_median(&mem[BENCH_TCP]),
+                            bench_runs_median(&ovs_mem[BENCH_TCP]));
+    }
+}
+
+static void
+report_notes(struct bench_report *r, const struct bench_config *cfg)
+{
+    bench_report_note(r, "Runs: %u per measurement (dump and flush: %u); "
+                      "single-flow: %"PRIu64" packets per thread per run; "
+                      "lookup and floor: %"PRIu64" lookups per run, split "
+                      "over the threads.", cfg->runs, cfg->heavy_runs,
+                      cfg->flow_pkts, cfg->lookups);
+    bench_report_note(r, "↑: higher is better, ↓: lower is better; the "
+                      "last column is always ctdp's median over OVS's.");
+    bench_report_note(r, "[N drops]: packets a tracker dropped; [N misses]: "
+                      "lookups or handshakes that did not come back +est, "
+                      "or conns missing after a commit, dump or flush.  "
+                      "None are expected.");
+    bench_report_note(r, "new-conns TCP: ctdp has no TCP tracker yet; TCP "
+                      "goes through its generic tracker, while OVS runs its "
+                      "full TCP state machine.");
+    bench_report_note(r, "The memory floor reads one random cache line "
+                      "per packet, prefetched %u at a time, from an array "
+                      "of ctdp's measured bytes per UDP conn times the "
+                      "conns.", BENCH_BATCH);
+    bench_report_note(r, "8. The whole datapath through ctdpd: absent, "
+                      "ctdp has no datapath yet.");
+}
+
+static void
+report_csv(struct bench_report *r, const struct bench_config *cfg,
+           const struct bench_results *res)
+{
+    for (size_t s = 0; s < cfg->n_lookup_sizes; s++) {
+        for (size_t t = 0; t < N_THREADS; t++) {
+            uint32_t size = cfg->lookup_sizes[s];
+
+            bench_report_csv(r, "ctdp", bench_threads[t], size,
+                             &res->lookup[BENCH_CTDP][s][t]);
+            bench_report_csv(r, "OVS", bench_threads[t], size,
+                             &res->lookup[BENCH_OVS][s][t]);
+            bench_report_csv(r, "floor", bench_threads[t], size,
+                             &res->floor[s][t]);
+        }
+    }
+}
+
+int
+main(int argc, char *argv[])
+{
+    struct bench_options opts;
+    struct bench_results *res = xzalloc(sizeof *res);
+    struct bench_report *report;
+    int error;
+
+    ovs_set_program_name(argv[0], CTDP_VERSION);
+    /* Busy threads make the poll loop log its CPU usage, and the main
+     * thread's long waits make timeval warn and log coverage counters:
+     * none of it is news here.  Other warnings still show. */
+    vlog_set_levels(NULL, VLF_ANY_DESTINATION, VLL_WARN);
+    vlog_set_levels(vlog_module_from_name("poll_loop"), VLF_ANY_DESTINATION,
+                    VLL_ERR);
+    vlog_set_levels(vlog_module_from_name("timeval"), VLF_ANY_DESTINATION,
+                    VLL_ERR);
+    report = bench_report_create(argc, argv);
+    parse_options(argc, argv, &opts);
+    fatal_signal_init();
+
+    /* Memory first: see the comment at the top. */
+    if (opts.only & W_MEMORY) {
+        measure_memory(&opts.cfg, res);
+    }
+    if (opts.only & W_FLOW) {
+        measure_single_flow(&opts.cfg, res);
+    }
+    if (opts.only & W_LOOKUP) {
+        measure_lookups(&opts.cfg, res);
+    }
+    if (opts.only & W_CONNS) {
+        measure_new_conns(&opts.cfg, res);
+    }
+    if (opts.only & W_DUMP) {
+        measure_dump_flush(&opts.cfg, res);
+    }
+
+    report_rows(report, &opts.cfg, res);
+    report_targets(report, &opts.cfg, res);
+    report_notes(report, &opts.cfg);
+    report_csv(report, &opts.cfg, res);
+    error = bench_report_finish(report, opts.markdown, opts.csv);
+    free(res);
+    return error ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static unsigned int
+parse_uint(const char *name, const char *s, unsigned int max)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+
+    if (!*s || *end || !v || v > max) {
+        ovs_fatal(0, "--%s needs a number from 1 to %u, not \"%s\"", name,
+                  max, s);
+    }
+    return v;
+}
+
+/* Parses a comma-separated list of workload names into W_* bits. */
+static unsigned int
+parse_only(const char *list)
+{
+    static const char *names[] = {
+#define BENCH_WORKLOAD(ENUM, NAME) NAME,
+        BENCH_WORKLOADS
+#undef BENCH_WORKLOAD
+    };
+    char *copy = xstrdup(list), *save = NULL;
+    unsigned int bits = 0;
+
+    for (char *name = strtok_r(copy, ",", &save); name;
+         name = strtok_r(NULL, ",", &save)) {
+        size_t i;
+
+        for (i = 0; i < ARRAY_SIZE(names) && strcmp(name, names[i]); i++) {
+            continue;
+        }
+        if (i == ARRAY_SIZE(names)) {
+            ovs_fatal(0, "--only: unknown workload \"%s\" (try --help)",
+                      name);
+        }
+        bits |= 1u << i;
+    }
+    free(copy);
+    return bits;
+}
+
+static void
+parse_options(int argc, char *argv[], struct bench_options *opts)
+{
+    enum { OPT_RUNS = UCHAR_MAX + 1, OPT_HEAVY_RUNS, OPT_QUICK,
+           OPT_MARKDOWN, OPT_CSV, OPT_ONLY };
+    static const struct option long_options[] = {
+        {"runs", required_argument, NULL, OPT_RUNS},
+        {"heavy-runs", required_argument, NULL, OPT_HEAVY_RUNS},
+        {"quick", no_argument, NULL, OPT_QUICK},
+        {"markdown", required_argument, NULL, OPT_MARKDOWN},
+        {"csv", required_argument, NULL, OPT_CSV},
+        {"only", required_argument, NULL, OPT_ONLY},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct bench_config full = {
+        .runs = 5, .flow_pkts = 4000000, .lookups = 4000000,
+        .big = 1000000, .flush_zone = 100000,
+        .lookup_sizes = { 1000, 100000, 1000000 }, .n_lookup_sizes = 3,
+    };
+    static const struct bench_config quick = {
+        .runs = 2, .flow_pkts = 1000000, .lookups = 1000000,
+        .big = 100000, .flush_zone = 10000,
+        .lookup_sizes = { 1000, 100000 }, .n_lookup_sizes = 2,
+    };
+    unsigned int runs = 0, heavy_runs = 0;
+    bool is_quick = false;
+
+    memset(opts, 0, sizeof *opts);
+    for (;;) {
+        int c = getopt_long(argc, argv, "h", long_options, NULL);
+
+        if (c == -1) {
+            break;
+        }
+        switch (c) {
+        case OPT_RUNS:
+            runs = parse_uint("runs", optarg, BENCH_MAX_RUNS);
+            break;
+        case OPT_HEAVY_RUNS:
+            heavy_runs = parse_uint("heavy-runs", optarg, BENCH_MAX_RUNS);
+            break;
+        case OPT_QUICK:
+            is_quick = true;
+            break;
+        case OPT_MARKDOWN:
+            opts->markdown = optarg;
+            break;
+        case OPT_CSV:
+            opts->csv = optarg;
+            break;
+        case OPT_ONLY:
+            opts->only = parse_only(optarg);
+            break;
+        case 'h':
+            usage();
+        case '?':
+        default:
+            exit(EXIT_FAILURE);
+        }
+    }
+    if (optind < argc) {
+        ovs_fatal(0, "unexpected argument \"%s\" (try --help)", argv[optind]);
+    }
+    opts->only = opts->only ? opts->only : UINT_MAX;
+    opts->cfg = is_quick ? quick : full;
+    opts->cfg.runs = runs ? runs : opts->cfg.runs;
+    opts->cfg.heavy_runs = heavy_runs ? heavy_runs : opts->cfg.runs;
+}
+
+static void
+usage(void)
+{
+    printf("%s: ctdp's connection tracker against Open vSwitch's\n"
+           "usage: %s [OPTIONS]\n"
+           "\n"
+           "  --runs=N         runs of each measurement (default 5)\n"
+           "  --heavy-runs=N   runs of dump and flush, which rebuild a\n"
+           "                   table of 1M conns each time (default: runs)\n"
+           "  --quick          small sizes (100k instead of 1M), 2 runs\n"
+           "  --markdown=FILE  also write the report into FILE, between its\n"
+           "                   result markers if it has them\n"
+           "  --csv=FILE       write the lookup series (for the plot)\n"
+           "  --only=LIST      run only these workloads, comma-separated:\n"
+           "                   single-flow, lookup (with the memory floor),\n"
+           "                   new-conns, memory, dump (with flush)\n"
+           "  -h, --help       this help\n",
+           program_name, program_name);
+    exit(EXIT_SUCCESS);
+}

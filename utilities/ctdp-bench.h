@@ -1,0 +1,159 @@
+#ifndef CTDP_BENCH_H
+#define CTDP_BENCH_H 1
+
+/* ctdp-bench: ctdp's tracker against Open vSwitch's userspace conntrack.
+ *
+ * The benchmark is split by concern:
+ *
+ *   ctdp-bench-pkt.c     frames built as bytes, and "bursts": the up to 32
+ *                        packets one thread owns and hands to a tracker;
+ *   ctdp-bench-ct.c      one interface over both trackers (create, ct(),
+ *                        dump, flush), so that every workload runs the same
+ *                        code on identical packets for both;
+ *   ctdp-bench-work.c    the workloads, run on threads made with
+ *                        ovs_thread_create(), timed between two barriers;
+ *   ctdp-bench-report.c  medians, the Markdown report and the CSV;
+ *   ctdp-bench.c         options and the order of the workloads.
+ *
+ * Everything here is used from the main thread, except what the comments
+ * say the workload threads call (bursts and bench_ct_execute()). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "dp-packet.h"
+#include "openvswitch/types.h"
+
+/* ---- Packets (ctdp-bench-pkt.c) ---------------------------------------- */
+
+#define BENCH_BATCH 32          /* Packets per ct() call, as OVS's PMDs. */
+
+enum bench_proto {
+    BENCH_UDP,
+    BENCH_TCP,
+};
+
+/* Which packet of a conn a slot carries.  UDP uses ORIG and REPLY; TCP
+ * uses the three packets of its handshake. */
+enum bench_step {
+    BENCH_ORIG,                 /* UDP client->server, or TCP SYN. */
+    BENCH_REPLY,                /* UDP server->client, or TCP SYN-ACK. */
+    BENCH_ACK,                  /* TCP's third packet: client->server. */
+};
+
+/* A thread's packets.  'pkts' is the benchmark's own array: before every
+ * ct() call the batch is rebuilt from its first 'n' packets, and a packet
+ * that the tracker dropped (and freed) is re-created in its slot. */
+struct bench_burst {
+    struct dp_packet *pkts[BENCH_BATCH];
+    struct dp_packet_batch batch;
+    size_t n;                   /* Slots in use; all BENCH_BATCH exist. */
+    enum bench_proto proto;
+    uint64_t drops;             /* Packets the tracker dropped. */
+    uint64_t est;               /* Packets that came back +est. */
+};
+
+void bench_burst_init(struct bench_burst *, enum bench_proto);
+void bench_burst_destroy(struct bench_burst *);
+void bench_burst_replace(struct bench_burst *, size_t slot);
+void bench_burst_set_ports(struct bench_burst *, size_t slot,
+                           uint16_t sport, uint16_t dport, enum bench_step);
+void bench_burst_set_conn(struct bench_burst *, size_t slot, uint32_t conn,
+                          enum bench_step);
+
+/* ---- Trackers (ctdp-bench-ct.c) ---------------------------------------- */
+
+enum bench_impl {
+    BENCH_CTDP,
+    BENCH_OVS,
+    BENCH_N_IMPLS,
+};
+
+struct bench_ct;
+
+const char *bench_impl_name(enum bench_impl);
+struct bench_ct *bench_ct_create(enum bench_impl);
+void bench_ct_destroy(struct bench_ct *);
+enum bench_impl bench_ct_impl(const struct bench_ct *);
+
+/* Thread-safe: called by the workload threads. */
+void bench_ct_execute(struct bench_ct *, struct bench_burst *, uint16_t zone,
+                      bool commit, long long now);
+
+uint32_t bench_ct_n_conns(struct bench_ct *);
+size_t bench_ct_dump(struct bench_ct *, long long now);
+void bench_ct_flush_zone(struct bench_ct *, uint16_t zone, long long now);
+
+/* ---- Workloads (ctdp-bench-work.c) ------------------------------------- */
+
+/* The results of the runs of one measurement, in its unit. */
+#define BENCH_MAX_RUNS 64
+struct bench_runs {
+    double v[BENCH_MAX_RUNS];
+    size_t n;
+    uint64_t drops;             /* Packets dropped by the tracker. */
+    uint64_t misses;            /* Packets that did not find their conn
+                                 * where they should have. */
+};
+
+void bench_runs_add(struct bench_runs *, double);
+double bench_runs_median(const struct bench_runs *);
+double bench_runs_min(const struct bench_runs *);
+double bench_runs_max(const struct bench_runs *);
+
+struct bench_config {
+    unsigned int runs;          /* Runs of each measurement. */
+    unsigned int heavy_runs;    /* Runs of the 1M table rebuilds. */
+    uint64_t flow_pkts;         /* Single-flow packets per thread. */
+    uint64_t lookups;           /* Lookups per run, over all threads. */
+    uint32_t big;               /* The "1M" of new-conns, memory, dump. */
+    uint32_t flush_zone;        /* Conns in the flushed zone. */
+    uint32_t lookup_sizes[4];   /* Table sizes of the lookup workload. */
+    size_t n_lookup_sizes;
+};
+
+void bench_single_flow(const struct bench_config *, enum bench_impl,
+                       unsigned int n_threads, struct bench_runs *);
+void bench_new_conns(const struct bench_config *, enum bench_impl,
+                     enum bench_proto, unsigned int n_threads,
+                     struct bench_runs *);
+
+/* Lookups: one table of 'n_conns' shared by the runs of every thread
+ * count in 'threads' ('results[i]' for 'threads[i]'). */
+void bench_lookups(const struct bench_config *, enum bench_impl,
+                   uint32_t n_conns, const unsigned int threads[],
+                   size_t n_threads, struct bench_runs results[]);
+
+/* Bytes of RSS per conn after committing 'n_conns', in a child process. */
+void bench_memory(enum bench_impl, enum bench_proto, uint32_t n_conns,
+                  struct bench_runs *);
+
+/* Random cache-line reads from 'bytes' of memory, in Mpps. */
+void bench_floor(const struct bench_config *, size_t bytes,
+                 unsigned int n_threads, struct bench_runs *);
+
+/* Dump of 'cfg->big' conns and flush of a zone of 'cfg->flush_zone'. */
+void bench_dump_flush(const struct bench_config *, enum bench_impl,
+                      struct bench_runs *dump, struct bench_runs *flush);
+
+/* ---- Report (ctdp-bench-report.c) -------------------------------------- */
+
+struct bench_report;
+
+struct bench_report *bench_report_create(int argc, char *argv[]);
+void bench_report_row(struct bench_report *, const char *workload,
+                      unsigned int threads, uint32_t conns, const char *unit,
+                      bool higher_is_better, const struct bench_runs *ctdp,
+                      const struct bench_runs *ovs);
+void bench_report_note(struct bench_report *, const char *format, ...)
+    OVS_PRINTF_FORMAT(2, 3);
+void bench_report_target(struct bench_report *, const char *target,
+                         bool met, const char *format, ...)
+    OVS_PRINTF_FORMAT(4, 5);
+void bench_report_csv(struct bench_report *, const char *series,
+                      unsigned int threads, uint32_t conns,
+                      const struct bench_runs *);
+int bench_report_finish(struct bench_report *, const char *markdown_file,
+                        const char *csv_file);
+
+#endif /* ctdp-bench.h */
