@@ -132,7 +132,7 @@ ctdp_table_prefetch_step(const struct ctdp_table *t, uint32_t hash,
         atomic_read_relaxed(bucket_head(buckets_get(t), hash), &node);
     }
     if (node) {
-        OVS_PREFETCH(ctdp_node_conn(node));
+        ctdp_conn_prefetch(ctdp_node_conn(node));
         *cursor = node;
     }
 }
