@@ -2,5 +2,14 @@
 noinst_LTLIBRARIES += lib/libctdp.la
 lib_libctdp_la_SOURCES = \
 	lib/ctdp-command.c \
-	lib/ctdp-command.h
+	lib/ctdp-command.h \
+	lib/ctdp-dp-commands.c \
+	lib/ctdp-dp.c \
+	lib/ctdp-dp.h \
+	lib/ctdp-flows.c \
+	lib/ctdp-flows.h \
+	lib/ctdp-pipeline.c \
+	lib/ctdp-pipeline.h \
+	lib/ctdp-port.c \
+	lib/ctdp-port.h
 lib_libctdp_la_LIBADD = datapath-ct/libctdp-ct.la

@@ -15,6 +15,22 @@ static const struct ctdp_command commands[] = {
       "list the commands the daemon serves" },
     { "exit", "exit", "", 0, 0,
       "stop the daemon" },
+    { "show", "show", "", 0, 0,
+      "show ports, flow and conn counts, and drops" },
+    { "add-port", "add-port", "NAME=TYPE[:OPTIONS]", 1, 1,
+      "add a port (TYPE: system, tap or dummy)" },
+    { "del-port", "del-port", "NAME", 1, 1,
+      "delete a port" },
+    { "add-flow", "add-flow", "FLOW", 1, 1,
+      "add a flow in OVS syntax" },
+    { "add-flows", "add-flows", "FILE", 1, 1,
+      "add the flows in FILE, one per line (all or none)" },
+    { "del-flows", "del-flows", "[MATCH]", 0, 1,
+      "delete the flows MATCH matches (default: all)" },
+    { "dump-flows", "dump-flows", "[table=N]", 0, 1,
+      "print the flows with their counters" },
+    { "inject", "inject", "PORT PACKET", 2, 2,
+      "run a packet (hex frame, or OVS flow syntax) in from PORT" },
 };
 
 size_t

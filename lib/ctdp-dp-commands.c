@@ -1,0 +1,115 @@
+/* The datapath's unixctl commands: ports, flows, injection.  Each one
+ * changes nothing when it fails, and says why in one line. */
+#include <config.h>
+#include "ctdp-dp.h"
+
+#include <string.h>
+#include "ctdp-command.h"
+#include "ctdp-flows.h"
+#include "unixctl.h"
+#include "util.h"
+
+/* Replies to 'conn' with 'error' (freeing it) or with 'ok'. */
+static void
+reply(struct unixctl_conn *conn, char *error, const char *ok)
+{
+    if (error) {
+        unixctl_command_reply_error(conn, error);
+        free(error);
+    } else {
+        unixctl_command_reply(conn, ok);
+    }
+}
+
+static void
+cmd_add_port(struct unixctl_conn *conn, int argc OVS_UNUSED,
+             const char *argv[], void *dp)
+{
+    reply(conn, ctdp_dp_add_port(dp, argv[1]), NULL);
+}
+
+static void
+cmd_del_port(struct unixctl_conn *conn, int argc OVS_UNUSED,
+             const char *argv[], void *dp)
+{
+    reply(conn, ctdp_dp_del_port(dp, argv[1]), NULL);
+}
+
+static void
+cmd_show(struct unixctl_conn *conn, int argc OVS_UNUSED,
+         const char *argv[] OVS_UNUSED, void *dp)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+
+    ctdp_dp_show(dp, &s);
+    unixctl_command_reply(conn, ds_cstr(&s));
+    ds_destroy(&s);
+}
+
+static void
+cmd_add_flow(struct unixctl_conn *conn, int argc OVS_UNUSED,
+             const char *argv[], void *dp)
+{
+    reply(conn, ctdp_flows_add(ctdp_dp_flows(dp), argv[1]), NULL);
+}
+
+static void
+cmd_add_flows(struct unixctl_conn *conn, int argc OVS_UNUSED,
+              const char *argv[], void *dp)
+{
+    size_t n;
+
+    reply(conn, ctdp_flows_add_file(ctdp_dp_flows(dp), argv[1], &n), NULL);
+}
+
+static void
+cmd_del_flows(struct unixctl_conn *conn, int argc, const char *argv[],
+              void *dp)
+{
+    size_t n;
+
+    reply(conn, ctdp_flows_del(ctdp_dp_flows(dp), argc > 1 ? argv[1] : NULL,
+                               &n), NULL);
+}
+
+static void
+cmd_dump_flows(struct unixctl_conn *conn, int argc, const char *argv[],
+               void *dp)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+    unsigned int table;
+    int n = -1;
+
+    if (argc > 1) {
+        if (strncmp(argv[1], "table=", 6)
+            || !str_to_uint(argv[1] + 6, 10, &table) || table > 254) {
+            unixctl_command_reply_error(conn, "dump-flows: want table=N "
+                                        "with N from 0 to 254");
+            return;
+        }
+        n = table;
+    }
+    ctdp_flows_dump(ctdp_dp_flows(dp), n, &s);
+    unixctl_command_reply(conn, ds_cstr(&s));
+    ds_destroy(&s);
+}
+
+static void
+cmd_inject(struct unixctl_conn *conn, int argc OVS_UNUSED,
+           const char *argv[], void *dp)
+{
+    reply(conn, ctdp_dp_inject(dp, argv[1], argv[2]), NULL);
+}
+
+void
+ctdp_dp_register_commands(struct ctdp_dp *dp)
+{
+    ctdp_command_register("add-port", cmd_add_port, dp);
+    ctdp_command_register("del-port", cmd_del_port, dp);
+    ctdp_command_register("show", cmd_show, dp);
+    ctdp_command_register("add-flow", cmd_add_flow, dp);
+    ctdp_command_register("add-flows", cmd_add_flows, dp);
+    ctdp_command_register("del-flows", cmd_del_flows, dp);
+    ctdp_command_register("dump-flows", cmd_dump_flows, dp);
+    ctdp_command_register("inject", cmd_inject, dp);
+}

@@ -1,0 +1,484 @@
+#include <config.h>
+#include "ctdp-dp.h"
+
+#include <errno.h>
+#include <string.h>
+#include "ctdp-ct.h"
+#include "ctdp-flows.h"
+#include "ctdp-pipeline.h"
+#include "ctdp-port.h"
+#include "dp-packet.h"
+#include "flow.h"
+#include "latch.h"
+#include "netdev.h"
+#include "odp-util.h"
+#include "openvswitch/ofp-flow.h"
+#include "openvswitch/ofp-port.h"
+#include "openvswitch/poll-loop.h"
+#include "openvswitch/vlog.h"
+#include "ovs-rcu.h"
+#include "ovs-thread.h"
+#include "timeval.h"
+#include "util.h"
+
+VLOG_DEFINE_THIS_MODULE(ctdp_dp);
+
+#define CTDP_MAX_PORTS 256
+
+const char ctdp_dp_firewall_flows[] =
+    "# ctdp's default flows: a stateful firewall between port 1 (inside)\n"
+    "# and port 2 (outside).  Inside may open connections; replies and\n"
+    "# related ICMP come back; anything else from outside, and anything\n"
+    "# the tracker calls invalid, is dropped.\n"
+    "table=0,priority=100,arp,in_port=1,actions=output:2\n"
+    "table=0,priority=100,arp,in_port=2,actions=output:1\n"
+    "table=0,priority=100,icmp6,icmp_type=133,actions=in_port\n"
+    "table=0,priority=90,icmp6,icmp_type=135,in_port=1,actions=output:2\n"
+    "table=0,priority=90,icmp6,icmp_type=135,in_port=2,actions=output:1\n"
+    "table=0,priority=90,icmp6,icmp_type=136,in_port=1,actions=output:2\n"
+    "table=0,priority=90,icmp6,icmp_type=136,in_port=2,actions=output:1\n"
+    "table=0,priority=10,ip,actions=ct(table=1)\n"
+    "table=0,priority=10,ipv6,actions=ct(table=1)\n"
+    "table=0,priority=0,actions=drop\n"
+    "table=1,priority=100,ct_state=+trk+inv,actions=drop\n"
+    "table=1,priority=50,ct_state=+trk+new,ip,in_port=1,"
+    "actions=ct(commit),output:2\n"
+    "table=1,priority=50,ct_state=+trk+new,ipv6,in_port=1,"
+    "actions=ct(commit),output:2\n"
+    "table=1,priority=50,ct_state=+trk+est,in_port=1,actions=output:2\n"
+    "table=1,priority=50,ct_state=+trk+est,in_port=2,actions=output:1\n"
+    "table=1,priority=50,ct_state=+trk+rel,in_port=1,actions=output:2\n"
+    "table=1,priority=50,ct_state=+trk+rel,in_port=2,actions=output:1\n"
+    "table=1,priority=0,actions=drop\n";
+
+/* A port and the thread that receives on it. */
+struct dp_port {
+    struct ctdp_dp *dp;
+    struct ctdp_port *port;
+    pthread_t thread;
+    struct latch exit;
+};
+
+struct ctdp_dp {
+    struct ctdp_flows flows;
+    struct ctdp_ct *ct;
+    OVSRCU_TYPE(struct dp_port *) ports[CTDP_MAX_PORTS];   /* By ofport. */
+    long long next_sweep;
+#define CTDP_PIPELINE_STAT(NAME, HELP) ATOMIC(uint64_t) NAME;
+    CTDP_PIPELINE_STATS
+#undef CTDP_PIPELINE_STAT
+};
+
+static struct dp_port *
+port_get(const struct ctdp_dp *dp, ofp_port_t ofport)
+{
+    uint16_t n = ofp_to_u16(ofport);
+
+    return n < CTDP_MAX_PORTS
+           ? ovsrcu_get(struct dp_port *, &dp->ports[n]) : NULL;
+}
+
+/* ---- Output ------------------------------------------------------------ */
+
+/* The packets one thread has to send after a received batch, grouped by
+ * port. */
+#define TXQ_PORTS 8
+struct txq {
+    struct ctdp_dp *dp;
+    size_t n;
+    struct {
+        ofp_port_t ofport;
+        struct dp_packet_batch batch;
+    } q[TXQ_PORTS];
+};
+
+static void
+txq_send(struct txq *t, size_t i)
+{
+    struct dp_port *dpp = port_get(t->dp, t->q[i].ofport);
+
+    if (dpp) {
+        ctdp_port_send(dpp->port, &t->q[i].batch);
+    } else {
+        dp_packet_delete_batch(&t->q[i].batch, true);
+    }
+}
+
+static void
+txq_flush(struct txq *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        txq_send(t, i);
+    }
+    t->n = 0;
+}
+
+/* The pipeline's output callback. */
+static bool
+txq_output(void *t_, ofp_port_t ofport, struct dp_packet *pkt)
+{
+    struct txq *t = t_;
+    size_t i;
+
+    if (!port_get(t->dp, ofport)) {
+        dp_packet_delete(pkt);
+        return false;
+    }
+    for (i = 0; i < t->n && t->q[i].ofport != ofport; i++) {
+        continue;
+    }
+    if (i == TXQ_PORTS) {
+        txq_flush(t);
+        i = 0;
+    }
+    if (i == t->n) {
+        t->q[i].ofport = ofport;
+        dp_packet_batch_init(&t->q[i].batch);
+        t->n++;
+    }
+    if (dp_packet_batch_is_full(&t->q[i].batch)) {
+        txq_send(t, i);
+    }
+    dp_packet_batch_add(&t->q[i].batch, pkt);
+    return true;
+}
+
+/* ---- Receiving --------------------------------------------------------- */
+
+static void
+add_stats(struct ctdp_dp *dp, const struct ctdp_pipeline_stats *s)
+{
+    uint64_t old;
+
+#define CTDP_PIPELINE_STAT(NAME, HELP)                  \
+    if (s->NAME) {                                      \
+        atomic_add_relaxed(&dp->NAME, s->NAME, &old);   \
+    }
+    CTDP_PIPELINE_STATS
+#undef CTDP_PIPELINE_STAT
+}
+
+/* Runs 'batch', received on 'in_port', through the pipeline and sends what
+ * it outputs. */
+static void
+process_batch(struct ctdp_dp *dp, struct dp_packet_batch *batch,
+              ofp_port_t in_port)
+{
+    struct txq t = { .dp = dp };
+    struct ctdp_pipeline p = {
+        .flows = &dp->flows, .ct = dp->ct, .output = txq_output, .aux = &t,
+    };
+    struct ctdp_pipeline_stats stats = { 0 };
+    long long now = time_msec();
+    struct dp_packet *pkt;
+
+    DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
+        ctdp_pipeline_run(&p, pkt, in_port, now, &stats);
+    }
+    txq_flush(&t);
+    add_stats(dp, &stats);
+}
+
+static void *
+port_main(void *dpp_)
+{
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+    struct dp_port *dpp = dpp_;
+
+    while (!latch_is_set(&dpp->exit)) {
+        struct dp_packet_batch batch;
+        int error;
+
+        dp_packet_batch_init(&batch);
+        error = netdev_rxq_recv(dpp->port->rxq, &batch, NULL);
+        if (!error) {
+            process_batch(dpp->dp, &batch, dpp->port->ofport);
+            ovsrcu_quiesce();
+            continue;
+        }
+        if (error != EAGAIN && error != EOPNOTSUPP) {
+            VLOG_WARN_RL(&rl, "%s: receive failed: %s", dpp->port->name,
+                         ovs_strerror(error));
+        }
+        netdev_rxq_wait(dpp->port->rxq);
+        latch_wait(&dpp->exit);
+        poll_block();
+    }
+    return NULL;
+}
+
+/* ---- Ports ------------------------------------------------------------- */
+
+static struct dp_port *
+port_by_name(const struct ctdp_dp *dp, const char *name)
+{
+    for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
+        struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
+
+        if (dpp && !strcmp(dpp->port->name, name)) {
+            return dpp;
+        }
+    }
+    return NULL;
+}
+
+/* Chooses the port number for 'spec': its own, or the lowest free one. */
+static char *
+choose_ofport(const struct ctdp_dp *dp, const struct ctdp_port_spec *spec,
+              ofp_port_t *ofport)
+{
+    if (spec->ofport != OFPP_NONE) {
+        if (ofp_to_u16(spec->ofport) >= CTDP_MAX_PORTS) {
+            return xasprintf("ofport %u is too large (at most %d)",
+                             ofp_to_u16(spec->ofport), CTDP_MAX_PORTS - 1);
+        }
+        if (port_get(dp, spec->ofport)) {
+            return xasprintf("ofport %u is taken",
+                             ofp_to_u16(spec->ofport));
+        }
+        *ofport = spec->ofport;
+        return NULL;
+    }
+    for (size_t i = 1; i < CTDP_MAX_PORTS; i++) {
+        if (!port_get(dp, u16_to_ofp(i))) {
+            *ofport = u16_to_ofp(i);
+            return NULL;
+        }
+    }
+    return xasprintf("no free port number (at most %d ports)",
+                     CTDP_MAX_PORTS - 1);
+}
+
+char *
+ctdp_dp_add_port(struct ctdp_dp *dp, const char *spec_)
+{
+    ofp_port_t ofport = OFPP_NONE;
+    struct ctdp_port_spec spec;
+    struct ctdp_port *port;
+    struct dp_port *dpp;
+    char *error;
+
+    error = ctdp_port_parse(spec_, &spec);
+    if (error) {
+        return error;
+    }
+    if (port_by_name(dp, spec.name)) {
+        error = xasprintf("port %s exists already", spec.name);
+    } else {
+        error = choose_ofport(dp, &spec, &ofport);
+    }
+    if (!error) {
+        error = ctdp_port_open(&spec, ofport, &port);
+    }
+    ctdp_port_spec_destroy(&spec);
+    if (error) {
+        return error;
+    }
+    dpp = xzalloc(sizeof *dpp);
+    dpp->dp = dp;
+    dpp->port = port;
+    latch_init(&dpp->exit);
+    ovsrcu_set(&dp->ports[ofp_to_u16(ofport)], dpp);
+    dpp->thread = ovs_thread_create("ctdp_port", port_main, dpp);
+    VLOG_INFO("added port %s (%s) as port %u", port->name, port->type,
+              ofp_to_u16(ofport));
+    return NULL;
+}
+
+static void
+dp_port_free(struct dp_port *dpp)
+{
+    ctdp_port_close(dpp->port);
+    latch_destroy(&dpp->exit);
+    free(dpp);
+}
+
+static void
+remove_port(struct ctdp_dp *dp, struct dp_port *dpp)
+{
+    ovsrcu_set(&dp->ports[ofp_to_u16(dpp->port->ofport)], NULL);
+    latch_set(&dpp->exit);
+    xpthread_join(dpp->thread, NULL);
+    /* Other threads may still be sending on it until they quiesce. */
+    ovsrcu_postpone(dp_port_free, dpp);
+}
+
+char *
+ctdp_dp_del_port(struct ctdp_dp *dp, const char *name)
+{
+    struct dp_port *dpp = port_by_name(dp, name);
+
+    if (!dpp) {
+        return xasprintf("no port named %s", name);
+    }
+    VLOG_INFO("deleting port %s", name);
+    remove_port(dp, dpp);
+    return NULL;
+}
+
+/* ---- Injecting --------------------------------------------------------- */
+
+/* Makes a packet from 'text': a frame in hex, or a packet described in
+ * the datapath flow syntax that netdev-dummy/receive accepts, e.g.
+ * "eth(src=...,dst=...),eth_type(0x0800),ipv4(src=...,dst=...,proto=17,
+ * ttl=64),udp(src=1000,dst=53)". */
+static char *
+packet_from_text(const char *text, struct dp_packet **pktp)
+{
+    struct dp_packet *pkt = dp_packet_new(0);
+    struct ofpbuf key;
+    const char *end;
+    struct flow flow;
+    char *why = NULL;
+
+    end = dp_packet_put_hex(pkt, text, NULL);
+    if (*end == '\0' && dp_packet_size(pkt) >= ETH_HEADER_LEN) {
+        *pktp = pkt;
+        return NULL;
+    }
+    dp_packet_delete(pkt);
+    ofpbuf_init(&key, 0);
+    if (odp_flow_from_string(text, NULL, &key, NULL, &why)
+        || odp_flow_key_to_flow(key.data, key.size, &flow, &why)
+           == ODP_FIT_ERROR) {
+        char *error = xasprintf("bad packet: not a frame in hex (at least "
+                                "%d bytes), nor a datapath flow (%s)",
+                                ETH_HEADER_LEN, why ? why : "unparsable");
+
+        free(why);
+        ofpbuf_uninit(&key);
+        return error;
+    }
+    ofpbuf_uninit(&key);
+    pkt = dp_packet_new(0);
+    flow_compose(pkt, &flow, NULL, 64);
+    *pktp = pkt;
+    return NULL;
+}
+
+/* Runs a packet through the pipeline as if received on 'port_name' (a name
+ * or a number). */
+char *
+ctdp_dp_inject(struct ctdp_dp *dp, const char *port_name, const char *text)
+{
+    struct dp_port *dpp = port_by_name(dp, port_name);
+    struct dp_packet_batch batch;
+    struct dp_packet *pkt = NULL;
+    unsigned int n;
+    char *error;
+
+    if (!dpp && str_to_uint(port_name, 10, &n) && n < CTDP_MAX_PORTS) {
+        dpp = port_get(dp, u16_to_ofp(n));
+    }
+    if (!dpp) {
+        return xasprintf("no port %s", port_name);
+    }
+    error = packet_from_text(text, &pkt);
+    if (error) {
+        return error;
+    }
+    dp_packet_batch_init_packet(&batch, pkt);
+    process_batch(dp, &batch, dpp->port->ofport);
+    return NULL;
+}
+
+/* ---- The datapath ------------------------------------------------------ */
+
+struct ctdp_dp *
+ctdp_dp_create(void)
+{
+    struct ctdp_dp *dp = xzalloc(sizeof *dp);
+
+    dp->ct = ctdp_ct_create(NULL);
+    if (!dp->ct) {
+        ovs_fatal(0, "cannot create the connection tracker (no random "
+                  "bytes from OpenSSL)");
+    }
+    ctdp_flows_init(&dp->flows);
+    for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
+        ovsrcu_init(&dp->ports[i], NULL);
+    }
+#define CTDP_PIPELINE_STAT(NAME, HELP) atomic_init(&dp->NAME, 0);
+    CTDP_PIPELINE_STATS
+#undef CTDP_PIPELINE_STAT
+    dp->next_sweep = time_msec();
+    return dp;
+}
+
+void
+ctdp_dp_destroy(struct ctdp_dp *dp)
+{
+    if (!dp) {
+        return;
+    }
+    for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
+        struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
+
+        if (dpp) {
+            remove_port(dp, dpp);
+        }
+    }
+    ovsrcu_synchronize();
+    ctdp_flows_destroy(&dp->flows);
+    ctdp_ct_destroy(dp->ct);
+    free(dp);
+}
+
+struct ctdp_flows *
+ctdp_dp_flows(struct ctdp_dp *dp)
+{
+    return &dp->flows;
+}
+
+struct ctdp_ct *
+ctdp_dp_ct(struct ctdp_dp *dp)
+{
+    return dp->ct;
+}
+
+void
+ctdp_dp_show(struct ctdp_dp *dp, struct ds *s)
+{
+    ds_put_format(s, "ctdp:\n  flows: %zu\n  conns: %u\n",
+                  ctdp_flows_count(&dp->flows), ctdp_ct_n_conns(dp->ct));
+    for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
+        struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
+
+        if (dpp) {
+            ds_put_format(s, "  port %zu: %s (%s)\n", i, dpp->port->name,
+                          dpp->port->type);
+        }
+    }
+    ds_put_cstr(s, "  drops:");
+#define CTDP_PIPELINE_STAT(NAME, HELP)                          \
+    {                                                           \
+        uint64_t v;                                             \
+        atomic_read_relaxed(&dp->NAME, &v);                     \
+        ds_put_format(s, " " #NAME "=%"PRIu64, v);              \
+    }
+    CTDP_PIPELINE_STATS
+#undef CTDP_PIPELINE_STAT
+    ds_put_char(s, '\n');
+}
+
+/* Sweeps a tenth of the table every tenth of the sweep interval, so that
+ * every conn is looked at once per interval without one long pass. */
+void
+ctdp_dp_run(struct ctdp_dp *dp)
+{
+    long long now = time_msec();
+
+    if (now >= dp->next_sweep) {
+        unsigned int interval = ctdp_ct_get_sweep_interval(dp->ct);
+        size_t budget = MAX(10000, ctdp_ct_n_conns(dp->ct) / 10);
+
+        ctdp_ct_sweep(dp->ct, now, budget);
+        dp->next_sweep = now + MAX(interval / 10, 1);
+    }
+}
+
+void
+ctdp_dp_wait(struct ctdp_dp *dp)
+{
+    poll_timer_wait_until(dp->next_sweep);
+}

@@ -1,0 +1,436 @@
+#include <config.h>
+#include "ctdp-flows.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "flow.h"
+#include "openvswitch/meta-flow.h"
+#include "openvswitch/ofp-actions.h"
+#include "openvswitch/ofp-flow.h"
+#include "openvswitch/ofp-port.h"
+#include "openvswitch/ofpbuf.h"
+#include "ovs-rcu.h"
+#include "timeval.h"
+#include "util.h"
+
+void
+ctdp_flows_init(struct ctdp_flows *flows)
+{
+    for (size_t i = 0; i < CTDP_N_TABLES; i++) {
+        classifier_init(&flows->tables[i], NULL);
+    }
+    atomic_init(&flows->version, OVS_VERSION_MIN);
+    ovs_mutex_init(&flows->mutex);
+}
+
+static void
+rule_free(struct ctdp_rule *rule)
+{
+    cls_rule_destroy(&rule->cr);
+    free(rule->ofpacts);
+    free(rule);
+}
+
+static ovs_version_t
+current_version(const struct ctdp_flows *flows)
+{
+    ovs_version_t version;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_flows *, flows)->version,
+                        &version);
+    return version;
+}
+
+/* Removes every rule.  No lookup may run any more. */
+void
+ctdp_flows_destroy(struct ctdp_flows *flows)
+{
+    for (size_t i = 0; i < CTDP_N_TABLES; i++) {
+        struct classifier *cls = &flows->tables[i];
+        struct ctdp_rule *rule;
+
+        CLS_FOR_EACH (rule, cr, cls) {
+            classifier_remove_assert(cls, &rule->cr);
+            ovsrcu_postpone(rule_free, rule);
+        }
+        classifier_destroy(cls);
+    }
+    ovs_mutex_destroy(&flows->mutex);
+}
+
+/* ---- What the pipeline can execute ------------------------------------ */
+
+/* Fields that set_field, load and move may write: the pipeline's own
+ * metadata, never packet headers (ctdp does not rewrite packets yet). */
+static bool
+field_writable(const struct mf_field *field)
+{
+    return (field->id >= MFF_REG0 && field->id < MFF_REG0 + FLOW_N_REGS)
+           || (field->id >= MFF_XREG0 && field->id < MFF_XREG0 + FLOW_N_XREGS)
+           || (field->id >= MFF_XXREG0
+               && field->id < MFF_XXREG0 + FLOW_N_XXREGS)
+           || field->id == MFF_METADATA || field->id == MFF_PKT_MARK;
+}
+
+static char *
+check_ct(const struct ofpact_conntrack *ct)
+{
+    const struct ofpact *a;
+
+    if (ct->flags & NX_CT_F_FORCE && !(ct->flags & NX_CT_F_COMMIT)) {
+        return xstrdup("ct: force requires commit");
+    }
+    OFPACT_FOR_EACH (a, ct->actions, ofpact_ct_get_action_len(ct)) {
+        if (a->type == OFPACT_NAT) {
+            return xstrdup("ct: nat is not supported by ctdp yet");
+        }
+        if (a->type != OFPACT_SET_FIELD) {
+            return xasprintf("ct: exec(%s) is not supported",
+                             ofpact_name(a->type));
+        }
+        const struct mf_field *f = ofpact_get_SET_FIELD(a)->field;
+        if (f->id != MFF_CT_MARK && f->id != MFF_CT_LABEL) {
+            return xasprintf("ct: exec may set only ct_mark and ct_label, "
+                             "not %s", f->name);
+        }
+    }
+    return NULL;
+}
+
+/* Returns NULL if the pipeline can execute every action in 'ofpacts', or
+ * a message naming the first one it cannot. */
+static char *
+check_actions(const struct ofpact *ofpacts, size_t len)
+{
+    const struct ofpact *a;
+
+    OFPACT_FOR_EACH (a, ofpacts, len) {
+        switch (a->type) {
+        case OFPACT_OUTPUT: {
+            ofp_port_t port = ofpact_get_OUTPUT(a)->port;
+
+            if (ofp_to_u16(port) >= ofp_to_u16(OFPP_MAX)
+                && port != OFPP_IN_PORT) {
+                char name[OFP_MAX_PORT_NAME_LEN];
+
+                ofputil_port_to_string(port, NULL, name, sizeof name);
+                return xasprintf("output:%s is not supported by ctdp "
+                                 "(ports by number, or in_port)", name);
+            }
+            break;
+        }
+        case OFPACT_RESUBMIT:
+            if (ofpact_get_RESUBMIT(a)->with_ct_orig) {
+                return xstrdup("resubmit with ct is not supported by ctdp");
+            }
+            break;
+        case OFPACT_GOTO_TABLE:
+        case OFPACT_CT_CLEAR:
+        case OFPACT_NOTE:
+            break;
+        case OFPACT_CT: {
+            char *error = check_ct(ofpact_get_CT(a));
+            if (error) {
+                return error;
+            }
+            break;
+        }
+        case OFPACT_SET_FIELD:
+            if (!field_writable(ofpact_get_SET_FIELD(a)->field)) {
+                return xasprintf("set_field: ctdp does not rewrite %s",
+                                 ofpact_get_SET_FIELD(a)->field->name);
+            }
+            break;
+        case OFPACT_REG_MOVE:
+            if (!field_writable(ofpact_get_REG_MOVE(a)->dst.field)) {
+                return xasprintf("move: ctdp does not rewrite %s",
+                                 ofpact_get_REG_MOVE(a)->dst.field->name);
+            }
+            break;
+        default:
+            return xasprintf("action %s is not supported by ctdp",
+                             ofpact_name(a->type));
+        }
+    }
+    return NULL;
+}
+
+/* ---- Adding rules ------------------------------------------------------ */
+
+/* Parses 'str' into a new rule (not yet in a table). */
+static char *
+parse_rule(const char *str, struct ctdp_rule **rulep)
+{
+    enum ofputil_protocol usable;
+    struct ofputil_flow_mod fm;
+    struct ctdp_rule *rule;
+    char *error;
+
+    *rulep = NULL;
+    error = parse_ofp_flow_mod_str(&fm, str, NULL, NULL, OFPFC_ADD, &usable);
+    if (error) {
+        return error;
+    }
+    error = check_actions(fm.ofpacts, fm.ofpacts_len);
+    if (error) {
+        minimatch_destroy(&fm.match);
+        free(fm.ofpacts);
+        return error;
+    }
+    rule = xzalloc(sizeof *rule);
+    cls_rule_init_from_minimatch(&rule->cr, &fm.match, fm.priority);
+    rule->table_id = fm.table_id == 0xff ? 0 : fm.table_id;
+    rule->cookie = fm.new_cookie == OVS_BE64_MAX ? 0 : fm.new_cookie;
+    rule->created = time_msec();
+    atomic_init(&rule->n_packets, 0);
+    atomic_init(&rule->n_bytes, 0);
+    rule->ofpacts = fm.ofpacts;
+    rule->ofpacts_len = fm.ofpacts_len;
+    minimatch_destroy(&fm.match);
+    *rulep = rule;
+    return NULL;
+}
+
+/* Puts 'rule' in its table, replacing a rule with the same match and
+ * priority (as ovs-ofctl add-flow does).  The caller holds the mutex. */
+static void
+insert_rule(struct ctdp_flows *flows, struct ctdp_rule *rule)
+    OVS_REQUIRES(flows->mutex)
+{
+    struct classifier *cls = &flows->tables[rule->table_id];
+    ovs_version_t version = current_version(flows) + 1;
+    const struct cls_rule *old;
+
+    old = classifier_replace(cls, &rule->cr, version, NULL, 0);
+    atomic_store_relaxed(&flows->version, version);
+    if (old) {
+        ovsrcu_postpone(rule_free, CONTAINER_OF(old, struct ctdp_rule, cr));
+    }
+}
+
+char *
+ctdp_flows_add(struct ctdp_flows *flows, const char *str)
+{
+    struct ctdp_rule *rule;
+    char *error = parse_rule(str, &rule);
+
+    if (!error) {
+        ovs_mutex_lock(&flows->mutex);
+        insert_rule(flows, rule);
+        ovs_mutex_unlock(&flows->mutex);
+    }
+    return error;
+}
+
+/* Adds the flows in 'text', one per line ('#' starts a comment).  All or
+ * nothing: a line that does not parse is reported as ORIGIN:LINE and no
+ * flow is added. */
+char *
+ctdp_flows_add_text(struct ctdp_flows *flows, const char *text,
+                    const char *origin, size_t *n_added)
+{
+    struct ctdp_rule **rules = NULL;
+    size_t n = 0, allocated = 0, line_no = 0;
+    char *copy = xstrdup(text), *save = NULL, *error = NULL;
+
+    for (char *line = strtok_r(copy, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        line_no++;
+        line[strcspn(line, "#")] = '\0';
+        if (line[strspn(line, " \t\r")] == '\0') {
+            continue;
+        }
+        struct ctdp_rule *rule;
+        char *why = parse_rule(line, &rule);
+        if (why) {
+            error = xasprintf("%s:%zu: %s", origin, line_no, why);
+            free(why);
+            break;
+        }
+        if (n == allocated) {
+            rules = x2nrealloc(rules, &allocated, sizeof *rules);
+        }
+        rules[n++] = rule;
+    }
+    ovs_mutex_lock(&flows->mutex);
+    for (size_t i = 0; i < n; i++) {
+        if (error) {
+            rule_free(rules[i]);
+        } else {
+            insert_rule(flows, rules[i]);
+        }
+    }
+    ovs_mutex_unlock(&flows->mutex);
+    *n_added = error ? 0 : n;
+    free(rules);
+    free(copy);
+    return error;
+}
+
+char *
+ctdp_flows_add_file(struct ctdp_flows *flows, const char *file,
+                    size_t *n_added)
+{
+    struct ds text = DS_EMPTY_INITIALIZER;
+    FILE *stream = fopen(file, "r");
+    char *error;
+
+    *n_added = 0;
+    if (!stream) {
+        return xasprintf("%s: %s", file, ovs_strerror(errno));
+    }
+    while (!ds_get_line(&text, stream)) {
+        ds_put_char(&text, '\n');
+    }
+    fclose(stream);
+    error = ctdp_flows_add_text(flows, ds_cstr(&text), file, n_added);
+    ds_destroy(&text);
+    return error;
+}
+
+/* ---- Deleting, dumping, looking up ------------------------------------ */
+
+/* Deletes the flows that 'match_str' matches loosely (as ovs-ofctl
+ * del-flows: every flow whose match is at least as specific), in the table
+ * it names or in all; NULL or "" deletes every flow. */
+char *
+ctdp_flows_del(struct ctdp_flows *flows, const char *match_str,
+               size_t *n_deleted)
+{
+    enum ofputil_protocol usable;
+    struct ofputil_flow_mod fm;
+    char *error;
+
+    *n_deleted = 0;
+    error = parse_ofp_flow_mod_str(&fm, match_str ? match_str : "", NULL,
+                                   NULL, OFPFC_DELETE, &usable);
+    if (error) {
+        return error;
+    }
+    ovs_mutex_lock(&flows->mutex);
+    for (size_t t = 0; t < CTDP_N_TABLES; t++) {
+        struct classifier *cls = &flows->tables[t];
+        struct ctdp_rule *rule;
+
+        if (fm.table_id != 0xff && fm.table_id != t) {
+            continue;
+        }
+        CLS_FOR_EACH (rule, cr, cls) {
+            if (cls_rule_is_loose_match(&rule->cr, &fm.match)) {
+                classifier_remove_assert(cls, &rule->cr);
+                ovsrcu_postpone(rule_free, rule);
+                ++*n_deleted;
+            }
+        }
+    }
+    ovs_mutex_unlock(&flows->mutex);
+    minimatch_destroy(&fm.match);
+    free(fm.ofpacts);
+    return NULL;
+}
+
+static int
+compare_rules(const void *a_, const void *b_)
+{
+    const struct ctdp_rule *a = *(const struct ctdp_rule *const *) a_;
+    const struct ctdp_rule *b = *(const struct ctdp_rule *const *) b_;
+
+    if (a->table_id != b->table_id) {
+        return a->table_id < b->table_id ? -1 : 1;
+    }
+    return a->cr.priority > b->cr.priority ? -1
+           : a->cr.priority < b->cr.priority;
+}
+
+static void
+format_rule(const struct ctdp_rule *rule, long long now, struct ds *s)
+{
+    struct ofputil_flow_stats fs;
+    long long age = now - rule->created;
+
+    memset(&fs, 0, sizeof fs);
+    minimatch_expand(&rule->cr.match, &fs.match);
+    fs.cookie = rule->cookie;
+    fs.table_id = rule->table_id;
+    fs.priority = rule->cr.priority;
+    fs.duration_sec = age / 1000;
+    fs.duration_nsec = (age % 1000) * 1000000;
+    fs.idle_age = fs.hard_age = -1;
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_rule *, rule)->n_packets,
+                        &fs.packet_count);
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_rule *, rule)->n_bytes,
+                        &fs.byte_count);
+    fs.ofpacts = rule->ofpacts;
+    fs.ofpacts_len = rule->ofpacts_len;
+    ofputil_flow_stats_format(s, &fs, NULL, NULL, true);
+    ds_put_char(s, '\n');
+}
+
+/* Prints the flows of 'table' (< 0: every table) as ovs-ofctl dump-flows
+ * does, by table and then priority, highest first. */
+void
+ctdp_flows_dump(struct ctdp_flows *flows, int table, struct ds *s)
+{
+    struct ctdp_rule **rules = NULL;
+    size_t n = 0, allocated = 0;
+    long long now = time_msec();
+
+    ovs_mutex_lock(&flows->mutex);
+    for (size_t t = 0; t < CTDP_N_TABLES; t++) {
+        struct ctdp_rule *rule;
+
+        if (table >= 0 && t != table) {
+            continue;
+        }
+        CLS_FOR_EACH (rule, cr, &flows->tables[t]) {
+            if (n == allocated) {
+                rules = x2nrealloc(rules, &allocated, sizeof *rules);
+            }
+            rules[n++] = rule;
+        }
+    }
+    if (n) {
+        qsort(rules, n, sizeof *rules, compare_rules);
+    }
+    for (size_t i = 0; i < n; i++) {
+        format_rule(rules[i], now, s);
+    }
+    ovs_mutex_unlock(&flows->mutex);
+    free(rules);
+}
+
+size_t
+ctdp_flows_count(struct ctdp_flows *flows)
+{
+    size_t n = 0;
+
+    for (size_t t = 0; t < CTDP_N_TABLES; t++) {
+        n += classifier_count(&flows->tables[t]);
+    }
+    return n;
+}
+
+const struct ctdp_rule *
+ctdp_flows_lookup(const struct ctdp_flows *flows, uint8_t table,
+                  struct flow *flow)
+{
+    const struct cls_rule *cr;
+
+    if (table >= CTDP_N_TABLES) {
+        return NULL;
+    }
+    cr = classifier_lookup(&flows->tables[table], current_version(flows),
+                           flow, NULL);
+    return cr ? CONTAINER_OF(cr, struct ctdp_rule, cr) : NULL;
+}
+
+void
+ctdp_rule_account(const struct ctdp_rule *rule_, uint64_t bytes)
+{
+    struct ctdp_rule *rule = CONST_CAST(struct ctdp_rule *, rule_);
+    uint64_t old;
+
+    atomic_add_relaxed(&rule->n_packets, 1, &old);
+    atomic_add_relaxed(&rule->n_bytes, bytes, &old);
+}

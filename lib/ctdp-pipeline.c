@@ -1,0 +1,243 @@
+#include <config.h>
+#include "ctdp-pipeline.h"
+
+#include <string.h>
+#include "ctdp-ct.h"
+#include "ctdp-flows.h"
+#include "dp-packet.h"
+#include "flow.h"
+#include "openvswitch/meta-flow.h"
+#include "openvswitch/ofp-actions.h"
+#include "openvswitch/vlog.h"
+#include "packets.h"
+#include "util.h"
+
+VLOG_DEFINE_THIS_MODULE(ctdp_pipeline);
+
+/* As Open vSwitch's limit on resubmit depth. */
+#define MAX_DEPTH 64
+
+/* One packet's trip through the tables. */
+struct run {
+    const struct ctdp_pipeline *p;
+    struct dp_packet *pkt;          /* NULL once the tracker dropped it. */
+    struct flow flow;
+    uint8_t table;                  /* The table being run. */
+    ofp_port_t in_port;
+    long long now;
+    int depth;
+    struct ctdp_pipeline_stats *stats;
+};
+
+static void run_table(struct run *, uint8_t table);
+
+/* Copies the packet's ct metadata into the flow that the tables match,
+ * as Open vSwitch's flow extraction does after a recirculation. */
+static void
+flow_set_ct(struct flow *flow, const struct pkt_metadata *md)
+{
+    flow->ct_state = md->ct_state;
+    flow->ct_zone = md->ct_zone;
+    flow->ct_mark = md->ct_mark;
+    flow->ct_label = md->ct_label;
+    flow->ct_nw_src = flow->ct_nw_dst = 0;
+    memset(&flow->ct_ipv6_src, 0, sizeof flow->ct_ipv6_src);
+    memset(&flow->ct_ipv6_dst, 0, sizeof flow->ct_ipv6_dst);
+    flow->ct_nw_proto = 0;
+    flow->ct_tp_src = flow->ct_tp_dst = 0;
+    if (!md->ct_state || md->ct_state & CS_INVALID) {
+        return;
+    }
+    if (md->ct_orig_tuple_ipv6) {
+        const struct ovs_key_ct_tuple_ipv6 *t = &md->ct_orig_tuple.ipv6;
+
+        flow->ct_ipv6_src = t->ipv6_src;
+        flow->ct_ipv6_dst = t->ipv6_dst;
+        flow->ct_nw_proto = t->ipv6_proto;
+        flow->ct_tp_src = t->src_port;
+        flow->ct_tp_dst = t->dst_port;
+    } else {
+        const struct ovs_key_ct_tuple_ipv4 *t = &md->ct_orig_tuple.ipv4;
+
+        flow->ct_nw_src = t->ipv4_src;
+        flow->ct_nw_dst = t->ipv4_dst;
+        flow->ct_nw_proto = t->ipv4_proto;
+        flow->ct_tp_src = t->src_port;
+        flow->ct_tp_dst = t->dst_port;
+    }
+}
+
+static void
+do_output(struct run *r, ofp_port_t port)
+{
+    struct dp_packet *copy;
+
+    if (port == OFPP_IN_PORT) {
+        port = r->in_port;
+    } else if (port == r->in_port) {
+        return;                 /* OpenFlow: never back out by number. */
+    }
+    copy = dp_packet_clone(r->pkt);
+    copy->md.conn = NULL;       /* The conn stays with the original. */
+    if (!r->p->output(r->p->aux, port, copy)) {
+        r->stats->no_port++;
+    }
+}
+
+/* Fills 'a' from the ct() action 'oc' for this packet. */
+static void
+ct_action_from_ofpact(const struct ofpact_conntrack *oc,
+                      const struct flow *flow, struct ctdp_ct_action *a)
+{
+    const struct ofpact *exec;
+
+    memset(a, 0, sizeof *a);
+    a->zone = oc->zone_src.field ? mf_get_subfield(&oc->zone_src, flow)
+                                 : oc->zone_imm;
+    a->commit = (oc->flags & NX_CT_F_COMMIT) != 0;
+    a->force = (oc->flags & NX_CT_F_FORCE) != 0;
+    OFPACT_FOR_EACH (exec, oc->actions, ofpact_ct_get_action_len(oc)) {
+        const struct ofpact_set_field *sf = ofpact_get_SET_FIELD(exec);
+        const union mf_value *mask = ofpact_set_field_mask(sf);
+
+        if (sf->field->id == MFF_CT_MARK) {
+            a->set_mark = true;
+            a->mark = ntohl(sf->value->be32);
+            a->mark_mask = ntohl(mask->be32);
+        } else {
+            a->set_label = true;
+            a->label = ntoh128(sf->value->be128);
+            a->label_mask = ntoh128(mask->be128);
+        }
+    }
+}
+
+static void
+do_ct(struct run *r, const struct ofpact_conntrack *oc)
+{
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 60);
+    struct dp_packet_batch batch;
+    struct ctdp_ct_action a;
+
+    if (oc->alg) {
+        VLOG_WARN_RL(&rl, "ct(alg=...): helpers are not implemented yet; "
+                     "tracking without one");
+    }
+    ct_action_from_ofpact(oc, &r->flow, &a);
+    dp_packet_batch_init_packet(&batch, r->pkt);
+    ctdp_ct_execute(r->p->ct, &batch, &a, r->now);
+    if (dp_packet_batch_is_empty(&batch)) {
+        r->pkt = NULL;          /* Dropped and freed by the tracker. */
+        r->stats->ct_drop++;
+        return;
+    }
+    flow_set_ct(&r->flow, &r->pkt->md);
+    if (oc->recirc_table != NX_CT_RECIRC_NONE) {
+        run_table(r, oc->recirc_table);
+    }
+}
+
+static void
+do_resubmit(struct run *r, const struct ofpact_resubmit *rs)
+{
+    ofp_port_t saved = r->flow.in_port.ofp_port;
+    uint8_t table = rs->table_id == 0xff ? r->table : rs->table_id;
+
+    if (rs->in_port != OFPP_IN_PORT) {
+        r->flow.in_port.ofp_port = rs->in_port;
+    }
+    run_table(r, table);
+    r->flow.in_port.ofp_port = saved;
+}
+
+/* Runs 'ofpacts' in order, until the end, a goto_table, or a drop. */
+static void
+run_actions(struct run *r, const struct ofpact *ofpacts, size_t len)
+{
+    const struct ofpact *a;
+
+    OFPACT_FOR_EACH (a, ofpacts, len) {
+        if (!r->pkt) {
+            return;
+        }
+        switch (a->type) {
+        case OFPACT_OUTPUT:
+            do_output(r, ofpact_get_OUTPUT(a)->port);
+            break;
+        case OFPACT_RESUBMIT:
+            do_resubmit(r, ofpact_get_RESUBMIT(a));
+            break;
+        case OFPACT_GOTO_TABLE:
+            run_table(r, ofpact_get_GOTO_TABLE(a)->table_id);
+            return;
+        case OFPACT_CT:
+            do_ct(r, ofpact_get_CT(a));
+            break;
+        case OFPACT_CT_CLEAR:
+            ctdp_ct_clear(r->p->ct, r->pkt);
+            flow_set_ct(&r->flow, &r->pkt->md);
+            break;
+        case OFPACT_SET_FIELD: {
+            const struct ofpact_set_field *sf = ofpact_get_SET_FIELD(a);
+
+            mf_set_flow_value_masked(sf->field, sf->value,
+                                     ofpact_set_field_mask(sf), &r->flow);
+            break;
+        }
+        case OFPACT_REG_MOVE: {
+            const struct ofpact_reg_move *m = ofpact_get_REG_MOVE(a);
+
+            mf_subfield_copy(&m->src, &m->dst, &r->flow, NULL);
+            break;
+        }
+        default:
+            /* ctdp_flows refuses every other action. */
+            break;
+        }
+    }
+}
+
+static void
+run_table(struct run *r, uint8_t table)
+{
+    const struct ctdp_rule *rule;
+    uint8_t saved = r->table;
+
+    if (++r->depth > MAX_DEPTH) {
+        r->stats->too_deep++;
+        r->depth--;
+        return;
+    }
+    rule = ctdp_flows_lookup(r->p->flows, table, &r->flow);
+    if (!rule) {
+        r->stats->table_miss++;
+    } else {
+        ctdp_rule_account(rule, dp_packet_size(r->pkt));
+        r->table = table;
+        run_actions(r, rule->ofpacts, rule->ofpacts_len);
+        r->table = saved;
+    }
+    r->depth--;
+}
+
+/* Runs 'pkt', received on 'in_port', through the tables at time 'now';
+ * takes the packet over. */
+void
+ctdp_pipeline_run(const struct ctdp_pipeline *p, struct dp_packet *pkt,
+                  ofp_port_t in_port, long long now,
+                  struct ctdp_pipeline_stats *stats)
+{
+    struct run r = {
+        .p = p, .pkt = pkt, .in_port = in_port, .now = now,
+        .stats = stats,
+    };
+
+    pkt_metadata_init(&pkt->md, u32_to_odp(ofp_to_u16(in_port)));
+    flow_extract(pkt, &r.flow);
+    r.flow.in_port.ofp_port = in_port;
+    run_table(&r, 0);
+    if (r.pkt) {
+        ctdp_ct_packet_done(p->ct, r.pkt);
+        dp_packet_delete(r.pkt);
+    }
+}

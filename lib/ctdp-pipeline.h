@@ -1,0 +1,61 @@
+#ifndef CTDP_PIPELINE_H
+#define CTDP_PIPELINE_H 1
+
+/* The pipeline: one packet through the flow tables.
+ *
+ * A packet starts at table 0 with its in_port; the highest-priority
+ * matching rule's actions run in order:
+ *
+ *   output:N       a copy of the packet leaves on port N (in_port: back
+ *                  where it came from; output to the in_port by number is
+ *                  dropped, as OpenFlow says);
+ *   resubmit(,T), resubmit:P, goto_table:T
+ *                  look up table T (or the current one, with in_port P) and
+ *                  run that rule's actions; goto_table ends the list;
+ *   ct(...)        the tracker's ct() on this packet (ctdp-ct.h) in the
+ *                  zone given or read from a field; with table=T the packet
+ *                  then continues at table T with its ct fields set, and
+ *                  the rest of the list runs when that returns;
+ *   ct_clear, set_field/load, move, note.
+ *
+ * No match is a drop.  When the pipeline is done, the packet's
+ * uncommitted conn is freed and the packet itself too (outputs are
+ * copies).  Every drop has a named counter.
+ *
+ * Thread-safety: ctdp_pipeline_run() may run in any number of threads at
+ * once; each must quiesce (RCU) between packets from time to time. */
+
+#include <stdint.h>
+#include "openvswitch/types.h"
+
+struct ctdp_ct;
+struct ctdp_flows;
+struct dp_packet;
+
+#define CTDP_PIPELINE_STATS                                             \
+    CTDP_PIPELINE_STAT(table_miss, "packets that matched no flow")     \
+    CTDP_PIPELINE_STAT(ct_drop, "packets the tracker dropped")          \
+    CTDP_PIPELINE_STAT(too_deep, "packets past 64 resubmits")           \
+    CTDP_PIPELINE_STAT(no_port, "outputs to a port that does not exist")
+
+struct ctdp_pipeline_stats {
+#define CTDP_PIPELINE_STAT(NAME, HELP) uint64_t NAME;
+    CTDP_PIPELINE_STATS
+#undef CTDP_PIPELINE_STAT
+};
+
+/* What the pipeline runs against.  'output' receives each copy to send
+ * and takes it over ('port' is an OpenFlow port number); it returns false,
+ * keeping nothing, if there is no such port. */
+struct ctdp_pipeline {
+    const struct ctdp_flows *flows;
+    struct ctdp_ct *ct;
+    bool (*output)(void *aux, ofp_port_t port, struct dp_packet *);
+    void *aux;
+};
+
+void ctdp_pipeline_run(const struct ctdp_pipeline *, struct dp_packet *,
+                       ofp_port_t in_port, long long now,
+                       struct ctdp_pipeline_stats *);
+
+#endif /* ctdp-pipeline.h */
