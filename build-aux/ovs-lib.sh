@@ -5,8 +5,9 @@
 #
 # Usage: build-aux/ovs-lib.sh
 #   Prints the OVS build directory (source and build share it) on stdout.
-#   The cache is keyed by the openvswitch-source package version, so a second
-#   run reuses the finished build and an upgraded package builds anew.
+#   The cache is keyed by the openvswitch-source package version and the
+#   build recipe, so a second run reuses the finished build and an upgraded
+#   package builds anew.
 #
 # Environment:
 #   CTDP_OVS_CACHE  parent of the cache directories (default /var/cache/ctdp)
@@ -17,7 +18,14 @@ version=$(dpkg-query -W -f='${Version}' openvswitch-source 2>/dev/null) || {
     echo "ovs-lib.sh: openvswitch-source is not installed (apt-get install openvswitch-source)" >&2
     exit 1
 }
-cache=${CTDP_OVS_CACHE:-/var/cache/ctdp}/ovs-$version
+# Each function and datum in its own section, so that ctdp's programs,
+# linked with --gc-sections, keep only the OVS code they reach: the library
+# refers to its own conntrack from objects ctdp needs (flow.o leads to
+# dpif.o), and ctdpd must not contain it.  The recipe is part of the cache
+# key, so a change here rebuilds.
+recipe=gc-sections
+ovs_cflags="-g -O2 -ffunction-sections -fdata-sections"
+cache=${CTDP_OVS_CACHE:-/var/cache/ctdp}/ovs-$version-$recipe
 dir=$cache/openvswitch
 stamp=$cache/.built
 
@@ -36,7 +44,7 @@ if [ ! -f "$stamp" ]; then
         # The tarball ships a generated configure; Debian's python3 has what
         # OVS's generators need (a pyenv python3 first on PATH may not).
         ./configure --enable-ssl --prefix=/usr --localstatedir=/var \
-            --sysconfdir=/etc PYTHON3=/usr/bin/python3
+            --sysconfdir=/etc PYTHON3=/usr/bin/python3 CFLAGS="$ovs_cflags"
         # automake hooks BUILT_SOURCES only into all/check/install: a fresh
         # tree needs them generated before lib/libopenvswitch.la builds.
         built=$(make -s -f Makefile -f - print-built-sources <<'MK'
