@@ -3,6 +3,8 @@ noinst_LTLIBRARIES += lib/libctdp.la
 lib_libctdp_la_SOURCES = \
 	lib/ctdp-command.c \
 	lib/ctdp-command.h \
+	lib/ctdp-ct-format.c \
+	lib/ctdp-ct-format.h \
 	lib/ctdp-dp-commands.c \
 	lib/ctdp-dp.c \
 	lib/ctdp-dp.h \

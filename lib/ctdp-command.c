@@ -30,7 +30,9 @@ static const struct ctdp_command commands[] = {
     { "dump-flows", "dump-flows", "[table=N]", 0, 1,
       "print the flows with their counters" },
     { "inject", "inject", "PORT PACKET", 2, 2,
-      "run a packet (hex frame, or OVS flow syntax) in from PORT" },
+      "run a packet (hex frame, or datapath flow syntax) in from PORT" },
+    { "dump-conntrack", "dpctl/dump-conntrack", "[-m] [-s] [zone=N]", 0, 3,
+      "print the conntrack table in OVS's format" },
 };
 
 size_t

@@ -5,7 +5,10 @@
 
 #include <string.h>
 #include "ctdp-command.h"
+#include "ctdp-ct.h"
+#include "ctdp-ct-format.h"
 #include "ctdp-flows.h"
+#include "timeval.h"
 #include "unixctl.h"
 #include "util.h"
 
@@ -101,9 +104,63 @@ cmd_inject(struct unixctl_conn *conn, int argc OVS_UNUSED,
     reply(conn, ctdp_dp_inject(dp, argv[1], argv[2]), NULL);
 }
 
+/* Reads dump-conntrack's arguments: -m, -s and zone=N, in any order. */
+static char *
+parse_dump_args(int argc, const char *argv[], struct ctdp_ct_format *f,
+                int *zone)
+{
+    *zone = -1;
+    for (int i = 1; i < argc; i++) {
+        unsigned int z;
+
+        if (!strcmp(argv[i], "-m")) {
+            f->verbose = true;
+        } else if (!strcmp(argv[i], "-s")) {
+            f->stats = true;
+        } else if (!strncmp(argv[i], "zone=", 5)) {
+            if (!str_to_uint(argv[i] + 5, 10, &z) || z > UINT16_MAX) {
+                return xasprintf("invalid zone: %s", argv[i] + 5);
+            }
+            *zone = z;
+        } else {
+            return xasprintf("unknown argument: %s (want -m, -s, zone=N)",
+                             argv[i]);
+        }
+    }
+    return NULL;
+}
+
+static void
+cmd_dump_conntrack(struct unixctl_conn *conn, int argc, const char *argv[],
+                   void *dp)
+{
+    struct ctdp_ct_format f = { .now = time_msec() };
+    struct ds s = DS_EMPTY_INITIALIZER;
+    struct ctdp_ct_dump *dump;
+    struct ctdp_ct_entry e;
+    char *error;
+    int zone;
+
+    error = parse_dump_args(argc, argv, &f, &zone);
+    if (error) {
+        reply(conn, error, NULL);
+        return;
+    }
+    f.wall_offset = time_wall_msec() - f.now;
+    dump = ctdp_ct_dump_start(ctdp_dp_ct(dp), zone, f.now);
+    while (ctdp_ct_dump_next(dump, &e)) {
+        ctdp_ct_format_entry(&s, &e, &f);
+        ds_put_char(&s, '\n');
+    }
+    ctdp_ct_dump_done(dump);
+    unixctl_command_reply(conn, ds_cstr(&s));
+    ds_destroy(&s);
+}
+
 void
 ctdp_dp_register_commands(struct ctdp_dp *dp)
 {
+    ctdp_command_register("dpctl/dump-conntrack", cmd_dump_conntrack, dp);
     ctdp_command_register("add-port", cmd_add_port, dp);
     ctdp_command_register("del-port", cmd_del_port, dp);
     ctdp_command_register("show", cmd_show, dp);

@@ -1,0 +1,37 @@
+#ifndef CTDP_CT_FORMAT_H
+#define CTDP_CT_FORMAT_H 1
+
+/* Printing conns as operators already read them.
+ *
+ * ctdp_ct_format_entry() prints one conn in Open vSwitch's dump-conntrack
+ * format, e.g.
+ *
+ *   udp,orig=(src=10.0.0.1,dst=10.0.0.2,sport=1000,dport=53),
+ *   reply=(src=10.0.0.2,dst=10.0.0.1,sport=53,dport=1000),zone=5,mark=42
+ *
+ * (one line), with "-s" adding per-direction packets and bytes, the start
+ * time and the seconds left, and "-m" the id and the status flags.  Times
+ * are the tracker's ('now' in ms); 'wall_offset' is what to add to one to
+ * get wall-clock milliseconds (0 when the tracker's clock is the wall
+ * clock, as in a capture replay).
+ *
+ * Thread-safety: pure functions. */
+
+#include <stdbool.h>
+#include "openvswitch/dynamic-string.h"
+
+struct ctdp_ct_entry;
+struct ctdp_ct_stats;
+
+struct ctdp_ct_format {
+    bool verbose;               /* -m: id and status flags. */
+    bool stats;                 /* -s: counters, start, timeout. */
+    long long now;              /* The tracker's time now. */
+    long long wall_offset;      /* Tracker time + this = wall-clock ms. */
+};
+
+void ctdp_ct_format_entry(struct ds *, const struct ctdp_ct_entry *,
+                          const struct ctdp_ct_format *);
+void ctdp_ct_format_stats(struct ds *, const struct ctdp_ct_stats *);
+
+#endif /* ctdp-ct-format.h */
