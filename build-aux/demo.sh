@@ -1,28 +1,138 @@
 #!/usr/bin/env bash
-# The main job: starts ctdpd in a private directory, shows it answering both
-# ctdp-dpctl and OVS's ovs-appctl, then stops it.
+# The main job: a live stateful firewall.
 #
-# Usage: build-aux/demo.sh BUILDDIR
+# Two network namespaces, "inside" and "outside", are joined through ctdpd
+# by veth pairs (system ports 1 and 2) running the default firewall flows.
+# Real traffic from inside (ping, an HTTP fetch, a UDP exchange, a TCP
+# connection held open) goes through; a connection attempt from outside is
+# dropped.  Then the conntrack table, the flow counters and the datapath's
+# state are printed, and everything is removed, whatever happened.
+#
+# Usage (as root): build-aux/demo.sh BUILDDIR
+# Exits non-zero if any step did not behave as a firewall should.
 set -euo pipefail
 build=${1:?usage: build-aux/demo.sh BUILDDIR}
+id=$$
+nsi=ctdp-in-$id nso=ctdp-out-$id      # namespaces
+pi=ctdpi$id po=ctdpo$id               # host ends of the veth pairs
 work=$(mktemp -d /tmp/ctdp-demo.XXXXXX)
-sock=$work/ctdpd.ctl
-pidfile=$work/ctdpd.pid
+dpctl() { "$build/utilities/ctdp-dpctl" --unixctl="$work/ctdpd.ctl" "$@"; }
+failed=0
 
 cleanup() {
-    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    set +e
+    [ -f "$work/ctdpd.pid" ] && kill "$(cat "$work/ctdpd.pid")" 2>/dev/null
+    for ns in "$nsi" "$nso"; do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+        ip netns del "$ns" 2>/dev/null
+    done
+    ip link del "$pi" 2>/dev/null
+    ip link del "$po" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-show() { printf '\n$ %s\n' "$*"; "$@"; }
+say() { printf '\n== %s\n' "$*"; }
+expect() {          # expect ok|fail DESCRIPTION COMMAND...
+    local want=$1 what=$2 got
+    shift 2
+    if "$@" >"$work/out" 2>&1; then got=ok; else got=fail; fi
+    if [ "$got" = "$want" ]; then
+        printf '  %-58s %s\n' "$what" "$( [ "$want" = ok ] && echo passed || echo 'blocked, as it should be')"
+    else
+        printf '  %-58s UNEXPECTED (%s)\n' "$what" "$got"
+        sed 's/^/    /' "$work/out"
+        failed=1
+    fi
+}
 
-show "$build/utilities/ctdpd" --detach --no-chdir --pidfile="$pidfile" \
-    --unixctl="$sock" --log-file="$work/ctdpd.log"
-show "$build/utilities/ctdp-dpctl" --unixctl="$sock" version
-show ovs-appctl -t "$sock" version
-show "$build/utilities/ctdp-dpctl" --unixctl="$sock" list-commands
-show "$build/utilities/ctdp-dpctl" --unixctl="$sock" exit
-echo
-echo "ctdpd answered and stopped; its log:"
-cat "$work/ctdpd.log"
+# One namespace and its veth pair: NS HOSTEND ADDR4 ADDR6.
+make_host() {
+    ip netns add "$1"
+    ip link add "$2" type veth peer name eth0 netns "$1"
+    # The host end is only a port of ctdpd: the host must not answer ARP or
+    # talk IPv6 on it, or traffic meant for the other namespace could reach
+    # the host instead.
+    sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+    sysctl -qw "net.ipv4.conf.$2.arp_ignore=8"
+    ip link set "$2" up
+    ip -n "$1" link set lo up
+    ip -n "$1" link set eth0 up
+    # Checksums are left to the NIC on veth; a frame that crosses a
+    # userspace datapath must carry a complete one.
+    ip netns exec "$1" ethtool -K eth0 tx off >/dev/null
+    ip -n "$1" addr add "$3/24" dev eth0
+    ip -n "$1" addr add "$4/64" dev eth0 nodad
+}
+
+say "building the network: $nsi (198.18.0.1) -- ctdpd -- $nso (198.18.0.2)"
+make_host "$nsi" "$pi" 198.18.0.1 2001:db8::1
+make_host "$nso" "$po" 198.18.0.2 2001:db8::2
+"$build/utilities/ctdpd" --detach --no-chdir --pidfile="$work/ctdpd.pid" \
+    --unixctl="$work/ctdpd.ctl" --log-file="$work/ctdpd.log" \
+    --port="$pi=system" --port="$po=system"
+dpctl show
+
+say "servers: HTTP and UDP echo outside, HTTP inside"
+ip netns exec "$nso" /usr/bin/python3 -m http.server 8080 --bind :: \
+    >/dev/null 2>&1 &
+ip netns exec "$nso" /usr/bin/python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.18.0.2", 9999))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(data, peer)' &
+ip netns exec "$nsi" /usr/bin/python3 -m http.server 8081 \
+    --bind 198.18.0.1 >/dev/null 2>&1 &
+for i in $(seq 100); do
+    ip netns exec "$nso" ss -ltn | grep -q ':8080 ' &&
+        ip netns exec "$nsi" ss -ltn | grep -q ':8081 ' && break
+    sleep 0.05
+done
+
+say "traffic"
+expect ok "ping from inside to outside" \
+    ip netns exec "$nsi" ping -c 2 -i 0.2 -W 2 198.18.0.2
+expect ok "ping6 from inside to outside" \
+    ip netns exec "$nsi" ping -6 -c 2 -i 0.2 -W 2 2001:db8::2
+expect ok "HTTP fetch from inside (IPv4)" \
+    ip netns exec "$nsi" curl -sf --max-time 5 http://198.18.0.2:8080/
+expect ok "HTTP fetch from inside (IPv6)" \
+    ip netns exec "$nsi" curl -sf --max-time 5 'http://[2001:db8::2]:8080/'
+expect ok "UDP request and reply from inside" \
+    ip netns exec "$nsi" /usr/bin/python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(b"hello", ("198.18.0.2", 9999))
+assert s.recvfrom(2048)[0] == b"hello"'
+expect fail "HTTP connection from outside to inside" \
+    ip netns exec "$nso" curl -sf --max-time 2 http://198.18.0.1:8081/
+expect fail "ping from outside to inside" \
+    ip netns exec "$nso" ping -c 1 -W 1 198.18.0.1
+
+# A TCP connection held open while the table is printed.
+ip netns exec "$nsi" /usr/bin/python3 -c '
+import socket, time
+s = socket.create_connection(("198.18.0.2", 8080), timeout=5)
+s.sendall(b"GET / HTTP/1.1\r\nHost: demo\r\n\r\n")
+s.recv(100)
+time.sleep(5)' &
+for i in $(seq 100); do
+    dpctl dump-conntrack | grep -q 'tcp,.*dport=8080' && break
+    sleep 0.05
+done
+
+say "the conntrack table (ctdp-dpctl dump-conntrack -s)"
+dpctl dump-conntrack -s | sort
+say "the flows (ctdp-dpctl dump-flows)"
+dpctl dump-flows
+say "the datapath (ctdp-dpctl show)"
+dpctl show
+
+if [ "$failed" != 0 ]; then
+    echo; echo "demo: some traffic did not behave as it should (see above)"
+    exit 1
+fi
+echo; echo "demo: the firewall let inside open connections and kept outside out"
