@@ -11,6 +11,7 @@
 #include "openvswitch/ofp-port.h"
 #include "openvswitch/ofpbuf.h"
 #include "ovs-rcu.h"
+#include "packets.h"
 #include "timeval.h"
 #include "util.h"
 
@@ -156,6 +157,29 @@ check_actions(const struct ofpact *ofpacts, size_t len)
     return NULL;
 }
 
+/* Returns NULL if the pipeline can give every field 'mm' matches, or a
+ * message naming what it cannot: tunnel metadata (ctdp has no tunnel
+ * ports) and the NAT bits of ct_state (NAT is not implemented).  Such a
+ * flow would load and never match. */
+static char *
+check_match(const struct minimatch *mm)
+{
+    struct flow_tnl zero;
+    struct match match;
+
+    minimatch_expand(mm, &match);
+    memset(&zero, 0, sizeof zero);
+    if (memcmp(&match.wc.masks.tunnel, &zero, sizeof zero)) {
+        return xstrdup("tunnel fields are not supported by ctdp (it has no "
+                       "tunnel ports)");
+    }
+    if (match.wc.masks.ct_state & (CS_SRC_NAT | CS_DST_NAT)) {
+        return xstrdup("ct_state snat/dnat: NAT is not supported by ctdp "
+                       "yet");
+    }
+    return NULL;
+}
+
 /* ---- Adding rules ------------------------------------------------------ */
 
 /* Parses 'str' into a new rule (not yet in a table). */
@@ -172,7 +196,10 @@ parse_rule(const char *str, struct ctdp_rule **rulep)
     if (error) {
         return error;
     }
-    error = check_actions(fm.ofpacts, fm.ofpacts_len);
+    error = check_match(&fm.match);
+    if (!error) {
+        error = check_actions(fm.ofpacts, fm.ofpacts_len);
+    }
     if (error) {
         minimatch_destroy(&fm.match);
         free(fm.ofpacts);
