@@ -627,7 +627,11 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w)
     uint16_t zone = x->a->zone;
     struct ctdp_ct *ct = x->ct;
 
-    if (conn && pkt->md.ct_state & CS_TRACKED && pkt->md.ct_zone == zone) {
+    /* Already tracked in this zone: keep the conn, unless a force commit
+     * must end it because the packet goes in its reply direction (the
+     * kernel's skb_nfct_cached() does the same). */
+    if (conn && pkt->md.ct_state & CS_TRACKED && pkt->md.ct_zone == zone
+        && !(x->a->force && x->a->commit && pkt->md.reply)) {
         COUNT(x, ignore);
         w->kind = W_CACHED;
         return;

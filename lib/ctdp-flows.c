@@ -259,10 +259,10 @@ ctdp_flows_add_text(struct ctdp_flows *flows, const char *text,
 {
     struct ctdp_rule **rules = NULL;
     size_t n = 0, allocated = 0, line_no = 0;
-    char *copy = xstrdup(text), *save = NULL, *error = NULL;
+    char *copy = xstrdup(text), *rest = copy, *error = NULL;
 
-    for (char *line = strtok_r(copy, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
+    /* strsep(), not strtok_r(): blank lines must count in line numbers. */
+    for (char *line; (line = strsep(&rest, "\n")) != NULL;) {
         line_no++;
         line[strcspn(line, "#")] = '\0';
         if (line[strspn(line, " \t\r")] == '\0') {
@@ -300,6 +300,7 @@ ctdp_flows_add_file(struct ctdp_flows *flows, const char *file,
                     size_t *n_added)
 {
     struct ds text = DS_EMPTY_INITIALIZER;
+    struct ds line = DS_EMPTY_INITIALIZER;
     FILE *stream = fopen(file, "r");
     char *error;
 
@@ -307,9 +308,11 @@ ctdp_flows_add_file(struct ctdp_flows *flows, const char *file,
     if (!stream) {
         return xasprintf("%s: %s", file, ovs_strerror(errno));
     }
-    while (!ds_get_line(&text, stream)) {
-        ds_put_char(&text, '\n');
+    /* ds_get_line() clears its string: one line at a time, appended. */
+    while (!ds_get_line(&line, stream)) {
+        ds_put_format(&text, "%s\n", ds_cstr(&line));
     }
+    ds_destroy(&line);
     fclose(stream);
     error = ctdp_flows_add_text(flows, ds_cstr(&text), file, n_added);
     ds_destroy(&text);
