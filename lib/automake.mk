@@ -8,10 +8,16 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-dp-commands.c \
 	lib/ctdp-dp.c \
 	lib/ctdp-dp.h \
+	lib/ctdp-dpctl.c \
+	lib/ctdp-dpctl.h \
 	lib/ctdp-flows.c \
 	lib/ctdp-flows.h \
+	lib/ctdp-pcap.c \
+	lib/ctdp-pcap.h \
 	lib/ctdp-pipeline.c \
 	lib/ctdp-pipeline.h \
 	lib/ctdp-port.c \
-	lib/ctdp-port.h
+	lib/ctdp-port.h \
+	lib/ctdp-replay.c \
+	lib/ctdp-replay.h
 lib_libctdp_la_LIBADD = datapath-ct/libctdp-ct.la

@@ -7,8 +7,8 @@
 #include "ctdp-command.h"
 #include "ctdp-ct.h"
 #include "ctdp-ct-format.h"
+#include "ctdp-dpctl.h"
 #include "ctdp-flows.h"
-#include "timeval.h"
 #include "unixctl.h"
 #include "util.h"
 
@@ -134,7 +134,7 @@ static void
 cmd_dump_conntrack(struct unixctl_conn *conn, int argc, const char *argv[],
                    void *dp)
 {
-    struct ctdp_ct_format f = { .now = time_msec() };
+    struct ctdp_ct_format f = { .now = 0 };
     struct ds s = DS_EMPTY_INITIALIZER;
     struct ctdp_ct_dump *dump;
     struct ctdp_ct_entry e;
@@ -146,7 +146,7 @@ cmd_dump_conntrack(struct unixctl_conn *conn, int argc, const char *argv[],
         reply(conn, error, NULL);
         return;
     }
-    f.wall_offset = time_wall_msec() - f.now;
+    f.now = ctdp_dp_now(dp, &f.wall_offset);
     dump = ctdp_ct_dump_start(ctdp_dp_ct(dp), zone, f.now);
     while (ctdp_ct_dump_next(dump, &e)) {
         ctdp_ct_format_entry(&s, &e, &f);
@@ -161,6 +161,7 @@ void
 ctdp_dp_register_commands(struct ctdp_dp *dp)
 {
     ctdp_command_register("dpctl/dump-conntrack", cmd_dump_conntrack, dp);
+    ctdp_dpctl_register(dp);
     ctdp_command_register("add-port", cmd_add_port, dp);
     ctdp_command_register("del-port", cmd_del_port, dp);
     ctdp_command_register("show", cmd_show, dp);

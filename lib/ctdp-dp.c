@@ -2,11 +2,14 @@
 #include "ctdp-dp.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include "ctdp-ct.h"
 #include "ctdp-flows.h"
+#include "ctdp-pcap.h"
 #include "ctdp-pipeline.h"
 #include "ctdp-port.h"
+#include "ctdp-replay.h"
 #include "dp-packet.h"
 #include "flow.h"
 #include "latch.h"
@@ -24,6 +27,13 @@
 VLOG_DEFINE_THIS_MODULE(ctdp_dp);
 
 #define CTDP_MAX_PORTS 256
+
+/* Packets of pcap input fed per ctdp_dp_run(), so that the main thread
+ * still serves commands during a long replay. */
+#define FEED_SLICE 256
+
+/* 'clock_held' when the clock is not held. */
+#define CLOCK_RUNNING LLONG_MIN
 
 const char ctdp_dp_firewall_flows[] =
     "# ctdp's default flows: a stateful firewall between port 1 (inside)\n"
@@ -51,7 +61,7 @@ const char ctdp_dp_firewall_flows[] =
     "table=1,priority=50,ct_state=+trk+rel,in_port=2,actions=output:1\n"
     "table=1,priority=0,actions=drop\n";
 
-/* A port and the thread that receives on it. */
+/* A port and the thread that receives on it (netdev ports only). */
 struct dp_port {
     struct ctdp_dp *dp;
     struct ctdp_port *port;
@@ -63,7 +73,21 @@ struct ctdp_dp {
     struct ctdp_flows flows;
     struct ctdp_ct *ct;
     OVSRCU_TYPE(struct dp_port *) ports[CTDP_MAX_PORTS];   /* By ofport. */
-    long long next_sweep;
+    long long next_sweep;       /* On the tracker's clock. */
+
+    /* The tracker's clock (see ctdp-dp.h): 'clock_held' while pcap input
+     * is fed, else time_msec() + 'clock_offset'.  Written by the main
+     * thread only, read by every thread (dp_now()). */
+    ATOMIC(long long) clock_held;       /* CLOCK_RUNNING: not held. */
+    ATOMIC(long long) clock_offset;
+
+    /* The pcap feeder's state; the main thread's only. */
+    struct ctdp_replay *replay;
+    bool feeding;               /* Holding the clock for pcap input. */
+    long long held;             /* The clock's value while 'feeding'. */
+    bool clock_is_capture;      /* The clock has followed a capture. */
+    uint64_t n_fed;             /* Pcap packets fed, ever. */
+
 #define CTDP_PIPELINE_STAT(NAME, HELP) ATOMIC(uint64_t) NAME;
     CTDP_PIPELINE_STATS
 #undef CTDP_PIPELINE_STAT
@@ -78,13 +102,84 @@ port_get(const struct ctdp_dp *dp, ofp_port_t ofport)
            ? ovsrcu_get(struct dp_port *, &dp->ports[n]) : NULL;
 }
 
+/* ---- The clock --------------------------------------------------------- */
+
+static long long
+dp_now(struct ctdp_dp *dp)
+{
+    long long held, offset;
+
+    /* Pairs with the releases in clock_hold() and clock_release(). */
+    atomic_read_explicit(&dp->clock_held, &held, memory_order_acquire);
+    if (held != CLOCK_RUNNING) {
+        return held;
+    }
+    atomic_read_relaxed(&dp->clock_offset, &offset);
+    return time_msec() + offset;
+}
+
+/* Holds the clock at 'ms', the timestamp of the pcap packet about to be
+ * fed, and returns the clock: the first packet of a replay sets it, later
+ * ones only move it forward. */
+static long long
+clock_hold(struct ctdp_dp *dp, long long ms)
+{
+    if (!dp->feeding) {
+        dp->feeding = true;
+        dp->clock_is_capture = true;
+        dp->next_sweep = ms;
+    } else if (ms < dp->held) {
+        ms = dp->held;
+    }
+    dp->held = ms;
+    atomic_store_explicit(&dp->clock_held, ms, memory_order_release);
+    return ms;
+}
+
+/* Lets the clock run on from where the feeder left it. */
+static void
+clock_release(struct ctdp_dp *dp)
+{
+    atomic_store_relaxed(&dp->clock_offset, dp->held - time_msec());
+    atomic_store_explicit(&dp->clock_held, CLOCK_RUNNING,
+                          memory_order_release);
+    dp->feeding = false;
+}
+
+/* Returns the tracker's time now, and in '*wall_offset' what to add to it
+ * to get wall-clock milliseconds (0 once the clock has followed a capture,
+ * whose timestamps are wall-clock times), as ctdp_ct_format_entry()
+ * wants. */
+long long
+ctdp_dp_now(struct ctdp_dp *dp, long long *wall_offset)
+{
+    long long now = dp_now(dp);
+
+    if (wall_offset) {
+        *wall_offset = (dp->clock_is_capture ? 0
+                        : time_wall_msec() - time_msec());
+    }
+    return now;
+}
+
 /* ---- Output ------------------------------------------------------------ */
+
+/* When a batch is processed. */
+struct dp_when {
+    long long now;              /* The tracker's time (ms). */
+    long long usec;             /* Stamp for pcap outputs (us since the
+                                 * epoch). */
+    bool flush;                 /* Flush pcap outputs after each send (live
+                                 * input); the feeder flushes them after
+                                 * each slice instead. */
+};
 
 /* The packets one thread has to send after a received batch, grouped by
  * port. */
 #define TXQ_PORTS 8
 struct txq {
     struct ctdp_dp *dp;
+    const struct dp_when *when;
     size_t n;
     struct {
         ofp_port_t ofport;
@@ -98,7 +193,10 @@ txq_send(struct txq *t, size_t i)
     struct dp_port *dpp = port_get(t->dp, t->q[i].ofport);
 
     if (dpp) {
-        ctdp_port_send(dpp->port, &t->q[i].batch);
+        ctdp_port_send(dpp->port, &t->q[i].batch, t->when->usec);
+        if (t->when->flush) {
+            ctdp_port_flush(dpp->port);
+        }
     } else {
         dp_packet_delete_batch(&t->q[i].batch, true);
     }
@@ -158,25 +256,36 @@ add_stats(struct ctdp_dp *dp, const struct ctdp_pipeline_stats *s)
 #undef CTDP_PIPELINE_STAT
 }
 
-/* Runs 'batch', received on 'in_port', through the pipeline and sends what
- * it outputs. */
+/* Runs 'batch', received on 'in_port', through the pipeline at 'when' and
+ * sends what it outputs. */
 static void
 process_batch(struct ctdp_dp *dp, struct dp_packet_batch *batch,
-              ofp_port_t in_port)
+              ofp_port_t in_port, const struct dp_when *when)
 {
-    struct txq t = { .dp = dp };
+    struct txq t = { .dp = dp, .when = when };
     struct ctdp_pipeline p = {
         .flows = &dp->flows, .ct = dp->ct, .output = txq_output, .aux = &t,
     };
     struct ctdp_pipeline_stats stats = { 0 };
-    long long now = time_msec();
     struct dp_packet *pkt;
 
     DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
-        ctdp_pipeline_run(&p, pkt, in_port, now, &stats);
+        ctdp_pipeline_run(&p, pkt, in_port, when->now, &stats);
     }
     txq_flush(&t);
     add_stats(dp, &stats);
+}
+
+/* Processes 'batch', received live on 'in_port', now. */
+static void
+process_live(struct ctdp_dp *dp, struct dp_packet_batch *batch,
+             ofp_port_t in_port)
+{
+    struct dp_when when = {
+        .now = dp_now(dp), .usec = time_wall_usec(), .flush = true,
+    };
+
+    process_batch(dp, batch, in_port, &when);
 }
 
 static void *
@@ -192,7 +301,7 @@ port_main(void *dpp_)
         dp_packet_batch_init(&batch);
         error = netdev_rxq_recv(dpp->port->rxq, &batch, NULL);
         if (!error) {
-            process_batch(dpp->dp, &batch, dpp->port->ofport);
+            process_live(dpp->dp, &batch, dpp->port->ofport);
             ovsrcu_quiesce();
             continue;
         }
@@ -279,7 +388,12 @@ ctdp_dp_add_port(struct ctdp_dp *dp, const char *spec_)
     dpp->port = port;
     latch_init(&dpp->exit);
     ovsrcu_set(&dp->ports[ofp_to_u16(ofport)], dpp);
-    dpp->thread = ovs_thread_create("ctdp_port", port_main, dpp);
+    if (port->rxq) {
+        dpp->thread = ovs_thread_create("ctdp_port", port_main, dpp);
+    }
+    if (port->pcap_rx) {
+        ctdp_replay_add(dp->replay, ofport, port->pcap_rx);
+    }
     VLOG_INFO("added port %s (%s) as port %u", port->name, port->type,
               ofp_to_u16(ofport));
     return NULL;
@@ -297,8 +411,13 @@ static void
 remove_port(struct ctdp_dp *dp, struct dp_port *dpp)
 {
     ovsrcu_set(&dp->ports[ofp_to_u16(dpp->port->ofport)], NULL);
-    latch_set(&dpp->exit);
-    xpthread_join(dpp->thread, NULL);
+    if (dpp->port->pcap_rx) {
+        ctdp_replay_remove(dp->replay, dpp->port->ofport);
+    }
+    if (dpp->port->rxq) {
+        latch_set(&dpp->exit);
+        xpthread_join(dpp->thread, NULL);
+    }
     /* Other threads may still be sending on it until they quiesce. */
     ovsrcu_postpone(dp_port_free, dpp);
 }
@@ -314,6 +433,116 @@ ctdp_dp_del_port(struct ctdp_dp *dp, const char *name)
     VLOG_INFO("deleting port %s", name);
     remove_port(dp, dpp);
     return NULL;
+}
+
+/* ---- Feeding pcap input ------------------------------------------------ */
+
+static void
+sweep_if_due(struct ctdp_dp *dp, long long now)
+{
+    if (now >= dp->next_sweep) {
+        unsigned int interval = ctdp_ct_get_sweep_interval(dp->ct);
+        size_t budget = MAX(10000, ctdp_ct_n_conns(dp->ct) / 10);
+
+        ctdp_ct_sweep(dp->ct, now, budget);
+        dp->next_sweep = now + MAX(interval / 10, 1);
+    }
+}
+
+static void
+flush_pcaps(struct ctdp_dp *dp)
+{
+    for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
+        struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
+
+        if (dpp && dpp->port->pcap_tx) {
+            ctdp_port_flush(dpp->port);
+        }
+    }
+}
+
+/* Runs one pcap packet through the pipeline, at its timestamp. */
+static void
+feed_packet(struct ctdp_dp *dp, struct dp_packet *pkt, ofp_port_t in_port,
+            long long usec)
+{
+    struct dp_when when = {
+        .now = clock_hold(dp, usec / 1000), .usec = usec, .flush = false,
+    };
+    struct dp_packet_batch batch;
+
+    dp_packet_batch_init_packet(&batch, pkt);
+    process_batch(dp, &batch, in_port, &when);
+    dp->n_fed++;
+    sweep_if_due(dp, when.now);
+}
+
+/* The end of all pcap input: reports each capture that ended early, the
+ * first into '*errorp' if 'errorp' is nonnull, the others to the log, and
+ * lets the clock run. */
+static void
+feed_end(struct ctdp_dp *dp, char **errorp)
+{
+    for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
+        struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
+        const char *why;
+
+        why = dpp && dpp->port->pcap_rx
+              ? ctdp_pcap_reader_error(dpp->port->pcap_rx) : NULL;
+        if (why && errorp && !*errorp) {
+            *errorp = xasprintf("port %s: %s", dpp->port->name, why);
+        } else if (why) {
+            VLOG_WARN("port %s: %s", dpp->port->name, why);
+        }
+    }
+    VLOG_INFO("pcap input ended: %"PRIu64" packets fed", dp->n_fed);
+    clock_release(dp);
+}
+
+/* Feeds up to 'budget' packets of pcap input, then flushes the tx
+ * captures.  Returns true if input may remain. */
+static bool
+feed(struct ctdp_dp *dp, size_t budget, char **errorp)
+{
+    struct dp_packet *pkt = NULL;
+
+    for (size_t n = 0; n < budget; n++) {
+        ofp_port_t in_port;
+        long long usec;
+
+        pkt = ctdp_replay_next(dp->replay, &in_port, &usec);
+        if (!pkt) {
+            break;
+        }
+        feed_packet(dp, pkt, in_port, usec);
+    }
+    flush_pcaps(dp);
+    if (!pkt && dp->feeding) {
+        feed_end(dp, errorp);
+    }
+    return pkt != NULL;
+}
+
+static bool
+feed_pending(const struct ctdp_dp *dp)
+{
+    return dp->feeding || ctdp_replay_has_input(dp->replay);
+}
+
+/* Feeds all pcap input to its end at once, as a capture replay does.
+ * Returns NULL, and in '*now' the tracker's time after the last packet
+ * (the clock then, or now if there was none), or a malloc'd message
+ * naming a capture that ended early; everything was fed either way. */
+char *
+ctdp_dp_replay(struct ctdp_dp *dp, long long *now)
+{
+    char *error = NULL;
+
+    while (feed(dp, FEED_SLICE, &error)) {
+        ovsrcu_quiesce();
+    }
+    *now = dp->n_fed ? dp->held : dp_now(dp);
+    return error;
 }
 
 /* ---- Injecting --------------------------------------------------------- */
@@ -378,7 +607,7 @@ ctdp_dp_inject(struct ctdp_dp *dp, const char *port_name, const char *text)
         return error;
     }
     dp_packet_batch_init_packet(&batch, pkt);
-    process_batch(dp, &batch, dpp->port->ofport);
+    process_live(dp, &batch, dpp->port->ofport);
     return NULL;
 }
 
@@ -401,6 +630,9 @@ ctdp_dp_create(void)
 #define CTDP_PIPELINE_STAT(NAME, HELP) atomic_init(&dp->NAME, 0);
     CTDP_PIPELINE_STATS
 #undef CTDP_PIPELINE_STAT
+    atomic_init(&dp->clock_held, CLOCK_RUNNING);
+    atomic_init(&dp->clock_offset, 0);
+    dp->replay = ctdp_replay_create();
     dp->next_sweep = time_msec();
     return dp;
 }
@@ -419,6 +651,7 @@ ctdp_dp_destroy(struct ctdp_dp *dp)
         }
     }
     ovsrcu_synchronize();
+    ctdp_replay_destroy(dp->replay);
     ctdp_flows_destroy(&dp->flows);
     ctdp_ct_destroy(dp->ct);
     free(dp);
@@ -445,9 +678,14 @@ ctdp_dp_show(struct ctdp_dp *dp, struct ds *s)
         struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
 
         if (dpp) {
-            ds_put_format(s, "  port %zu: %s (%s)\n", i, dpp->port->name,
-                          dpp->port->type);
+            ds_put_format(s, "  port %zu: %s (", i, dpp->port->name);
+            ctdp_port_format(dpp->port, s);
+            ds_put_cstr(s, ")\n");
         }
+    }
+    if (dp->n_fed || ctdp_replay_n_inputs(dp->replay)) {
+        ds_put_format(s, "  pcap input: %"PRIu64" packets fed, %s\n",
+                      dp->n_fed, feed_pending(dp) ? "feeding" : "ended");
     }
     ds_put_cstr(s, "  drops:");
 #define CTDP_PIPELINE_STAT(NAME, HELP)                          \
@@ -461,24 +699,25 @@ ctdp_dp_show(struct ctdp_dp *dp, struct ds *s)
     ds_put_char(s, '\n');
 }
 
-/* Sweeps a tenth of the table every tenth of the sweep interval, so that
- * every conn is looked at once per interval without one long pass. */
+/* Feeds a slice of pcap input, and sweeps a tenth of the table every
+ * tenth of the sweep interval, so that every conn is looked at once per
+ * interval without one long pass. */
 void
 ctdp_dp_run(struct ctdp_dp *dp)
 {
-    long long now = time_msec();
-
-    if (now >= dp->next_sweep) {
-        unsigned int interval = ctdp_ct_get_sweep_interval(dp->ct);
-        size_t budget = MAX(10000, ctdp_ct_n_conns(dp->ct) / 10);
-
-        ctdp_ct_sweep(dp->ct, now, budget);
-        dp->next_sweep = now + MAX(interval / 10, 1);
+    if (feed_pending(dp)) {
+        feed(dp, FEED_SLICE, NULL);
     }
+    sweep_if_due(dp, dp_now(dp));
 }
 
 void
 ctdp_dp_wait(struct ctdp_dp *dp)
 {
-    poll_timer_wait_until(dp->next_sweep);
+    if (feed_pending(dp)) {
+        poll_immediate_wake();
+    } else {
+        poll_timer_wait_until(time_msec()
+                              + MAX(0, dp->next_sweep - dp_now(dp)));
+    }
 }

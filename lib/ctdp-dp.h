@@ -3,15 +3,32 @@
 
 /* The datapath: ports, flow tables and one connection tracker.
  *
- * Each port has a thread that receives batches of up to 32 packets and
- * runs each through the pipeline (ctdp-pipeline.h); outputs are batched
- * per port.  All threads share the flow tables and the tracker.  The main
- * thread changes ports and flows (through the unixctl commands that
- * ctdp_dp_register_commands() adds), runs the tracker's expiry sweep
- * (ctdp_dp_run()), and may inject packets.
+ * Each netdev port has a thread that receives batches of up to 32 packets
+ * and runs each through the pipeline (ctdp-pipeline.h); outputs are
+ * batched per port.  All threads share the flow tables and the tracker.
+ * The main thread changes ports and flows (through the unixctl commands
+ * that ctdp_dp_register_commands() adds), feeds the pcap input and runs
+ * the tracker's expiry sweep (ctdp_dp_run()), and may inject packets.
  *
- * Time: the datapath gives the tracker time_msec(), so OVS's time/stop and
- * time/warp commands move the tracker's clock too (for tests).
+ * Pcap input: the rx captures of all pcap ports (ctdp-port.h) are fed by
+ * one feeder, the main thread, a slice of packets per ctdp_dp_run(), in
+ * timestamp order across all of them with ties in port-number order
+ * (ctdp-replay.h), each packet through the same pipeline as a received
+ * one.  What the datapath sends on a pcap port goes to its tx capture,
+ * stamped with the time of the packet that caused it: its capture time
+ * for pcap input, the wall clock for live input.  Tx captures are flushed
+ * after every slice, after every live batch, and when the input ends;
+ * the datapath keeps running after that.
+ *
+ * Time: the tracker's clock ('now' in ms, ctdp_dp_now()) is time_msec(),
+ * so OVS's time/stop and time/warp commands move it too (for tests),
+ * until pcap input is fed.  While it is, the clock is held at the
+ * timestamp of the packet being fed: it jumps to the first packet's
+ * timestamp, then follows the captures, never going back (a packet
+ * stamped earlier than one already fed is processed at the later time).
+ * A capture thus replays with the timeouts it had, however fast it is
+ * fed; live ports see the same clock.  When all pcap input has ended, the
+ * clock runs on from the last timestamp at time_msec()'s pace.
  *
  * Thread-safety: every function is for the main thread. */
 
@@ -39,6 +56,13 @@ void ctdp_dp_show(struct ctdp_dp *, struct ds *);
 
 struct ctdp_flows *ctdp_dp_flows(struct ctdp_dp *);
 struct ctdp_ct *ctdp_dp_ct(struct ctdp_dp *);
+
+/* Returns the tracker's clock now (see "Time" above) and, if
+ * 'wall_offset' is nonnull, stores there what to add to it to get
+ * wall-clock milliseconds. */
+long long ctdp_dp_now(struct ctdp_dp *, long long *wall_offset);
+char *ctdp_dp_replay(struct ctdp_dp *, long long *now)
+    OVS_WARN_UNUSED_RESULT;
 
 void ctdp_dp_run(struct ctdp_dp *);
 void ctdp_dp_wait(struct ctdp_dp *);

@@ -3,12 +3,15 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include "ctdp-pcap.h"
 #include "dp-packet.h"
 #include "netdev.h"
+#include "openvswitch/dynamic-string.h"
 #include "openvswitch/ofp-port.h"
 #include "util.h"
 
-static const char *const port_types[] = { "system", "tap", "dummy" };
+static const char *const port_types[] = { "system", "tap", "dummy", "pcap" };
 
 static bool
 type_supported(const char *type)
@@ -72,8 +75,8 @@ ctdp_port_parse(const char *spec_, struct ctdp_port_spec *spec)
         *options++ = '\0';
     }
     if (!type_supported(type)) {
-        error = xasprintf("port '%s': unknown type '%s' (system, tap or "
-                          "dummy)", s, type);
+        error = xasprintf("port '%s': unknown type '%s' (system, tap, "
+                          "dummy or pcap)", s, type);
         goto out;
     }
     spec->name = xstrdup(s);
@@ -98,23 +101,17 @@ ctdp_port_spec_destroy(struct ctdp_port_spec *spec)
     spec->name = spec->type = NULL;
 }
 
-/* Opens the netdev of 'spec' as port 'ofport'. */
-char *
-ctdp_port_open(const struct ctdp_port_spec *spec, ofp_port_t ofport,
-               struct ctdp_port **portp)
+/* Opens the netdev of 'spec' into 'port'. */
+static char *
+open_netdev(const struct ctdp_port_spec *spec, struct ctdp_port *port)
 {
-    struct ctdp_port *port = xzalloc(sizeof *port);
     char *error = NULL;
     int err;
 
-    port->name = xstrdup(spec->name);
-    port->type = xstrdup(spec->type);
-    port->ofport = ofport;
     err = netdev_open(spec->name, spec->type, &port->netdev);
     if (err) {
-        error = xasprintf("port %s: cannot open %s device: %s", spec->name,
-                          spec->type, ovs_strerror(err));
-        goto fail;
+        return xasprintf("port %s: cannot open %s device: %s", spec->name,
+                         spec->type, ovs_strerror(err));
     }
     err = netdev_set_config(port->netdev, &spec->options, &error);
     if (err) {
@@ -123,20 +120,97 @@ ctdp_port_open(const struct ctdp_port_spec *spec, ofp_port_t ofport,
         error = xasprintf("port %s: bad options: %s", spec->name,
                           why ? why : ovs_strerror(err));
         free(why);
-        goto fail;
+        return error;
     }
     err = netdev_rxq_open(port->netdev, &port->rxq, 0);
     if (err) {
-        error = xasprintf("port %s: cannot receive: %s", spec->name,
-                          ovs_strerror(err));
-        goto fail;
+        return xasprintf("port %s: cannot receive: %s", spec->name,
+                         ovs_strerror(err));
+    }
+    return NULL;
+}
+
+/* Checks a pcap port's options: rx and tx only, at least one of them,
+ * each with a file name, and not both the same file (writing would
+ * truncate what is being read). */
+static char *
+check_pcap_options(const struct ctdp_port_spec *spec)
+{
+    const char *rx = smap_get(&spec->options, "rx");
+    const char *tx = smap_get(&spec->options, "tx");
+    const struct smap_node *node;
+    struct stat rx_st, tx_st;
+
+    SMAP_FOR_EACH (node, &spec->options) {
+        if (strcmp(node->key, "rx") && strcmp(node->key, "tx")) {
+            return xasprintf("port %s: unknown pcap option '%s' (want "
+                             "rx=FILE, tx=FILE, ofport=N)", spec->name,
+                             node->key);
+        }
+        if (!node->value[0]) {
+            return xasprintf("port %s: %s= wants a file name", spec->name,
+                             node->key);
+        }
+    }
+    if (!rx && !tx) {
+        return xasprintf("port %s: a pcap port wants rx=FILE, tx=FILE or "
+                         "both", spec->name);
+    }
+    if (rx && tx && (!strcmp(rx, tx)
+                     || (!stat(rx, &rx_st) && !stat(tx, &tx_st)
+                         && rx_st.st_dev == tx_st.st_dev
+                         && rx_st.st_ino == tx_st.st_ino))) {
+        return xasprintf("port %s: rx and tx are the same file", spec->name);
+    }
+    return NULL;
+}
+
+/* Opens the captures of pcap port 'spec' into 'port': the input first, so
+ * that a bad input creates no output file. */
+static char *
+open_pcap(const struct ctdp_port_spec *spec, struct ctdp_port *port)
+{
+    const char *rx = smap_get(&spec->options, "rx");
+    const char *tx = smap_get(&spec->options, "tx");
+    char *error = check_pcap_options(spec);
+
+    if (error) {
+        return error;
+    }
+    if (rx) {
+        error = ctdp_pcap_reader_open(rx, &port->pcap_rx);
+    }
+    if (!error && tx) {
+        error = ctdp_pcap_writer_open(tx, &port->pcap_tx);
+    }
+    if (error) {
+        char *why = error;
+
+        error = xasprintf("port %s: %s", spec->name, why);
+        free(why);
+    }
+    return error;
+}
+
+/* Opens 'spec' as port 'ofport'. */
+char *
+ctdp_port_open(const struct ctdp_port_spec *spec, ofp_port_t ofport,
+               struct ctdp_port **portp)
+{
+    struct ctdp_port *port = xzalloc(sizeof *port);
+    char *error;
+
+    port->name = xstrdup(spec->name);
+    port->type = xstrdup(spec->type);
+    port->ofport = ofport;
+    error = (!strcmp(spec->type, "pcap")
+             ? open_pcap(spec, port)
+             : open_netdev(spec, port));
+    if (error) {
+        ctdp_port_close(port);
+        port = NULL;
     }
     *portp = port;
-    return NULL;
-
-fail:
-    ctdp_port_close(port);
-    *portp = NULL;
     return error;
 }
 
@@ -146,18 +220,58 @@ ctdp_port_close(struct ctdp_port *port)
     if (port) {
         netdev_rxq_close(port->rxq);
         netdev_close(port->netdev);
+        ctdp_pcap_reader_close(port->pcap_rx);
+        ctdp_pcap_writer_close(port->pcap_tx);
         free(port->name);
         free(port->type);
         free(port);
     }
 }
 
-/* Sends 'batch' on 'port' and empties it (the netdev takes the packets). */
 void
-ctdp_port_send(struct ctdp_port *port, struct dp_packet_batch *batch)
+ctdp_port_send(struct ctdp_port *port, struct dp_packet_batch *batch,
+               long long usec)
 {
-    if (!dp_packet_batch_is_empty(batch)) {
+    if (dp_packet_batch_is_empty(batch)) {
+        return;
+    }
+    if (port->netdev) {
         netdev_send(port->netdev, 0, batch, true);
-        dp_packet_batch_init(batch);
+    } else {
+        if (port->pcap_tx) {
+            ctdp_pcap_writer_write(port->pcap_tx, batch, usec);
+        }
+        dp_packet_delete_batch(batch, true);
+    }
+    dp_packet_batch_init(batch);
+}
+
+void
+ctdp_port_flush(struct ctdp_port *port)
+{
+    if (port->pcap_tx) {
+        ctdp_pcap_writer_flush(port->pcap_tx);
+    }
+}
+
+void
+ctdp_port_format(const struct ctdp_port *port, struct ds *s)
+{
+    ds_put_cstr(s, port->type);
+    if (port->pcap_rx) {
+        const char *error = ctdp_pcap_reader_error(port->pcap_rx);
+        long long usec;
+
+        ds_put_format(s, ": rx=%s, %"PRIu64" packets read, %s",
+                      ctdp_pcap_reader_file(port->pcap_rx),
+                      ctdp_pcap_reader_n_packets(port->pcap_rx),
+                      (ctdp_pcap_reader_peek(port->pcap_rx, &usec)
+                       ? "reading" : error ? "ended early" : "ended"));
+    }
+    if (port->pcap_tx) {
+        ds_put_format(s, "%s tx=%s, %"PRIu64" packets written",
+                      port->pcap_rx ? ";" : ":",
+                      ctdp_pcap_writer_file(port->pcap_tx),
+                      ctdp_pcap_writer_n_packets(port->pcap_tx));
     }
 }

@@ -3,24 +3,41 @@
 
 /* Ports: where packets enter and leave the datapath.
  *
- * A port is an Open vSwitch netdev ("system": a Linux interface such as one
- * end of a veth pair; "tap"; "dummy", fed by OVS's netdev-dummy/receive and
- * for tests) with an OpenFlow port number.  ctdp_port_parse() reads the
- * spec that --port and add-port take:
+ * A port has an OpenFlow port number and is either
+ *
+ *   - an Open vSwitch netdev: "system" (a Linux interface such as one end
+ *     of a veth pair), "tap", or "dummy" (fed by OVS's
+ *     netdev-dummy/receive, for tests); the datapath receives on it with
+ *     a thread of its own; or
+ *
+ *   - "pcap": capture files (ctdp-pcap.h).  "rx=FILE" is read as the
+ *     port's input, by the datapath's one pcap feeder (ctdp-dp.h), never
+ *     by a thread of the port; "tx=FILE" receives what the datapath sends
+ *     on the port.  Either or both; Ethernet captures only.
+ *
+ * ctdp_port_parse() reads the spec that --port and add-port take:
  *
  *     NAME=TYPE[:KEY=VALUE[,KEY=VALUE...]]
  *
- * where the options are the netdev's own (passed to netdev_set_config()),
- * plus "ofport=N" to choose the port number.
+ * where the options are the netdev's own (passed to netdev_set_config())
+ * or a pcap port's rx and tx, plus "ofport=N" to choose the port number.
+ * A file name is relative to the daemon's working directory.
  *
  * Thread-safety: a port is opened and closed by the main thread; any
- * thread may ctdp_port_send() on it while it is open. */
+ * thread may ctdp_port_send() and ctdp_port_flush() on it while it is
+ * open; its 'pcap_rx' belongs to the main thread.
+ *
+ * Errors: the functions that can fail return NULL or a malloc'd one-line
+ * message, having changed nothing. */
 
 #include <stdbool.h>
 #include "openvswitch/types.h"
 #include "smap.h"
 
+struct ctdp_pcap_reader;
+struct ctdp_pcap_writer;
 struct dp_packet_batch;
+struct ds;
 struct netdev;
 struct netdev_rxq;
 
@@ -28,15 +45,19 @@ struct ctdp_port_spec {
     char *name;
     char *type;
     ofp_port_t ofport;          /* OFPP_NONE: the next free number. */
-    struct smap options;        /* For the netdev. */
+    struct smap options;        /* For the netdev, or rx and tx. */
 };
 
 struct ctdp_port {
     char *name;
     char *type;
     ofp_port_t ofport;
+    /* A netdev port: both set.  A pcap port: both NULL. */
     struct netdev *netdev;
     struct netdev_rxq *rxq;
+    /* A pcap port: its input and output captures, either may be NULL. */
+    struct ctdp_pcap_reader *pcap_rx;
+    struct ctdp_pcap_writer *pcap_tx;
 };
 
 char *ctdp_port_parse(const char *spec, struct ctdp_port_spec *)
@@ -46,6 +67,17 @@ void ctdp_port_spec_destroy(struct ctdp_port_spec *);
 char *ctdp_port_open(const struct ctdp_port_spec *, ofp_port_t ofport,
                      struct ctdp_port **) OVS_WARN_UNUSED_RESULT;
 void ctdp_port_close(struct ctdp_port *);
-void ctdp_port_send(struct ctdp_port *, struct dp_packet_batch *);
+
+/* Sends the packets of 'batch' on 'port' and empties the batch.  A pcap
+ * port writes them stamped 'usec' (microseconds since the epoch), maybe
+ * buffered until ctdp_port_flush(); other ports ignore 'usec'. */
+void ctdp_port_send(struct ctdp_port *, struct dp_packet_batch *,
+                    long long usec);
+/* Makes sure what a pcap port wrote reached its file; nothing for other
+ * ports. */
+void ctdp_port_flush(struct ctdp_port *);
+
+/* Appends the port's type, and for a pcap port its files and counts. */
+void ctdp_port_format(const struct ctdp_port *, struct ds *);
 
 #endif /* ctdp-port.h */

@@ -3,7 +3,11 @@
  * Runs the datapath (ports from --port, flows from --flows or the default
  * firewall) and serves ctdp's control commands over OVS's unixctl protocol
  * on a unix socket, so that both ctdp-dpctl and `ovs-appctl -t SOCKET`
- * talk to it. */
+ * talk to it.
+ *
+ * With --replay it serves nothing: it feeds the pcap ports' captures
+ * through the flows to their end, prints the conntrack table and the
+ * tracker's statistics, and exits (docs/REPLAY.md). */
 #include <config.h>
 
 #include <errno.h>
@@ -15,13 +19,17 @@
 #include "command-line.h"
 #include "dirs.h"
 #include "ctdp-command.h"
+#include "ctdp-ct.h"
+#include "ctdp-ct-format.h"
 #include "ctdp-dp.h"
 #include "ctdp-flows.h"
+#include "ctdp-port.h"
 #include "dummy.h"
 #include "daemon.h"
 #include "fatal-signal.h"
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/vlog.h"
+#include "svec.h"
 #include "unixctl.h"
 #include "util.h"
 
@@ -33,10 +41,13 @@ struct options {
     char **ports;               /* --port specs. */
     size_t n_ports;
     const char *flows;          /* --flows file, or NULL. */
+    bool replay;                /* --replay: replay the captures, print,
+                                 * exit. */
 };
 
 static void parse_options(int argc, char *argv[], struct options *);
 static void configure(struct ctdp_dp *, const struct options *);
+static int replay(const struct options *);
 static void usage(void) OVS_NO_RETURN;
 static void make_dir(const char *dir);
 static unixctl_cb_func ctdpd_unixctl_exit;
@@ -53,6 +64,9 @@ main(int argc, char *argv[])
     ovs_set_program_name(argv[0], CTDP_VERSION);
     ctdp_command_use_rundir();
     parse_options(argc, argv, &opts);
+    if (opts.replay) {
+        return replay(&opts);
+    }
     make_dir(ovs_rundir());
     fatal_ignore_sigpipe();
     /* Dummy ports, and OVS's time/stop and time/warp commands, which move
@@ -139,6 +153,86 @@ configure(struct ctdp_dp *dp, const struct options *opts)
                                                   : "the default firewall");
 }
 
+/* --replay accepts pcap ports only: live ports would make a replay depend
+ * on what happens to arrive while it runs. */
+static void
+check_replay_ports(const struct options *opts)
+{
+    for (size_t i = 0; i < opts->n_ports; i++) {
+        struct ctdp_port_spec spec;
+        char *error = ctdp_port_parse(opts->ports[i], &spec);
+
+        if (error) {
+            ovs_fatal(0, "--port: %s", error);
+        }
+        if (strcmp(spec.type, "pcap")) {
+            ovs_fatal(0, "--port: port %s: --replay takes pcap ports only, "
+                      "not %s", spec.name, spec.type);
+        }
+        ctdp_port_spec_destroy(&spec);
+    }
+}
+
+/* Prints every conn, as dump-conntrack -s does but sorted, then the
+ * tracker's statistics, at 'now' (the last packet's timestamp: capture
+ * time is wall-clock time). */
+static void
+print_conntrack(struct ctdp_dp *dp, long long now)
+{
+    struct ctdp_ct_format f = { .stats = true, .now = now, .wall_offset = 0 };
+    struct svec lines = SVEC_EMPTY_INITIALIZER;
+    struct ds s = DS_EMPTY_INITIALIZER;
+    struct ctdp_ct_stats stats;
+    struct ctdp_ct_dump *dump;
+    struct ctdp_ct_entry e;
+    const char *line;
+    size_t i;
+
+    dump = ctdp_ct_dump_start(ctdp_dp_ct(dp), -1, now);
+    while (ctdp_ct_dump_next(dump, &e)) {
+        ds_clear(&s);
+        ctdp_ct_format_entry(&s, &e, &f);
+        svec_add(&lines, ds_cstr(&s));
+    }
+    ctdp_ct_dump_done(dump);
+    svec_sort(&lines);
+    SVEC_FOR_EACH (i, line, &lines) {
+        puts(line);
+    }
+    ds_clear(&s);
+    ctdp_ct_get_stats(ctdp_dp_ct(dp), &stats);
+    ctdp_ct_format_stats(&s, &stats);
+    puts(ds_cstr(&s));
+    svec_destroy(&lines);
+    ds_destroy(&s);
+}
+
+/* The --replay mode: no socket, no detaching; any error is one line on
+ * stderr and exit status 1. */
+static int
+replay(const struct options *opts)
+{
+    struct ctdp_dp *dp;
+    long long now;
+    char *error;
+
+    if (get_detach()) {
+        ovs_fatal(0, "--replay runs in the foreground: drop --detach");
+    }
+    check_replay_ports(opts);
+    dp = ctdp_dp_create();
+    configure(dp, opts);
+    error = ctdp_dp_replay(dp, &now);
+    if (error) {
+        ovs_fatal(0, "--replay: %s", error);
+    }
+    print_conntrack(dp, now);
+    ctdp_dp_destroy(dp);
+    free(opts->unixctl);
+    free(opts->ports);
+    return fflush(stdout) ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 /* Parses the command line into 'opts'. */
 static void
 parse_options(int argc, char *argv[], struct options *opts)
@@ -147,6 +241,7 @@ parse_options(int argc, char *argv[], struct options *opts)
         OPT_UNIXCTL = UCHAR_MAX + 1,
         OPT_PORT,
         OPT_FLOWS,
+        OPT_REPLAY,
         VLOG_OPTION_ENUMS,
         DAEMON_OPTION_ENUMS,
     };
@@ -154,6 +249,7 @@ parse_options(int argc, char *argv[], struct options *opts)
         {"unixctl", required_argument, NULL, OPT_UNIXCTL},
         {"port", required_argument, NULL, OPT_PORT},
         {"flows", required_argument, NULL, OPT_FLOWS},
+        {"replay", no_argument, NULL, OPT_REPLAY},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         DAEMON_LONG_OPTIONS,
@@ -182,6 +278,12 @@ parse_options(int argc, char *argv[], struct options *opts)
             break;
         case OPT_FLOWS:
             opts->flows = optarg;
+            break;
+        case OPT_REPLAY:
+            /* Keep stdout and stderr for the result and errors; a -v after
+             * --replay still turns logging back on. */
+            opts->replay = true;
+            vlog_set_levels(NULL, VLF_CONSOLE, VLL_WARN);
             break;
         case 'h':
             usage();
@@ -213,12 +315,16 @@ usage(void)
            "usage: %s [OPTIONS]\n"
            "\nDatapath options:\n"
            "  --port=NAME=TYPE[:OPTIONS]\n"
-           "                     add a port (TYPE: system, tap, dummy;\n"
-           "                     OPTIONS: ofport=N and the netdev's own);\n"
+           "                     add a port (TYPE: system, tap, dummy,\n"
+           "                     pcap; OPTIONS: ofport=N and the netdev's\n"
+           "                     own, or for pcap rx=IN.pcap,tx=OUT.pcap);\n"
            "                     repeat for more ports, numbered from 1\n"
            "  --flows=FILE       flows in OVS syntax, one per line\n"
            "                     (default: a stateful firewall, port 1\n"
            "                     inside, port 2 outside)\n"
+           "  --replay           feed the pcap ports' captures to their\n"
+           "                     end, print the conntrack table and the\n"
+           "                     tracker's statistics, and exit\n"
            "\nControl options:\n"
            "  --unixctl=SOCKET   serve control commands on SOCKET\n"
            "                     (default: %s)\n",

@@ -1,0 +1,570 @@
+/* The conntrack commands of dpctl, as Open vSwitch's lib/dpctl.c names and
+ * words them: ct-stats-show, flush-conntrack, ct-set-maxconns,
+ * ct-get-maxconns, ct-get-nconns, ct-set-limits, ct-get-limits,
+ * ct-del-limits, ct-set-sweep-interval, ct-get-sweep-interval.
+ *
+ * Errors read as OVS's ("maxconns missing or malformed (Invalid
+ * argument)"); a command that fails changes nothing. */
+#include <config.h>
+#include "ctdp-dpctl.h"
+
+#include <errno.h>
+#include <string.h>
+#include "ctdp-command.h"
+#include "ctdp-ct.h"
+#include "ctdp-ct-format.h"
+#include "ctdp-dp.h"
+#include "openvswitch/dynamic-string.h"
+#include "openvswitch/ofp-parse.h"
+#include "packets.h"
+#include "unixctl.h"
+#include "util.h"
+
+/* Replies with OVS's error shape: the message, then the errno in
+ * parentheses. */
+static void
+reply_error(struct unixctl_conn *conn, int err, const char *format, ...)
+    OVS_PRINTF_FORMAT(3, 4);
+
+static void
+reply_error(struct unixctl_conn *conn, int err, const char *format, ...)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+    va_list args;
+
+    va_start(args, format);
+    ds_put_format_valist(&s, format, args);
+    va_end(args);
+    ds_put_format(&s, " (%s)", ovs_strerror(err));
+    unixctl_command_reply_error(conn, ds_cstr(&s));
+    ds_destroy(&s);
+}
+
+/* ---- ct-stats-show ----------------------------------------------------- */
+
+static void
+cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
+               void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+
+    static const struct { uint8_t proto; const char *name; } protos[] = {
+        { IPPROTO_TCP, "TCP" }, { IPPROTO_UDP, "UDP" },
+        { IPPROTO_UDPLITE, "UDPLITE" }, { IPPROTO_SCTP, "SCTP" },
+        { IPPROTO_ICMP, "ICMP" }, { IPPROTO_DCCP, "DCCP" },
+        { IPPROTO_IGMP, "IGMP" }, { IPPROTO_ICMPV6, "ICMPV6" },
+    };
+    size_t counts[ARRAY_SIZE(protos) + 1] = { 0 }, total = 0;
+    struct ds s = DS_EMPTY_INITIALIZER;
+    struct ctdp_ct_stats stats;
+    struct ctdp_ct_dump *dump;
+    struct ctdp_ct_entry e;
+    unsigned int zone;
+    int z = -1;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strncmp(argv[i], "zone=", 5)) {
+            if (!str_to_uint(argv[i] + 5, 10, &zone) || zone > UINT16_MAX) {
+                reply_error(conn, EINVAL, "invalid zone %s", argv[i] + 5);
+                return;
+            }
+            z = zone;
+        } else if (strcmp(argv[i], "-m") && strcmp(argv[i], "verbose")) {
+            reply_error(conn, EINVAL, "invalid argument %s", argv[i]);
+            return;
+        }
+    }
+    dump = ctdp_ct_dump_start(ct, z, ctdp_dp_now(dp, NULL));
+    while (ctdp_ct_dump_next(dump, &e)) {
+        size_t i;
+
+        for (i = 0; i < ARRAY_SIZE(protos); i++) {
+            if (protos[i].proto == e.orig.nw_proto) {
+                break;
+            }
+        }
+        counts[i]++;
+        total++;
+    }
+    ctdp_ct_dump_done(dump);
+
+    ds_put_format(&s, "Connections Stats:\n    Total: %zu\n", total);
+    for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
+        if (counts[i]) {
+            ds_put_format(&s, "  %s: %zu\n", protos[i].name, counts[i]);
+        }
+    }
+    if (counts[ARRAY_SIZE(protos)]) {
+        ds_put_format(&s, "  Other: %zu\n", counts[ARRAY_SIZE(protos)]);
+    }
+    ctdp_ct_get_stats(ct, &stats);
+    ds_put_cstr(&s, "Statistics:\n    ");
+    ctdp_ct_format_stats(&s, &stats);
+    ds_put_char(&s, '\n');
+    unixctl_command_reply(conn, ds_cstr(&s));
+    ds_destroy(&s);
+}
+
+/* ---- Max conns, conn count, sweep interval ----------------------------- */
+
+static void
+cmd_set_maxconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                 const char *argv[], void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+
+    unsigned int n;
+
+    if (!str_to_uint(argv[1], 10, &n)) {
+        reply_error(conn, EINVAL, "maxconns missing or malformed");
+        return;
+    }
+    ctdp_ct_set_max_conns(ct, n);
+    unixctl_command_reply(conn, "setting maxconns successful");
+}
+
+static void
+reply_number(struct unixctl_conn *conn, unsigned int n)
+{
+    char *s = xasprintf("%u\n", n);
+
+    unixctl_command_reply(conn, s);
+    free(s);
+}
+
+static void
+cmd_get_maxconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                 const char *argv[] OVS_UNUSED, void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+
+    reply_number(conn, ctdp_ct_get_max_conns(ct));
+}
+
+static void
+cmd_get_nconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
+               const char *argv[] OVS_UNUSED, void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+
+    reply_number(conn, ctdp_ct_n_conns(ct));
+}
+
+static void
+cmd_set_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
+              const char *argv[], void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+
+    unsigned int ms;
+
+    if (!str_to_uint(argv[1], 10, &ms) || !ms) {
+        reply_error(conn, EINVAL, "sweep interval missing or malformed");
+        return;
+    }
+    ctdp_ct_set_sweep_interval(ct, ms);
+    unixctl_command_reply(conn, "setting sweep interval successful");
+}
+
+static void
+cmd_get_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
+              const char *argv[] OVS_UNUSED, void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+
+    reply_number(conn, ctdp_ct_get_sweep_interval(ct));
+}
+
+/* ---- Zone limits ------------------------------------------------------- */
+
+/* Parses "zone=N,limit=L" into 'zone' and 'limit' ('want_limit'), or
+ * "zone=N" into 'zone'; returns a malloc'd error or NULL. */
+static char *
+parse_zone_limit(const char *arg, bool want_limit, uint16_t *zone,
+                 uint32_t *limit)
+{
+    char *copy = xstrdup(arg), *pos = copy, *key, *value, *error = NULL;
+    bool got_zone = false, got_limit = false;
+
+    while (ofputil_parse_key_value(&pos, &key, &value)) {
+        unsigned int n;
+
+        if (!*value) {
+            error = xasprintf("field %s missing value", key);
+        } else if (!strcmp(key, "zone") && str_to_uint(value, 10, &n)
+                   && n <= UINT16_MAX) {
+            *zone = n;
+            got_zone = true;
+        } else if (want_limit && !strcmp(key, "limit")
+                   && str_to_uint(value, 10, &n)) {
+            *limit = n;
+            got_limit = true;
+        } else if (!strcmp(key, "zone") || !strcmp(key, "limit")) {
+            error = xasprintf("failed to parse field %s", key);
+        } else {
+            error = xasprintf("invalid zone limit field: %s", key);
+        }
+        if (error) {
+            break;
+        }
+    }
+    if (!error && (!got_zone || (want_limit && !got_limit))) {
+        error = xstrdup("failed to parse zone limit");
+    }
+    free(copy);
+    return error;
+}
+
+static void
+cmd_set_limits(struct unixctl_conn *conn, int argc, const char *argv[],
+               void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+
+    uint16_t zones[64];
+    uint32_t limits[64], dflt = 0;
+    bool set_default = false;
+    size_t n = 0;
+
+    for (int i = 1; i < argc; i++) {
+        char *error;
+
+        if (!strncmp(argv[i], "default=", 8)) {
+            unsigned int d;
+
+            if (!str_to_uint(argv[i] + 8, 10, &d)) {
+                reply_error(conn, EINVAL, "invalid default limit");
+                return;
+            }
+            dflt = d;
+            set_default = true;
+            continue;
+        }
+        if (n == ARRAY_SIZE(zones)) {
+            reply_error(conn, E2BIG, "too many zones (at most %zu)",
+                        ARRAY_SIZE(zones));
+            return;
+        }
+        error = parse_zone_limit(argv[i], true, &zones[n], &limits[n]);
+        if (error) {
+            reply_error(conn, EINVAL, "%s", error);
+            free(error);
+            return;
+        }
+        n++;
+    }
+    /* Every argument parsed: now change the limits. */
+    if (set_default) {
+        ctdp_ct_set_default_zone_limit(ct, dflt);
+    }
+    for (size_t i = 0; i < n; i++) {
+        ctdp_ct_set_zone_limit(ct, zones[i], limits[i]);
+    }
+    unixctl_command_reply(conn, NULL);
+}
+
+/* Reads the zones of "zone=N[,zone=M...]" for get and del. */
+static char *
+parse_zone_list(const char *arg, uint16_t *zones, size_t max, size_t *n)
+{
+    char *copy = xstrdup(arg), *pos = copy, *key, *value, *error = NULL;
+    unsigned int z;
+
+    *n = 0;
+    while (!error && ofputil_parse_key_value(&pos, &key, &value)) {
+        if (strcmp(key, "zone")) {
+            error = xasprintf("invalid zone limit field: %s", key);
+        } else if (!str_to_uint(value, 10, &z) || z > UINT16_MAX) {
+            error = xasprintf("failed to parse field %s", key);
+        } else if (*n == max) {
+            error = xasprintf("too many zones (at most %zu)", max);
+        } else {
+            zones[(*n)++] = z;
+        }
+    }
+    free(copy);
+    return error;
+}
+
+static void
+cmd_get_limits(struct unixctl_conn *conn, int argc, const char *argv[],
+               void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+
+    struct ds s = DS_EMPTY_INITIALIZER;
+    uint16_t zones[64];
+    size_t n = 0;
+
+    if (argc > 1) {
+        char *error = parse_zone_list(argv[1], zones, ARRAY_SIZE(zones), &n);
+
+        if (error) {
+            reply_error(conn, EINVAL, "%s", error);
+            free(error);
+            return;
+        }
+    }
+    ds_put_format(&s, "default limit=%"PRIu32,
+                  ctdp_ct_get_default_zone_limit(ct));
+    /* Asked for zones: each of them.  Otherwise: the zones with a limit of
+     * their own, as OVS lists them. */
+    for (uint32_t i = 0; argc > 1 ? i < n : i <= UINT16_MAX; i++) {
+        uint16_t zone = argc > 1 ? zones[i] : i;
+        uint32_t count, limit;
+        bool own;
+
+        limit = ctdp_ct_get_zone_limit(ct, zone, &count, &own);
+        if (argc > 1 || own) {
+            ds_put_format(&s, "\nzone=%u,limit=%"PRIu32",count=%"PRIu32,
+                          zone, limit, count);
+        }
+    }
+    ds_put_char(&s, '\n');
+    unixctl_command_reply(conn, ds_cstr(&s));
+    ds_destroy(&s);
+}
+
+static void
+cmd_del_limits(struct unixctl_conn *conn, int argc, const char *argv[],
+               void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+
+    bool del_default = false;
+    uint16_t zones[64];
+    size_t n = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "default")) {
+            del_default = true;
+        } else {
+            char *error = parse_zone_list(argv[i], zones, ARRAY_SIZE(zones),
+                                          &n);
+            if (error) {
+                reply_error(conn, EINVAL, "%s", error);
+                free(error);
+                return;
+            }
+        }
+    }
+    if (del_default) {
+        ctdp_ct_set_default_zone_limit(ct, 0);
+    }
+    for (size_t i = 0; i < n; i++) {
+        ctdp_ct_del_zone_limit(ct, zones[i]);
+    }
+    unixctl_command_reply(conn, NULL);
+}
+
+/* ---- flush-conntrack --------------------------------------------------- */
+
+/* Sets the bytes of one tuple field and its mask. */
+static void
+tuple_set(struct ctdp_tuple *t, struct ctdp_tuple *mask, size_t ofs,
+          const void *value, size_t n)
+{
+    memcpy((char *) t + ofs, value, n);
+    memset((char *) mask + ofs, 0xff, n);
+}
+
+/* Reads one "key=value" of a conntrack tuple (OVS's keys) into 't'/'mask'.
+ * Returns a malloc'd error or NULL. */
+static bool
+tuple_key_known(const char *key)
+{
+    static const char *const keys[] = {
+        "ct_nw_src", "ct_nw_dst", "ct_ipv6_src", "ct_ipv6_dst",
+        "ct_nw_proto", "ct_tp_src", "ct_tp_dst", "icmp_type", "icmp_code",
+        "icmp_id",
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+        if (!strcmp(key, keys[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static char *
+parse_tuple_field(const char *key, const char *value, struct ctdp_tuple *t,
+                  struct ctdp_tuple *mask)
+{
+    unsigned int n;
+    uint8_t l3 = 0;
+
+    if (!tuple_key_known(key)) {
+        return xasprintf("invalid conntrack tuple field: %s", key);
+    }
+    if (!strcmp(key, "ct_nw_src") || !strcmp(key, "ct_nw_dst")) {
+        ovs_be32 ip;
+
+        if (!ip_parse(value, &ip)) {
+            return xasprintf("failed to parse field %s", key);
+        }
+        tuple_set(t, mask, key[6] == 's' ? offsetof(struct ctdp_tuple, src)
+                                         : offsetof(struct ctdp_tuple, dst),
+                  &ip, sizeof ip);
+        l3 = CTDP_L3_IPV4;
+    } else if (!strcmp(key, "ct_ipv6_src") || !strcmp(key, "ct_ipv6_dst")) {
+        struct in6_addr ip6;
+
+        if (!ipv6_parse(value, &ip6)) {
+            return xasprintf("failed to parse field %s", key);
+        }
+        tuple_set(t, mask, key[8] == 's' ? offsetof(struct ctdp_tuple, src)
+                                         : offsetof(struct ctdp_tuple, dst),
+                  &ip6, sizeof ip6);
+        l3 = CTDP_L3_IPV6;
+    } else if (!str_to_uint(value, 10, &n)) {
+        return xasprintf("failed to parse field %s", key);
+    } else if (!strcmp(key, "ct_nw_proto") && n <= UINT8_MAX) {
+        uint8_t p = n;
+
+        tuple_set(t, mask, offsetof(struct ctdp_tuple, nw_proto), &p, 1);
+    } else if ((!strcmp(key, "ct_tp_src") || !strcmp(key, "icmp_id"))
+               && n <= UINT16_MAX) {
+        ovs_be16 port = htons(n);
+
+        tuple_set(t, mask, offsetof(struct ctdp_tuple, sport), &port, 2);
+    } else if (!strcmp(key, "ct_tp_dst") && n <= UINT16_MAX) {
+        ovs_be16 port = htons(n);
+
+        tuple_set(t, mask, offsetof(struct ctdp_tuple, dport), &port, 2);
+    } else if ((!strcmp(key, "icmp_type") || !strcmp(key, "icmp_code"))
+               && n <= UINT8_MAX) {
+        uint8_t b = n;
+
+        tuple_set(t, mask, offsetof(struct ctdp_tuple, dport)
+                           + (key[5] == 'c'), &b, 1);
+    } else {
+        return xasprintf("failed to parse field %s", key);    /* Range. */
+    }
+    if (l3) {
+        if (mask->l3 && t->l3 != l3) {
+            return xstrdup("a tuple mixes IPv4 and IPv6 addresses");
+        }
+        tuple_set(t, mask, offsetof(struct ctdp_tuple, l3), &l3, 1);
+    }
+    return NULL;
+}
+
+static char *
+parse_tuple(const char *arg, struct ctdp_tuple *t, struct ctdp_tuple *mask)
+{
+    char *copy = xstrdup(arg), *pos = copy, *key, *value, *error = NULL;
+
+    memset(t, 0, sizeof *t);
+    memset(mask, 0, sizeof *mask);
+    while (!error && ofputil_parse_key_value(&pos, &key, &value)) {
+        error = (*value ? parse_tuple_field(key, value, t, mask)
+                 : xasprintf("field %s missing value", key));
+    }
+    free(copy);
+    return error;
+}
+
+/* Reads VALUE[/MASK], decimal or 0x-hex, into 'width' big-endian bytes
+ * each; no mask means all ones. */
+static char *
+parse_masked(const char *name, const char *arg, void *value, void *mask,
+             int width)
+{
+    char *copy = xstrdup(arg), *slash = strchr(copy, '/'), *tail;
+    char *error = NULL;
+
+    if (slash) {
+        *slash++ = '\0';
+    }
+    memset(mask, 0xff, width);
+    if (!*copy || parse_int_string(copy, value, width, &tail) || *tail
+        || (slash && (parse_int_string(slash, mask, width, &tail)
+                      || *tail))) {
+        error = xasprintf("failed to parse field %s", name);
+    }
+    free(copy);
+    return error;
+}
+
+static char *
+parse_flush_arg(const char *arg, struct ctdp_ct_flush_filter *f,
+                int *n_tuples)
+{
+    ovs_be128 label, label_mask;
+    ovs_be32 mark, mark_mask;
+    unsigned int z;
+    char *error;
+
+    if (!strncmp(arg, "zone=", 5)) {
+        if (!str_to_uint(arg + 5, 10, &z) || z > UINT16_MAX) {
+            return xasprintf("invalid zone %s", arg + 5);
+        }
+        f->zone = z;
+    } else if (!strncmp(arg, "mark=", 5)) {
+        error = parse_masked("mark", arg + 5, &mark, &mark_mask, 4);
+        if (error) {
+            return error;
+        }
+        f->match_mark = true;
+        f->mark = ntohl(mark);
+        f->mark_mask = ntohl(mark_mask);
+    } else if (!strncmp(arg, "labels=", 7)) {
+        error = parse_masked("labels", arg + 7, &label, &label_mask, 16);
+        if (error) {
+            return error;
+        }
+        f->match_label = true;
+        f->label = ntoh128(label);
+        f->label_mask = ntoh128(label_mask);
+    } else if (*n_tuples < 2) {
+        bool orig = (*n_tuples)++ == 0;
+
+        error = parse_tuple(arg, orig ? &f->orig : &f->reply,
+                            orig ? &f->orig_mask : &f->reply_mask);
+        if (error) {
+            return error;
+        }
+        *(orig ? &f->match_orig : &f->match_reply) = true;
+    } else {
+        return xasprintf("invalid argument %s", arg);
+    }
+    return NULL;
+}
+
+static void
+cmd_flush(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+
+    struct ctdp_ct_flush_filter f;
+    int n_tuples = 0;
+
+    ctdp_ct_flush_filter_init(&f);
+    for (int i = 1; i < argc; i++) {
+        char *error = parse_flush_arg(argv[i], &f, &n_tuples);
+
+        if (error) {
+            reply_error(conn, EINVAL, "%s", error);
+            free(error);
+            return;
+        }
+    }
+    ctdp_ct_flush(ct, &f, ctdp_dp_now(dp, NULL));
+    unixctl_command_reply(conn, NULL);
+}
+
+void
+ctdp_dpctl_register(struct ctdp_dp *dp)
+{
+    ctdp_command_register("dpctl/ct-stats-show", cmd_stats_show, dp);
+    ctdp_command_register("dpctl/flush-conntrack", cmd_flush, dp);
+    ctdp_command_register("dpctl/ct-set-maxconns", cmd_set_maxconns, dp);
+    ctdp_command_register("dpctl/ct-get-maxconns", cmd_get_maxconns, dp);
+    ctdp_command_register("dpctl/ct-get-nconns", cmd_get_nconns, dp);
+    ctdp_command_register("dpctl/ct-set-limits", cmd_set_limits, dp);
+    ctdp_command_register("dpctl/ct-get-limits", cmd_get_limits, dp);
+    ctdp_command_register("dpctl/ct-del-limits", cmd_del_limits, dp);
+    ctdp_command_register("dpctl/ct-set-sweep-interval", cmd_set_sweep, dp);
+    ctdp_command_register("dpctl/ct-get-sweep-interval", cmd_get_sweep, dp);
+}

@@ -1,0 +1,14 @@
+#ifndef CTDP_DPCTL_H
+#define CTDP_DPCTL_H 1
+
+/* The conntrack commands of dpctl (ct-stats-show, flush-conntrack,
+ * ct-set/get-maxconns, ct-get-nconns, ct-set/get/del-limits,
+ * ct-set/get-sweep-interval), served over unixctl as "dpctl/NAME" for
+ * the tracker of datapath 'dp', on the datapath's clock.  Main thread
+ * only. */
+
+struct ctdp_dp;
+
+void ctdp_dpctl_register(struct ctdp_dp *);
+
+#endif /* ctdp-dpctl.h */

@@ -1,0 +1,175 @@
+"""The conntrack commands of ctdp-dpctl, on a table made by injected
+traffic: exact output, OVS's error wording, and nothing changed on error."""
+import pytest
+
+from conftest import Daemon
+
+
+def udp(sport, src="10.0.0.1", dst="10.0.0.2", dport=53):
+    """A UDP packet in the datapath flow syntax that `inject` takes."""
+    return ("eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),"
+            f"eth_type(0x0800),ipv4(src={src},dst={dst},proto=17,tos=0,"
+            f"ttl=64,frag=no),udp(src={sport},dst={dport})")
+
+
+@pytest.fixture
+def dp(tmp_path):
+    """A daemon with two dummy ports, the default firewall, and three UDP
+    conns opened from inside (port 1)."""
+    d = Daemon(tmp_path).start("--port=p1=dummy", "--port=p2=dummy")
+    for sport in (1000, 1001, 1002):
+        assert d.dpctl("inject", "p1", udp(sport)).returncode == 0
+    yield d
+    d.stop()
+
+
+def ok(proc):
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def refused(proc, message):
+    """One line on stderr with OVS's wording, exit 2, nothing on stdout."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout)
+    assert proc.stderr == f"ctdp-dpctl: {message} (Invalid argument)\n"
+    assert proc.stdout == ""
+
+
+def conns(d):
+    return ok(d.dpctl("dump-conntrack")).splitlines()
+
+
+def test_dump_conntrack_format(dp):
+    """dump-conntrack prints OVS's line format, one conn per line."""
+    assert sorted(conns(dp)) == [
+        f"udp,orig=(src=10.0.0.1,dst=10.0.0.2,sport={p},dport=53),"
+        f"reply=(src=10.0.0.2,dst=10.0.0.1,sport=53,dport={p})"
+        for p in (1000, 1001, 1002)]
+
+
+def test_dump_conntrack_stats_and_verbose(dp):
+    """-s adds counters, start and timeout; -m id and status flags."""
+    line = ok(dp.dpctl("dump-conntrack", "-s", "-m")).splitlines()[0]
+    assert ",packets=1,bytes=92)" in line
+    assert ",status=CONFIRMED," in line
+    assert ",timeout=30" in line and ",id=" in line and ",start=" in line
+
+
+def test_dump_conntrack_bad_zone(dp):
+    """A malformed zone is refused."""
+    proc = dp.dpctl("dump-conntrack", "zone=x")
+    assert proc.returncode == 2 and "invalid zone: x" in proc.stderr
+
+
+def test_ct_stats_show(dp):
+    """ct-stats-show counts conns per protocol as OVS does, then the
+    kernel's statistics."""
+    out = ok(dp.dpctl("ct-stats-show"))
+    lines = out.splitlines()
+    assert lines[:3] == ["Connections Stats:", "    Total: 3", "  UDP: 3"]
+    assert lines[3] == "Statistics:"
+    assert "insert=3 insert_failed=0 drop=0" in lines[4]
+
+
+def test_maxconns_and_nconns(dp):
+    """ct-set-maxconns / ct-get-maxconns round trip; ct-get-nconns counts."""
+    assert ok(dp.dpctl("ct-get-nconns")) == "3\n"
+    assert ok(dp.dpctl("ct-set-maxconns", "10")) == \
+        "setting maxconns successful\n"
+    assert ok(dp.dpctl("ct-get-maxconns")) == "10\n"
+    refused(dp.dpctl("ct-set-maxconns", "ten"),
+            "maxconns missing or malformed")
+    assert ok(dp.dpctl("ct-get-maxconns")) == "10\n"
+
+
+def test_limits(dp):
+    """ct-set-limits, ct-get-limits and ct-del-limits in OVS's format, with
+    per-zone counts."""
+    ok(dp.dpctl("ct-set-limits", "default=10", "zone=5,limit=3"))
+    assert ok(dp.dpctl("ct-get-limits")) == \
+        "default limit=10\nzone=5,limit=3,count=0\n"
+    assert ok(dp.dpctl("ct-get-limits", "zone=0")) == \
+        "default limit=10\nzone=0,limit=10,count=3\n"
+    ok(dp.dpctl("ct-del-limits", "zone=5"))
+    ok(dp.dpctl("ct-del-limits", "default"))
+    assert ok(dp.dpctl("ct-get-limits")) == "default limit=0\n"
+
+
+def test_limits_errors_change_nothing(dp):
+    """A bad limit argument is refused with OVS's wording, and the limits
+    set before are kept."""
+    ok(dp.dpctl("ct-set-limits", "zone=5,limit=3"))
+    refused(dp.dpctl("ct-set-limits", "default=x"), "invalid default limit")
+    refused(dp.dpctl("ct-set-limits", "zone=6,limt=3"),
+            "invalid zone limit field: limt")
+    refused(dp.dpctl("ct-set-limits", "zone=6"), "failed to parse zone limit")
+    refused(dp.dpctl("ct-set-limits", "zone=7,limit=1", "zone=x,limit=1"),
+            "failed to parse field zone")
+    assert ok(dp.dpctl("ct-get-limits")) == \
+        "default limit=0\nzone=5,limit=3,count=0\n"
+
+
+def test_zone_limit_refuses_new_conns(dp):
+    """With a zone limit reached, a new conn in that zone is not made."""
+    ok(dp.dpctl("ct-set-limits", "zone=0,limit=3"))
+    ok(dp.dpctl("inject", "p1", udp(2000)))
+    assert len(conns(dp)) == 3
+    assert "zone_limit_drop=1" in ok(dp.dpctl("ct-stats-show"))
+
+
+def test_flush_by_partial_tuple(dp):
+    """flush-conntrack with a partial original tuple removes only the
+    conns it matches."""
+    ok(dp.dpctl("flush-conntrack", "ct_nw_src=10.0.0.1,ct_tp_src=1001"))
+    assert not any("sport=1001" in c for c in conns(dp))
+    assert len(conns(dp)) == 2
+
+
+def test_flush_by_reply_tuple_and_zone(dp):
+    """A reply tuple and a zone narrow the flush; another zone is left."""
+    ok(dp.dpctl("flush-conntrack", "zone=7"))
+    assert len(conns(dp)) == 3
+    ok(dp.dpctl("flush-conntrack", "zone=0", "ct_nw_proto=17",
+                "ct_tp_dst=1002"))
+    assert len(conns(dp)) == 2
+
+
+def test_flush_by_mark(dp):
+    """flush-conntrack mark=X/M removes conns whose masked mark matches."""
+    ok(dp.dpctl("flush-conntrack", "mark=0x1/0xf"))
+    assert len(conns(dp)) == 3
+    ok(dp.dpctl("flush-conntrack", "mark=0/0xf"))
+    assert conns(dp) == []
+
+
+def test_flush_all(dp):
+    """flush-conntrack alone empties the table."""
+    ok(dp.dpctl("flush-conntrack"))
+    assert conns(dp) == [] and ok(dp.dpctl("ct-get-nconns")) == "0\n"
+
+
+def test_flush_errors_change_nothing(dp):
+    """Bad tuple fields get OVS's messages and flush nothing."""
+    refused(dp.dpctl("flush-conntrack", "ct_nw_srx=10.0.0.1"),
+            "invalid conntrack tuple field: ct_nw_srx")
+    refused(dp.dpctl("flush-conntrack", "ct_nw_src=10.0.0"),
+            "failed to parse field ct_nw_src")
+    refused(dp.dpctl("flush-conntrack", "mark=x"), "failed to parse field mark")
+    assert len(conns(dp)) == 3
+
+
+def test_sweep_interval(dp):
+    """The sweep interval round-trips; zero or junk is refused."""
+    assert ok(dp.dpctl("ct-set-sweep-interval", "500")) == \
+        "setting sweep interval successful\n"
+    assert ok(dp.dpctl("ct-get-sweep-interval")) == "500\n"
+    refused(dp.dpctl("ct-set-sweep-interval", "0"),
+            "sweep interval missing or malformed")
+
+
+def test_ovs_appctl_drives_dpctl_commands(dp):
+    """OVS's ovs-appctl reaches the same commands by their unixctl names."""
+    out = dp.appctl("dpctl/ct-get-nconns")
+    assert out.returncode == 0 and out.stdout == "3\n"
+    out = dp.appctl("dpctl/dump-conntrack", "zone=0")
+    assert out.stdout.count("udp,orig=") == 3
