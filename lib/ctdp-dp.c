@@ -26,7 +26,8 @@
 
 VLOG_DEFINE_THIS_MODULE(ctdp_dp);
 
-#define CTDP_MAX_PORTS 256
+/* Indexed by port number, 0 unused. */
+#define CTDP_MAX_PORTS (CTDP_PORT_MAX + 1)
 
 /* Packets of pcap input fed per ctdp_dp_run(), so that the main thread
  * still serves commands during a long replay. */
@@ -337,10 +338,7 @@ choose_ofport(const struct ctdp_dp *dp, const struct ctdp_port_spec *spec,
               ofp_port_t *ofport)
 {
     if (spec->ofport != OFPP_NONE) {
-        if (ofp_to_u16(spec->ofport) >= CTDP_MAX_PORTS) {
-            return xasprintf("ofport %u is too large (at most %d)",
-                             ofp_to_u16(spec->ofport), CTDP_MAX_PORTS - 1);
-        }
+        /* ctdp_port_parse() keeps it within CTDP_PORT_MAX. */
         if (port_get(dp, spec->ofport)) {
             return xasprintf("ofport %u is taken",
                              ofp_to_u16(spec->ofport));

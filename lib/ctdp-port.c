@@ -42,9 +42,9 @@ parse_options(char *s, struct ctdp_port_spec *spec)
         if (!strcmp(kv, "ofport")) {
             unsigned int n;
 
-            if (!str_to_uint(value, 10, &n) || n < 1 || n >= ofp_to_u16(OFPP_MAX)) {
+            if (!str_to_uint(value, 10, &n) || n < 1 || n > CTDP_PORT_MAX) {
                 return xasprintf("bad ofport '%s' (want 1 to %d)", value,
-                                 ofp_to_u16(OFPP_MAX) - 1);
+                                 CTDP_PORT_MAX);
             }
             spec->ofport = u16_to_ofp(n);
         } else if (!smap_add_once(&spec->options, kv, value)) {

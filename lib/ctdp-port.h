@@ -41,6 +41,9 @@ struct ds;
 struct netdev;
 struct netdev_rxq;
 
+/* Port numbers run from 1 to CTDP_PORT_MAX. */
+#define CTDP_PORT_MAX 255
+
 struct ctdp_port_spec {
     char *name;
     char *type;

@@ -380,7 +380,7 @@ BAD_PORTS = {
     "unknown-type": ("p3=foo", "unknown type 'foo'"),
     "ofport-zero": ("p3=dummy:ofport=0", "bad ofport '0'"),
     "ofport-text": ("p3=dummy:ofport=x", "bad ofport 'x'"),
-    "ofport-too-large": ("p3=dummy:ofport=300", "ofport 300 is too large"),
+    "ofport-too-large": ("p3=dummy:ofport=300", "bad ofport '300' (want 1 to 255)"),
     "ofport-taken": ("p3=dummy:ofport=1", "ofport 1 is taken"),
     "duplicate-name": ("p1=dummy", "port p1 exists already"),
 }

@@ -63,6 +63,10 @@ main(int argc, char *argv[])
 
     ovs_set_program_name(argv[0], CTDP_VERSION);
     ctdp_command_use_rundir();
+    /* netdev-linux probes for OVS's kernel datapath, which ctdp never
+     * uses, and says at INFO that it is missing; -v can still raise it. */
+    vlog_set_levels(vlog_module_from_name("dpif_netlink"),
+                    VLF_ANY_DESTINATION, VLL_WARN);
     parse_options(argc, argv, &opts);
     if (opts.replay) {
         return replay(&opts);
