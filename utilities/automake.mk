@@ -14,6 +14,7 @@ utilities_ctdp_bench_SOURCES = \
 	utilities/ctdp-bench.c \
 	utilities/ctdp-bench.h \
 	utilities/ctdp-bench-ct.c \
+	utilities/ctdp-bench-dp.c \
 	utilities/ctdp-bench-pkt.c \
 	utilities/ctdp-bench-report.c \
 	utilities/ctdp-bench-work.c

@@ -136,6 +136,12 @@ void bench_floor(const struct bench_config *, size_t bytes,
 void bench_dump_flush(const struct bench_config *, enum bench_impl,
                       struct bench_runs *dump, struct bench_runs *flush);
 
+/* The whole datapath: `ctdpd --replay` of captures of 'n_flows' mixed
+ * TCP, UDP and ICMP flows through the default firewall, in Mpps
+ * (ctdp-bench-dp.c). */
+void bench_datapath(const struct bench_config *, uint32_t n_flows,
+                    struct bench_runs *);
+
 /* ---- Report (ctdp-bench-report.c) -------------------------------------- */
 
 struct bench_report;
