@@ -31,8 +31,9 @@ static const struct ctdp_command commands[] = {
       "print the flows with their counters" },
     { "inject", "inject", "PORT PACKET", 2, 2,
       "run a packet (hex frame, or datapath flow syntax) in from PORT" },
-    { "dump-conntrack", "dpctl/dump-conntrack", "[-m] [-s] [zone=N]", 0, 3,
-      "print the conntrack table in OVS's format" },
+    { "dump-conntrack", "dpctl/dump-conntrack",
+      "[-m] [-s] [zone=N] [--format=ovs|proc]", 0, 4,
+      "print the conntrack table (OVS's format, or the kernel's)" },
     { "flush-conntrack", "dpctl/flush-conntrack",
       "[zone=N] [mark=X[/M]] [labels=Y[/N]] [ct-orig-tuple [ct-reply-tuple]]",
       0, 5, "delete the conns that match (all by default)" },
@@ -54,6 +55,13 @@ static const struct ctdp_command commands[] = {
       "set how often expired conns are swept, in ms" },
     { "ct-get-sweep-interval", "dpctl/ct-get-sweep-interval", "", 0, 0,
       "print the sweep interval in ms" },
+    { "ct-set-timeout-policy", "dpctl/ct-set-timeout-policy",
+      "zone=N NAME=SECS...", 2, 17,
+      "set timeouts for a zone (tcp_*, udp_first, udp_multiple, icmp, ...)" },
+    { "ct-get-timeout-policy", "dpctl/ct-get-timeout-policy", "zone=N", 1, 1,
+      "print the timeouts in force in a zone" },
+    { "ct-del-timeout-policy", "dpctl/ct-del-timeout-policy", "zone=N", 1, 1,
+      "remove a zone's timeout policy (back to the defaults)" },
 };
 
 size_t

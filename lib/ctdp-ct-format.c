@@ -120,6 +120,83 @@ ctdp_ct_format_entry(struct ds *s, const struct ctdp_ct_entry *e,
     }
 }
 
+/* ---- The kernel's /proc/net/nf_conntrack format ----------------------- */
+
+static const char *
+proc_l4_name(uint8_t proto)
+{
+    switch (proto) {
+    case IPPROTO_ICMP: return "icmp";
+    case IPPROTO_TCP: return "tcp";
+    case IPPROTO_UDP: return "udp";
+    case IPPROTO_DCCP: return "dccp";
+    case IPPROTO_GRE: return "gre";
+    case IPPROTO_SCTP: return "sctp";
+    case IPPROTO_UDPLITE: return "udplite";
+    case IPPROTO_ICMPV6: return "icmpv6";
+    default: return "unknown";
+    }
+}
+
+/* As the kernel's print_tuple(): IPv6 addresses in full (%pI6). */
+static void
+proc_tuple(struct ds *s, const struct ctdp_tuple *t)
+{
+    if (t->l3 == CTDP_L3_IPV4) {
+        ds_put_format(s, "src="IP_FMT" dst="IP_FMT" ", IP_ARGS(t->src.ip4),
+                      IP_ARGS(t->dst.ip4));
+    } else {
+        for (int i = 0; i < 2; i++) {
+            const uint8_t *a = (i ? &t->dst : &t->src)->ip6.s6_addr;
+
+            ds_put_cstr(s, i ? "dst=" : "src=");
+            for (int j = 0; j < 16; j += 2) {
+                ds_put_format(s, "%02x%02x%s", a[j], a[j + 1],
+                              j < 14 ? ":" : " ");
+            }
+        }
+    }
+    if ((t->nw_proto == IPPROTO_ICMP && t->l3 == CTDP_L3_IPV4)
+        || (t->nw_proto == IPPROTO_ICMPV6 && t->l3 == CTDP_L3_IPV6)) {
+        ds_put_format(s, "type=%u code=%u id=%u ", t->icmp.type,
+                      t->icmp.code, ntohs(t->sport));
+    } else if (ctdp_tuple_has_ports(t->nw_proto)) {
+        ds_put_format(s, "sport=%u dport=%u ", ntohs(t->sport),
+                      ntohs(t->dport));
+    }
+}
+
+/* Prints 'e' as a line of the kernel's /proc/net/nf_conntrack (with
+ * accounting on, as `conntrack -L` shows it with nf_conntrack_acct=1).
+ * 'use' is 1: the table's reference, the only one a ctdp conn has. */
+void
+ctdp_ct_format_proc(struct ds *s, const struct ctdp_ct_entry *e,
+                    long long now)
+{
+    long long left = e->expires > now ? (e->expires - now) / 1000 : 0;
+    bool v4 = e->orig.l3 == CTDP_L3_IPV4;
+
+    ds_put_format(s, "%-8s %u %-8s %u %lld ", v4 ? "ipv4" : "ipv6",
+                  v4 ? 2 : 10, proc_l4_name(e->orig.nw_proto),
+                  e->orig.nw_proto, left);
+    if (e->l4_state) {
+        ds_put_format(s, "%s ", e->l4_state);
+    }
+    proc_tuple(s, &e->orig);
+    ds_put_format(s, "packets=%"PRIu64" bytes=%"PRIu64" ",
+                  e->packets[CTDP_DIR_ORIG], e->bytes[CTDP_DIR_ORIG]);
+    if (!(e->status & CTDP_S_SEEN_REPLY)) {
+        ds_put_cstr(s, "[UNREPLIED] ");
+    }
+    proc_tuple(s, &e->reply);
+    ds_put_format(s, "packets=%"PRIu64" bytes=%"PRIu64" ",
+                  e->packets[CTDP_DIR_REPLY], e->bytes[CTDP_DIR_REPLY]);
+    if (e->status & CTDP_S_ASSURED) {
+        ds_put_cstr(s, "[ASSURED] ");
+    }
+    ds_put_format(s, "mark=%"PRIu32" zone=%u use=1", e->mark, e->orig.zone);
+}
+
 /* Prints the statistics as `conntrack -S` does, on one line. */
 void
 ctdp_ct_format_stats(struct ds *s, const struct ctdp_ct_stats *st)

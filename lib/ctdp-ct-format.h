@@ -15,6 +15,13 @@
  * get wall-clock milliseconds (0 when the tracker's clock is the wall
  * clock, as in a capture replay).
  *
+ * ctdp_ct_format_proc() prints one conn as a line of the kernel's
+ * /proc/net/nf_conntrack, e.g.
+ *
+ *   ipv4     2 udp      17 28 src=10.0.0.1 dst=10.0.0.2 sport=1000
+ *   dport=53 packets=1 bytes=28 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1
+ *   sport=53 dport=1000 packets=0 bytes=0 mark=0 zone=0 use=1
+ *
  * Thread-safety: pure functions. */
 
 #include <stdbool.h>
@@ -32,6 +39,8 @@ struct ctdp_ct_format {
 
 void ctdp_ct_format_entry(struct ds *, const struct ctdp_ct_entry *,
                           const struct ctdp_ct_format *);
+void ctdp_ct_format_proc(struct ds *, const struct ctdp_ct_entry *,
+                         long long now);
 void ctdp_ct_format_stats(struct ds *, const struct ctdp_ct_stats *);
 
 #endif /* ctdp-ct-format.h */

@@ -104,16 +104,22 @@ cmd_inject(struct unixctl_conn *conn, int argc OVS_UNUSED,
     reply(conn, ctdp_dp_inject(dp, argv[1], argv[2]), NULL);
 }
 
-/* Reads dump-conntrack's arguments: -m, -s and zone=N, in any order. */
+/* Reads dump-conntrack's arguments: -m, -s, zone=N and --format=ovs|proc,
+ * in any order. */
 static char *
 parse_dump_args(int argc, const char *argv[], struct ctdp_ct_format *f,
-                int *zone)
+                int *zone, bool *proc)
 {
     *zone = -1;
+    *proc = false;
     for (int i = 1; i < argc; i++) {
         unsigned int z;
 
-        if (!strcmp(argv[i], "-m")) {
+        if (!strcmp(argv[i], "--format=proc")) {
+            *proc = true;
+        } else if (!strcmp(argv[i], "--format=ovs")) {
+            *proc = false;
+        } else if (!strcmp(argv[i], "-m")) {
             f->verbose = true;
         } else if (!strcmp(argv[i], "-s")) {
             f->stats = true;
@@ -123,8 +129,8 @@ parse_dump_args(int argc, const char *argv[], struct ctdp_ct_format *f,
             }
             *zone = z;
         } else {
-            return xasprintf("unknown argument: %s (want -m, -s, zone=N)",
-                             argv[i]);
+            return xasprintf("unknown argument: %s (want -m, -s, zone=N, "
+                             "--format=ovs|proc)", argv[i]);
         }
     }
     return NULL;
@@ -139,9 +145,10 @@ cmd_dump_conntrack(struct unixctl_conn *conn, int argc, const char *argv[],
     struct ctdp_ct_dump *dump;
     struct ctdp_ct_entry e;
     char *error;
+    bool proc;
     int zone;
 
-    error = parse_dump_args(argc, argv, &f, &zone);
+    error = parse_dump_args(argc, argv, &f, &zone, &proc);
     if (error) {
         reply(conn, error, NULL);
         return;
@@ -149,7 +156,11 @@ cmd_dump_conntrack(struct unixctl_conn *conn, int argc, const char *argv[],
     f.now = ctdp_dp_now(dp, &f.wall_offset);
     dump = ctdp_ct_dump_start(ctdp_dp_ct(dp), zone, f.now);
     while (ctdp_ct_dump_next(dump, &e)) {
-        ctdp_ct_format_entry(&s, &e, &f);
+        if (proc) {
+            ctdp_ct_format_proc(&s, &e, f.now);
+        } else {
+            ctdp_ct_format_entry(&s, &e, &f);
+        }
         ds_put_char(&s, '\n');
     }
     ctdp_ct_dump_done(dump);

@@ -1,7 +1,8 @@
 /* The conntrack commands of dpctl, as Open vSwitch's lib/dpctl.c names and
  * words them: ct-stats-show, flush-conntrack, ct-set-maxconns,
  * ct-get-maxconns, ct-get-nconns, ct-set-limits, ct-get-limits,
- * ct-del-limits, ct-set-sweep-interval, ct-get-sweep-interval.
+ * ct-del-limits, ct-set-sweep-interval, ct-get-sweep-interval, and the
+ * timeout-policy commands ct-set/get/del-timeout-policy.
  *
  * Errors read as OVS's ("maxconns missing or malformed (Invalid
  * argument)"); a command that fails changes nothing. */
@@ -554,9 +555,147 @@ cmd_flush(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
     unixctl_command_reply(conn, NULL);
 }
 
+/* ---- Timeout policies -------------------------------------------------- */
+
+/* Open vSwitch's timeout-policy attribute names, where the kernel's slots
+ * that ctdp uses have other names: OVS splits UDP and ICMP by first,
+ * single and multiple packets; the kernel (and ctdp) by replied or not. */
+static const struct {
+    const char *name;
+    enum ctdp_timeout_slot slot;
+} tp_aliases[] = {
+    { "udp_first", CTDP_TM_UDP_UNREPLIED },
+    { "udp_single", CTDP_TM_UDP_UNREPLIED },
+    { "udp_multiple", CTDP_TM_UDP_REPLIED },
+    { "icmp_first", CTDP_TM_ICMP },
+    { "icmp_reply", CTDP_TM_ICMP },
+};
+
+static bool
+tp_slot(const char *name, enum ctdp_timeout_slot *slot)
+{
+    for (int i = 0; i < CTDP_TM_N; i++) {
+        if (!strcmp(name, ctdp_timeout_slot_name(i))) {
+            *slot = i;
+            return true;
+        }
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(tp_aliases); i++) {
+        if (!strcmp(name, tp_aliases[i].name)) {
+            *slot = tp_aliases[i].slot;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Reads "zone=N" from 'arg'. */
+static char *
+parse_zone_arg(const char *arg, uint16_t *zone)
+{
+    unsigned int z;
+
+    if (strncmp(arg, "zone=", 5)) {
+        return xasprintf("invalid argument %s (want zone=N first)", arg);
+    }
+    if (!str_to_uint(arg + 5, 10, &z) || z > UINT16_MAX) {
+        return xasprintf("invalid zone %s", arg + 5);
+    }
+    *zone = z;
+    return NULL;
+}
+
+static void
+cmd_set_tp(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+    struct ctdp_timeout_policy policy;
+    uint16_t zone;
+    char *error = parse_zone_arg(argv[1], &zone);
+
+    if (!ctdp_ct_get_timeout_policy(ct, zone, &policy)) {
+        ctdp_timeout_policy_init(&policy);
+    }
+    for (int i = 2; !error && i < argc; i++) {
+        char *copy = xstrdup(argv[i]), *value = strchr(copy, '=');
+        enum ctdp_timeout_slot slot;
+        unsigned int secs;
+
+        if (value) {
+            *value++ = '\0';
+        }
+        if (!value || !tp_slot(copy, &slot)) {
+            error = xasprintf("unknown timeout attribute: %s", copy);
+        } else if (!str_to_uint(value, 10, &secs)) {
+            error = xasprintf("failed to parse field %s", copy);
+        } else {
+            policy.secs[slot] = secs;
+        }
+        free(copy);
+    }
+    if (error) {
+        reply_error(conn, EINVAL, "%s", error);
+        free(error);
+        return;
+    }
+    ctdp_ct_set_timeout_policy(ct, zone, &policy);
+    unixctl_command_reply(conn, NULL);
+}
+
+/* Prints the timeouts in force in a zone, one "name=secs" per line,
+ * marking those that are the defaults. */
+static void
+cmd_get_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
+           const char *argv[], void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+    struct ctdp_timeout_policy policy;
+    struct ds s = DS_EMPTY_INITIALIZER;
+    uint16_t zone;
+    char *error = parse_zone_arg(argv[1], &zone);
+
+    if (error) {
+        reply_error(conn, EINVAL, "%s", error);
+        free(error);
+        return;
+    }
+    if (!ctdp_ct_get_timeout_policy(ct, zone, &policy)) {
+        ctdp_timeout_policy_init(&policy);
+    }
+    ds_put_format(&s, "zone=%u\n", zone);
+    for (int i = 0; i < CTDP_TM_N; i++) {
+        bool dflt = policy.secs[i] < 0;
+
+        ds_put_format(&s, "    %s=%"PRId64"%s\n", ctdp_timeout_slot_name(i),
+                      dflt ? (int64_t) ctdp_timeout_default(i)
+                           : policy.secs[i], dflt ? " (default)" : "");
+    }
+    unixctl_command_reply(conn, ds_cstr(&s));
+    ds_destroy(&s);
+}
+
+static void
+cmd_del_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
+           const char *argv[], void *dp)
+{
+    uint16_t zone;
+    char *error = parse_zone_arg(argv[1], &zone);
+
+    if (error) {
+        reply_error(conn, EINVAL, "%s", error);
+        free(error);
+        return;
+    }
+    ctdp_ct_del_timeout_policy(ctdp_dp_ct(dp), zone);
+    unixctl_command_reply(conn, NULL);
+}
+
 void
 ctdp_dpctl_register(struct ctdp_dp *dp)
 {
+    ctdp_command_register("dpctl/ct-set-timeout-policy", cmd_set_tp, dp);
+    ctdp_command_register("dpctl/ct-get-timeout-policy", cmd_get_tp, dp);
+    ctdp_command_register("dpctl/ct-del-timeout-policy", cmd_del_tp, dp);
     ctdp_command_register("dpctl/ct-stats-show", cmd_stats_show, dp);
     ctdp_command_register("dpctl/flush-conntrack", cmd_flush, dp);
     ctdp_command_register("dpctl/ct-set-maxconns", cmd_set_maxconns, dp);

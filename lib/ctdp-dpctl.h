@@ -3,7 +3,8 @@
 
 /* The conntrack commands of dpctl (ct-stats-show, flush-conntrack,
  * ct-set/get-maxconns, ct-get-nconns, ct-set/get/del-limits,
- * ct-set/get-sweep-interval), served over unixctl as "dpctl/NAME" for
+ * ct-set/get-sweep-interval, ct-set/get/del-timeout-policy), served over
+ * unixctl as "dpctl/NAME" for
  * the tracker of datapath 'dp', on the datapath's clock.  Main thread
  * only. */
 

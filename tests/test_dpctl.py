@@ -1,5 +1,7 @@
 """The conntrack commands of ctdp-dpctl, on a table made by injected
 traffic: exact output, OVS's error wording, and nothing changed on error."""
+import re
+
 import pytest
 
 from conftest import Daemon
@@ -173,3 +175,58 @@ def test_ovs_appctl_drives_dpctl_commands(dp):
     assert out.returncode == 0 and out.stdout == "3\n"
     out = dp.appctl("dpctl/dump-conntrack", "zone=0")
     assert out.stdout.count("udp,orig=") == 3
+
+
+def test_dump_conntrack_proc_format(dp):
+    """--format=proc prints the kernel's /proc/net/nf_conntrack lines, with
+    accounting as nf_conntrack_acct=1 shows it."""
+    lines = sorted(ok(dp.dpctl("dump-conntrack", "--format=proc"))
+                   .splitlines())
+    # The seconds left are floored, as the kernel does: 29 or 30 here.
+    assert re.match(r"ipv4     2 udp      17 (29|30) ", lines[0]), lines[0]
+    assert re.sub(r" (29|30) ", " T ", lines[0], count=1) == (
+        "ipv4     2 udp      17 T src=10.0.0.1 dst=10.0.0.2 sport=1000 "
+        "dport=53 packets=1 bytes=92 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 "
+        "sport=53 dport=1000 packets=0 bytes=0 mark=0 zone=0 use=1")
+
+
+def test_timeout_policy_round_trip(dp):
+    """ct-set-timeout-policy takes the kernel's slot names and OVS's
+    attribute names; ct-get shows what is in force; ct-del restores the
+    defaults."""
+    ok(dp.dpctl("ct-set-timeout-policy", "zone=5", "udp_first=5",
+                "icmp_reply=7"))
+    out = ok(dp.dpctl("ct-get-timeout-policy", "zone=5")).splitlines()
+    assert out[0] == "zone=5"
+    assert "    udp_unreplied=5" in out and "    icmp=7" in out
+    assert "    udp_replied=120 (default)" in out
+    ok(dp.dpctl("ct-del-timeout-policy", "zone=5"))
+    assert "    udp_unreplied=30 (default)" in \
+        ok(dp.dpctl("ct-get-timeout-policy", "zone=5")).splitlines()
+
+
+def test_timeout_policy_errors_change_nothing(dp):
+    """An unknown attribute or a bad value is refused, and the policy set
+    before is kept."""
+    ok(dp.dpctl("ct-set-timeout-policy", "zone=5", "udp_first=5"))
+    refused(dp.dpctl("ct-set-timeout-policy", "zone=5", "udp_frist=9"),
+            "unknown timeout attribute: udp_frist")
+    refused(dp.dpctl("ct-set-timeout-policy", "zone=5", "udp_first=x"),
+            "failed to parse field udp_first")
+    assert "    udp_unreplied=5" in \
+        ok(dp.dpctl("ct-get-timeout-policy", "zone=5")).splitlines()
+
+
+def test_timeout_policy_applies(tmp_path):
+    """A zone's policy sets the timeout of new conns: with udp_first=2 in
+    zone 0, a conn is gone 2 s later (OVS's time/warp moves the clock)."""
+    d = Daemon(tmp_path).start("--port=p1=dummy", "--port=p2=dummy")
+    try:
+        assert d.appctl("time/stop").returncode == 0
+        ok(d.dpctl("ct-set-timeout-policy", "zone=0", "udp_first=2"))
+        ok(d.dpctl("inject", "p1", udp(1000)))
+        assert ",timeout=2" in ok(d.dpctl("dump-conntrack", "-s"))
+        assert d.appctl("time/warp", "2000").returncode == 0
+        assert conns(d) == []
+    finally:
+        d.stop()
