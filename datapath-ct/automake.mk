@@ -10,6 +10,7 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-event.c \
 	datapath-ct/ctdp-l4-generic.c \
 	datapath-ct/ctdp-l4-icmp.c \
+	datapath-ct/ctdp-l4-tcp.c \
 	datapath-ct/ctdp-l4-udp.c \
 	datapath-ct/ctdp-random.c \
 	datapath-ct/ctdp-random.h \

@@ -141,7 +141,12 @@ ctdp_conn_to_entry(const struct ctdp_ct *ct, struct ctdp_conn *conn,
     e->label = conn->label;
     memcpy(e->packets, conn->packets, sizeof e->packets);
     memcpy(e->bytes, conn->bytes, sizeof e->bytes);
-    e->l4_state = l4->state_name ? l4->state_name(conn) : NULL;
+    e->l4_state = NULL;
+    memset(e->tcp_wscale, 0, sizeof e->tcp_wscale);
+    memset(e->tcp_flags, 0, sizeof e->tcp_flags);
+    if (l4->describe) {
+        l4->describe(conn, e);
+    }
     ctdp_conn_unlock(conn);
 }
 

@@ -124,7 +124,12 @@ void ctdp_conn_set_expires(struct ctdp_conn *, long long expires);
 /* ---- Protocol trackers ------------------------------------------------- */
 
 enum ctdp_verdict {
-    CTDP_ACCEPT,                    /* Tracked. */
+    CTDP_ACCEPT,                    /* Tracked: refresh, count. */
+    CTDP_IGNORE,                    /* Tracked, but the conn's timeout and
+                                     * counters stay as they were. */
+    CTDP_ACCEPT_KILL,               /* Tracked and counted; then the conn
+                                     * is removed (TCP: a RST was the only
+                                     * answer to a SYN). */
     CTDP_INVALID,                   /* Not a valid part of the conn. */
     CTDP_REPEAT,                    /* End the conn, track as a new one. */
 };
@@ -137,6 +142,8 @@ struct ctdp_l4_ctx {
     long long now;
     const struct ctdp_timeout_policy *policy;   /* Zone's, or NULL. */
     const struct ctdp_timeout_policy *defaults; /* The tracker's. */
+    bool tcp_loose;                 /* Pick up conns in the middle. */
+    bool tcp_liberal;               /* Skip TCP window checks. */
 };
 
 /* One protocol's tracker.  packet() runs with the conn locked (or on an
@@ -152,9 +159,15 @@ struct ctdp_l4proto {
     enum ctdp_verdict (*packet)(struct ctdp_conn *,
                                 const struct ctdp_l4_ctx *,
                                 long long *timeout);
-    const char *(*state_name)(const struct ctdp_conn *);
+    /* Fills the protocol's part of a dump entry (NULL: none).  Runs with
+     * the conn locked. */
+    void (*describe)(const struct ctdp_conn *, struct ctdp_ct_entry *);
+    /* May early drop evict this conn although it is assured?  (NULL:
+     * never.)  TCP says yes for closing states. */
+    bool (*can_early_drop)(const struct ctdp_conn *);
 };
 
+extern const struct ctdp_l4proto ctdp_l4_tcp;
 extern const struct ctdp_l4proto ctdp_l4_udp;
 extern const struct ctdp_l4proto ctdp_l4_icmp;
 extern const struct ctdp_l4proto ctdp_l4_generic;
@@ -256,6 +269,9 @@ struct ctdp_ct {
 
     struct ctdp_siphash_key id_key;
     struct ctdp_timeout_policy timeouts;    /* From the params; constant. */
+    ATOMIC(bool) tcp_loose;                 /* See ctdp_ct_set_tcp_*(). */
+    ATOMIC(bool) tcp_be_liberal;
+    ATOMIC(bool) tcp_seq_check;
     struct ctdp_stat_shard stats[CTDP_STAT_SHARDS];
 };
 

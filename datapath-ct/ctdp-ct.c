@@ -247,23 +247,29 @@ run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
     uint16_t status_before;
     uint8_t state_before;
     long long timeout;
-    bool changed;
+    bool changed, seq_check;
 
+    atomic_read_relaxed(&ct->tcp_loose, &ctx.tcp_loose);
+    atomic_read_relaxed(&ct->tcp_be_liberal, &ctx.tcp_liberal);
+    atomic_read_relaxed(&ct->tcp_seq_check, &seq_check);
+    ctx.tcp_liberal |= !seq_check;
     if (confirmed) {
         ctdp_conn_lock(conn);
     }
     status_before = ctdp_conn_status(conn);
     state_before = conn->l4_state;
     verdict = l4->packet(conn, &ctx, &timeout);
-    if (verdict == CTDP_ACCEPT) {
+    if (verdict == CTDP_ACCEPT || verdict == CTDP_ACCEPT_KILL) {
         if (!(status_before & CTDP_S_FIXED_TIMEOUT)) {
             ctdp_conn_set_expires(conn, now + timeout);
         }
-        if (dir == CTDP_DIR_REPLY) {
-            ctdp_conn_set_status(conn, CTDP_S_SEEN_REPLY);
-        }
         conn->packets[dir]++;
         conn->bytes[dir] += parsed->l3_size;
+    }
+    if (dir == CTDP_DIR_REPLY
+        && verdict != CTDP_INVALID && verdict != CTDP_REPEAT) {
+        /* As the kernel's nf_conntrack_in(), after any accepted packet. */
+        ctdp_conn_set_status(conn, CTDP_S_SEEN_REPLY);
     }
     changed = ctdp_conn_status(conn) != status_before
               || conn->l4_state != state_before;
@@ -286,11 +292,13 @@ early_drop(struct ctdp_ct *ct, uint32_t hash, long long now)
 
         for (; node; node = ctdp_table_next(node)) {
             struct ctdp_conn *conn = ctdp_node_conn(node);
+            const struct ctdp_l4proto *l4 = ctdp_conn_l4proto(conn);
             uint16_t status = ctdp_conn_status(conn);
 
             if (!(status & CTDP_S_DYING)
                 && (!(status & CTDP_S_ASSURED)
-                    || !ctdp_conn_is_live(conn, now))
+                    || !ctdp_conn_is_live(conn, now)
+                    || (l4->can_early_drop && l4->can_early_drop(conn)))
                 && ctdp_conn_remove(ct, conn, now)) {
                 return true;
             }
@@ -559,7 +567,16 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
         }
         switch (run_l4(ct, conn, &w->parsed, dir, now)) {
         case CTDP_ACCEPT:
+        case CTDP_IGNORE:
             md_set_conn(pkt, conn, dir, state_of(conn, dir));
+            return;
+        case CTDP_ACCEPT_KILL:
+            md_set_conn(pkt, conn, dir, state_of(conn, dir));
+            if (node) {
+                /* The packet keeps its conn (RCU) for the rest of the
+                 * pipeline, as the kernel's skb keeps a killed ct. */
+                ctdp_conn_remove(ct, conn, now);
+            }
             return;
         case CTDP_REPEAT:
             /* The protocol ended the conn (e.g. a SYN on a closed TCP
@@ -757,6 +774,9 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
     } else {
         ctdp_timeout_policy_init(&ct->timeouts);
     }
+    atomic_init(&ct->tcp_loose, true);
+    atomic_init(&ct->tcp_be_liberal, false);
+    atomic_init(&ct->tcp_seq_check, true);
     atomic_init(&ct->n_conns, 0);
     atomic_init(&ct->max_conns,
                 p->max_conns ? p->max_conns : CTDP_CT_DEFAULT_MAX_CONNS);
@@ -808,4 +828,32 @@ ctdp_ct_destroy(struct ctdp_ct *ct)
     ovs_mutex_destroy(&ct->walker_mutex);
     ovs_mutex_destroy(&ct->listeners_mutex);
     free_cacheline(ct);
+}
+
+void
+ctdp_ct_set_tcp_loose(struct ctdp_ct *ct, bool on)
+{
+    atomic_store_relaxed(&ct->tcp_loose, on);
+}
+
+void
+ctdp_ct_set_tcp_be_liberal(struct ctdp_ct *ct, bool on)
+{
+    atomic_store_relaxed(&ct->tcp_be_liberal, on);
+}
+
+void
+ctdp_ct_set_tcp_seq_check(struct ctdp_ct *ct, bool on)
+{
+    atomic_store_relaxed(&ct->tcp_seq_check, on);
+}
+
+bool
+ctdp_ct_get_tcp_seq_check(const struct ctdp_ct *ct)
+{
+    bool on;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_ct *, ct)->tcp_seq_check,
+                        &on);
+    return on;
 }

@@ -9,8 +9,8 @@
  *   - each packet's tuple is read (ctdp-tuple.h) in the action's zone and
  *     looked up in both directions; a miss creates an *unconfirmed* conn
  *     attached to the packet;
- *   - the protocol's tracker (UDP, ICMP/ICMPv6, generic; TCP to come)
- *     validates the packet, advances the conn's state and picks its timeout;
+ *   - the protocol's tracker (TCP, UDP, ICMP/ICMPv6, generic) validates
+ *     the packet, advances the conn's state and picks its timeout;
  *   - the results land in the packet's metadata (struct pkt_metadata):
  *     ct_state (CS_TRACKED with CS_NEW, CS_ESTABLISHED, CS_RELATED,
  *     CS_REPLY_DIR or CS_INVALID), ct_zone, ct_mark, ct_label, the
@@ -135,7 +135,35 @@ struct ctdp_ct_entry {
     long long start;                /* 'now' when the conn was made. */
     long long expires;              /* 'now' at which it times out. */
     const char *l4_state;           /* Protocol state name, or NULL. */
+    /* TCP only, by direction: window scale and CTDP_TCP_F_* flags. */
+    uint8_t tcp_wscale[2];
+    uint8_t tcp_flags[2];
 };
+
+/* TCP per-direction flags, as the kernel's IP_CT_TCP_FLAG_*. */
+#define CTDP_TCP_FLAGS                                          \
+    CTDP_TCP_FLAG(WINDOW_SCALE, 0x01)                           \
+    CTDP_TCP_FLAG(SACK_PERM, 0x02)                              \
+    CTDP_TCP_FLAG(CLOSE_INIT, 0x04)                             \
+    CTDP_TCP_FLAG(BE_LIBERAL, 0x08)                             \
+    CTDP_TCP_FLAG(DATA_UNACKNOWLEDGED, 0x10)                    \
+    CTDP_TCP_FLAG(MAXACK_SET, 0x20)
+
+enum {
+#define CTDP_TCP_FLAG(NAME, VALUE) CTDP_TCP_F_##NAME = VALUE,
+    CTDP_TCP_FLAGS
+#undef CTDP_TCP_FLAG
+};
+
+/* TCP tracking knobs, as the kernel's sysctls: 'loose' picks up
+ * connections met in the middle (nf_conntrack_tcp_loose, on by default),
+ * 'be_liberal' accepts out-of-window segments (nf_conntrack_tcp_be_liberal,
+ * off), and 'seq_check' off (Open vSwitch's ct-disable-tcp-seq-chk) skips
+ * sequence and window checks altogether. */
+void ctdp_ct_set_tcp_loose(struct ctdp_ct *, bool);
+void ctdp_ct_set_tcp_be_liberal(struct ctdp_ct *, bool);
+void ctdp_ct_set_tcp_seq_check(struct ctdp_ct *, bool);
+bool ctdp_ct_get_tcp_seq_check(const struct ctdp_ct *);
 
 /* ---- Events ------------------------------------------------------------ */
 

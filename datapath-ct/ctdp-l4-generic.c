@@ -1,9 +1,6 @@
 /* The generic tracker (the kernel's nf_conntrack_proto_generic.c), for
  * every protocol without its own: conns by addresses (and ports, for SCTP
- * and DCCP), 600 s, never assured.
- *
- * TCP uses it too until ctdp's TCP tracker lands: TCP conns are tracked by
- * their tuple with no state machine and no window checks. */
+ * and DCCP), 600 s, never assured. */
 #include <config.h>
 #include "ctdp-ct-private.h"
 
@@ -35,6 +32,8 @@ const struct ctdp_l4proto *
 ctdp_l4proto_find(const struct ctdp_tuple *t)
 {
     switch (t->nw_proto) {
+    case IPPROTO_TCP:
+        return &ctdp_l4_tcp;
     case IPPROTO_UDP:
     case IPPROTO_UDPLITE:
         return &ctdp_l4_udp;

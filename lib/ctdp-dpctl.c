@@ -690,9 +690,52 @@ cmd_del_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
     unixctl_command_reply(conn, NULL);
 }
 
+/* ---- TCP sequence checking -------------------------------------------- */
+
+static void
+cmd_tcp_seq_chk(struct unixctl_conn *conn, bool on, void *dp)
+{
+    ctdp_ct_set_tcp_seq_check(ctdp_dp_ct(dp), on);
+    unixctl_command_reply(conn, on ? "enabling TCP sequence checking "
+                                     "successful"
+                                   : "disabling TCP sequence checking "
+                                     "successful");
+}
+
+static void
+cmd_enable_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                       const char *argv[] OVS_UNUSED, void *dp)
+{
+    cmd_tcp_seq_chk(conn, true, dp);
+}
+
+static void
+cmd_disable_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                        const char *argv[] OVS_UNUSED, void *dp)
+{
+    cmd_tcp_seq_chk(conn, false, dp);
+}
+
+/* As OVS's dpctl/ct-get-tcp-seq-chk: "TCP sequence checking: enabled". */
+static void
+cmd_get_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                    const char *argv[] OVS_UNUSED, void *dp)
+{
+    unixctl_command_reply(conn,
+                          ctdp_ct_get_tcp_seq_check(ctdp_dp_ct(dp))
+                          ? "TCP sequence checking: enabled\n"
+                          : "TCP sequence checking: disabled\n");
+}
+
 void
 ctdp_dpctl_register(struct ctdp_dp *dp)
 {
+    ctdp_command_register("dpctl/ct-enable-tcp-seq-chk",
+                          cmd_enable_tcp_seq_chk, dp);
+    ctdp_command_register("dpctl/ct-disable-tcp-seq-chk",
+                          cmd_disable_tcp_seq_chk, dp);
+    ctdp_command_register("dpctl/ct-get-tcp-seq-chk", cmd_get_tcp_seq_chk,
+                          dp);
     ctdp_command_register("dpctl/ct-set-timeout-policy", cmd_set_tp, dp);
     ctdp_command_register("dpctl/ct-get-timeout-policy", cmd_get_tp, dp);
     ctdp_command_register("dpctl/ct-del-timeout-policy", cmd_del_tp, dp);

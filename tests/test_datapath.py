@@ -98,9 +98,6 @@ def test_firewall_passes_udp_over_ipv6(firewall):
 
 def test_firewall_drops_tcp_syn_from_outside(firewall):
     """A TCP SYN from outside opens nothing and is dropped."""
-    # TCP is tracked by the generic tracker for now (by tuple, with no
-    # state machine or window checks): this checks only that a new conn
-    # from outside is refused, nothing about TCP states.
     syn = (eth(MAC_OUT, MAC_IN) / IP(src=IP_OUT, dst=IP_IN)
            / TCP(sport=50000, dport=22, flags="S"))
     firewall.inject(2, syn, arp_from(2))

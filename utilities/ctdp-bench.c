@@ -192,10 +192,10 @@ report_rows(struct bench_report *r, const struct bench_config *cfg,
             const struct bench_results *res)
 {
     static const char *conn_names[] = {
-        "new-conns UDP", "new-conns TCP (ctdp: generic tracker)",
+        "new-conns UDP", "new-conns TCP",
     };
     static const char *memory_names[] = {
-        "memory UDP", "memory TCP (ctdp: generic tracker)",
+        "memory UDP", "memory TCP",
     };
     size_t last = cfg->n_lookup_sizes - 1;
 
@@ -292,8 +292,7 @@ report_targets(struct bench_report *r, const struct bench_config *cfg,
     if (udp[BENCH_UDP][0].n) {
         x = ratio(&udp[BENCH_UDP][0], &ovs_udp[BENCH_UDP][0]);
         bench_report_target(r, "new connections ≥ 4× OVS on one thread",
-                            x >= 4, "UDP %.2f×; TCP %.2f× (ctdp's TCP is "
-                            "the generic tracker)", x,
+                            x >= 4, "UDP %.2f×; TCP %.2f×", x,
                             ratio(&udp[BENCH_TCP][0], &ovs_udp[BENCH_TCP][0]));
         x = ratio(&udp[BENCH_UDP][1], &udp[BENCH_UDP][0]);
         bench_report_target(r, "new connections: 2 threads ≥ 1.8× one "
@@ -326,9 +325,8 @@ report_notes(struct bench_report *r, const struct bench_config *cfg)
                       "lookups or handshakes that did not come back +est, "
                       "or conns missing after a commit, dump or flush.  "
                       "None are expected.");
-    bench_report_note(r, "new-conns TCP: ctdp has no TCP tracker yet; TCP "
-                      "goes through its generic tracker, while OVS runs its "
-                      "full TCP state machine.");
+    bench_report_note(r, "new-conns TCP: both trackers run their full TCP "
+                      "state machine and window tracking.");
     bench_report_note(r, "The memory floor reads one random cache line "
                       "per packet, prefetched %u at a time, from an array "
                       "of ctdp's measured bytes per UDP conn times the "
