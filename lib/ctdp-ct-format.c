@@ -72,6 +72,40 @@ format_status(struct ds *s, uint32_t status)
 #undef CTDP_STATUS
 }
 
+static void
+format_tcp_flags(struct ds *s, const char *name, uint8_t flags)
+{
+    const char *sep = "";
+
+    ds_put_format(s, ",%s=", name);
+    if (!flags) {
+        ds_put_char(s, '0');
+    }
+#define CTDP_TCP_FLAG(NAME, VALUE)              \
+    if (flags & VALUE) {                        \
+        ds_put_format(s, "%s" #NAME, sep);      \
+        sep = "|";                              \
+    }
+    CTDP_TCP_FLAGS
+#undef CTDP_TCP_FLAG
+}
+
+/* OVS's verbose TCP protoinfo.  The kernel and ctdp keep one state, so
+ * both directions show it, as OVS shows the kernel's. */
+static void
+format_tcp_verbose(struct ds *s, const struct ctdp_ct_entry *e)
+{
+    ds_put_format(s, ",protoinfo=(state_orig=%s,state_reply=%s",
+                  e->l4_state, e->l4_state);
+    if (e->tcp_wscale[0] || e->tcp_wscale[1]) {
+        ds_put_format(s, ",wscale_orig=%u,wscale_reply=%u",
+                      e->tcp_wscale[0], e->tcp_wscale[1]);
+    }
+    format_tcp_flags(s, "flags_orig", e->tcp_flags[0]);
+    format_tcp_flags(s, "flags_reply", e->tcp_flags[1]);
+    ds_put_char(s, ')');
+}
+
 void
 ctdp_ct_format_entry(struct ds *s, const struct ctdp_ct_entry *e,
                      const struct ctdp_ct_format *f)
@@ -115,7 +149,9 @@ ctdp_ct_format_entry(struct ds *s, const struct ctdp_ct_entry *e,
         ds_put_cstr(s, ",labels=");
         ds_put_hex(s, &value, sizeof value);
     }
-    if (e->l4_state) {
+    if (e->l4_state && f->verbose && e->orig.nw_proto == IPPROTO_TCP) {
+        format_tcp_verbose(s, e);
+    } else if (e->l4_state) {
         ds_put_format(s, ",protoinfo=(state=%s)", e->l4_state);
     }
 }

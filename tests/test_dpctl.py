@@ -277,3 +277,27 @@ def test_tcp_seq_chk_applies_at_run_time(dp):
     ok(dp.dpctl("ct-disable-tcp-seq-chk"))
     ok(dp.dpctl("inject", "p1", tcp("A", 1001 + 10**9, 5001)))
     assert invalid_count(dp) == before + 1
+
+
+def test_dump_conntrack_tcp_protoinfo(dp):
+    """TCP conns show their state; -m shows OVS's verbose protoinfo, with
+    the window scale and flags the handshake negotiated."""
+    from scapy.all import Ether, IP, TCP
+    syn = (Ether() / IP(src="10.0.0.1", dst="10.0.0.2")
+           / TCP(sport=40001, dport=80, flags="S", seq=1000, window=1000,
+                 options=[("WScale", 7), ("SAckOK", b"")]))
+    synack = (Ether() / IP(src="10.0.0.2", dst="10.0.0.1")
+              / TCP(sport=80, dport=40001, flags="SA", seq=5000, ack=1001,
+                    window=1000, options=[("WScale", 6), ("SAckOK", b"")]))
+    ok(dp.dpctl("inject", "p1", bytes(syn).hex()))
+    ok(dp.dpctl("inject", "p2", bytes(synack).hex()))
+    ok(dp.dpctl("inject", "p1", tcp("A", 1001, 5001, sport=40001)))
+    line = next(l for l in conns(dp) if "sport=40001" in l)
+    assert line.endswith(",protoinfo=(state=ESTABLISHED)")
+    verbose = next(l for l in ok(dp.dpctl("dump-conntrack", "-m"))
+                   .splitlines() if "sport=40001" in l)
+    assert verbose.endswith(
+        ",protoinfo=(state_orig=ESTABLISHED,state_reply=ESTABLISHED,"
+        "wscale_orig=7,wscale_reply=6,"
+        "flags_orig=WINDOW_SCALE|SACK_PERM|MAXACK_SET,"
+        "flags_reply=WINDOW_SCALE|SACK_PERM|MAXACK_SET)"), verbose
