@@ -210,6 +210,82 @@ tpkt_tcp(const struct tpkt_ip *ip, uint16_t sport, uint16_t dport,
     return tpkt_l4(ip, IPPROTO_TCP, l4, sizeof l4);
 }
 
+static void
+put_be32(uint8_t *p, uint32_t x)
+{
+    put_be16(p, x >> 16);
+    put_be16(p + 2, x);
+}
+
+struct dp_packet *
+tpkt_tcp_seg(const struct tpkt_ip *ip, uint16_t sport, uint16_t dport,
+             uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win,
+             const uint8_t *opts, size_t opts_len, size_t payload)
+{
+    size_t hlen = TCP_HEADER_LEN + ROUND_UP(opts_len, 4);
+    uint8_t l4[TCP_HEADER_LEN + 40 + 1460];
+
+    ovs_assert(opts_len <= 40 && payload <= 1460);
+    memset(l4, 0, hlen);
+    memset(l4 + hlen, 0xc3, payload);
+    put_be16(l4, sport);
+    put_be16(l4 + 2, dport);
+    put_be32(l4 + 4, seq);
+    put_be32(l4 + 8, ack);
+    l4[12] = (hlen / 4) << 4;
+    l4[13] = flags;
+    put_be16(l4 + 14, win);
+    if (opts_len) {
+        memcpy(l4 + TCP_HEADER_LEN, opts, opts_len);
+    }
+    return tpkt_l4(ip, IPPROTO_TCP, l4, hlen + payload);
+}
+
+/* Maximum segment size: kind 2, length 4. */
+size_t
+tpkt_tcp_opt_mss(uint8_t *p, uint16_t mss)
+{
+    p[0] = 2;
+    p[1] = 4;
+    put_be16(p + 2, mss);
+    return 4;
+}
+
+/* NOP, then window scale: kind 3, length 3, the shift count. */
+size_t
+tpkt_tcp_opt_wscale(uint8_t *p, uint8_t shift)
+{
+    p[0] = 1;
+    p[1] = 3;
+    p[2] = 3;
+    p[3] = shift;
+    return 4;
+}
+
+/* Two NOPs, then SACK permitted: kind 4, length 2. */
+size_t
+tpkt_tcp_opt_sack_perm(uint8_t *p)
+{
+    p[0] = 1;
+    p[1] = 1;
+    p[2] = 4;
+    p[3] = 2;
+    return 4;
+}
+
+/* Two NOPs, then one SACK block [left, right): kind 5, length 10. */
+size_t
+tpkt_tcp_opt_sack(uint8_t *p, uint32_t left, uint32_t right)
+{
+    p[0] = 1;
+    p[1] = 1;
+    p[2] = 5;
+    p[3] = 10;
+    put_be32(p + 4, left);
+    put_be32(p + 8, right);
+    return 12;
+}
+
 /* Returns an echo request or reply: ICMP types 8/0 over IPv4, ICMPv6
  * types 128/129 over IPv6. */
 struct dp_packet *

@@ -53,6 +53,23 @@ struct dp_packet *tpkt_udp(const struct tpkt_ip *, uint16_t sport,
                            uint16_t dport, size_t payload);
 struct dp_packet *tpkt_tcp(const struct tpkt_ip *, uint16_t sport,
                            uint16_t dport, uint8_t flags);
+/* A full TCP segment: 'seq' and 'ack' are written as given (also without
+ * TCP_ACK), 'opts_len' bytes of options 'opts' (at most 40) are padded
+ * with zeros (end of options) to a multiple of 4 bytes and the data
+ * offset set to match, and 'payload' bytes of data (at most 1460)
+ * follow. */
+struct dp_packet *tpkt_tcp_seg(const struct tpkt_ip *, uint16_t sport,
+                               uint16_t dport, uint8_t flags, uint32_t seq,
+                               uint32_t ack, uint16_t win,
+                               const uint8_t *opts, size_t opts_len,
+                               size_t payload);
+/* TCP options for tpkt_tcp_seg(): each writes one option at 'p', padded
+ * in front with NOPs to a multiple of 4 bytes as stacks send them, and
+ * returns how many bytes it wrote. */
+size_t tpkt_tcp_opt_mss(uint8_t *p, uint16_t mss);
+size_t tpkt_tcp_opt_wscale(uint8_t *p, uint8_t shift);
+size_t tpkt_tcp_opt_sack_perm(uint8_t *p);
+size_t tpkt_tcp_opt_sack(uint8_t *p, uint32_t left, uint32_t right);
 struct dp_packet *tpkt_echo(const struct tpkt_ip *, bool reply, uint16_t id,
                             uint16_t seq);
 struct dp_packet *tpkt_icmp_error(const struct tpkt_ip *, uint8_t type,

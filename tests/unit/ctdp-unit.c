@@ -14,6 +14,7 @@ extern const struct ctdp_unit_suite ct_dump_suite;
 extern const struct ctdp_unit_suite ct_malformed_suite;
 extern const struct ctdp_unit_suite ct_reference_suite;
 extern const struct ctdp_unit_suite ct_threads_suite;
+extern const struct ctdp_unit_suite ct_tcp_suite;
 
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
@@ -24,6 +25,7 @@ static const struct ctdp_unit_suite *const suites[] = {
     &ct_malformed_suite,
     &ct_reference_suite,
     &ct_threads_suite,
+    &ct_tcp_suite,
 };
 
 static int n_failed_checks;
