@@ -66,8 +66,19 @@ const char ctdp_dp_firewall_flows[] =
 struct dp_port {
     struct ctdp_dp *dp;
     struct ctdp_port *port;
+    pthread_t thread;           /* Its own receive thread (no pool). */
+    struct latch exit;
+    int pool_thread;            /* With a pool: the thread polling it. */
+};
+
+/* With --n-threads, a fixed pool of receive threads, each polling the
+ * ports assigned to it; without, every port has a thread of its own. */
+struct dp_thread {
+    struct ctdp_dp *dp;
+    int idx;
     pthread_t thread;
     struct latch exit;
+    struct latch wake;          /* Its set of ports changed. */
 };
 
 struct ctdp_dp {
@@ -75,6 +86,8 @@ struct ctdp_dp {
     struct ctdp_ct *ct;
     OVSRCU_TYPE(struct dp_port *) ports[CTDP_MAX_PORTS];   /* By ofport. */
     long long next_sweep;       /* On the tracker's clock. */
+    struct dp_thread *pool;     /* 'n_pool' threads; NULL: one per port. */
+    int n_pool;
 
     /* The tracker's clock (see ctdp-dp.h): 'clock_held' while pcap input
      * is fed, else time_msec() + 'clock_offset'.  Written by the main
@@ -317,6 +330,72 @@ port_main(void *dpp_)
     return NULL;
 }
 
+/* Receives on every live port assigned to pool thread 'idx'; returns true
+ * if any had packets.  With 'wait', arranges to wake when any has. */
+static bool
+pool_poll(struct ctdp_dp *dp, int idx, bool wait)
+{
+    bool busy = false;
+
+    for (size_t i = 1; i < CTDP_MAX_PORTS; i++) {
+        struct dp_port *dpp = ovsrcu_get(struct dp_port *, &dp->ports[i]);
+        struct dp_packet_batch batch;
+
+        if (!dpp || !dpp->port->rxq || dpp->pool_thread != idx) {
+            continue;
+        }
+        if (wait) {
+            netdev_rxq_wait(dpp->port->rxq);
+            continue;
+        }
+        dp_packet_batch_init(&batch);
+        if (!netdev_rxq_recv(dpp->port->rxq, &batch, NULL)) {
+            process_live(dp, &batch, dpp->port->ofport);
+            busy = true;
+        }
+    }
+    return busy;
+}
+
+static void *
+pool_main(void *t_)
+{
+    struct dp_thread *t = t_;
+
+    while (!latch_is_set(&t->exit)) {
+        latch_poll(&t->wake);
+        if (pool_poll(t->dp, t->idx, false)) {
+            ovsrcu_quiesce();
+            continue;
+        }
+        pool_poll(t->dp, t->idx, true);
+        latch_wait(&t->exit);
+        latch_wait(&t->wake);
+        poll_block();
+    }
+    return NULL;
+}
+
+/* Assigns 'dpp' to the pool thread with the fewest receiving ports. */
+static void
+pool_assign(struct ctdp_dp *dp, struct dp_port *dpp)
+{
+    int load[dp->n_pool], best = 0;
+
+    memset(load, 0, sizeof load);
+    for (size_t i = 1; i < CTDP_MAX_PORTS; i++) {
+        struct dp_port *other = port_get(dp, u16_to_ofp(i));
+
+        if (other && other->port->rxq && other != dpp) {
+            load[other->pool_thread]++;
+        }
+    }
+    for (int i = 1; i < dp->n_pool; i++) {
+        best = load[i] < load[best] ? i : best;
+    }
+    dpp->pool_thread = best;
+}
+
 /* ---- Ports ------------------------------------------------------------- */
 
 static struct dp_port *
@@ -386,7 +465,10 @@ ctdp_dp_add_port(struct ctdp_dp *dp, const char *spec_)
     dpp->port = port;
     latch_init(&dpp->exit);
     ovsrcu_set(&dp->ports[ofp_to_u16(ofport)], dpp);
-    if (port->rxq) {
+    if (port->rxq && dp->pool) {
+        pool_assign(dp, dpp);
+        latch_set(&dp->pool[dpp->pool_thread].wake);
+    } else if (port->rxq) {
         dpp->thread = ovs_thread_create("ctdp_port", port_main, dpp);
     }
     if (port->pcap_rx) {
@@ -412,7 +494,10 @@ remove_port(struct ctdp_dp *dp, struct dp_port *dpp)
     if (dpp->port->pcap_rx) {
         ctdp_replay_remove(dp->replay, dpp->port->ofport);
     }
-    if (dpp->port->rxq) {
+    if (dpp->port->rxq && dp->pool) {
+        /* Its pool thread may be polling it: wake it to drop it. */
+        latch_set(&dp->pool[dpp->pool_thread].wake);
+    } else if (dpp->port->rxq) {
         latch_set(&dpp->exit);
         xpthread_join(dpp->thread, NULL);
     }
@@ -612,7 +697,7 @@ ctdp_dp_inject(struct ctdp_dp *dp, const char *port_name, const char *text)
 /* ---- The datapath ------------------------------------------------------ */
 
 struct ctdp_dp *
-ctdp_dp_create(void)
+ctdp_dp_create(int n_threads)
 {
     struct ctdp_dp *dp = xzalloc(sizeof *dp);
 
@@ -632,7 +717,32 @@ ctdp_dp_create(void)
     atomic_init(&dp->clock_offset, 0);
     dp->replay = ctdp_replay_create();
     dp->next_sweep = time_msec();
+    if (n_threads > 0) {
+        dp->n_pool = n_threads;
+        dp->pool = xcalloc(n_threads, sizeof *dp->pool);
+        for (int i = 0; i < n_threads; i++) {
+            struct dp_thread *t = &dp->pool[i];
+
+            t->dp = dp;
+            t->idx = i;
+            latch_init(&t->exit);
+            latch_init(&t->wake);
+            t->thread = ovs_thread_create("ctdp_rx", pool_main, t);
+        }
+    }
     return dp;
+}
+
+static void
+stop_pool(struct ctdp_dp *dp)
+{
+    for (int i = 0; i < dp->n_pool; i++) {
+        latch_set(&dp->pool[i].exit);
+        xpthread_join(dp->pool[i].thread, NULL);
+        latch_destroy(&dp->pool[i].exit);
+        latch_destroy(&dp->pool[i].wake);
+    }
+    free(dp->pool);
 }
 
 void
@@ -648,6 +758,7 @@ ctdp_dp_destroy(struct ctdp_dp *dp)
             remove_port(dp, dpp);
         }
     }
+    stop_pool(dp);
     ovsrcu_synchronize();
     ctdp_replay_destroy(dp->replay);
     ctdp_flows_destroy(&dp->flows);
@@ -672,6 +783,12 @@ ctdp_dp_show(struct ctdp_dp *dp, struct ds *s)
 {
     ds_put_format(s, "ctdp:\n  flows: %zu\n  conns: %u\n",
                   ctdp_flows_count(&dp->flows), ctdp_ct_n_conns(dp->ct));
+    if (dp->pool) {
+        ds_put_format(s, "  receive threads: %d, shared by the ports\n",
+                      dp->n_pool);
+    } else {
+        ds_put_cstr(s, "  receive threads: one per port\n");
+    }
     for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
         struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
 

@@ -43,7 +43,10 @@ struct ctdp_flows;
  * port 2 outside. */
 extern const char ctdp_dp_firewall_flows[];
 
-struct ctdp_dp *ctdp_dp_create(void);
+/* Creates a datapath.  'n_threads' > 0: that many receive threads share
+ * the ports (each port polled by one, spread evenly); 0: every port gets a
+ * receive thread of its own. */
+struct ctdp_dp *ctdp_dp_create(int n_threads);
 void ctdp_dp_destroy(struct ctdp_dp *);
 
 char *ctdp_dp_add_port(struct ctdp_dp *, const char *spec)

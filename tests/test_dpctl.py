@@ -301,3 +301,26 @@ def test_dump_conntrack_tcp_protoinfo(dp):
         "wscale_orig=7,wscale_reply=6,"
         "flags_orig=WINDOW_SCALE|SACK_PERM|MAXACK_SET,"
         "flags_reply=WINDOW_SCALE|SACK_PERM|MAXACK_SET)"), verbose
+
+
+def test_shared_receive_threads(tmp_path):
+    """With --n-threads=2, packets received on dummy ports go through the
+    shared threads; a port can be deleted and the daemon exits cleanly."""
+    from conftest import wait_until
+    d = Daemon(tmp_path).start("--n-threads=2", "--port=p1=dummy",
+                               "--port=p2=dummy", "--port=p3=dummy")
+    try:
+        assert "receive threads: 2, shared by the ports" in \
+            ok(d.dpctl("show"))
+        from scapy.all import Ether, IP, UDP
+        frame = (Ether() / IP(src="10.0.0.1", dst="10.0.0.2")
+                 / UDP(sport=1000, dport=53))
+        out = d.appctl("netdev-dummy/receive", "p1", bytes(frame).hex())
+        assert out.returncode == 0, out.stderr
+        wait_until(lambda: len(conns(d)) == 1, what="the conn")
+        ok(d.dpctl("del-port", "p3"))
+        assert "p3" not in ok(d.dpctl("show"))
+        assert d.dpctl("exit").returncode == 0
+        d.wait_exit()
+    finally:
+        d.stop()

@@ -29,11 +29,12 @@ def sh(*args):
 class Net:
     """The two namespaces, their veth pairs and the daemon between them."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, daemon_args):
         tag = os.getpid()
         self.nsi, self.nso = f"ctdp-ti-{tag}", f"ctdp-to-{tag}"
         self.pi, self.po = f"ctdpti{tag}", f"ctdpto{tag}"
         self.tmp = tmp
+        self.daemon_args = daemon_args
         self.daemon = None
         self.procs = []
 
@@ -56,7 +57,8 @@ class Net:
         self.host(self.nsi, self.pi, INSIDE4, INSIDE6)
         self.host(self.nso, self.po, OUTSIDE4, OUTSIDE6)
         self.daemon = Daemon(self.tmp).start(f"--port={self.pi}=system",
-                                             f"--port={self.po}=system")
+                                             f"--port={self.po}=system",
+                                             *self.daemon_args)
         return self
 
     def down(self):
@@ -85,9 +87,12 @@ class Net:
         return f":{port} " in out
 
 
-@pytest.fixture(scope="module")
-def net(tmp_path_factory):
-    n = Net(tmp_path_factory.mktemp("live"))
+@pytest.fixture(scope="module", params=[[], ["--n-threads=1"]],
+                ids=["thread-per-port", "one-shared-thread"])
+def net(request, tmp_path_factory):
+    """The network, with a receive thread per port, then with one receive
+    thread polling both ports (--n-threads=1)."""
+    n = Net(tmp_path_factory.mktemp("live"), request.param)
     try:
         yield n.up()
     finally:

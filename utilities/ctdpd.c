@@ -41,6 +41,7 @@ struct options {
     char **ports;               /* --port specs. */
     size_t n_ports;
     const char *flows;          /* --flows file, or NULL. */
+    int n_threads;              /* --n-threads; 0: one per port. */
     bool replay;                /* --replay: replay the captures, print,
                                  * exit. */
 };
@@ -83,7 +84,7 @@ main(int argc, char *argv[])
     if (error) {
         ovs_fatal(error, "cannot listen on %s", opts.unixctl);
     }
-    dp = ctdp_dp_create();
+    dp = ctdp_dp_create(opts.n_threads);
     configure(dp, &opts);
     ctdp_command_register("exit", ctdpd_unixctl_exit, &exiting);
     ctdp_dp_register_commands(dp);
@@ -224,7 +225,7 @@ replay(const struct options *opts)
         ovs_fatal(0, "--replay runs in the foreground: drop --detach");
     }
     check_replay_ports(opts);
-    dp = ctdp_dp_create();
+    dp = ctdp_dp_create(0);
     configure(dp, opts);
     error = ctdp_dp_replay(dp, &now);
     if (error) {
@@ -245,6 +246,7 @@ parse_options(int argc, char *argv[], struct options *opts)
         OPT_UNIXCTL = UCHAR_MAX + 1,
         OPT_PORT,
         OPT_FLOWS,
+        OPT_N_THREADS,
         OPT_REPLAY,
         VLOG_OPTION_ENUMS,
         DAEMON_OPTION_ENUMS,
@@ -253,6 +255,7 @@ parse_options(int argc, char *argv[], struct options *opts)
         {"unixctl", required_argument, NULL, OPT_UNIXCTL},
         {"port", required_argument, NULL, OPT_PORT},
         {"flows", required_argument, NULL, OPT_FLOWS},
+        {"n-threads", required_argument, NULL, OPT_N_THREADS},
         {"replay", no_argument, NULL, OPT_REPLAY},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -280,6 +283,16 @@ parse_options(int argc, char *argv[], struct options *opts)
                                    (opts->n_ports + 1) * sizeof *opts->ports);
             opts->ports[opts->n_ports++] = optarg;
             break;
+        case OPT_N_THREADS: {
+            unsigned int n;
+
+            if (!str_to_uint(optarg, 10, &n) || n < 1 || n > 64) {
+                ovs_fatal(0, "--n-threads wants a number from 1 to 64, "
+                          "not '%s'", optarg);
+            }
+            opts->n_threads = n;
+            break;
+        }
         case OPT_FLOWS:
             opts->flows = optarg;
             break;
@@ -323,6 +336,8 @@ usage(void)
            "                     pcap; OPTIONS: ofport=N and the netdev's\n"
            "                     own, or for pcap rx=IN.pcap,tx=OUT.pcap);\n"
            "                     repeat for more ports, numbered from 1\n"
+           "  --n-threads=N      N receive threads shared by the ports\n"
+           "                     (default: one thread per port)\n"
            "  --flows=FILE       flows in OVS syntax, one per line\n"
            "                     (default: a stateful firewall, port 1\n"
            "                     inside, port 2 outside)\n"
