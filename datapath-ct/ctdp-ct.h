@@ -206,6 +206,9 @@ struct ctdp_ct_dump *ctdp_ct_dump_start(struct ctdp_ct *, int zone,
 bool ctdp_ct_dump_next(struct ctdp_ct_dump *, struct ctdp_ct_entry *);
 void ctdp_ct_dump_done(struct ctdp_ct_dump *);
 
+/* The table's chain lengths, for ct-bkts: see ctdp-dump.c. */
+uint32_t *ctdp_ct_chain_lengths(struct ctdp_ct *, uint32_t *n_buckets);
+
 /* Which conns a flush removes.  Every part that is set must match. */
 struct ctdp_ct_flush_filter {
     int zone;                       /* < 0: every zone. */

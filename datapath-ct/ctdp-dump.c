@@ -101,3 +101,29 @@ ctdp_ct_dump_done(struct ctdp_ct_dump *dump)
         free(dump);
     }
 }
+
+/* Returns the number of nodes in each chain of the table (two per conn:
+ * what a lookup walks), in a malloc'd array of '*n_buckets' counts.  A
+ * snapshot: read again from the start if the table grew meanwhile. */
+uint32_t *
+ctdp_ct_chain_lengths(struct ctdp_ct *ct, uint32_t *n_buckets)
+{
+    const struct ctdp_table *t = &ct->table;
+
+    for (;;) {
+        uint32_t seq = ctdp_table_seq(t), n = ctdp_table_n_buckets(t);
+        uint32_t *counts = xcalloc(n, sizeof *counts);
+
+        for (uint32_t i = 0; i < n; i++) {
+            for (struct ctdp_node *node = ctdp_table_chain(t, i); node;
+                 node = ctdp_table_next(node)) {
+                counts[i]++;
+            }
+        }
+        if (!(seq & 1) && seq == ctdp_table_seq(t)) {
+            *n_buckets = n;
+            return counts;
+        }
+        free(counts);
+    }
+}

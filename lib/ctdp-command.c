@@ -55,6 +55,8 @@ static const struct ctdp_command commands[] = {
       "set how often expired conns are swept, in ms" },
     { "ct-get-sweep-interval", "dpctl/ct-get-sweep-interval", "", 0, 0,
       "print the sweep interval in ms" },
+    { "ct-bkts", "dpctl/ct-bkts", "[gt=N]", 0, 1,
+      "the hash table's buckets: chain lengths, and the busy ones" },
     { "ct-enable-tcp-seq-chk", "dpctl/ct-enable-tcp-seq-chk", "", 0, 0,
       "check TCP sequence numbers and windows (the default)" },
     { "ct-disable-tcp-seq-chk", "dpctl/ct-disable-tcp-seq-chk", "", 0, 0,

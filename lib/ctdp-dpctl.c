@@ -690,6 +690,74 @@ cmd_del_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
     unixctl_command_reply(conn, NULL);
 }
 
+/* ---- ct-bkts ----------------------------------------------------------- */
+
+#define BKTS_PER_ROW 8
+
+/* Prints OVS's ct-bkts table, but only the rows that hold a bucket with
+ * more than 'gt' nodes: ctdp's tables have up to millions of buckets. */
+static void
+format_bkts_rows(struct ds *s, const uint32_t *counts, uint32_t n,
+                 unsigned int gt)
+{
+    ds_put_cstr(s, "+-----------+-----------------------------------------+\n"
+                   "|  Buckets  |         Nodes per bucket (2 a conn)     |\n"
+                   "+-----------+-----------------------------------------+\n");
+    for (uint32_t row = 0; row < n; row += BKTS_PER_ROW) {
+        bool show = false;
+
+        for (uint32_t i = row; i < MIN(n, row + BKTS_PER_ROW); i++) {
+            show |= counts[i] > gt;
+        }
+        if (!show) {
+            continue;
+        }
+        ds_put_format(s, " %3"PRIu32"..%3"PRIu32"   | ", row,
+                      row + BKTS_PER_ROW - 1);
+        for (uint32_t i = row; i < MIN(n, row + BKTS_PER_ROW); i++) {
+            if (counts[i] > gt) {
+                ds_put_format(s, "%5"PRIu32, counts[i]);
+            } else {
+                ds_put_format(s, "%5s", ".");
+            }
+        }
+        ds_put_char(s, '\n');
+    }
+}
+
+static void
+cmd_bkts(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+    struct ds s = DS_EMPTY_INITIALIZER;
+    uint32_t n, *counts, hist[9] = { 0 };
+    unsigned int gt = 0;
+
+    if (argc > 1 && (strncmp(argv[1], "gt=", 3)
+                     || !str_to_uint(argv[1] + 3, 10, &gt))) {
+        reply_error(conn, EINVAL, "invalid argument %s (want gt=N)",
+                    argv[1]);
+        return;
+    }
+    counts = ctdp_ct_chain_lengths(ct, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        hist[MIN(counts[i], 8)]++;
+    }
+    ds_put_format(&s, "Total Buckets: %"PRIu32"\n", n);
+    ds_put_format(&s, "Current Connections: %"PRIu32"\n\n",
+                  ctdp_ct_n_conns(ct));
+    ds_put_cstr(&s, "Chain length: buckets\n");
+    for (int len = 0; len < 9; len++) {
+        ds_put_format(&s, "  %d%s: %"PRIu32"\n", len, len == 8 ? "+" : "",
+                      hist[len]);
+    }
+    ds_put_char(&s, '\n');
+    format_bkts_rows(&s, counts, n, gt);
+    free(counts);
+    unixctl_command_reply(conn, ds_cstr(&s));
+    ds_destroy(&s);
+}
+
 /* ---- TCP sequence checking -------------------------------------------- */
 
 static void
@@ -730,6 +798,7 @@ cmd_get_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
 void
 ctdp_dpctl_register(struct ctdp_dp *dp)
 {
+    ctdp_command_register("dpctl/ct-bkts", cmd_bkts, dp);
     ctdp_command_register("dpctl/ct-enable-tcp-seq-chk",
                           cmd_enable_tcp_seq_chk, dp);
     ctdp_command_register("dpctl/ct-disable-tcp-seq-chk",
