@@ -18,7 +18,7 @@ static const struct ctdp_command commands[] = {
     { "show", "show", "", 0, 0,
       "show ports, flow and conn counts, and drops" },
     { "add-port", "add-port", "NAME=TYPE[:OPTIONS]", 1, 1,
-      "add a port (TYPE: system, tap or dummy)" },
+      "add a port (TYPE: system, tap, dummy or pcap)" },
     { "del-port", "del-port", "NAME", 1, 1,
       "delete a port" },
     { "add-flow", "add-flow", "FLOW", 1, 1,

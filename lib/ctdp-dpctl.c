@@ -17,6 +17,7 @@
 #include "ctdp-dp.h"
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/ofp-parse.h"
+#include "openvswitch/shash.h"
 #include "packets.h"
 #include "unixctl.h"
 #include "util.h"
@@ -57,6 +58,8 @@ cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
     };
     size_t counts[ARRAY_SIZE(protos) + 1] = { 0 }, total = 0;
     struct ds s = DS_EMPTY_INITIALIZER;
+    struct shash tcp_states = SHASH_INITIALIZER(&tcp_states);
+    bool verbose = false;
     struct ctdp_ct_stats stats;
     struct ctdp_ct_dump *dump;
     struct ctdp_ct_entry e;
@@ -70,7 +73,9 @@ cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
                 return;
             }
             z = zone;
-        } else if (strcmp(argv[i], "-m") && strcmp(argv[i], "verbose")) {
+        } else if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "verbose")) {
+            verbose = true;
+        } else {
             reply_error(conn, EINVAL, "invalid argument %s", argv[i]);
             return;
         }
@@ -86,6 +91,15 @@ cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
         }
         counts[i]++;
         total++;
+        if (e.orig.nw_proto == IPPROTO_TCP && e.l4_state) {
+            size_t *n = shash_find_data(&tcp_states, e.l4_state);
+
+            if (!n) {
+                n = xzalloc(sizeof *n);
+                shash_add(&tcp_states, e.l4_state, n);
+            }
+            ++*n;
+        }
     }
     ctdp_ct_dump_done(dump);
 
@@ -94,7 +108,19 @@ cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
         if (counts[i]) {
             ds_put_format(&s, "  %s: %zu\n", protos[i].name, counts[i]);
         }
+        if (counts[i] && protos[i].proto == IPPROTO_TCP && verbose) {
+            const struct shash_node **nodes = shash_sort(&tcp_states);
+
+            /* As OVS's ct-stats-show -m. */
+            ds_put_cstr(&s, "    Conn per TCP states:\n");
+            for (size_t j = 0; j < shash_count(&tcp_states); j++) {
+                ds_put_format(&s, "\t  [%s]=%zu\n", nodes[j]->name,
+                              *(size_t *) nodes[j]->data);
+            }
+            free(nodes);
+        }
     }
+    shash_destroy_free_data(&tcp_states);
     if (counts[ARRAY_SIZE(protos)]) {
         ds_put_format(&s, "  Other: %zu\n", counts[ARRAY_SIZE(protos)]);
     }

@@ -123,7 +123,7 @@ def test_firewall_counts_every_flow(firewall):
         (1, "priority=0"): ["stray"],
     }
     flows = firewall.flows()
-    assert len(flows) == 18
+    assert len(flows) == 19
     for f in flows:
         names = expected.pop((f["table"], f["match"]), [])
         assert (f["n_packets"], f["n_bytes"]) == \
@@ -482,7 +482,7 @@ def test_del_flows_with_match_deletes_only_matching(firewall):
     kept = [(f["table"], f["match"]) for f in before
             if "in_port=2" not in f["match"]]
     assert [(f["table"], f["match"]) for f in after] == kept
-    assert len(before) - len(after) == 5
+    assert len(before) - len(after) == 6
     assert "flows: 13" in firewall.show()
 
 

@@ -343,3 +343,14 @@ def test_ct_bkts(dp):
     assert sum(map(int, cells)) == 6
     assert "|" not in ok(dp.dpctl("ct-bkts", "gt=8")).split("+\n")[-1]
     refused(dp.dpctl("ct-bkts", "gt=x"), "invalid argument gt=x (want gt=N)")
+
+
+def test_ct_stats_show_tcp_states(dp):
+    """ct-stats-show -m adds the conns per TCP state, as OVS's does."""
+    ok(dp.dpctl("inject", "p1", tcp("S", 1000, 0, sport=40002)))
+    out = ok(dp.dpctl("ct-stats-show", "-m")).splitlines()
+    i = out.index("  TCP: 1")
+    assert out[i + 1:i + 3] == ["    Conn per TCP states:",
+                                "\t  [SYN_SENT]=1"]
+    assert "    Conn per TCP states:" not in \
+        ok(dp.dpctl("ct-stats-show")).splitlines()

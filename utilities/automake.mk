@@ -7,6 +7,9 @@ bin_PROGRAMS += utilities/ctdp-dpctl
 utilities_ctdp_dpctl_SOURCES = utilities/ctdp-dpctl.c
 utilities_ctdp_dpctl_LDADD = lib/libctdp.la $(OVS_LIBDIR)/libopenvswitch.la
 
+# Their man pages (tests/test_man.py keeps them in step with --help).
+dist_man_MANS += utilities/ctdpd.8 utilities/ctdp-dpctl.8
+
 # The benchmark: ctdp's tracker against Open vSwitch's conntrack.  Run by
 # `make bench`, never by `make check`.
 bin_PROGRAMS += utilities/ctdp-bench

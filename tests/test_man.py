@@ -1,0 +1,140 @@
+"""The man pages utilities/ctdpd.8 and utilities/ctdp-dpctl.8.
+
+They render without warnings, they cannot fall behind the programs (every
+command of `ctdp-dpctl --help`, with its option-like arguments, and every
+long option of `ctdpd --help` must be in them), and `make install` installs
+them into $(mandir)/man8.
+"""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import TOP, build_dir, program, run
+
+PAGES = {
+    "ctdpd": TOP / "utilities" / "ctdpd.8",
+    "ctdp-dpctl": TOP / "utilities" / "ctdp-dpctl.8",
+}
+
+
+def render(page):
+    """The page as man shows it, as plain text (no bold, no hyphenation
+    artefacts), with runs of whitespace squeezed to one space."""
+    env = dict(os.environ, MANWIDTH="200", MAN_KEEP_FORMATTING="")
+    proc = run(["groff", "-man", "-Tutf8", "-P-cbou", "-rHY=0",
+                "-rLL=200n", str(page)], env=env)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.replace("\u2010", "-").replace("\u2212", "-")
+    return re.sub(r"\s+", " ", text)
+
+
+def source(page):
+    """The page's source with the escapes for '-' undone and fonts
+    dropped, for looking up names as they are written."""
+    text = page.read_text()
+    text = text.replace("\\-", "-")
+    return re.sub(r"\\f[BIRP]|\\f\(..|\\&", "", text)
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_renders_without_warnings(name):
+    page = PAGES[name]
+    assert shutil.which("groff"), "groff is missing (apt-get install groff-base)"
+    proc = run(["groff", "-man", "-Tutf8", "-ww", "-z", str(page)])
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    if shutil.which("man"):
+        env = dict(os.environ, MANWIDTH="80")
+        proc = run(["man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8",
+                    str(page)], env=env)
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_required_sections(name):
+    text = PAGES[name].read_text()
+    sections = {"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS",
+                "FILES", "ENVIRONMENT", "SEE ALSO"}
+    if name == "ctdp-dpctl":
+        sections.add("COMMANDS")
+    else:
+        sections.add("LIMITATIONS")
+    present = set(re.findall(r'^\.SH "?([^"\n]+)"?$', text, re.M))
+    assert sections <= present, sections - present
+    for ref in ("ovs-appctl", "ovs-fields", "ovs-actions", "conntrack"):
+        assert re.search(rf"^\.BR {re.escape(ref)}".replace("-", r"\\-"),
+                         text, re.M), ref
+    assert "/run/ctdp/ctdpd.ctl" in text and "CTDP_RUNDIR" in text
+
+
+def dpctl_commands():
+    """(name, usage) of every command `ctdp-dpctl --help` lists."""
+    proc = run([program("ctdp-dpctl"), "--help"])
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    block = out.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0]
+    commands = []
+    for line in block.splitlines():
+        words = line.split()
+        # Usage words come before the help text, which starts with a
+        # lower-case word that is not an argument.
+        usage = [w for w in words[1:] if re.match(r"^[\[\-A-Z]", w)
+                 or "=" in w]
+        commands.append((words[0], usage))
+    assert len(commands) >= 20, block
+    return commands
+
+
+def test_every_dpctl_command_documented():
+    src = source(PAGES["ctdp-dpctl"])
+    text = render(PAGES["ctdp-dpctl"])
+    # One entry (.TP heading) per command.
+    headings = set(re.findall(r"^\.TP\n(\S+)", src, re.M))
+    missing = []
+    for name, usage in dpctl_commands():
+        if name not in headings:
+            missing.append(name)
+        # Option-like arguments (-m, -s, --format=...) must be there too.
+        for word in usage:
+            for opt in re.findall(r"-{1,2}[a-z][\w=|-]*", word):
+                if opt not in text:
+                    missing.append(f"{name} {opt}")
+    assert not missing, f"not in ctdp-dpctl.8: {missing}"
+
+
+def test_every_dpctl_option_documented():
+    proc = run([program("ctdp-dpctl"), "--help"])
+    text = render(PAGES["ctdp-dpctl"])
+    options = set(re.findall(r"--[a-z][a-z-]*", proc.stdout.split(
+        "\nOptions:\n", 1)[1]))
+    assert options, proc.stdout
+    assert not [o for o in options if o not in text]
+
+
+def test_every_ctdpd_option_documented():
+    proc = run([program("ctdpd"), "--help"])
+    assert proc.returncode == 0, proc.stderr
+    options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", proc.stdout))
+    assert {"--port", "--flows", "--replay", "--unixctl",
+            "--detach"} <= options, options
+    text = render(PAGES["ctdpd"])
+    missing = sorted(o for o in options if o not in text)
+    assert not missing, f"not in ctdpd.8: {missing}"
+
+
+def test_make_install_installs_pages(tmp_path):
+    if not (build_dir() / "Makefile").exists():
+        pytest.skip(f"no Makefile in {build_dir()}")
+    destdir = tmp_path / "dest"
+    proc = subprocess.run(["make", "-C", str(build_dir()), "install",
+                           f"DESTDIR={destdir}"], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    found = {p.name: p for p in destdir.rglob("*.8")}
+    for name, page in PAGES.items():
+        installed = found.get(f"{name}.8")
+        assert installed, f"{name}.8 not installed: {sorted(found)}"
+        assert installed.parent.name == "man8", installed
+        assert installed.read_bytes() == page.read_bytes()
