@@ -138,3 +138,17 @@ def test_make_install_installs_pages(tmp_path):
         assert installed, f"{name}.8 not installed: {sorted(found)}"
         assert installed.parent.name == "man8", installed
         assert installed.read_bytes() == page.read_bytes()
+
+
+def test_default_flows_match_the_code():
+    """The DEFAULT FLOWS section of ctdpd.8 lists exactly the flows of the
+    firewall that lib/ctdp-dp.c loads, in the same order."""
+    import re
+    code = (TOP / "lib" / "ctdp-dp.c").read_text()
+    literal = code.split("ctdp_dp_firewall_flows[] =")[1].split("\";\n")[0] + "\""
+    text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', literal))
+    text = text.replace("\\n", "\n")
+    flows = [l for l in text.splitlines() if l and not l.startswith("#")]
+    page = (TOP / "utilities" / "ctdpd.8").read_text()
+    listed = [l for l in page.splitlines() if l.startswith("table=")]
+    assert listed == flows
