@@ -177,7 +177,8 @@ enum ctdp_ct_event_type {
 struct ctdp_ct_event {
     enum ctdp_ct_event_type type;
     struct ctdp_ct_entry entry;     /* For DESTROY: the final counters. */
-    long long stop;                 /* For DESTROY: 'now' at removal. */
+    long long time;                 /* 'now' when it happened (for DESTROY,
+                                     * the removal). */
 };
 
 /* A listener receives events into a bounded queue that the datapath never

@@ -76,7 +76,7 @@ ctdp_event_emit(struct ctdp_ct *ct, enum ctdp_ct_event_type type,
     struct ctdp_ct_event ev;
 
     ev.type = type;
-    ev.stop = type == CTDP_EVENT_DESTROY ? now : 0;
+    ev.time = now;
     ctdp_conn_to_entry(ct, conn, &ev.entry);
 
     ovs_mutex_lock(&ct->listeners_mutex);

@@ -10,6 +10,7 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-dp.h \
 	lib/ctdp-dpctl.c \
 	lib/ctdp-dpctl.h \
+	lib/ctdp-events.c \
 	lib/ctdp-flows.c \
 	lib/ctdp-flows.h \
 	lib/ctdp-pcap.c \
@@ -19,5 +20,7 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-port.c \
 	lib/ctdp-port.h \
 	lib/ctdp-replay.c \
-	lib/ctdp-replay.h
+	lib/ctdp-replay.h \
+	lib/ctdp-stream.c \
+	lib/ctdp-stream.h
 lib_libctdp_la_LIBADD = datapath-ct/libctdp-ct.la

@@ -10,66 +10,75 @@
  * the daemon registers through ctdp_command_register(). */
 static const struct ctdp_command commands[] = {
     { "version", "version", "", 0, 0,
-      "print the daemon's version" },
+      "print the daemon's version", false },
     { "list-commands", "list-commands", "", 0, 0,
-      "list the commands the daemon serves" },
+      "list the commands the daemon serves", false },
     { "exit", "exit", "", 0, 0,
-      "stop the daemon" },
+      "stop the daemon", false },
     { "show", "show", "", 0, 0,
-      "show ports, flow and conn counts, and drops" },
+      "show ports, flow and conn counts, and drops", false },
     { "add-port", "add-port", "NAME=TYPE[:OPTIONS]", 1, 1,
-      "add a port (TYPE: system, tap, dummy or pcap)" },
+      "add a port (TYPE: system, tap, dummy or pcap)", false },
     { "del-port", "del-port", "NAME", 1, 1,
-      "delete a port" },
+      "delete a port", false },
     { "add-flow", "add-flow", "FLOW", 1, 1,
-      "add a flow in OVS syntax" },
+      "add a flow in OVS syntax", false },
     { "add-flows", "add-flows", "FILE", 1, 1,
-      "add the flows in FILE, one per line (all or none)" },
+      "add the flows in FILE, one per line (all or none)", false },
     { "del-flows", "del-flows", "[MATCH]", 0, 1,
-      "delete the flows MATCH matches (default: all)" },
+      "delete the flows MATCH matches (default: all)", false },
     { "dump-flows", "dump-flows", "[table=N]", 0, 1,
-      "print the flows with their counters" },
+      "print the flows with their counters", false },
     { "inject", "inject", "PORT PACKET", 2, 2,
-      "run a packet (hex frame, or datapath flow syntax) in from PORT" },
+      "run a packet (hex frame, or datapath flow syntax) in from PORT", false },
     { "dump-conntrack", "dpctl/dump-conntrack",
       "[-m] [-s] [zone=N] [--format=ovs|proc]", 0, 4,
-      "print the conntrack table (OVS's format, or the kernel's)" },
+      "print the conntrack table (OVS's format, or the kernel's)", true },
+    { "ct-events", "dpctl/ct-events", "[--zone=N]", 0, 1,
+      "print conn events as conntrack -E does, until interrupted", true },
+    { "monitor-conntrack", "dpctl/monitor-conntrack", "[--zone=N]", 0, 1,
+      "the same as ct-events", true },
+    { "stream-read", "dpctl/stream-read", "ID", 1, 1,
+      "read the next chunk of a --stream command's output", false },
+    { "stream-close", "dpctl/stream-close", "ID", 1, 1,
+      "end a --stream command's output early", false },
     { "flush-conntrack", "dpctl/flush-conntrack",
       "[zone=N] [mark=X[/M]] [labels=Y[/N]] [ct-orig-tuple [ct-reply-tuple]]",
-      0, 5, "delete the conns that match (all by default)" },
+      0, 5, "delete the conns that match (all by default)", false },
     { "ct-stats-show", "dpctl/ct-stats-show", "[-m] [zone=N]", 0, 2,
-      "conn counts per protocol, and the tracker's statistics" },
+      "conn counts per protocol, and the tracker's statistics", false },
     { "ct-set-maxconns", "dpctl/ct-set-maxconns", "MAXCONNS", 1, 1,
-      "set the maximum number of conns" },
+      "set the maximum number of conns", false },
     { "ct-get-maxconns", "dpctl/ct-get-maxconns", "", 0, 0,
-      "print the maximum number of conns" },
+      "print the maximum number of conns", false },
     { "ct-get-nconns", "dpctl/ct-get-nconns", "", 0, 0,
-      "print the number of conns" },
+      "print the number of conns", false },
     { "ct-set-limits", "dpctl/ct-set-limits",
-      "[default=L] [zone=N,limit=L]...", 1, 65, "set per-zone conn limits" },
+      "[default=L] [zone=N,limit=L]...", 1, 65, "set per-zone conn limits", false },
     { "ct-get-limits", "dpctl/ct-get-limits", "[zone=N[,zone=M]...]", 0, 1,
-      "print per-zone limits and counts" },
+      "print per-zone limits and counts", false },
     { "ct-del-limits", "dpctl/ct-del-limits", "[default] [zone=N[,zone=M]...]",
-      1, 2, "remove per-zone limits (back to the default)" },
+      1, 2, "remove per-zone limits (back to the default)",
+      false },
     { "ct-set-sweep-interval", "dpctl/ct-set-sweep-interval", "MS", 1, 1,
-      "set how often expired conns are swept, in ms" },
+      "set how often expired conns are swept, in ms", false },
     { "ct-get-sweep-interval", "dpctl/ct-get-sweep-interval", "", 0, 0,
-      "print the sweep interval in ms" },
+      "print the sweep interval in ms", false },
     { "ct-bkts", "dpctl/ct-bkts", "[gt=N]", 0, 1,
-      "the hash table's buckets: chain lengths, and the busy ones" },
+      "the hash table's buckets: chain lengths, and the busy ones", false },
     { "ct-enable-tcp-seq-chk", "dpctl/ct-enable-tcp-seq-chk", "", 0, 0,
-      "check TCP sequence numbers and windows (the default)" },
+      "check TCP sequence numbers and windows (the default)", false },
     { "ct-disable-tcp-seq-chk", "dpctl/ct-disable-tcp-seq-chk", "", 0, 0,
-      "accept TCP segments whatever their sequence numbers" },
+      "accept TCP segments whatever their sequence numbers", false },
     { "ct-get-tcp-seq-chk", "dpctl/ct-get-tcp-seq-chk", "", 0, 0,
-      "say whether TCP sequence numbers are checked" },
+      "say whether TCP sequence numbers are checked", false },
     { "ct-set-timeout-policy", "dpctl/ct-set-timeout-policy",
       "zone=N NAME=SECS...", 2, 17,
-      "set timeouts for a zone (tcp_*, udp_first, udp_multiple, icmp, ...)" },
+      "set timeouts for a zone (tcp_*, udp_first, udp_multiple, icmp, ...)", false },
     { "ct-get-timeout-policy", "dpctl/ct-get-timeout-policy", "zone=N", 1, 1,
-      "print the timeouts in force in a zone" },
+      "print the timeouts in force in a zone", false },
     { "ct-del-timeout-policy", "dpctl/ct-del-timeout-policy", "zone=N", 1, 1,
-      "remove a zone's timeout policy (back to the defaults)" },
+      "remove a zone's timeout policy (back to the defaults)", false },
 };
 
 size_t
@@ -146,8 +155,9 @@ ctdp_command_print_help(FILE *stream)
 }
 
 /* Registers 'cb' with the unixctl server under the row named 'unixctl',
- * taking usage and argument bounds from that row.  Aborts if there is no
- * such row: every command the daemon serves must be in the table. */
+ * taking usage and argument bounds from that row (one more argument for a
+ * stream's "--stream").  Aborts if there is no such row: every command the
+ * daemon serves must be in the table. */
 void
 ctdp_command_register(const char *unixctl, unixctl_cb_func *cb, void *aux)
 {
@@ -156,8 +166,8 @@ ctdp_command_register(const char *unixctl, unixctl_cb_func *cb, void *aux)
     if (!c) {
         ovs_abort(0, "command %s is not in the command table", unixctl);
     }
-    unixctl_command_register(c->unixctl, c->usage, c->min_args, c->max_args,
-                             cb, aux);
+    unixctl_command_register(c->unixctl, c->usage, c->min_args,
+                             c->max_args + c->stream, cb, aux);
 }
 
 /* Returns ctdp's run directory: $CTDP_RUNDIR, or /run/ctdp. */

@@ -34,6 +34,9 @@ struct ctdp_command {
     const char *usage;      /* Argument synopsis, "" for none. */
     int min_args, max_args; /* Bounds on the argument count. */
     const char *help;       /* One line for --help. */
+    bool stream;            /* Output comes as a stream (ctdp-stream.h):
+                             * the daemon also takes a leading "--stream",
+                             * which ctdp-dpctl always sends. */
 };
 
 const struct ctdp_command *ctdp_command_find(const char *name);

@@ -174,18 +174,26 @@ proc_l4_name(uint8_t proto)
     }
 }
 
-/* As the kernel's print_tuple(): IPv6 addresses in full (%pI6). */
+/* A tuple as the kernel's print_tuple() writes it, with IPv6 addresses in
+ * full (%pI6) for /proc, or shortened (inet_ntop) as conntrack-tools
+ * prints them. */
 static void
-proc_tuple(struct ds *s, const struct ctdp_tuple *t)
+proc_tuple(struct ds *s, const struct ctdp_tuple *t, bool full_ipv6)
 {
     if (t->l3 == CTDP_L3_IPV4) {
         ds_put_format(s, "src="IP_FMT" dst="IP_FMT" ", IP_ARGS(t->src.ip4),
                       IP_ARGS(t->dst.ip4));
     } else {
         for (int i = 0; i < 2; i++) {
-            const uint8_t *a = (i ? &t->dst : &t->src)->ip6.s6_addr;
+            const struct in6_addr *addr = i ? &t->dst.ip6 : &t->src.ip6;
+            const uint8_t *a = addr->s6_addr;
 
             ds_put_cstr(s, i ? "dst=" : "src=");
+            if (!full_ipv6) {
+                ipv6_format_addr(addr, s);
+                ds_put_char(s, ' ');
+                continue;
+            }
             for (int j = 0; j < 16; j += 2) {
                 ds_put_format(s, "%02x%02x%s", a[j], a[j + 1],
                               j < 14 ? ":" : " ");
@@ -202,6 +210,12 @@ proc_tuple(struct ds *s, const struct ctdp_tuple *t)
     }
 }
 
+static long long
+seconds_left(const struct ctdp_ct_entry *e, long long now)
+{
+    return e->expires > now ? (e->expires - now) / 1000 : 0;
+}
+
 /* Prints 'e' as a line of the kernel's /proc/net/nf_conntrack (with
  * accounting on, as `conntrack -L` shows it with nf_conntrack_acct=1).
  * 'use' is 1: the table's reference, the only one a ctdp conn has. */
@@ -209,28 +223,77 @@ void
 ctdp_ct_format_proc(struct ds *s, const struct ctdp_ct_entry *e,
                     long long now)
 {
-    long long left = e->expires > now ? (e->expires - now) / 1000 : 0;
     bool v4 = e->orig.l3 == CTDP_L3_IPV4;
 
     ds_put_format(s, "%-8s %u %-8s %u %lld ", v4 ? "ipv4" : "ipv6",
                   v4 ? 2 : 10, proc_l4_name(e->orig.nw_proto),
-                  e->orig.nw_proto, left);
+                  e->orig.nw_proto, seconds_left(e, now));
     if (e->l4_state) {
         ds_put_format(s, "%s ", e->l4_state);
     }
-    proc_tuple(s, &e->orig);
+    proc_tuple(s, &e->orig, true);
     ds_put_format(s, "packets=%"PRIu64" bytes=%"PRIu64" ",
                   e->packets[CTDP_DIR_ORIG], e->bytes[CTDP_DIR_ORIG]);
     if (!(e->status & CTDP_S_SEEN_REPLY)) {
         ds_put_cstr(s, "[UNREPLIED] ");
     }
-    proc_tuple(s, &e->reply);
+    proc_tuple(s, &e->reply, true);
     ds_put_format(s, "packets=%"PRIu64" bytes=%"PRIu64" ",
                   e->packets[CTDP_DIR_REPLY], e->bytes[CTDP_DIR_REPLY]);
     if (e->status & CTDP_S_ASSURED) {
         ds_put_cstr(s, "[ASSURED] ");
     }
     ds_put_format(s, "mark=%"PRIu32" zone=%u use=1", e->mark, e->orig.zone);
+}
+
+/* Prints 'ev' as `conntrack -E` does (libnetfilter_conntrack's default
+ * output): the event type right-aligned in 9 columns, then the conn as
+ * `conntrack -L` shows it.  NEW and UPDATE carry the seconds left at the
+ * event's time; DESTROY carries the final counters instead, as the
+ * kernel's destroy events do with accounting on.  Mark and zone appear
+ * when they are not zero, as in the kernel's events. */
+void
+ctdp_ct_format_event(struct ds *s, const struct ctdp_ct_event *ev)
+{
+    static const char *const types[] = {
+        [CTDP_EVENT_NEW] = "[NEW]",
+        [CTDP_EVENT_UPDATE] = "[UPDATE]",
+        [CTDP_EVENT_DESTROY] = "[DESTROY]",
+    };
+    const struct ctdp_ct_entry *e = &ev->entry;
+    bool destroy = ev->type == CTDP_EVENT_DESTROY;
+
+    ds_put_format(s, "%9s %-8s %u ", types[ev->type],
+                  proc_l4_name(e->orig.nw_proto), e->orig.nw_proto);
+    if (!destroy) {
+        ds_put_format(s, "%lld ", seconds_left(e, ev->time));
+    }
+    if (e->l4_state) {
+        ds_put_format(s, "%s ", e->l4_state);
+    }
+    proc_tuple(s, &e->orig, false);
+    if (destroy) {
+        ds_put_format(s, "packets=%"PRIu64" bytes=%"PRIu64" ",
+                      e->packets[CTDP_DIR_ORIG], e->bytes[CTDP_DIR_ORIG]);
+    }
+    if (!(e->status & CTDP_S_SEEN_REPLY)) {
+        ds_put_cstr(s, "[UNREPLIED] ");
+    }
+    proc_tuple(s, &e->reply, false);
+    if (destroy) {
+        ds_put_format(s, "packets=%"PRIu64" bytes=%"PRIu64" ",
+                      e->packets[CTDP_DIR_REPLY], e->bytes[CTDP_DIR_REPLY]);
+    }
+    if (e->status & CTDP_S_ASSURED) {
+        ds_put_cstr(s, "[ASSURED] ");
+    }
+    if (e->mark) {
+        ds_put_format(s, "mark=%"PRIu32" ", e->mark);
+    }
+    if (e->orig.zone) {
+        ds_put_format(s, "zone=%u ", e->orig.zone);
+    }
+    ds_chomp(s, ' ');
 }
 
 /* Prints the statistics as `conntrack -S` does, on one line. */

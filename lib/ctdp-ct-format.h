@@ -22,12 +22,18 @@
  *   dport=53 packets=1 bytes=28 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1
  *   sport=53 dport=1000 packets=0 bytes=0 mark=0 zone=0 use=1
  *
+ * ctdp_ct_format_event() prints an event as `conntrack -E` does, e.g.
+ *
+ *      [NEW] udp      17 30 src=10.0.0.1 dst=10.0.0.2 sport=1000 dport=53
+ *   [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1000
+ *
  * Thread-safety: pure functions. */
 
 #include <stdbool.h>
 #include "openvswitch/dynamic-string.h"
 
 struct ctdp_ct_entry;
+struct ctdp_ct_event;
 struct ctdp_ct_stats;
 
 struct ctdp_ct_format {
@@ -41,6 +47,7 @@ void ctdp_ct_format_entry(struct ds *, const struct ctdp_ct_entry *,
                           const struct ctdp_ct_format *);
 void ctdp_ct_format_proc(struct ds *, const struct ctdp_ct_entry *,
                          long long now);
+void ctdp_ct_format_event(struct ds *, const struct ctdp_ct_event *);
 void ctdp_ct_format_stats(struct ds *, const struct ctdp_ct_stats *);
 
 #endif /* ctdp-ct-format.h */

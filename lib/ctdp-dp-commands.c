@@ -1,5 +1,6 @@
-/* The datapath's unixctl commands: ports, flows, injection.  Each one
- * changes nothing when it fails, and says why in one line. */
+/* The datapath's unixctl commands: ports, flows, injection, and the
+ * conntrack dump.  Each one changes nothing when it fails, and says why in
+ * one line. */
 #include <config.h>
 #include "ctdp-dp.h"
 
@@ -9,6 +10,7 @@
 #include "ctdp-ct-format.h"
 #include "ctdp-dpctl.h"
 #include "ctdp-flows.h"
+#include "ctdp-stream.h"
 #include "unixctl.h"
 #include "util.h"
 
@@ -136,34 +138,73 @@ parse_dump_args(int argc, const char *argv[], struct ctdp_ct_format *f,
     return NULL;
 }
 
+/* A dump in progress: the iterator and how to print. */
+struct dump_stream {
+    struct ctdp_ct_dump *dump;
+    struct ctdp_ct_format format;
+    bool proc;
+};
+
+static enum ctdp_stream_status
+dump_stream_read(void *ds_, struct ds *out, size_t max)
+{
+    struct dump_stream *d = ds_;
+    struct ctdp_ct_entry e;
+
+    while (out->length < max) {
+        if (!ctdp_ct_dump_next(d->dump, &e)) {
+            return CTDP_STREAM_END;
+        }
+        if (d->proc) {
+            ctdp_ct_format_proc(out, &e, d->format.now);
+        } else {
+            ctdp_ct_format_entry(out, &e, &d->format);
+        }
+        ds_put_char(out, '\n');
+    }
+    return CTDP_STREAM_MORE;
+}
+
+static void
+dump_stream_destroy(void *d_)
+{
+    struct dump_stream *d = d_;
+
+    ctdp_ct_dump_done(d->dump);
+    free(d);
+}
+
+static const struct ctdp_stream_class dump_stream_class = {
+    .read = dump_stream_read,
+    .destroy = dump_stream_destroy,
+};
+
+/* dump-conntrack: as a stream when asked, otherwise as one reply (what
+ * ovs-appctl can read), built by the same producer. */
 static void
 cmd_dump_conntrack(struct unixctl_conn *conn, int argc, const char *argv[],
                    void *dp)
 {
-    struct ctdp_ct_format f = { .now = 0 };
+    struct dump_stream *d = xzalloc(sizeof *d);
+    bool stream = ctdp_stream_requested(&argc, &argv);
     struct ds s = DS_EMPTY_INITIALIZER;
-    struct ctdp_ct_dump *dump;
-    struct ctdp_ct_entry e;
     char *error;
-    bool proc;
     int zone;
 
-    error = parse_dump_args(argc, argv, &f, &zone, &proc);
+    error = parse_dump_args(argc, argv, &d->format, &zone, &d->proc);
     if (error) {
+        free(d);
         reply(conn, error, NULL);
         return;
     }
-    f.now = ctdp_dp_now(dp, &f.wall_offset);
-    dump = ctdp_ct_dump_start(ctdp_dp_ct(dp), zone, f.now);
-    while (ctdp_ct_dump_next(dump, &e)) {
-        if (proc) {
-            ctdp_ct_format_proc(&s, &e, f.now);
-        } else {
-            ctdp_ct_format_entry(&s, &e, &f);
-        }
-        ds_put_char(&s, '\n');
+    d->format.now = ctdp_dp_now(dp, &d->format.wall_offset);
+    d->dump = ctdp_ct_dump_start(ctdp_dp_ct(dp), zone, d->format.now);
+    if (stream) {
+        ctdp_stream_open(conn, &dump_stream_class, d);
+        return;
     }
-    ctdp_ct_dump_done(dump);
+    dump_stream_read(d, &s, SIZE_MAX);
+    dump_stream_destroy(d);
     unixctl_command_reply(conn, ds_cstr(&s));
     ds_destroy(&s);
 }
@@ -172,6 +213,8 @@ void
 ctdp_dp_register_commands(struct ctdp_dp *dp)
 {
     ctdp_command_register("dpctl/dump-conntrack", cmd_dump_conntrack, dp);
+    ctdp_events_register(dp);
+    ctdp_stream_register_commands();
     ctdp_dpctl_register(dp);
     ctdp_command_register("add-port", cmd_add_port, dp);
     ctdp_command_register("del-port", cmd_del_port, dp);

@@ -12,4 +12,7 @@ struct ctdp_dp;
 
 void ctdp_dpctl_register(struct ctdp_dp *);
 
+/* ct-events, in ctdp-events.c. */
+void ctdp_events_register(struct ctdp_dp *);
+
 #endif /* ctdp-dpctl.h */

@@ -90,8 +90,8 @@ def dpctl_commands():
 def test_every_dpctl_command_documented():
     src = source(PAGES["ctdp-dpctl"])
     text = render(PAGES["ctdp-dpctl"])
-    # One entry (.TP heading) per command.
-    headings = set(re.findall(r"^\.TP\n(\S+)", src, re.M))
+    # One entry (a .TP heading, or .TQ for an alias) per command.
+    headings = set(re.findall(r"^\.T[PQ]\n(\S+)", src, re.M))
     missing = []
     for name, usage in dpctl_commands():
         if name not in headings:

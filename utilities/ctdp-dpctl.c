@@ -3,14 +3,18 @@
  *   ctdp-dpctl [--unixctl=SOCKET] [--timeout=SECS] COMMAND [ARG...]
  *
  * Looks COMMAND up in the command table, checks its argument count, sends it
- * to the daemon over unixctl and prints the reply.  Every failure prints one
- * line on stderr and exits non-zero:
+ * to the daemon over unixctl and prints the reply.  A command whose output
+ * is a stream (dump-conntrack, ct-events) is read and printed a chunk at a
+ * time (lib/ctdp-stream.h), until its end or until SIGINT or SIGTERM, which
+ * close the stream and exit 0.  Every failure prints one line on stderr
+ * and exits non-zero:
  *   1  the daemon could not be reached or the transaction failed;
  *   2  the command was refused (by this client or by the daemon). */
 #include <config.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,25 +72,18 @@ main(int argc, char *argv[])
     return run_command(&opts, cmd, argc - first - 1, argv + first + 1);
 }
 
-/* Sends 'cmd' with its arguments and prints the reply: the result on stdout,
- * or the daemon's error on stderr as one line. */
-static int
-run_command(const struct options *opts, const struct ctdp_command *cmd,
-            int n_args, char *args[])
+/* Sends 'method' with its arguments on 'client' and returns the result;
+ * prints the daemon's error (one line) or the failure and exits on
+ * either. */
+static char *
+transact(struct jsonrpc *client, const struct options *opts,
+         const char *method, int n_args, char *args[])
 {
     char *result = NULL, *reply_error = NULL;
-    struct jsonrpc *client;
     int error;
 
-    ctl_timeout_setup(opts->timeout);
-    error = unixctl_client_create(opts->unixctl, &client);
-    if (error) {
-        fail(EXIT_UNREACHABLE, "cannot connect to %s: %s (is ctdpd running?)",
-             opts->unixctl, ovs_strerror(error));
-    }
-    error = unixctl_client_transact(client, (char *) cmd->unixctl, n_args,
-                                    args, &result, &reply_error);
-    jsonrpc_close(client);
+    error = unixctl_client_transact(client, CONST_CAST(char *, method),
+                                    n_args, args, &result, &reply_error);
     if (error) {
         fail(EXIT_UNREACHABLE, "%s: %s", opts->unixctl,
              error == EOF ? "connection closed by ctdpd"
@@ -97,8 +94,73 @@ run_command(const struct options *opts, const struct ctdp_command *cmd,
         reply_error[strcspn(reply_error, "\n")] = '\0';
         fail(EXIT_REFUSED, "%s", reply_error);
     }
-    fputs(result ? result : "", stdout);
+    return result ? result : xstrdup("");
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void
+interrupt(int sig OVS_UNUSED)
+{
+    interrupted = 1;
+}
+
+/* Prints stream 'id' chunk by chunk until its end, or until a signal asks
+ * to stop: the daemon answers every read within CTDP_STREAM_POLL_MS, so a
+ * signal is seen that soon, and the stream is then closed. */
+static void
+drain_stream(struct jsonrpc *client, const struct options *opts, char *id)
+{
+    struct sigaction sa = { .sa_handler = interrupt };
+
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    while (!interrupted) {
+        char *chunk = transact(client, opts, "dpctl/stream-read", 1, &id);
+        bool end = !strncmp(chunk, "end\n", 4);
+
+        fputs(chunk + strcspn(chunk, "\n") + 1, stdout);
+        fflush(stdout);
+        free(chunk);
+        if (end) {
+            return;
+        }
+    }
+    free(transact(client, opts, "dpctl/stream-close", 1, &id));
+}
+
+/* Sends 'cmd' with its arguments and prints the reply: the result on stdout,
+ * or the daemon's error on stderr as one line. */
+static int
+run_command(const struct options *opts, const struct ctdp_command *cmd,
+            int n_args, char *args[])
+{
+    struct jsonrpc *client;
+    char *result;
+    int error;
+
+    ctl_timeout_setup(opts->timeout);
+    error = unixctl_client_create(opts->unixctl, &client);
+    if (error) {
+        fail(EXIT_UNREACHABLE, "cannot connect to %s: %s (is ctdpd running?)",
+             opts->unixctl, ovs_strerror(error));
+    }
+    if (cmd->stream) {
+        char **stream_args = xmalloc((n_args + 1) * sizeof *stream_args);
+
+        stream_args[0] = "--stream";
+        memcpy(&stream_args[1], args, n_args * sizeof *args);
+        result = transact(client, opts, cmd->unixctl, n_args + 1,
+                          stream_args);
+        free(stream_args);
+        result[strcspn(result, "\n")] = '\0';
+        drain_stream(client, opts, result);
+    } else {
+        result = transact(client, opts, cmd->unixctl, n_args, args);
+        fputs(result, stdout);
+    }
     free(result);
+    jsonrpc_close(client);
     return 0;
 }
 

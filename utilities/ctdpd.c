@@ -24,6 +24,7 @@
 #include "ctdp-dp.h"
 #include "ctdp-flows.h"
 #include "ctdp-port.h"
+#include "ctdp-stream.h"
 #include "dummy.h"
 #include "daemon.h"
 #include "fatal-signal.h"
@@ -93,8 +94,10 @@ main(int argc, char *argv[])
 
     while (!exiting) {
         unixctl_server_run(server);
+        ctdp_stream_run();
         ctdp_dp_run(dp);
         unixctl_server_wait(server);
+        ctdp_stream_wait();
         ctdp_dp_wait(dp);
         if (exiting) {
             poll_immediate_wake();
@@ -102,6 +105,7 @@ main(int argc, char *argv[])
         poll_block();
     }
     VLOG_INFO("exiting");
+    ctdp_stream_close_all();    /* Streams hold dumps and listeners. */
     ctdp_dp_destroy(dp);
     unixctl_server_destroy(server);
     free(opts.unixctl);

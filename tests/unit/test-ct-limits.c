@@ -151,8 +151,8 @@ test_max_conns_early_drop(void)
     CHECK_STATE(tpkt_udp_ct(ct, &ab, 1003, 53, 0, true, 100), TRK_NEW);
     CHECK_EQ(stats_of(ct).early_drop, 1);
     CHECK_EQ(ctdp_ct_listener_poll(l, ev, 4, &lost), 2);
-    CHECK((ev[0].type == CTDP_EVENT_DESTROY && ev[0].stop == 100)
-          != (ev[1].type == CTDP_EVENT_DESTROY && ev[1].stop == 100));
+    CHECK((ev[0].type == CTDP_EVENT_DESTROY && ev[0].time == 100)
+          != (ev[1].type == CTDP_EVENT_DESTROY && ev[1].time == 100));
     CHECK_EQ(ctdp_ct_n_conns(ct), 2);
     CHECK(has_udp(ct, &ab, 1003, 53, 0, NULL, 100));
     CHECK(has_udp(ct, &ab, 1001, 53, 0, NULL, 100)
