@@ -137,3 +137,70 @@ def test_no_open_vswitch_conntrack_linked():
     symbols = run(["nm", program("ctdpd")], check=True).stdout
     for name in ("conntrack_execute", "conntrack_init", "ipf_init"):
         assert f" {name}\n" not in symbols, name
+
+
+# Every command of the table, as ovs-appctl sends it: unixctl name and
+# arguments.  "==" marks the ones whose output ctdp-dpctl must match
+# byte for byte (same state, nothing time-dependent).
+UDP = ("eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),"
+       "ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),"
+       "udp(src=1000,dst=53)")
+APPCTL_CALLS = [
+    ("version", [], "=="),
+    ("list-commands", [], "=="),
+    ("show", [], "=="),
+    ("add-port", ["p3=dummy"], ""),
+    ("del-port", ["p3"], ""),
+    ("add-flow", ["table=5,priority=1,actions=drop"], ""),
+    ("add-flows", ["{flows}"], ""),
+    ("del-flows", ["table=5"], ""),
+    ("dump-flows", ["table=1"], ""),
+    ("inject", ["p1", UDP], ""),
+    ("dump-conntrack", ["zone=0"], "=="),
+    ("ct-events", ["--stream"], ""),
+    ("monitor-conntrack", ["--stream", "--zone=3"], ""),
+    ("stream-read", ["2"], ""),        # ids: 1 was the dump above
+    ("stream-close", ["3"], ""),
+    ("ct-stats-show", ["-m"], "=="),
+    ("ct-bkts", ["gt=0"], "=="),
+    ("ct-set-maxconns", ["1000"], ""),
+    ("ct-get-maxconns", [], "=="),
+    ("ct-get-nconns", [], "=="),
+    ("ct-set-limits", ["default=10", "zone=3,limit=5"], ""),
+    ("ct-get-limits", [], "=="),
+    ("ct-del-limits", ["zone=3"], ""),
+    ("ct-set-sweep-interval", ["500"], ""),
+    ("ct-get-sweep-interval", [], "=="),
+    ("ct-disable-tcp-seq-chk", [], ""),
+    ("ct-get-tcp-seq-chk", [], "=="),
+    ("ct-enable-tcp-seq-chk", [], ""),
+    ("ct-set-timeout-policy", ["zone=3", "udp_first=10"], ""),
+    ("ct-get-timeout-policy", ["zone=3"], "=="),
+    ("ct-del-timeout-policy", ["zone=3"], ""),
+    ("flush-conntrack", ["zone=0"], ""),
+    ("exit", [], ""),
+]
+
+
+def test_every_command_over_ovs_appctl(tmp_path):
+    """OVS's own ovs-appctl drives every command of the table by its
+    unixctl name, and reads what ctdp-dpctl reads."""
+    flows = tmp_path / "f.flows"
+    flows.write_text("table=6,priority=1,actions=drop\n")
+    d = Daemon(tmp_path).start("--port=p1=dummy", "--port=p2=dummy")
+    try:
+        help_out = run([program("ctdp-dpctl"), "--help"]).stdout
+        offered = [line.split()[0] for line in help_out.split(
+            "Commands:\n")[1].split("\n\n")[0].splitlines()]
+        assert sorted(offered) == sorted(c for c, _, _ in APPCTL_CALLS)
+        served = d.dpctl("list-commands").stdout.split()
+        for name, args, same in APPCTL_CALLS:
+            args = [a.format(flows=flows) for a in args]
+            method = name if name in served else f"dpctl/{name}"
+            proc = d.appctl(method, *args)
+            assert proc.returncode == 0, (name, proc.stderr)
+            if same:
+                assert proc.stdout == d.dpctl(name, *args).stdout, name
+        d.wait_exit()
+    finally:
+        d.stop()

@@ -152,3 +152,14 @@ def test_default_flows_match_the_code():
     page = (TOP / "utilities" / "ctdpd.8").read_text()
     listed = [l for l in page.splitlines() if l.startswith("table=")]
     assert listed == flows
+
+
+def test_readme_lists_every_command_with_an_example():
+    """README.md's command reference has a row for every command of
+    `ctdp-dpctl --help`, with an example that runs it."""
+    readme = (TOP / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z-]+)` \| `([^`]+)` \|", readme, re.M))
+    missing = [name for name, _ in dpctl_commands()
+               if not re.search(rf"(ctdp-dpctl |dpctl/){name}\b",
+                                rows.get(name, ""))]
+    assert not missing, f"not in README.md's command table: {missing}"
