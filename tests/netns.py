@@ -64,6 +64,11 @@ class Host:
            "eth0", "netns", self.ns)
         sh("sysctl", "-qw", f"net.ipv6.conf.{self.link}.disable_ipv6=1")
         sh("sysctl", "-qw", f"net.ipv4.conf.{self.link}.arp_ignore=8")
+        if not self.addr6:
+            # No router solicitations or reports from a host that does
+            # not use IPv6: the flows see only the test's traffic.
+            sh("ip", "netns", "exec", self.ns, "sysctl", "-qw",
+               "net.ipv6.conf.all.disable_ipv6=1")
         sh("ip", "link", "set", self.link, "up")
         sh("ip", "-n", self.ns, "link", "set", "lo", "up")
         sh("ip", "-n", self.ns, "link", "set", "eth0", "up")
@@ -77,6 +82,7 @@ class Host:
         if self.addr6:
             sh("ip", "-n", self.ns, "addr", "add", f"{self.addr6}/64",
                "dev", "eth0", "nodad")
+
 
     def destroy(self):
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
