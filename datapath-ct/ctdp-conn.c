@@ -159,10 +159,12 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
 {
     uint32_t orig_hash, reply_hash, old;
     struct ctdp_zone *zone;
+    long long expires;
     uint16_t status;
 
     ctdp_conn_lock(conn);
     status = ctdp_conn_status(conn);
+    expires = ctdp_conn_expires(conn);
     if (!(status & CTDP_S_DYING)) {
         ctdp_conn_set_status(conn, CTDP_S_DYING);
         /* Invisible from now on: see ctdp_conn_is_live(). */
@@ -182,7 +184,7 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
     zone = ctdp_zone_find(ct, conn->key.zone);
     atomic_sub_relaxed(&zone->count, 1, &old);
     if (ctdp_events_wanted(ct)) {
-        ctdp_event_emit(ct, CTDP_EVENT_DESTROY, conn, now);
+        ctdp_event_emit_destroy(ct, conn, expires, now);
     }
     return true;
 }

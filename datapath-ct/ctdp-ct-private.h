@@ -329,6 +329,8 @@ void ctdp_zones_destroy(struct ctdp_ct *);
 /* ctdp-event.c */
 void ctdp_event_emit(struct ctdp_ct *, enum ctdp_ct_event_type,
                      struct ctdp_conn *, long long now);
+void ctdp_event_emit_destroy(struct ctdp_ct *, struct ctdp_conn *,
+                             long long expires, long long now);
 void ctdp_events_destroy(struct ctdp_ct *);
 
 /* ctdp-sweep.c */

@@ -67,31 +67,53 @@ ctdp_ct_unlisten(struct ctdp_ct_listener *l)
     free(l);
 }
 
-/* Reports 'type' for 'conn' to every listener of its zone. */
-void
-ctdp_event_emit(struct ctdp_ct *ct, enum ctdp_ct_event_type type,
-                struct ctdp_conn *conn, long long now)
+/* Copies 'ev' into the ring of every listener of its conn's zone. */
+static void
+emit(struct ctdp_ct *ct, const struct ctdp_ct_event *ev)
 {
     struct ctdp_ct_listener *l;
-    struct ctdp_ct_event ev;
-
-    ev.type = type;
-    ev.time = now;
-    ctdp_conn_to_entry(ct, conn, &ev.entry);
 
     ovs_mutex_lock(&ct->listeners_mutex);
     LIST_FOR_EACH (l, node, &ct->listeners) {
-        if (l->zone >= 0 && l->zone != conn->key.zone) {
+        if (l->zone >= 0 && l->zone != ev->entry.orig.zone) {
             continue;
         }
         if (l->n == l->capacity) {
             l->lost++;
         } else {
-            l->ring[(l->head + l->n) % l->capacity] = ev;
+            l->ring[(l->head + l->n) % l->capacity] = *ev;
             l->n++;
         }
     }
     ovs_mutex_unlock(&ct->listeners_mutex);
+}
+
+/* Reports 'type' for 'conn' to every listener of its zone. */
+void
+ctdp_event_emit(struct ctdp_ct *ct, enum ctdp_ct_event_type type,
+                struct ctdp_conn *conn, long long now)
+{
+    struct ctdp_ct_event ev;
+
+    ev.type = type;
+    ev.time = now;
+    ctdp_conn_to_entry(ct, conn, &ev.entry);
+    emit(ct, &ev);
+}
+
+/* Reports DESTROY for 'conn', which ctdp_conn_remove() has just made
+ * invisible: 'expires' is the expiry time it had until then. */
+void
+ctdp_event_emit_destroy(struct ctdp_ct *ct, struct ctdp_conn *conn,
+                        long long expires, long long now)
+{
+    struct ctdp_ct_event ev;
+
+    ev.type = CTDP_EVENT_DESTROY;
+    ev.time = now;
+    ctdp_conn_to_entry(ct, conn, &ev.entry);
+    ev.entry.expires = expires;
+    emit(ct, &ev);
 }
 
 /* Frees listeners that were never unlistened. */

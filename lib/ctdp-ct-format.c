@@ -248,10 +248,12 @@ ctdp_ct_format_proc(struct ds *s, const struct ctdp_ct_entry *e,
 
 /* Prints 'ev' as `conntrack -E` does (libnetfilter_conntrack's default
  * output): the event type right-aligned in 9 columns, then the conn as
- * `conntrack -L` shows it.  NEW and UPDATE carry the seconds left at the
- * event's time; DESTROY carries the final counters instead, as the
- * kernel's destroy events do with accounting on.  Mark and zone appear
- * when they are not zero, as in the kernel's events. */
+ * `conntrack -L` shows it.  Every event carries the seconds left at its
+ * time, but DESTROY only when not 0 (an expired conn), and DESTROY adds
+ * the final counters, as the kernel's events do with accounting on.
+ * Mark and zone appear when they are not zero, as in the kernel's
+ * events.  (The kernel adds "[USERSPACE] portid=N" to a destroy that a
+ * netlink client asked for; ctdp has no such clients.) */
 void
 ctdp_ct_format_event(struct ds *s, const struct ctdp_ct_event *ev)
 {
@@ -262,11 +264,12 @@ ctdp_ct_format_event(struct ds *s, const struct ctdp_ct_event *ev)
     };
     const struct ctdp_ct_entry *e = &ev->entry;
     bool destroy = ev->type == CTDP_EVENT_DESTROY;
+    long long left = seconds_left(e, ev->time);
 
     ds_put_format(s, "%9s %-8s %u ", types[ev->type],
                   proc_l4_name(e->orig.nw_proto), e->orig.nw_proto);
-    if (!destroy) {
-        ds_put_format(s, "%lld ", seconds_left(e, ev->time));
+    if (!destroy || left) {
+        ds_put_format(s, "%lld ", left);
     }
     if (e->l4_state) {
         ds_put_format(s, "%s ", e->l4_state);

@@ -4,12 +4,12 @@
 #include "ctdp-stream.h"
 
 #include <string.h>
+#include <time.h>
 #include "ctdp-command.h"
 #include "hash.h"
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/hmap.h"
 #include "openvswitch/poll-loop.h"
-#include "timeval.h"
 #include "unixctl.h"
 #include "util.h"
 
@@ -19,8 +19,19 @@ struct stream {
     const struct ctdp_stream_class *class;
     void *state;
     struct unixctl_conn *reader;        /* A read waiting for output. */
-    long long read_at;          /* time_msec() of the last read. */
+    long long read_at;          /* stream_clock() of the last read. */
 };
+
+/* Real time in ms.  Not time_msec(): OVS's time/stop and time/warp, which
+ * tests use on the tracker's clock, must not stop the streams' timers. */
+static long long
+stream_clock(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
 
 /* Main thread only, as every unixctl callback. */
 static struct hmap streams = HMAP_INITIALIZER(&streams);
@@ -47,7 +58,7 @@ ctdp_stream_open(struct unixctl_conn *conn,
     s->id = next_id++;
     s->class = class;
     s->state = state;
-    s->read_at = time_msec();
+    s->read_at = stream_clock();
     hmap_insert(&streams, &s->node, hash_int(s->id, 0));
     snprintf(reply, sizeof reply, "%u\n", s->id);
     unixctl_command_reply(conn, reply);
@@ -80,7 +91,7 @@ stream_answer(struct stream *s, struct unixctl_conn *conn, bool may_wait)
     ds_put_buffer(&reply, body.string, body.length);
     ds_destroy(&body);
     s->reader = NULL;
-    s->read_at = time_msec();
+    s->read_at = stream_clock();
     unixctl_command_reply(conn, ds_cstr(&reply));
     ds_destroy(&reply);
     if (status == CTDP_STREAM_END) {
@@ -121,7 +132,7 @@ cmd_stream_read(struct unixctl_conn *conn, int argc OVS_UNUSED,
     struct stream *s = stream_find(conn, argv[1]);
 
     if (s) {
-        s->read_at = time_msec();
+        s->read_at = stream_clock();
         stream_answer(s, conn, true);
     }
 }
@@ -150,7 +161,7 @@ ctdp_stream_register_commands(void)
 void
 ctdp_stream_run(void)
 {
-    long long now = time_msec();
+    long long now = stream_clock();
     struct stream *s;
 
     HMAP_FOR_EACH_SAFE (s, node, &streams) {
@@ -166,6 +177,7 @@ ctdp_stream_run(void)
 void
 ctdp_stream_wait(void)
 {
+    long long now = stream_clock();
     struct stream *s;
 
     HMAP_FOR_EACH (s, node, &streams) {
@@ -174,7 +186,7 @@ ctdp_stream_wait(void)
              * read looks for output this often. */
             poll_timer_wait(20);
         } else {
-            poll_timer_wait_until(s->read_at + CTDP_STREAM_IDLE_MS);
+            poll_timer_wait(s->read_at + CTDP_STREAM_IDLE_MS - now);
         }
     }
 }

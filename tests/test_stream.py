@@ -77,7 +77,11 @@ def monitor(firewall):
 
 def test_events_follow_a_tcp_connection_life(firewall, monitor):
     """NEW, an UPDATE per state, then DESTROY with the counters, as
-    conntrack -E prints them, for a handshake and a FIN close."""
+    conntrack -E prints them, for a handshake and a FIN close.  (The
+    kernel printed exactly these lines for such a connection, but for a
+    "[USERSPACE] portid=N" after the flush's DESTROY.)  The tracker's clock
+    is stopped, so the seconds left are exact."""
+    assert firewall.appctl("time/stop").returncode == 0
     m = monitor()
     firewall.inject(1, out("S", 1000, 0))
     firewall.inject(2, back("SA", 5000, 1001))
@@ -93,7 +97,7 @@ def test_events_follow_a_tcp_connection_life(firewall, monitor):
         f" [UPDATE] tcp      6 120 FIN_WAIT {TUPLE} [ASSURED]",
         f" [UPDATE] tcp      6 30 LAST_ACK {TUPLE} [ASSURED]",
         f" [UPDATE] tcp      6 120 TIME_WAIT {TUPLE} [ASSURED]",
-        f"[DESTROY] tcp      6 TIME_WAIT src={A} dst={B} sport=40000 "
+        f"[DESTROY] tcp      6 120 TIME_WAIT src={A} dst={B} sport=40000 "
         f"dport=80 packets=4 bytes=160 src={B} dst={A} sport=80 "
         f"dport=40000 packets=2 bytes=80 [ASSURED]",
     ]
@@ -124,6 +128,20 @@ def test_events_of_one_zone(make_dp, tmp_path):
     finally:
         if m.proc.poll() is None:
             m.proc.kill()
+
+
+def test_events_expiry_destroys_without_timeout(firewall, monitor):
+    """A conn that times out is destroyed with no seconds left, which the
+    kernel's event then leaves out."""
+    assert firewall.appctl("time/stop").returncode == 0
+    m = monitor()
+    firewall.inject(1, eth() / IP(src=A, dst=B) / UDP(sport=7, dport=9))
+    assert firewall.appctl("time/warp", "31000").returncode == 0
+    assert m.wait_lines(2)[1] == (
+        f"[DESTROY] udp      17 src={A} dst={B} sport=7 dport=9 packets=1 "
+        f"bytes=28 [UNREPLIED] src={B} dst={A} sport=9 dport=7 packets=0 "
+        f"bytes=0")
+    assert m.stop() == 0
 
 
 @pytest.mark.parametrize("args, message", [

@@ -70,7 +70,7 @@ test_events_lifecycle(void)
     CHECK_EQ(ctdp_ct_sweep(ct, 122799, SIZE_MAX), 0);
     CHECK_EQ(ctdp_ct_sweep(ct, 122800, SIZE_MAX), 1);
     CHECK(poll_all(l, ev, 8) == 1 && ev[0].type == CTDP_EVENT_DESTROY);
-    CHECK_EQ(ev[0].stop, 122800);
+    CHECK_EQ(ev[0].time, 122800);
     CHECK(ctdp_tuple_equal(&ev[0].entry.orig, &t));
     CHECK_EQ(ev[0].entry.packets[CTDP_DIR_ORIG], 5);
     CHECK_EQ(ev[0].entry.packets[CTDP_DIR_REPLY], 1);
@@ -129,7 +129,7 @@ test_events_force(void)
 
         CHECK(destroy || ev[i].type == CTDP_EVENT_NEW);
         CHECK(ctdp_tuple_equal(&ev[i].entry.orig, destroy ? &t_ab : &t_ba));
-        CHECK(!destroy || ev[i].stop == 50);
+        CHECK(!destroy || ev[i].time == 50);
     }
     ctdp_ct_unlisten(l);
     tpkt_ct_destroy(ct);
@@ -153,7 +153,7 @@ test_events_flush(void)
     CHECK_EQ(poll_all(l, ev, 8), 2);
     for (int i = 0; i < 2; i++) {
         CHECK_EQ(ev[i].type, CTDP_EVENT_DESTROY);
-        CHECK_EQ(ev[i].stop, 500);
+        CHECK_EQ(ev[i].time, 500);
         CHECK_EQ(ev[i].entry.packets[CTDP_DIR_ORIG], 1);
     }
     ctdp_ct_unlisten(l);
