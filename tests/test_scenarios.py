@@ -104,9 +104,9 @@ def wait_ct(net, dst, expected, keep=(), args=(), timeout=5.0):
 
 
 def flow_stats(net):
-    """dump-flows as ofctl_strip leaves it: ' n_packets=N, n_bytes=N,
-    MATCH actions=ACTIONS' per flow, without cookie, duration and table
-    (table 0) or with ' table=N,' kept otherwise."""
+    """dump-flows as OVS's ofctl_strip leaves it: ' n_packets=N,
+    n_bytes=N, MATCH actions=ACTIONS' per flow of table 0 (other tables
+    keep their ' table=N,')."""
     out = []
     for line in net.dpctl("dump-flows").splitlines():
         line = re.sub(r"^cookie=\S+ duration=\S+ ", "", line)
@@ -157,9 +157,10 @@ HTTP_PORT = 8080
 
 def http_server(host, addr, port=HTTP_PORT):
     """Python's http.server on 'addr', serving an empty directory."""
+    www = host.net.tmp / "www"
+    www.mkdir(exist_ok=True)
     host.popen("/usr/bin/python3", "-m", "http.server", "--bind", addr,
-               "--directory", "/var/empty" if os.path.isdir("/var/empty")
-               else "/proc/self/fdinfo", str(port))
+               "--directory", str(www), str(port))
     host.wait_listening(port)
 
 
@@ -458,6 +459,31 @@ def test_icmp_port_unreachable_related(make_net):
         " n_packets=1, n_bytes=72, priority=100,ct_state=+rel+trk,"
         "ct_mark=0x1,icmp,in_port=2 actions=output:1",
         " n_packets=1, n_bytes=72, priority=100,ct_state=-trk,icmp,"
+        "in_port=2 actions=ct(table=0)"])
+
+
+def test_icmp6_port_unreachable_related(make_net):
+    """The same over IPv6: b's ICMPv6 port unreachable about a committed
+    UDP datagram comes back as +rel with the conn's mark."""
+    net = make_net("""
+        priority=1,actions=drop
+        priority=100,in_port=1,udp6,actions=ct(commit,exec(set_field:1->ct_mark)),output:2
+        priority=100,in_port=2,icmp6,ct_state=-trk,actions=ct(table=0)
+        priority=100,in_port=2,icmp6,ct_state=+trk+rel,ct_mark=1,actions=output:1
+        """ + ND_AB, hosts=PAIR)
+    a, b = net.hosts
+
+    proc = a.exec("socat", "-t", "2", "-", f"UDP6:[{B6}]:10000",
+                  input="a\n")
+    assert proc.returncode != 0 and "Connection refused" in proc.stderr, \
+        proc.stderr
+    stats = [l for l in flow_stats(net) if "priority=100," in l]
+    assert sorted(stats) == sorted([
+        " n_packets=1, n_bytes=64, priority=100,udp6,in_port=1 "
+        "actions=ct(commit,exec(set_field:0x1->ct_mark)),output:2",
+        " n_packets=1, n_bytes=112, priority=100,ct_state=+rel+trk,"
+        "ct_mark=0x1,icmp6,in_port=2 actions=output:1",
+        " n_packets=1, n_bytes=112, priority=100,ct_state=-trk,icmp6,"
         "in_port=2 actions=ct(table=0)"])
 
 
