@@ -14,6 +14,7 @@ tests_unit_ctdp_unit_SOURCES = \
 	tests/unit/test-ct-reference.c \
 	tests/unit/test-ct-threads.c \
 	tests/unit/test-ct-malformed.c \
-	tests/unit/test-ct-tcp.c
+	tests/unit/test-ct-tcp.c \
+	tests/unit/test-ct-ipf.c
 tests_unit_ctdp_unit_LDADD = lib/libctdp.la $(OVS_LIBDIR)/libopenvswitch.la
 TESTS += tests/unit/ctdp-unit

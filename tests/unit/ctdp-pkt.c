@@ -663,3 +663,126 @@ tpkt_check_state(int got, int want, const char *expr, const char *file,
              tpkt_state_name(got, got_s, sizeof got_s));
     return ctdp_unit_check(got == want, msg, file, line);
 }
+
+/* ---- Fragments --------------------------------------------------------- */
+
+/* Returns a UDP datagram with 'payload' bytes of data (up to 65507), its
+ * bytes a pattern of their offsets, so that misplaced data shows. */
+struct dp_packet *
+tpkt_udp_big(const struct tpkt_ip *ip, uint16_t sport, uint16_t dport,
+             size_t payload)
+{
+    size_t size = UDP_HEADER_LEN + payload;
+    uint8_t *l4 = xmalloc(size);
+    struct dp_packet *pkt;
+
+    ovs_assert(payload <= 65507);
+    for (size_t i = 0; i < size; i++) {
+        l4[i] = i * 7 + (i >> 8);
+    }
+    put_be16(l4, sport);
+    put_be16(l4 + 2, dport);
+    put_be16(l4 + 4, size <= 0xffff ? size : 0);
+    pkt = tpkt_l4(ip, IPPROTO_UDP, l4, size);
+    free(l4);
+    return pkt;
+}
+
+/* The layout of a builder's IP packet 'pkt': where its fragmentable part
+ * starts (after 'n_unfrag' IPv6 extension headers) and which byte names
+ * the first header of that part. */
+static void
+frag_layout(const struct dp_packet *pkt, size_t n_unfrag, size_t *unfrag_end,
+            size_t *nexthdr_ofs, size_t *ip_end)
+{
+    const uint8_t *p = dp_packet_data(pkt);
+    const uint8_t *l3 = p + TPKT_L3_OFS;
+
+    if (!is_ip6(pkt)) {
+        *unfrag_end = TPKT_L3_OFS + (l3[0] & 0x0f) * 4;
+        *nexthdr_ofs = 0;
+        *ip_end = TPKT_L3_OFS + (l3[2] << 8 | l3[3]);
+        return;
+    }
+    *unfrag_end = TPKT_L3_OFS + IPV6_HEADER_LEN + 8 * n_unfrag;
+    *nexthdr_ofs = n_unfrag ? *unfrag_end - 8 : TPKT_L3_OFS + 6;
+    *ip_end = TPKT_L3_OFS + IPV6_HEADER_LEN + (l3[4] << 8 | l3[5]);
+}
+
+/* Returns the fragment of 'whole' (a builder's packet, unfragmented)
+ * that carries its fragmentable part's bytes [start, start + len), with
+ * the more-fragments flag if 'more' and identification 'id'.  IPv4 keeps
+ * the header; IPv6 puts the fragment header after the first 'n_unfrag'
+ * extension headers, and the others go in the fragmentable part.  'start'
+ * and 'len' need not be multiples of 8 (to build bad fragments). */
+struct dp_packet *
+tpkt_frag(const struct dp_packet *whole, size_t n_unfrag, uint32_t start,
+          uint32_t len, bool more, uint32_t id)
+{
+    const uint8_t *p = dp_packet_data(whole);
+    size_t unfrag_end, nexthdr_ofs, ip_end;
+    struct dp_packet *frag;
+    uint8_t *f;
+
+    frag_layout(whole, n_unfrag, &unfrag_end, &nexthdr_ofs, &ip_end);
+    ovs_assert(unfrag_end + start + len <= ip_end
+               || unfrag_end + start + len <= dp_packet_size(whole));
+    frag = dp_packet_new(unfrag_end + 8 + len);
+    dp_packet_put(frag, p, unfrag_end);
+    if (is_ip6(whole)) {
+        uint8_t fh[8] = {
+            p[nexthdr_ofs], 0, (start >> 8) & 0xff,
+            (start & 0xf8) | (more ? 1 : 0),
+            id >> 24, id >> 16, id >> 8, id,
+        };
+
+        dp_packet_put(frag, fh, sizeof fh);
+    }
+    dp_packet_put(frag, p + unfrag_end + start, len);
+    frag->md = whole->md;
+    f = dp_packet_data(frag);
+    if (is_ip6(whole)) {
+        put_be16(f + TPKT_L3_OFS + 4,
+                 unfrag_end - TPKT_L3_OFS - IPV6_HEADER_LEN + 8 + len);
+        f[nexthdr_ofs] = IPPROTO_FRAGMENT;
+    } else {
+        put_be16(f + TPKT_L3_OFS + 2, unfrag_end - TPKT_L3_OFS + len);
+        put_be16(f + TPKT_L3_OFS + 4, id);
+        tpkt_set_ip4_frag(frag, more, start / 8);
+    }
+    return frag;
+}
+
+/* Splits 'whole' into fragments of 'size' data bytes (a multiple of 8;
+ * the last one takes the rest) with identification 'id', as tpkt_frag().
+ * Stores up to 'max' of them in 'out' and returns how many there are. */
+size_t
+tpkt_fragment(const struct dp_packet *whole, size_t n_unfrag, uint32_t size,
+              uint32_t id, struct dp_packet **out, size_t max)
+{
+    size_t unfrag_end, nexthdr_ofs, ip_end, n = 0;
+    uint32_t total;
+
+    frag_layout(whole, n_unfrag, &unfrag_end, &nexthdr_ofs, &ip_end);
+    total = ip_end - unfrag_end;
+    for (uint32_t start = 0; start < total; start += size, n++) {
+        uint32_t len = MIN(size, total - start);
+
+        if (n < max) {
+            out[n] = tpkt_frag(whole, n_unfrag, start, len,
+                               start + len < total, id);
+        }
+    }
+    return n;
+}
+
+/* Returns 'whole''s IP packet bytes: what reassembly must rebuild. */
+size_t
+tpkt_ip_bytes(const struct dp_packet *pkt, const uint8_t **bytes)
+{
+    size_t unfrag_end, nexthdr_ofs, ip_end;
+
+    frag_layout(pkt, 0, &unfrag_end, &nexthdr_ofs, &ip_end);
+    *bytes = (const uint8_t *) dp_packet_data(pkt) + TPKT_L3_OFS;
+    return ip_end - TPKT_L3_OFS;
+}

@@ -96,6 +96,18 @@ void tpkt_set_ip4_frag(struct dp_packet *, bool more, uint16_t offset);
 void tpkt_set_udp_len(struct dp_packet *, uint16_t len);
 void tpkt_set_tcp_doff(struct dp_packet *, uint8_t doff);
 
+/* ---- Fragments --------------------------------------------------------- */
+
+struct dp_packet *tpkt_udp_big(const struct tpkt_ip *, uint16_t sport,
+                               uint16_t dport, size_t payload);
+struct dp_packet *tpkt_frag(const struct dp_packet *whole, size_t n_unfrag,
+                            uint32_t start, uint32_t len, bool more,
+                            uint32_t id);
+size_t tpkt_fragment(const struct dp_packet *whole, size_t n_unfrag,
+                     uint32_t size, uint32_t id, struct dp_packet **out,
+                     size_t max);
+size_t tpkt_ip_bytes(const struct dp_packet *, const uint8_t **bytes);
+
 /* ---- Driving ct() ------------------------------------------------------ */
 
 /* tpkt_ct()'s result when the tracker took the packet out of its batch. */

@@ -15,6 +15,7 @@ extern const struct ctdp_unit_suite ct_malformed_suite;
 extern const struct ctdp_unit_suite ct_reference_suite;
 extern const struct ctdp_unit_suite ct_threads_suite;
 extern const struct ctdp_unit_suite ct_tcp_suite;
+extern const struct ctdp_unit_suite ct_ipf_suite;
 
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
@@ -26,6 +27,7 @@ static const struct ctdp_unit_suite *const suites[] = {
     &ct_reference_suite,
     &ct_threads_suite,
     &ct_tcp_suite,
+    &ct_ipf_suite,
 };
 
 static int n_failed_checks;

@@ -1,0 +1,949 @@
+/* IP defragmentation: reassembly queues in front of the tracker.
+ *
+ * A fragment is parsed (frag_parse()), checked on its own (size, L4
+ * header, datagram size), then against its queue (overlap, last fragment,
+ * count), room is made for it under the total bounds, and it is inserted
+ * in offset order.  A queue is complete when it has its first and last
+ * fragments and as many data bytes as the last one's end: with overlaps
+ * refused, that means no hole.  Then the datagram is rebuilt in a new
+ * packet and handed back with the originals.
+ *
+ * Queues live in an hmap keyed by a hash with a random basis, and on an
+ * age list (oldest first) that expiry and eviction walk from the head.
+ * One mutex guards both and every counter; it is taken only for
+ * fragments. */
+#include <config.h>
+#include "ctdp-ipf.h"
+
+#include <errno.h>
+#include <string.h>
+#include "csum.h"
+#include "dp-packet.h"
+#include "hash.h"
+#include "openvswitch/hmap.h"
+#include "openvswitch/list.h"
+#include "ovs-atomic.h"
+#include "ovs-thread.h"
+#include "packets.h"
+#include "random.h"
+#include "util.h"
+
+/* The queue key: compared and hashed as bytes, so no padding. */
+struct ipf_key {
+    union ctdp_addr src, dst;
+    ovs_be32 id;                /* IPv4: the 16-bit id, widened. */
+    uint16_t zone;
+    uint8_t nw_proto;
+    uint8_t version;            /* enum ctdp_ipf_version. */
+};
+BUILD_ASSERT_DECL(sizeof(struct ipf_key) == 40);
+
+/* Where a fragment's parts are, in bytes from the frame's start, and
+ * which part of the datagram's data it carries. */
+struct frag_pos {
+    uint16_t l3_ofs;
+    uint16_t hdr_end;           /* End of the headers the whole datagram
+                                 * keeps: IPv4 header; IPv6 header and the
+                                 * extension headers before the fragment
+                                 * header. */
+    uint16_t data_ofs;          /* Start of the fragment's data. */
+    uint16_t nexthdr_ofs;       /* IPv6: the byte naming the fragment
+                                 * header. */
+    uint8_t frag_nexthdr;       /* IPv6: what the fragment header names. */
+    uint32_t start, end;        /* Data bytes [start, end) of the datagram's
+                                 * fragmentable part. */
+};
+
+struct frag_info {
+    enum ctdp_ipf_version v;
+    struct ipf_key key;
+    struct frag_pos pos;
+    uint16_t ip_len;            /* The fragment's IP total length. */
+    bool more;                  /* Not the last fragment. */
+};
+
+struct ipf_frag {
+    struct dp_packet *pkt;
+    struct frag_pos pos;
+};
+
+struct ipf_queue {
+    struct hmap_node node;      /* In 'ipf->queues', by 'key''s hash. */
+    struct ovs_list age_node;   /* In 'ipf->age', oldest first. */
+    struct ipf_key key;
+    long long expires;
+    struct ipf_frag *frags;     /* 'n' of 'cap', by 'pos.start', never
+                                 * overlapping. */
+    size_t n, cap;
+    uint32_t len;               /* The last fragment's end once it came,
+                                 * before that the highest end. */
+    uint32_t meat;              /* Data bytes held. */
+    bool first_in, last_in;
+    size_t mem;                 /* Bytes accounted to this queue. */
+};
+
+struct ctdp_ipf {
+    struct ovs_mutex mutex;
+    struct hmap queues OVS_GUARDED;     /* Of struct ipf_queue. */
+    struct ovs_list age OVS_GUARDED;    /* Of struct ipf_queue. */
+    uint32_t basis;                     /* Hash basis, random. */
+    uint32_t nfrag OVS_GUARDED;         /* Fragments held. */
+    size_t mem OVS_GUARDED;             /* Bytes held. */
+    uint64_t counters[CTDP_IPF_N_VERSIONS][CTDP_IPF_N_COUNTERS]
+        OVS_GUARDED;
+
+    /* Settings.  'enabled' is read without the mutex (the fast path);
+     * the others are written and read under it. */
+    atomic_bool enabled[CTDP_IPF_N_VERSIONS];
+    uint32_t min_frag[CTDP_IPF_N_VERSIONS] OVS_GUARDED;
+    uint32_t nfrag_max OVS_GUARDED;
+    uint32_t max_dgram_frags OVS_GUARDED;
+    size_t max_memory OVS_GUARDED;
+    unsigned int timeout OVS_GUARDED;
+};
+
+static const char *const counter_names[] = {
+#define CTDP_IPF_COUNTER(ENUM, NAME) NAME,
+    CTDP_IPF_COUNTERS
+#undef CTDP_IPF_COUNTER
+};
+
+const char *
+ctdp_ipf_counter_name(enum ctdp_ipf_counter c)
+{
+    return c < CTDP_IPF_N_COUNTERS ? counter_names[c] : "?";
+}
+
+static void
+count(struct ctdp_ipf *ipf, enum ctdp_ipf_version v, enum ctdp_ipf_counter c,
+      uint64_t n)
+    OVS_REQUIRES(ipf->mutex)
+{
+    ipf->counters[v][c] += n;
+}
+
+/* ---- Creation and settings --------------------------------------------- */
+
+struct ctdp_ipf *
+ctdp_ipf_create(void)
+{
+    struct ctdp_ipf *ipf = xzalloc(sizeof *ipf);
+
+    ovs_mutex_init(&ipf->mutex);
+    ovs_mutex_lock(&ipf->mutex);
+    hmap_init(&ipf->queues);
+    ovs_list_init(&ipf->age);
+    ipf->basis = random_uint32();
+    ipf->min_frag[CTDP_IPF_V4] = CTDP_IPF_DEFAULT_MIN_FRAG_V4;
+    ipf->min_frag[CTDP_IPF_V6] = CTDP_IPF_DEFAULT_MIN_FRAG_V6;
+    ipf->nfrag_max = CTDP_IPF_DEFAULT_NFRAG_MAX;
+    ipf->max_dgram_frags = CTDP_IPF_DEFAULT_DGRAM_FRAGS;
+    ipf->max_memory = CTDP_IPF_DEFAULT_MAX_MEMORY;
+    ipf->timeout = CTDP_IPF_DEFAULT_TIMEOUT_MS;
+    ovs_mutex_unlock(&ipf->mutex);
+    atomic_init(&ipf->enabled[CTDP_IPF_V4], true);
+    atomic_init(&ipf->enabled[CTDP_IPF_V6], true);
+    return ipf;
+}
+
+static void
+queue_free_frags(struct ipf_queue *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        dp_packet_delete(q->frags[i].pkt);
+    }
+}
+
+/* Unlinks 'q' and frees it and its array, not its packets (which the
+ * caller freed or took). */
+static void
+queue_remove(struct ctdp_ipf *ipf, struct ipf_queue *q)
+    OVS_REQUIRES(ipf->mutex)
+{
+    hmap_remove(&ipf->queues, &q->node);
+    ovs_list_remove(&q->age_node);
+    ipf->nfrag -= q->n;
+    ipf->mem -= q->mem;
+    free(q->frags);
+    free(q);
+}
+
+/* Frees 'q' with its fragments, counting them under 'why'. */
+static void
+queue_drop(struct ctdp_ipf *ipf, struct ipf_queue *q,
+           enum ctdp_ipf_counter why)
+    OVS_REQUIRES(ipf->mutex)
+{
+    count(ipf, q->key.version, why, q->n);
+    queue_free_frags(q);
+    queue_remove(ipf, q);
+}
+
+void
+ctdp_ipf_destroy(struct ctdp_ipf *ipf)
+{
+    struct ipf_queue *q;
+
+    if (!ipf) {
+        return;
+    }
+    ovs_mutex_lock(&ipf->mutex);
+    LIST_FOR_EACH_SAFE (q, age_node, &ipf->age) {
+        queue_drop(ipf, q, CTDP_IPF_PURGED);
+    }
+    hmap_destroy(&ipf->queues);
+    ovs_mutex_unlock(&ipf->mutex);
+    ovs_mutex_destroy(&ipf->mutex);
+    free(ipf);
+}
+
+void
+ctdp_ipf_set_enabled(struct ctdp_ipf *ipf, enum ctdp_ipf_version v, bool on)
+{
+    atomic_store_relaxed(&ipf->enabled[v], on);
+}
+
+int
+ctdp_ipf_set_min_frag(struct ctdp_ipf *ipf, enum ctdp_ipf_version v,
+                      uint32_t size)
+{
+    if (size < CTDP_IPF_MIN_FRAG_LBOUND) {
+        return EINVAL;
+    }
+    ovs_mutex_lock(&ipf->mutex);
+    ipf->min_frag[v] = size;
+    ovs_mutex_unlock(&ipf->mutex);
+    return 0;
+}
+
+int
+ctdp_ipf_set_max_nfrags(struct ctdp_ipf *ipf, uint32_t n)
+{
+    if (n > CTDP_IPF_NFRAG_UBOUND) {
+        return EINVAL;
+    }
+    ovs_mutex_lock(&ipf->mutex);
+    ipf->nfrag_max = n;
+    ovs_mutex_unlock(&ipf->mutex);
+    return 0;
+}
+
+int
+ctdp_ipf_set_max_dgram_frags(struct ctdp_ipf *ipf, uint32_t n)
+{
+    if (!n || n > 65535 / 8) {
+        return EINVAL;
+    }
+    ovs_mutex_lock(&ipf->mutex);
+    ipf->max_dgram_frags = n;
+    ovs_mutex_unlock(&ipf->mutex);
+    return 0;
+}
+
+int
+ctdp_ipf_set_max_memory(struct ctdp_ipf *ipf, size_t bytes)
+{
+    if (!bytes) {
+        return EINVAL;
+    }
+    ovs_mutex_lock(&ipf->mutex);
+    ipf->max_memory = bytes;
+    ovs_mutex_unlock(&ipf->mutex);
+    return 0;
+}
+
+int
+ctdp_ipf_set_timeout(struct ctdp_ipf *ipf, unsigned int ms)
+{
+    if (!ms) {
+        return EINVAL;
+    }
+    ovs_mutex_lock(&ipf->mutex);
+    ipf->timeout = ms;
+    ovs_mutex_unlock(&ipf->mutex);
+    return 0;
+}
+
+/* ---- Parsing ----------------------------------------------------------- */
+
+enum frag_parse {
+    FP_NOT_FRAGMENT,
+    FP_FRAGMENT,
+    FP_MALFORMED,
+};
+
+/* Finds the L3 header as the tracker does (ctdp-tuple.c): at the packet's
+ * L3 offset if set, else after Ethernet and VLAN headers.  Returns the
+ * offset, or 0 if the frame is too short. */
+static size_t
+find_l3(const struct dp_packet *pkt, ovs_be16 *dl_type)
+{
+    const uint8_t *data = dp_packet_data(pkt);
+    size_t size = dp_packet_size(pkt), ofs;
+
+    if (pkt->l3_ofs != UINT16_MAX) {
+        if (pkt->l3_ofs > size || pkt->l3_ofs < 2) {
+            return 0;
+        }
+        ofs = pkt->l3_ofs;
+    } else {
+        for (ofs = 12; ; ofs += 4) {
+            if (ofs + 2 > size) {
+                return 0;
+            }
+            if (!eth_type_vlan(htons((data[ofs] << 8) | data[ofs + 1]))) {
+                break;
+            }
+        }
+        ofs += 2;
+    }
+    *dl_type = htons((data[ofs - 2] << 8) | data[ofs - 1]);
+    return ofs;
+}
+
+static enum frag_parse
+parse_ipv4(const uint8_t *frame, size_t size, size_t l3, struct frag_info *f)
+{
+    const struct ip_header *ip = (const void *) (frame + l3);
+    size_t hlen, tot_len;
+    uint16_t frag_off;
+
+    f->v = f->key.version = CTDP_IPF_V4;
+    if (size - l3 < IP_HEADER_LEN || IP_VER(ip->ip_ihl_ver) != 4) {
+        return FP_NOT_FRAGMENT;         /* The tracker says why. */
+    }
+    frag_off = ntohs(ip->ip_frag_off);
+    if (!(frag_off & (IP_MORE_FRAGMENTS | IP_FRAG_OFF_MASK))) {
+        return FP_NOT_FRAGMENT;
+    }
+    hlen = IP_IHL(ip->ip_ihl_ver) * 4;
+    tot_len = ntohs(ip->ip_tot_len);
+    if (hlen < IP_HEADER_LEN || tot_len < hlen || l3 + tot_len > size) {
+        return FP_MALFORMED;
+    }
+    f->key.src.ip4 = get_16aligned_be32(&ip->ip_src);
+    f->key.dst.ip4 = get_16aligned_be32(&ip->ip_dst);
+    f->key.id = htonl(ntohs(ip->ip_id));
+    f->key.nw_proto = ip->ip_proto;
+    f->pos.hdr_end = f->pos.data_ofs = l3 + hlen;
+    f->pos.start = (frag_off & IP_FRAG_OFF_MASK) * 8;
+    f->pos.end = f->pos.start + (tot_len - hlen);
+    f->ip_len = tot_len;
+    f->more = (frag_off & IP_MORE_FRAGMENTS) != 0;
+    return FP_FRAGMENT;
+}
+
+/* Is 'nh' an extension header that may come before a fragment header, or
+ * after it in the fragmentable part? */
+static bool
+ipv6_ext_hdr(uint8_t nh)
+{
+    return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING
+           || nh == IPPROTO_DSTOPTS || nh == IPPROTO_AH;
+}
+
+/* The length of the extension header 'nh' at 'p', with 'left' bytes
+ * readable; 0 if it does not fit. */
+static size_t
+ipv6_ext_len(uint8_t nh, const uint8_t *p, size_t left)
+{
+    size_t len;
+
+    if (left < 2) {
+        return 0;
+    }
+    len = nh == IPPROTO_AH ? (p[1] + 2) * 4 : (p[1] + 1) * 8;
+    return len <= left ? len : 0;
+}
+
+static enum frag_parse
+parse_ipv6(const uint8_t *frame, size_t size, size_t l3, struct frag_info *f)
+{
+    const struct ovs_16aligned_ip6_hdr *ip6 = (const void *) (frame + l3);
+    const struct ovs_16aligned_ip6_frag *fh;
+    size_t ofs = l3 + IPV6_HEADER_LEN, end, nh_ofs = l3 + 6;
+    uint16_t offlg;
+    uint8_t nh;
+
+    f->v = f->key.version = CTDP_IPF_V6;
+    if (size - l3 < IPV6_HEADER_LEN || frame[l3] >> 4 != 6) {
+        return FP_NOT_FRAGMENT;
+    }
+    end = ofs + ntohs(ip6->ip6_ctlun.ip6_un1.ip6_un1_plen);
+    nh = ip6->ip6_ctlun.ip6_un1.ip6_un1_nxt;
+    while (nh != IPPROTO_FRAGMENT) {
+        size_t len;
+
+        if (!ipv6_ext_hdr(nh) || end > size) {
+            return FP_NOT_FRAGMENT;
+        }
+        len = ipv6_ext_len(nh, frame + ofs, end - ofs);
+        if (!len) {
+            return FP_NOT_FRAGMENT;     /* The tracker calls it malformed. */
+        }
+        nh_ofs = ofs;
+        nh = frame[ofs];
+        ofs += len;
+    }
+    if (end > size || end - ofs < sizeof *fh) {
+        return FP_MALFORMED;
+    }
+    fh = (const void *) (frame + ofs);
+    offlg = ntohs(fh->ip6f_offlg);
+    memcpy(&f->key.src.ip6, &ip6->ip6_src, sizeof f->key.src.ip6);
+    memcpy(&f->key.dst.ip6, &ip6->ip6_dst, sizeof f->key.dst.ip6);
+    f->key.id = get_16aligned_be32(&fh->ip6f_ident);
+    f->key.nw_proto = fh->ip6f_nxt;
+    f->pos.hdr_end = ofs;
+    f->pos.data_ofs = ofs + sizeof *fh;
+    f->pos.nexthdr_ofs = nh_ofs;
+    f->pos.frag_nexthdr = fh->ip6f_nxt;
+    f->pos.start = offlg & 0xfff8;
+    f->pos.end = f->pos.start + (end - f->pos.data_ofs);
+    f->ip_len = end - l3;
+    f->more = (offlg & 1) != 0;
+    return FP_FRAGMENT;
+}
+
+static enum frag_parse
+frag_parse(const struct dp_packet *pkt, uint16_t zone, struct frag_info *f)
+{
+    const uint8_t *frame = dp_packet_data(pkt);
+    size_t size = dp_packet_size(pkt);
+    ovs_be16 dl_type;
+    size_t l3 = find_l3(pkt, &dl_type);
+
+    if (!l3) {
+        return FP_NOT_FRAGMENT;
+    }
+    memset(f, 0, sizeof *f);
+    f->key.zone = zone;
+    f->pos.l3_ofs = l3;
+    if (size > UINT16_MAX) {
+        return FP_NOT_FRAGMENT;         /* No dp_packet is this long. */
+    }
+    if (dl_type == htons(ETH_TYPE_IP)) {
+        return parse_ipv4(frame, size, l3, f);
+    } else if (dl_type == htons(ETH_TYPE_IPV6)) {
+        return parse_ipv6(frame, size, l3, f);
+    }
+    return FP_NOT_FRAGMENT;
+}
+
+/* The bytes of 'proto''s header the first fragment must hold. */
+static size_t
+l4_header_len(uint8_t proto)
+{
+    switch (proto) {
+    case IPPROTO_TCP:
+        return TCP_HEADER_LEN;
+    case IPPROTO_UDP:
+    case IPPROTO_UDPLITE:
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6:
+        return 8;
+    case IPPROTO_SCTP:
+    case IPPROTO_DCCP:
+        return 12;
+    default:
+        return 0;
+    }
+}
+
+/* Does the first fragment 'f' of 'pkt' hold its whole header chain, up to
+ * and including the L4 header? */
+static bool
+first_holds_l4(const struct dp_packet *pkt, const struct frag_info *f)
+{
+    const uint8_t *p = (const uint8_t *) dp_packet_data(pkt)
+                       + f->pos.data_ofs;
+    size_t left = f->pos.end - f->pos.start;
+    uint8_t nh = f->key.nw_proto;
+
+    while (f->v == CTDP_IPF_V6 && ipv6_ext_hdr(nh)) {
+        size_t len = ipv6_ext_len(nh, p, left);
+
+        if (!len) {
+            return false;
+        }
+        nh = p[0];
+        p += len;
+        left -= len;
+    }
+    return left >= l4_header_len(nh);
+}
+
+/* ---- Queues ------------------------------------------------------------ */
+
+static uint32_t
+key_hash(const struct ctdp_ipf *ipf, const struct ipf_key *key)
+{
+    return hash_bytes(key, sizeof *key, ipf->basis);
+}
+
+static struct ipf_queue *
+queue_find(struct ctdp_ipf *ipf, const struct ipf_key *key, uint32_t hash)
+    OVS_REQUIRES(ipf->mutex)
+{
+    struct ipf_queue *q;
+
+    HMAP_FOR_EACH_WITH_HASH (q, node, hash, &ipf->queues) {
+        if (!memcmp(&q->key, key, sizeof *key)) {
+            return q;
+        }
+    }
+    return NULL;
+}
+
+static size_t
+frag_mem(const struct dp_packet *pkt)
+{
+    return sizeof *pkt + dp_packet_get_allocated(pkt);
+}
+
+/* Frees the queues expired at 'now', oldest first; returns the fragments
+ * freed.  A queue's expiry is its creation time plus the timeout then in
+ * force, so the age list is in expiry order unless the timeout changed;
+ * lookups check expiry too. */
+static size_t
+expire_oldest(struct ctdp_ipf *ipf, long long now)
+    OVS_REQUIRES(ipf->mutex)
+{
+    struct ipf_queue *q;
+    size_t n = 0;
+
+    LIST_FOR_EACH_SAFE (q, age_node, &ipf->age) {
+        if (q->expires > now) {
+            break;
+        }
+        n += q->n;
+        queue_drop(ipf, q, CTDP_IPF_EXPIRED);
+    }
+    return n;
+}
+
+/* Evicts the oldest queues other than 'keep' until 'need' more bytes and
+ * one more fragment fit the bounds.  Returns false if they cannot. */
+static bool
+make_room(struct ctdp_ipf *ipf, size_t need, const struct ipf_queue *keep)
+    OVS_REQUIRES(ipf->mutex)
+{
+    struct ipf_queue *q;
+
+    LIST_FOR_EACH_SAFE (q, age_node, &ipf->age) {
+        if (ipf->mem + need <= ipf->max_memory
+            && ipf->nfrag < ipf->nfrag_max) {
+            return true;
+        }
+        if (q != keep) {
+            queue_drop(ipf, q, CTDP_IPF_PURGED);
+        }
+    }
+    return ipf->mem + need <= ipf->max_memory
+           && ipf->nfrag < ipf->nfrag_max;
+}
+
+static struct ipf_queue *
+queue_create(struct ctdp_ipf *ipf, const struct ipf_key *key, uint32_t hash,
+             long long now)
+    OVS_REQUIRES(ipf->mutex)
+{
+    struct ipf_queue *q = xzalloc(sizeof *q);
+
+    q->key = *key;
+    q->expires = now + ipf->timeout;
+    q->mem = sizeof *q;
+    hmap_insert(&ipf->queues, &q->node, hash);
+    ovs_list_push_back(&ipf->age, &q->age_node);
+    ipf->mem += q->mem;
+    return q;
+}
+
+/* Where 'f' goes in 'q' (the index of the first fragment starting after
+ * it), or SIZE_MAX if it overlaps one already there. */
+static size_t
+queue_slot(const struct ipf_queue *q, const struct frag_info *f)
+{
+    size_t i = q->n;
+
+    while (i > 0 && q->frags[i - 1].pos.start >= f->pos.end) {
+        i--;
+    }
+    if (i > 0 && q->frags[i - 1].pos.end > f->pos.start) {
+        return SIZE_MAX;
+    }
+    return i;
+}
+
+/* Inserts 'pkt' ('f') at 'slot' of 'q'; room was made already. */
+static void
+queue_insert(struct ctdp_ipf *ipf, struct ipf_queue *q, size_t slot,
+             struct dp_packet *pkt, const struct frag_info *f)
+    OVS_REQUIRES(ipf->mutex)
+{
+    size_t mem = frag_mem(pkt);
+
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 4;
+
+        q->frags = xrealloc(q->frags, cap * sizeof *q->frags);
+        mem += (cap - q->cap) * sizeof *q->frags;
+        q->cap = cap;
+    }
+    memmove(&q->frags[slot + 1], &q->frags[slot],
+            (q->n - slot) * sizeof *q->frags);
+    q->frags[slot] = (struct ipf_frag) { .pkt = pkt, .pos = f->pos };
+    q->n++;
+    q->meat += f->pos.end - f->pos.start;
+    if (!f->more) {
+        q->last_in = true;
+        q->len = f->pos.end;
+    } else if (f->pos.end > q->len) {
+        q->len = f->pos.end;
+    }
+    q->first_in |= f->pos.start == 0;
+    q->mem += mem;
+    ipf->mem += mem;
+    ipf->nfrag++;
+    count(ipf, f->v, CTDP_IPF_ACCEPTED, 1);
+}
+
+/* The bytes 'f' adds to 'q' (NULL: a new queue), arrays included. */
+static size_t
+room_needed(const struct ipf_queue *q, const struct dp_packet *pkt)
+{
+    size_t need = frag_mem(pkt);
+
+    if (!q) {
+        need += sizeof *q + 4 * sizeof *q->frags;
+    } else if (q->n == q->cap) {
+        need += q->cap * sizeof *q->frags;
+    }
+    return need;
+}
+
+/* ---- Reassembly -------------------------------------------------------- */
+
+/* Builds the datagram of complete queue 'q' in a new packet, with the
+ * metadata of 'last' (the completing fragment).  Returns NULL if it would
+ * be too big. */
+static struct dp_packet *
+reassemble(const struct ipf_queue *q, const struct dp_packet *last)
+{
+    const struct ipf_frag *first = &q->frags[0];
+    const uint8_t *head = dp_packet_data(first->pkt);
+    size_t hdr_end = first->pos.hdr_end, l3 = first->pos.l3_ofs;
+    size_t ip_len = hdr_end - l3 + q->len;
+    struct dp_packet *whole;
+
+    if (hdr_end + q->len > UINT16_MAX
+        || (q->key.version == CTDP_IPF_V4 ? ip_len
+            : ip_len - IPV6_HEADER_LEN) > 65535) {
+        return NULL;
+    }
+    whole = dp_packet_new(hdr_end + q->len);
+    dp_packet_put(whole, head, hdr_end);
+    for (size_t i = 0; i < q->n; i++) {
+        const struct ipf_frag *f = &q->frags[i];
+
+        dp_packet_put(whole,
+                      (const uint8_t *) dp_packet_data(f->pkt)
+                      + f->pos.data_ofs, f->pos.end - f->pos.start);
+    }
+    whole->md = last->md;
+    whole->md.conn = NULL;
+    dp_packet_reset_offsets(whole);
+    whole->l3_ofs = l3;
+
+    uint8_t *data = dp_packet_data(whole);
+    if (q->key.version == CTDP_IPF_V4) {
+        struct ip_header *ip = (void *) (data + l3);
+
+        ip->ip_tot_len = htons(ip_len);
+        ip->ip_frag_off &= htons(IP_DONT_FRAGMENT);
+        ip->ip_csum = 0;
+        ip->ip_csum = csum(ip, hdr_end - l3);
+    } else {
+        struct ovs_16aligned_ip6_hdr *ip6 = (void *) (data + l3);
+
+        ip6->ip6_ctlun.ip6_un1.ip6_un1_plen = htons(ip_len
+                                                    - IPV6_HEADER_LEN);
+        data[first->pos.nexthdr_ofs] = first->pos.frag_nexthdr;
+    }
+    return whole;
+}
+
+/* Hands complete queue 'q' over to the caller in 'dgram', or drops it if
+ * the datagram is too big.  'q' is freed either way. */
+static enum ctdp_ipf_result
+complete(struct ctdp_ipf *ipf, struct ipf_queue *q,
+         const struct dp_packet *last, struct ctdp_ipf_dgram *dgram)
+    OVS_REQUIRES(ipf->mutex)
+{
+    struct dp_packet *whole = reassemble(q, last);
+    enum ctdp_ipf_version v = q->key.version;
+
+    if (!whole) {
+        /* Every fragment was accepted, so every one is discarded; the
+         * datagram counts as oversized once. */
+        count(ipf, v, CTDP_IPF_OVERSIZE, 1);
+        count(ipf, v, CTDP_IPF_DISCARDED, q->n);
+        queue_free_frags(q);
+        queue_remove(ipf, q);
+        return CTDP_IPF_DROPPED;
+    }
+    dgram->whole = whole;
+    dgram->n_frags = q->n;
+    dgram->frags = xmalloc(q->n * sizeof *dgram->frags);
+    for (size_t i = 0; i < q->n; i++) {
+        dgram->frags[i] = q->frags[i].pkt;
+    }
+    count(ipf, v, CTDP_IPF_COMPLETED, q->n);
+    queue_remove(ipf, q);
+    return CTDP_IPF_COMPLETE;
+}
+
+/* ---- The packet path --------------------------------------------------- */
+
+/* Checks 'f' on its own; returns the counter to drop it under, or
+ * CTDP_IPF_N_COUNTERS if it may be queued. */
+static enum ctdp_ipf_counter
+check_alone(struct ctdp_ipf *ipf, const struct dp_packet *pkt,
+            const struct frag_info *f)
+    OVS_REQUIRES(ipf->mutex)
+{
+    size_t hdrs = f->pos.hdr_end - f->pos.l3_ofs;
+    size_t max = f->v == CTDP_IPF_V4 ? 65535 - hdrs
+                                     : 65535 - (hdrs - IPV6_HEADER_LEN);
+
+    if (f->more && ((f->pos.end - f->pos.start) % 8
+                    || f->pos.end == f->pos.start)) {
+        return CTDP_IPF_MALFORMED;
+    }
+    if (f->pos.end > max) {
+        return CTDP_IPF_OVERSIZE;
+    }
+    if (f->pos.start == 0 && !first_holds_l4(pkt, f)) {
+        return CTDP_IPF_TOO_SHORT;
+    }
+    if (f->more && f->ip_len < ipf->min_frag[f->v]) {
+        return CTDP_IPF_TOO_SMALL;
+    }
+    return CTDP_IPF_N_COUNTERS;
+}
+
+/* Checks 'f' against its queue 'q' (NULL: none yet); returns the counter
+ * to drop it under, or CTDP_IPF_N_COUNTERS if it may be queued at
+ * '*slot'.  '*kill' tells whether the whole datagram is bad. */
+static enum ctdp_ipf_counter
+check_queue(struct ctdp_ipf *ipf, const struct ipf_queue *q,
+            const struct frag_info *f, size_t *slot, bool *kill)
+    OVS_REQUIRES(ipf->mutex)
+{
+    *kill = false;
+    *slot = 0;
+    if (!q) {
+        return CTDP_IPF_N_COUNTERS;
+    }
+    if (!f->more && q->last_in) {
+        return CTDP_IPF_DUP_LAST;
+    }
+    if (!f->more ? f->pos.end < q->len
+                 : q->last_in && f->pos.end > q->len) {
+        /* Data beyond the last fragment's end: the kernel calls the
+         * datagram corrupt. */
+        *kill = true;
+        return CTDP_IPF_MALFORMED;
+    }
+    *slot = queue_slot(q, f);
+    if (*slot == SIZE_MAX) {
+        *kill = true;
+        return CTDP_IPF_OVERLAP;
+    }
+    if (q->n >= ipf->max_dgram_frags) {
+        *kill = true;
+        return CTDP_IPF_TOO_MANY;
+    }
+    return CTDP_IPF_N_COUNTERS;
+}
+
+/* Queues fragment 'pkt' ('f'), and completes its datagram if it can. */
+static enum ctdp_ipf_result
+gather_locked(struct ctdp_ipf *ipf, struct dp_packet *pkt,
+              const struct frag_info *f, long long now,
+              struct ctdp_ipf_dgram *dgram)
+    OVS_REQUIRES(ipf->mutex)
+{
+    uint32_t hash = key_hash(ipf, &f->key);
+    enum ctdp_ipf_counter why;
+    struct ipf_queue *q;
+    size_t slot;
+    bool kill;
+
+    expire_oldest(ipf, now);
+    q = queue_find(ipf, &f->key, hash);
+    if (q && q->expires <= now) {
+        queue_drop(ipf, q, CTDP_IPF_EXPIRED);
+        q = NULL;
+    }
+    why = check_alone(ipf, pkt, f);
+    if (why == CTDP_IPF_N_COUNTERS) {
+        why = check_queue(ipf, q, f, &slot, &kill);
+    } else {
+        kill = why == CTDP_IPF_OVERSIZE;
+    }
+    if (why == CTDP_IPF_N_COUNTERS
+        && !make_room(ipf, room_needed(q, pkt), q)) {
+        why = CTDP_IPF_NO_ROOM;
+    }
+    if (why != CTDP_IPF_N_COUNTERS) {
+        count(ipf, f->v, why, 1);
+        if (kill && q) {
+            queue_drop(ipf, q, CTDP_IPF_DISCARDED);
+        }
+        dp_packet_delete(pkt);
+        return CTDP_IPF_DROPPED;
+    }
+    if (!q) {
+        q = queue_create(ipf, &f->key, hash, now);
+    }
+    queue_insert(ipf, q, slot, pkt, f);
+    if (q->first_in && q->last_in && q->meat == q->len) {
+        return complete(ipf, q, pkt, dgram);
+    }
+    return CTDP_IPF_HELD;
+}
+
+enum ctdp_ipf_result
+ctdp_ipf_gather(struct ctdp_ipf *ipf, struct dp_packet *pkt, uint16_t zone,
+                long long now, struct ctdp_ipf_dgram *dgram)
+{
+    enum ctdp_ipf_result result;
+    struct frag_info f;
+    bool on;
+
+    memset(dgram, 0, sizeof *dgram);
+    switch (frag_parse(pkt, zone, &f)) {
+    case FP_NOT_FRAGMENT:
+        return CTDP_IPF_NOT_FRAGMENT;
+    case FP_MALFORMED:
+        /* Its version is unknown only if it is not IP at all, and then
+         * it is not a fragment. */
+        atomic_read_relaxed(&ipf->enabled[f.v], &on);
+        if (!on) {
+            return CTDP_IPF_NOT_FRAGMENT;
+        }
+        ovs_mutex_lock(&ipf->mutex);
+        count(ipf, f.v, CTDP_IPF_MALFORMED, 1);
+        ovs_mutex_unlock(&ipf->mutex);
+        dp_packet_delete(pkt);
+        return CTDP_IPF_DROPPED;
+    case FP_FRAGMENT:
+    default:
+        break;
+    }
+    atomic_read_relaxed(&ipf->enabled[f.v], &on);
+    if (!on) {
+        return CTDP_IPF_NOT_FRAGMENT;
+    }
+    /* A held fragment must not keep a conn past its pipeline run. */
+    pkt->md.conn = NULL;
+    ovs_mutex_lock(&ipf->mutex);
+    result = gather_locked(ipf, pkt, &f, now, dgram);
+    ovs_mutex_unlock(&ipf->mutex);
+    return result;
+}
+
+void
+ctdp_ipf_dgram_destroy(struct ctdp_ipf_dgram *dgram)
+{
+    free(dgram->frags);
+    dgram->frags = NULL;
+    dgram->n_frags = 0;
+}
+
+void
+ctdp_ipf_copy_ct(struct dp_packet *frag, const struct dp_packet *whole)
+{
+    const struct pkt_metadata *w = &whole->md;
+    struct pkt_metadata *md = &frag->md;
+
+    md->ct_state = w->ct_state;
+    md->ct_zone = w->ct_zone;
+    md->ct_mark = w->ct_mark;
+    md->ct_label = w->ct_label;
+    md->ct_orig_tuple_ipv6 = w->ct_orig_tuple_ipv6;
+    md->ct_orig_tuple = w->ct_orig_tuple;
+    md->reply = w->reply;
+    md->icmp_related = w->icmp_related;
+    md->conn = NULL;
+}
+
+size_t
+ctdp_ipf_expire(struct ctdp_ipf *ipf, long long now)
+{
+    struct ipf_queue *q;
+    size_t n;
+
+    ovs_mutex_lock(&ipf->mutex);
+    n = expire_oldest(ipf, now);
+    /* After a timeout change the age list is not in expiry order. */
+    LIST_FOR_EACH_SAFE (q, age_node, &ipf->age) {
+        if (q->expires <= now) {
+            n += q->n;
+            queue_drop(ipf, q, CTDP_IPF_EXPIRED);
+        }
+    }
+    ovs_mutex_unlock(&ipf->mutex);
+    return n;
+}
+
+/* ---- Status ------------------------------------------------------------ */
+
+void
+ctdp_ipf_get_status(struct ctdp_ipf *ipf, struct ctdp_ipf_status *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int v = 0; v < CTDP_IPF_N_VERSIONS; v++) {
+        atomic_read_relaxed(&ipf->enabled[v], &s->enabled[v]);
+    }
+    ovs_mutex_lock(&ipf->mutex);
+    memcpy(s->min_frag, ipf->min_frag, sizeof s->min_frag);
+    s->nfrag_max = ipf->nfrag_max;
+    s->nfrag = ipf->nfrag;
+    s->max_dgram_frags = ipf->max_dgram_frags;
+    s->n_queues = hmap_count(&ipf->queues);
+    s->timeout_ms = ipf->timeout;
+    s->memory = ipf->mem;
+    s->max_memory = ipf->max_memory;
+    memcpy(s->counters, ipf->counters, sizeof s->counters);
+    ovs_mutex_unlock(&ipf->mutex);
+}
+
+struct ctdp_ipf_queue_info *
+ctdp_ipf_queues(struct ctdp_ipf *ipf, size_t *n)
+{
+    struct ctdp_ipf_queue_info *infos;
+    const struct ipf_queue *q;
+    size_t i = 0;
+
+    ovs_mutex_lock(&ipf->mutex);
+    infos = xcalloc(hmap_count(&ipf->queues) + 1, sizeof *infos);
+    LIST_FOR_EACH (q, age_node, &ipf->age) {
+        struct ctdp_ipf_queue_info *info = &infos[i++];
+
+        info->version = q->key.version;
+        info->src = q->key.src;
+        info->dst = q->key.dst;
+        info->id = ntohl(q->key.id);
+        info->zone = q->key.zone;
+        info->nw_proto = q->key.nw_proto;
+        info->n_frags = q->n;
+        info->first_in = q->first_in;
+        info->last_in = q->last_in;
+        info->expires = q->expires;
+    }
+    ovs_mutex_unlock(&ipf->mutex);
+    *n = i;
+    return infos;
+}
