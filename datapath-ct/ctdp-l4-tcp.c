@@ -580,6 +580,9 @@ tcp_timeout(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
     if (t->retrans >= TCP_MAX_RETRANS && timeout > retrans) {
         return retrans;
     } else if (index == I_RST && state == sES && timeout > unack) {
+        /* An in-window RST that kept ESTABLISHED for a challenge ACK:
+         * 6.12's rule; a 6.18 kernel gives CLOSE's timeout instead
+         * (tests/unit/test-ct-tcp.c, KERNEL_6_18_RST). */
         return unack;
     } else if ((t->seen[0].flags | t->seen[1].flags)
                & CTDP_TCP_F_DATA_UNACKNOWLEDGED && timeout > unack) {

@@ -1,5 +1,7 @@
 /* The unit-test runner: runs every suite's cases (or those whose
- * "suite/case" name contains argv[1]) and reports them in TAP. */
+ * "suite/case" name contains argv[1]) and reports them in TAP.
+ * `ctdp-unit --tcp-scripts` prints the TCP tracker's scripts as JSON lines
+ * instead (tests/test_kernel_tcp.py replays them through the kernel). */
 #include <config.h>
 #include "ctdp-unit.h"
 
@@ -68,6 +70,11 @@ main(int argc, char *argv[])
 {
     const char *filter = argc > 1 ? argv[1] : NULL;
     int n_tests = 0, n_failed = 0, n = 0;
+
+    if (filter && !strcmp(filter, "--tcp-scripts")) {
+        ct_tcp_print_scripts(stdout);
+        return 0;
+    }
 
     for (size_t i = 0; i < sizeof suites / sizeof *suites; i++) {
         for (const struct ctdp_unit_case *c = suites[i]->cases; c->name; c++) {

@@ -38,4 +38,9 @@ bool ctdp_unit_check(bool ok, const char *expr, const char *file, int line);
 bool ctdp_unit_check_eq(long long a, long long b, const char *a_expr,
                         const char *b_expr, const char *file, int line);
 
+/* test-ct-tcp.c: prints the TCP tracker's scripts as JSON lines
+ * (`ctdp-unit --tcp-scripts`), for tests/test_kernel_tcp.py. */
+#include <stdio.h>
+void ct_tcp_print_scripts(FILE *);
+
 #endif /* ctdp-unit.h */
