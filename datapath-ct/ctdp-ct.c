@@ -679,6 +679,9 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w)
         COUNT(x, not_ip);
         break;
     case CTDP_PARSE_FRAGMENT:
+        /* Only with defragmentation (ctdp-ipf.h) off for the packet's IP
+         * version, or not in front at all: without its datagram's L4
+         * header a fragment cannot be tracked. */
         COUNT(x, fragment);
         break;
     case CTDP_PARSE_MALFORMED:

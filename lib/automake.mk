@@ -13,6 +13,8 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-events.c \
 	lib/ctdp-flows.c \
 	lib/ctdp-flows.h \
+	lib/ctdp-ipf-commands.c \
+	lib/ctdp-ipf-commands.h \
 	lib/ctdp-pcap.c \
 	lib/ctdp-pcap.h \
 	lib/ctdp-pipeline.c \

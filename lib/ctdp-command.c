@@ -79,6 +79,16 @@ static const struct ctdp_command commands[] = {
       "print the timeouts in force in a zone", false },
     { "ct-del-timeout-policy", "dpctl/ct-del-timeout-policy", "zone=N", 1, 1,
       "remove a zone's timeout policy (back to the defaults)", false },
+    { "ipf-set-enabled", "dpctl/ipf-set-enabled", "v4|v6", 1, 1,
+      "turn IPv4 or IPv6 fragment reassembly on", false },
+    { "ipf-set-disabled", "dpctl/ipf-set-disabled", "v4|v6", 1, 1,
+      "turn IPv4 or IPv6 fragment reassembly off", false },
+    { "ipf-set-min-frag", "dpctl/ipf-set-min-frag", "v4|v6 MINFRAG", 2, 2,
+      "set the smallest fragment accepted but the last (bytes)", false },
+    { "ipf-set-max-nfrags", "dpctl/ipf-set-max-nfrags", "MAXFRAGS", 1, 1,
+      "set the most fragments held for reassembly", false },
+    { "ipf-get-status", "dpctl/ipf-get-status", "[-m]", 0, 1,
+      "reassembly settings and counters (-m: pending datagrams)", false },
 };
 
 size_t

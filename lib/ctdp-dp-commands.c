@@ -10,6 +10,7 @@
 #include "ctdp-ct-format.h"
 #include "ctdp-dpctl.h"
 #include "ctdp-flows.h"
+#include "ctdp-ipf-commands.h"
 #include "ctdp-stream.h"
 #include "unixctl.h"
 #include "util.h"
@@ -216,6 +217,7 @@ ctdp_dp_register_commands(struct ctdp_dp *dp)
     ctdp_events_register(dp);
     ctdp_stream_register_commands();
     ctdp_dpctl_register(dp);
+    ctdp_ipf_commands_register(dp);
     ctdp_command_register("add-port", cmd_add_port, dp);
     ctdp_command_register("del-port", cmd_del_port, dp);
     ctdp_command_register("show", cmd_show, dp);

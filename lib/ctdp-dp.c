@@ -6,6 +6,7 @@
 #include <string.h>
 #include "ctdp-ct.h"
 #include "ctdp-flows.h"
+#include "ctdp-ipf.h"
 #include "ctdp-pcap.h"
 #include "ctdp-pipeline.h"
 #include "ctdp-port.h"
@@ -87,6 +88,7 @@ struct dp_thread {
 struct ctdp_dp {
     struct ctdp_flows flows;
     struct ctdp_ct *ct;
+    struct ctdp_ipf *ipf;       /* Defragmentation in front of 'ct'. */
     OVSRCU_TYPE(struct dp_port *) ports[CTDP_MAX_PORTS];   /* By ofport. */
     long long next_sweep;       /* On the tracker's clock. */
     struct dp_thread *pool;     /* 'n_pool' threads; NULL: one per port. */
@@ -281,7 +283,8 @@ process_batch(struct ctdp_dp *dp, struct dp_packet_batch *batch,
 {
     struct txq t = { .dp = dp, .when = when };
     struct ctdp_pipeline p = {
-        .flows = &dp->flows, .ct = dp->ct, .output = txq_output, .aux = &t,
+        .flows = &dp->flows, .ct = dp->ct, .ipf = dp->ipf,
+        .output = txq_output, .aux = &t,
     };
     struct ctdp_pipeline_stats stats = { 0 };
     struct dp_packet *pkt;
@@ -531,6 +534,7 @@ sweep_if_due(struct ctdp_dp *dp, long long now)
         size_t budget = MAX(10000, ctdp_ct_n_conns(dp->ct) / 10);
 
         ctdp_ct_sweep(dp->ct, now, budget);
+        ctdp_ipf_expire(dp->ipf, now);
         dp->next_sweep = now + MAX(interval / 10, 1);
     }
 }
@@ -709,6 +713,7 @@ ctdp_dp_create(int n_threads)
         ovs_fatal(0, "cannot create the connection tracker (no random "
                   "bytes from OpenSSL)");
     }
+    dp->ipf = ctdp_ipf_create();
     ctdp_flows_init(&dp->flows);
     for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
         ovsrcu_init(&dp->ports[i], NULL);
@@ -765,6 +770,7 @@ ctdp_dp_destroy(struct ctdp_dp *dp)
     ovsrcu_synchronize();
     ctdp_replay_destroy(dp->replay);
     ctdp_flows_destroy(&dp->flows);
+    ctdp_ipf_destroy(dp->ipf);
     ctdp_ct_destroy(dp->ct);
     free(dp);
 }
@@ -779,6 +785,12 @@ struct ctdp_ct *
 ctdp_dp_ct(struct ctdp_dp *dp)
 {
     return dp->ct;
+}
+
+struct ctdp_ipf *
+ctdp_dp_ipf(struct ctdp_dp *dp)
+{
+    return dp->ipf;
 }
 
 void

@@ -3,6 +3,9 @@
 
 /* The datapath: ports, flow tables and one connection tracker.
  *
+ * The tracker has IP defragmentation in front of it (ctdp-ipf.h), whose
+ * expired queues are freed with the tracker's sweep.
+ *
  * Each netdev port has a thread that receives batches of up to 32 packets
  * and runs each through the pipeline (ctdp-pipeline.h); outputs are
  * batched per port.  All threads share the flow tables and the tracker.
@@ -38,6 +41,7 @@
 struct ctdp_ct;
 struct ctdp_dp;
 struct ctdp_flows;
+struct ctdp_ipf;
 
 /* The flows of the default two-port stateful firewall: port 1 is inside,
  * port 2 outside. */
@@ -59,6 +63,7 @@ void ctdp_dp_show(struct ctdp_dp *, struct ds *);
 
 struct ctdp_flows *ctdp_dp_flows(struct ctdp_dp *);
 struct ctdp_ct *ctdp_dp_ct(struct ctdp_dp *);
+struct ctdp_ipf *ctdp_dp_ipf(struct ctdp_dp *);
 
 /* Returns the tracker's clock now (see "Time" above) and, if
  * 'wall_offset' is nonnull, stores there what to add to it to get

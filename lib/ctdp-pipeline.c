@@ -4,6 +4,7 @@
 #include <string.h>
 #include "ctdp-ct.h"
 #include "ctdp-flows.h"
+#include "ctdp-ipf.h"
 #include "dp-packet.h"
 #include "flow.h"
 #include "openvswitch/meta-flow.h"
@@ -17,19 +18,37 @@ VLOG_DEFINE_THIS_MODULE(ctdp_pipeline);
 /* As Open vSwitch's limit on resubmit depth. */
 #define MAX_DEPTH 64
 
+/* One rule's action list while it runs.  Frames chain from the innermost
+ * to the table the packet entered; a fragment released by a ct() resumes
+ * from the chain of the run that completed its datagram (resume()). */
+struct frame {
+    const struct ofpact *ofpacts;   /* The rule's actions... */
+    size_t len;                     /* ...and their length. */
+    const struct ofpact *cur;       /* The action running now. */
+    uint8_t table;                  /* The rule's table. */
+    int depth;                      /* The run's depth inside this list. */
+    ofp_port_t saved_in_port;       /* With a resubmit in 'cur': the flow's
+                                     * in_port to restore after it. */
+    const struct frame *up;         /* The list that ran this table. */
+};
+
 /* One packet's trip through the tables. */
 struct run {
     const struct ctdp_pipeline *p;
-    struct dp_packet *pkt;          /* NULL once the tracker dropped it. */
+    struct dp_packet *pkt;          /* NULL once the tracker dropped it or
+                                     * defragmentation took it. */
     struct flow flow;
     uint8_t table;                  /* The table being run. */
     ofp_port_t in_port;
     long long now;
     int depth;
+    const struct frame *top;        /* The innermost list running. */
     struct ctdp_pipeline_stats *stats;
 };
 
 static void run_table(struct run *, uint8_t table);
+static void run_actions(struct run *, struct frame *,
+                        const struct ofpact *start);
 
 /* Copies the packet's ct metadata into the flow that the tables match,
  * as Open vSwitch's flow extraction does after a recirculation. */
@@ -112,20 +131,16 @@ ct_action_from_ofpact(const struct ofpact_conntrack *oc,
     }
 }
 
+/* Runs the tracker on 'r''s packet with 'a', then the recirculation
+ * table of 'oc'. */
 static void
-do_ct(struct run *r, const struct ofpact_conntrack *oc)
+track(struct run *r, const struct ofpact_conntrack *oc,
+      const struct ctdp_ct_action *a)
 {
-    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 60);
     struct dp_packet_batch batch;
-    struct ctdp_ct_action a;
 
-    if (oc->alg) {
-        VLOG_WARN_RL(&rl, "ct(alg=...): helpers are not implemented yet; "
-                     "tracking without one");
-    }
-    ct_action_from_ofpact(oc, &r->flow, &a);
     dp_packet_batch_init_packet(&batch, r->pkt);
-    ctdp_ct_execute(r->p->ct, &batch, &a, r->now);
+    ctdp_ct_execute(r->p->ct, &batch, a, r->now);
     if (dp_packet_batch_is_empty(&batch)) {
         r->pkt = NULL;          /* Dropped and freed by the tracker. */
         r->stats->ct_drop++;
@@ -137,35 +152,149 @@ do_ct(struct run *r, const struct ofpact_conntrack *oc)
     }
 }
 
+/* Goes on, after the action that frame 'f' (and every frame above it) is
+ * running, as the run that owned those frames would when that action
+ * returned. */
 static void
-do_resubmit(struct run *r, const struct ofpact_resubmit *rs)
+resume(struct run *r, const struct frame *f)
 {
-    ofp_port_t saved = r->flow.in_port.ofp_port;
+    for (; f && r->pkt; f = f->up) {
+        struct frame copy = *f;
+
+        if (f->cur->type == OFPACT_RESUBMIT) {
+            r->flow.in_port.ofp_port = f->saved_in_port;
+        } else if (f->cur->type == OFPACT_GOTO_TABLE) {
+            continue;           /* goto_table ended that list. */
+        }
+        r->table = f->table;
+        r->depth = f->depth;
+        r->top = &copy;
+        run_actions(r, &copy, ofpact_next(f->cur));
+    }
+}
+
+/* Sends fragment 'frag', released by the ct() 'oc' that 'r' ran, on
+ * through the pipeline: its own flow, with the registers and metadata of
+ * 'r', the recirculation table, then the rest of 'r''s actions. */
+static void
+continue_fragment(const struct run *r, const struct ofpact_conntrack *oc,
+                  struct dp_packet *frag)
+{
+    ofp_port_t in_port = u16_to_ofp(odp_to_u32(frag->md.in_port.odp_port));
+    struct run f = {
+        .p = r->p, .pkt = frag, .in_port = in_port, .now = r->now,
+        .table = r->table, .depth = r->depth, .top = r->top,
+        .stats = r->stats,
+    };
+
+    flow_extract(frag, &f.flow);
+    f.flow.in_port.ofp_port = in_port;
+    memcpy(f.flow.regs, r->flow.regs, sizeof f.flow.regs);
+    f.flow.metadata = r->flow.metadata;
+    flow_set_ct(&f.flow, &frag->md);
+    if (oc->recirc_table != NX_CT_RECIRC_NONE) {
+        run_table(&f, oc->recirc_table);
+    }
+    resume(&f, r->top);
+    if (f.pkt) {
+        ctdp_ct_packet_done(r->p->ct, f.pkt);
+        dp_packet_delete(f.pkt);
+    }
+}
+
+/* ct() on a fragment: defragmentation first, as the kernel's defrag hook
+ * and Open vSwitch's ipf.  An incomplete datagram's fragment is held
+ * (its run ends here); the fragment that completes one makes the whole
+ * datagram tracked once, and then every original fragment, in offset
+ * order, goes on with the datagram's ct results. */
+static void
+defrag_then_track(struct run *r, const struct ofpact_conntrack *oc,
+                  const struct ctdp_ct_action *a)
+{
+    struct dp_packet_batch batch;
+    struct ctdp_ipf_dgram d;
+
+    ctdp_ct_packet_done(r->p->ct, r->pkt);
+    switch (ctdp_ipf_gather(r->p->ipf, r->pkt, a->zone, r->now, &d)) {
+    case CTDP_IPF_NOT_FRAGMENT:
+        track(r, oc, a);
+        return;
+    case CTDP_IPF_HELD:
+    case CTDP_IPF_DROPPED:      /* Counted by ipf-get-status. */
+        r->pkt = NULL;
+        return;
+    case CTDP_IPF_COMPLETE:
+    default:
+        break;
+    }
+    r->pkt = NULL;              /* Goes on below, with the others. */
+    dp_packet_batch_init_packet(&batch, d.whole);
+    ctdp_ct_execute(r->p->ct, &batch, a, r->now);
+    for (size_t i = 0; i < d.n_frags; i++) {
+        if (dp_packet_batch_is_empty(&batch)) {
+            r->stats->ct_drop++;
+            dp_packet_delete(d.frags[i]);
+        } else {
+            ctdp_ipf_copy_ct(d.frags[i], d.whole);
+            continue_fragment(r, oc, d.frags[i]);
+        }
+    }
+    if (!dp_packet_batch_is_empty(&batch)) {
+        ctdp_ct_packet_done(r->p->ct, d.whole);
+        dp_packet_delete(d.whole);
+    }
+    ctdp_ipf_dgram_destroy(&d);
+}
+
+static void
+do_ct(struct run *r, const struct ofpact_conntrack *oc)
+{
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 60);
+    struct ctdp_ct_action a;
+
+    if (oc->alg) {
+        VLOG_WARN_RL(&rl, "ct(alg=...): helpers are not implemented yet; "
+                     "tracking without one");
+    }
+    ct_action_from_ofpact(oc, &r->flow, &a);
+    if (r->p->ipf && r->flow.nw_frag & FLOW_NW_FRAG_ANY) {
+        defrag_then_track(r, oc, &a);
+    } else {
+        track(r, oc, &a);
+    }
+}
+
+static void
+do_resubmit(struct run *r, struct frame *f, const struct ofpact_resubmit *rs)
+{
     uint8_t table = rs->table_id == 0xff ? r->table : rs->table_id;
 
+    f->saved_in_port = r->flow.in_port.ofp_port;
     if (rs->in_port != OFPP_IN_PORT) {
         r->flow.in_port.ofp_port = rs->in_port;
     }
     run_table(r, table);
-    r->flow.in_port.ofp_port = saved;
+    r->flow.in_port.ofp_port = f->saved_in_port;
 }
 
-/* Runs 'ofpacts' in order, until the end, a goto_table, or a drop. */
+/* Runs frame 'f''s actions in order from 'start', until the end, a
+ * goto_table, or a drop. */
 static void
-run_actions(struct run *r, const struct ofpact *ofpacts, size_t len)
+run_actions(struct run *r, struct frame *f, const struct ofpact *start)
 {
-    const struct ofpact *a;
+    const struct ofpact *end = ofpact_end(f->ofpacts, f->len);
 
-    OFPACT_FOR_EACH (a, ofpacts, len) {
+    for (const struct ofpact *a = start; a < end; a = ofpact_next(a)) {
         if (!r->pkt) {
             return;
         }
+        f->cur = a;
         switch (a->type) {
         case OFPACT_OUTPUT:
             do_output(r, ofpact_get_OUTPUT(a)->port);
             break;
         case OFPACT_RESUBMIT:
-            do_resubmit(r, ofpact_get_RESUBMIT(a));
+            do_resubmit(r, f, ofpact_get_RESUBMIT(a));
             break;
         case OFPACT_GOTO_TABLE:
             run_table(r, ofpact_get_GOTO_TABLE(a)->table_id);
@@ -212,9 +341,17 @@ run_table(struct run *r, uint8_t table)
     if (!rule) {
         r->stats->table_miss++;
     } else {
+        struct frame f = {
+            .ofpacts = rule->ofpacts, .len = rule->ofpacts_len,
+            .table = table, .depth = r->depth, .up = r->top,
+        };
+        const struct frame *saved_top = r->top;
+
         ctdp_rule_account(rule, dp_packet_size(r->pkt));
         r->table = table;
-        run_actions(r, rule->ofpacts, rule->ofpacts_len);
+        r->top = &f;
+        run_actions(r, &f, f.ofpacts);
+        r->top = saved_top;
         r->table = saved;
     }
     r->depth--;

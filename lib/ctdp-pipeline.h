@@ -15,7 +15,15 @@
  *   ct(...)        the tracker's ct() on this packet (ctdp-ct.h) in the
  *                  zone given or read from a field; with table=T the packet
  *                  then continues at table T with its ct fields set, and
- *                  the rest of the list runs when that returns;
+ *                  the rest of the list runs when that returns.  A
+ *                  fragment goes through defragmentation first (ctdp-ipf.h):
+ *                  until its datagram is complete it is held and its run
+ *                  ends there; the fragment that completes it has the
+ *                  reassembled datagram tracked once, and then every
+ *                  original fragment, in offset order, goes on from this
+ *                  ct() (table T, then the rest of the list) with the
+ *                  datagram's ct fields, its own flow and the registers
+ *                  and metadata of the completing run;
  *   ct_clear, set_field/load, move, note.
  *
  * No match is a drop.  When the pipeline is done, the packet's
@@ -30,6 +38,7 @@
 
 struct ctdp_ct;
 struct ctdp_flows;
+struct ctdp_ipf;
 struct dp_packet;
 
 #define CTDP_PIPELINE_STATS                                             \
@@ -50,6 +59,8 @@ struct ctdp_pipeline_stats {
 struct ctdp_pipeline {
     const struct ctdp_flows *flows;
     struct ctdp_ct *ct;
+    struct ctdp_ipf *ipf;       /* NULL: fragments are tracked as they are
+                                 * (and so marked invalid). */
     bool (*output)(void *aux, ofp_port_t port, struct dp_packet *);
     void *aux;
 };

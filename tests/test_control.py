@@ -177,6 +177,11 @@ APPCTL_CALLS = [
     ("ct-set-timeout-policy", ["zone=3", "udp_first=10"], ""),
     ("ct-get-timeout-policy", ["zone=3"], "=="),
     ("ct-del-timeout-policy", ["zone=3"], ""),
+    ("ipf-set-disabled", ["v6"], ""),
+    ("ipf-set-enabled", ["v6"], ""),
+    ("ipf-set-min-frag", ["v4", "1000"], ""),
+    ("ipf-set-max-nfrags", ["2000"], ""),
+    ("ipf-get-status", ["-m"], "=="),
     ("flush-conntrack", ["zone=0"], ""),
     ("exit", [], ""),
 ]
