@@ -36,7 +36,8 @@
  *     minimum size (IP total length; OVS's 1200 and 1280 by default) and
  *     carry a multiple of 8 bytes;
  *   - the first fragment must hold the whole L4 header (RFC 1858, 7112);
- *   - a datagram may not exceed 65535 bytes, nor have more than
+ *   - a datagram may not exceed 65535 bytes (nor, with its link header,
+ *     the 65535 bytes a dp_packet holds), nor have more than
  *     'max_dgram_frags' fragments;
  *   - a fragment that overlaps one already queued is dropped, and so is
  *     its datagram (RFC 5722, as the kernel); a second last fragment is
@@ -152,8 +153,9 @@ struct ctdp_ipf_dgram {
 };
 
 /* Offers 'pkt' (an Ethernet frame; its L3 offset is used if set) to
- * reassembly in 'zone' at 'now'.  Frees the conn 'pkt' may carry
- * (md.conn, unconfirmed) before holding or dropping it. */
+ * reassembly in 'zone' at 'now'.  A conn 'pkt' carried must have been
+ * released already (ctdp_ct_packet_done()): a held packet's 'md.conn' is
+ * cleared. */
 enum ctdp_ipf_result ctdp_ipf_gather(struct ctdp_ipf *, struct dp_packet *,
                                      uint16_t zone, long long now,
                                      struct ctdp_ipf_dgram *);

@@ -261,3 +261,26 @@ def test_disabled_fragments_are_invalid(firewall):
     assert conntrack(firewall) == []
     assert re.search(r"\bfragment=3\b", ok(firewall.dpctl("ct-stats-show")))
     assert counters(firewall, "v4")["accepted"] == 0
+
+
+def test_fragments_resume_the_action_list(make_dp):
+    """Released fragments go on from the ct() that completed their
+    datagram: its table (matching a register set before it), then the
+    rest of the action list (output:3); a second ct() (commit) gathers
+    them again and commits one conn."""
+    dp = make_dp(n_ports=3, flows=[
+        "table=0,priority=10,ip,in_port=1,"
+        "actions=set_field:5->reg0,ct(zone=7,table=1),output:3",
+        "table=0,priority=0,actions=drop",
+        "table=1,priority=10,reg0=5,ct_state=+trk+new,ip,"
+        "actions=ct(commit,zone=7),output:2",
+        "table=1,priority=0,actions=drop",
+    ])
+    out = frags4(size=4000)
+    dp.inject(1, *out)
+    dp.wait_sent("p2", out)
+    dp.wait_sent("p3", out)
+    assert conntrack(dp) == [
+        f"udp,orig=(src={IP_IN},dst={IP_OUT},sport=40000,dport=7000),"
+        f"reply=(src={IP_OUT},dst={IP_IN},sport=7000,dport=40000),zone=7"]
+    assert [f["n_packets"] for f in dp.flows(1)] == [3, 0]
