@@ -619,10 +619,11 @@ def test_force_commit(make_net):
 
 
 def test_flush_while_traffic_continues(make_net):
-    """Flushing by zone, then by a partial tuple, while pings (zone 1) and
-    UDP requests (zone 2) keep flowing: only the matching conn is removed
-    (the other keeps its id), the traffic re-creates it, and both keep
-    getting answers."""
+    """conntrack - ct flush, with traffic: flushing by zone, by zone and
+    a partial original tuple, then by a partial reply tuple, while pings
+    (zone 1) and UDP requests (zone 2) keep flowing: only the matching conn
+    is removed (the other keeps its id), the traffic re-creates it, and
+    both keep getting answers."""
     net = make_net("""
         priority=1,actions=drop
         priority=100,in_port=1,icmp,actions=ct(commit,zone=1),output:2
@@ -664,25 +665,29 @@ with open({str(log)!r}, "a", buffering=1) as log:
                    and udp_replies() > udps + 2, what="pings and UDP answers")
 
     def ids():
-        return {("zone=1" in k): v for k, v in conn_ids(net).items()}
+        # ICMP's conn id, UDP's conn id (None while there is none).
+        conns = conn_ids(net)
+        by_zone = {("zone=1" in k): v for k, v in conns.items()}
+        assert len(by_zone) == len(conns), conns
+        return by_zone.get(True), by_zone.get(False)
+
+    def flush_replaces(which, *args):
+        # Flushes; waits until the traffic has made conn 'which' (0: ICMP,
+        # 1: UDP) again, with a new id; the other conn must be untouched.
+        before = ids()
+        net.dpctl("flush-conntrack", *args)
+        wait_until(lambda: ids()[which] not in (None, before[which]),
+                   what=f"flush-conntrack {' '.join(args)} to replace a conn")
+        assert ids()[1 - which] == before[1 - which]
+        both_flowing()
 
     both_flowing()
-    before = ids()
-    assert set(before) == {True, False}, net.dpctl("dump-conntrack")
-
-    net.dpctl("flush-conntrack", "zone=1")
-    wait_until(lambda: ids().get(True, before[True]) != before[True]
-               and True in ids(), what="a new ICMP conn in zone 1")
-    assert ids()[False] == before[False]
-    both_flowing()
-
-    middle = ids()
-    net.dpctl("flush-conntrack", "zone=2",
-              f"ct_nw_src={A4},ct_nw_proto=17,ct_tp_dst=7000")
-    wait_until(lambda: ids().get(False, middle[False]) != middle[False]
-               and False in ids(), what="a new UDP conn in zone 2")
-    assert ids()[True] == middle[True]
-    both_flowing()
+    assert None not in ids(), net.dpctl("dump-conntrack")
+    flush_replaces(0, "zone=1")
+    flush_replaces(1, "zone=2",
+                   f"ct_nw_src={A4},ct_nw_proto=17,ct_tp_dst=7000")
+    # An empty original tuple, then a reply tuple: b's answers to pings.
+    flush_replaces(0, "", f"ct_nw_src={B4},ct_nw_proto=1,icmp_type=0")
 
 
 def test_maxconns_full_table(make_net):
@@ -728,7 +733,8 @@ def test_maxconns_full_table(make_net):
 def test_zone_limits(make_net):
     """conntrack - limit by zone: zone 3 limited to 2 conns commits the
     first two UDP flows and drops the third's packets (zone_limit_drop),
-    while zone 0, without a limit, takes all three."""
+    while zone 0, without a limit, takes all three; once one of zone 3's
+    conns is flushed, the third flow gets through."""
     net = make_net("""
         priority=1,actions=drop
         priority=100,in_port=1,udp,tp_dst=7000,actions=ct(commit,zone=3),output:2
@@ -759,6 +765,14 @@ def test_zone_limits(make_net):
         f"reply=(src={B4},dst={A4},sport=7000,dport={p}),zone=3"
         for p in (40001, 40002)]
 
+    # Room again in zone 3: the third flow is committed now.
+    net.dpctl("flush-conntrack", "zone=3", "ct_nw_proto=17,ct_tp_src=40001")
+    udp_send(a, 40003, B4, 7000, "40003\n")
+    wait_until(lambda: got3.read_text() == "40001\n40002\n40003\n",
+               what="the third datagram in zone 3")
+    assert net.dpctl("ct-get-limits", "zone=3") == \
+        "default limit=0\nzone=3,limit=2,count=2\n"
+
 
 def test_timeout_policy_expiry(make_net):
     """conntrack - zone-based timeout policy: with 2 s UDP and ICMP
@@ -780,8 +794,8 @@ def test_timeout_policy_expiry(make_net):
               "icmp_reply=2")
     udp_echo_server(b, B4, 7000)
 
-    assert ping(a, B4, count=1)[0] == 1
     assert udp_request(a, A4, 40000, B4, 7000).stdout == "5\n"
+    assert ping(a, B4, count=1)[0] == 1
     udp_send(a, 40001, B4, 7001)
     wait_ct(net, B4, [
         f"icmp,orig=(src={A4},dst={B4},id=<cleared>,type=8,code=0),"
