@@ -477,14 +477,15 @@ def test_icmp6_port_unreachable_related(make_net):
                   input="a\n")
     assert proc.returncode != 0 and "Connection refused" in proc.stderr, \
         proc.stderr
-    stats = [l for l in flow_stats(net) if "priority=100," in l]
+    # b's own ICMPv6 (reports, solicitations) goes through the -trk flow
+    # too, to be dropped as +new: its counters are not the test's.
+    stats = [l for l in flow_stats(net) if "priority=100," in l
+             and "-trk" not in l]
     assert sorted(stats) == sorted([
         " n_packets=1, n_bytes=64, priority=100,udp6,in_port=1 "
         "actions=ct(commit,exec(set_field:0x1->ct_mark)),output:2",
         " n_packets=1, n_bytes=112, priority=100,ct_state=+rel+trk,"
-        "ct_mark=0x1,icmp6,in_port=2 actions=output:1",
-        " n_packets=1, n_bytes=112, priority=100,ct_state=-trk,icmp6,"
-        "in_port=2 actions=ct(table=0)"])
+        "ct_mark=0x1,icmp6,in_port=2 actions=output:1"])
 
 
 def test_zones_isolate_identical_tuples(make_net):
