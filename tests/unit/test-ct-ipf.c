@@ -12,6 +12,7 @@
 #include <string.h>
 #include "csum.h"
 #include "dp-packet.h"
+#include "ovs-thread.h"
 #include "packets.h"
 
 #define MAX_FRAGS 64
@@ -640,6 +641,78 @@ test_queue_list(void)
     dp_packet_delete(whole6);
 }
 
+/* Threads gathering at once: each thread's datagrams (the same ids in
+ * every thread, told apart by zone) all complete, whole and right, while
+ * the others' interleave with them. */
+struct gatherer {
+    struct ctdp_ipf *ipf;
+    struct dp_packet *whole;
+    uint16_t zone;
+    int n_ok;
+};
+
+static void *
+gatherer_main(void *g_)
+{
+    struct gatherer *g = g_;
+
+    for (uint32_t id = 0; id < 300; id++) {
+        struct dp_packet *frags[4];
+        size_t n = tpkt_fragment(g->whole, 0, 1448, id, frags, 4);
+        struct ctdp_ipf_dgram d;
+        bool ok = n == 3;
+
+        for (size_t i = 0; ok && i < n; i++) {
+            /* Last first, so that every datagram waits a little. */
+            enum ctdp_ipf_result r = ctdp_ipf_gather(g->ipf,
+                                                     frags[n - 1 - i],
+                                                     g->zone, 0, &d);
+
+            ok = r == (i + 1 < n ? CTDP_IPF_HELD : CTDP_IPF_COMPLETE);
+        }
+        if (ok) {
+            const uint8_t *a, *b;
+            size_t la = tpkt_ip_bytes(d.whole, &a);
+            size_t lb = tpkt_ip_bytes(g->whole, &b);
+
+            ok = d.n_frags == 3 && la == lb
+                 && !memcmp(a + 20, b + 20, la - 20)
+                 && d.whole->md.in_port.odp_port == u32_to_odp(g->zone);
+            dgram_free(&d);
+        }
+        g->n_ok += ok;
+    }
+    return NULL;
+}
+
+static void
+test_threads(void)
+{
+    enum { N = 4 };
+    struct tpkt_ip ip = tpkt_ip("10.0.0.1", "10.0.0.2");
+    struct ctdp_ipf *ipf = ctdp_ipf_create();
+    struct gatherer g[N];
+    pthread_t threads[N];
+
+    for (int i = 0; i < N; i++) {
+        g[i] = (struct gatherer) {
+            .ipf = ipf, .whole = tpkt_udp_big(&ip, 1, 2, 3000 + 8 * i),
+            .zone = i,
+        };
+        g[i].whole->md.in_port.odp_port = u32_to_odp(i);
+        threads[i] = ovs_thread_create("ipf-gatherer", gatherer_main, &g[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        xpthread_join(threads[i], NULL);
+        CHECK_EQ(g[i].n_ok, 300);
+        dp_packet_delete(g[i].whole);
+    }
+    CHECK_EQ(status_of(ipf).nfrag, 0);
+    CHECK_EQ(counter(ipf, CTDP_IPF_V4, CTDP_IPF_COMPLETED), N * 300 * 3);
+    check_balance(ipf);
+    ctdp_ipf_destroy(ipf);
+}
+
 const struct ctdp_unit_suite ct_ipf_suite = {
     "ct-ipf", (const struct ctdp_unit_case[]) {
         { "v4-in-order", test_v4_in_order },
@@ -659,4 +732,5 @@ const struct ctdp_unit_suite ct_ipf_suite = {
         { "flood", test_flood },
         { "disabled", test_disabled },
         { "queue-list", test_queue_list },
+        { "threads", test_threads },
         { NULL, NULL } } };
