@@ -155,14 +155,31 @@ class KernelRouter:
         out = _sh("ip", "-n", ns, "-j", "link", "show", ifname)
         return json.loads(out)[0]["address"]
 
-    def _load_rules(self):
-        lines = ["table inet kct {",
-                 "  chain counted {",
-                 "    type filter hook forward priority 0; policy accept;"]
+    def _load_rules(self, zone=0, mark=0):
+        lines = ["table inet kct {"]
+        if zone:
+            # Before conntrack's own prerouting hook (priority -200).
+            lines += ["  chain zone {",
+                      "    type filter hook prerouting priority -300;",
+                      f"    ct zone set {zone}",
+                      "  }"]
+        lines += ["  chain counted {",
+                  "    type filter hook forward priority 0; policy accept;"]
         for name, match, verdict in VERDICT_RULES:
-            lines.append(f'    {match} counter {verdict} comment "{name}"')
+            setmark = f" ct mark set {mark}" if mark and name == "new" else ""
+            lines.append(f'    {match} counter{setmark} {verdict} '
+                         f'comment "{name}"')
         lines += ["  }", "}"]
         self.run_r("nft", "-f", "-", input="\n".join(lines) + "\n")
+
+    def configure(self, zone=0, mark=0):
+        """Reloads the rules: conntrack in 'zone', and 'mark' set on the
+        conn by the packet that creates it (ct state new).  Flushes the
+        conns; the counters start again from zero."""
+        self.run_r("nft", "delete", "table", "inet", "kct")
+        self._load_rules(zone, mark)
+        self.flush()
+        self._last = self.counters()
 
     def _peer_socket(self, side):
         """An AF_PACKET socket on the peer's interface, opened inside the
@@ -230,10 +247,12 @@ class KernelRouter:
         src = bytes.fromhex(self.mac[self.pif[side]].replace(":", ""))
         return dst + src + (b"\x86\xdd" if v6 else b"\x08\x00") + ip_packet
 
-    def send(self, side, ip_packet, timeout=2.0):
+    def send(self, side, ip_packet, timeout=2.0, may_hold=False):
         """Sends 'ip_packet' from peer 'side' ("A" or "B") and returns the
         verdict whose counter it moved.  Raises if no counter moved (the
-        router never forwarded the packet) or more than one did."""
+        router never forwarded the packet) or more than one did; with
+        'may_hold' (a fragment, which the kernel holds until its datagram
+        is whole) returns "held" when none moved within 'timeout'."""
         self.socks[side].send(self.frame(side, ip_packet))
         deadline = time.monotonic() + timeout
         while True:
@@ -244,6 +263,8 @@ class KernelRouter:
                 break
             time.sleep(0.005)
         self._last = now
+        if not moved and may_hold:
+            return "held"
         if len(moved) != 1 or list(moved.values())[0] != 1:
             raise RuntimeError(f"counters after one packet from {side}: "
                                f"{moved or 'none moved'}")
@@ -283,6 +304,7 @@ def parse_conntrack(text):
         if rest and not _KV.match(rest[0]) and not rest[0].startswith("["):
             c["state"] = rest.pop(0)
         tuple_ = c["orig"]
+        tail = False        # Past the tuples: "id" is the conn's.
         for t in rest:
             if t.startswith("["):
                 c["flags"].add(t.strip("[]"))
@@ -293,7 +315,8 @@ def parse_conntrack(text):
             k, v = m.groups()
             if k in ("mark", "zone", "use"):
                 c[k] = int(v)
-            elif k == "id":
+                tail = True
+            elif k == "id" and tail:
                 c["id"] = v
             elif k in tuple_ and tuple_ is c["orig"]:
                 tuple_ = c["reply"]

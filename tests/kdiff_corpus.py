@@ -1,0 +1,278 @@
+"""The sequences tests/kdiff.py runs through the kernel and through ctdp.
+
+Each sequence is a Sequence: a name, a docstring, the steps (a packet from
+A, the client at 10.0.0.1 / 2001:db8::1, or from B, the server at 10.0.0.2 /
+2001:db8::2, as a scapy L3 packet; or a wait in seconds, spent in real time
+by both sides), the zone and ct mark the rules give new conns, and
+'explained': the differences that ctdp keeps on purpose, by the key kdiff
+prints ("packet 3 verdict", "table timeout", ...), each with the reason.
+tests/KDIFF.md says how to add one.
+"""
+from dataclasses import dataclass, field
+
+from scapy.all import (ICMP, IP, TCP, UDP, ICMPv6DestUnreach,
+                       ICMPv6EchoReply, ICMPv6EchoRequest, IPv6,
+                       IPv6ExtHdrFragment, Raw, fragment, fragment6)
+
+A4, B4 = "10.0.0.1", "10.0.0.2"
+A6, B6 = "2001:db8::1", "2001:db8::2"
+GW4, GW6 = "10.0.0.254", "2001:db8::fe"     # A router behind B.
+
+
+@dataclass
+class Wait:
+    seconds: float
+
+
+@dataclass
+class Sequence:
+    name: str
+    doc: str
+    steps: list
+    zone: int = 0
+    mark: int = 0
+    explained: dict = field(default_factory=dict)
+
+
+# ---- Packet builders -------------------------------------------------------
+
+def tcp(side, flags, seq, ack=0, data=b"", win=65535, v6=False, **kw):
+    """A TCP segment between A:40000 and B:80, from 'side'."""
+    if v6:
+        ip = IPv6(src=A6, dst=B6) if side == "A" else IPv6(src=B6, dst=A6)
+    else:
+        ip = IP(src=A4, dst=B4) if side == "A" else IP(src=B4, dst=A4)
+    ports = (40000, 80) if side == "A" else (80, 40000)
+    seg = ip / TCP(sport=ports[0], dport=ports[1], flags=flags, seq=seq,
+                   ack=ack, window=win, **kw)
+    return (side, seg / Raw(data) if data else seg)
+
+
+def udp(side, data=b"ctdp", v6=False, sport=5000, dport=53):
+    if v6:
+        ip = IPv6(src=A6, dst=B6) if side == "A" else IPv6(src=B6, dst=A6)
+    else:
+        ip = IP(src=A4, dst=B4) if side == "A" else IP(src=B4, dst=A4)
+    ports = (sport, dport) if side == "A" else (dport, sport)
+    return (side, ip / UDP(sport=ports[0], dport=ports[1]) / Raw(data))
+
+
+def echo(side, reply=False, v6=False, ident=7, seq=1):
+    if v6:
+        ip = IPv6(src=A6, dst=B6) if side == "A" else IPv6(src=B6, dst=A6)
+        msg = (ICMPv6EchoReply if reply else ICMPv6EchoRequest)(
+            id=ident, seq=seq, data=b"ping")
+        return (side, ip / msg)
+    ip = IP(src=A4, dst=B4) if side == "A" else IP(src=B4, dst=A4)
+    return (side, ip / ICMP(type=0 if reply else 8, id=ident, seq=seq)
+            / Raw(b"ping"))
+
+
+def icmp_error(side, quoted, src=None, v6=False, type_=3, code=3):
+    """An ICMP error from 'side' (or from 'src', a router on that side)
+    quoting 'quoted' (a (side, packet) pair as the builders return)."""
+    inner = quoted[1]
+    if v6:
+        ip = IPv6(src=src or inner.dst, dst=inner.src)
+        return (side, ip / ICMPv6DestUnreach(code=4) / inner)
+    ip = IP(src=src or inner.dst, dst=inner.src)
+    return (side, ip / ICMP(type=type_, code=code) / bytes(inner)[:28])
+
+
+def frags(pair, size):
+    """'pair''s IPv4 packet in fragments of 'size' bytes of payload."""
+    side, pkt = pair
+    return [(side, f) for f in fragment(pkt, fragsize=size)]
+
+
+def frags6(pair, size):
+    """'pair''s IPv6 packet in fragments of at most 'size' bytes."""
+    side, pkt = pair
+    whole = IPv6(src=pkt.src, dst=pkt.dst) / IPv6ExtHdrFragment(id=0x1234) \
+        / pkt.payload
+    return [(side, f) for f in fragment6(whole, size)]
+
+
+# The kernel reassembles in prerouting and tracks the datagram once: its
+# held fragments move no counter and the last one moves one.  ctdp, as
+# Open vSwitch's userspace datapath, holds the fragments too but then sends
+# every original fragment on with the datagram's ct_state, each through
+# the flow table: one flow hit per fragment.
+FRAG_VERDICTS = ("the kernel counts a reassembled datagram once; ctdp, as "
+                 "OVS, passes each original fragment through the flows "
+                 "with the datagram's ct_state (docs: ctdp-ipf.h)")
+
+
+FRAG_MIN = ("ctdp drops a fragment other than the last under 1200 bytes "
+            "(OVS's ipf min_v4_frag_size, set by ipf-set-min-frag); the "
+            "kernel has no minimum")
+
+
+def handshake(v6=False):
+    return [tcp("A", "S", 1000, v6=v6), tcp("B", "SA", 5000, 1001, v6=v6),
+            tcp("A", "A", 1001, 5001, v6=v6)]
+
+
+# ---- The corpus ------------------------------------------------------------
+
+CORPUS = [
+    Sequence("tcp_handshake_data",
+             "Three-way handshake, data both ways, each acknowledged.",
+             handshake() + [
+                 tcp("A", "PA", 1001, 5001, b"x" * 100),
+                 tcp("B", "A", 5001, 1101),
+                 tcp("B", "PA", 5001, 1101, b"y" * 200),
+                 tcp("A", "A", 1101, 5201)]),
+    Sequence("tcp_close_by_client",
+             "A closes: FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT.",
+             handshake() + [
+                 tcp("A", "FA", 1001, 5001), tcp("B", "A", 5001, 1002),
+                 tcp("B", "FA", 5001, 1002), tcp("A", "A", 1002, 5002)]),
+    Sequence("tcp_close_by_server",
+             "B closes first; A's last ACK ends in TIME_WAIT.",
+             handshake() + [
+                 tcp("B", "FA", 5001, 1001), tcp("A", "A", 1001, 5002),
+                 tcp("A", "FA", 1001, 5002), tcp("B", "A", 5002, 1002)]),
+    Sequence("tcp_close_simultaneous",
+             "Both FINs cross; the ACKs give TIME_WAIT.",
+             handshake() + [
+                 tcp("A", "FA", 1001, 5001), tcp("B", "FA", 5001, 1001),
+                 tcp("A", "A", 1002, 5002), tcp("B", "A", 5002, 1002)]),
+    Sequence("tcp_rst_exact",
+             "A resets an established conn with the exact sequence "
+             "number: CLOSE.",
+             handshake() + [tcp("A", "R", 1001)]),
+    Sequence("tcp_rst_answers_syn",
+             "B answers the SYN with RST+ACK (seq 0): the conn is deleted; "
+             "a new SYN makes a new one.",
+             [tcp("A", "S", 1000), tcp("B", "RA", 0, 1001, win=0),
+              tcp("A", "S", 1000)]),
+    Sequence("tcp_rst_out_of_window",
+             "A RST below what the peer acknowledged is invalid.",
+             handshake() + [tcp("B", "R", 4000), tcp("A", "A", 1001, 5001)]),
+    Sequence("tcp_simultaneous_open",
+             "The SYNs cross: SYN_SENT2, then SYN_RECV, then ESTABLISHED.",
+             [tcp("A", "S", 1000), tcp("B", "S", 5000),
+              tcp("A", "SA", 1000, 5001), tcp("B", "A", 5001, 1001)]),
+    Sequence("tcp_loose_pickup",
+             "A conn picked up in the middle (loose): ESTABLISHED, new "
+             "until B answers, ASSURED after.",
+             [tcp("A", "A", 1000, 2000), tcp("B", "A", 2000, 1000),
+              tcp("A", "PA", 1000, 2000, b"z" * 10)]),
+    Sequence("tcp_out_of_window",
+             "Data far beyond the window and an ACK of unsent data are "
+             "invalid; the conn goes on.",
+             handshake() + [
+                 tcp("A", "PA", 201001, 5001, b"x" * 100),
+                 tcp("B", "A", 5001, 1101),
+                 tcp("A", "PA", 1001, 5001, b"x" * 100)]),
+    Sequence("tcp_retransmissions",
+             "The same data four times: retransmissions are accepted; the "
+             "ACK restores the ESTABLISHED timeout.",
+             handshake() + [tcp("A", "PA", 1001, 5001, b"r" * 50)] * 4
+             + [tcp("B", "A", 5001, 1051)]),
+    Sequence("tcp_reuse_after_time_wait",
+             "A new SYN on a TIME_WAIT tuple starts a new conn.",
+             handshake() + [
+                 tcp("A", "FA", 1001, 5001), tcp("B", "FA", 5001, 1002),
+                 tcp("A", "A", 1002, 5002),
+                 tcp("A", "S", 90000), tcp("B", "SA", 70000, 90001),
+                 tcp("A", "A", 90001, 70001)]),
+    Sequence("tcp_invalid_flags",
+             "SYN+FIN and no-flag segments are invalid, first or on an "
+             "established conn; a SYN/ACK cannot start a conn.",
+             [tcp("A", "SF", 1000), tcp("A", "", 1000), tcp("A", "SA", 1000,
+                                                            1)]
+             + handshake() + [tcp("A", "SF", 1001, 5001),
+                              tcp("B", "FR", 5001, 1001)]),
+    Sequence("tcp_v6_handshake_close",
+             "The handshake and a close over IPv6.",
+             handshake(True) + [
+                 tcp("A", "FA", 1001, 5001, v6=True),
+                 tcp("B", "FA", 5001, 1002, v6=True),
+                 tcp("A", "A", 1002, 5002, v6=True)]),
+    Sequence("udp_unreplied",
+             "Two datagrams, no answer: UNREPLIED, 30 s.",
+             [udp("A"), udp("A")]),
+    Sequence("udp_replied",
+             "Request and answer within 2 s: replied, not ASSURED.",
+             [udp("A"), udp("B"), udp("A")]),
+    Sequence("udp_assured_after_2s",
+             "Traffic still flowing 2 s after the conn began: ASSURED, "
+             "the stream timeout.",
+             [udp("A"), udp("B"), Wait(2.3), udp("A")]),
+    Sequence("udp_v6_replied",
+             "UDP over IPv6, answered.",
+             [udp("A", v6=True), udp("B", v6=True)]),
+    Sequence("icmp_echo",
+             "Echo request and reply.",
+             [echo("A"), echo("B", reply=True)]),
+    Sequence("icmp_echo_unreplied",
+             "Two echo requests, no reply.",
+             [echo("A"), echo("A", seq=2)]),
+    Sequence("icmp_related_port_unreachable",
+             "B answers a UDP datagram with port unreachable: related, "
+             "reply direction.",
+             [udp("A"), icmp_error("B", udp("A"))]),
+    Sequence("icmp_related_from_router",
+             "A router behind B sends time exceeded about A's TCP SYN: "
+             "related.",
+             [tcp("A", "S", 1000),
+              icmp_error("B", tcp("A", "S", 1000), src=GW4, type_=11,
+                         code=0)]),
+    Sequence("icmp_orphan_error",
+             "Port unreachable about a datagram never seen: invalid.",
+             [icmp_error("B", udp("A", sport=6000))]),
+    Sequence("icmpv6_echo",
+             "ICMPv6 echo request and reply.",
+             [echo("A", v6=True), echo("B", reply=True, v6=True)]),
+    Sequence("icmpv6_related_unreachable",
+             "ICMPv6 port unreachable about A's datagram: related.",
+             [udp("A", v6=True), icmp_error("B", udp("A", v6=True), v6=True)]),
+    Sequence("icmpv6_orphan_error",
+             "ICMPv6 port unreachable about a datagram never seen: "
+             "invalid.",
+             [icmp_error("B", udp("A", v6=True, sport=6000), v6=True)]),
+    Sequence("zone_tcp_handshake",
+             "The handshake with conntrack in zone 7.",
+             handshake() + [tcp("A", "FA", 1001, 5001)], zone=7),
+    Sequence("zone_udp_replied",
+             "UDP in zone 5.",
+             [udp("A"), udp("B")], zone=5),
+    Sequence("mark_tcp",
+             "The conn's mark is set by the packet that makes it.",
+             handshake(), mark=42),
+    Sequence("mark_zone_icmp",
+             "Echo in zone 3 with mark 9.",
+             [echo("A"), echo("B", reply=True)], zone=3, mark=9),
+    Sequence("frag_udp_v4",
+             "A's datagram in three IPv4 fragments, B's reply whole: the "
+             "conn is made when the datagram is whole.",
+             frags(udp("A", b"f" * 2800), 1400) + [udp("B")],
+             explained={"packet 2 verdict": FRAG_VERDICTS}),
+    Sequence("frag_udp_v4_out_of_order",
+             "The same fragments, last first.",
+             frags(udp("A", b"o" * 2800), 1400)[::-1] + [udp("B")],
+             explained={"packet 2 verdict": FRAG_VERDICTS}),
+    Sequence("frag_udp_v6",
+             "A's datagram in three IPv6 fragments, B's reply whole.",
+             frags6(udp("A", b"s" * 2800, v6=True), 1400)
+             + [udp("B", v6=True)],
+             explained={"packet 2 verdict": FRAG_VERDICTS}),
+    Sequence("frag_small_v4",
+             "Fragments of 532 bytes: the kernel reassembles them; ctdp, "
+             "as OVS, drops a non-last fragment under 1200 bytes.",
+             frags(udp("A", b"m" * 1000), 512) + [udp("B")],
+             explained={
+                 "packet 1 verdict": FRAG_MIN,
+                 "packet 2 verdict": FRAG_MIN + "; so B's reply makes the "
+                 "conn in ctdp",
+                 "table only-kernel": FRAG_MIN,
+                 "table only-ctdp": FRAG_MIN + "; B's reply made a conn"}),
+]
+
+
+def by_name(names):
+    """The sequences whose names contain one of 'names' (all if empty)."""
+    return [s for s in CORPUS if not names or any(n in s.name
+                                                  for n in names)]
