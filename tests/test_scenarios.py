@@ -490,6 +490,46 @@ def test_icmp6_port_unreachable_related(make_net):
         "ct_mark=0x1,icmp6,in_port=2 actions=output:1"])
 
 
+def test_icmp_related_to_original_direction(make_net):
+    """conntrack - ICMP related to original direction: b asks a over UDP
+    and closes its socket; a's late second answer draws an ICMP port
+    unreachable from b, which quotes a packet of the reply direction but
+    travels in the original one: +rel, through two ct() in a row (zone 0,
+    then zone 34673)."""
+    net = make_net("""
+        priority=100,ip,actions=ct(table=1)
+        priority=1,actions=drop
+        table=1,ip,actions=ct(zone=34673,table=2)
+        table=2,in_port=2,udp,actions=ct(commit,zone=34673),output:1
+        table=2,in_port=1,udp,actions=ct(commit,zone=34673),output:2
+        table=2,in_port=2,ct_state=+rel,icmp,actions=output:1
+        """ + ARP_AB)
+    a, b = net.hosts
+    udp_echo_server(a, A4, 7000)
+
+    assert udp_request(b, B4, 40000, A4, 7000).stdout == "5\n"
+    udp_send(a, 7000, B4, 40000)
+    rel = "ct_state=+rel,icmp,in_port=2"
+    wait_until(lambda: n_packets(net, rel, 2) == 1,
+               what="b's port unreachable to pass as +rel")
+    stats = [l for l in flow_stats(net) if "arp" not in l
+             and "drop" not in l]
+    assert stats == [
+        " n_packets=4, n_bytes=210, priority=100,ip actions=ct(table=1)",
+        " table=1, n_packets=4, n_bytes=210, ip "
+        "actions=ct(table=2,zone=34673)",
+        " table=2, n_packets=1, n_bytes=47, udp,in_port=2 "
+        "actions=ct(commit,zone=34673),output:1",
+        " table=2, n_packets=2, n_bytes=91, udp,in_port=1 "
+        "actions=ct(commit,zone=34673),output:2",
+        " table=2, n_packets=1, n_bytes=72, ct_state=+rel,icmp,in_port=2 "
+        "actions=output:1"]
+    assert format_ct(net.dpctl("dump-conntrack"), A4,
+                     keep=(40000, 7000)) == [
+        f"udp,orig=(src={B4},dst={A4},sport=40000,dport=7000),"
+        f"reply=(src={A4},dst={B4},sport=7000,dport=40000),zone=34673"]
+
+
 def test_zones_isolate_identical_tuples(make_net):
     """Two pairs of namespaces with the same addresses, each pair in its
     own zone: the same tuple makes two conns, one per zone; a "reply" in
@@ -846,6 +886,29 @@ def test_time_warp_expiry(make_net):
                what="b's answer to be dropped")
     assert n_packets(net, "priority=100,ct_state=+est+trk,udp,in_port=2") \
         == 1
+
+
+def test_udp_stream_assured(make_net):
+    """A UDP flow that has seen its reply and is still active more than
+    2 s after it began (time/warp) becomes ASSURED with the replied
+    timeout (120 s); before that its timeout stays 30 s."""
+    net = make_net(UDP_FLOWS + ARP_AB)
+    a, b = net.hosts
+    udp_echo_server(b, B4, 7000)
+
+    def conn():
+        line = net.dpctl("dump-conntrack", "-m", "-s")
+        status = re.search(r"status=([A-Z_|]+)", line)[1]
+        return status, int(re.search(r"timeout=(\d+)", line)[1])
+
+    net.appctl("time/stop")
+    assert udp_request(a, A4, 40000, B4, 7000).stdout == "5\n"
+    net.appctl("time/warp", "1000")
+    assert udp_request(a, A4, 40000, B4, 7000).stdout == "5\n"
+    assert conn() == ("SEEN_REPLY|CONFIRMED", 30)
+    net.appctl("time/warp", "1500")
+    assert udp_request(a, A4, 40000, B4, 7000).stdout == "5\n"
+    assert conn() == ("SEEN_REPLY|ASSURED|CONFIRMED", 120)
 
 
 def have_defrag():
