@@ -320,6 +320,21 @@ def test_ipv6_http(make_net):
     assert format_ct(net.dpctl("dump-conntrack"), A6) == []
 
 
+def test_tcp_refused_by_reset(make_net):
+    """A connection from a to a port of b where nothing listens: b's RST
+    comes back through the firewall as +est, so the client is refused at
+    once (not left to time out), and the conn, answered only by a RST, is
+    gone."""
+    net = make_net(HTTP_FLOWS.format(tcp="tcp") + ARP_AB)
+    a, b = net.hosts
+
+    proc = curl(a, B4, port=9, timeout=3)
+    assert proc.returncode == 7, (proc.returncode, proc.stdout)
+    est = "priority=100,ct_state=+est+trk,tcp,in_port=2"
+    assert n_packets(net, est) == 1
+    assert format_ct(net.dpctl("dump-conntrack"), B4) == []
+
+
 def test_ipv4_ping_reverse_blocked(make_net):
     """conntrack - IPv4 ping: echoes from a are committed and their replies
     come back (one conn, three packets each way, 84 bytes each); after a
