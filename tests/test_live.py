@@ -4,7 +4,8 @@ The fixture builds an "inside" and an "outside" network namespace, each
 joined to ctdpd by a veth pair whose host end is a system port (1 inside,
 2 outside), under the default firewall flows (tests/netns.py: names that
 cannot collide, everything removed even when a test fails, host ends that
-neither answer ARP nor speak IPv6, so no test traffic reaches the host).  Addresses are from the benchmarking range 198.18.0.0/15 and the
+neither answer ARP nor speak IPv6, so no test traffic reaches the host).
+Addresses are from the benchmarking range 198.18.0.0/15 and the
 documentation range 2001:db8::/32.
 """
 import os
