@@ -320,6 +320,23 @@ def test_ipv6_http(make_net):
     assert format_ct(net.dpctl("dump-conntrack"), A6) == []
 
 
+def test_tcp_bulk_download(make_net):
+    """An 8 MB download over HTTP through the firewall: the data arrives
+    whole, and the TCP tracker calls none of its segments invalid (window
+    tracking keeps up with a real sender's windows and SACKs)."""
+    net = make_net(HTTP_FLOWS.format(tcp="tcp") + ARP_AB)
+    a, b = net.hosts
+    http_server(b, B4)
+    (net.tmp / "www" / "blob").write_bytes(os.urandom(8 << 20))
+
+    proc = a.exec("curl", "-s", "-o", "/dev/null", "-w", "%{size_download}",
+                  "--max-time", "20", f"http://{B4}:{HTTP_PORT}/blob",
+                  timeout=25)
+    assert proc.stdout == str(8 << 20), (proc.returncode, proc.stdout)
+    stats = ct_stats(net)
+    assert (stats["invalid"], stats["error"]) == (0, 0), stats
+
+
 def test_tcp_refused_by_reset(make_net):
     """A connection from a to a port of b where nothing listens: b's RST
     comes back through the firewall as +est, so the client is refused at
