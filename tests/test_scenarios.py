@@ -352,6 +352,37 @@ def test_tcp_refused_by_reset(make_net):
     assert format_ct(net.dpctl("dump-conntrack"), B4) == []
 
 
+def test_invalid_tcp_flags_dropped(make_net):
+    """conntrack - invalid: crafted TCP segments with flags no stack sends
+    (SYN+FIN, and none at all) are +inv, counted invalid, dropped by the
+    +inv flow, and make no conn."""
+    net = make_net("""
+        priority=1,actions=drop
+        priority=100,ip,actions=ct(table=1)
+        table=1,priority=100,ct_state=+trk+inv,actions=drop
+        table=1,priority=50,ct_state=+trk+new,ip,in_port=1,actions=ct(commit),output:2
+        table=1,priority=50,ct_state=+trk+est,ip,in_port=2,actions=output:1
+        """ + ARP_AB)
+    a, b = net.hosts
+    mac = b.ok("cat", "/sys/class/net/eth0/address").strip()
+
+    invalid = ct_stats(net)["invalid"]
+    a.ok("/usr/bin/python3", "-c", f"""
+from scapy.all import Ether, IP, TCP, sendp
+for flags in ("SF", ""):
+    sendp(Ether(dst={mac!r}) / IP(src={A4!r}, dst={B4!r})
+          / TCP(sport=40000, dport=80, flags=flags), iface="eth0",
+          verbose=False)
+""", timeout=30)
+    inv = "priority=100,ct_state=+inv+trk"
+    wait_until(lambda: n_packets(net, inv, 1) == 2,
+               what="two segments through the +inv flow")
+    assert ct_stats(net)["invalid"] == invalid + 2
+    assert n_packets(net, "priority=50,ct_state=+new+trk,ip,in_port=1",
+                     1) == 0
+    assert net.dpctl("dump-conntrack") == ""
+
+
 def test_ipv4_ping_reverse_blocked(make_net):
     """conntrack - IPv4 ping: echoes from a are committed and their replies
     come back (one conn, three packets each way, 84 bytes each); after a
