@@ -444,6 +444,28 @@ priority=100,in_port=2,ct_state=+trk+new,udp,actions=drop
 UDP_NEW_FROM_B = "priority=100,ct_state=+new+trk,udp,in_port=2"
 
 
+def test_jumbo_frames_after_mtu_change(make_net):
+    """Raising the MTU of the ports' interfaces (host ends and namespaces)
+    to 9000 while ctdpd runs lets 8028-byte unfragmented pings through:
+    a system port follows its interface's MTU, as Open vSwitch's do."""
+    net = make_net("""
+        priority=1,actions=drop
+        priority=100,in_port=1,icmp,actions=ct(commit),output:2
+        priority=100,in_port=2,icmp,ct_state=-trk,actions=ct(table=0)
+        priority=100,in_port=2,icmp,ct_state=+trk+est,actions=output:1
+        """ + ARP_AB)
+    a, b = net.hosts
+    assert ping(a, B4, count=1)[0] == 1
+    for host in net.hosts:
+        subprocess.run(["ip", "link", "set", host.link, "mtu", "9000"],
+                       check=True)
+        host.ok("ip", "link", "set", "eth0", "mtu", "9000")
+
+    proc = a.exec("ping", "-q", "-c", "2", "-i", "0.1", "-s", "8000",
+                  "-M", "do", "-w", "2", B4, timeout=10)
+    assert " 2 received" in proc.stdout, (proc.stdout, proc.stderr)
+
+
 def test_udp_request_response(make_net):
     """A UDP request from a and b's answer make one conn that has seen its
     reply, one packet of 33 bytes each way; an unsolicited datagram from b
