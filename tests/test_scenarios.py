@@ -264,11 +264,17 @@ class TcpSession:
             TCP_SESSION.format(dst=dst, dport=dport, timeout=timeout),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
-    def ask(self, text):
+    def send(self, text):
         self.proc.stdin.write(text + "\n")
         self.proc.stdin.flush()
+
+    def receive(self):
         line = self.proc.stdout.readline()
         return line.strip() if line else None
+
+    def ask(self, text):
+        self.send(text)
+        return self.receive()
 
 
 # --- Scenarios. ---
@@ -1076,6 +1082,30 @@ def test_fragmented_udp(make_net):
         "packets=1,bytes=4028),start=<cleared>,zone=9,timeout=<cleared>"],
         keep=(40000, 7000), args=["-s"])
     assert ipf_counters(net, "v4") == (6, 6, 0)
+
+
+def test_port_readded_keeps_conns(make_net):
+    """Deleting b's port (del-port) and adding it back (add-port) while a
+    TCP connection is open: a's segment to the missing port counts as
+    no_port, the conn stays in the table, and a's retransmission and the
+    rest of the connection go through once the port is back."""
+    net = make_net(HTTP_FLOWS.format(tcp="tcp") + ARP_AB)
+    a, b = net.hosts
+    tcp_echo_server(b, B4)
+    session = TcpSession(a, B4, timeout=5)
+    assert session.ask("before") == "before"
+
+    net.dpctl("del-port", b.link)
+    session.send("during")
+    wait_until(lambda: re.search(r"no_port=[1-9]", net.dpctl("show")),
+               what="a's segment to meet the missing port")
+    net.dpctl("add-port", f"{b.link}=system:ofport=2")
+    assert session.receive() == "during"     # a's retransmission
+    assert session.ask("after") == "after"
+    wait_ct(net, B4, [
+        f"tcp,orig=(src={A4},dst={B4},sport=<cleared>,dport=7000),"
+        f"reply=(src={B4},dst={A4},sport=7000,dport=<cleared>),"
+        "protoinfo=(state=ESTABLISHED)"], keep=(7000,))
 
 
 def test_tcp_pickup_after_restart(make_net):
