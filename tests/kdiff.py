@@ -207,7 +207,7 @@ def run_sequence(seq, router, workdir, out=print):
             frag = pkt.version == 4 and (pkt.flags.MF or pkt.frag) or \
                 pkt.version == 6 and pkt.nh == 44
             kv = router.send(side, bytes(pkt), may_hold=bool(frag),
-                             timeout=0.5 if frag else 2.0)
+                             timeout=0.8 if frag else 2.0)
             cv = ctdp.send(side, pkt)
             mark = "" if kv == cv else "  <>"
             out(f"   {i:>2} {side:4} {pkt.summary()[:44]:44} {kv:10} "
