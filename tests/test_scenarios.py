@@ -1002,6 +1002,30 @@ def test_udp_stream_assured(make_net):
     assert conn() == ("SEEN_REPLY|ASSURED|CONFIRMED", 120)
 
 
+def test_tcp_expired_then_picked_up(make_net):
+    """An idle TCP connection whose conn expired (zone 0's tcp_established
+    cut to 1 s) is picked up again from a's next segment, as a loose
+    kernel does, and carries on."""
+    net = make_net(HTTP_FLOWS.format(tcp="tcp") + ARP_AB)
+    a, b = net.hosts
+    tcp_echo_server(b, B4)
+    session = TcpSession(a, B4, timeout=5)
+    assert session.ask("before") == "before"
+    line = (f"tcp,orig=(src={A4},dst={B4},sport=<cleared>,dport=7000),"
+            f"reply=(src={B4},dst={A4},sport=7000,dport=<cleared>),"
+            "protoinfo=(state=ESTABLISHED)")
+    wait_ct(net, B4, [line], keep=(7000,))
+
+    net.dpctl("ct-set-timeout-policy", "zone=0", "tcp_established=1")
+    assert session.ask("refresh") == "refresh"
+    wait_until(lambda: net.dpctl("dump-conntrack") == "", timeout=4,
+               what="the idle conn to expire")
+    inserts = ct_stats(net)["insert"]
+    assert session.ask("after") == "after"
+    wait_ct(net, B4, [line], keep=(7000,))
+    assert ct_stats(net)["insert"] == inserts + 1
+
+
 def have_defrag():
     """True once ctdp reassembles fragments (ctdp-dpctl knows
     ipf-get-status)."""
