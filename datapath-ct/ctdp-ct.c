@@ -684,6 +684,9 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w)
          * header a fragment cannot be tracked. */
         COUNT(x, fragment);
         break;
+    case CTDP_PARSE_BAD_CHECKSUM:
+        COUNT(x, bad_checksum);
+        break;
     case CTDP_PARSE_MALFORMED:
     default:
         COUNT(x, error);

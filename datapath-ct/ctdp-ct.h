@@ -317,7 +317,8 @@ void ctdp_ct_del_timeout_policy(struct ctdp_ct *, uint16_t zone);
     CTDP_STAT(chaintoolong, "confirms refused for a too long chain")    \
     CTDP_STAT(zone_limit_drop, "commits refused by a zone limit")       \
     CTDP_STAT(not_ip, "non-IP packets sent to ct()")                    \
-    CTDP_STAT(fragment, "fragments met with defragmentation off")
+    CTDP_STAT(fragment, "fragments met with defragmentation off")      \
+    CTDP_STAT(bad_checksum, "packets with a wrong IPv4 or L4 checksum")
 
 struct ctdp_ct_stats {
 #define CTDP_STAT(NAME, HELP) uint64_t NAME;

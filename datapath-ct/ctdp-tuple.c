@@ -2,6 +2,7 @@
 #include "ctdp-tuple.h"
 
 #include <string.h>
+#include "csum.h"
 #include "dp-packet.h"
 #include "flow.h"
 #include "packets.h"
@@ -14,6 +15,10 @@
 struct cursor {
     const uint8_t *p;
     size_t size;
+    /* Verify the IPv4 header's and the L4 checksums, as IP input and
+     * nf_conntrack (nf_conntrack_checksum, at PRE_ROUTING) do: only for
+     * the outer headers, and not when the NIC vouched for them. */
+    bool csum_l3, csum_l4;
 };
 
 static enum ctdp_parse extract_l3(struct cursor *, ovs_be16 dl_type,
@@ -82,6 +87,38 @@ l4_lengths_ok(uint8_t nw_proto, const uint8_t *l4, size_t size)
     return true;
 }
 
+/* Checks the L4 checksum of TCP, UDP (where 0 means none, for both IP
+ * versions, as the kernel's udp_error()), ICMP and ICMPv6, over 'size'
+ * bytes of 'l4' and, but for ICMP, the pseudo-header.  Other protocols
+ * pass: ctdp tracks them generically. */
+static bool
+l4_checksum_ok(const struct ctdp_tuple *key, const uint8_t *l4, size_t size)
+{
+    uint8_t proto = key->nw_proto;
+    uint32_t partial = 0;
+    ovs_be32 len_proto[2];
+
+    if (proto == IPPROTO_UDP) {
+        if (!l4[6] && !l4[7]) {
+            return true;
+        }
+        size = (l4[4] << 8) | l4[5];    /* Checked against 'size' before. */
+    } else if (proto != IPPROTO_TCP && proto != IPPROTO_ICMP
+               && proto != IPPROTO_ICMPV6) {
+        return true;
+    }
+    if (proto != IPPROTO_ICMP) {
+        size_t alen = key->l3 == CTDP_L3_IPV4 ? 4 : 16;
+
+        partial = csum_continue(partial, &key->src, alen);
+        partial = csum_continue(partial, &key->dst, alen);
+        len_proto[0] = htonl(size);
+        len_proto[1] = htonl(proto);
+        partial = csum_continue(partial, len_proto, sizeof len_proto);
+    }
+    return !csum_finish(csum_continue(partial, l4, size));
+}
+
 /* Fills the L4 part of 'key' from 'c'.  An outer ICMP error continues into
  * the embedded packet, whose tuple goes to 'out->inner'.  'inner' is true
  * while reading an embedded packet: ICMP quotes only the first 8 bytes of
@@ -104,6 +141,9 @@ extract_l4(struct cursor *c, bool inner, struct ctdp_parsed *out,
         if (!l4_lengths_ok(proto, l4, c->size)) {
             return CTDP_PARSE_MALFORMED;
         }
+        if (c->csum_l4 && !l4_checksum_ok(key, l4, c->size)) {
+            return CTDP_PARSE_BAD_CHECKSUM;
+        }
     }
     if (ctdp_tuple_has_ports(proto)) {
         memcpy(&key->sport, l4, 2);
@@ -117,7 +157,7 @@ extract_l4(struct cursor *c, bool inner, struct ctdp_parsed *out,
         key->icmp.type = l4[0];
         key->icmp.code = l4[1];
         if (v4 ? icmp4_is_error(l4[0]) : icmp6_is_error(l4[0])) {
-            struct cursor ic = { l4 + 8, c->size - 8 };
+            struct cursor ic = { l4 + 8, c->size - 8, false, false };
 
             if (inner) {
                 /* An error quoting an error is never related to
@@ -154,6 +194,9 @@ extract_ipv4(struct cursor *c, bool inner, struct ctdp_parsed *out,
     tot_len = ntohs(ip->ip_tot_len);
     if (hlen < IP_HEADER_LEN || hlen > c->size || tot_len < hlen) {
         return CTDP_PARSE_MALFORMED;
+    }
+    if (c->csum_l3 && csum(ip, hlen)) {
+        return CTDP_PARSE_BAD_CHECKSUM;
     }
     if (!inner) {
         if (tot_len > c->size) {
@@ -279,6 +322,8 @@ ctdp_tuple_extract(const struct dp_packet *pkt, uint16_t zone,
     if (!find_l3(pkt, &c, &dl_type)) {
         return CTDP_PARSE_MALFORMED;
     }
+    c.csum_l3 = !dp_packet_ip_checksum_valid(pkt);
+    c.csum_l4 = !dp_packet_l4_checksum_valid(pkt);
     return extract_l3(&c, dl_type, false, out, &out->key);
 }
 

@@ -66,6 +66,7 @@ enum ctdp_parse {
     CTDP_PARSE_NOT_IP,          /* Not IPv4 or IPv6: nothing to track. */
     CTDP_PARSE_FRAGMENT,        /* A fragment: defragment first. */
     CTDP_PARSE_MALFORMED,       /* Truncated or inconsistent headers. */
+    CTDP_PARSE_BAD_CHECKSUM,    /* A wrong IPv4 header or L4 checksum. */
 };
 
 struct ctdp_parsed {

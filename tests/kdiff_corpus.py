@@ -114,9 +114,6 @@ KERNEL_6_18_RST = ("ctdp follows the 6.12 source: an inexact in-window "
                    "(300 s); the 6.18 kernel gives CLOSE's 10 s")
 
 
-NO_CSUM = ("ctdp does not verify L4 checksums yet (the kernel does, with "
-           "nf_conntrack_checksum=1, as does OVS's userspace conntrack); "
-           "open item, reported to the lead")
 NO_SCTP = ("ctdp has no SCTP tracker (nor has OVS's userspace conntrack): "
            "SCTP gets the generic tracker, no state, 600 s; the kernel "
            "tracks SCTP's states (COOKIE_WAIT: 3 s)")
@@ -297,24 +294,26 @@ CORPUS = [
     Sequence("tcp_bad_checksum",
              "A segment with a wrong TCP checksum is invalid.",
              handshake() + [tcp("A", "PA", 1001, 5001, b"c" * 10,
-                                chksum=0x1234)],
-             explained={"packet 3 verdict": NO_CSUM,
-                        "table timeout": NO_CSUM + "; the accepted data "
-                        "is unacknowledged: UNACK's 300 s"}),
+                                chksum=0x1234)]),
     Sequence("udp_bad_checksum",
              "A datagram with a wrong UDP checksum is invalid; one without "
              "a checksum (0, IPv4) is not.",
              [("A", IP(src=A4, dst=B4) / UDP(sport=5000, dport=53,
                                              chksum=0x1234) / Raw(b"u")),
               ("A", IP(src=A4, dst=B4) / UDP(sport=5001, dport=53,
-                                             chksum=0) / Raw(b"u"))],
-             explained={"packet 0 verdict": NO_CSUM,
-                        "table only-ctdp": NO_CSUM}),
+                                             chksum=0) / Raw(b"u"))]),
     Sequence("icmp_bad_checksum",
              "An echo request with a wrong ICMP checksum is invalid.",
-             [("A", IP(src=A4, dst=B4) / ICMP(id=7, chksum=0x1234))],
-             explained={"packet 0 verdict": NO_CSUM,
-                        "table only-ctdp": NO_CSUM}),
+             [("A", IP(src=A4, dst=B4) / ICMP(id=7, chksum=0x1234))]),
+    Sequence("udp6_bad_checksum",
+             "IPv6 as IPv4: a wrong UDP checksum is invalid, none (0) is "
+             "accepted; a wrong ICMPv6 checksum is invalid.",
+             [("A", IPv6(src=A6, dst=B6) / UDP(sport=5000, dport=53,
+                                               chksum=0x1234) / Raw(b"u")),
+              ("A", IPv6(src=A6, dst=B6) / UDP(sport=5001, dport=53,
+                                               chksum=0) / Raw(b"u")),
+              ("A", IPv6(src=A6, dst=B6) / ICMPv6EchoRequest(id=7,
+                                                             cksum=0x1234))]),
     Sequence("icmp_orphan_reply",
              "An echo reply that answers nothing is invalid.",
              [echo("B", reply=True)]),

@@ -317,6 +317,80 @@ test_icmp_error_bad_inner(void)
 
 /* Random bytes written over the headers of every frame never crash the
  * tracker, and every packet comes out tracked. */
+/* Flips a bit of the byte 'ofs' bytes into the L4 header (from the IP
+ * header with 'l3'), which breaks the checksum over it. */
+static void
+damage(struct dp_packet *pkt, size_t ofs, bool l3)
+{
+    uint8_t *p = dp_packet_data(pkt);
+
+    p[(l3 ? TPKT_L3_OFS : tpkt_l4_ofs(pkt)) + ofs] ^= 0x10;
+}
+
+/* Whether ct(commit) on 'pkt' comes out trk|inv as a bad checksum, with
+ * no conn made.  'nic_good' sets the flags of a NIC that verified the
+ * checksums, which the tracker then trusts. */
+static bool
+bad_checksum_refused(struct ctdp_ct *ct, struct dp_packet *pkt,
+                     bool nic_good)
+{
+    uint32_t n_conns = ctdp_ct_n_conns(ct);
+    struct ctdp_ct_stats before, after;
+    int state;
+
+    if (nic_good) {
+        *dp_packet_ol_flags_ptr(pkt) |= DP_PACKET_OL_RX_IP_CKSUM_GOOD
+                                        | DP_PACKET_OL_RX_L4_CKSUM_GOOD;
+    }
+    ctdp_ct_get_stats(ct, &before);
+    state = tpkt_ct1(ct, pkt, 0, true, 100);     /* Frees 'pkt'. */
+    ctdp_ct_get_stats(ct, &after);
+    return state == TRK_INV && after.bad_checksum == before.bad_checksum + 1
+           && after.invalid == before.invalid + 1
+           && ctdp_ct_n_conns(ct) == n_conns;
+}
+
+/* As the kernel (IP input for the IPv4 header, nf_conntrack_checksum for
+ * TCP, UDP, ICMP and ICMPv6): a wrong checksum makes the packet invalid
+ * and creates nothing; a UDP checksum of 0 means none, in IPv6 too; a
+ * checksum the NIC vouched for is not checked again. */
+static void
+test_bad_checksums(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+
+    for (int v6 = 0; v6 < 2; v6++) {
+        struct tpkt_ip ab = v6 ? tpkt_ip(A6, B6) : tpkt_ip(A, B);
+        struct dp_packet *pkt;
+
+        pkt = tpkt_tcp(&ab, 1000, 80, TCP_SYN);
+        damage(pkt, 4, false);              /* Sequence number. */
+        CHECK(bad_checksum_refused(ct, pkt, false));
+        pkt = tpkt_udp(&ab, 1000, 53, 10);
+        damage(pkt, 8, false);              /* Payload. */
+        CHECK(bad_checksum_refused(ct, pkt, false));
+        pkt = tpkt_echo(&ab, false, 7, 1);
+        damage(pkt, 6, false);              /* Echo sequence number. */
+        CHECK(bad_checksum_refused(ct, pkt, false));
+
+        /* No UDP checksum: tracked. */
+        pkt = tpkt_udp(&ab, 1000, 53, 10);
+        memset((uint8_t *) dp_packet_data(pkt) + tpkt_l4_ofs(pkt) + 6, 0, 2);
+        CHECK_STATE(tpkt_ct1(ct, pkt, 0, false, 100), TRK_NEW);
+        /* Vouched for by the NIC: tracked. */
+        pkt = tpkt_tcp(&ab, 1000, 80, TCP_SYN);
+        damage(pkt, 4, false);
+        CHECK(!bad_checksum_refused(ct, pkt, true));
+    }
+    /* The IPv4 header's own checksum. */
+    struct tpkt_ip ab = tpkt_ip(A, B);
+    struct dp_packet *pkt = tpkt_udp(&ab, 1000, 53, 10);
+
+    damage(pkt, 8, true);                   /* TTL. */
+    CHECK(bad_checksum_refused(ct, pkt, false));
+    tpkt_ct_destroy(ct);
+}
+
 static void
 test_random_damage(void)
 {
@@ -355,6 +429,7 @@ const struct ctdp_unit_suite ct_malformed_suite = {
         { "udp_length_field", test_udp_length_field },
         { "tcp_data_offset", test_tcp_data_offset },
         { "icmp_error_bad_inner", test_icmp_error_bad_inner },
+        { "bad_checksums", test_bad_checksums },
         { "random_damage", test_random_damage },
         { NULL, NULL },
     },
