@@ -430,26 +430,6 @@ frag_parse(const struct dp_packet *pkt, uint16_t zone, struct frag_info *f)
     return FP_NOT_FRAGMENT;
 }
 
-/* The bytes of 'proto''s header the first fragment must hold. */
-static size_t
-l4_header_len(uint8_t proto)
-{
-    switch (proto) {
-    case IPPROTO_TCP:
-        return TCP_HEADER_LEN;
-    case IPPROTO_UDP:
-    case IPPROTO_UDPLITE:
-    case IPPROTO_ICMP:
-    case IPPROTO_ICMPV6:
-        return 8;
-    case IPPROTO_SCTP:
-    case IPPROTO_DCCP:
-        return 12;
-    default:
-        return 0;
-    }
-}
-
 /* Does the first fragment 'f' of 'pkt' hold its whole header chain, up to
  * and including the L4 header? */
 static bool
@@ -470,7 +450,7 @@ first_holds_l4(const struct dp_packet *pkt, const struct frag_info *f)
         p += len;
         left -= len;
     }
-    return left >= l4_header_len(nh);
+    return left >= ctdp_tuple_l4_min_size(nh);
 }
 
 /* ---- Queues ------------------------------------------------------------ */

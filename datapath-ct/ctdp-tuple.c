@@ -34,9 +34,10 @@ ctdp_tuple_has_ports(uint8_t nw_proto)
 }
 
 /* Minimum L4 header bytes needed to read a protocol's identifiers (and, for
- * TCP and UDP, to check their length fields). */
-static size_t
-l4_min_size(uint8_t nw_proto)
+ * TCP and UDP, to check their length fields): what a first fragment must
+ * hold too. */
+size_t
+ctdp_tuple_l4_min_size(uint8_t nw_proto)
 {
     switch (nw_proto) {
     case IPPROTO_TCP:
@@ -128,11 +129,12 @@ extract_l4(struct cursor *c, bool inner, struct ctdp_parsed *out,
            struct ctdp_tuple *key)
 {
     uint8_t proto = key->nw_proto;
+    size_t need = ctdp_tuple_l4_min_size(proto);
     const uint8_t *l4 = c->p;
 
     /* An ICMP error need quote only 8 bytes of the L4 header (RFC 792),
      * which hold every identifier the tuple needs. */
-    if (c->size < (inner ? MIN(l4_min_size(proto), 8) : l4_min_size(proto))) {
+    if (c->size < (inner ? MIN(need, 8) : need)) {
         return CTDP_PARSE_MALFORMED;
     }
     if (!inner) {

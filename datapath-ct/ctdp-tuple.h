@@ -94,5 +94,6 @@ ctdp_tuple_equal(const struct ctdp_tuple *a, const struct ctdp_tuple *b)
              | (x[4] ^ y[4]));
 }
 bool ctdp_tuple_has_ports(uint8_t nw_proto);
+size_t ctdp_tuple_l4_min_size(uint8_t nw_proto);
 
 #endif /* ctdp-tuple.h */
