@@ -88,6 +88,19 @@ def parse_flow(line):
             "n_packets": int(n_packets), "n_bytes": int(n_bytes)}
 
 
+def ok(proc):
+    """'proc' succeeded; returns its stdout."""
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def refused(proc, message):
+    """One line on stderr with OVS's wording, exit 2, nothing on stdout."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout)
+    assert proc.stderr == f"ctdp-dpctl: {message} (Invalid argument)\n"
+    assert proc.stdout == ""
+
+
 def one_error_line(proc, text, status=2):
     """'proc' failed with 'status' and printed one line naming 'text'."""
     assert proc.returncode == status, (proc.returncode, proc.stderr)

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from conftest import Daemon
+from dp_helpers import ok, refused
 
 
 def udp(sport, src="10.0.0.1", dst="10.0.0.2", dport=53):
@@ -23,18 +24,6 @@ def dp(tmp_path):
         assert d.dpctl("inject", "p1", udp(sport)).returncode == 0
     yield d
     d.stop()
-
-
-def ok(proc):
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def refused(proc, message):
-    """One line on stderr with OVS's wording, exit 2, nothing on stdout."""
-    assert proc.returncode == 2, (proc.returncode, proc.stdout)
-    assert proc.stderr == f"ctdp-dpctl: {message} (Invalid argument)\n"
-    assert proc.stdout == ""
 
 
 def conns(d):

@@ -10,7 +10,8 @@ from scapy.all import (IP, UDP, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
 
 from conftest import wait_until
 from dp_helpers import (IP_IN, IP_OUT, MAC_IN, MAC_OUT, arp_from, eth,
-                        firewall, make_dp)  # noqa: F401 (fixtures)
+                        firewall, make_dp, ok,  # noqa: F401 (fixtures)
+                        refused)
 
 V6_IN, V6_OUT = "2001:db8::1", "2001:db8::2"
 
@@ -35,18 +36,6 @@ def status_text(v4=None, v6=None, **top):
                      f"{counts.get('min', minimum)}")
         lines += [f"{name} frags {c}: {counts.get(c, 0)}" for c in COUNTERS]
     return "".join(f"        {line}\n" for line in lines)
-
-
-def ok(proc):
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def refused(proc, message):
-    """One line on stderr with OVS's wording, exit 2, nothing on stdout."""
-    assert proc.returncode == 2, (proc.returncode, proc.stdout)
-    assert proc.stderr == f"ctdp-dpctl: {message} (Invalid argument)\n"
-    assert proc.stdout == ""
 
 
 def status(dp, *args):
