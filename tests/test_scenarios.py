@@ -1108,6 +1108,22 @@ def test_fragmented_udp(make_net):
     assert ipf_counters(net, "v4") == (6, 6, 0)
 
 
+@needs_defrag
+def test_ipv6_fragmented_udp(make_net):
+    """The same over IPv6: the conn counts one reassembled packet each way,
+    its length without the fragment header (40 + 8 + 4000 bytes)."""
+    net = make_net(FRAG_FLOWS.format(proto="ipv6") + ND_AB, hosts=PAIR)
+    a, b = net.hosts
+    udp_echo_server(b, B6, 7000)
+    assert udp_request(a, A6, 40000, B6, 7000, size=4000).stdout == "4000\n"
+    wait_ct(net, B6, [
+        f"udp,orig=(src={A6},dst={B6},sport=40000,dport=7000,packets=1,"
+        f"bytes=4048),reply=(src={B6},dst={A6},sport=7000,dport=40000,"
+        "packets=1,bytes=4048),start=<cleared>,zone=9,timeout=<cleared>"],
+        keep=(40000, 7000), args=["-s"])
+    assert ipf_counters(net, "v6") == (6, 6, 0)
+
+
 def test_port_readded_keeps_conns(make_net):
     """Deleting b's port (del-port) and adding it back (add-port) while a
     TCP connection is open: a's segment to the missing port counts as
