@@ -257,7 +257,21 @@ ctdp_port_flush(struct ctdp_port *port)
 void
 ctdp_port_format(const struct ctdp_port *port, struct ds *s)
 {
+    struct netdev_stats st;
+
     ds_put_cstr(s, port->type);
+    /* Drops inside the netdev layer (a frame longer than the MTU, a full
+     * socket buffer): shown once there are some.  UINT64_MAX means the
+     * netdev does not count them. */
+    if (port->netdev && !netdev_get_stats(port->netdev, &st)) {
+        uint64_t rx = st.rx_dropped == UINT64_MAX ? 0 : st.rx_dropped;
+        uint64_t tx = st.tx_dropped == UINT64_MAX ? 0 : st.tx_dropped;
+
+        if (rx || tx) {
+            ds_put_format(s, ": rx_dropped=%"PRIu64", tx_dropped=%"PRIu64,
+                          rx, tx);
+        }
+    }
     if (port->pcap_rx) {
         const char *error = ctdp_pcap_reader_error(port->pcap_rx);
         long long usec;

@@ -80,7 +80,8 @@ void ctdp_port_send(struct ctdp_port *, struct dp_packet_batch *,
  * ports. */
 void ctdp_port_flush(struct ctdp_port *);
 
-/* Appends the port's type, and for a pcap port its files and counts. */
+/* Appends the port's type, a netdev port's drops once it has some, and for
+ * a pcap port its files and counts. */
 void ctdp_port_format(const struct ctdp_port *, struct ds *);
 
 #endif /* ctdp-port.h */

@@ -28,6 +28,7 @@
 #include "dummy.h"
 #include "daemon.h"
 #include "fatal-signal.h"
+#include "netdev.h"
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/vlog.h"
 #include "svec.h"
@@ -96,9 +97,11 @@ main(int argc, char *argv[])
         unixctl_server_run(server);
         ctdp_stream_run();
         ctdp_dp_run(dp);
+        netdev_run();           /* Notices MTU and link changes. */
         unixctl_server_wait(server);
         ctdp_stream_wait();
         ctdp_dp_wait(dp);
+        netdev_wait();
         if (exiting) {
             poll_immediate_wake();
         }
