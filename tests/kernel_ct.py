@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -55,6 +56,16 @@ VERDICT_RULES = [
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _serial = itertools.count()
+
+
+def kernel_ready():
+    """None if this machine can run the kernel side, else why not."""
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    for tool in ("nft", "conntrack", "ip"):
+        if not shutil.which(tool):
+            return f"{tool} is not installed"
+    return None
 
 
 def _setns(fd):

@@ -3,22 +3,12 @@ tests/kdiff_corpus.py, each run through the kernel and through ctdp
 (tests/kdiff.py); a test fails on any unexplained difference, and prints
 the side-by-side verdicts and the tables."""
 import os
-import shutil
 
 import pytest
 
 from kdiff import compare_tables, run_sequence
 from kdiff_corpus import CORPUS, Sequence, udp
-from kernel_ct import KernelRouter
-
-
-def kernel_ready():
-    if os.geteuid() != 0:
-        return "network namespaces need root"
-    for tool in ("nft", "conntrack", "ip"):
-        if not shutil.which(tool):
-            return f"{tool} is not installed"
-    return None
+from kernel_ct import KernelRouter, kernel_ready
 
 
 needs_kernel = pytest.mark.skipif(kernel_ready() is not None,

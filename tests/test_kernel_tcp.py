@@ -27,7 +27,6 @@ disagreement (how the marks were decided):
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import build_dir  # noqa: E402
-from kernel_ct import KernelRouter, same_conn  # noqa: E402
+from kernel_ct import KernelRouter, kernel_ready, same_conn  # noqa: E402
 
 TOLERANCE = 2           # Seconds, for timeouts.
 
@@ -138,15 +137,6 @@ def replay(router, script):
                  f"{round(want - got['read'])} s ({st['tmo']})")
         conn = got
     return diffs, trace
-
-
-def kernel_ready():
-    if os.geteuid() != 0:
-        return "network namespaces need root"
-    for tool in ("nft", "conntrack", "ip"):
-        if not shutil.which(tool):
-            return f"{tool} is not installed"
-    return None
 
 
 def marked_scripts():
