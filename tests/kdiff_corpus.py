@@ -109,11 +109,6 @@ FRAG_MIN = ("ctdp drops a fragment other than the last under 1200 bytes "
             "kernel has no minimum")
 
 
-KERNEL_6_18_RST = ("ctdp follows the 6.12 source: an inexact in-window "
-                   "RST that keeps ESTABLISHED gets the UNACK timeout "
-                   "(300 s); the 6.18 kernel gives CLOSE's 10 s")
-
-
 NO_SCTP = ("ctdp has no SCTP tracker (nor has OVS's userspace conntrack): "
            "SCTP gets the generic tracker, no state, 600 s; the kernel "
            "tracks SCTP's states (COOKIE_WAIT: 3 s)")
@@ -258,9 +253,8 @@ CORPUS = [
              [echo("A"), echo("B", reply=True)], zone=3, mark=9),
     Sequence("tcp_rst_inexact",
              "A RST inside the window but not at the exact sequence number "
-             "keeps ESTABLISHED (for a challenge ACK).",
-             handshake() + [tcp("B", "R", 5101)],
-             explained={"table timeout": KERNEL_6_18_RST}),
+             "keeps ESTABLISHED (for a challenge ACK), with CLOSE's 10 s.",
+             handshake() + [tcp("B", "R", 5101)]),
     Sequence("tcp_challenge_ack_in_last_ack",
              "A SYN in LAST_ACK is ignored, and the peer's challenge ACK "
              "is not taken for the last ACK.",

@@ -126,12 +126,6 @@ struct script {
 /* Why scripts are not replayed through the kernel. */
 #define NEEDS_TIME "needs time to pass: a conn expires between packets"
 #define NO_SEQ_CHECK_KNOB "the kernel has no knob to turn sequence checks off"
-/* ctdp follows 6.12, whose in-window RST that keeps ESTABLISHED (for a
- * challenge ACK) gets the UNACK timeout; the 6.18 kernel these scripts were
- * checked on gives it CLOSE's 10 s instead (observed, not read: no 6.18
- * source here). */
-#define KERNEL_6_18_RST "6.18 gives an inexact in-window RST CLOSE's 10 s, " \
-    "6.12 (followed) UNACK's"
 
 /* ---- The runner -------------------------------------------------------- */
 
@@ -708,17 +702,18 @@ test_rst_exact(void)
 }
 
 /* A RST inside the window but not at the exact sequence number, in an
- * established conn, keeps ESTABLISHED (for a challenge ACK) with the
- * UNACK timeout; the exact RST that follows closes. */
+ * established conn, keeps ESTABLISHED (for a challenge ACK) with CLOSE's
+ * timeout (the running 6.18 kernel; 6.12's source gave UNACK's); the
+ * exact RST that follows closes. */
 static const struct step rst_inexact[] = {
     HANDSHAKE,
-    { P(B2A, F_RST, 5101, 0, 0, 3000, TRK_EST_RPL, sES, 300) },
+    { P(B2A, F_RST, 5101, 0, 0, 3000, TRK_EST_RPL, sES, 10) },
     { P(B2A, F_RST, 5001, 0, 0, 4000, TRK_EST_RPL, sCL, 10) },
 };
 
 static const struct step rst_inexact_with_policy[] = {
     HANDSHAKE_R100,
-    { P(B2A, F_RST, 5101, 0, 0, 3000, TRK_EST_RPL, sES, 200) },
+    { P(B2A, F_RST, 5101, 0, 0, 3000, TRK_EST_RPL, sES, 10) },
 };
 
 
@@ -1233,9 +1228,9 @@ static const struct script scripts[] = {
       NOT_KERNEL(NEEDS_TIME) },
     { "rst_exact_by_client_rst_ack", STEPS(rst_exact_by_client_rst_ack),
       KERNEL },
-    { "rst_inexact", STEPS(rst_inexact), NOT_KERNEL(KERNEL_6_18_RST) },
+    { "rst_inexact", STEPS(rst_inexact), KERNEL },
     { "rst_inexact_with_policy", STEPS(rst_inexact_with_policy), R100_U200,
-      NOT_KERNEL(KERNEL_6_18_RST) },
+      KERNEL },
     { "rst_before_maxack", STEPS(rst_before_maxack), KERNEL },
     { "syn_answered_by_rst", STEPS(syn_answered_by_rst), KERNEL },
     { "rst_then_reconnect_resync", STEPS(rst_then_reconnect_resync),
