@@ -33,7 +33,9 @@ struct ipf_key {
     union ctdp_addr src, dst;
     ovs_be32 id;                /* IPv4: the 16-bit id, widened. */
     uint16_t zone;
-    uint8_t nw_proto;
+    uint8_t nw_proto;           /* IPv4 only: an IPv6 fragment's next
+                                 * header may differ from the first's
+                                 * (RFC 8200 4.5), which alone counts. */
     uint8_t version;            /* enum ctdp_ipf_version. */
 };
 BUILD_ASSERT_DECL(sizeof(struct ipf_key) == 40);
@@ -49,7 +51,8 @@ struct frag_pos {
     uint16_t data_ofs;          /* Start of the fragment's data. */
     uint16_t nexthdr_ofs;       /* IPv6: the byte naming the fragment
                                  * header. */
-    uint8_t frag_nexthdr;       /* IPv6: what the fragment header names. */
+    uint8_t frag_nexthdr;       /* The protocol the IPv4 header or the IPv6
+                                 * fragment header names. */
     uint32_t start, end;        /* Data bytes [start, end) of the datagram's
                                  * fragmentable part. */
 };
@@ -79,6 +82,7 @@ struct ipf_queue {
                                  * before that the highest end. */
     uint32_t meat;              /* Data bytes held. */
     bool first_in, last_in;
+    uint8_t nw_proto;           /* IPv6: as the first fragment names it. */
     size_t mem;                 /* Bytes accounted to this queue. */
 };
 
@@ -252,18 +256,6 @@ ctdp_ipf_set_max_memory(struct ctdp_ipf *ipf, size_t bytes)
     return 0;
 }
 
-int
-ctdp_ipf_set_timeout(struct ctdp_ipf *ipf, unsigned int ms)
-{
-    if (!ms) {
-        return EINVAL;
-    }
-    ovs_mutex_lock(&ipf->mutex);
-    ipf->timeout = ms;
-    ovs_mutex_unlock(&ipf->mutex);
-    return 0;
-}
-
 /* ---- Parsing ----------------------------------------------------------- */
 
 enum frag_parse {
@@ -272,37 +264,9 @@ enum frag_parse {
     FP_MALFORMED,
 };
 
-/* Finds the L3 header as the tracker does (ctdp-tuple.c): at the packet's
- * L3 offset if set, else after Ethernet and VLAN headers.  Returns the
- * offset, or 0 if the frame is too short. */
-static size_t
-find_l3(const struct dp_packet *pkt, ovs_be16 *dl_type)
-{
-    const uint8_t *data = dp_packet_data(pkt);
-    size_t size = dp_packet_size(pkt), ofs;
-
-    if (pkt->l3_ofs != UINT16_MAX) {
-        if (pkt->l3_ofs > size || pkt->l3_ofs < 2) {
-            return 0;
-        }
-        ofs = pkt->l3_ofs;
-    } else {
-        for (ofs = 12; ; ofs += 4) {
-            if (ofs + 2 > size) {
-                return 0;
-            }
-            if (!eth_type_vlan(htons((data[ofs] << 8) | data[ofs + 1]))) {
-                break;
-            }
-        }
-        ofs += 2;
-    }
-    *dl_type = htons((data[ofs - 2] << 8) | data[ofs - 1]);
-    return ofs;
-}
-
 static enum frag_parse
-parse_ipv4(const uint8_t *frame, size_t size, size_t l3, struct frag_info *f)
+parse_ipv4(const uint8_t *frame, size_t size, size_t l3, bool check_csum,
+           struct frag_info *f)
 {
     const struct ip_header *ip = (const void *) (frame + l3);
     size_t hlen, tot_len;
@@ -321,10 +285,13 @@ parse_ipv4(const uint8_t *frame, size_t size, size_t l3, struct frag_info *f)
     if (hlen < IP_HEADER_LEN || tot_len < hlen || l3 + tot_len > size) {
         return FP_MALFORMED;
     }
+    if (check_csum && csum(ip, hlen)) {
+        return FP_MALFORMED;            /* IP input would drop it. */
+    }
     f->key.src.ip4 = get_16aligned_be32(&ip->ip_src);
     f->key.dst.ip4 = get_16aligned_be32(&ip->ip_dst);
     f->key.id = htonl(ntohs(ip->ip_id));
-    f->key.nw_proto = ip->ip_proto;
+    f->key.nw_proto = f->pos.frag_nexthdr = ip->ip_proto;
     f->pos.hdr_end = f->pos.data_ofs = l3 + hlen;
     f->pos.start = (frag_off & IP_FRAG_OFF_MASK) * 8;
     f->pos.end = f->pos.start + (tot_len - hlen);
@@ -393,7 +360,6 @@ parse_ipv6(const uint8_t *frame, size_t size, size_t l3, struct frag_info *f)
     memcpy(&f->key.src.ip6, &ip6->ip6_src, sizeof f->key.src.ip6);
     memcpy(&f->key.dst.ip6, &ip6->ip6_dst, sizeof f->key.dst.ip6);
     f->key.id = get_16aligned_be32(&fh->ip6f_ident);
-    f->key.nw_proto = fh->ip6f_nxt;
     f->pos.hdr_end = ofs;
     f->pos.data_ofs = ofs + sizeof *fh;
     f->pos.nexthdr_ofs = nh_ofs;
@@ -411,9 +377,9 @@ frag_parse(const struct dp_packet *pkt, uint16_t zone, struct frag_info *f)
     const uint8_t *frame = dp_packet_data(pkt);
     size_t size = dp_packet_size(pkt);
     ovs_be16 dl_type;
-    size_t l3 = find_l3(pkt, &dl_type);
+    size_t l3;
 
-    if (!l3) {
+    if (!ctdp_tuple_find_l3(pkt, &l3, &dl_type)) {
         return FP_NOT_FRAGMENT;
     }
     memset(f, 0, sizeof *f);
@@ -423,7 +389,8 @@ frag_parse(const struct dp_packet *pkt, uint16_t zone, struct frag_info *f)
         return FP_NOT_FRAGMENT;         /* No dp_packet is this long. */
     }
     if (dl_type == htons(ETH_TYPE_IP)) {
-        return parse_ipv4(frame, size, l3, f);
+        return parse_ipv4(frame, size, l3,
+                          !dp_packet_ip_checksum_valid(pkt), f);
     } else if (dl_type == htons(ETH_TYPE_IPV6)) {
         return parse_ipv6(frame, size, l3, f);
     }
@@ -438,7 +405,7 @@ first_holds_l4(const struct dp_packet *pkt, const struct frag_info *f)
     const uint8_t *p = (const uint8_t *) dp_packet_data(pkt)
                        + f->pos.data_ofs;
     size_t left = f->pos.end - f->pos.start;
-    uint8_t nh = f->key.nw_proto;
+    uint8_t nh = f->pos.frag_nexthdr;
 
     while (f->v == CTDP_IPF_V6 && ipv6_ext_hdr(nh)) {
         size_t len = ipv6_ext_len(nh, p, left);
@@ -482,9 +449,8 @@ frag_mem(const struct dp_packet *pkt)
 }
 
 /* Frees the queues expired at 'now', oldest first; returns the fragments
- * freed.  A queue's expiry is its creation time plus the timeout then in
- * force, so the age list is in expiry order unless the timeout changed;
- * lookups check expiry too. */
+ * freed.  A queue expires a fixed time after its creation, so the age list
+ * is in expiry order. */
 static size_t
 expire_oldest(struct ctdp_ipf *ipf, long long now)
     OVS_REQUIRES(ipf->mutex)
@@ -503,13 +469,18 @@ expire_oldest(struct ctdp_ipf *ipf, long long now)
 }
 
 /* Evicts the oldest queues other than 'keep' until 'need' more bytes and
- * one more fragment fit the bounds.  Returns false if they cannot. */
+ * one more fragment fit the bounds.  Returns false, evicting nothing, if
+ * even evicting every other queue would not do. */
 static bool
 make_room(struct ctdp_ipf *ipf, size_t need, const struct ipf_queue *keep)
     OVS_REQUIRES(ipf->mutex)
 {
     struct ipf_queue *q;
 
+    if ((keep ? keep->mem : 0) + need > ipf->max_memory
+        || (keep ? keep->n : 0) >= ipf->nfrag_max) {
+        return false;
+    }
     LIST_FOR_EACH_SAFE (q, age_node, &ipf->age) {
         if (ipf->mem + need <= ipf->max_memory
             && ipf->nfrag < ipf->nfrag_max) {
@@ -539,20 +510,32 @@ queue_create(struct ctdp_ipf *ipf, const struct ipf_key *key, uint32_t hash,
     return q;
 }
 
+#define SLOT_OVERLAP SIZE_MAX
+#define SLOT_DUP (SIZE_MAX - 1)
+
 /* Where 'f' goes in 'q' (the index of the first fragment starting after
- * it), or SIZE_MAX if it overlaps one already there. */
+ * it); SLOT_DUP if fragments held already cover it without a gap, the
+ * kernel's IPFRAG_DUP; SLOT_OVERLAP if it overlaps held data in part. */
 static size_t
 queue_slot(const struct ipf_queue *q, const struct frag_info *f)
 {
-    size_t i = q->n;
+    size_t i = q->n, j;
 
     while (i > 0 && q->frags[i - 1].pos.start >= f->pos.end) {
         i--;
     }
-    if (i > 0 && q->frags[i - 1].pos.end > f->pos.start) {
-        return SIZE_MAX;
+    if (i == 0 || q->frags[i - 1].pos.end <= f->pos.start) {
+        return i;
     }
-    return i;
+    if (q->frags[i - 1].pos.end < f->pos.end) {
+        return SLOT_OVERLAP;
+    }
+    for (j = i - 1; q->frags[j].pos.start > f->pos.start; j--) {
+        if (!j || q->frags[j - 1].pos.end != q->frags[j].pos.start) {
+            return SLOT_OVERLAP;
+        }
+    }
+    return SLOT_DUP;
 }
 
 /* Inserts 'pkt' ('f') at 'slot' of 'q'; room was made already. */
@@ -581,7 +564,10 @@ queue_insert(struct ctdp_ipf *ipf, struct ipf_queue *q, size_t slot,
     } else if (f->pos.end > q->len) {
         q->len = f->pos.end;
     }
-    q->first_in |= f->pos.start == 0;
+    if (f->pos.start == 0) {
+        q->first_in = true;
+        q->nw_proto = f->pos.frag_nexthdr;
+    }
     q->mem += mem;
     ipf->mem += mem;
     ipf->nfrag++;
@@ -696,8 +682,7 @@ check_alone(struct ctdp_ipf *ipf, const struct dp_packet *pkt,
     size_t max = f->v == CTDP_IPF_V4 ? 65535 - hdrs
                                      : 65535 - (hdrs - IPV6_HEADER_LEN);
 
-    if (f->more && ((f->pos.end - f->pos.start) % 8
-                    || f->pos.end == f->pos.start)) {
+    if (f->more && (f->pos.end - f->pos.start) % 8) {
         return CTDP_IPF_MALFORMED;
     }
     if (f->pos.end > max) {
@@ -720,24 +705,26 @@ check_queue(struct ctdp_ipf *ipf, const struct ipf_queue *q,
             const struct frag_info *f, size_t *slot, bool *kill)
     OVS_REQUIRES(ipf->mutex)
 {
-    *kill = false;
+    /* In the order of the kernel's ip_frag_queue(). */
+    *kill = q != NULL;
     *slot = 0;
+    if (q && (!f->more ? (f->pos.end < q->len
+                          || (q->last_in && f->pos.end != q->len))
+                       : q->last_in && f->pos.end > q->len)) {
+        return CTDP_IPF_MALFORMED;      /* Data past the datagram's end. */
+    }
+    if (f->pos.end == f->pos.start) {
+        return CTDP_IPF_MALFORMED;      /* An empty fragment. */
+    }
     if (!q) {
         return CTDP_IPF_N_COUNTERS;
     }
-    if (!f->more && q->last_in) {
-        return CTDP_IPF_DUP_LAST;
-    }
-    if (!f->more ? f->pos.end < q->len
-                 : q->last_in && f->pos.end > q->len) {
-        /* Data beyond the last fragment's end: the kernel calls the
-         * datagram corrupt. */
-        *kill = true;
-        return CTDP_IPF_MALFORMED;
-    }
     *slot = queue_slot(q, f);
-    if (*slot == SIZE_MAX) {
-        *kill = true;
+    if (*slot == SLOT_DUP) {
+        *kill = false;
+        return f->more ? CTDP_IPF_DUPLICATE : CTDP_IPF_DUP_LAST;
+    }
+    if (*slot == SLOT_OVERLAP) {
         return CTDP_IPF_OVERLAP;
     }
     if (q->n >= ipf->max_dgram_frags) {
@@ -762,10 +749,6 @@ gather_locked(struct ctdp_ipf *ipf, struct dp_packet *pkt,
 
     expire_oldest(ipf, now);
     q = queue_find(ipf, &f->key, hash);
-    if (q && q->expires <= now) {
-        queue_drop(ipf, q, CTDP_IPF_EXPIRED);
-        q = NULL;
-    }
     why = check_alone(ipf, pkt, f);
     if (why == CTDP_IPF_N_COUNTERS) {
         why = check_queue(ipf, q, f, &slot, &kill);
@@ -862,18 +845,10 @@ ctdp_ipf_copy_ct(struct dp_packet *frag, const struct dp_packet *whole)
 size_t
 ctdp_ipf_expire(struct ctdp_ipf *ipf, long long now)
 {
-    struct ipf_queue *q;
     size_t n;
 
     ovs_mutex_lock(&ipf->mutex);
     n = expire_oldest(ipf, now);
-    /* After a timeout change the age list is not in expiry order. */
-    LIST_FOR_EACH_SAFE (q, age_node, &ipf->age) {
-        if (q->expires <= now) {
-            n += q->n;
-            queue_drop(ipf, q, CTDP_IPF_EXPIRED);
-        }
-    }
     ovs_mutex_unlock(&ipf->mutex);
     return n;
 }
@@ -917,7 +892,8 @@ ctdp_ipf_queues(struct ctdp_ipf *ipf, size_t *n)
         info->dst = q->key.dst;
         info->id = ntohl(q->key.id);
         info->zone = q->key.zone;
-        info->nw_proto = q->key.nw_proto;
+        info->nw_proto = (q->key.version == CTDP_IPF_V4 ? q->key.nw_proto
+                          : q->nw_proto);
         info->n_frags = q->n;
         info->first_in = q->first_in;
         info->last_in = q->last_in;

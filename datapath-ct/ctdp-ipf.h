@@ -32,28 +32,38 @@
  * Policy, every drop counted by reason and IP version (CTDP_IPF_COUNTERS):
  *   - a queue expires 'timeout' ms (15 s) after its first fragment; its
  *     fragments are then freed (kernel behaviour: never tracked);
+ *   - an IPv4 fragment's header checksum must be right (IP input checks
+ *     it before the kernel's defrag hook);
  *   - a fragment other than the last must be at least the version's
  *     minimum size (IP total length; OVS's 1200 and 1280 by default) and
- *     carry a multiple of 8 bytes;
+ *     carry a multiple of 8 bytes (the kernel trims it instead; OVS does
+ *     not check; a sender never makes one);
  *   - the first fragment must hold the whole L4 header (RFC 1858, 7112);
  *   - a datagram may not exceed 65535 bytes (nor, with its link header,
  *     the 65535 bytes a dp_packet holds), nor have more than
  *     'max_dgram_frags' fragments;
- *   - a fragment that overlaps one already queued is dropped, and so is
- *     its datagram (RFC 5722, as the kernel); a second last fragment is
- *     dropped alone;
+ *   - as the kernel's inet_frag_queue_insert() (RFC 5722 with erratum
+ *     3089): a fragment whose data is all held already is a duplicate,
+ *     dropped alone (a second identical last fragment counts as
+ *     "duplicate last"); one that overlaps held data in part is dropped,
+ *     and so is its datagram; so is a datagram given an empty fragment,
+ *     data past its last fragment, or a second last fragment that ends
+ *     elsewhere;
  *   - at most 'nfrag_max' fragments and 'max_memory' bytes are held in
- *     total: a fragment that does not fit evicts the oldest queues.
+ *     total: a fragment that does not fit evicts the oldest queues, as
+ *     the project's defrag issue asks (and the kernel did before 4.17;
+ *     it now refuses new queues, as OVS refuses the fragment), so that a
+ *     flood of datagrams that never complete cannot block new ones.
  *   An incomplete datagram never reaches the tracker, so never makes a
  *   conn.
  *
  * Time: every call takes 'now' in ms from the caller's clock; expiry is
- * tested by moving 'now' (ctdp_ipf_expire(), or lazily in gather).
+ * tested by moving 'now' (ctdp_ipf_expire(), and in gather).
  *
  * Thread-safety: every function may be called from any number of threads
  * at once, except ctdp_ipf_destroy().  One mutex guards the queues (taken
  * only for fragments); ctdp_ipf_gather() on a packet that is not a
- * fragment reads the IP header and one flag, and takes no lock.
+ * fragment only reads its IP header, and takes no lock.
  *
  * Errors: setters return 0 or a positive errno (EINVAL: out of range),
  * and change nothing on error. */
@@ -97,6 +107,7 @@ enum ctdp_ipf_version {
     CTDP_IPF_COUNTER(TOO_SHORT, "first too short") /* No L4 header. */  \
     CTDP_IPF_COUNTER(OVERSIZE, "oversized")    /* Past 65535 bytes. */  \
     CTDP_IPF_COUNTER(DUP_LAST, "duplicate last")                        \
+    CTDP_IPF_COUNTER(DUPLICATE, "duplicate")   /* Data held already. */ \
     CTDP_IPF_COUNTER(TOO_MANY, "too many")     /* Per datagram. */      \
     CTDP_IPF_COUNTER(NO_ROOM, "no room")       /* Bigger than bounds. */\
     CTDP_IPF_COUNTER(MALFORMED, "malformed")   /* Bad headers. */
@@ -131,8 +142,6 @@ int ctdp_ipf_set_max_dgram_frags(struct ctdp_ipf *, uint32_t);
 /* The most bytes that held fragments and their queues may use: EINVAL
  * for 0. */
 int ctdp_ipf_set_max_memory(struct ctdp_ipf *, size_t);
-/* How long a queue may wait for its missing fragments: EINVAL for 0. */
-int ctdp_ipf_set_timeout(struct ctdp_ipf *, unsigned int ms);
 
 /* ---- The packet path --------------------------------------------------- */
 
@@ -192,7 +201,7 @@ struct ctdp_ipf_queue_info {
     union ctdp_addr src, dst;
     uint32_t id;
     uint16_t zone;
-    uint8_t nw_proto;
+    uint8_t nw_proto;               /* IPv6: 0 until the first fragment. */
     uint32_t n_frags;
     bool first_in, last_in;         /* Offset 0 / the last one arrived. */
     long long expires;

@@ -277,33 +277,35 @@ extract_l3(struct cursor *c, ovs_be16 dl_type, bool inner,
 }
 
 /* Finds the L3 header: at the packet's L3 offset if the datapath set one,
- * otherwise after the Ethernet header and any VLAN tags. */
-static bool
-find_l3(const struct dp_packet *pkt, struct cursor *c, ovs_be16 *dl_type)
+ * otherwise after the Ethernet header and any VLAN tags.  Stores its offset
+ * in '*ofs' and the Ethertype before it in '*dl_type'; false if the frame
+ * is too short. */
+bool
+ctdp_tuple_find_l3(const struct dp_packet *pkt, size_t *ofs,
+                   ovs_be16 *dl_type)
 {
     const uint8_t *data = dp_packet_data(pkt);
-    size_t size = dp_packet_size(pkt), ofs;
+    size_t size = dp_packet_size(pkt), o;
 
     if (pkt->l3_ofs != UINT16_MAX) {
         if (pkt->l3_ofs > size || pkt->l3_ofs < 2) {
             return false;
         }
-        ofs = pkt->l3_ofs;
+        o = pkt->l3_ofs;
     } else {
-        for (ofs = 12; ; ofs += 4) {
-            if (ofs + 2 > size) {
+        for (o = 12; ; o += 4) {
+            if (o + 2 > size) {
                 return false;
             }
-            ovs_be16 type = htons((data[ofs] << 8) | data[ofs + 1]);
+            ovs_be16 type = htons((data[o] << 8) | data[o + 1]);
             if (!eth_type_vlan(type)) {
                 break;
             }
         }
-        ofs += 2;
+        o += 2;
     }
-    *dl_type = htons((data[ofs - 2] << 8) | data[ofs - 1]);
-    c->p = data + ofs;
-    c->size = size - ofs;
+    *dl_type = htons((data[o - 2] << 8) | data[o - 1]);
+    *ofs = o;
     return true;
 }
 
@@ -315,15 +317,18 @@ ctdp_tuple_extract(const struct dp_packet *pkt, uint16_t zone,
 {
     struct cursor c;
     ovs_be16 dl_type;
+    size_t ofs;
 
     memset(&out->key, 0, sizeof out->key);
     out->key.zone = zone;
     out->l4 = NULL;
     out->l4_size = 0;
     out->l3_size = 0;
-    if (!find_l3(pkt, &c, &dl_type)) {
+    if (!ctdp_tuple_find_l3(pkt, &ofs, &dl_type)) {
         return CTDP_PARSE_MALFORMED;
     }
+    c.p = (const uint8_t *) dp_packet_data(pkt) + ofs;
+    c.size = dp_packet_size(pkt) - ofs;
     c.csum_l3 = !dp_packet_ip_checksum_valid(pkt);
     c.csum_l4 = !dp_packet_l4_checksum_valid(pkt);
     return extract_l3(&c, dl_type, false, out, &out->key);

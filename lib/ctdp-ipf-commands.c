@@ -3,9 +3,11 @@
  * Replies and errors read as Open vSwitch's dpctl.c words them
  * ("setting maximum fragments successful", "parameter missing: 'v4' for
  * IPv4 or 'v6' for IPv6 (Invalid argument)"); a command that fails
- * changes nothing.  ipf-get-status prints OVS's lines, with ctdp's other
- * counters and its bounds after OVS's, and with -m the pending queues in
- * OVS's shape, less the recirc_id that ctdp does not have. */
+ * changes nothing.  ipf-get-status prints OVS's lines in OVS's order, with
+ * ctdp's other bounds after OVS's settings ("num frag"), each version's
+ * other counters after OVS's counters of that version, and with -m the
+ * pending queues in OVS's shape, less the recirc_id that ctdp does not
+ * have. */
 #include <config.h>
 #include "ctdp-ipf-commands.h"
 

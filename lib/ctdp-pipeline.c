@@ -28,7 +28,8 @@ struct frame {
     uint8_t table;                  /* The rule's table. */
     int depth;                      /* The run's depth inside this list. */
     ofp_port_t saved_in_port;       /* With a resubmit in 'cur': the flow's
-                                     * in_port to restore after it. */
+                                     * in_port to restore after it... */
+    bool saved_own_port;            /* ...which was the packet's own. */
     const struct frame *up;         /* The list that ran this table. */
 };
 
@@ -162,7 +163,10 @@ resume(struct run *r, const struct frame *f)
         struct frame copy = *f;
 
         if (f->cur->type == OFPACT_RESUBMIT) {
-            r->flow.in_port.ofp_port = f->saved_in_port;
+            /* A fragment that came in elsewhere gets its own port back,
+             * unless an outer resubmit had set another. */
+            r->flow.in_port.ofp_port = (f->saved_own_port ? r->in_port
+                                        : f->saved_in_port);
         } else if (f->cur->type == OFPACT_GOTO_TABLE) {
             continue;           /* goto_table ended that list. */
         }
@@ -270,6 +274,7 @@ do_resubmit(struct run *r, struct frame *f, const struct ofpact_resubmit *rs)
     uint8_t table = rs->table_id == 0xff ? r->table : rs->table_id;
 
     f->saved_in_port = r->flow.in_port.ofp_port;
+    f->saved_own_port = f->saved_in_port == r->in_port;
     if (rs->in_port != OFPP_IN_PORT) {
         r->flow.in_port.ofp_port = rs->in_port;
     }

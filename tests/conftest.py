@@ -1,7 +1,7 @@
 """Shared fixtures for ctdp's integration tests.
 
 The tests run against one build tree, named by $CTDP_BUILDDIR (default
-_build/default under the checkout): build-aux/run-tests.sh runs the suite once
+_build/default under the checkout): `./quickstart test` runs the suite once
 per build flavour.  When $CTDP_SANITIZER_LOG_DIR is set (the sanitizer
 flavour), every test also fails if a sanitizer wrote a report there.
 """
@@ -12,6 +12,10 @@ import subprocess
 import time
 
 import pytest
+
+# The helper modules' asserts explain their failures as the tests' do; this
+# must run before any test module imports them.
+pytest.register_assert_rewrite("dp_helpers", "netns", "kernel_ct")
 
 TOP = pathlib.Path(__file__).resolve().parent.parent
 

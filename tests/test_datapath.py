@@ -8,9 +8,7 @@ n_packets in dump-flows) and through the conn count in 'show'.
 import pytest
 from scapy.all import ICMP, IP, TCP, UDP, IPv6, Raw
 
-# Before the import, so that the helpers' asserts explain their failures.
-pytest.register_assert_rewrite("dp_helpers")
-from dp_helpers import (IP_IN, IP_OUT, MAC_IN, MAC_OUT,  # noqa: E402
+from dp_helpers import (IP_IN, IP_OUT, MAC_IN, MAC_OUT,
                         ROUTER, arp_from, ctdpd_detached, eth,
                         one_error_line, udp_in, udp_out)
 

@@ -17,7 +17,8 @@ V6_IN, V6_OUT = "2001:db8::1", "2001:db8::2"
 
 COUNTERS = ["accepted", "completed", "expired", "too small", "overlapped",
             "purged", "discarded", "first too short", "oversized",
-            "duplicate last", "too many", "no room", "malformed"]
+            "duplicate last", "duplicate", "too many", "no room",
+            "malformed"]
 
 
 def status_text(v4=None, v6=None, **top):

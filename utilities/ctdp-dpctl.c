@@ -107,26 +107,30 @@ interrupt(int sig OVS_UNUSED)
 
 /* Prints stream 'id' chunk by chunk until its end, or until a signal asks
  * to stop: the daemon answers every read within CTDP_STREAM_POLL_MS, so a
- * signal is seen that soon, and the stream is then closed. */
+ * signal is seen that soon, and the stream is then closed (a stream that
+ * could not be closed is reaped by the daemon; stopping is still a
+ * success). */
 static void
 drain_stream(struct jsonrpc *client, const struct options *opts, char *id)
 {
-    struct sigaction sa = { .sa_handler = interrupt };
+    char *result = NULL, *error = NULL;
 
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     while (!interrupted) {
         char *chunk = transact(client, opts, "dpctl/stream-read", 1, &id);
+        const char *nl = strchr(chunk, '\n');
         bool end = !strncmp(chunk, "end\n", 4);
 
-        fputs(chunk + strcspn(chunk, "\n") + 1, stdout);
+        fputs(nl ? nl + 1 : "", stdout);
         fflush(stdout);
         free(chunk);
         if (end) {
             return;
         }
     }
-    free(transact(client, opts, "dpctl/stream-close", 1, &id));
+    unixctl_client_transact(client, CONST_CAST(char *, "dpctl/stream-close"),
+                            1, &id, &result, &error);
+    free(result);
+    free(error);
 }
 
 /* Sends 'cmd' with its arguments and prints the reply: the result on stdout,
@@ -147,6 +151,11 @@ run_command(const struct options *opts, const struct ctdp_command *cmd,
     }
     if (cmd->stream) {
         char **stream_args = xmalloc((n_args + 1) * sizeof *stream_args);
+        struct sigaction sa = { .sa_handler = interrupt };
+
+        /* Before the stream opens, so that no signal leaves it unread. */
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
 
         stream_args[0] = "--stream";
         memcpy(&stream_args[1], args, n_args * sizeof *args);

@@ -285,8 +285,10 @@ check_dropped(struct ctdp_ipf *ipf, struct dp_packet *frag, bool v6,
     CHECK_EQ(counter(ipf, v6, why), before + 1);
 }
 
-/* A fragment overlapping one held is dropped, and its datagram with it
- * (RFC 5722); an exact duplicate is an overlap too. */
+/* As the kernel's inet_frag_queue_insert() (RFC 5722, erratum 3089): a
+ * fragment overlapping held data in part is dropped, and its datagram with
+ * it; one whose data is all held already (an exact duplicate, or one
+ * inside a run of held fragments) is dropped alone. */
 static void
 test_overlap(void)
 {
@@ -307,15 +309,61 @@ test_overlap(void)
         CHECK_EQ(counter(ipf, v, CTDP_IPF_DISCARDED), 2);
         CHECK_EQ(status_of(ipf).n_queues, 0);
 
+        /* Duplicates: the same fragment, then one inside the run of the
+         * two held fragments [0, 2896). */
         CHECK_EQ(ctdp_ipf_gather(ipf, tpkt_frag(whole, 0, 0, 1448, true,
                                                 10), 0, 0, &d), CTDP_IPF_HELD);
+        CHECK_EQ(ctdp_ipf_gather(ipf, tpkt_frag(whole, 0, 1448, 1448, true,
+                                                10), 0, 0, &d), CTDP_IPF_HELD);
         check_dropped(ipf, tpkt_frag(whole, 0, 0, 1448, true, 10), v,
+                      CTDP_IPF_DUPLICATE, 0);
+        check_dropped(ipf, tpkt_frag(whole, 0, 720, 1448, true, 10), v,
+                      CTDP_IPF_DUPLICATE, 0);
+        CHECK_EQ(status_of(ipf).nfrag, 2);
+        /* Past the run's end, it overlaps in part. */
+        check_dropped(ipf, tpkt_frag(whole, 0, 2000, 1448, true, 10), v,
                       CTDP_IPF_OVERLAP, 0);
         CHECK_EQ(status_of(ipf).nfrag, 0);
         check_balance(ipf);
         ctdp_ipf_destroy(ipf);
         dp_packet_delete(whole);
     }
+}
+
+/* A fragment with a wrong IPv4 header checksum is refused, as IP input
+ * refuses it before the kernel's defrag hook; an IPv6 fragment after the
+ * first may name another next header (RFC 8200 4.5): the first's counts. */
+static void
+test_header_checks(void)
+{
+    struct tpkt_ip ip4 = tpkt_ip("10.0.0.1", "10.0.0.2");
+    struct tpkt_ip ip6 = tpkt_ip("2001:db8::1", "2001:db8::2");
+    struct dp_packet *whole4 = tpkt_udp_big(&ip4, 1, 2, 3000);
+    struct dp_packet *whole6 = tpkt_udp_big(&ip6, 1, 2, 3000);
+    struct ctdp_ipf *ipf = ctdp_ipf_create();
+    struct dp_packet *frag, *frags[4];
+    struct ctdp_ipf_dgram d;
+    size_t n;
+
+    frag = tpkt_frag(whole4, 0, 0, 1448, true, 5);
+    ((uint8_t *) dp_packet_data(frag))[TPKT_L3_OFS + 8] ^= 1;     /* TTL. */
+    check_dropped(ipf, frag, false, CTDP_IPF_MALFORMED, 0);
+    CHECK_EQ(status_of(ipf).nfrag, 0);
+
+    n = tpkt_fragment(whole6, 0, 1448, 6, frags, 4);
+    CHECK_EQ(n, 3);
+    /* The fragment header follows the fixed header: its first byte. */
+    ((uint8_t *) dp_packet_data(frags[2]))[TPKT_L3_OFS + IPV6_HEADER_LEN]
+        = IPPROTO_TCP;
+    CHECK_EQ(ctdp_ipf_gather(ipf, frags[2], 0, 0, &d), CTDP_IPF_HELD);
+    CHECK_EQ(ctdp_ipf_gather(ipf, frags[0], 0, 0, &d), CTDP_IPF_HELD);
+    CHECK_EQ(ctdp_ipf_gather(ipf, frags[1], 0, 0, &d), CTDP_IPF_COMPLETE);
+    CHECK_EQ(d.n_frags, 3);
+    dgram_free(&d);
+    check_balance(ipf);
+    ctdp_ipf_destroy(ipf);
+    dp_packet_delete(whole4);
+    dp_packet_delete(whole6);
 }
 
 /* The first fragment must hold the L4 header (RFC 1858, RFC 7112): a TCP
@@ -409,7 +457,9 @@ test_oversize(void)
     dp_packet_delete(whole6);
 }
 
-/* A second last fragment is dropped alone; the datagram still completes. */
+/* A second last fragment is dropped alone; the datagram still completes.
+ * A last fragment ending elsewhere, or an empty one, condemns the
+ * datagram, as the kernel's ip_frag_queue() does. */
 static void
 test_duplicate_last(void)
 {
@@ -424,13 +474,22 @@ test_duplicate_last(void)
     CHECK_EQ(ctdp_ipf_gather(ipf, frags[2], 0, 0, &d), CTDP_IPF_HELD);
     check_dropped(ipf, tpkt_frag(whole, 0, 2896, 3008 - 2896, false, 77),
                   true, CTDP_IPF_DUP_LAST, 0);
-    /* A last fragment ending elsewhere is refused the same way. */
-    check_dropped(ipf, tpkt_frag(whole, 0, 2896, 16, false, 77), true,
-                  CTDP_IPF_DUP_LAST, 0);
     CHECK_EQ(ctdp_ipf_gather(ipf, frags[0], 0, 0, &d), CTDP_IPF_HELD);
     CHECK_EQ(ctdp_ipf_gather(ipf, frags[1], 0, 0, &d), CTDP_IPF_COMPLETE);
     check_dgram(&d, whole, frags, n);
     dgram_free(&d);
+
+    CHECK_EQ(ctdp_ipf_gather(ipf, tpkt_frag(whole, 0, 2896, 3008 - 2896,
+                                            false, 78), 0, 0, &d),
+             CTDP_IPF_HELD);
+    check_dropped(ipf, tpkt_frag(whole, 0, 2896, 16, false, 78), true,
+                  CTDP_IPF_MALFORMED, 0);
+    CHECK_EQ(status_of(ipf).n_queues, 0);
+    CHECK_EQ(ctdp_ipf_gather(ipf, tpkt_frag(whole, 0, 0, 1448, true, 79),
+                             0, 0, &d), CTDP_IPF_HELD);
+    check_dropped(ipf, tpkt_frag(whole, 0, 1448, 0, false, 79), true,
+                  CTDP_IPF_MALFORMED, 0);
+    CHECK_EQ(status_of(ipf).n_queues, 0);
     check_balance(ipf);
     ctdp_ipf_destroy(ipf);
     dp_packet_delete(whole);
@@ -556,11 +615,12 @@ test_flood(void)
                         N, &d);
         CHECK(status_of(ipf).nfrag <= 10);
     }
-    /* No room at all: the fragment is dropped and counted. */
+    /* No room at all: the fragment is dropped and counted, and nothing is
+     * evicted in vain. */
     CHECK_EQ(ctdp_ipf_set_max_nfrags(ipf, 0), 0);
     check_dropped(ipf, tpkt_frag(whole, 0, 0, 1448, true, 1), false,
                   CTDP_IPF_NO_ROOM, N);
-    CHECK_EQ(status_of(ipf).nfrag, 0);
+    CHECK_EQ(status_of(ipf).nfrag, 10);
     check_balance(ipf);
     ctdp_ipf_destroy(ipf);
     tpkt_ct_destroy(ct);
@@ -723,6 +783,7 @@ const struct ctdp_unit_suite ct_ipf_suite = {
         { "v6-ext-headers", test_v6_ext_headers },
         { "expiry", test_expiry },
         { "overlap", test_overlap },
+        { "header-checks", test_header_checks },
         { "first-too-short", test_first_too_short },
         { "too-small-malformed", test_too_small_and_malformed },
         { "oversize", test_oversize },
