@@ -91,9 +91,20 @@ class Daemon:
         wait_until(lambda: not pid_alive(self.pid), what="ctdpd to exit")
 
     def stop(self):
-        if self.pid and pid_alive(self.pid):
-            os.kill(self.pid, signal.SIGTERM)
-            self.wait_exit()
+        """SIGTERM, then SIGKILL and a failure if the daemon has not gone
+        after 5 s.  The pidfile names the daemon if start() did not get
+        that far."""
+        if self.pid is None and self.pidfile.exists():
+            self.pid = int(self.pidfile.read_text())
+        if not self.pid or not pid_alive(self.pid):
+            return
+        os.kill(self.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while pid_alive(self.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if pid_alive(self.pid):
+            os.kill(self.pid, signal.SIGKILL)
+            pytest.fail("ctdpd did not exit on SIGTERM; killed")
 
 
 @pytest.fixture
@@ -101,6 +112,16 @@ def daemon(tmp_path):
     d = Daemon(tmp_path).start()
     yield d
     d.stop()
+
+
+@pytest.fixture(scope="module")
+def router():
+    """The kernel's side of the comparisons (kernel_ct.KernelRouter), one
+    per test module."""
+    from kernel_ct import KernelRouter
+
+    with KernelRouter() as r:
+        yield r
 
 
 @pytest.fixture(autouse=True)

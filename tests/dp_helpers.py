@@ -9,17 +9,14 @@ the frames they expect (wait_sent), and prove that a packet was dropped by
 sending a "barrier" frame after it on the same path and checking that the
 barrier arrives alone.
 """
-import os
 import pathlib
 import re
-import signal
 import struct
-import time
 
 import pytest
 from scapy.all import ARP, IP, UDP, Ether
 
-from conftest import Daemon, pid_alive, program, run, wait_until
+from conftest import Daemon, program, run, wait_until
 
 # Two hosts on either side of the default firewall: port 1 is inside.
 MAC_IN, MAC_OUT = "02:00:00:00:00:01", "02:00:00:00:00:02"
@@ -136,20 +133,6 @@ class Datapath(Daemon):
             for flow in flows:
                 self.ok("add-flow", flow)
         return self
-
-    def stop(self):
-        """SIGTERM, then SIGKILL if the daemon has not gone after 5 s."""
-        if self.pid is None and self.pidfile.exists():
-            self.pid = int(self.pidfile.read_text())
-        if not self.pid or not pid_alive(self.pid):
-            return
-        os.kill(self.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while pid_alive(self.pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if pid_alive(self.pid):
-            os.kill(self.pid, signal.SIGKILL)
-            pytest.fail("ctdpd did not exit on SIGTERM; killed")
 
     def ok(self, *args):
         """Runs a ctdp-dpctl command that must succeed; returns stdout."""

@@ -18,10 +18,11 @@ of the arguments; all without), every packet goes
 
 After each packet both sides give a verdict (new, est, est|rpl, rel,
 rel|rpl, inv; "held" when no counter moved: a fragment held until its
-datagram is whole, or dropped before conntrack; the
+datagram is whole, or on ctdp's side dropped before the tracker; the
 verdicts of several fragments released at once are joined by commas).
-After the last packet both tables are compared: conns by tuple, then
-state, UNREPLIED/ASSURED, reply tuple, mark, zone and timeout (within 2 s).
+After the last packet both tables are compared: conns by original tuple
+and zone, then state, UNREPLIED/ASSURED, reply tuple, mark and timeout
+(within 2 s).
 
 Every difference is printed with a key ("packet 3 verdict", "table state"
 ...).  A difference whose key the sequence lists in 'explained' is shown
@@ -41,10 +42,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dp_helpers import Datapath  # noqa: E402
 from kdiff_corpus import Wait, by_name  # noqa: E402
-from kernel_ct import KernelRouter, parse_conntrack  # noqa: E402
+from kernel_ct import TOLERANCE, KernelRouter, parse_conntrack  # noqa: E402
 from scapy.all import Ether  # noqa: E402
 
-TOLERANCE = 2           # Seconds, for timeouts.
 
 # ctdp's counting flows: cookie -> (verdict, ct_state match, commits).
 CTDP_RULES = {
@@ -192,9 +192,10 @@ def run_sequence(seq, router, workdir, out=print):
     """Runs 'seq' on both sides; prints the side-by-side verdicts and every
     difference; returns the list of unexplained ones (strings)."""
     router.configure(zone=seq.zone, mark=seq.mark)
-    ctdp = Ctdp(workdir).start(seq.zone, seq.mark)
+    ctdp = Ctdp(workdir)
     diffs = []
     try:
+        ctdp.start(seq.zone, seq.mark)
         out(f"== {seq.name}: {seq.doc}")
         out(f"   {'#':>2} {'from':4} {'packet':44} {'kernel':10} ctdp")
         i = 0

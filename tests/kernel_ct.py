@@ -58,6 +58,9 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _serial = itertools.count()
 
 
+TOLERANCE = 2           # Seconds: kernel timeouts are read in real time.
+
+
 def kernel_ready():
     """None if this machine can run the kernel side, else why not."""
     if os.geteuid() != 0:
@@ -232,7 +235,7 @@ class KernelRouter:
 
     def flush(self):
         """Deletes every conn in R."""
-        self.run_r("conntrack", "-F", check=False)
+        self.run_r("conntrack", "-F")
 
     # ---- Packets and verdicts -------------------------------------------
 
@@ -286,7 +289,7 @@ class KernelRouter:
     def conns(self):
         """R's conns, as parse_conntrack() gives them; each also has "read",
         the monotonic time of the listing."""
-        out = self.run_r("conntrack", "-L", "-o", "extended,id", check=False)
+        out = self.run_r("conntrack", "-L", "-o", "extended,id")
         t = time.monotonic()
         conns = parse_conntrack(out)
         for c in conns:

@@ -20,11 +20,8 @@ import itertools
 import os
 import signal
 import subprocess
-import time
 
-import pytest
-
-from conftest import Daemon, pid_alive, wait_until
+from conftest import Daemon, wait_until
 
 _SEQ = itertools.count()
 
@@ -85,6 +82,15 @@ class Host:
 
 
     def destroy(self):
+        """Kills whatever still runs in the namespace (children of the
+        test's servers too: socat's forks, say), then removes it."""
+        pids = subprocess.run(["ip", "netns", "pids", self.ns],
+                              capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
         subprocess.run(["ip", "link", "del", self.link], capture_output=True)
 
@@ -151,20 +157,14 @@ class Net:
             path = self.tmp / "flows.txt"
             path.write_text(self.flows)
             args.append(f"--flows={path}")
-        self.daemon = Daemon(self.tmp).start(*args, *self.daemon_args)
+        # Known before start(), so that down() stops a daemon that started
+        # but then failed a check.
+        self.daemon = Daemon(self.tmp)
+        self.daemon.start(*args, *self.daemon_args)
 
     def stop_daemon(self):
-        """SIGTERM, then SIGKILL (and a failure) after 5 s."""
-        d = self.daemon
-        if not d or not d.pid or not pid_alive(d.pid):
-            return
-        os.kill(d.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while pid_alive(d.pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if pid_alive(d.pid):
-            os.kill(d.pid, signal.SIGKILL)
-            pytest.fail("ctdpd did not exit on SIGTERM; killed")
+        if self.daemon:
+            self.daemon.stop()
 
     def restart_daemon(self):
         """Stops ctdpd and starts a new one on the same ports and flows."""

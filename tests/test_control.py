@@ -140,7 +140,8 @@ def test_no_open_vswitch_conntrack_linked():
 
 
 # Every command of the table, as ovs-appctl sends it: unixctl name and
-# arguments.  "==" marks the ones whose output ctdp-dpctl must match
+# arguments ("{NAME}" is what command NAME printed: a stream id, or the
+# flows file).  "==" marks the ones whose output ctdp-dpctl must match
 # byte for byte (same state, nothing time-dependent).
 UDP = ("eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),"
        "ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),"
@@ -152,15 +153,15 @@ APPCTL_CALLS = [
     ("add-port", ["p3=dummy"], ""),
     ("del-port", ["p3"], ""),
     ("add-flow", ["table=5,priority=1,actions=drop"], ""),
-    ("add-flows", ["{flows}"], ""),
+    ("add-flows", ["{flows-file}"], ""),
     ("del-flows", ["table=5"], ""),
     ("dump-flows", ["table=1"], ""),
     ("inject", ["p1", UDP], ""),
     ("dump-conntrack", ["zone=0"], "=="),
     ("ct-events", ["--stream"], ""),
     ("monitor-conntrack", ["--stream", "--zone=3"], ""),
-    ("stream-read", ["2"], ""),        # ids: 1 was the dump above
-    ("stream-close", ["3"], ""),
+    ("stream-read", ["{ct-events}"], ""),
+    ("stream-close", ["{monitor-conntrack}"], ""),
     ("ct-stats-show", ["-m"], "=="),
     ("ct-bkts", ["gt=0"], "=="),
     ("ct-set-maxconns", ["1000"], ""),
@@ -199,13 +200,17 @@ def test_every_command_over_ovs_appctl(tmp_path):
             "Commands:\n")[1].split("\n\n")[0].splitlines()]
         assert sorted(offered) == sorted(c for c, _, _ in APPCTL_CALLS)
         served = d.dpctl("list-commands").stdout.split()
+        printed = {"flows-file": str(flows)}
         for name, args, same in APPCTL_CALLS:
-            args = [a.format(flows=flows) for a in args]
+            args = [a.format(**printed) for a in args]
             method = name if name in served else f"dpctl/{name}"
             proc = d.appctl(method, *args)
             assert proc.returncode == 0, (name, proc.stderr)
+            printed[name] = proc.stdout.strip()
             if same:
-                assert proc.stdout == d.dpctl(name, *args).stdout, name
+                mine = d.dpctl(name, *args)
+                assert mine.returncode == 0, (name, mine.stderr)
+                assert proc.stdout == mine.stdout, name
         d.wait_exit()
     finally:
         d.stop()

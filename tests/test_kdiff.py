@@ -2,23 +2,16 @@
 tests/kdiff_corpus.py, each run through the kernel and through ctdp
 (tests/kdiff.py); a test fails on any unexplained difference, and prints
 the side-by-side verdicts and the tables."""
-import os
 
 import pytest
 
 from kdiff import compare_tables, run_sequence
 from kdiff_corpus import CORPUS, Sequence, udp
-from kernel_ct import KernelRouter, kernel_ready
+from kernel_ct import kernel_ready
 
 
 needs_kernel = pytest.mark.skipif(kernel_ready() is not None,
                                   reason=str(kernel_ready()))
-
-
-@pytest.fixture(scope="module")
-def router():
-    with KernelRouter() as r:
-        yield r
 
 
 @needs_kernel

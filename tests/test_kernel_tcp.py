@@ -35,9 +35,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import build_dir  # noqa: E402
-from kernel_ct import KernelRouter, kernel_ready, same_conn  # noqa: E402
+from kernel_ct import (TOLERANCE, KernelRouter, kernel_ready,  # noqa: E402
+                       same_conn)
 
-TOLERANCE = 2           # Seconds, for timeouts.
 
 
 def unit_binary():
@@ -147,12 +147,6 @@ def marked_scripts():
 
 pytestmark = pytest.mark.skipif(kernel_ready() is not None,
                                 reason=str(kernel_ready()))
-
-
-@pytest.fixture(scope="module")
-def router():
-    with KernelRouter() as r:
-        yield r
 
 
 def test_scripts_exported():

@@ -31,18 +31,36 @@ def back(flags, seq, ack):
             / TCP(sport=80, dport=40000, flags=flags, seq=seq, ack=ack))
 
 
-class Monitor:
-    """ctdp-dpctl ct-events running in the background."""
+# Events of the sentinel conns with which a Monitor makes sure its stream
+# is open: their source ports are 60000 and up.
+SENTINEL = re.compile(r" sport=6\d{4} dport=")
 
-    def __init__(self, dp, *args):
+
+class Monitor:
+    """ctdp-dpctl ct-events ARGS running in the background, on datapath
+    'dp'.  It is ready once it has shown the NEW event of a sentinel UDP
+    conn (A -> B, to 'dport', which must make the flows commit it in a
+    zone the monitor sees); lines() leaves the sentinels' events out."""
+
+    def __init__(self, dp, *args, dport=9):
         self.path = dp.dir / f"events{len(args)}.txt"
         self.file = open(self.path, "w")
         self.proc = subprocess.Popen(
             [program("ctdp-dpctl"), f"--unixctl={dp.socket}", "ct-events",
              *args], stdout=self.file, stderr=subprocess.PIPE, text=True)
+        for k in range(100):
+            dp.inject(1, eth() / IP(src=A, dst=B) / UDP(sport=60000 + k,
+                                                        dport=dport))
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                if SENTINEL.search(self.path.read_text()):
+                    return
+                time.sleep(0.02)
+        raise AssertionError("ct-events never showed its sentinel conn")
 
     def lines(self):
-        return self.path.read_text().splitlines()
+        return [line for line in self.path.read_text().splitlines()
+                if not SENTINEL.search(line)]
 
     def wait_lines(self, n):
         wait_until(lambda: len(self.lines()) >= n, what=f"{n} event lines")
@@ -58,21 +76,22 @@ class Monitor:
 
 
 @pytest.fixture
-def monitor(firewall):
+def monitor():
+    """Starts Monitors: monitor(dp, *args, dport=9); every one is killed
+    when the test ends, whether it passed or not."""
     started = []
 
-    def start(*args):
-        m = Monitor(firewall, *args)
-        started.append(m)
-        # The stream exists once the daemon has answered the first read.
-        time.sleep(0.2)
+    def start(dp, *args, **kw):
+        started.append(None)            # Killed even if __init__ fails.
+        m = started[-1] = Monitor(dp, *args, **kw)
         return m
 
     yield start
-    for m in started:
+    for m in filter(None, started):
         if m.proc.poll() is None:
             m.proc.kill()
             m.proc.wait()
+        m.file.close()
 
 
 def test_events_follow_a_tcp_connection_life(firewall, monitor):
@@ -82,7 +101,7 @@ def test_events_follow_a_tcp_connection_life(firewall, monitor):
     "[USERSPACE] portid=N" after the flush's DESTROY.)  The tracker's clock
     is stopped, so the seconds left are exact."""
     assert firewall.appctl("time/stop").returncode == 0
-    m = monitor()
+    m = monitor(firewall)
     firewall.inject(1, out("S", 1000, 0))
     firewall.inject(2, back("SA", 5000, 1001))
     firewall.inject(1, out("A", 1001, 5001), out("FA", 1001, 5001))
@@ -105,7 +124,7 @@ def test_events_follow_a_tcp_connection_life(firewall, monitor):
     assert m.proc.stderr.read() == ""
 
 
-def test_events_of_one_zone(make_dp, tmp_path):
+def test_events_of_one_zone(make_dp, monitor):
     """--zone=N shows that zone's events only; zone and mark are printed
     when they are not zero."""
     dp = make_dp(flows=[
@@ -113,28 +132,26 @@ def test_events_of_one_zone(make_dp, tmp_path):
         "actions=ct(commit,zone=5,exec(set_field:7->ct_mark))",
         "table=0,priority=10,udp,tp_dst=54,actions=ct(commit,zone=6)",
     ])
-    m = Monitor(dp, "--zone=5")
-    try:
-        time.sleep(0.2)
+    m = monitor(dp, "--zone=5", dport=53)
+    for sport in (1000, 1001):
         for dport in (54, 53):
-            dp.inject(1, eth() / IP(src=A, dst=B) / UDP(sport=1000,
+            dp.inject(1, eth() / IP(src=A, dst=B) / UDP(sport=sport,
                                                         dport=dport))
-        assert m.wait_lines(1) == [
-            f"    [NEW] udp      17 30 src={A} dst={B} sport=1000 dport=53 "
-            f"[UNREPLIED] src={B} dst={A} sport=53 dport=1000 mark=7 zone=5"]
-        time.sleep(0.6)                 # One more poll: nothing else.
-        assert len(m.lines()) == 1
-        assert m.stop() == 0
-    finally:
-        if m.proc.poll() is None:
-            m.proc.kill()
+    expected = [
+        f"    [NEW] udp      17 30 src={A} dst={B} sport={sport} dport=53 "
+        f"[UNREPLIED] src={B} dst={A} sport=53 dport={sport} mark=7 zone=5"
+        for sport in (1000, 1001)]
+    # Events come in order, so zone 6's would have come first.
+    assert m.wait_lines(2) == expected
+    assert m.stop() == 0
+    assert m.lines() == expected
 
 
 def test_events_expiry_destroys_without_timeout(firewall, monitor):
     """A conn that times out is destroyed with no seconds left, which the
     kernel's event then leaves out."""
     assert firewall.appctl("time/stop").returncode == 0
-    m = monitor()
+    m = monitor(firewall)
     firewall.inject(1, eth() / IP(src=A, dst=B) / UDP(sport=7, dport=9))
     assert firewall.appctl("time/warp", "31000").returncode == 0
     assert m.wait_lines(2)[1] == (
