@@ -144,6 +144,8 @@ expect ok "TCP connection from inside, held open, is ESTABLISHED" \
 
 say "the conntrack table (ctdp-dpctl dump-conntrack -s)"
 dpctl dump-conntrack -s | sort
+say "the tracker's counts and statistics (ctdp-dpctl ct-stats-show)"
+dpctl ct-stats-show
 say "the flows (ctdp-dpctl dump-flows)"
 dpctl dump-flows
 say "the datapath (ctdp-dpctl show)"
