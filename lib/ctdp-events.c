@@ -60,7 +60,7 @@ static const struct ctdp_stream_class events_class = {
  * ends. */
 static void
 cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
-                    void *dp)
+           void *dp)
 {
     bool stream = ctdp_stream_requested(&argc, &argv);
     unsigned int zone;

@@ -85,6 +85,24 @@ def parse_flow(line):
             "n_packets": int(n_packets), "n_bytes": int(n_bytes)}
 
 
+def dpctl_commands():
+    """(name, usage) of every command `ctdp-dpctl --help` lists."""
+    proc = run([program("ctdp-dpctl"), "--help"])
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    block = out.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0]
+    commands = []
+    for line in block.splitlines():
+        words = line.split()
+        # Usage words come before the help text, which starts with a
+        # lower-case word that is not an argument.
+        usage = [w for w in words[1:] if re.match(r"^[\[\-A-Z]", w)
+                 or "=" in w]
+        commands.append((words[0], usage))
+    assert len(commands) >= 20, block
+    return commands
+
+
 def ok(proc):
     """'proc' succeeded; returns its stdout."""
     assert proc.returncode == 0, proc.stderr

@@ -4,6 +4,7 @@ import signal
 import socket
 
 from conftest import Daemon, program, run, wait_until
+from dp_helpers import dpctl_commands, one_error_line
 
 
 def test_version_through_both_clients(daemon):
@@ -15,12 +16,8 @@ def test_version_through_both_clients(daemon):
 
 def test_list_commands_serves_every_table_command(daemon):
     """Every command ctdp-dpctl --help offers is one the daemon serves."""
-    help_out = run([program("ctdp-dpctl"), "--help"]).stdout
-    offered = [line.split()[0] for line in
-               help_out.split("Commands:\n")[1].split("\n\n")[0].splitlines()]
     served = daemon.dpctl("list-commands").stdout.split()
-    assert offered
-    for name in offered:
+    for name, _ in dpctl_commands():
         # dpctl commands go over unixctl as "dpctl/NAME", as in OVS.
         assert name in served or f"dpctl/{name}" in served, name
 
@@ -60,32 +57,24 @@ def test_default_socket_is_in_ctdp_rundir(tmp_path):
                what="the socket to go")
 
 
-def one_error_line(proc, status, text):
-    assert proc.returncode == status, (proc.returncode, proc.stderr)
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("ctdp-dpctl: ") and text in lines[0], lines[0]
-    assert proc.stdout == ""
-
-
 def test_unknown_command_is_refused_before_connecting(tmp_path):
     """An unknown command is refused without contacting any daemon."""
     proc = run([program("ctdp-dpctl"), f"--unixctl={tmp_path}/none",
                 "no-such-command"])
-    one_error_line(proc, 2, "unknown command 'no-such-command'")
+    one_error_line(proc, "unknown command 'no-such-command'")
 
 
 def test_unknown_command_with_daemon_running(daemon):
     """An unknown command gets the same single line while ctdpd runs, and
     the daemon keeps serving."""
-    one_error_line(daemon.dpctl("no-such-command"), 2, "unknown command")
+    one_error_line(daemon.dpctl("no-such-command"), "unknown command")
     assert daemon.dpctl("version").returncode == 0
 
 
 def test_daemon_not_running(tmp_path):
     """A socket path with nothing behind it: one line, exit 1."""
     proc = run([program("ctdp-dpctl"), "--unixctl=/nonexistent", "version"])
-    one_error_line(proc, 1, "cannot connect to /nonexistent")
+    one_error_line(proc, "cannot connect to /nonexistent", status=1)
 
 
 def test_stale_socket_file(tmp_path):
@@ -97,21 +86,21 @@ def test_stale_socket_file(tmp_path):
     s.close()
     proc = run([program("ctdp-dpctl"), f"--unixctl={path}", "version"],
                timeout=10)
-    one_error_line(proc, 1, "Connection refused")
+    one_error_line(proc, "Connection refused", status=1)
 
 
 def test_wrong_argument_count(daemon):
     """Too many arguments: refused by the client with the command's name."""
-    one_error_line(daemon.dpctl("version", "extra"), 2,
+    one_error_line(daemon.dpctl("version", "extra"),
                    "'version' takes no arguments")
 
 
 def test_missing_command_and_bad_option():
     """No command, or an unknown option: one line each, exit 2."""
-    one_error_line(run([program("ctdp-dpctl")]), 2, "missing command")
-    one_error_line(run([program("ctdp-dpctl"), "--bogus", "version"]), 2,
+    one_error_line(run([program("ctdp-dpctl")]), "missing command")
+    one_error_line(run([program("ctdp-dpctl"), "--bogus", "version"]),
                    "'--bogus'")
-    one_error_line(run([program("ctdp-dpctl"), "--timeout=x", "version"]), 2,
+    one_error_line(run([program("ctdp-dpctl"), "--timeout=x", "version"]),
                    "--timeout")
 
 
@@ -195,9 +184,7 @@ def test_every_command_over_ovs_appctl(tmp_path):
     flows.write_text("table=6,priority=1,actions=drop\n")
     d = Daemon(tmp_path).start("--port=p1=dummy", "--port=p2=dummy")
     try:
-        help_out = run([program("ctdp-dpctl"), "--help"]).stdout
-        offered = [line.split()[0] for line in help_out.split(
-            "Commands:\n")[1].split("\n\n")[0].splitlines()]
+        offered = [name for name, _ in dpctl_commands()]
         assert sorted(offered) == sorted(c for c, _, _ in APPCTL_CALLS)
         served = d.dpctl("list-commands").stdout.split()
         printed = {"flows-file": str(flows)}

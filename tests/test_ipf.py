@@ -155,6 +155,23 @@ def counters(dp, version):
         rf"^        {version} frags ([a-z ]+): (\d+)$", status(dp), re.M)}
 
 
+def cross_both_ways(dp, out, back, inside, outside, version):
+    """Sends fragments 'out' in from port 1 and 'back' from port 2, and
+    checks that each leaves on the other port as sent, that they make one
+    UDP conn between 'inside' and 'outside' (ports 40000 and 7000), and
+    that 'version' counts nine fragments accepted and completed: three out
+    through the firewall's two ct(), three back through one."""
+    dp.inject(1, *out)
+    dp.wait_sent("p2", out)
+    dp.inject(2, *back)
+    dp.wait_sent("p1", back)
+    assert conntrack(dp) == [
+        f"udp,orig=(src={inside},dst={outside},sport=40000,dport=7000),"
+        f"reply=(src={outside},dst={inside},sport=7000,dport=40000)"]
+    c = counters(dp, version)
+    assert c["accepted"] == 9 and c["completed"] == 9
+
+
 def test_v4_fragments_cross_as_sent(firewall):
     """A fragmented UDP datagram from inside leaves on the outside port as
     the same fragments, in order; the reply, fragmented too, comes back;
@@ -162,17 +179,9 @@ def test_v4_fragments_cross_as_sent(firewall):
     firewall's ct(table=1), then ct(commit)) and completed twice."""
     out = frags4()
     assert len(out) == 3
-    firewall.inject(1, *out)
-    firewall.wait_sent("p2", out)
     back = frags4(src=IP_OUT, dst=IP_IN, sport=7000, dport=40000,
                   mac=(MAC_OUT, MAC_IN))
-    firewall.inject(2, *back)
-    firewall.wait_sent("p1", back)
-    assert conntrack(firewall) == [
-        f"udp,orig=(src={IP_IN},dst={IP_OUT},sport=40000,dport=7000),"
-        f"reply=(src={IP_OUT},dst={IP_IN},sport=7000,dport=40000)"]
-    c = counters(firewall, "v4")
-    assert c["accepted"] == 9 and c["completed"] == 9
+    cross_both_ways(firewall, out, back, IP_IN, IP_OUT, "v4")
     assert status(firewall).count(": 0\n") >= 20
     assert "num frag: 0\n" in status(firewall)
 
@@ -191,17 +200,9 @@ def test_v6_fragments_with_extension_headers(firewall):
     fragment header cross as sent, both ways; one conn."""
     out = frags6()
     assert len(out) == 3
-    firewall.inject(1, *out)
-    firewall.wait_sent("p2", out)
     back = frags6(src=V6_OUT, dst=V6_IN, sport=7000, dport=40000,
                   mac=(MAC_OUT, MAC_IN), ext_before=False)
-    firewall.inject(2, *back)
-    firewall.wait_sent("p1", back)
-    assert conntrack(firewall) == [
-        f"udp,orig=(src={V6_IN},dst={V6_OUT},sport=40000,dport=7000),"
-        f"reply=(src={V6_OUT},dst={V6_IN},sport=7000,dport=40000)"]
-    c = counters(firewall, "v6")
-    assert c["accepted"] == 9 and c["completed"] == 9
+    cross_both_ways(firewall, out, back, V6_IN, V6_OUT, "v6")
 
 
 def test_incomplete_datagram_is_held_then_expires(firewall):

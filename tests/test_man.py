@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 from conftest import TOP, build_dir, program, run
+from dp_helpers import dpctl_commands
 
 PAGES = {
     "ctdpd": TOP / "utilities" / "ctdpd.8",
@@ -67,24 +68,6 @@ def test_required_sections(name):
         assert re.search(rf"^\.BR {re.escape(ref)}".replace("-", r"\\-"),
                          text, re.M), ref
     assert "/run/ctdp/ctdpd.ctl" in text and "CTDP_RUNDIR" in text
-
-
-def dpctl_commands():
-    """(name, usage) of every command `ctdp-dpctl --help` lists."""
-    proc = run([program("ctdp-dpctl"), "--help"])
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
-    block = out.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0]
-    commands = []
-    for line in block.splitlines():
-        words = line.split()
-        # Usage words come before the help text, which starts with a
-        # lower-case word that is not an argument.
-        usage = [w for w in words[1:] if re.match(r"^[\[\-A-Z]", w)
-                 or "=" in w]
-        commands.append((words[0], usage))
-    assert len(commands) >= 20, block
-    return commands
 
 
 def test_every_dpctl_command_documented():
