@@ -425,6 +425,16 @@ def test_ping_reverse_blocked(make_net, v):
         assert format_ct(net.dpctl("dump-conntrack"), a_addr) == []
 
 
+UDP_FLOWS = """
+priority=1,actions=drop
+priority=100,in_port=1,udp,actions=ct(commit),output:2
+priority=100,in_port=2,ct_state=-trk,udp,actions=ct(table=0)
+priority=100,in_port=2,ct_state=+trk+est,udp,actions=output:1
+priority=100,in_port=2,ct_state=+trk+new,udp,actions=drop
+"""
+UDP_NEW_FROM_B = "priority=100,ct_state=+new+trk,udp,in_port=2"
+
+
 def test_jumbo_frames_after_mtu_change(make_net):
     """Raising the MTU of the ports' interfaces (host ends and namespaces)
     to 9000 while ctdpd runs lets 8028-byte unfragmented pings through:
