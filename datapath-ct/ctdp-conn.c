@@ -150,10 +150,13 @@ ctdp_conn_to_entry(const struct ctdp_ct *ct, struct ctdp_conn *conn,
     ctdp_conn_unlock(conn);
 }
 
-/* Takes a confirmed conn out of the table: marks it DYING, unlinks both
- * nodes, uncounts it and reports DESTROY.  It stays on its zone list until
- * the next walker frees it.  Returns false if someone else removed it
- * first. */
+/* Takes a confirmed conn out of the tracker: marks it DYING, unlinks it
+ * from the table and from its zone list, uncounts it, reports DESTROY and
+ * postpones its free past the RCU grace period (the two-phase delete of
+ * ctdp-ct-private.h: only the thread that marked it DYING does all this,
+ * so nothing is freed while a chain or list leads to it).  The caller's
+ * pointer stays valid until its next quiescent point.  Returns false if
+ * someone else removed it first. */
 bool
 ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
 {
@@ -174,17 +177,22 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
     if (status & CTDP_S_DYING) {
         return false;
     }
+    if (ct->test_remove_hook) {
+        ct->test_remove_hook();
+    }
 
     ctdp_conn_hashes(&ct->table, conn, &orig_hash, &reply_hash);
     ctdp_table_lock_pair(&ct->table, orig_hash, reply_hash);
     ctdp_table_unlink_locked(&ct->table, conn, orig_hash, reply_hash);
     ctdp_table_unlock_pair(&ct->table, orig_hash, reply_hash);
 
-    atomic_sub_relaxed(&ct->n_conns, 1, &old);
     zone = ctdp_zone_find(ct, conn->key.zone);
+    ctdp_zone_unlink(zone, conn);
+    atomic_sub_relaxed(&ct->n_conns, 1, &old);
     atomic_sub_relaxed(&zone->count, 1, &old);
     if (ctdp_events_wanted(ct)) {
         ctdp_event_emit_destroy(ct, conn, expires, now);
     }
+    ovsrcu_postpone(ctdp_conn_free, conn);
     return true;
 }

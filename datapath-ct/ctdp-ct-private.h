@@ -3,29 +3,36 @@
 
 /* The tracker's internal layout, shared by datapath-ct/'s files only.
  *
- * Memory: a conn is one allocation of 136 bytes (a 144-byte malloc chunk)
+ * Memory: a conn is one allocation of 144 bytes (a 160-byte malloc chunk)
  * plus the protocol's tail (TCP's window state); with the bucket array at
- * most one pointer per conn, a UDP conn costs about 152 bytes.  To get
+ * most one pointer per conn, a UDP conn costs about 170 bytes.  To get
  * there, the reply tuple is not stored: it is the original inverted (NAT,
  * when it comes, stores its own), and the 64-bit id is a keyed hash of the
  * conn's address and start time rather than a field.
  *
  * Locks, in the order they are taken:
- *   1. ct->walker_mutex: one walker of the zone lists at a time (sweep,
- *      flush, destroy); guards ct->sweep_* and unlinking from zone lists.
+ *   1. ct->sweep_mutex: one sweep at a time; guards ct->sweep_zone.
  *   2. ct->resize_mutex: one resizer at a time.
  *   3. ct->locks[]: the bucket locks, striped by hash (CTDP_N_LOCKS of
  *      them, 'hash & (CTDP_N_LOCKS - 1)': a bucket's lock does not change
- *      when the table grows).  Two are taken in index order; a resize takes
- *      all of them in index order.
+ *      when the table grows, and there are never fewer buckets than
+ *      locks, so one lock guards each chain).  Two are taken in index
+ *      order; a resize takes all of them in index order.
  *   4. conn->lock: a byte spinlock over the conn's mutable state (status,
  *      expires, mark, label, counters, protocol state).
- *   Listener mutexes are leaves.
+ *   zone->lock (a zone's list links and sweep cursor) and the listener
+ *   mutexes are leaves.
  *
- * RCU: lookups walk chains with no lock, inside the caller's RCU read
- * section.  A conn is unlinked under its bucket locks and freed with
- * ovsrcu_postpone() once it is also off its zone list, so a reader that
- * still holds it sees valid memory. */
+ * Removal (ctdp_conn_remove()) is done whole by the one thread that marks
+ * a conn DYING: it unlinks the conn from the table under its bucket locks,
+ * then from its zone list under the zone's lock, and only then postpones
+ * its free with ovsrcu_postpone().  So a removed conn costs memory for one
+ * RCU grace period, whoever removed it, and nothing is freed while any
+ * chain or list still leads to it.
+ *
+ * RCU: lookups walk chains, and walkers (sweep, flush) walk zone lists,
+ * with no lock, inside the caller's RCU read section.  An unlinked conn
+ * keeps its links, so a reader standing on it walks on. */
 
 #include "ctdp-ct.h"
 #include "ctdp-siphash.h"
@@ -50,7 +57,11 @@ struct ctdp_conn {
     struct ctdp_node node[2];       /* Must be first: see ctdp_node. */
     struct ctdp_tuple key;          /* Original direction, with the zone. */
     ATOMIC(long long) expires;      /* 'now' of expiry, in ms. */
-    struct ctdp_conn *zone_next;    /* Zone list: see struct ctdp_zone. */
+    /* Zone list (struct ctdp_zone): written under the zone's lock;
+     * 'zone_next' is also read by walkers without it.  'zone_pprev' is
+     * NULL once the conn is off the list. */
+    ATOMIC(struct ctdp_conn *) zone_next;
+    ATOMIC(struct ctdp_conn *) *zone_pprev;
     long long start;                /* 'now' of creation, in ms. */
     uint32_t mark;
     ATOMIC(uint16_t) status;        /* CTDP_S_*; written under 'lock'. */
@@ -62,9 +73,9 @@ struct ctdp_conn {
 };
 BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, key) == 16);
 BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, expires) == 56);
-BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) == 136);
+BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) == 144);
 
-/* Prefetches every cache line of 'conn' (136 bytes span three), for
+/* Prefetches every cache line of 'conn' (144 bytes span three), for
  * writing: a packet that finds it updates its counters and timeout. */
 static inline void
 ctdp_conn_prefetch(const struct ctdp_conn *conn)
@@ -201,13 +212,18 @@ struct ctdp_table {
 
 /* ---- Zones ------------------------------------------------------------- */
 
-/* Per-zone state.  Every confirmed conn is on its zone's list until it is
- * freed: pushed at the head without a lock (compare-and-swap), unlinked
- * only by the walker that holds ct->walker_mutex.  So a flush of one zone
- * or a sweep walks only that zone's conns, and a conn removed by the packet
- * path (marked DYING) is freed when the walker next passes it. */
+/* Per-zone state.  Every confirmed conn is on its zone's list from its
+ * confirm until its removal (ctdp_conn_remove()): a doubly linked list,
+ * pushed at the head and unlinked anywhere under 'lock', walked without
+ * it.  So a flush of one zone or a sweep walks only that zone's conns, and
+ * a removal is O(1) whoever does it. */
 struct ctdp_zone {
-    ATOMIC(struct ctdp_conn *) head;
+    struct ovs_spin lock;
+    ATOMIC(struct ctdp_conn *) head OVS_GUARDED_BY(lock);
+    /* The conn after which the sweep goes on (NULL: from the head).  An
+     * unlink of this conn moves it back to its predecessor, so it always
+     * points at a conn on the list. */
+    struct ctdp_conn *sweep_cursor OVS_GUARDED_BY(lock);
     ATOMIC(uint32_t) count;         /* Confirmed, not yet removed. */
     ATOMIC(uint32_t) limit;         /* Own limit; see 'has_limit'. */
     ATOMIC(bool) has_limit;
@@ -255,12 +271,8 @@ struct ctdp_ct {
     ATOMIC(uint32_t) max_conns;
     ATOMIC(uint32_t) default_zone_limit;
 
-    struct ovs_mutex walker_mutex;
-    uint32_t sweep_zone OVS_GUARDED_BY(walker_mutex);
-    /* The conn after which the sweep goes on in 'sweep_zone' (NULL: from
-     * the head).  Only walkers free conns, so it stays valid; a flush
-     * resets it. */
-    struct ctdp_conn *sweep_cursor OVS_GUARDED_BY(walker_mutex);
+    struct ovs_mutex sweep_mutex;
+    uint32_t sweep_zone OVS_GUARDED_BY(sweep_mutex);
     ATOMIC(unsigned int) sweep_interval;
 
     struct ovs_mutex listeners_mutex;
@@ -272,6 +284,7 @@ struct ctdp_ct {
     ATOMIC(bool) tcp_loose;                 /* See ctdp_ct_set_tcp_*(). */
     ATOMIC(bool) tcp_be_liberal;
     ATOMIC(bool) tcp_seq_check;
+    void (*test_remove_hook)(void);         /* See ctdp_ct_params. */
     struct ctdp_stat_shard stats[CTDP_STAT_SHARDS];
 };
 
@@ -322,6 +335,11 @@ struct ctdp_zone *ctdp_zone_get(struct ctdp_ct *, uint16_t zone);
 struct ctdp_zone *ctdp_zone_find(const struct ctdp_ct *, uint16_t zone);
 bool ctdp_zone_reserve(struct ctdp_ct *, struct ctdp_zone *);
 void ctdp_zone_push(struct ctdp_zone *, struct ctdp_conn *);
+void ctdp_zone_unlink(struct ctdp_zone *, struct ctdp_conn *);
+struct ctdp_conn *ctdp_zone_first(struct ctdp_zone *);
+struct ctdp_conn *ctdp_zone_next(struct ctdp_conn *);
+struct ctdp_conn *ctdp_zone_cursor(struct ctdp_zone *);
+void ctdp_zone_set_cursor(struct ctdp_zone *, struct ctdp_conn *);
 const struct ctdp_timeout_policy *ctdp_zone_policy(const struct ctdp_ct *,
                                                    uint16_t zone);
 void ctdp_zones_destroy(struct ctdp_ct *);

@@ -146,7 +146,10 @@ md_set_tuple(struct pkt_metadata *md, const struct ctdp_tuple *t)
     }
 }
 
-/* Records in 'pkt''s metadata that it belongs to 'conn' with 'state'. */
+/* Records in 'pkt''s metadata that it belongs to 'conn' with 'state'.
+ * The conn's mark and label are the caller's to copy, under the conn's
+ * lock (md_set_marks()): a label is two words, and another thread may be
+ * committing a new one. */
 static void
 md_set_conn(struct dp_packet *pkt, struct ctdp_conn *conn,
             enum ctdp_ct_dir dir, uint8_t state)
@@ -155,8 +158,6 @@ md_set_conn(struct dp_packet *pkt, struct ctdp_conn *conn,
 
     md->ct_state = state;
     md->ct_zone = conn->key.zone;
-    md->ct_mark = conn->mark;
-    md->ct_label = conn->label;
     md_set_tuple(md, &conn->key);
     md->conn = (struct conn *) conn;
     md->reply = dir == CTDP_DIR_REPLY;
@@ -177,6 +178,23 @@ md_set_invalid(struct dp_packet *pkt, uint16_t zone)
     md->conn = NULL;
     md->reply = false;
     md->icmp_related = false;
+}
+
+/* Copies 'conn''s mark and label into 'md'.  The caller holds the conn's
+ * lock, or owns the unconfirmed conn. */
+static void
+md_set_marks(struct pkt_metadata *md, const struct ctdp_conn *conn)
+{
+    md->ct_mark = conn->mark;
+    md->ct_label = conn->label;
+}
+
+static void
+md_set_marks_locked(struct pkt_metadata *md, struct ctdp_conn *conn)
+{
+    ctdp_conn_lock(conn);
+    md_set_marks(md, conn);
+    ctdp_conn_unlock(conn);
 }
 
 /* Frees the unconfirmed conn 'pkt' carries, if any, and forgets it. */
@@ -230,11 +248,13 @@ state_of(const struct ctdp_conn *conn, enum ctdp_ct_dir dir)
 }
 
 /* Runs the protocol tracker on 'conn' for one packet and, if it accepts,
- * refreshes the timeout and counts the packet.  Reports UPDATE for a
- * confirmed conn whose status or protocol state changed. */
+ * refreshes the timeout and counts the packet; copies the conn's mark and
+ * label into 'md' meanwhile.  Reports UPDATE for a confirmed conn whose
+ * status or protocol state changed. */
 static enum ctdp_verdict
 run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
-       const struct ctdp_parsed *parsed, enum ctdp_ct_dir dir, long long now)
+       const struct ctdp_parsed *parsed, enum ctdp_ct_dir dir, long long now,
+       struct pkt_metadata *md)
 {
     bool confirmed = ctdp_conn_status(conn) & CTDP_S_CONFIRMED;
     struct ctdp_l4_ctx ctx = {
@@ -273,6 +293,7 @@ run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
     }
     changed = ctdp_conn_status(conn) != status_before
               || conn->l4_state != state_before;
+    md_set_marks(md, conn);
     if (confirmed) {
         ctdp_conn_unlock(conn);
         if (changed && ctdp_events_wanted(ct)) {
@@ -529,8 +550,7 @@ commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash)
         }
         conn = result;
     }
-    pkt->md.ct_mark = conn->mark;
-    pkt->md.ct_label = conn->label;
+    md_set_marks_locked(&pkt->md, conn);
     return true;
 }
 
@@ -565,7 +585,7 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
             }
             conn = ctdp_conn_alloc(&w->key, l4, now);
         }
-        switch (run_l4(ct, conn, &w->parsed, dir, now)) {
+        switch (run_l4(ct, conn, &w->parsed, dir, now, &pkt->md)) {
         case CTDP_ACCEPT:
         case CTDP_IGNORE:
             md_set_conn(pkt, conn, dir, state_of(conn, dir));
@@ -627,6 +647,7 @@ track_related(struct exec *x, struct dp_packet *pkt, struct work *w)
             md_set_conn(pkt, conn, dir,
                         CS_TRACKED | CS_RELATED
                         | (dir == CTDP_DIR_REPLY ? CS_REPLY_DIR : 0));
+            md_set_marks_locked(&pkt->md, conn);
             return;
         }
     }
@@ -780,6 +801,7 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
     } else {
         ctdp_timeout_policy_init(&ct->timeouts);
     }
+    ct->test_remove_hook = p->remove_hook;
     atomic_init(&ct->tcp_loose, true);
     atomic_init(&ct->tcp_be_liberal, false);
     atomic_init(&ct->tcp_seq_check, true);
@@ -789,7 +811,7 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
     atomic_init(&ct->default_zone_limit, 0);
     atomic_init(&ct->sweep_interval, 20000);
     atomic_init(&ct->n_listeners, 0);
-    ovs_mutex_init(&ct->walker_mutex);
+    ovs_mutex_init(&ct->sweep_mutex);
     ovs_mutex_init(&ct->listeners_mutex);
     ovs_list_init(&ct->listeners);
     return ct;
@@ -831,7 +853,7 @@ ctdp_ct_destroy(struct ctdp_ct *ct)
     ctdp_events_destroy(ct);
     ctdp_zones_destroy(ct);
     ctdp_table_destroy(&ct->table);
-    ovs_mutex_destroy(&ct->walker_mutex);
+    ovs_mutex_destroy(&ct->sweep_mutex);
     ovs_mutex_destroy(&ct->listeners_mutex);
     free_cacheline(ct);
 }

@@ -56,8 +56,9 @@ struct dp_packet_batch;
 struct ctdp_ct_params {
     uint32_t max_conns;       /* 0: CTDP_CT_DEFAULT_MAX_CONNS. */
     uint32_t n_buckets;       /* Initial buckets, rounded up to a power of
-                               * 2 (0: 1024).  The table doubles whenever
-                               * conns outnumber buckets. */
+                               * 2, at least 1024 (one per bucket lock; 0:
+                               * 1024).  The table doubles whenever conns
+                               * outnumber buckets. */
     uint32_t max_chain;       /* Longest chain confirm accepts; 0: the
                                * kernel's bound, random in [50, 80). */
     /* Default timeouts: slots set here replace the kernel's for every
@@ -67,6 +68,10 @@ struct ctdp_ct_params {
     /* For tests only: replaces the keyed hash (e.g. with a constant, to
      * put every conn in one chain).  NULL in production. */
     uint32_t (*hash)(const struct ctdp_tuple *);
+    /* For tests only: called by a removal between marking a conn DYING and
+     * unlinking it, to widen that window in race tests.  NULL in
+     * production. */
+    void (*remove_hook)(void);
 };
 
 #define CTDP_CT_DEFAULT_MAX_CONNS 3000000

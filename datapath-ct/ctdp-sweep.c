@@ -1,11 +1,12 @@
-/* Walkers of the zone lists: the expiry sweep, flush, and destroy.
+/* Walkers of the zone lists: the expiry sweep and flush.
  *
- * Every confirmed conn is on its zone's list until a walker frees it
- * (ctdp-ct-private.h).  Walkers hold ct->walker_mutex, so one walks at a
- * time and a conn a walker keeps a pointer to (the sweep's cursor) is not
- * freed under it.  A walker removes a conn from the table if it is still
- * there (ctdp_conn_remove()), unlinks it from the list and frees it after
- * the RCU grace period. */
+ * A walker reads its zone's list without a lock, inside its RCU read
+ * section, and removes the conns it chooses with ctdp_conn_remove(), which
+ * unlinks and frees them (ctdp-ct-private.h); conns already DYING belong
+ * to the thread removing them and are passed by.  A walk is linear in the
+ * conns it visits, whatever the other threads push or remove meanwhile:
+ * pushes touch only the head, and a conn unlinked under the walker keeps
+ * its link to the rest of the list. */
 #include <config.h>
 #include "ctdp-ct-private.h"
 
@@ -18,101 +19,67 @@ enum walk_action {
     WALK_REMOVE,                /* Remove (reporting DESTROY) and free. */
 };
 
-typedef enum walk_action walk_fn(const struct ctdp_conn *, long long now,
+typedef enum walk_action walk_fn(struct ctdp_conn *, long long now,
                                  const void *aux);
 
-static struct ctdp_conn *
-zone_head(struct ctdp_zone *zone)
-{
-    struct ctdp_conn *head;
-
-    /* Pairs with the release in ctdp_zone_push(). */
-    atomic_read_explicit(&zone->head, &head, memory_order_acquire);
-    return head;
-}
-
-/* Unlinks 'conn' from 'zone''s list; 'prev' is the conn before it, or NULL
- * if it was the head when the walker read it.  Pushers only ever change the
- * head, so if the head has moved on, 'conn' has a predecessor to find. */
-static void
-zone_unlink(struct ctdp_zone *zone, struct ctdp_conn *prev,
-            struct ctdp_conn *conn)
-{
-    struct ctdp_conn *expected = conn;
-
-    if (prev) {
-        prev->zone_next = conn->zone_next;
-    } else if (!atomic_compare_exchange_strong(&zone->head, &expected,
-                                               conn->zone_next)) {
-        for (prev = expected; prev->zone_next != conn;
-             prev = prev->zone_next) {
-            continue;
-        }
-        prev->zone_next = conn->zone_next;
-    }
-}
-
 /* Walks 'zone''s list from after 'start' (NULL: the head), applying 'fn' to
- * each conn still in the table; conns already removed (DYING) are freed.
- * Stops after '*budget' conns, subtracting those it visited.  Returns the
- * number 'fn' removed.  If the walk stopped before the end, '*resume' is
- * where to go on from (the last conn kept, or NULL for the head) and the
- * function returns with '*finished' false. */
+ * each conn still in the table.  Stops after '*budget' conns, subtracting
+ * those it visited.  Returns the number 'fn' removed.  '*last' is the last
+ * conn visited (NULL if none); the return leaves '*finished' false if the
+ * walk stopped before the end. */
 static size_t
 walk_zone(struct ctdp_ct *ct, struct ctdp_zone *zone, struct ctdp_conn *start,
           walk_fn *fn, const void *aux, long long now, size_t *budget,
-          struct ctdp_conn **resume, bool *finished)
-    OVS_REQUIRES(ct->walker_mutex)
+          struct ctdp_conn **last, bool *finished)
 {
-    struct ctdp_conn *prev = start;
-    struct ctdp_conn *conn = start ? start->zone_next : zone_head(zone);
+    struct ctdp_conn *conn = start ? ctdp_zone_next(start)
+                                   : ctdp_zone_first(zone);
     size_t removed = 0;
 
+    *last = start;
     for (; conn && *budget > 0; --*budget) {
-        struct ctdp_conn *next = conn->zone_next;
-        bool dying = ctdp_conn_status(conn) & CTDP_S_DYING;
-
-        if (dying || fn(conn, now, aux) == WALK_REMOVE) {
-            removed += !dying && ctdp_conn_remove(ct, conn, now);
-            zone_unlink(zone, prev, conn);
-            ovsrcu_postpone(ctdp_conn_free, conn);
-        } else {
-            prev = conn;
+        if (!(ctdp_conn_status(conn) & CTDP_S_DYING)
+            && fn(conn, now, aux) == WALK_REMOVE) {
+            removed += ctdp_conn_remove(ct, conn, now);
         }
-        conn = next;
+        *last = conn;
+        conn = ctdp_zone_next(conn);
     }
-    *resume = prev;
     *finished = !conn;
     return removed;
 }
 
 static enum walk_action
-expired(const struct ctdp_conn *conn, long long now,
+expired(struct ctdp_conn *conn, long long now,
         const void *aux OVS_UNUSED)
 {
     return ctdp_conn_is_live(conn, now) ? WALK_KEEP : WALK_REMOVE;
 }
 
+/* Removes expired conns, visiting at most 'budget' of them from where the
+ * last sweep stopped, zone by zone.  Returns how many it removed. */
 size_t
 ctdp_ct_sweep(struct ctdp_ct *ct, long long now, size_t budget)
 {
     size_t removed = 0;
 
-    ovs_mutex_lock(&ct->walker_mutex);
+    ovs_mutex_lock(&ct->sweep_mutex);
     for (uint32_t n = 0; n <= CTDP_N_ZONES && budget > 0; n++) {
         struct ctdp_zone *zone = ctdp_zone_find(ct, ct->sweep_zone);
         bool finished = true;
 
         if (zone) {
-            removed += walk_zone(ct, zone, ct->sweep_cursor, expired, NULL,
-                                 now, &budget, &ct->sweep_cursor, &finished);
+            struct ctdp_conn *last;
+
+            removed += walk_zone(ct, zone, ctdp_zone_cursor(zone), expired,
+                                 NULL, now, &budget, &last, &finished);
+            ctdp_zone_set_cursor(zone, finished ? NULL : last);
         }
         if (finished) {
-            ct->sweep_cursor = NULL;
             ct->sweep_zone = (ct->sweep_zone + 1) % CTDP_N_ZONES;
         }
     }
-    ovs_mutex_unlock(&ct->walker_mutex);
+    ovs_mutex_unlock(&ct->sweep_mutex);
     return removed;
 }
 
@@ -158,11 +125,13 @@ tuple_matches(const struct ctdp_tuple *t, const struct ctdp_tuple *want,
 }
 
 static enum walk_action
-flush_matches(const struct ctdp_conn *conn, long long now OVS_UNUSED,
+flush_matches(struct ctdp_conn *conn, long long now OVS_UNUSED,
               const void *f_)
 {
     const struct ctdp_ct_flush_filter *f = f_;
     struct ctdp_tuple reply;
+    ovs_u128 label;
+    uint32_t mark;
 
     if (f->match_orig && !tuple_matches(&conn->key, &f->orig, &f->orig_mask)) {
         return WALK_KEEP;
@@ -171,12 +140,17 @@ flush_matches(const struct ctdp_conn *conn, long long now OVS_UNUSED,
     if (f->match_reply && !tuple_matches(&reply, &f->reply, &f->reply_mask)) {
         return WALK_KEEP;
     }
-    if (f->match_mark && (conn->mark ^ f->mark) & f->mark_mask) {
+    /* Mark and label change under the conn's lock. */
+    ctdp_conn_lock(conn);
+    mark = conn->mark;
+    label = conn->label;
+    ctdp_conn_unlock(conn);
+    if (f->match_mark && (mark ^ f->mark) & f->mark_mask) {
         return WALK_KEEP;
     }
     if (f->match_label
-        && ((conn->label.u64.lo ^ f->label.u64.lo) & f->label_mask.u64.lo
-            || (conn->label.u64.hi ^ f->label.u64.hi) & f->label_mask.u64.hi)) {
+        && ((label.u64.lo ^ f->label.u64.lo) & f->label_mask.u64.lo
+            || (label.u64.hi ^ f->label.u64.hi) & f->label_mask.u64.hi)) {
         return WALK_KEEP;
     }
     return WALK_REMOVE;
@@ -192,35 +166,32 @@ ctdp_ct_flush(struct ctdp_ct *ct, const struct ctdp_ct_flush_filter *f,
     uint32_t end = f->zone >= 0 ? first + 1 : CTDP_N_ZONES;
     size_t removed = 0;
 
-    ovs_mutex_lock(&ct->walker_mutex);
-    /* This walk may free the sweep's cursor: the sweep starts over. */
-    ct->sweep_cursor = NULL;
     for (uint32_t z = first; z < end; z++) {
         struct ctdp_zone *zone = ctdp_zone_find(ct, z);
         size_t budget = SIZE_MAX;
-        struct ctdp_conn *resume;
+        struct ctdp_conn *last;
         bool finished;
 
         if (zone) {
             removed += walk_zone(ct, zone, NULL, flush_matches, f, now,
-                                 &budget, &resume, &finished);
+                                 &budget, &last, &finished);
         }
     }
-    ovs_mutex_unlock(&ct->walker_mutex);
     return removed;
 }
 
 /* Frees every conn at once, for ctdp_ct_destroy(): no thread uses the
- * tracker any more, so nothing waits for RCU and no event is reported. */
+ * tracker any more, so nothing waits for RCU and no event is reported.
+ * Conns removed before are on no list; their frees are postponed. */
 void
 ctdp_sweep_destroy(struct ctdp_ct *ct)
 {
     for (size_t z = 0; z < CTDP_N_ZONES; z++) {
         struct ctdp_zone *zone = ctdp_zone_find(ct, z);
-        struct ctdp_conn *conn = zone ? zone_head(zone) : NULL;
+        struct ctdp_conn *conn = zone ? ctdp_zone_first(zone) : NULL;
 
         while (conn) {
-            struct ctdp_conn *next = conn->zone_next;
+            struct ctdp_conn *next = ctdp_zone_next(conn);
 
             ctdp_conn_free(conn);
             conn = next;

@@ -41,7 +41,9 @@ ctdp_table_init(struct ctdp_table *t, const struct ctdp_ct_params *p)
     uint32_t n = p->n_buckets ? p->n_buckets : 1024;
     int error;
 
-    n = MIN(n, CTDP_MAX_BUCKETS);
+    /* No fewer buckets than locks: with fewer, two locks would guard one
+     * chain. */
+    n = MIN(MAX(n, CTDP_N_LOCKS), CTDP_MAX_BUCKETS);
     n = 1u << log_2_ceil(n);
     error = ctdp_random_bytes(&t->hash_key, sizeof t->hash_key);
     if (error) {

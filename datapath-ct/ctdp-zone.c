@@ -27,6 +27,7 @@ ctdp_zone_get(struct ctdp_ct *ct, uint16_t id)
         return zone;
     }
     zone = xzalloc(sizeof *zone);
+    ovs_spin_init(&zone->lock);
     atomic_init(&zone->head, NULL);
     atomic_init(&zone->count, 0);
     atomic_init(&zone->limit, 0);
@@ -77,19 +78,100 @@ ctdp_zone_reserve(struct ctdp_ct *ct, struct ctdp_zone *zone)
     return true;
 }
 
-/* Pushes 'conn' on its zone's list.  Lock-free: only walkers unlink. */
+/* Pushes 'conn' at the head of its zone's list. */
 void
 ctdp_zone_push(struct ctdp_zone *zone, struct ctdp_conn *conn)
 {
     struct ctdp_conn *head;
 
+    ovs_spin_lock(&zone->lock);
     atomic_read_relaxed(&zone->head, &head);
-    do {
-        conn->zone_next = head;
-        /* Pairs with the acquire in the walkers' reads of 'head'. */
-    } while (!atomic_compare_exchange_weak_explicit(&zone->head, &head, conn,
-                                                    memory_order_release,
-                                                    memory_order_relaxed));
+    atomic_init(&conn->zone_next, head);
+    conn->zone_pprev = &zone->head;
+    if (head) {
+        head->zone_pprev = &conn->zone_next;
+    }
+    /* Pairs with the acquire in ctdp_zone_first(). */
+    atomic_store_explicit(&zone->head, conn, memory_order_release);
+    ovs_spin_unlock(&zone->lock);
+}
+
+/* The conn whose 'zone_next' is 'pprev', or NULL for the zone's head. */
+static struct ctdp_conn *
+pprev_conn(struct ctdp_zone *zone, ATOMIC(struct ctdp_conn *) *pprev)
+{
+    return pprev == &zone->head
+           ? NULL : CONTAINER_OF(pprev, struct ctdp_conn, zone_next);
+}
+
+/* Takes 'conn' off its zone's list, if it is on it.  It keeps its
+ * 'zone_next', so a walker standing on it walks on. */
+void
+ctdp_zone_unlink(struct ctdp_zone *zone, struct ctdp_conn *conn)
+{
+    ATOMIC(struct ctdp_conn *) *pprev;
+    struct ctdp_conn *next;
+
+    ovs_spin_lock(&zone->lock);
+    pprev = conn->zone_pprev;
+    if (pprev) {
+        if (zone->sweep_cursor == conn) {
+            zone->sweep_cursor = pprev_conn(zone, pprev);
+        }
+        atomic_read_relaxed(&conn->zone_next, &next);
+        /* Pairs with the acquire in ctdp_zone_first() and
+         * ctdp_zone_next(). */
+        atomic_store_explicit(pprev, next, memory_order_release);
+        if (next) {
+            next->zone_pprev = pprev;
+        }
+        conn->zone_pprev = NULL;
+    }
+    ovs_spin_unlock(&zone->lock);
+}
+
+/* Walking a zone's list without its lock, inside an RCU read section:
+ * conns pushed meanwhile may be missed, conns unlinked meanwhile may still
+ * be met (they are DYING). */
+struct ctdp_conn *
+ctdp_zone_first(struct ctdp_zone *zone)
+{
+    struct ctdp_conn *head;
+
+    atomic_read_explicit(&zone->head, &head, memory_order_acquire);
+    return head;
+}
+
+struct ctdp_conn *
+ctdp_zone_next(struct ctdp_conn *conn)
+{
+    struct ctdp_conn *next;
+
+    atomic_read_explicit(&conn->zone_next, &next, memory_order_acquire);
+    return next;
+}
+
+/* The conn after which the sweep goes on in 'zone', or NULL for the head.
+ * It stays readable until the caller's next quiescent point. */
+struct ctdp_conn *
+ctdp_zone_cursor(struct ctdp_zone *zone)
+{
+    struct ctdp_conn *cursor;
+
+    ovs_spin_lock(&zone->lock);
+    cursor = zone->sweep_cursor;
+    ovs_spin_unlock(&zone->lock);
+    return cursor;
+}
+
+/* Sets the sweep's cursor to 'conn', or to the head (NULL) if 'conn' is no
+ * longer on the list. */
+void
+ctdp_zone_set_cursor(struct ctdp_zone *zone, struct ctdp_conn *conn)
+{
+    ovs_spin_lock(&zone->lock);
+    zone->sweep_cursor = conn && conn->zone_pprev ? conn : NULL;
+    ovs_spin_unlock(&zone->lock);
 }
 
 const struct ctdp_timeout_policy *
@@ -101,7 +183,7 @@ ctdp_zone_policy(const struct ctdp_ct *ct, uint16_t id)
                 : NULL;
 }
 
-/* Frees every zone.  Their lists must be empty. */
+/* Frees every zone.  Their conns must be freed already. */
 void
 ctdp_zones_destroy(struct ctdp_ct *ct)
 {
@@ -110,6 +192,7 @@ ctdp_zones_destroy(struct ctdp_ct *ct)
 
         if (zone) {
             free(ovsrcu_get(struct ctdp_timeout_policy *, &zone->policy));
+            ovs_spin_destroy(&zone->lock);
             free(zone);
         }
     }
