@@ -290,14 +290,15 @@ cmd_set_limits(struct unixctl_conn *conn, int argc, const char *argv[],
     unixctl_command_reply(conn, NULL);
 }
 
-/* Reads the zones of "zone=N[,zone=M...]" for get and del. */
+/* Appends the zones of "zone=N[,zone=M...]" to the '*n' zones already in
+ * 'zones' (at most 'max' in all), for get and del: del takes several such
+ * arguments. */
 static char *
 parse_zone_list(const char *arg, uint16_t *zones, size_t max, size_t *n)
 {
     char *copy = xstrdup(arg), *pos = copy, *key, *value, *error = NULL;
     unsigned int z;
 
-    *n = 0;
     while (!error && ofputil_parse_key_value(&pos, &key, &value)) {
         if (strcmp(key, "zone")) {
             error = xasprintf("invalid zone limit field: %s", key);
@@ -639,7 +640,7 @@ cmd_set_tp(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
     uint16_t zone;
     char *error = parse_zone_arg(argv[1], &zone);
 
-    if (!ctdp_ct_get_timeout_policy(ct, zone, &policy)) {
+    if (!error && !ctdp_ct_get_timeout_policy(ct, zone, &policy)) {
         ctdp_timeout_policy_init(&policy);
     }
     for (int i = 2; !error && i < argc; i++) {

@@ -1,10 +1,13 @@
 """The conntrack commands of ctdp-dpctl, on a table made by injected
 traffic: exact output, OVS's error wording, and nothing changed on error."""
+import pathlib
 import re
+import shutil
+import subprocess
 
 import pytest
 
-from conftest import Daemon
+from conftest import Daemon, program, wait_until
 from dp_helpers import ok, refused
 
 
@@ -98,6 +101,27 @@ def test_limits_errors_change_nothing(dp):
             "failed to parse field zone")
     assert ok(dp.dpctl("ct-get-limits")) == \
         "default limit=0\nzone=5,limit=3,count=0\n"
+
+
+def test_del_limits_takes_every_zone_argument(dp):
+    """ct-del-limits with several zone= arguments, and a list in one
+    argument, deletes the limit of every zone it names."""
+    ok(dp.dpctl("ct-set-limits", "zone=1,limit=3", "zone=2,limit=4",
+                "zone=3,limit=5", "zone=4,limit=6"))
+    ok(dp.dpctl("ct-del-limits", "zone=1", "zone=2"))
+    assert ok(dp.dpctl("ct-get-limits")) == \
+        "default limit=0\nzone=3,limit=5,count=0\nzone=4,limit=6,count=0\n"
+    ok(dp.dpctl("ct-del-limits", "zone=3,zone=4"))
+    assert ok(dp.dpctl("ct-get-limits")) == "default limit=0\n"
+
+
+def test_del_limits_error_changes_nothing(dp):
+    """ct-del-limits with a bad zone among good ones deletes nothing."""
+    ok(dp.dpctl("ct-set-limits", "zone=1,limit=3", "zone=2,limit=4"))
+    refused(dp.dpctl("ct-del-limits", "zone=1", "zone=x"),
+            "failed to parse field zone")
+    assert ok(dp.dpctl("ct-get-limits")) == \
+        "default limit=0\nzone=1,limit=3,count=0\nzone=2,limit=4,count=0\n"
 
 
 def test_zone_limit_refuses_new_conns(dp):
@@ -206,6 +230,33 @@ def test_timeout_policy_errors_change_nothing(dp):
         ok(dp.dpctl("ct-get-timeout-policy", "zone=5")).splitlines()
 
 
+def test_timeout_policy_bad_zone_reads_no_zone(tmp_path):
+    """ct-set-timeout-policy with a malformed zone is refused before any
+    zone is looked up: under valgrind, the command uses no uninitialised
+    value (the zone it failed to parse)."""
+    if not shutil.which("valgrind"):
+        pytest.skip("valgrind is not installed")
+    if b"__asan_init" in pathlib.Path(program("ctdpd")).read_bytes():
+        pytest.skip("valgrind cannot run a sanitizer build")
+    log, sock = tmp_path / "valgrind.log", tmp_path / "ctdpd.ctl"
+    daemon = subprocess.Popen(
+        ["valgrind", "-q", f"--log-file={log}", program("ctdpd"),
+         "--no-chdir", f"--unixctl={sock}", "--port=p1=dummy"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(sock.exists, timeout=60, what="ctdpd under valgrind")
+        d = Daemon(tmp_path)
+        refused(d.dpctl("ct-set-timeout-policy", "zone=x", "udp_first=5"),
+                "invalid zone x")
+        ok(d.dpctl("exit"))
+        assert daemon.wait(timeout=60) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    assert log.read_text() == ""
+
+
 def test_timeout_policy_applies(tmp_path):
     """A zone's policy sets the timeout of new conns: with udp_first=2 in
     zone 0, a conn is gone 2 s later (OVS's time/warp moves the clock)."""
@@ -295,7 +346,6 @@ def test_dump_conntrack_tcp_protoinfo(dp):
 def test_shared_receive_threads(tmp_path):
     """With --n-threads=2, packets received on dummy ports go through the
     shared threads; a port can be deleted and the daemon exits cleanly."""
-    from conftest import wait_until
     d = Daemon(tmp_path).start("--n-threads=2", "--port=p1=dummy",
                                "--port=p2=dummy", "--port=p3=dummy")
     try:
