@@ -2,8 +2,11 @@
 #include "ctdp-flows.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "flow.h"
 #include "openvswitch/meta-flow.h"
 #include "openvswitch/ofp-actions.h"
@@ -14,6 +17,12 @@
 #include "packets.h"
 #include "timeval.h"
 #include "util.h"
+
+/* Bounds on what a flow file can make the daemon hold: a file of at most
+ * CTDP_FLOWS_FILE_MAX bytes, lines of at most CTDP_FLOWS_LINE_MAX bytes
+ * (without the newline).  A flow of OVS syntax needs far less. */
+#define CTDP_FLOWS_FILE_MAX (64 * 1024 * 1024)
+#define CTDP_FLOWS_LINE_MAX (64 * 1024)
 
 void
 ctdp_flows_init(struct ctdp_flows *flows)
@@ -264,6 +273,11 @@ ctdp_flows_add_text(struct ctdp_flows *flows, const char *text,
     /* strsep(), not strtok_r(): blank lines must count in line numbers. */
     for (char *line; (line = strsep(&rest, "\n")) != NULL;) {
         line_no++;
+        if (strlen(line) > CTDP_FLOWS_LINE_MAX) {
+            error = xasprintf("%s:%zu: line longer than %d KiB", origin,
+                              line_no, CTDP_FLOWS_LINE_MAX / 1024);
+            break;
+        }
         line[strcspn(line, "#")] = '\0';
         if (line[strspn(line, " \t\r")] == '\0') {
             continue;
@@ -295,26 +309,88 @@ ctdp_flows_add_text(struct ctdp_flows *flows, const char *text,
     return error;
 }
 
+/* Opens 'file' for reading, refusing anything but a regular file: it is
+ * opened O_NONBLOCK, so that a FIFO cannot block the caller until someone
+ * writes to it, then checked with fstat() before anything is read (a
+ * device such as /dev/zero never ends). */
+static char *
+open_flow_file(const char *file, FILE **streamp)
+{
+    int fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat st;
+    char *error = NULL;
+
+    *streamp = NULL;
+    if (fd < 0) {
+        return xasprintf("%s: %s", file, ovs_strerror(errno));
+    }
+    if (fstat(fd, &st)) {
+        error = xasprintf("%s: %s", file, ovs_strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        error = xasprintf("%s: not a regular file", file);
+    } else if (st.st_size > CTDP_FLOWS_FILE_MAX) {
+        error = xasprintf("%s: larger than %d MiB", file,
+                          CTDP_FLOWS_FILE_MAX / (1024 * 1024));
+    } else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+               || !(*streamp = fdopen(fd, "r"))) {
+        error = xasprintf("%s: %s", file, ovs_strerror(errno));
+    }
+    if (error) {
+        close(fd);
+    }
+    return error;
+}
+
+/* Reads all of 'file' into 'text', at most CTDP_FLOWS_FILE_MAX bytes (the
+ * file may grow after it was checked), refusing a NUL byte, which would
+ * silently cut its line short. */
+static char *
+read_flow_file(const char *file, struct ds *text)
+{
+    char buf[65536];
+    FILE *stream;
+    char *error = open_flow_file(file, &stream);
+    size_t n;
+
+    if (error) {
+        return error;
+    }
+    while (text->length <= CTDP_FLOWS_FILE_MAX
+           && (n = fread(buf, 1, sizeof buf, stream)) > 0) {
+        ds_put_buffer(text, buf, n);
+    }
+    if (ferror(stream)) {
+        error = xasprintf("%s: %s", file, ovs_strerror(errno));
+    } else if (text->length > CTDP_FLOWS_FILE_MAX) {
+        error = xasprintf("%s: larger than %d MiB", file,
+                          CTDP_FLOWS_FILE_MAX / (1024 * 1024));
+    } else if (strlen(ds_cstr(text)) < text->length) {
+        const char *nul = ds_cstr(text) + strlen(ds_cstr(text));
+        size_t line_no = 1;
+
+        for (const char *p = ds_cstr(text); p < nul; p++) {
+            line_no += *p == '\n';
+        }
+        error = xasprintf("%s:%zu: NUL byte in a text file", file, line_no);
+    }
+    fclose(stream);
+    return error;
+}
+
+/* Adds the flows of 'file' as ctdp_flows_add_text() does.  'file' must be
+ * a regular file of at most 64 MiB, with lines of at most 64 KiB. */
 char *
 ctdp_flows_add_file(struct ctdp_flows *flows, const char *file,
                     size_t *n_added)
 {
     struct ds text = DS_EMPTY_INITIALIZER;
-    struct ds line = DS_EMPTY_INITIALIZER;
-    FILE *stream = fopen(file, "r");
     char *error;
 
     *n_added = 0;
-    if (!stream) {
-        return xasprintf("%s: %s", file, ovs_strerror(errno));
+    error = read_flow_file(file, &text);
+    if (!error) {
+        error = ctdp_flows_add_text(flows, ds_cstr(&text), file, n_added);
     }
-    /* ds_get_line() clears its string: one line at a time, appended. */
-    while (!ds_get_line(&line, stream)) {
-        ds_put_format(&text, "%s\n", ds_cstr(&line));
-    }
-    ds_destroy(&line);
-    fclose(stream);
-    error = ctdp_flows_add_text(flows, ds_cstr(&text), file, n_added);
     ds_destroy(&text);
     return error;
 }

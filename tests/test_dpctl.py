@@ -1,5 +1,9 @@
 """The conntrack commands of ctdp-dpctl, on a table made by injected
-traffic: exact output, OVS's error wording, and nothing changed on error."""
+traffic: exact output, OVS's error wording, and nothing changed on error;
+then the files that add-flows and ctdpd --flows read, which must be
+regular files of bounded size."""
+import errno
+import os
 import pathlib
 import re
 import shutil
@@ -7,8 +11,11 @@ import subprocess
 
 import pytest
 
-from conftest import Daemon, program, wait_until
-from dp_helpers import ok, refused
+from conftest import Daemon, program, run, wait_until
+from dp_helpers import ok, one_error_line, refused
+
+# Serves the fixture 'firewall'.
+pytest_plugins = ["dp_helpers"]
 
 
 def udp(sport, src="10.0.0.1", dst="10.0.0.2", dport=53):
@@ -393,3 +400,99 @@ def test_ct_stats_show_tcp_states(dp):
                                 "\t  [SYN_SENT]=1"]
     assert "    Conn per TCP states:" not in \
         ok(dp.dpctl("ct-stats-show")).splitlines()
+
+
+# ---- Flow files -----------------------------------------------------------
+
+FLOW_LINE_MAX = 64 * 1024               # Bytes in a line, without its \n.
+FLOW_FILE_MAX = 64 * 1024 * 1024        # Bytes in a file.
+
+
+def flow_line(length):
+    """A good flow line of exactly 'length' bytes: a flow, then a comment
+    that pads it."""
+    flow = "table=7,priority=1,actions=drop #"
+    return flow + "x" * (length - len(flow))
+
+
+def bad_flow_file(tmp_path, kind):
+    """A file that add-flows and --flows must refuse, and the error they
+    must give: the flows of a good line never get in."""
+    path = tmp_path / kind
+    good = "table=7,priority=1,actions=drop\n"
+    if kind == "dev-zero":
+        return "/dev/zero", "/dev/zero: not a regular file"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "too-big":
+        with open(path, "wb") as f:
+            f.write(good.encode())
+            f.truncate(FLOW_FILE_MAX + 1)
+        return str(path), f"{path}: larger than 64 MiB"
+    elif kind == "long-line":
+        path.write_text(good + flow_line(FLOW_LINE_MAX + 1) + "\n")
+        return str(path), f"{path}:2: line longer than 64 KiB"
+    elif kind == "nul-byte":
+        path.write_bytes(good.encode() + b"table=8,\0actions=drop\n")
+        return str(path), f"{path}:2: NUL byte in a text file"
+    return str(path), f"{path}: not a regular file"
+
+
+BAD_FLOW_FILES = ["dev-zero", "fifo", "directory", "too-big", "long-line",
+                  "nul-byte"]
+
+
+def release_fifo(path):
+    """Opens and closes the writing end of FIFO 'path', so that a reader
+    blocked opening it (the daemon, were it to open a FIFO) gets end of
+    file and goes on."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError as e:
+        assert e.errno == errno.ENXIO       # No reader: nobody to release.
+
+
+@pytest.mark.parametrize("kind", BAD_FLOW_FILES)
+def test_add_flows_refuses_bad_file(firewall, tmp_path, kind):
+    """add-flows of a device, a FIFO, a directory, a file over 64 MiB, a
+    line over 64 KiB or a NUL byte fails at once with one line naming the
+    file; the flows loaded before are all still there and the daemon goes
+    on answering."""
+    path, message = bad_flow_file(tmp_path, kind)
+    flows = firewall.flow_lines()
+    try:
+        proc = firewall.dpctl("--timeout=5", "add-flows", path, timeout=30)
+    finally:
+        if kind == "fifo":
+            release_fifo(path)
+    one_error_line(proc, message)
+    assert firewall.flow_lines() == flows
+    assert "flows: " in firewall.show()
+
+
+def test_add_flows_longest_line(firewall, tmp_path):
+    """A line of exactly 64 KiB is read whole."""
+    path = tmp_path / "long.flows"
+    path.write_text(flow_line(FLOW_LINE_MAX) + "\n")
+    firewall.ok("add-flows", str(path))
+    assert firewall.flow(7, "priority=1")["actions"] == "drop"
+
+
+@pytest.mark.parametrize("kind", BAD_FLOW_FILES)
+def test_ctdpd_flows_refuses_bad_file(tmp_path, kind):
+    """ctdpd --flows=FILE with a file add-flows refuses exits non-zero at
+    once with one line naming the file."""
+    path, message = bad_flow_file(tmp_path, kind)
+    try:
+        proc = run([program("ctdpd"), "--no-chdir",
+                    f"--unixctl={tmp_path / 'ctdpd.ctl'}",
+                    f"--flows={path}"], timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"ctdpd --flows={path} still running after 10 s")
+    finally:
+        if kind == "fifo":
+            release_fifo(path)
+    assert proc.returncode != 0
+    assert proc.stderr.splitlines() == [f"ctdpd: --flows: {message}"]
