@@ -9,10 +9,14 @@ each packet the kernel must agree with the script:
 
 - the verdict: the nft counter the packet moved (new, est, est|rpl, inv);
 - the conn (conntrack -L -o extended,id): none when the script says the
-  conn is gone, otherwise its state name, ASSURED when the script says,
-  UNREPLIED until the conn has accepted a packet in the reply direction,
-  a new id where the script expects a new conn (reuse), and the timeout
-  within 2 s.  The kernel's clock runs in real time while a script's 'now'
+  conn is gone, otherwise its state name, ASSURED or not as the script
+  says, UNREPLIED until the conn has accepted a packet in the reply
+  direction, a new id where the script expects a new conn (reuse), and the
+  timeout within 2 s.
+
+Every step states its ASSURED ("yes" or "no") and its timeout (seconds or
+"keep"); a step that leaves either unchecked ("any") carries the reason in
+"why_any" (so far only steps after which no conn is left).  The kernel's clock runs in real time while a script's 'now'
   jumps, so "tmo" is checked relative to when the packet was sent, and
   "keep" as the expiry the kernel showed before the packet.
 
@@ -119,6 +123,8 @@ def replay(router, script):
             seen_reply = True
         if got["state"] != st["state"]:
             diff(f"state {got['state']}, script {st['state']}")
+        if unchecked(st):
+            diff(f"the script leaves {unchecked(st)}")
         if st["assured"] != "any" and \
                 ("ASSURED" in got["flags"]) != (st["assured"] == "yes"):
             diff(f"flags {sorted(got['flags'])}, script assured "
@@ -149,12 +155,39 @@ pytestmark = pytest.mark.skipif(kernel_ready() is not None,
                                 reason=str(kernel_ready()))
 
 
+def unchecked(step):
+    """What 'step' leaves unchecked without saying why, or None."""
+    if step["assured"] not in ("yes", "no", "any"):
+        return f"assured {step['assured']!r}"
+    if "any" in (step["assured"], step["tmo"]) and not step.get("why_any"):
+        return "an 'any' without why_any"
+    return None
+
+
 def test_scripts_exported():
     assert os.access(unit_binary(), os.X_OK), f"{unit_binary()} not built"
     scripts = load_scripts()
     assert len(scripts) > 100
     for s in scripts:
         assert s["kernel"] or s["why_not"], s["name"]
+
+
+def test_every_step_states_assured_and_timeout():
+    """No step leaves ASSURED or the timeout to chance: each states both,
+    or says why not."""
+    bad = [f"{s['name']} step {i}: {unchecked(st)}"
+           for s in load_scripts() for i, st in enumerate(s["steps"])
+           if unchecked(st)]
+    assert not bad, "\n".join(bad)
+
+
+def test_unchecked_needs_a_reason():
+    step = {"assured": "any", "tmo": 10}
+    assert unchecked(step)
+    assert not unchecked(dict(step, why_any="no conn after the packet"))
+    assert unchecked({"assured": "unset", "tmo": 10})
+    assert unchecked({"assured": "no", "tmo": "any"})
+    assert not unchecked({"assured": "no", "tmo": "keep"})
 
 
 @pytest.mark.parametrize("script", marked_scripts(),
