@@ -177,8 +177,8 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
     if (status & CTDP_S_DYING) {
         return false;
     }
-    if (ct->test_remove_hook) {
-        ct->test_remove_hook();
+    if (OVS_UNLIKELY(ct->test_delay)) {
+        ct->test_delay(CTDP_TEST_REMOVE);
     }
 
     ctdp_conn_hashes(&ct->table, conn, &orig_hash, &reply_hash);

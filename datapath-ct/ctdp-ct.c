@@ -801,7 +801,7 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
     } else {
         ctdp_timeout_policy_init(&ct->timeouts);
     }
-    ct->test_remove_hook = p->remove_hook;
+    ct->test_delay = p->test_delay;
     atomic_init(&ct->tcp_loose, true);
     atomic_init(&ct->tcp_be_liberal, false);
     atomic_init(&ct->tcp_seq_check, true);

@@ -53,6 +53,14 @@ struct dp_packet_batch;
 
 /* ---- Creation ---------------------------------------------------------- */
 
+/* Where ctdp_ct_params' 'test_delay' is called. */
+enum ctdp_test_point {
+    CTDP_TEST_REMOVE,         /* A removal marked a conn DYING and has not
+                               * unlinked it yet. */
+    CTDP_TEST_LOOKUP_DEAD,    /* A lookup stands on a conn with its tuple
+                               * that is expired or DYING. */
+};
+
 struct ctdp_ct_params {
     uint32_t max_conns;       /* 0: CTDP_CT_DEFAULT_MAX_CONNS. */
     uint32_t n_buckets;       /* Initial buckets, rounded up to a power of
@@ -68,10 +76,10 @@ struct ctdp_ct_params {
     /* For tests only: replaces the keyed hash (e.g. with a constant, to
      * put every conn in one chain).  NULL in production. */
     uint32_t (*hash)(const struct ctdp_tuple *);
-    /* For tests only: called by a removal between marking a conn DYING and
-     * unlinking it, to widen that window in race tests.  NULL in
-     * production. */
-    void (*remove_hook)(void);
+    /* For tests only: called at the points below, to widen race windows
+     * (e.g. by sleeping).  NULL in production; the points are off the
+     * fast path. */
+    void (*test_delay)(enum ctdp_test_point);
 };
 
 #define CTDP_CT_DEFAULT_MAX_CONNS 3000000

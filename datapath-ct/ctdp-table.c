@@ -163,6 +163,9 @@ ctdp_table_lookup(struct ctdp_ct *ct, const struct ctdp_tuple *key,
                 if (ctdp_conn_is_live(conn, now)) {
                     return node;
                 }
+                if (OVS_UNLIKELY(ct->test_delay)) {
+                    ct->test_delay(CTDP_TEST_LOOKUP_DEAD);
+                }
                 /* Expired: remove it now, as the kernel's lookup does
                  * (nf_ct_gc_expired()), so that a thread whose clock lags
                  * cannot revive it once this one has seen it expire.  The

@@ -18,6 +18,7 @@ extern const struct ctdp_unit_suite ct_reference_suite;
 extern const struct ctdp_unit_suite ct_threads_suite;
 extern const struct ctdp_unit_suite ct_tcp_suite;
 extern const struct ctdp_unit_suite ct_ipf_suite;
+extern const struct ctdp_unit_suite ct_reclaim_suite;
 
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
@@ -30,6 +31,7 @@ static const struct ctdp_unit_suite *const suites[] = {
     &ct_threads_suite,
     &ct_tcp_suite,
     &ct_ipf_suite,
+    &ct_reclaim_suite,
 };
 
 static int n_failed_checks;
