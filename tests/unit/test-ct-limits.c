@@ -62,6 +62,7 @@ udp_refused(struct ctdp_ct *ct, const struct tpkt_ip *ip, uint16_t sport,
     return refused(ct, tpkt_udp(ip, sport, 53, 0), &commit, now);
 }
 
+
 /* Two packets of one new UDP flow tracked before either is committed: the
  * second commit finds the first's conn and is attached to it (the kernel's
  * clash resolution), with one conn left, its counters merged, no drop. */
@@ -181,6 +182,256 @@ test_max_conns_early_drop(void)
     CHECK_STATE(tpkt_udp_ct(ct, &ba, 53, 1003, 0, false, 3200), TRK_EST_RPL);
     ctdp_ct_unlisten(l);
     tpkt_ct_destroy(ct);
+}
+
+/* ---- Early drop across buckets ----------------------------------------- */
+
+/* Early drop looks at the 8 buckets from the new conn's own (the kernel's
+ * NF_CT_EVICTION_RANGE, wrapping at the table's end) for a conn that is
+ * expired, not ASSURED, or TCP and closing.  placed_hash() lets a test
+ * choose buckets: A's port P >= PLACED_BASE puts a conn's original node in
+ * bucket P - PLACED_BASE, and its reply node PLACED_REPLY buckets further
+ * on, away from every bucket the tests search.  The table has 1024
+ * buckets and never grows here (a few conns). */
+#define PLACED_BASE 10000
+#define PLACED_REPLY 512
+#define PLACED_BUCKETS 1024
+
+static uint32_t
+placed_hash(const struct ctdp_tuple *t)
+{
+    uint16_t sport = ntohs(t->sport), dport = ntohs(t->dport);
+
+    return sport >= PLACED_BASE ? sport - PLACED_BASE
+                                : PLACED_REPLY + dport - PLACED_BASE;
+}
+
+static struct ctdp_ct *
+placed_ct(uint32_t max_conns)
+{
+    struct ctdp_ct_params params = {
+        .max_conns = max_conns,
+        .n_buckets = PLACED_BUCKETS,
+        .hash = placed_hash,
+    };
+
+    return ctdp_ct_create(&params);
+}
+
+/* Every conn of these tests is between A and B. */
+#define PLACED_A "10.0.0.1"
+#define PLACED_B "10.0.0.2"
+
+static bool
+has_placed_udp(struct ctdp_ct *ct, uint32_t bucket, uint16_t dport,
+               long long now)
+{
+    struct tpkt_ip ab = tpkt_ip(PLACED_A, PLACED_B);
+
+    return has_udp(ct, &ab, PLACED_BASE + bucket, dport, 0, NULL, now);
+}
+
+/* Commits an unassured UDP conn from A's port for 'bucket' to B's 'dport'
+ * at 'now'. */
+static void
+placed_udp(struct ctdp_ct *ct, uint32_t bucket, uint16_t dport,
+           long long now)
+{
+    struct tpkt_ip ab = tpkt_ip(PLACED_A, PLACED_B);
+
+    CHECK_STATE(tpkt_udp_ct(ct, &ab, PLACED_BASE + bucket, dport, 0, true,
+                            now), TRK_NEW);
+}
+
+/* A UDP conn in 'bucket' made at 't0' and ASSURED at t0 + 2.5 s (a reply,
+ * then a packet after 2 s): it expires at t0 + 122.5 s. */
+static void
+placed_assured_udp(struct ctdp_ct *ct, uint32_t bucket, long long t0)
+{
+    struct tpkt_ip ab = tpkt_ip(PLACED_A, PLACED_B);
+    struct tpkt_ip ba = tpkt_ip_swap(&ab);
+    uint16_t port = PLACED_BASE + bucket;
+    struct ctdp_ct_entry e;
+
+    placed_udp(ct, bucket, 53, t0);
+    CHECK_STATE(tpkt_udp_ct(ct, &ba, 53, port, 0, true, t0 + 100),
+                TRK_EST_RPL);
+    CHECK_STATE(tpkt_udp_ct(ct, &ab, port, 53, 0, true, t0 + 2500),
+                TRK_EST);
+    CHECK(has_udp(ct, &ab, port, 53, 0, &e, t0 + 2500)
+          && e.status & CTDP_S_ASSURED && e.expires == t0 + 122500);
+}
+
+/* The packets that take an assured TCP conn from ESTABLISHED to each of
+ * the states in which the kernel's tcp_can_early_drop() lets it go. */
+static const struct {
+    const char *state;
+    int n;
+    struct { bool reply; uint8_t flags; uint32_t seq, ack; } pkts[3];
+} closing_paths[] = {
+    { "FIN_WAIT", 1, { { false, TCP_FIN | TCP_ACK, 1001, 5001 } } },
+    { "CLOSE_WAIT", 2, { { false, TCP_FIN | TCP_ACK, 1001, 5001 },
+                         { true, TCP_ACK, 5001, 1002 } } },
+    { "LAST_ACK", 3, { { false, TCP_FIN | TCP_ACK, 1001, 5001 },
+                       { true, TCP_ACK, 5001, 1002 },
+                       { true, TCP_FIN | TCP_ACK, 5001, 1002 } } },
+    { "TIME_WAIT", 3, { { false, TCP_FIN | TCP_ACK, 1001, 5001 },
+                        { true, TCP_FIN | TCP_ACK, 5001, 1002 },
+                        { false, TCP_ACK, 1002, 5002 } } },
+    { "CLOSE", 1, { { false, TCP_RST, 1001, 0 } } },
+};
+
+static void
+placed_tcp_seg(struct ctdp_ct *ct, uint32_t bucket, bool reply,
+               uint8_t flags, uint32_t seq, uint32_t ack, long long now)
+{
+    struct tpkt_ip ab = tpkt_ip(PLACED_A, PLACED_B);
+    struct tpkt_ip ba = tpkt_ip_swap(&ab);
+    uint16_t port = PLACED_BASE + bucket;
+    struct dp_packet *pkt
+        = reply ? tpkt_tcp_seg(&ba, 80, port, flags, seq, ack, 65535, NULL,
+                               0, 0)
+                : tpkt_tcp_seg(&ab, port, 80, flags, seq, ack, 65535, NULL,
+                               0, 0);
+
+    CHECK(!(tpkt_ct1(ct, pkt, 0, true, now) & CS_INVALID));
+}
+
+/* An ASSURED TCP conn in 'bucket' (a handshake at 'now'), then taken to
+ * closing_paths[path]'s state, or left ESTABLISHED if 'path' is -1. */
+static void
+placed_tcp(struct ctdp_ct *ct, uint32_t bucket, int path, long long now)
+{
+    const char *want = path < 0 ? "ESTABLISHED" : closing_paths[path].state;
+    struct ctdp_ct_entry e;
+    struct ctdp_tuple t;
+
+    placed_tcp_seg(ct, bucket, false, TCP_SYN, 1000, 0, now);
+    placed_tcp_seg(ct, bucket, true, TCP_SYN | TCP_ACK, 5000, 1001, now);
+    placed_tcp_seg(ct, bucket, false, TCP_ACK, 1001, 5001, now);
+    for (int i = 0; path >= 0 && i < closing_paths[path].n; i++) {
+        placed_tcp_seg(ct, bucket, closing_paths[path].pkts[i].reply,
+                       closing_paths[path].pkts[i].flags,
+                       closing_paths[path].pkts[i].seq,
+                       closing_paths[path].pkts[i].ack, now);
+    }
+    struct tpkt_ip ab = tpkt_ip(PLACED_A, PLACED_B);
+
+    tpkt_tuple(&t, &ab, IPPROTO_TCP, PLACED_BASE + bucket, 80, 0);
+    CHECK(tpkt_find(ct, &t, now, &e) && e.status & CTDP_S_ASSURED
+          && e.l4_state && !strcmp(e.l4_state, want));
+}
+
+static bool
+has_placed_tcp(struct ctdp_ct *ct, uint32_t bucket, long long now)
+{
+    struct ctdp_ct_entry e;
+    struct ctdp_tuple t;
+
+    struct tpkt_ip ab = tpkt_ip(PLACED_A, PLACED_B);
+
+    tpkt_tuple(&t, &ab, IPPROTO_TCP, PLACED_BASE + bucket, 80, 0);
+    return tpkt_find(ct, &t, now, &e);
+}
+
+/* Whether a commit of A's UDP 'sport' -> 'dport' in zone 0 is refused. */
+static bool
+placed_refused(struct ctdp_ct *ct, uint16_t sport, uint16_t dport,
+               long long now)
+{
+    struct ctdp_ct_action commit = tpkt_action(0, true);
+    struct tpkt_ip ab = tpkt_ip(PLACED_A, PLACED_B);
+
+    return refused(ct, tpkt_udp(&ab, sport, dport, 0), &commit, now);
+}
+
+/* Commits a new UDP conn in 'bucket' to B's port 54 at 'now' on a full
+ * table; true if it got in by early drop, false if it was refused.
+ * Checks the counters and the conn count either way. */
+static bool
+placed_commit(struct ctdp_ct *ct, uint32_t bucket, long long now)
+{
+    struct ctdp_ct_stats before = stats_of(ct), after;
+    uint32_t n = ctdp_ct_n_conns(ct);
+    bool in;
+
+    in = !placed_refused(ct, PLACED_BASE + bucket, 54, now);
+    after = stats_of(ct);
+    CHECK_EQ(after.early_drop - before.early_drop, in);
+    CHECK_EQ(after.drop - before.drop, !in);
+    CHECK_EQ(ctdp_ct_n_conns(ct), n);
+    CHECK_EQ(has_placed_udp(ct, bucket, 54, now), in);
+    return in;
+}
+
+/* An unassured conn 0 to 7 buckets after the new conn's is evicted; one 8
+ * buckets after, or one bucket before, is not, and the commit is
+ * refused.  The other conn (assured, far away) stays either way. */
+static void
+test_early_drop_range(void)
+{
+    for (int off = -1; off <= 9; off++) {
+        struct ctdp_ct *ct = placed_ct(2);
+        bool in_range = off >= 0 && off < 8;
+
+        placed_assured_udp(ct, 300, 0);
+        placed_udp(ct, 100 + off, 53, 3000);
+        CHECK_EQ(placed_commit(ct, 100, 4000), in_range);
+        CHECK_EQ(has_placed_udp(ct, 100 + off, 53, 4000), !in_range);
+        CHECK(has_placed_udp(ct, 300, 53, 4000));
+        tpkt_ct_destroy(ct);
+    }
+}
+
+/* The range wraps at the end of the table: from bucket 1020, bucket 3 is
+ * the 8th bucket searched and bucket 4 is out of reach. */
+static void
+test_early_drop_range_wraps(void)
+{
+    for (int b = 3; b <= 4; b++) {
+        struct ctdp_ct *ct = placed_ct(2);
+
+        placed_assured_udp(ct, 300, 0);
+        placed_udp(ct, b, 53, 3000);
+        CHECK_EQ(placed_commit(ct, PLACED_BUCKETS - 4, 4000), b == 3);
+        tpkt_ct_destroy(ct);
+    }
+}
+
+/* An ASSURED conn whose time is up but which no sweep has removed yet is
+ * evicted; the same conn a moment before it expires is not, nor are live
+ * ASSURED conns in the range. */
+static void
+test_early_drop_expired(void)
+{
+    struct ctdp_ct *ct = placed_ct(4);
+
+    placed_assured_udp(ct, 105, 0);             /* Expires at 122.5 s. */
+    placed_assured_udp(ct, 101, 100000);        /* Live: until 222.5 s. */
+    placed_tcp(ct, 102, -1, 100000);            /* ESTABLISHED. */
+    placed_assured_udp(ct, 300, 100000);
+    CHECK(!placed_commit(ct, 100, 122499));
+    CHECK(placed_commit(ct, 100, 122500));
+    CHECK(!has_placed_udp(ct, 105, 53, 0));
+    CHECK(has_placed_udp(ct, 101, 53, 122500));
+    CHECK(has_placed_tcp(ct, 102, 122500));
+    tpkt_ct_destroy(ct);
+}
+
+/* An ASSURED TCP conn in any closing state (FIN_WAIT to CLOSE) is evicted;
+ * an ASSURED ESTABLISHED one is not. */
+static void
+test_early_drop_closing_tcp(void)
+{
+    for (int path = -1; path < (int) ARRAY_SIZE(closing_paths); path++) {
+        struct ctdp_ct *ct = placed_ct(2);
+
+        placed_assured_udp(ct, 300, 0);
+        placed_tcp(ct, 106, path, 3000);
+        CHECK_EQ(placed_commit(ct, 100, 4000), path >= 0);
+        CHECK_EQ(has_placed_tcp(ct, 106, 4000), path < 0);
+        tpkt_ct_destroy(ct);
+    }
 }
 
 /* A confirm that would make a chain longer than 'max_chain' is refused
@@ -374,6 +625,10 @@ const struct ctdp_unit_suite ct_limits_suite = {
         { "clash_udp_resolved", test_clash_udp_resolved },
         { "clash_icmp_dropped", test_clash_icmp_dropped },
         { "max_conns_early_drop", test_max_conns_early_drop },
+        { "early_drop_range", test_early_drop_range },
+        { "early_drop_range_wraps", test_early_drop_range_wraps },
+        { "early_drop_expired", test_early_drop_expired },
+        { "early_drop_closing_tcp", test_early_drop_closing_tcp },
         { "max_chain", test_max_chain },
         { "zone_limit", test_zone_limit },
         { "zone_limit_default", test_zone_limit_default },
