@@ -104,6 +104,7 @@ struct ctdp_dp {
     struct ctdp_replay *replay;
     bool feeding;               /* Holding the clock for pcap input. */
     long long held;             /* The clock's value while 'feeding'. */
+    long long capture_shift;    /* Added to this feed's timestamps. */
     bool clock_is_capture;      /* The clock has followed a capture. */
     uint64_t n_fed;             /* Pcap packets fed, ever. */
 
@@ -138,17 +139,24 @@ dp_now(struct ctdp_dp *dp)
 }
 
 /* Holds the clock at 'ms', the timestamp of the pcap packet about to be
- * fed, and returns the clock: the first packet of a replay sets it, later
- * ones only move it forward. */
+ * fed, and returns the clock: the first packet of a feed moves it forward
+ * to its timestamp, later ones only move it forward.  A feed whose first
+ * packet is older than the clock (a second capture recorded before the
+ * first ended) is shifted to start at the clock's time: the tracker's
+ * time never runs backwards. */
 static long long
 clock_hold(struct ctdp_dp *dp, long long ms)
 {
     if (!dp->feeding) {
+        long long now = dp_now(dp);
+
+        dp->capture_shift = ms < now ? now - ms : 0;
         dp->feeding = true;
         dp->clock_is_capture = true;
-        dp->next_sweep = ms;
-    } else if (ms < dp->held) {
-        ms = dp->held;
+        ms += dp->capture_shift;
+        dp->next_sweep = MAX(dp->next_sweep, ms);
+    } else {
+        ms = MAX(ms + dp->capture_shift, dp->held);
     }
     dp->held = ms;
     atomic_store_explicit(&dp->clock_held, ms, memory_order_release);

@@ -28,7 +28,9 @@
  * until pcap input is fed.  While it is, the clock is held at the
  * timestamp of the packet being fed: it jumps to the first packet's
  * timestamp, then follows the captures, never going back (a packet
- * stamped earlier than one already fed is processed at the later time).
+ * stamped earlier than one already fed is processed at the later time,
+ * and a capture added later whose first packet is older than the clock is
+ * shifted to start at the clock's time).
  * A capture thus replays with the timeouts it had, however fast it is
  * fed; live ports see the same clock.  When all pcap input has ended, the
  * clock runs on from the last timestamp at time_msec()'s pace.
