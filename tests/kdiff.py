@@ -16,19 +16,25 @@ of the arguments; all without), every packet goes
       (setting the mark on new ones) and drops invalid ones, as the kernel
       confirms what it accepts.
 
+A sequence's 'ctdp_setup' commands (ctdp-dpctl arguments, such as
+ipf-set-min-frag) run on ctdpd before its first packet.
+
 After each packet both sides give a verdict (new, est, est|rpl, rel,
 rel|rpl, inv; "held" when no counter moved: a fragment held until its
 datagram is whole, or on ctdp's side dropped before the tracker; the
 verdicts of several fragments released at once are joined by commas).
-After the last packet both tables are compared: conns by original tuple
-and zone, then state, UNREPLIED/ASSURED, reply tuple, mark and timeout
-(within 2 s).
+After the last packet both tables are compared: how many conns each
+lists and each tracker counts (conntrack -C, ct-get-nconns), conns by
+original tuple and zone, then state, UNREPLIED/ASSURED, reply tuple, mark
+and timeout (within 2 s).
 
 Every difference is printed with a key ("packet 3 verdict", "table state"
-...).  A difference whose key the sequence lists in 'explained' is shown
-with the reason; an explanation for a difference that no longer occurs
-counts as unexplained, so the list stays true.  Exit status 1 if any
-difference is unexplained, 0 otherwise.  Root only.
+...) and the two sides' values.  A difference is explained only if the
+sequence's 'explained' has its key with the same two values (timeouts
+within 2 s): then it is shown with the reason.  An explanation whose
+difference no longer occurs, or occurs with other values, counts as
+unexplained, so the list stays true.  Exit status 1 if any difference is
+unexplained, 0 otherwise.  Root only.
 """
 import argparse
 import ipaddress
@@ -38,6 +44,7 @@ import re
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dp_helpers import Datapath  # noqa: E402
@@ -91,10 +98,15 @@ class Ctdp:
         self.dp.dir.mkdir(parents=True, exist_ok=True)
         self.last = {}
 
-    def start(self, zone, mark):
+    def start(self, zone, mark, setup=()):
         self.dp.start(flows=ctdp_flows(zone, mark))
+        for args in setup:
+            self.dp.ok(*args)
         self.last = self.counters()
         return self
+
+    def n_conns(self):
+        return int(self.dp.ok("ct-get-nconns"))
 
     def stop(self):
         self.dp.stop()
@@ -152,40 +164,109 @@ def fmt_conn(c):
     return f"{c['proto']} {t} zone={c['zone']}"
 
 
+@dataclass
+class Diff:
+    """One difference: its key, each side's value, and how to print it."""
+    key: str
+    kernel: object
+    ctdp: object
+    text: str
+
+    def __str__(self):
+        return f"[{self.key}] {self.text}"
+
+
+def explains(exp, diff):
+    """True if 'exp' (an Explained) expects exactly 'diff''s values;
+    timeouts within TOLERANCE, as compare_tables() compares them."""
+    if diff.key == "table timeout":
+        return all(isinstance(e, (int, float)) and abs(e - g) <= TOLERANCE
+                   for e, g in ((exp.kernel, diff.kernel),
+                                (exp.ctdp, diff.ctdp)))
+    return (exp.kernel, exp.ctdp) == (diff.kernel, diff.ctdp)
+
+
 def compare_tables(kernel, ctdp):
-    """Differences between two lists of conns, as (key, text)."""
+    """Differences between two lists of conns, as Diffs."""
     diffs = []
     kmap = {conn_key(c): c for c in kernel}
     cmap = {conn_key(c): c for c in ctdp}
+    if len(kernel) != len(ctdp):
+        diffs.append(Diff("table count", len(kernel), len(ctdp),
+                          f"conns listed: kernel {len(kernel)}, ctdp "
+                          f"{len(ctdp)}"))
     for k in kmap.keys() - cmap.keys():
-        diffs.append(("table only-kernel",
-                      f"only in the kernel: {fmt_conn(kmap[k])}"))
+        diffs.append(Diff("table only-kernel", fmt_conn(kmap[k]), None,
+                          f"only in the kernel: {fmt_conn(kmap[k])}"))
     for k in cmap.keys() - kmap.keys():
-        diffs.append(("table only-ctdp",
-                      f"only in ctdp: {fmt_conn(cmap[k])}"))
+        diffs.append(Diff("table only-ctdp", None, fmt_conn(cmap[k]),
+                          f"only in ctdp: {fmt_conn(cmap[k])}"))
     for k in kmap.keys() & cmap.keys():
-        a, b = kmap[k], cmap[k]
-        name = fmt_conn(a)
-        if a["state"] != b["state"]:
-            diffs.append(("table state", f"{name}: state kernel "
-                          f"{a['state']}, ctdp {b['state']}"))
-        fa = a["flags"] & {"UNREPLIED", "ASSURED"}
-        fb = b["flags"] & {"UNREPLIED", "ASSURED"}
-        if fa != fb:
-            diffs.append(("table flags", f"{name}: kernel {sorted(fa)}, "
-                          f"ctdp {sorted(fb)}"))
-        if norm_tuple(a["reply"]) != norm_tuple(b["reply"]):
-            diffs.append(("table reply", f"{name}: reply tuple kernel "
-                          f"{norm_tuple(a['reply'])}, ctdp "
-                          f"{norm_tuple(b['reply'])}"))
-        if a["mark"] != b["mark"]:
-            diffs.append(("table mark", f"{name}: mark kernel {a['mark']},"
-                          f" ctdp {b['mark']}"))
-        ea, eb = a["read"] + a["timeout"], b["read"] + b["timeout"]
-        if abs(ea - eb) > TOLERANCE:
-            diffs.append(("table timeout", f"{name}: timeout kernel "
-                          f"{a['timeout']} s, ctdp {b['timeout']} s"))
+        diffs += compare_conns(kmap[k], cmap[k])
     return diffs
+
+
+def compare_conns(a, b):
+    """Differences between the kernel's conn 'a' and ctdp's 'b' (the same
+    original tuple and zone)."""
+    diffs = []
+    name = fmt_conn(a)
+    if a["state"] != b["state"]:
+        diffs.append(Diff("table state", a["state"], b["state"],
+                          f"{name}: state kernel {a['state']}, ctdp "
+                          f"{b['state']}"))
+    fa = sorted(a["flags"] & {"UNREPLIED", "ASSURED"})
+    fb = sorted(b["flags"] & {"UNREPLIED", "ASSURED"})
+    if fa != fb:
+        diffs.append(Diff("table flags", fa, fb,
+                          f"{name}: kernel {fa}, ctdp {fb}"))
+    ra, rb = norm_tuple(a["reply"]), norm_tuple(b["reply"])
+    if ra != rb:
+        diffs.append(Diff("table reply", ra, rb, f"{name}: reply tuple "
+                          f"kernel {ra}, ctdp {rb}"))
+    if a["mark"] != b["mark"]:
+        diffs.append(Diff("table mark", a["mark"], b["mark"],
+                          f"{name}: mark kernel {a['mark']}, ctdp "
+                          f"{b['mark']}"))
+    ea, eb = a["read"] + a["timeout"], b["read"] + b["timeout"]
+    if abs(ea - eb) > TOLERANCE:
+        diffs.append(Diff("table timeout", a["timeout"], b["timeout"],
+                          f"{name}: timeout kernel {a['timeout']} s, ctdp "
+                          f"{b['timeout']} s"))
+    return diffs
+
+
+def compare_counts(kernel, ctdp):
+    """The trackers' own conn counts (the kernel's nf_conntrack_count,
+    ctdp's ct-get-nconns), as a list of at most one Diff."""
+    if kernel == ctdp:
+        return []
+    return [Diff("count", kernel, ctdp,
+                 f"conns counted: kernel {kernel}, ctdp {ctdp}")]
+
+
+def judge(seq, diffs, out):
+    """Prints 'diffs' against 'seq''s explanations; returns the
+    unexplained ones (strings), stale explanations included."""
+    unexplained = []
+    seen = set()
+    for d in diffs:
+        exp = seq.explained.get(d.key)
+        if exp is not None and explains(exp, d):
+            seen.add(d.key)
+            out(f"   explained {d}: {exp.why}")
+        elif exp is not None:
+            out(f"   DIFFERENCE {d} (explained as kernel {exp.kernel!r}, "
+                f"ctdp {exp.ctdp!r})")
+            unexplained.append(f"{seq.name}: {d}, but explained as kernel "
+                               f"{exp.kernel!r}, ctdp {exp.ctdp!r}")
+        else:
+            out(f"   DIFFERENCE {d}")
+            unexplained.append(f"{seq.name}: {d}")
+    for key in seq.explained.keys() - seen - {d.key for d in diffs}:
+        out(f"   STALE explanation [{key}]: no such difference now")
+        unexplained.append(f"{seq.name}: [{key}] explained but not seen")
+    return unexplained
 
 
 def run_sequence(seq, router, workdir, out=print):
@@ -195,7 +276,7 @@ def run_sequence(seq, router, workdir, out=print):
     ctdp = Ctdp(workdir)
     diffs = []
     try:
-        ctdp.start(seq.zone, seq.mark)
+        ctdp.start(seq.zone, seq.mark, seq.ctdp_setup)
         out(f"== {seq.name}: {seq.doc}")
         out(f"   {'#':>2} {'from':4} {'packet':44} {'kernel':10} ctdp")
         i = 0
@@ -214,8 +295,8 @@ def run_sequence(seq, router, workdir, out=print):
             out(f"   {i:>2} {side:4} {pkt.summary()[:44]:44} {kv:10} "
                 f"{cv}{mark}")
             if kv != cv:
-                diffs.append((f"packet {i} verdict",
-                              f"packet {i}: kernel {kv}, ctdp {cv}"))
+                diffs.append(Diff(f"packet {i} verdict", kv, cv,
+                                  f"packet {i}: kernel {kv}, ctdp {cv}"))
             i += 1
         kconns, cconns = router.conns(), ctdp.conns()
         for c in kconns:
@@ -225,21 +306,16 @@ def run_sequence(seq, router, workdir, out=print):
             out(f"   ctdp:   {c['timeout']}s {c['state'] or ''} "
                 f"{fmt_conn(c)} {sorted(c['flags'])} mark={c['mark']}")
         diffs += compare_tables(kconns, cconns)
+        diffs += compare_counts(router_n_conns(router), ctdp.n_conns())
     finally:
         ctdp.stop()
-    unexplained = []
-    seen = set()
-    for key, text in diffs:
-        seen.add(key)
-        if key in seq.explained:
-            out(f"   explained [{key}] {text}: {seq.explained[key]}")
-        else:
-            out(f"   DIFFERENCE [{key}] {text}")
-            unexplained.append(f"{seq.name}: [{key}] {text}")
-    for key in seq.explained.keys() - seen:
-        out(f"   STALE explanation [{key}]: no such difference now")
-        unexplained.append(f"{seq.name}: [{key}] explained but not seen")
-    return unexplained
+    return judge(seq, diffs, out)
+
+
+def router_n_conns(router):
+    """The kernel's count of conns in the router namespace."""
+    out = router.run_r("conntrack", "-C")
+    return int(out.split()[0])
 
 
 def main(argv):

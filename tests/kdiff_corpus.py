@@ -5,8 +5,9 @@ A, the client at 10.0.0.1 / 2001:db8::1, or from B, the server at 10.0.0.2 /
 2001:db8::2, as a scapy L3 packet; or a wait in seconds, spent in real time
 by both sides), the zone and ct mark the rules give new conns, and
 'explained': the differences that ctdp keeps on purpose, by the key kdiff
-prints ("packet 3 verdict", "table timeout", ...), each with the reason.
-tests/KDIFF.md says how to add one.
+prints ("packet 3 verdict", "table timeout", ...), each an Explained: the
+kernel's value, ctdp's value and the reason; and 'ctdp_setup', ctdp-dpctl
+commands run before the first packet.  tests/KDIFF.md says how to add one.
 """
 from dataclasses import dataclass, field
 
@@ -26,13 +27,25 @@ class Wait:
 
 
 @dataclass
+class Explained:
+    """A difference ctdp keeps on purpose: the value kdiff shows for each
+    side (a verdict, a state, a sorted list of flags, a timeout in s, a
+    conn as kdiff prints it, a count; None for the side without the conn)
+    and why."""
+    kernel: object
+    ctdp: object
+    why: str
+
+
+@dataclass
 class Sequence:
     name: str
     doc: str
     steps: list
     zone: int = 0
     mark: int = 0
-    explained: dict = field(default_factory=dict)
+    explained: dict = field(default_factory=dict)   # key -> Explained
+    ctdp_setup: list = field(default_factory=list)  # ctdp-dpctl argv's
 
 
 # ---- Packet builders -------------------------------------------------------
@@ -102,11 +115,6 @@ def frags6(pair, size):
 FRAG_VERDICTS = ("the kernel counts a reassembled datagram once; ctdp, as "
                  "OVS, passes each original fragment through the flows "
                  "with the datagram's ct_state (docs: ctdp-ipf.h)")
-
-
-FRAG_MIN = ("ctdp drops a fragment other than the last under 1200 bytes "
-            "(OVS's ipf min_v4_frag_size, set by ipf-set-min-frag); the "
-            "kernel has no minimum")
 
 
 NO_SCTP = ("ctdp has no SCTP tracker (nor has OVS's userspace conntrack): "
@@ -255,6 +263,19 @@ CORPUS = [
              "A RST inside the window but not at the exact sequence number "
              "keeps ESTABLISHED (for a challenge ACK), with CLOSE's 10 s.",
              handshake() + [tcp("B", "R", 5101)]),
+    Sequence("tcp_rst_after_data",
+             "B's RST right after its own data, at the data's end, closes "
+             "though A has not acknowledged the data (a RST ending a "
+             "train): CLOSE, not an inexact RST.",
+             handshake() + [tcp("B", "PA", 5001, 1001, b"d" * 100),
+                            tcp("B", "R", 5101)]),
+    Sequence("tcp_fin_before_established",
+             "A closes in SYN_RECV, before its ACK completes the "
+             "handshake: the conn goes through FIN_WAIT to TIME_WAIT and "
+             "is never ASSURED.",
+             [tcp("A", "S", 1000), tcp("B", "SA", 5000, 1001),
+              tcp("A", "FA", 1001, 5001), tcp("B", "A", 5001, 1002),
+              tcp("B", "FA", 5001, 1002), tcp("A", "A", 1002, 5002)]),
     Sequence("tcp_challenge_ack_in_last_ack",
              "A SYN in LAST_ACK is ignored, and the peer's challenge ACK "
              "is not taken for the last ACK.",
@@ -342,38 +363,43 @@ CORPUS = [
                / SCTPChunkInitAck(init_tag=5678, a_rwnd=65535,
                                   n_out_streams=1, n_in_streams=1,
                                   init_tsn=1))],
-             explained={"table state": NO_SCTP, "table timeout": NO_SCTP}),
+             explained={"table state": Explained("COOKIE_WAIT", None,
+                                                 NO_SCTP),
+                        "table timeout": Explained(3, 600, NO_SCTP)}),
     Sequence("frag_icmp_echo",
              "An echo request in two IPv4 fragments, and its reply.",
              frags(("A", IP(src=A4, dst=B4) / ICMP(id=11)
                     / Raw(b"e" * 2000)), 1400)
              + [("B", IP(src=B4, dst=A4) / ICMP(type=0, id=11)
                  / Raw(b"e" * 10))],
-             explained={"packet 1 verdict": FRAG_VERDICTS}),
+             explained={"packet 1 verdict": Explained("new", "new,new",
+                                                      FRAG_VERDICTS)}),
     Sequence("frag_udp_v4",
              "A's datagram in three IPv4 fragments, B's reply whole: the "
              "conn is made when the datagram is whole.",
              frags(udp("A", b"f" * 2800), 1400) + [udp("B")],
-             explained={"packet 2 verdict": FRAG_VERDICTS}),
+             explained={"packet 2 verdict": Explained("new", "new,new,new",
+                                                      FRAG_VERDICTS)}),
     Sequence("frag_udp_v4_out_of_order",
              "The same fragments, last first.",
              frags(udp("A", b"o" * 2800), 1400)[::-1] + [udp("B")],
-             explained={"packet 2 verdict": FRAG_VERDICTS}),
+             explained={"packet 2 verdict": Explained("new", "new,new,new",
+                                                      FRAG_VERDICTS)}),
     Sequence("frag_udp_v6",
              "A's datagram in three IPv6 fragments, B's reply whole.",
              frags6(udp("A", b"s" * 2800, v6=True), 1400)
              + [udp("B", v6=True)],
-             explained={"packet 2 verdict": FRAG_VERDICTS}),
+             explained={"packet 2 verdict": Explained("new", "new,new,new",
+                                                      FRAG_VERDICTS)}),
     Sequence("frag_small_v4",
-             "Fragments of 532 bytes: the kernel reassembles them; ctdp, "
-             "as OVS, drops a non-last fragment under 1200 bytes.",
+             "Fragments of 532 bytes, with ctdp's minimum fragment size "
+             "lowered to 400 (OVS's default, 1200, would drop them; the "
+             "kernel has no minimum): both reassemble them and make one "
+             "conn, which B's reply answers.",
              frags(udp("A", b"m" * 1000), 512) + [udp("B")],
-             explained={
-                 "packet 1 verdict": FRAG_MIN,
-                 "packet 2 verdict": FRAG_MIN + "; so B's reply makes the "
-                 "conn in ctdp",
-                 "table only-kernel": FRAG_MIN,
-                 "table only-ctdp": FRAG_MIN + "; B's reply made a conn"}),
+             ctdp_setup=[("ipf-set-min-frag", "v4", "400")],
+             explained={"packet 1 verdict": Explained("new", "new,new",
+                                                      FRAG_VERDICTS)}),
 ]
 
 
