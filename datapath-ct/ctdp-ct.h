@@ -197,7 +197,10 @@ struct ctdp_ct_event {
 /* A listener receives events into a bounded queue that the datapath never
  * waits on: events that do not fit are counted as lost.  'zone' < 0
  * listens to every zone.  Listening costs the packet path nothing while no
- * listener exists. */
+ * listener exists; each listener costs it a copy of every event, so there
+ * are at most CTDP_CT_MAX_LISTENERS: beyond, ctdp_ct_listen() returns
+ * NULL. */
+#define CTDP_CT_MAX_LISTENERS 16
 struct ctdp_ct_listener *ctdp_ct_listen(struct ctdp_ct *, size_t capacity,
                                         int zone);
 /* Moves up to 'max' queued events, oldest first, to the array and returns

@@ -13,16 +13,20 @@
 struct ctdp_ct_listener *
 ctdp_ct_listen(struct ctdp_ct *ct, size_t capacity, int zone)
 {
-    struct ctdp_ct_listener *l = xzalloc(sizeof *l);
-    size_t old;
+    struct ctdp_ct_listener *l = NULL;
+    size_t n;
 
-    l->ct = ct;
-    l->zone = zone;
-    l->capacity = MAX(capacity, 1);
-    l->ring = xcalloc(l->capacity, sizeof *l->ring);
     ovs_mutex_lock(&ct->listeners_mutex);
-    ovs_list_push_back(&ct->listeners, &l->node);
-    atomic_add_relaxed(&ct->n_listeners, 1, &old);
+    atomic_read_relaxed(&ct->n_listeners, &n);
+    if (n < CTDP_CT_MAX_LISTENERS) {
+        l = xzalloc(sizeof *l);
+        l->ct = ct;
+        l->zone = zone;
+        l->capacity = MAX(capacity, 1);
+        l->ring = xcalloc(l->capacity, sizeof *l->ring);
+        ovs_list_push_back(&ct->listeners, &l->node);
+        atomic_store_relaxed(&ct->n_listeners, n + 1);
+    }
     ovs_mutex_unlock(&ct->listeners_mutex);
     return l;
 }

@@ -63,6 +63,7 @@ cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
            void *dp)
 {
     bool stream = ctdp_stream_requested(&argc, &argv);
+    struct ctdp_ct_listener *l;
     unsigned int zone;
     int z = -1;
 
@@ -84,8 +85,16 @@ cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
                                     "dpctl/stream-read");
         return;
     }
-    ctdp_stream_open(conn, &events_class,
-                     ctdp_ct_listen(ctdp_dp_ct(dp), EVENTS_QUEUE, z));
+    l = ctdp_ct_listen(ctdp_dp_ct(dp), EVENTS_QUEUE, z);
+    if (!l) {
+        char *error = xasprintf("too many event listeners (at most %d): "
+                                "stop one first", CTDP_CT_MAX_LISTENERS);
+
+        unixctl_command_reply_error(conn, error);
+        free(error);
+        return;
+    }
+    ctdp_stream_open(conn, &events_class, l);
 }
 
 void

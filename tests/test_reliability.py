@@ -3,10 +3,11 @@ clock across replays, the cap on event listeners, and floods against a
 full table through the datapath (memory bounded, established flows still
 passing, every refused packet counted)."""
 import re
+import subprocess
 
 from scapy.all import IP, UDP, Ether, Raw, wrpcap
 
-from conftest import Daemon, wait_until
+from conftest import Daemon, program, wait_until
 
 T0 = 1700000000.0
 IN_MAC, OUT_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
@@ -52,3 +53,48 @@ def test_replay_clock_never_runs_backwards(tmp_path):
         assert all(t <= 30 for t in left), left
     finally:
         d.stop()
+
+
+def test_event_listeners_are_capped(tmp_path):
+    """ct-events streams are capped at 16 (each costs the packet path a copy
+    of every event): the 17th is refused with one error line and exit 2,
+    and ending one stream makes room for another."""
+    d = Daemon(tmp_path).start()
+    listeners = []
+    try:
+        for _ in range(16):
+            listeners.append(subprocess.Popen(
+                [program("ctdp-dpctl"), f"--unixctl={d.socket}", "ct-events"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+
+        # The 16 connect in their own time: poll until the cap bites.
+        err = wait_until(lambda: try_listener(d),
+                         what="a 17th listener to be refused")
+        assert len(err.splitlines()) == 1, err
+        assert err.startswith("ctdp-dpctl: too many event listeners "
+                              "(at most 16): stop one first"), err
+        listeners.pop().terminate()
+        wait_until(lambda: try_listener(d) is None,
+                   what="room for a new listener")
+    finally:
+        for p in listeners:
+            p.kill()
+            p.wait()
+        d.stop()
+
+
+def try_listener(d):
+    """Starts a ct-events stream.  If it is refused within 0.5 s, returns
+    its stderr after checking its exit status (2); otherwise stops it and
+    returns None."""
+    p = subprocess.Popen([program("ctdp-dpctl"), f"--unixctl={d.socket}",
+                          "ct-events"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = p.communicate(timeout=0.5)
+    except subprocess.TimeoutExpired:
+        p.terminate()
+        p.communicate()
+        return None
+    assert p.returncode == 2, err
+    return err

@@ -206,6 +206,28 @@ test_events_overflow(void)
     tpkt_ct_destroy(ct);
 }
 
+/* Listeners are capped: each one costs every event a copy on the packet
+ * path.  The one past the cap is refused; unlistening makes room. */
+static void
+test_events_listener_cap(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct ctdp_ct_listener *l[CTDP_CT_MAX_LISTENERS];
+
+    for (int i = 0; i < CTDP_CT_MAX_LISTENERS; i++) {
+        l[i] = ctdp_ct_listen(ct, 4, -1);
+        CHECK(l[i] != NULL);
+    }
+    CHECK(ctdp_ct_listen(ct, 4, -1) == NULL);
+    ctdp_ct_unlisten(l[0]);
+    l[0] = ctdp_ct_listen(ct, 4, 3);
+    CHECK(l[0] != NULL);
+    for (int i = 0; i < CTDP_CT_MAX_LISTENERS; i++) {
+        ctdp_ct_unlisten(l[i]);
+    }
+    tpkt_ct_destroy(ct);
+}
+
 /* ---- Flush ------------------------------------------------------------- */
 
 /* The conns every flush test starts from. */
@@ -545,6 +567,7 @@ const struct ctdp_unit_suite ct_dump_suite = {
         { "events_force", test_events_force },
         { "events_zone_filter", test_events_zone_filter },
         { "events_overflow", test_events_overflow },
+        { "events_listener_cap", test_events_listener_cap },
         { "flush_all_and_zone", test_flush_all_and_zone },
         { "flush_orig_tuple", test_flush_orig_tuple },
         { "flush_reply_tuple", test_flush_reply_tuple },
