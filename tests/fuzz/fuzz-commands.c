@@ -9,7 +9,7 @@
  * handlers as the server would, without a socket.
  *
  * Each input gets a new datapath: two ports (1 and 2, pcap ports that
- * write to /dev/null) under the default firewall flows.  Each line of the
+ * write to files in memory) under the default firewall flows.  Each line of the
  * input is a command line: a command as ctdp-dpctl names it (or its
  * unixctl name, such as dpctl/stream-read) and its arguments, separated
  * by tabs if the line has any, else by spaces.  Commands that reach
@@ -99,6 +99,7 @@ struct conn {
 };
 
 static struct conn conns[MAX_COMMANDS];
+static char *port_specs[2];
 
 void
 __wrap_unixctl_command_register(const char *name, const char *usage OVS_UNUSED,
@@ -146,7 +147,23 @@ int
 LLVMFuzzerInitialize(int *argc OVS_UNUSED, char ***argv OVS_UNUSED)
 {
     fuzz_quiet();
+    for (int i = 0; i < 2; i++) {
+        char *file = fuzz_memfile("fuzz-commands");
+
+        port_specs[i] = xasprintf("p%d=pcap:tx=%s", i + 1, file);
+        free(file);
+    }
     return 0;
+}
+
+static void
+add_port(struct ctdp_dp *dp, const char *spec)
+{
+    char *error = ctdp_dp_add_port(dp, spec);
+
+    if (error) {
+        ovs_fatal(0, "%s", error);
+    }
 }
 
 static struct ctdp_dp *
@@ -155,8 +172,8 @@ make_dp(void)
     struct ctdp_dp *dp = ctdp_dp_create(0);
     size_t n;
 
-    ovs_assert(!ctdp_dp_add_port(dp, "p1=pcap:tx=/dev/null"));
-    ovs_assert(!ctdp_dp_add_port(dp, "p2=pcap:tx=/dev/null"));
+    add_port(dp, port_specs[0]);
+    add_port(dp, port_specs[1]);
     ovs_assert(!ctdp_flows_add_text(ctdp_dp_flows(dp), ctdp_dp_firewall_flows,
                                     "firewall", &n));
     ctdp_dp_register_commands(dp);

@@ -1,7 +1,9 @@
 #include <config.h>
 #include "fuzz-common.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "csum.h"
 #include "dp-packet.h"
 #include "flow.h"
@@ -64,6 +66,17 @@ fuzz_take_line(struct fuzz_input *in, char delim)
     in->p += len + (end != NULL);
     in->n -= len + (end != NULL);
     return line;
+}
+
+char *
+fuzz_memfile(const char *name)
+{
+    int fd = memfd_create(name, 0);
+
+    if (fd < 0) {
+        ovs_fatal(errno, "memfd_create");
+    }
+    return xasprintf("/proc/self/fd/%d", fd);
 }
 
 void

@@ -41,6 +41,11 @@ const uint8_t *fuzz_take_bytes(struct fuzz_input *, size_t max, size_t *n);
  * as a new NUL-terminated string; NULL once the input is used up. */
 char *fuzz_take_line(struct fuzz_input *, char delim);
 
+/* Returns the name (/proc/self/fd/N) of a new, empty file in memory
+ * (memfd), a regular file that the pcap ports can read and write without
+ * touching a disk.  Aborts on failure. */
+char *fuzz_memfile(const char *name);
+
 /* Silences the Open vSwitch library's logging (a fuzzer sends it far too
  * many bad packets), once per process. */
 void fuzz_quiet(void);

@@ -5,16 +5,17 @@
  * packet as when it takes it, and as the rx capture of port 1 of a new
  * datapath under the default firewall flows, replayed to its end
  * (ctdp_dp_replay(), as `ctdpd --replay` does): every packet through the
- * pipeline and the tracker, on the capture's clock; port 2 writes to
- * /dev/null.
+ * pipeline and the tracker, on the capture's clock; port 2 writes a
+ * capture of its own.
  *
- * The capture lives in a memory file (memfd), which the reader opens by
- * its /proc/self/fd name, so that the fuzzer touches no disk. */
+ * Both captures live in files in memory (fuzz_memfile()), which the
+ * ports open by their /proc/self/fd names, so that the fuzzer touches no
+ * disk. */
 #include <config.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 #include "ctdp-dp.h"
 #include "ctdp-flows.h"
@@ -28,15 +29,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int fd = -1;
-static char path[64];
+static char *path, *tx_spec;
 
 int
 LLVMFuzzerInitialize(int *argc OVS_UNUSED, char ***argv OVS_UNUSED)
 {
+    char *tx;
+
     fuzz_quiet();
-    fd = memfd_create("fuzz-pcap", 0);
+    path = fuzz_memfile("fuzz-pcap-rx");
+    fd = open(path, O_RDWR);
     ovs_assert(fd >= 0);
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    tx = fuzz_memfile("fuzz-pcap-tx");
+    tx_spec = xasprintf("p2=pcap:tx=%s", tx);
+    free(tx);
     return 0;
 }
 
@@ -93,7 +99,10 @@ replay(void)
 
     free(spec);
     if (!error) {
-        ovs_assert(!ctdp_dp_add_port(dp, "p2=pcap:tx=/dev/null"));
+        error = ctdp_dp_add_port(dp, tx_spec);
+        if (error) {
+            ovs_fatal(0, "%s", error);
+        }
         ovs_assert(!ctdp_flows_add_text(ctdp_dp_flows(dp),
                                         ctdp_dp_firewall_flows,
                                         "firewall", &n));
