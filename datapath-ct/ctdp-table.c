@@ -128,10 +128,13 @@ ctdp_table_prefetch_step(const struct ctdp_table *t, uint32_t hash,
 {
     struct ctdp_node *node;
 
+    /* Acquire, as every chain walk (free on x86): the next step reads the
+     * node's own 'next', written before its release in push_node(). */
     if (*cursor) {
-        atomic_read_relaxed(&(*cursor)->next, &node);
+        node = node_next(*cursor);
     } else {
-        atomic_read_relaxed(bucket_head(buckets_get(t), hash), &node);
+        atomic_read_explicit(bucket_head(buckets_get(t), hash), &node,
+                             memory_order_acquire);
     }
     if (node) {
         ctdp_conn_prefetch(ctdp_node_conn(node));

@@ -145,6 +145,7 @@ seconds_now(void)
 struct committer {
     struct ctdp_ct *ct;
     atomic_bool stop;
+    atomic_bool started;        /* Has committed a batch. */
     double deadline;            /* Stops then at the latest. */
     uint32_t n;                 /* Conns committed, read after the join. */
 };
@@ -158,6 +159,7 @@ committer_main(void *c_)
     do {
         udp_batch(c->ct, 0x0d000000, c->n, 32, 7, true, 0);
         c->n += 32;
+        atomic_store(&c->started, true);
         ovsrcu_quiesce();
         atomic_read(&c->stop, &stop);
     } while (!stop && seconds_now() < c->deadline);
@@ -254,9 +256,11 @@ test_reclaim_flush_under_commits(void)
     c.ct = ct;
     c.deadline = seconds_now() + 10 * idle + 2.0;
     atomic_init(&c.stop, false);
+    atomic_init(&c.started, false);
     thread = ovs_thread_create("ct-committer", committer_main, &c);
-    while (!c.n) {
-        sched_yield();          /* Racy read: only waits for a start. */
+    for (bool started = false; !started; ) {
+        sched_yield();
+        atomic_read(&c.started, &started);
     }
     t0 = seconds_now();
     removed = flush_or_give_up(ct, &f, t0 + 10 * idle + 5.0);
