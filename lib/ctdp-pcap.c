@@ -1,8 +1,13 @@
 #include <config.h>
 #include "ctdp-pcap.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "byte-order.h"
 #include "dp-packet.h"
 #include "openvswitch/vlog.h"
 #include "ovs-thread.h"
@@ -10,8 +15,9 @@
 
 VLOG_DEFINE_THIS_MODULE(ctdp_pcap);
 
-/* The largest frame a written capture says it may hold (libpcap's own
- * maximum); longer frames are cut to it, as a capture would. */
+/* The largest frame a new capture says it may hold (libpcap's own
+ * maximum); longer frames are cut to it, as a capture would.  A capture
+ * appended to keeps its own snaplen. */
 #define CTDP_PCAP_SNAPLEN 262144
 
 struct ctdp_pcap_reader {
@@ -26,7 +32,8 @@ struct ctdp_pcap_reader {
 struct ctdp_pcap_writer {
     char *file;
     struct ovs_mutex mutex;
-    pcap_t *pcap;               /* A "dead" handle: link type, snaplen. */
+    pcap_t *pcap;               /* A "dead" handle: link type, snaplen,
+                                 * time stamp precision. */
     pcap_dumper_t *dumper OVS_GUARDED;
     uint64_t n_packets OVS_GUARDED;
 };
@@ -43,6 +50,43 @@ file_error(const char *file, const char *what, const char *why)
         why += strspn(why, " ");
     }
     return xasprintf("%s: %s%s", file, what, why);
+}
+
+/* Opens 'file' as open(2) does with 'flags', refusing anything but a
+ * regular file: the file is opened O_NONBLOCK, so that a FIFO cannot block
+ * the caller until its other end is opened, checked with fstat() before
+ * any byte moves, and only then made blocking.  Returns the fd, or a
+ * negative errno and a message '"FILE: " what why' in '*errorp'. */
+static int
+open_regular(const char *file, int flags, const char *what, char **errorp)
+{
+    int fd = open(file, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
+    const char *why = NULL;
+    struct stat st;
+    int error = 0;
+
+    *errorp = NULL;
+    if (fd < 0) {
+        error = errno;
+        why = error == EISDIR ? "not a regular file" : ovs_strerror(error);
+    } else if (fstat(fd, &st)) {
+        error = errno;
+        why = ovs_strerror(error);
+    } else if (!S_ISREG(st.st_mode)) {
+        error = EINVAL;
+        why = "not a regular file";
+    } else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+        error = errno;
+        why = ovs_strerror(error);
+    }
+    if (why) {
+        *errorp = file_error(file, what, why);
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -error;
+    }
+    return fd;
 }
 
 /* ---- Reading ----------------------------------------------------------- */
@@ -76,16 +120,31 @@ read_ahead(struct ctdp_pcap_reader *r)
 char *
 ctdp_pcap_reader_open(const char *file, struct ctdp_pcap_reader **readerp)
 {
+    static const char what[] = "cannot read capture: ";
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     struct ctdp_pcap_reader *r;
+    FILE *stream;
     pcap_t *pcap;
-    int dlt;
+    char *error;
+    int dlt, fd;
 
     *readerp = NULL;
-    pcap = pcap_open_offline_with_tstamp_precision(
-        file, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    fd = open_regular(file, O_RDONLY, what, &error);
+    if (fd < 0) {
+        return error;
+    }
+    stream = fdopen(fd, "rb");
+    if (!stream) {
+        error = file_error(file, what, ovs_strerror(errno));
+        close(fd);
+        return error;
+    }
+    /* On success the handle owns 'stream'; on failure the caller does. */
+    pcap = pcap_fopen_offline_with_tstamp_precision(
+        stream, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     if (!pcap) {
-        return file_error(file, "cannot read capture: ", errbuf);
+        fclose(stream);
+        return file_error(file, what, errbuf);
     }
     dlt = pcap_datalink(pcap);
     if (dlt != DLT_EN10MB) {
@@ -104,8 +163,7 @@ ctdp_pcap_reader_open(const char *file, struct ctdp_pcap_reader **readerp)
     read_ahead(r);
     if (r->error) {
         /* Not even the first record is readable: refuse the file. */
-        char *error = r->error;
-
+        error = r->error;
         r->error = NULL;
         ctdp_pcap_reader_close(r);
         return error;
@@ -171,25 +229,161 @@ ctdp_pcap_reader_n_packets(const struct ctdp_pcap_reader *r)
 
 /* ---- Writing ----------------------------------------------------------- */
 
-char *
-ctdp_pcap_writer_open(const char *file, struct ctdp_pcap_writer **writerp)
+/* The magic numbers of pcap files (microsecond and nanosecond stamps),
+ * as this host reads them in a file of its own byte order. */
+#define PCAP_MAGIC_USEC 0xa1b2c3d4
+#define PCAP_MAGIC_NSEC 0xa1b23c4d
+
+/* Checks that the 'n' bytes of header 'ph' that an existing 'file' starts
+ * with belong to a capture that the writer can append to: an Ethernet
+ * capture in this host's byte order.  Sets '*precision' to its time stamp
+ * precision. */
+static char *
+check_append(const char *file, const struct pcap_file_header *ph, size_t n,
+             int *precision)
 {
-    struct ctdp_pcap_writer *w;
+    static const char what[] = "cannot write capture: ";
+
+    if (n == sizeof *ph && (ph->magic == PCAP_MAGIC_USEC
+                            || ph->magic == PCAP_MAGIC_NSEC)) {
+        *precision = (ph->magic == PCAP_MAGIC_NSEC
+                      ? PCAP_TSTAMP_PRECISION_NANO
+                      : PCAP_TSTAMP_PRECISION_MICRO);
+        if (ph->linktype == DLT_EN10MB) {
+            return NULL;
+        }
+        const char *name = pcap_datalink_val_to_name(ph->linktype);
+        const char *description
+            = pcap_datalink_val_to_description(ph->linktype);
+
+        return xasprintf("%s: link type %s (%s) is not Ethernet; cannot "
+                         "append to it", file, name ? name : "unknown",
+                         description ? description : "unknown");
+    }
+    if (n == sizeof *ph && (ph->magic == uint32_byteswap(PCAP_MAGIC_USEC)
+                            || ph->magic
+                               == uint32_byteswap(PCAP_MAGIC_NSEC))) {
+        return file_error(file, what, "a capture in the other byte order; "
+                          "cannot append to it");
+    }
+    return file_error(file, what, "not a pcap capture; will not overwrite "
+                      "it");
+}
+
+/* Starts a new capture in 'fd', an empty file: a header, then records.
+ * Closes 'fd' on error. */
+static char *
+start_capture(const char *file, int fd, pcap_t **pcapp,
+              pcap_dumper_t **dumperp)
+{
+    pcap_t *pcap = pcap_open_dead_with_tstamp_precision(
+        DLT_EN10MB, CTDP_PCAP_SNAPLEN, PCAP_TSTAMP_PRECISION_MICRO);
+    FILE *stream = pcap ? fdopen(fd, "wb") : NULL;
+    char *error;
+
+    if (!stream) {
+        error = xasprintf("%s: cannot write capture: %s", file,
+                          pcap ? ovs_strerror(errno) : "out of memory");
+        close(fd);
+        if (pcap) {
+            pcap_close(pcap);
+        }
+        return error;
+    }
+    /* pcap_dump_fopen() closes 'stream' if it fails. */
+    *dumperp = pcap_dump_fopen(pcap, stream);
+    if (!*dumperp) {
+        error = file_error(file, "cannot write capture: ", pcap_geterr(pcap));
+        pcap_close(pcap);
+        return error;
+    }
+    *pcapp = pcap;
+    return NULL;
+}
+
+/* Appends to the existing capture 'file', open as 'fd', whose header is
+ * 'ph' (its 'n' first bytes), as Open vSwitch's dummy ports do: records go
+ * after those already there, in the file's own time stamp precision and
+ * snaplen.  Closes 'fd'. */
+static char *
+append_capture(const char *file, int fd, const struct pcap_file_header *ph,
+               size_t n, pcap_t **pcapp, pcap_dumper_t **dumperp)
+{
+    struct stat st, dumper_st;
     pcap_dumper_t *dumper;
+    int precision = PCAP_TSTAMP_PRECISION_MICRO;
+    char *error;
     pcap_t *pcap;
 
-    *writerp = NULL;
-    pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, CTDP_PCAP_SNAPLEN,
-                                                PCAP_TSTAMP_PRECISION_MICRO);
+    error = check_append(file, ph, n, &precision);
+    if (error || fstat(fd, &st)) {
+        close(fd);
+        return error ? error : file_error(file, "cannot write capture: ",
+                                          ovs_strerror(errno));
+    }
+    close(fd);
+    pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, ph->snaplen,
+                                                precision);
     if (!pcap) {
         return xasprintf("%s: cannot write capture: out of memory", file);
     }
-    dumper = pcap_dump_open(pcap, file);
+    /* libpcap appends only to a file it opens itself: make sure it is the
+     * file checked above, not one put in its place since. */
+    dumper = pcap_dump_open_append(pcap, file);
     if (!dumper) {
-        char *error = file_error(file, "cannot write capture: ",
-                                 pcap_geterr(pcap));
-
+        error = file_error(file, "cannot write capture: ", pcap_geterr(pcap));
+    } else if (fstat(fileno(pcap_dump_file(dumper)), &dumper_st)
+               || dumper_st.st_dev != st.st_dev
+               || dumper_st.st_ino != st.st_ino) {
+        error = file_error(file, "cannot write capture: ", "replaced while "
+                           "it was opened");
+        pcap_dump_close(dumper);
+    }
+    if (error) {
         pcap_close(pcap);
+        return error;
+    }
+    *pcapp = pcap;
+    *dumperp = dumper;
+    return NULL;
+}
+
+char *
+ctdp_pcap_writer_open(const char *file, struct ctdp_pcap_writer **writerp)
+{
+    static const char what[] = "cannot write capture: ";
+    struct pcap_file_header ph;
+    struct ctdp_pcap_writer *w;
+    pcap_dumper_t *dumper = NULL;
+    bool created = false;
+    pcap_t *pcap = NULL;
+    char *error;
+    ssize_t n;
+    int fd;
+
+    *writerp = NULL;
+    fd = open_regular(file, O_RDWR, what, &error);
+    if (fd == -ENOENT) {
+        free(error);
+        fd = open_regular(file, O_RDWR | O_CREAT | O_EXCL, what, &error);
+        created = fd >= 0;
+    }
+    if (fd < 0) {
+        return error;
+    }
+    n = read(fd, &ph, sizeof ph);
+    if (n < 0) {
+        error = file_error(file, what, ovs_strerror(errno));
+        close(fd);
+    } else if (n == 0) {
+        error = start_capture(file, fd, &pcap, &dumper);
+    } else {
+        error = append_capture(file, fd, &ph, n, &pcap, &dumper);
+    }
+    if (error) {
+        if (created) {
+            unlink(file);
+        }
         return error;
     }
     w = xzalloc(sizeof *w);
@@ -217,15 +411,21 @@ void
 ctdp_pcap_writer_write(struct ctdp_pcap_writer *w,
                        const struct dp_packet_batch *batch, long long usec)
 {
+    bool nsec = (pcap_get_tstamp_precision(w->pcap)
+                 == PCAP_TSTAMP_PRECISION_NANO);
+    uint32_t snaplen = pcap_snapshot(w->pcap);
+    /* pcap_dump() writes 'tv_usec' as it is: nanoseconds for a capture
+     * with nanosecond stamps. */
     struct pcap_pkthdr hdr = {
-        .ts = { .tv_sec = usec / 1000000, .tv_usec = usec % 1000000 },
+        .ts = { .tv_sec = usec / 1000000,
+                .tv_usec = usec % 1000000 * (nsec ? 1000 : 1) },
     };
     struct dp_packet *pkt;
 
     ovs_mutex_lock(&w->mutex);
     DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
         hdr.len = dp_packet_size(pkt);
-        hdr.caplen = MIN(hdr.len, CTDP_PCAP_SNAPLEN);
+        hdr.caplen = MIN(hdr.len, snaplen);
         pcap_dump((u_char *) w->dumper, &hdr, dp_packet_data(pkt));
         w->n_packets++;
     }

@@ -131,8 +131,8 @@ open_netdev(const struct ctdp_port_spec *spec, struct ctdp_port *port)
 }
 
 /* Checks a pcap port's options: rx and tx only, at least one of them,
- * each with a file name, and not both the same file (writing would
- * truncate what is being read). */
+ * each with a file name, and not both the same file (the port would
+ * read back what it writes). */
 static char *
 check_pcap_options(const struct ctdp_port_spec *spec)
 {

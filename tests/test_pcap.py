@@ -5,8 +5,10 @@ reader.  Every scenario runs the default firewall: port 1 ("in") is inside,
 port 2 ("out") outside.  Replays run `ctdpd --replay` with TZ=UTC, so that
 the start times it prints do not depend on the machine's time zone.
 """
+import errno
 import os
 import struct
+import subprocess
 
 import pytest
 from scapy.all import IP, UDP, Ether, Raw, wrpcap
@@ -302,3 +304,170 @@ def test_replay_with_flows_file(tmp_path):
     assert ",zone=7," in conns[0]
     flows.write_text("table=0,actions=frobnicate\n")
     one_line_error(replay(f"--flows={flows}"), "--flows")
+
+
+# ---- Files that are not captures to read or to write -----------------------
+
+def special_file(tmp_path, kind):
+    """A path that is not a regular file: a FIFO, a device, a directory."""
+    if kind == "dev-zero":
+        return "/dev/zero"
+    path = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    return str(path)
+
+
+SPECIAL_FILES = ["fifo", "dev-zero", "directory"]
+
+
+def release_fifo(path, flags):
+    """Opens the end of FIFO 'path' that 'flags' names (O_RDONLY or
+    O_WRONLY), without blocking, so that a daemon blocked opening the other
+    end (were it to open a FIFO) goes on; returns the fd or None."""
+    if not path.startswith("/") or not os.path.exists(path) or \
+            "fifo" not in path:
+        return None
+    try:
+        return os.open(path, flags | os.O_NONBLOCK)
+    except OSError as e:
+        assert e.errno == errno.ENXIO       # No reader: nobody to release.
+        return None
+
+
+def add_port_bounded(daemon, spec, fifo, flags):
+    """Runs add-port 'spec' for at most 5 s, then releases a daemon that
+    blocked on FIFO 'fifo'."""
+    fd = None
+    try:
+        return daemon.dpctl("--timeout=5", "add-port", spec, timeout=30)
+    finally:
+        fd = release_fifo(fifo, flags)
+        if fd is not None:
+            os.close(fd)
+
+
+def ctdpd_foreground(tmp_path, *args, fifo="", flags=os.O_RDONLY):
+    """Runs ctdpd in the foreground with 'args', for a start that must fail
+    at once: the test fails if it still runs after 10 s."""
+    try:
+        return run([program("ctdpd"), "--no-chdir",
+                    f"--unixctl={tmp_path / 'fg.ctl'}", *args], timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"ctdpd {' '.join(args)} still running after 10 s")
+    finally:
+        fd = release_fifo(fifo, flags)
+        if fd is not None:
+            os.close(fd)
+
+
+@pytest.mark.parametrize("kind", SPECIAL_FILES)
+def test_add_port_refuses_rx_not_regular(tmp_path, daemon, kind):
+    """add-port with rx= a FIFO, a device or a directory fails at once with
+    one line naming the file, and changes nothing: no port, no tx file,
+    and the daemon goes on answering."""
+    path = special_file(tmp_path, kind)
+    before = daemon.dpctl("show").stdout
+    proc = add_port_bounded(
+        daemon, f"in=pcap:rx={path},tx={tmp_path / 'tx.pcap'}", path,
+        os.O_WRONLY)
+    one_line_error(proc, "port in", path, "not a regular file")
+    assert daemon.dpctl("show").stdout == before
+    assert not (tmp_path / "tx.pcap").exists()
+
+
+@pytest.mark.parametrize("kind", SPECIAL_FILES)
+def test_ctdpd_refuses_rx_not_regular(tmp_path, kind):
+    """ctdpd --port=NAME=pcap:rx= a FIFO, a device or a directory exits
+    non-zero at once with one line naming the file."""
+    path = special_file(tmp_path, kind)
+    proc = ctdpd_foreground(tmp_path, pcap_port("in", path), fifo=path,
+                            flags=os.O_WRONLY)
+    one_line_error(proc, "--port: port in", path, "not a regular file")
+
+
+@pytest.mark.parametrize("kind", SPECIAL_FILES + ["dev-null"])
+def test_add_port_refuses_tx_not_regular(tmp_path, daemon, kind):
+    """add-port with tx= a FIFO, a device or a directory fails at once with
+    one line naming the file, and changes nothing."""
+    path = "/dev/null" if kind == "dev-null" else special_file(tmp_path, kind)
+    before = daemon.dpctl("show").stdout
+    proc = add_port_bounded(daemon, f"out=pcap:tx={path}", path,
+                            os.O_RDONLY)
+    one_line_error(proc, "port out", path, "not a regular file")
+    assert daemon.dpctl("show").stdout == before
+
+
+def test_ctdpd_refuses_tx_fifo(tmp_path):
+    """ctdpd --port=NAME=pcap:tx=FIFO exits non-zero at once with one line
+    naming the file."""
+    path = special_file(tmp_path, "fifo")
+    proc = ctdpd_foreground(tmp_path, pcap_port("out", tx=path), fifo=path,
+                            flags=os.O_RDONLY)
+    one_line_error(proc, "--port: port out", path, "not a regular file")
+
+
+NOT_CAPTURES = {
+    "text": (lambda p: text_file(p / "notes.txt"),
+             "not a pcap capture; will not overwrite it"),
+    "not-ethernet": (lambda p: non_ethernet_capture(p / "sll.pcap"),
+                     "is not Ethernet"),
+    "big-endian": (lambda p: str(write_big_endian(p / "be.pcap")),
+                   "byte order"),
+}
+
+
+def write_big_endian(path):
+    wrpcap(str(path), [udp(True, 1000, 53, 0)], linktype=1,
+           endianness=">")
+    return path
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_CAPTURES))
+def test_add_port_tx_keeps_file_it_cannot_extend(tmp_path, daemon, kind):
+    """add-port with tx= an existing file that is not an Ethernet capture
+    it can append to refuses it with one line, and leaves the file as it
+    was: a tx file never clobbers one that is not a capture."""
+    make, reason = NOT_CAPTURES[kind]
+    path = make(tmp_path)
+    content = open(path, "rb").read()
+    before = daemon.dpctl("show").stdout
+    proc = daemon.dpctl("--timeout=5", "add-port", f"out=pcap:tx={path}")
+    one_line_error(proc, "port out", path, reason)
+    assert open(path, "rb").read() == content
+    assert daemon.dpctl("show").stdout == before
+
+
+def test_ctdpd_tx_keeps_text_file(tmp_path):
+    """ctdpd --port=NAME=pcap:tx=FILE with FILE a text file exits non-zero
+    with one line, and leaves the file as it was."""
+    path = text_file(tmp_path / "notes.txt")
+    proc = ctdpd_foreground(tmp_path, pcap_port("out", tx=path))
+    one_line_error(proc, "--port: port out", path, "not a pcap capture")
+    assert open(path).read() == "hello\n"
+
+
+@pytest.mark.parametrize("options", [{}, {"nano": True},
+                                     {"snaplen": 1518}],
+                         ids=["usec", "nsec", "snaplen-1518"])
+def test_tx_appends_to_existing_capture(tmp_path, options):
+    """A pcap port whose tx= capture exists appends to it, as Open
+    vSwitch's dummy ports do: what the file held is kept, in its own
+    format (microsecond or nanosecond stamps, its snaplen), and the frames
+    the port sends come after it."""
+    old = [udp(False, 53, 1000, 0, b"old"), udp(False, 53, 1001, 1, b"old")]
+    path = tmp_path / "out.pcap"
+    wrpcap(str(path), old, linktype=1, **options)
+    new = udp(True, 2000, 53, 0, b"new")
+    d = Daemon(tmp_path).start("--port=p1=dummy")
+    try:
+        proc = d.dpctl("add-port", f"out=pcap:tx={path}")
+        assert proc.returncode == 0, proc.stderr
+        assert d.dpctl("inject", "p1", bytes(new).hex()).returncode == 0
+        want = [bytes(f) for f in old + [new]]
+        wait_until(lambda: [data for data, _ in RawPcapReader(str(path))]
+                   == want, what="the new frame after the old ones")
+    finally:
+        d.stop()
