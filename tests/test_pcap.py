@@ -323,44 +323,44 @@ def special_file(tmp_path, kind):
 SPECIAL_FILES = ["fifo", "dev-zero", "directory"]
 
 
+def fifo_of(kind, path):
+    """'path' if it is a FIFO that a blocked daemon would hold, else
+    None."""
+    return path if kind == "fifo" else None
+
+
 def release_fifo(path, flags):
-    """Opens the end of FIFO 'path' that 'flags' names (O_RDONLY or
-    O_WRONLY), without blocking, so that a daemon blocked opening the other
-    end (were it to open a FIFO) goes on; returns the fd or None."""
-    if not path.startswith("/") or not os.path.exists(path) or \
-            "fifo" not in path:
-        return None
+    """Opens and closes the end of FIFO 'path' that 'flags' names
+    (O_RDONLY or O_WRONLY), without blocking, so that a daemon blocked
+    opening the other end (were it to open a FIFO) goes on.  Nothing to do
+    if 'path' is None."""
+    if path is None:
+        return
     try:
-        return os.open(path, flags | os.O_NONBLOCK)
+        os.close(os.open(path, flags | os.O_NONBLOCK))
     except OSError as e:
         assert e.errno == errno.ENXIO       # No reader: nobody to release.
-        return None
 
 
-def add_port_bounded(daemon, spec, fifo, flags):
-    """Runs add-port 'spec' for at most 5 s, then releases a daemon that
-    blocked on FIFO 'fifo'."""
-    fd = None
+def add_port_bounded(daemon, spec, fifo=None, flags=os.O_RDONLY):
+    """Runs add-port 'spec', giving up after 5 s, then releases the daemon
+    if it blocked opening FIFO 'fifo'."""
     try:
         return daemon.dpctl("--timeout=5", "add-port", spec, timeout=30)
     finally:
-        fd = release_fifo(fifo, flags)
-        if fd is not None:
-            os.close(fd)
+        release_fifo(fifo, flags)
 
 
-def ctdpd_foreground(tmp_path, *args, fifo="", flags=os.O_RDONLY):
+def ctdpd_foreground(tmp_path, *args, fifo=None, flags=os.O_RDONLY):
     """Runs ctdpd in the foreground with 'args', for a start that must fail
-    at once: the test fails if it still runs after 10 s."""
+    at once: the test fails if it still runs after 10 s (killed then)."""
     try:
         return run([program("ctdpd"), "--no-chdir",
                     f"--unixctl={tmp_path / 'fg.ctl'}", *args], timeout=10)
     except subprocess.TimeoutExpired:
         pytest.fail(f"ctdpd {' '.join(args)} still running after 10 s")
     finally:
-        fd = release_fifo(fifo, flags)
-        if fd is not None:
-            os.close(fd)
+        release_fifo(fifo, flags)
 
 
 @pytest.mark.parametrize("kind", SPECIAL_FILES)
@@ -371,8 +371,8 @@ def test_add_port_refuses_rx_not_regular(tmp_path, daemon, kind):
     path = special_file(tmp_path, kind)
     before = daemon.dpctl("show").stdout
     proc = add_port_bounded(
-        daemon, f"in=pcap:rx={path},tx={tmp_path / 'tx.pcap'}", path,
-        os.O_WRONLY)
+        daemon, f"in=pcap:rx={path},tx={tmp_path / 'tx.pcap'}",
+        fifo_of(kind, path), os.O_WRONLY)
     one_line_error(proc, "port in", path, "not a regular file")
     assert daemon.dpctl("show").stdout == before
     assert not (tmp_path / "tx.pcap").exists()
@@ -383,8 +383,8 @@ def test_ctdpd_refuses_rx_not_regular(tmp_path, kind):
     """ctdpd --port=NAME=pcap:rx= a FIFO, a device or a directory exits
     non-zero at once with one line naming the file."""
     path = special_file(tmp_path, kind)
-    proc = ctdpd_foreground(tmp_path, pcap_port("in", path), fifo=path,
-                            flags=os.O_WRONLY)
+    proc = ctdpd_foreground(tmp_path, pcap_port("in", path),
+                            fifo=fifo_of(kind, path), flags=os.O_WRONLY)
     one_line_error(proc, "--port: port in", path, "not a regular file")
 
 
@@ -394,8 +394,8 @@ def test_add_port_refuses_tx_not_regular(tmp_path, daemon, kind):
     one line naming the file, and changes nothing."""
     path = "/dev/null" if kind == "dev-null" else special_file(tmp_path, kind)
     before = daemon.dpctl("show").stdout
-    proc = add_port_bounded(daemon, f"out=pcap:tx={path}", path,
-                            os.O_RDONLY)
+    proc = add_port_bounded(daemon, f"out=pcap:tx={path}",
+                            fifo_of(kind, path), os.O_RDONLY)
     one_line_error(proc, "port out", path, "not a regular file")
     assert daemon.dpctl("show").stdout == before
 
@@ -409,20 +409,21 @@ def test_ctdpd_refuses_tx_fifo(tmp_path):
     one_line_error(proc, "--port: port out", path, "not a regular file")
 
 
+def write_big_endian(path):
+    """An Ethernet capture in big-endian byte order."""
+    wrpcap(str(path), [udp(True, 1000, 53, 0)], linktype=1,
+           endianness=">")
+    return str(path)
+
+
 NOT_CAPTURES = {
     "text": (lambda p: text_file(p / "notes.txt"),
              "not a pcap capture; will not overwrite it"),
     "not-ethernet": (lambda p: non_ethernet_capture(p / "sll.pcap"),
                      "is not Ethernet"),
-    "big-endian": (lambda p: str(write_big_endian(p / "be.pcap")),
+    "big-endian": (lambda p: write_big_endian(p / "be.pcap"),
                    "byte order"),
 }
-
-
-def write_big_endian(path):
-    wrpcap(str(path), [udp(True, 1000, 53, 0)], linktype=1,
-           endianness=">")
-    return path
 
 
 @pytest.mark.parametrize("kind", sorted(NOT_CAPTURES))
