@@ -19,3 +19,18 @@ tests_unit_ctdp_unit_SOURCES = \
 	tests/unit/test-ct-reclaim.c
 tests_unit_ctdp_unit_LDADD = lib/libctdp.la $(OVS_LIBDIR)/libopenvswitch.la
 TESTS += tests/unit/ctdp-unit
+
+# The tracker raced for a while (tests/unit/ctdp-stress.c): 15 s in `make
+# check`; `make stress DURATION=SECONDS` for long runs.
+check_PROGRAMS += tests/unit/ctdp-stress
+tests_unit_ctdp_stress_SOURCES = \
+	tests/unit/ctdp-stress.c \
+	tests/unit/ctdp-pkt.c \
+	tests/unit/ctdp-pkt.h
+tests_unit_ctdp_stress_LDADD = $(tests_unit_ctdp_unit_LDADD)
+TESTS += tests/unit/ctdp-stress
+
+DURATION = 600
+stress: tests/unit/ctdp-stress
+	tests/unit/ctdp-stress $(DURATION)
+.PHONY: stress
