@@ -44,6 +44,7 @@ struct options {
     size_t n_ports;
     const char *flows;          /* --flows file, or NULL. */
     int n_threads;              /* --n-threads; 0: one per port. */
+    unsigned int max_conns;     /* --max-conns; 0: the tracker's default. */
     bool replay;                /* --replay: replay the captures, print,
                                  * exit. */
 };
@@ -145,6 +146,10 @@ configure(struct ctdp_dp *dp, const struct options *opts)
     size_t n;
     char *error;
 
+    /* Before the ports, so that no packet meets another limit. */
+    if (opts->max_conns) {
+        ctdp_ct_set_max_conns(ctdp_dp_ct(dp), opts->max_conns);
+    }
     for (size_t i = 0; i < opts->n_ports; i++) {
         error = ctdp_dp_add_port(dp, opts->ports[i]);
         if (error) {
@@ -254,6 +259,7 @@ parse_options(int argc, char *argv[], struct options *opts)
         OPT_PORT,
         OPT_FLOWS,
         OPT_N_THREADS,
+        OPT_MAX_CONNS,
         OPT_REPLAY,
         VLOG_OPTION_ENUMS,
         DAEMON_OPTION_ENUMS,
@@ -263,6 +269,7 @@ parse_options(int argc, char *argv[], struct options *opts)
         {"port", required_argument, NULL, OPT_PORT},
         {"flows", required_argument, NULL, OPT_FLOWS},
         {"n-threads", required_argument, NULL, OPT_N_THREADS},
+        {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
         {"replay", no_argument, NULL, OPT_REPLAY},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -300,6 +307,13 @@ parse_options(int argc, char *argv[], struct options *opts)
             opts->n_threads = n;
             break;
         }
+        case OPT_MAX_CONNS:
+            if (!str_to_uint(optarg, 10, &opts->max_conns)
+                || !opts->max_conns) {
+                ovs_fatal(0, "--max-conns wants a number from 1 to %u, "
+                          "not '%s'", UINT_MAX, optarg);
+            }
+            break;
         case OPT_FLOWS:
             opts->flows = optarg;
             break;
@@ -345,6 +359,8 @@ usage(void)
            "                     repeat for more ports, numbered from 1\n"
            "  --n-threads=N      N receive threads shared by the ports\n"
            "                     (default: one thread per port)\n"
+           "  --max-conns=N      the conntrack table's limit from the\n"
+           "                     start (as ct-set-maxconns)\n"
            "  --flows=FILE       flows in OVS syntax, one per line\n"
            "                     (default: a stateful firewall, port 1\n"
            "                     inside, port 2 outside)\n"
