@@ -478,9 +478,13 @@ ctdp_dp_add_port(struct ctdp_dp *dp, const char *spec_)
     dpp->dp = dp;
     dpp->port = port;
     latch_init(&dpp->exit);
+    if (port->rxq && dp->pool) {
+        /* Before the port is published: a pool thread that sees it must
+         * see its thread too, or two threads could poll it. */
+        pool_assign(dp, dpp);
+    }
     ovsrcu_set(&dp->ports[ofp_to_u16(ofport)], dpp);
     if (port->rxq && dp->pool) {
-        pool_assign(dp, dpp);
         latch_set(&dp->pool[dpp->pool_thread].wake);
     } else if (port->rxq) {
         dpp->thread = ovs_thread_create("ctdp_port", port_main, dpp);
