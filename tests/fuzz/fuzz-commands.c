@@ -30,6 +30,7 @@
 
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "ctdp-command.h"
 #include "ctdp-dp.h"
 #include "ctdp-flows.h"
@@ -100,6 +101,7 @@ struct conn {
 
 static struct conn conns[MAX_COMMANDS];
 static char *port_specs[2];
+static int port_fds[2];
 
 void
 __wrap_unixctl_command_register(const char *name, const char *usage OVS_UNUSED,
@@ -148,7 +150,7 @@ LLVMFuzzerInitialize(int *argc OVS_UNUSED, char ***argv OVS_UNUSED)
 {
     fuzz_quiet();
     for (int i = 0; i < 2; i++) {
-        char *file = fuzz_memfile("fuzz-commands");
+        char *file = fuzz_memfile("fuzz-commands", &port_fds[i]);
 
         port_specs[i] = xasprintf("p%d=pcap:tx=%s", i + 1, file);
         free(file);
@@ -172,6 +174,9 @@ make_dp(void)
     struct ctdp_dp *dp = ctdp_dp_create(0);
     size_t n;
 
+    for (int i = 0; i < 2; i++) {
+        ovs_assert(!ftruncate(port_fds[i], 0));
+    }
     add_port(dp, port_specs[0]);
     add_port(dp, port_specs[1]);
     ovs_assert(!ctdp_flows_add_text(ctdp_dp_flows(dp), ctdp_dp_firewall_flows,

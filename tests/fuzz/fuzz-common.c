@@ -69,14 +69,13 @@ fuzz_take_line(struct fuzz_input *in, char delim)
 }
 
 char *
-fuzz_memfile(const char *name)
+fuzz_memfile(const char *name, int *fd)
 {
-    int fd = memfd_create(name, 0);
-
-    if (fd < 0) {
+    *fd = memfd_create(name, 0);
+    if (*fd < 0) {
         ovs_fatal(errno, "memfd_create");
     }
-    return xasprintf("/proc/self/fd/%d", fd);
+    return xasprintf("/proc/self/fd/%d", *fd);
 }
 
 void

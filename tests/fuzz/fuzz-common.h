@@ -43,8 +43,9 @@ char *fuzz_take_line(struct fuzz_input *, char delim);
 
 /* Returns the name (/proc/self/fd/N) of a new, empty file in memory
  * (memfd), a regular file that the pcap ports can read and write without
- * touching a disk.  Aborts on failure. */
-char *fuzz_memfile(const char *name);
+ * touching a disk, and stores its descriptor in '*fd' (to empty it with
+ * ftruncate(), since a pcap port's tx= appends).  Aborts on failure. */
+char *fuzz_memfile(const char *name, int *fd);
 
 /* Silences the Open vSwitch library's logging (a fuzzer sends it far too
  * many bad packets), once per process. */

@@ -13,7 +13,6 @@
  * disk. */
 #include <config.h>
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,7 +27,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int fd = -1;
+static int fd = -1, tx_fd = -1;
 static char *path, *tx_spec;
 
 int
@@ -37,10 +36,8 @@ LLVMFuzzerInitialize(int *argc OVS_UNUSED, char ***argv OVS_UNUSED)
     char *tx;
 
     fuzz_quiet();
-    path = fuzz_memfile("fuzz-pcap-rx");
-    fd = open(path, O_RDWR);
-    ovs_assert(fd >= 0);
-    tx = fuzz_memfile("fuzz-pcap-tx");
+    path = fuzz_memfile("fuzz-pcap-rx", &fd);
+    tx = fuzz_memfile("fuzz-pcap-tx", &tx_fd);
     tx_spec = xasprintf("p2=pcap:tx=%s", tx);
     free(tx);
     return 0;
@@ -98,6 +95,7 @@ replay(void)
     size_t n;
 
     free(spec);
+    ovs_assert(!ftruncate(tx_fd, 0));
     if (!error) {
         error = ctdp_dp_add_port(dp, tx_spec);
         if (error) {
