@@ -53,7 +53,10 @@ uint64_t ctdp_pcap_reader_n_packets(const struct ctdp_pcap_reader *);
 
 /* ---- Writing ----------------------------------------------------------- */
 
-/* Creates (or truncates) 'file' as an Ethernet capture. */
+/* Opens 'file' for writing an Ethernet capture: a new (or empty) file gets
+ * a capture header, an existing Ethernet capture in this machine's byte
+ * order is appended to, and any other file, or one that is not regular, is
+ * refused and left as it was. */
 char *ctdp_pcap_writer_open(const char *file, struct ctdp_pcap_writer **)
     OVS_WARN_UNUSED_RESULT;
 /* Flushes and closes the file. */
