@@ -181,6 +181,7 @@ struct ctdp_l4proto {
 extern const struct ctdp_l4proto ctdp_l4_tcp;
 extern const struct ctdp_l4proto ctdp_l4_udp;
 extern const struct ctdp_l4proto ctdp_l4_icmp;
+extern const struct ctdp_l4proto ctdp_l4_icmp_wrong_family;
 extern const struct ctdp_l4proto ctdp_l4_generic;
 
 const struct ctdp_l4proto *ctdp_l4proto_find(const struct ctdp_tuple *);

@@ -38,9 +38,11 @@ ctdp_l4proto_find(const struct ctdp_tuple *t)
     case IPPROTO_UDPLITE:
         return &ctdp_l4_udp;
     case IPPROTO_ICMP:
-        return t->l3 == CTDP_L3_IPV4 ? &ctdp_l4_icmp : &ctdp_l4_generic;
+        return t->l3 == CTDP_L3_IPV4 ? &ctdp_l4_icmp
+                                      : &ctdp_l4_icmp_wrong_family;
     case IPPROTO_ICMPV6:
-        return t->l3 == CTDP_L3_IPV6 ? &ctdp_l4_icmp : &ctdp_l4_generic;
+        return t->l3 == CTDP_L3_IPV6 ? &ctdp_l4_icmp
+                                      : &ctdp_l4_icmp_wrong_family;
     default:
         return &ctdp_l4_generic;
     }

@@ -39,3 +39,28 @@ const struct ctdp_l4proto ctdp_l4_icmp = {
     .new_ok = icmp_new_ok,
     .packet = icmp_packet,
 };
+
+/* ICMP carried in IPv6, or ICMPv6 in IPv4: the kernel's
+ * nf_conntrack_icmp_packet() (and _icmpv6_) refuse the other family, so
+ * such a packet is invalid and makes no conn.  (It is not checksummed
+ * either: ctdp-tuple.c checks ICMP in IPv4 and ICMPv6 in IPv6 only.) */
+static bool
+wrong_family_new_ok(const struct ctdp_tuple *t OVS_UNUSED)
+{
+    return false;
+}
+
+static enum ctdp_verdict
+wrong_family_packet(struct ctdp_conn *conn OVS_UNUSED,
+                    const struct ctdp_l4_ctx *ctx OVS_UNUSED,
+                    long long *timeout OVS_UNUSED)
+{
+    return CTDP_INVALID;
+}
+
+const struct ctdp_l4proto ctdp_l4_icmp_wrong_family = {
+    .name = "icmp",
+    .allow_clash = false,
+    .new_ok = wrong_family_new_ok,
+    .packet = wrong_family_packet,
+};

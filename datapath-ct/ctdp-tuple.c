@@ -104,8 +104,10 @@ l4_checksum_ok(const struct ctdp_tuple *key, const uint8_t *l4, size_t size)
             return true;
         }
         size = (l4[4] << 8) | l4[5];    /* Checked against 'size' before. */
-    } else if (proto != IPPROTO_TCP && proto != IPPROTO_ICMP
-               && proto != IPPROTO_ICMPV6) {
+    } else if (proto != IPPROTO_TCP
+               && !(proto == IPPROTO_ICMP && key->l3 == CTDP_L3_IPV4)
+               && !(proto == IPPROTO_ICMPV6 && key->l3 == CTDP_L3_IPV6)) {
+        /* Nor ICMP in IPv6, ICMPv6 in IPv4: the kernel checks neither. */
         return true;
     }
     if (proto != IPPROTO_ICMP) {

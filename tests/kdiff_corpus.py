@@ -9,12 +9,15 @@ prints ("packet 3 verdict", "table timeout", ...), each an Explained: the
 kernel's value, ctdp's value and the reason; and 'ctdp_setup', ctdp-dpctl
 commands run before the first packet.  tests/KDIFF.md says how to add one.
 """
+import socket
+import struct
 from dataclasses import dataclass, field
 
 from scapy.all import (ICMP, IP, SCTP, TCP, UDP, ICMPv6DestUnreach,
                        ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6PacketTooBig,
                        IPv6, IPv6ExtHdrFragment, Raw, SCTPChunkInit,
                        SCTPChunkInitAck, fragment, fragment6)
+from scapy.utils import checksum
 
 A4, B4 = "10.0.0.1", "10.0.0.2"
 A6, B6 = "2001:db8::1", "2001:db8::2"
@@ -91,6 +94,18 @@ def icmp_error(side, quoted, src=None, v6=False, type_=3, code=3):
         return (side, ip / ICMPv6DestUnreach(code=4) / inner)
     ip = IP(src=src or inner.dst, dst=inner.src)
     return (side, ip / ICMP(type=type_, code=code) / bytes(inner)[:28])
+
+
+def icmpv6_in_ipv4(side, type_):
+    """An ICMPv6 echo (request 128, reply 129) in IPv4, its checksum over
+    an IPv4 pseudo-header (as a stack that mixed them up would send it)."""
+    src, dst = (A4, B4) if side == "A" else (B4, A4)
+    body = bytes([type_, 0, 0, 0, 0, 7, 0, 1]) + b"ping"
+    pseudo = (socket.inet_aton(src) + socket.inet_aton(dst)
+              + struct.pack("!HH", 58, len(body)))
+    c = checksum(pseudo + body)
+    return (side, IP(src=src, dst=dst, proto=58)
+            / Raw(body[:2] + struct.pack("!H", c) + body[4:]))
 
 
 def frags(pair, size):
@@ -336,6 +351,21 @@ CORPUS = [
              "Timestamp request and reply: tracked like echo.",
              [("A", IP(src=A4, dst=B4) / ICMP(type=13, id=9)),
               ("B", IP(src=B4, dst=A4) / ICMP(type=14, id=9))]),
+    Sequence("icmp_in_ipv6",
+             "ICMP (protocol 1) carried in IPv6, an echo request and its "
+             "reply, and a port unreachable: the kernel's ICMP tracker "
+             "refuses IPv6, so each is invalid and no conn is made.",
+             [("A", IPv6(src=A6, dst=B6, nh=1) / ICMP(type=8, id=7)
+               / Raw(b"ping")),
+              ("B", IPv6(src=B6, dst=A6, nh=1) / ICMP(type=0, id=7)
+               / Raw(b"ping")),
+              ("B", IPv6(src=B6, dst=A6, nh=1) / ICMP(type=3, code=3)
+               / Raw(bytes(28)))]),
+    Sequence("icmpv6_in_ipv4",
+             "ICMPv6 (protocol 58) carried in IPv4, an echo request and "
+             "its reply, checksummed over an IPv4 pseudo-header: invalid, "
+             "no conn, as the kernel.",
+             [icmpv6_in_ipv4("A", 128), icmpv6_in_ipv4("B", 129)]),
     Sequence("icmp_error_about_icmp",
              "Port unreachable about A's echo request: related to the echo "
              "conn.",

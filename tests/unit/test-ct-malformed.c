@@ -419,6 +419,40 @@ test_random_damage(void)
     tpkt_ct_destroy(ct);
 }
 
+/* ICMP carried in IPv6 and ICMPv6 in IPv4, an echo request and its reply
+ * each: invalid, counted only as invalid (no checksum is checked, as the
+ * kernel's nf_conntrack_icmp_packet() refuses the family before anything
+ * else), and no conn (kdiff sequences icmp_in_ipv6, icmpv6_in_ipv4). */
+static void
+test_icmp_wrong_family(void)
+{
+    static const uint8_t request[8] = { 8, 0, 0, 0, 0, 7, 0, 1 };
+    static const uint8_t reply[8] = { 0, 0, 0, 0, 0, 7, 0, 1 };
+    static const uint8_t request6[8] = { 128, 0, 0, 0, 0, 7, 0, 1 };
+    static const uint8_t reply6[8] = { 129, 0, 0, 0, 0, 7, 0, 1 };
+    struct ctdp_ct *ct = setup();
+    struct tpkt_ip ab = tpkt_ip(A, B), ab6 = tpkt_ip(A6, B6);
+    struct tpkt_ip ba = tpkt_ip_swap(&ab), ba6 = tpkt_ip_swap(&ab6);
+    struct dp_packet *pkts[] = {
+        tpkt_l4(&ab6, IPPROTO_ICMP, request, sizeof request),
+        tpkt_l4(&ba6, IPPROTO_ICMP, reply, sizeof reply),
+        tpkt_l4(&ab, IPPROTO_ICMPV6, request6, sizeof request6),
+        tpkt_l4(&ba, IPPROTO_ICMPV6, reply6, sizeof reply6),
+    };
+    struct ctdp_ct_stats before, after;
+
+    ctdp_ct_get_stats(ct, &before);
+    for (size_t i = 0; i < ARRAY_SIZE(pkts); i++) {
+        CHECK_STATE(tpkt_ct1(ct, pkts[i], 0, true, 100), TRK_INV);
+    }
+    ctdp_ct_get_stats(ct, &after);
+    CHECK_EQ(after.invalid - before.invalid, ARRAY_SIZE(pkts));
+    CHECK_EQ(after.error + after.bad_checksum,
+             before.error + before.bad_checksum);
+    check_untouched(ct);
+    tpkt_ct_destroy(ct);
+}
+
 const struct ctdp_unit_suite ct_malformed_suite = {
     "ct-malformed", (const struct ctdp_unit_case[]) {
         { "truncations", test_truncations },
@@ -431,6 +465,7 @@ const struct ctdp_unit_suite ct_malformed_suite = {
         { "icmp_error_bad_inner", test_icmp_error_bad_inner },
         { "bad_checksums", test_bad_checksums },
         { "random_damage", test_random_damage },
+        { "icmp_wrong_family", test_icmp_wrong_family },
         { NULL, NULL },
     },
 };
