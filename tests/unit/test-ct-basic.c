@@ -145,6 +145,32 @@ test_sweep_budget(void)
     tpkt_ct_destroy(ct);
 }
 
+/* A sweep goes on after the last conn it kept, also when the last one it
+ * visited was removed: a zone listing (newest first) three live conns
+ * then an expired one, ten times over, is swept clean in ten calls of
+ * four.  (Going on from the head whenever the last conn visited was
+ * removed revisits live conns and falls behind.) */
+static void
+test_sweep_resumes_after_removal(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct tpkt_ip ab = tpkt_ip(A, B);
+    size_t removed = 0;
+
+    /* The last committed is the head: commit from the tail. */
+    for (int i = 39; i >= 0; i--) {
+        bool expired = i % 4 == 3;
+
+        tpkt_udp_ct(ct, &ab, 1000 + i, 53, 0, true, expired ? 0 : 20000);
+    }
+    for (int call = 0; call < 10; call++) {
+        removed += ctdp_ct_sweep(ct, 30000, 4);
+    }
+    CHECK_EQ(removed, 10);
+    CHECK_EQ(ctdp_ct_n_conns(ct), 30);
+    tpkt_ct_destroy(ct);
+}
+
 /* An unreplied UDP conn lives 30 s after its last packet: found at
  * 29.999 s, invisible from 30 s on; a lookup that meets it then removes
  * it, and one that nothing meets is hidden until the sweep removes it. */
@@ -849,6 +875,7 @@ const struct ctdp_unit_suite ct_basic_suite = {
         { "udp_new_until_reply", test_udp_new_until_reply },
         { "udp_unreplied_expires", test_udp_unreplied_expires },
         { "sweep_budget", test_sweep_budget },
+        { "sweep_resumes_after_removal", test_sweep_resumes_after_removal },
         { "udp_expired_replaced_before_sweep",
           test_udp_expired_replaced_before_sweep },
         { "expired_removed_by_lookup", test_expired_removed_by_lookup },
