@@ -34,3 +34,11 @@ DURATION = 600
 stress: tests/unit/ctdp-stress
 	tests/unit/ctdp-stress $(DURATION)
 .PHONY: stress
+
+# A soak with real traffic through namespaces (tests/soak.py), by hand:
+# `make soak MINUTES=30` writes soak/soak.csv and soak/soak-rss.png.
+MINUTES = 30
+soak: all
+	CTDP_BUILDDIR=$(abs_builddir) /usr/bin/python3 $(srcdir)/tests/soak.py \
+		--minutes=$(MINUTES) --out=soak
+.PHONY: soak
