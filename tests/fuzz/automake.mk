@@ -6,6 +6,8 @@
 #
 #   make fuzz                    every target for FUZZ_TIME seconds each
 #   make fuzz FUZZ_TARGETS=fuzz-flows FUZZ_TIME=3600
+#   make fuzz FUZZ_RESULTS=FILE  also one "PASS|FAIL TARGET" line per target
+#                                in FILE (the quick start counts them)
 EXTRA_DIST += \
 	tests/fuzz/README.md \
 	tests/fuzz/clang-compat.h \
