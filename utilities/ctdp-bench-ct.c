@@ -11,22 +11,55 @@
  * For ctdp, every packet is then passed to ctdp_ct_packet_done(), and a
  * packet that ctdp_ct_execute() dropped (it frees it and removes it from
  * the batch) is counted and re-created in its slot.  Open vSwitch's
- * conntrack never removes packets from a batch. */
+ * conntrack never removes packets from a batch.
+ *
+ * Expiry: Open vSwitch's conntrack runs its clean thread from
+ * conntrack_init() to conntrack_destroy(), also while its runs are timed.
+ * ctdp's equivalent is ctdpd's sweep (sweep_if_due() in lib/ctdp-dp.c):
+ * a tenth of the table, at least 10,000 conns, every tenth of the sweep
+ * interval (20 s by default).  bench_ct_sweep_start() and
+ * bench_ct_sweep_stop() run that schedule on a thread of its own around
+ * each of ctdp's timed runs.  The schedule's clock runs only between the
+ * two calls, so that ctdp is swept at ctdpd's rate per second of its own
+ * timed work, however long Open vSwitch's runs in between take.  The
+ * sweeper passes the tracker's creation time as 'now': every conn was
+ * made or refreshed since, so none is expired, and the sweep walks the
+ * table and removes nothing, as the clean thread does on live conns. */
 #include <config.h>
 #include "ctdp-bench.h"
 
 #include "conntrack.h"
 #include "ct-dpif.h"
 #include "ctdp-ct.h"
+#include "latch.h"
+#include "openvswitch/poll-loop.h"
+#include "ovs-rcu.h"
+#include "ovs-thread.h"
 #include "packets.h"
+#include "timeval.h"
 #include "util.h"
 
 /* Both trackers may hold this many conns: the default of each. */
 #define BENCH_MAX_CONNS 3000000
 
+/* ctdp's sweeper.  The main thread writes these before it creates the
+ * thread and reads them after it joins it; in between only the thread
+ * touches them, except 'exit'. */
+struct bench_sweeper {
+    pthread_t thread;
+    bool running;
+    struct latch exit;          /* Set by bench_ct_sweep_stop(). */
+    long long birth;            /* time_msec() at creation: the 'now'. */
+    long long next;             /* time_msec() of the next slice. */
+    long long wait;             /* Between runs: ms left until the next. */
+    uint64_t removed;           /* Conns removed since the last start:
+                                 * none are expected. */
+};
+
 struct bench_ct {
     enum bench_impl impl;
     struct ctdp_ct *ctdp;       /* For BENCH_CTDP. */
+    struct bench_sweeper sweeper;   /* For BENCH_CTDP. */
     struct conntrack *ovs;      /* For BENCH_OVS. */
 };
 
@@ -34,6 +67,13 @@ const char *
 bench_impl_name(enum bench_impl impl)
 {
     return impl == BENCH_CTDP ? "ctdp" : "OVS";
+}
+
+/* ctdpd's time between two sweep slices. */
+static long long
+sweep_period(const struct ctdp_ct *ctdp)
+{
+    return MAX(ctdp_ct_get_sweep_interval(ctdp) / 10, 1);
 }
 
 struct bench_ct *
@@ -49,6 +89,10 @@ bench_ct_create(enum bench_impl impl)
         if (!ct->ctdp) {
             ovs_fatal(0, "ctdp_ct_create() failed");
         }
+        /* As if the empty table had just been swept, as ctdpd and Open
+         * vSwitch's clean thread both do when they start. */
+        ct->sweeper.birth = time_msec();
+        ct->sweeper.wait = sweep_period(ct->ctdp);
     } else {
         ct->ovs = conntrack_init();
         conntrack_set_maxconns(ct->ovs, BENCH_MAX_CONNS);
@@ -60,6 +104,7 @@ void
 bench_ct_destroy(struct bench_ct *ct)
 {
     if (ct) {
+        ovs_assert(!ct->sweeper.running);
         if (ct->impl == BENCH_CTDP) {
             ctdp_ct_destroy(ct->ctdp);
         } else {
@@ -194,4 +239,69 @@ bench_ct_flush_zone(struct bench_ct *ct, uint16_t zone, long long now)
     } else {
         conntrack_flush(ct->ovs, &zone);
     }
+}
+
+/* ---- ctdp's sweeper ---------------------------------------------------- */
+
+/* Sweeps as ctdpd's sweep_if_due() does, until told to stop.  Like Open
+ * vSwitch's clean_thread_main(), it waits in poll_block(), which quiesces
+ * while it waits. */
+static void *
+sweeper_main(void *ct_)
+{
+    struct bench_ct *ct = ct_;
+    struct bench_sweeper *sw = &ct->sweeper;
+
+    while (!latch_is_set(&sw->exit)) {
+        long long now = time_msec();
+
+        if (now >= sw->next) {
+            size_t budget = MAX(10000, ctdp_ct_n_conns(ct->ctdp) / 10);
+
+            sw->removed += ctdp_ct_sweep(ct->ctdp, sw->birth, budget);
+            sw->next = now + sweep_period(ct->ctdp);
+        }
+        poll_timer_wait_until(sw->next);
+        latch_wait(&sw->exit);
+        poll_block();
+    }
+    return NULL;
+}
+
+/* Starts sweeping 'ct' (ctdp only: Open vSwitch's clean thread needs no
+ * help), picking up the schedule where bench_ct_sweep_stop() left it. */
+void
+bench_ct_sweep_start(struct bench_ct *ct)
+{
+    struct bench_sweeper *sw = &ct->sweeper;
+
+    if (ct->impl == BENCH_CTDP) {
+        ovs_assert(!sw->running);
+        latch_init(&sw->exit);
+        sw->removed = 0;
+        sw->next = time_msec() + sw->wait;
+        sw->running = true;
+        sw->thread = ovs_thread_create("bench_sweep", sweeper_main, ct);
+    }
+}
+
+/* Stops the sweeper that bench_ct_sweep_start() started, if any, and
+ * returns the conns it removed since then (none are expected: see the top
+ * of this file). */
+uint64_t
+bench_ct_sweep_stop(struct bench_ct *ct)
+{
+    struct bench_sweeper *sw = &ct->sweeper;
+
+    if (!sw->running) {
+        return 0;
+    }
+    latch_set(&sw->exit);
+    ovsrcu_quiesce_start();     /* Joining must not hold up RCU frees. */
+    xpthread_join(sw->thread, NULL);
+    ovsrcu_quiesce_end();
+    latch_destroy(&sw->exit);
+    sw->running = false;
+    sw->wait = MAX(0, sw->next - time_msec());
+    return sw->removed;
 }

@@ -12,7 +12,16 @@
  * Time: each thread reads time_msec() once at the start of its share and
  * passes it as 'now' to either tracker, as Open vSwitch's own benchmark
  * does; it is fixed within a run and advances between runs.  No run is
- * long enough for a conn to expire (the shortest timeout is 30 s). */
+ * long enough for a conn to expire (the shortest timeout is 30 s).
+ *
+ * Fairness: every workload that measures both trackers alternates them
+ * run by run, in ABBA order (ctdp then Open vSwitch in even rounds, the
+ * other way round in odd ones), so that a noisy neighbour or a change of
+ * clock speed hits both alike.  A workload that builds a table and then
+ * times runs on it builds both tables first and keeps them both.  Open
+ * vSwitch's clean thread runs meanwhile, as it always does; ctdp's sweep
+ * runs on a thread of its own around each of ctdp's timed runs
+ * (bench_ct_sweep_start() in ctdp-bench-ct.c). */
 #include <config.h>
 #include "ctdp-bench.h"
 
@@ -318,6 +327,27 @@ work_floor(struct bench_job *job, struct bench_thread *t)
 
 /* ---- Workloads --------------------------------------------------------- */
 
+/* The tracker that goes 'k'th (0 or 1) in round 'r': ctdp first in even
+ * rounds, Open vSwitch first in odd ones. */
+static enum bench_impl
+round_impl(unsigned int r, unsigned int k)
+{
+    return r % 2 ? BENCH_N_IMPLS - 1 - k : k;
+}
+
+/* Runs 'job' as one timed run, with ctdp's sweep alongside; returns the
+ * seconds it took.  Conns the sweep removed count as misses. */
+static double
+timed_run(struct bench_job *job, struct bench_runs *runs)
+{
+    double secs;
+
+    bench_ct_sweep_start(job->ct);
+    secs = job_run(job, runs);
+    runs->misses += bench_ct_sweep_stop(job->ct);
+    return secs;
+}
+
 static const struct bench_stage udp_commit[] = {
     { BENCH_ORIG, true, false },
 };
@@ -349,43 +379,66 @@ commit_conns(struct bench_ct *ct, enum bench_proto proto,
 }
 
 void
-bench_single_flow(const struct bench_config *cfg, enum bench_impl impl,
-                  unsigned int n_threads, struct bench_runs *runs)
+bench_single_flow(const struct bench_config *cfg, unsigned int n_threads,
+                  struct bench_runs *runs[BENCH_N_IMPLS])
+{
+    struct bench_job jobs[BENCH_N_IMPLS];
+
+    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+        jobs[impl] = (struct bench_job) {
+            .work = work_single_flow, .ct = bench_ct_create(impl),
+            .n_threads = n_threads, .proto = BENCH_UDP, .n = cfg->flow_pkts,
+        };
+    }
+    for (unsigned int r = 0; r < cfg->runs; r++) {
+        for (unsigned int k = 0; k < BENCH_N_IMPLS; k++) {
+            enum bench_impl impl = round_impl(r, k);
+            double secs = timed_run(&jobs[impl], runs[impl]);
+
+            bench_runs_add(runs[impl],
+                           cfg->flow_pkts * n_threads / secs / 1e6);
+        }
+    }
+    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+        bench_ct_destroy(jobs[impl].ct);
+    }
+}
+
+/* One run of new-conns on a fresh 'impl' tracker. */
+static void
+new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
+              enum bench_proto proto, unsigned int n_threads,
+              struct bench_runs *runs)
 {
     struct bench_ct *ct = bench_ct_create(impl);
-    struct bench_job job = {
-        .work = work_single_flow, .ct = ct, .n_threads = n_threads,
-        .proto = BENCH_UDP, .n = cfg->flow_pkts,
-    };
+    double secs;
 
-    for (unsigned int r = 0; r < cfg->runs; r++) {
-        double secs = job_run(&job, runs);
-
-        bench_runs_add(runs, cfg->flow_pkts * n_threads / secs / 1e6);
+    bench_ct_sweep_start(ct);
+    if (proto == BENCH_TCP) {
+        secs = commit_conns(ct, proto, tcp_handshake,
+                            ARRAY_SIZE(tcp_handshake), 0, cfg->big, 0,
+                            n_threads, runs);
+    } else {
+        secs = commit_conns(ct, proto, udp_commit, ARRAY_SIZE(udp_commit),
+                            0, cfg->big, 0, n_threads, runs);
     }
+    runs->misses += bench_ct_sweep_stop(ct);
+    bench_runs_add(runs, cfg->big / secs / 1e6);
+    runs->misses += cfg->big - MIN(cfg->big, bench_ct_n_conns(ct));
     bench_ct_destroy(ct);
 }
 
 void
-bench_new_conns(const struct bench_config *cfg, enum bench_impl impl,
-                enum bench_proto proto, unsigned int n_threads,
-                struct bench_runs *runs)
+bench_new_conns(const struct bench_config *cfg, enum bench_proto proto,
+                unsigned int n_threads,
+                struct bench_runs *runs[BENCH_N_IMPLS])
 {
     for (unsigned int r = 0; r < cfg->runs; r++) {
-        struct bench_ct *ct = bench_ct_create(impl);
-        double secs;
+        for (unsigned int k = 0; k < BENCH_N_IMPLS; k++) {
+            enum bench_impl impl = round_impl(r, k);
 
-        if (proto == BENCH_TCP) {
-            secs = commit_conns(ct, proto, tcp_handshake,
-                                ARRAY_SIZE(tcp_handshake), 0, cfg->big, 0,
-                                n_threads, runs);
-        } else {
-            secs = commit_conns(ct, proto, udp_commit, ARRAY_SIZE(udp_commit),
-                                0, cfg->big, 0, n_threads, runs);
+            new_conns_run(cfg, impl, proto, n_threads, runs[impl]);
         }
-        bench_runs_add(runs, cfg->big / secs / 1e6);
-        runs->misses += cfg->big - MIN(cfg->big, bench_ct_n_conns(ct));
-        bench_ct_destroy(ct);
     }
 }
 
@@ -408,33 +461,59 @@ random_sequence(size_t n, uint64_t bound)
     return seq;
 }
 
-void
-bench_lookups(const struct bench_config *cfg, enum bench_impl impl,
-              uint32_t n_conns, const unsigned int threads[],
-              size_t n_threads, struct bench_runs results[])
+/* The runs of the lookups on 'n_threads' threads, on both tables. */
+static void
+lookup_runs(const struct bench_config *cfg, struct bench_ct *cts[],
+            const uint32_t *seq, unsigned int n_threads,
+            struct bench_runs *runs[BENCH_N_IMPLS])
 {
-    struct bench_ct *ct = bench_ct_create(impl);
-    uint32_t *seq = random_sequence(cfg->lookups, n_conns);
-    struct bench_runs setup;
+    struct bench_job jobs[BENCH_N_IMPLS];
 
-    memset(&setup, 0, sizeof setup);
-    commit_conns(ct, BENCH_UDP, udp_established,
-                 ARRAY_SIZE(udp_established), 0, n_conns, 0, 1, &setup);
-    for (size_t i = 0; i < n_threads; i++) {
-        struct bench_job job = {
-            .work = work_lookup, .ct = ct, .n_threads = threads[i],
+    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+        jobs[impl] = (struct bench_job) {
+            .work = work_lookup, .ct = cts[impl], .n_threads = n_threads,
             .proto = BENCH_UDP, .n = cfg->lookups, .seq = seq,
         };
+    }
+    for (unsigned int r = 0; r < cfg->runs; r++) {
+        for (unsigned int k = 0; k < BENCH_N_IMPLS; k++) {
+            enum bench_impl impl = round_impl(r, k);
+            double secs = timed_run(&jobs[impl], runs[impl]);
 
-        results[i].drops += setup.drops;
-        results[i].misses += setup.misses;
-        for (unsigned int r = 0; r < cfg->runs; r++) {
-            double secs = job_run(&job, &results[i]);
-
-            bench_runs_add(&results[i], cfg->lookups / secs / 1e6);
+            bench_runs_add(runs[impl], cfg->lookups / secs / 1e6);
         }
     }
-    bench_ct_destroy(ct);
+}
+
+void
+bench_lookups(const struct bench_config *cfg, uint32_t n_conns,
+              const unsigned int threads[], size_t n_threads,
+              struct bench_runs *results[BENCH_N_IMPLS])
+{
+    uint32_t *seq = random_sequence(cfg->lookups, n_conns);
+    struct bench_ct *cts[BENCH_N_IMPLS];
+    struct bench_runs setup[BENCH_N_IMPLS];
+
+    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+        cts[impl] = bench_ct_create(impl);
+        memset(&setup[impl], 0, sizeof setup[impl]);
+        commit_conns(cts[impl], BENCH_UDP, udp_established,
+                     ARRAY_SIZE(udp_established), 0, n_conns, 0, 1,
+                     &setup[impl]);
+    }
+    for (size_t i = 0; i < n_threads; i++) {
+        struct bench_runs *runs[BENCH_N_IMPLS];
+
+        for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+            runs[impl] = &results[impl][i];
+            runs[impl]->drops += setup[impl].drops;
+            runs[impl]->misses += setup[impl].misses;
+        }
+        lookup_runs(cfg, cts, seq, threads[i], runs);
+    }
+    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+        bench_ct_destroy(cts[impl]);
+    }
     free(seq);
 }
 
@@ -461,37 +540,50 @@ bench_floor(const struct bench_config *cfg, size_t bytes,
 }
 
 /* 'big' conns: 'flush_zone' of them in zone 1, the others in zones 2, 3,
- * ..., 'flush_zone' per zone.  Times a dump of all, then a flush of zone
- * 1, in milliseconds. */
+ * ..., 'flush_zone' per zone, on a fresh 'impl' tracker.  Times a dump of
+ * all, then a flush of zone 1, in milliseconds. */
+static void
+dump_flush_run(const struct bench_config *cfg, enum bench_impl impl,
+               struct bench_runs *dump, struct bench_runs *flush)
+{
+    struct bench_ct *ct = bench_ct_create(impl);
+    uint16_t zone = 1;
+    long long start;
+    size_t n;
+
+    for (uint32_t c = 0; c < cfg->big; c += cfg->flush_zone) {
+        commit_conns(ct, BENCH_UDP, udp_commit, ARRAY_SIZE(udp_commit),
+                     c, MIN(cfg->flush_zone, cfg->big - c), zone++, 2, dump);
+    }
+    ovsrcu_synchronize();
+    bench_ct_sweep_start(ct);
+
+    start = monotonic_ns();
+    n = bench_ct_dump(ct, time_msec());
+    bench_runs_add(dump, (monotonic_ns() - start) / 1e6);
+    dump->misses += n != cfg->big;
+
+    start = monotonic_ns();
+    bench_ct_flush_zone(ct, 1, time_msec());
+    bench_runs_add(flush, (monotonic_ns() - start) / 1e6);
+
+    flush->misses += bench_ct_sweep_stop(ct);
+    flush->misses += bench_ct_n_conns(ct) != cfg->big - cfg->flush_zone;
+    ovsrcu_synchronize();
+    bench_ct_destroy(ct);
+}
+
 void
-bench_dump_flush(const struct bench_config *cfg, enum bench_impl impl,
-                 struct bench_runs *dump, struct bench_runs *flush)
+bench_dump_flush(const struct bench_config *cfg,
+                 struct bench_runs *dump[BENCH_N_IMPLS],
+                 struct bench_runs *flush[BENCH_N_IMPLS])
 {
     for (unsigned int r = 0; r < cfg->heavy_runs; r++) {
-        struct bench_ct *ct = bench_ct_create(impl);
-        uint16_t zone = 1;
-        long long start;
-        size_t n;
+        for (unsigned int k = 0; k < BENCH_N_IMPLS; k++) {
+            enum bench_impl impl = round_impl(r, k);
 
-        for (uint32_t c = 0; c < cfg->big; c += cfg->flush_zone) {
-            commit_conns(ct, BENCH_UDP, udp_commit, ARRAY_SIZE(udp_commit),
-                         c, MIN(cfg->flush_zone, cfg->big - c), zone++, 2,
-                         dump);
+            dump_flush_run(cfg, impl, dump[impl], flush[impl]);
         }
-        ovsrcu_synchronize();
-
-        start = monotonic_ns();
-        n = bench_ct_dump(ct, time_msec());
-        bench_runs_add(dump, (monotonic_ns() - start) / 1e6);
-        dump->misses += n != cfg->big;
-
-        start = monotonic_ns();
-        bench_ct_flush_zone(ct, 1, time_msec());
-        bench_runs_add(flush, (monotonic_ns() - start) / 1e6);
-        flush->misses += bench_ct_n_conns(ct) != cfg->big - cfg->flush_zone;
-
-        ovsrcu_synchronize();
-        bench_ct_destroy(ct);
     }
 }
 

@@ -119,12 +119,16 @@ static void
 measure_single_flow(const struct bench_config *cfg,
                     struct bench_results *res)
 {
-    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
-        for (size_t t = 0; t < N_THREADS; t++) {
-            bench_single_flow(cfg, impl, bench_threads[t],
-                              &res->flow[impl][t]);
-            progress("single-flow", impl, bench_threads[t], 1,
-                     &res->flow[impl][t], "Mpps");
+    for (size_t t = 0; t < N_THREADS; t++) {
+        struct bench_runs *runs[BENCH_N_IMPLS] = {
+            [BENCH_CTDP] = &res->flow[BENCH_CTDP][t],
+            [BENCH_OVS] = &res->flow[BENCH_OVS][t],
+        };
+
+        bench_single_flow(cfg, bench_threads[t], runs);
+        for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+            progress("single-flow", impl, bench_threads[t], 1, runs[impl],
+                     "Mpps");
         }
     }
 }
@@ -136,12 +140,16 @@ measure_lookups(const struct bench_config *cfg, struct bench_results *res)
     for (size_t s = 0; s < cfg->n_lookup_sizes; s++) {
         uint32_t size = cfg->lookup_sizes[s];
 
-        for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
-            bench_lookups(cfg, impl, size, bench_threads, N_THREADS,
-                          res->lookup[impl][s]);
-            for (size_t t = 0; t < N_THREADS; t++) {
+        struct bench_runs *runs[BENCH_N_IMPLS] = {
+            [BENCH_CTDP] = res->lookup[BENCH_CTDP][s],
+            [BENCH_OVS] = res->lookup[BENCH_OVS][s],
+        };
+
+        bench_lookups(cfg, size, bench_threads, N_THREADS, runs);
+        for (size_t t = 0; t < N_THREADS; t++) {
+            for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
                 progress("lookup", impl, bench_threads[t], size,
-                         &res->lookup[impl][s][t], "Mpps");
+                         &runs[impl][t], "Mpps");
             }
         }
         for (size_t t = 0; t < N_THREADS; t++) {
@@ -157,13 +165,16 @@ static void
 measure_new_conns(const struct bench_config *cfg, struct bench_results *res)
 {
     for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
-        for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
-            for (size_t t = 0; t < N_THREADS; t++) {
-                struct bench_runs *runs = &res->conns[impl][proto][t];
+        for (size_t t = 0; t < N_THREADS; t++) {
+            struct bench_runs *runs[BENCH_N_IMPLS] = {
+                [BENCH_CTDP] = &res->conns[BENCH_CTDP][proto][t],
+                [BENCH_OVS] = &res->conns[BENCH_OVS][proto][t],
+            };
 
-                bench_new_conns(cfg, impl, proto, bench_threads[t], runs);
+            bench_new_conns(cfg, proto, bench_threads[t], runs);
+            for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
                 progress(proto == BENCH_TCP ? "new-tcp" : "new-udp", impl,
-                         bench_threads[t], cfg->big, runs, "Mconn/s");
+                         bench_threads[t], cfg->big, runs[impl], "Mconn/s");
             }
         }
     }
@@ -172,10 +183,19 @@ measure_new_conns(const struct bench_config *cfg, struct bench_results *res)
 static void
 measure_dump_flush(const struct bench_config *cfg, struct bench_results *res)
 {
+    struct bench_runs *dump[BENCH_N_IMPLS] = {
+        [BENCH_CTDP] = &res->dump[BENCH_CTDP],
+        [BENCH_OVS] = &res->dump[BENCH_OVS],
+    };
+    struct bench_runs *flush[BENCH_N_IMPLS] = {
+        [BENCH_CTDP] = &res->flush[BENCH_CTDP],
+        [BENCH_OVS] = &res->flush[BENCH_OVS],
+    };
+
+    bench_dump_flush(cfg, dump, flush);
     for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
-        bench_dump_flush(cfg, impl, &res->dump[impl], &res->flush[impl]);
-        progress("dump", impl, 1, cfg->big, &res->dump[impl], "ms");
-        progress("flush", impl, 1, cfg->flush_zone, &res->flush[impl], "ms");
+        progress("dump", impl, 1, cfg->big, dump[impl], "ms");
+        progress("flush", impl, 1, cfg->flush_zone, flush[impl], "ms");
     }
 }
 

@@ -8,10 +8,11 @@
  *   ctdp-bench-pkt.c     frames built as bytes, and "bursts": the up to 32
  *                        packets one thread owns and hands to a tracker;
  *   ctdp-bench-ct.c      one interface over both trackers (create, ct(),
- *                        dump, flush), so that every workload runs the same
- *                        code on identical packets for both;
+ *                        dump, flush, ctdp's sweep), so that every workload
+ *                        runs the same code on identical packets for both;
  *   ctdp-bench-work.c    the workloads, run on threads made with
- *                        ovs_thread_create(), timed between two barriers;
+ *                        ovs_thread_create(), timed between two barriers,
+ *                        the two trackers' runs alternating;
  *   ctdp-bench-report.c  medians, the Markdown report and the CSV;
  *   ctdp-bench.c         options and the order of the workloads.
  *
@@ -80,6 +81,12 @@ enum bench_impl bench_ct_impl(const struct bench_ct *);
 void bench_ct_execute(struct bench_ct *, struct bench_burst *, uint16_t zone,
                       bool commit, long long now);
 
+/* ctdp's expiry sweep, on a thread of its own, on ctdpd's schedule;
+ * nothing for Open vSwitch, whose clean thread always runs.  Around each
+ * timed run; stop returns the conns the sweep removed (none expected). */
+void bench_ct_sweep_start(struct bench_ct *);
+uint64_t bench_ct_sweep_stop(struct bench_ct *);
+
 uint32_t bench_ct_n_conns(struct bench_ct *);
 size_t bench_ct_dump(struct bench_ct *, long long now);
 void bench_ct_flush_zone(struct bench_ct *, uint16_t zone, long long now);
@@ -112,17 +119,19 @@ struct bench_config {
     size_t n_lookup_sizes;
 };
 
-void bench_single_flow(const struct bench_config *, enum bench_impl,
-                       unsigned int n_threads, struct bench_runs *);
-void bench_new_conns(const struct bench_config *, enum bench_impl,
-                     enum bench_proto, unsigned int n_threads,
-                     struct bench_runs *);
+/* The workloads that measure both trackers add tracker 'impl''s runs to
+ * 'runs[impl]', alternating the trackers run by run. */
+void bench_single_flow(const struct bench_config *, unsigned int n_threads,
+                       struct bench_runs *runs[BENCH_N_IMPLS]);
+void bench_new_conns(const struct bench_config *, enum bench_proto,
+                     unsigned int n_threads,
+                     struct bench_runs *runs[BENCH_N_IMPLS]);
 
-/* Lookups: one table of 'n_conns' shared by the runs of every thread
- * count in 'threads' ('results[i]' for 'threads[i]'). */
-void bench_lookups(const struct bench_config *, enum bench_impl,
-                   uint32_t n_conns, const unsigned int threads[],
-                   size_t n_threads, struct bench_runs results[]);
+/* Lookups: one table of 'n_conns' per tracker, shared by the runs of
+ * every thread count in 'threads' ('results[impl][i]' for 'threads[i]'). */
+void bench_lookups(const struct bench_config *, uint32_t n_conns,
+                   const unsigned int threads[], size_t n_threads,
+                   struct bench_runs *results[BENCH_N_IMPLS]);
 
 /* Bytes of RSS per conn after committing 'n_conns', in a child process. */
 void bench_memory(enum bench_impl, enum bench_proto, uint32_t n_conns,
@@ -133,8 +142,9 @@ void bench_floor(const struct bench_config *, size_t bytes,
                  unsigned int n_threads, struct bench_runs *);
 
 /* Dump of 'cfg->big' conns and flush of a zone of 'cfg->flush_zone'. */
-void bench_dump_flush(const struct bench_config *, enum bench_impl,
-                      struct bench_runs *dump, struct bench_runs *flush);
+void bench_dump_flush(const struct bench_config *,
+                      struct bench_runs *dump[BENCH_N_IMPLS],
+                      struct bench_runs *flush[BENCH_N_IMPLS]);
 
 /* The whole datapath: `ctdpd --replay` of captures of 'n_flows' mixed
  * TCP, UDP and ICMP flows through the default firewall, in Mpps
