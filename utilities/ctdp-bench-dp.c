@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "ovs-rcu.h"
 #include "util.h"
 
 /* Packets of each flow after its first; the first of a TCP flow is its
@@ -175,7 +176,9 @@ replay(const char *ctdpd, const char *in, const char *out)
         execl(ctdpd, "ctdpd", "--replay", port_in, port_out, (char *) NULL);
         _exit(127);
     }
+    ovsrcu_quiesce_start();     /* Waiting must not hold up RCU frees. */
     waitpid(pid, &status, 0);
+    ovsrcu_quiesce_end();
     clock_gettime(CLOCK_MONOTONIC, &t1);
     free(port_in);
     free(port_out);

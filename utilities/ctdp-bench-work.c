@@ -335,6 +335,16 @@ round_impl(unsigned int r, unsigned int k)
     return r % 2 ? BENCH_N_IMPLS - 1 - k : k;
 }
 
+/* Destroys 'ct' and waits until the frees it postponed have run (Open
+ * vSwitch's conntrack frees its conns through RCU), so that they do not
+ * land in the next run, which may be the other tracker's. */
+static void
+destroy_tracker(struct bench_ct *ct)
+{
+    bench_ct_destroy(ct);
+    ovsrcu_barrier();
+}
+
 /* Runs 'job' as one timed run, with ctdp's sweep alongside; returns the
  * seconds it took.  Conns the sweep removed count as misses. */
 static double
@@ -400,7 +410,7 @@ bench_single_flow(const struct bench_config *cfg, unsigned int n_threads,
         }
     }
     for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
-        bench_ct_destroy(jobs[impl].ct);
+        destroy_tracker(jobs[impl].ct);
     }
 }
 
@@ -425,7 +435,7 @@ new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
     runs->misses += bench_ct_sweep_stop(ct);
     bench_runs_add(runs, cfg->big / secs / 1e6);
     runs->misses += cfg->big - MIN(cfg->big, bench_ct_n_conns(ct));
-    bench_ct_destroy(ct);
+    destroy_tracker(ct);
 }
 
 void
@@ -512,7 +522,7 @@ bench_lookups(const struct bench_config *cfg, uint32_t n_conns,
         lookup_runs(cfg, cts, seq, threads[i], runs);
     }
     for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
-        bench_ct_destroy(cts[impl]);
+        destroy_tracker(cts[impl]);
     }
     free(seq);
 }
@@ -570,7 +580,7 @@ dump_flush_run(const struct bench_config *cfg, enum bench_impl impl,
     flush->misses += bench_ct_sweep_stop(ct);
     flush->misses += bench_ct_n_conns(ct) != cfg->big - cfg->flush_zone;
     ovsrcu_synchronize();
-    bench_ct_destroy(ct);
+    destroy_tracker(ct);
 }
 
 void
