@@ -20,13 +20,15 @@
  *      order; a resize takes all of them in index order.
  *   4. conn->lock: a byte spinlock over the conn's mutable state (status,
  *      expires, mark, label, counters, protocol state).
- *   zone->lock (a zone's list links and sweep cursor) and the listener
- *   mutexes are leaves.
+ *   zone->lock (a zone's list links and sweep cursor; taken under bucket
+ *   locks by a confirm) and the listener mutexes are leaves.
  *
- * Removal (ctdp_conn_remove()) is done whole by the one thread that marks
- * a conn DYING: it unlinks the conn from the table under its bucket locks,
- * then from its zone list under the zone's lock, and only then postpones
- * its free with ovsrcu_postpone().  So a removed conn costs memory for one
+ * A confirm links a conn into the table and onto its zone list under its
+ * bucket locks, so no thread can reach it before it is on both.  Removal
+ * (ctdp_conn_remove()) is done whole by the one thread that marks a conn
+ * DYING: it unlinks the conn from the table under its bucket locks, then
+ * from its zone list under the zone's lock, and only then postpones its
+ * free with ovsrcu_postpone().  So a removed conn costs memory for one
  * RCU grace period, whoever removed it, and nothing is freed while any
  * chain or list still leads to it.
  *
@@ -220,11 +222,13 @@ struct ctdp_table {
  * a removal is O(1) whoever does it. */
 struct ctdp_zone {
     struct ovs_spin lock;
-    ATOMIC(struct ctdp_conn *) head OVS_GUARDED_BY(lock);
+    /* Written under 'lock' (clang's guarded_by cannot name a sibling
+     * member in C: OVS_GUARDED, as Open vSwitch's own structs). */
+    ATOMIC(struct ctdp_conn *) head OVS_GUARDED;
     /* The conn after which the sweep goes on (NULL: from the head).  An
      * unlink of this conn moves it back to its predecessor, so it always
      * points at a conn on the list. */
-    struct ctdp_conn *sweep_cursor OVS_GUARDED_BY(lock);
+    struct ctdp_conn *sweep_cursor OVS_GUARDED;
     ATOMIC(uint32_t) count;         /* Confirmed, not yet removed. */
     ATOMIC(uint32_t) limit;         /* Own limit; see 'has_limit'. */
     ATOMIC(bool) has_limit;
@@ -273,11 +277,11 @@ struct ctdp_ct {
     ATOMIC(uint32_t) default_zone_limit;
 
     struct ovs_mutex sweep_mutex;
-    uint32_t sweep_zone OVS_GUARDED_BY(sweep_mutex);
+    uint32_t sweep_zone OVS_GUARDED;        /* By 'sweep_mutex'. */
     ATOMIC(unsigned int) sweep_interval;
 
     struct ovs_mutex listeners_mutex;
-    struct ovs_list listeners OVS_GUARDED_BY(listeners_mutex);
+    struct ovs_list listeners OVS_GUARDED;  /* By 'listeners_mutex'. */
     ATOMIC(size_t) n_listeners;     /* Read on the packet path. */
 
     struct ctdp_siphash_key id_key;

@@ -280,7 +280,9 @@ run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
     state_before = conn->l4_state;
     verdict = l4->packet(conn, &ctx, &timeout);
     if (verdict == CTDP_ACCEPT || verdict == CTDP_ACCEPT_KILL) {
-        if (!(status_before & CTDP_S_FIXED_TIMEOUT)) {
+        /* A conn another thread removed since the lookup keeps the
+         * expiry that hides it from lookups still standing on it. */
+        if (!(status_before & (CTDP_S_FIXED_TIMEOUT | CTDP_S_DYING))) {
             ctdp_conn_set_expires(conn, now + timeout);
         }
         conn->packets[dir]++;
@@ -475,9 +477,15 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
     }
     ctdp_conn_set_status(conn, CTDP_S_CONFIRMED);
     ctdp_table_insert_locked(t, conn, orig_hash, reply_hash);
-    ctdp_table_unlock_pair(t, orig_hash, reply_hash);
-
+    /* On its zone list before any other thread can reach it: a remover
+     * takes these bucket locks before it unlinks, and so always finds the
+     * conn on its list. */
     ctdp_zone_push(zone, conn);
+    ctdp_table_unlock_pair(t, orig_hash, reply_hash);
+    if (OVS_UNLIKELY(ct->test_delay)) {
+        ct->test_delay(CTDP_TEST_CONFIRMED);
+    }
+
     COUNT(x, insert);
     if (ctdp_events_wanted(ct)) {
         ctdp_event_emit(ct, CTDP_EVENT_NEW, conn, now);

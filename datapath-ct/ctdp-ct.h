@@ -59,6 +59,8 @@ enum ctdp_test_point {
                                * unlinked it yet. */
     CTDP_TEST_LOOKUP_DEAD,    /* A lookup stands on a conn with its tuple
                                * that is expired or DYING. */
+    CTDP_TEST_CONFIRMED,      /* A confirm has put its conn in the table and
+                               * released the bucket locks. */
 };
 
 struct ctdp_ct_params {

@@ -24,27 +24,27 @@ typedef enum walk_action walk_fn(struct ctdp_conn *, long long now,
 
 /* Walks 'zone''s list from after 'start' (NULL: the head), applying 'fn' to
  * each conn still in the table.  Stops after '*budget' conns, subtracting
- * those it visited.  Returns the number 'fn' removed.  '*kept' is the last
- * conn it left in place ('start' if none): where a later walk goes on,
- * since every conn after it that was visited is gone.  The return leaves
- * '*finished' false if the walk stopped before the end. */
+ * those it visited.  Returns the number 'fn' removed, leaving '*finished'
+ * false if the walk stopped before the end.  With 'cursor', each conn it
+ * keeps becomes the zone's sweep cursor as it goes (every conn visited
+ * after it is gone, so a later walk goes on from there; an unlink of it
+ * moves the cursor back to its predecessor). */
 static size_t
 walk_zone(struct ctdp_ct *ct, struct ctdp_zone *zone, struct ctdp_conn *start,
           walk_fn *fn, const void *aux, long long now, size_t *budget,
-          struct ctdp_conn **kept, bool *finished)
+          bool cursor, bool *finished)
 {
     struct ctdp_conn *conn = start ? ctdp_zone_next(start)
                                    : ctdp_zone_first(zone);
     size_t removed = 0;
 
-    *kept = start;
     for (; conn && *budget > 0; --*budget) {
         if (ctdp_conn_status(conn) & CTDP_S_DYING) {
             /* Another thread is removing it. */
         } else if (fn(conn, now, aux) == WALK_REMOVE) {
             removed += ctdp_conn_remove(ct, conn, now);
-        } else {
-            *kept = conn;
+        } else if (cursor) {
+            ctdp_zone_set_cursor(zone, conn);
         }
         conn = ctdp_zone_next(conn);
     }
@@ -72,11 +72,11 @@ ctdp_ct_sweep(struct ctdp_ct *ct, long long now, size_t budget)
         bool finished = true;
 
         if (zone) {
-            struct ctdp_conn *kept;
-
             removed += walk_zone(ct, zone, ctdp_zone_cursor(zone), expired,
-                                 NULL, now, &budget, &kept, &finished);
-            ctdp_zone_set_cursor(zone, finished ? NULL : kept);
+                                 NULL, now, &budget, true, &finished);
+            if (finished) {
+                ctdp_zone_set_cursor(zone, NULL);
+            }
         }
         if (finished) {
             ct->sweep_zone = (ct->sweep_zone + 1) % CTDP_N_ZONES;
@@ -172,12 +172,11 @@ ctdp_ct_flush(struct ctdp_ct *ct, const struct ctdp_ct_flush_filter *f,
     for (uint32_t z = first; z < end; z++) {
         struct ctdp_zone *zone = ctdp_zone_find(ct, z);
         size_t budget = SIZE_MAX;
-        struct ctdp_conn *kept;
         bool finished;
 
         if (zone) {
             removed += walk_zone(ct, zone, NULL, flush_matches, f, now,
-                                 &budget, &kept, &finished);
+                                 &budget, false, &finished);
         }
     }
     return removed;

@@ -164,13 +164,15 @@ ctdp_zone_cursor(struct ctdp_zone *zone)
     return cursor;
 }
 
-/* Sets the sweep's cursor to 'conn', or to the head (NULL) if 'conn' is no
- * longer on the list. */
+/* Sets the sweep's cursor to 'conn' (NULL: the head).  A conn no longer
+ * on the list leaves the cursor where it was. */
 void
 ctdp_zone_set_cursor(struct ctdp_zone *zone, struct ctdp_conn *conn)
 {
     ovs_spin_lock(&zone->lock);
-    zone->sweep_cursor = conn && conn->zone_pprev ? conn : NULL;
+    if (!conn || conn->zone_pprev) {
+        zone->sweep_cursor = conn;
+    }
     ovs_spin_unlock(&zone->lock);
 }
 
