@@ -202,5 +202,7 @@ ctdp_stream_close_all(void)
         }
         stream_destroy(s);
     }
+    /* Empty and usable again, not just freed: streams may open after. */
     hmap_destroy(&streams);
+    hmap_init(&streams);
 }

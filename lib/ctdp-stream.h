@@ -64,7 +64,7 @@ void ctdp_stream_register_commands(void);
 void ctdp_stream_run(void);
 void ctdp_stream_wait(void);
 /* Ends every stream, answering pending reads; call before the unixctl
- * server is destroyed. */
+ * server is destroyed.  New streams may be opened afterwards. */
 void ctdp_stream_close_all(void);
 
 #endif /* ctdp-stream.h */

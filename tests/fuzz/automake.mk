@@ -10,7 +10,6 @@
 #                                in FILE (the quick start counts them)
 EXTRA_DIST += \
 	tests/fuzz/README.md \
-	tests/fuzz/clang-compat.h \
 	tests/fuzz/corpus \
 	tests/fuzz/make-corpus.py \
 	tests/fuzz/run-fuzz.sh
@@ -26,10 +25,6 @@ FUZZ_RESULTS =
 FUZZ_TARGETS = fuzz-packets fuzz-fragments fuzz-flows fuzz-commands fuzz-pcap
 
 if FUZZ
-# The whole fuzz build, ctdp's libraries included, is compiled by clang:
-# see the header.
-AM_CPPFLAGS += -include $(srcdir)/tests/fuzz/clang-compat.h
-
 check_PROGRAMS += $(FUZZ_TARGET_PATHS)
 FUZZ_COMMON = tests/fuzz/fuzz-common.c tests/fuzz/fuzz-common.h
 FUZZ_LINK_LIBS = lib/libctdp.la $(OVS_LIBDIR)/libopenvswitch.la
