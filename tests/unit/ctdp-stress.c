@@ -6,10 +6,12 @@
  * Rounds of a few seconds, each on a new tracker that starts with the
  * smallest table, so that it grows all the time.  In each round:
  *   - TRAFFIC threads each keep a set of established UDP flows in a zone of
- *     their own (refreshed, in both directions), and commit churn: new flows
- *     in zone 1 (flushed), zone 2 (kept, growing the table) and zone 3
- *     (made with a clock that lags 29.5 s, so that they expire at once and
- *     the sweep or a lookup removes them);
+ *     their own (refreshed, in both directions, so ASSURED), and commit
+ *     churn: new flows in zone 1 (flushed), zone 2 (kept, growing the
+ *     table until it is full: then each commit evicts an unassured conn,
+ *     often one the other thread has just made) and zone 3 (made with a
+ *     clock that lags 29.5 s, so that they expire at once and the sweep or
+ *     a lookup removes them);
  *   - a DUMPER thread dumps the whole table again and again;
  *   - an EVENT thread drains a listener;
  *   - the main thread flushes zone 1 and sweeps.
@@ -41,6 +43,7 @@
 #define EST_ZONE 10             /* Thread i's flows are in zone 10 + i. */
 #define N_ZONES (EST_ZONE + N_TRAFFIC)
 #define ROUND_SECONDS 5.0
+#define MAX_CONNS 150000
 
 struct round {
     struct ctdp_ct *ct;
@@ -316,17 +319,20 @@ run_round(int n, double seconds)
     bool ok;
 
     atomic_init(&r.stop, false);
-    atomic_init(&r.now, 1000000);
     ev.l = ctdp_ct_listen(r.ct, 1 << 20, -1);  /* Resident as used. */
-    /* Zone 2 grows the table to some 256k buckets, then its commits are
-     * refused (and counted). */
-    ctdp_ct_set_zone_limit(r.ct, 2, 200000);
+    /* The churn grows the table to 256k buckets, then fills it: early
+     * drop from then on. */
+    ctdp_ct_set_max_conns(r.ct, MAX_CONNS);
+    /* Made 3 s ago, so that their next packet makes them ASSURED, which
+     * early drop spares. */
+    atomic_init(&r.now, 1000000 - 3000);
     for (int t = 0; t < N_TRAFFIC; t++) {
         for (uint32_t k = 0; k < N_EST; k++) {
             est_packet(&r, t, k, false, true);
             est_packet(&r, t, k, true, false);
         }
     }
+    atomic_store(&r.now, 1000000);
     for (int t = 0; t < N_TRAFFIC; t++) {
         tr[t] = (struct traffic) { .r = &r, .t = t };
         tr[t].thread = ovs_thread_create("stress-traffic", traffic_main,
@@ -362,7 +368,7 @@ run_round(int n, double seconds)
     printf("# round %d: %llu packets, %u conns and %u buckets at the end, "
            "%llu dumps (%llu wrong), %llu established packets lost\n", n,
            packets, ctdp_ct_n_conns(r.ct), n_buckets, dumps, bad, lost);
-    ok &= !lost && !bad && dumps > 0;
+    ok &= !lost && !bad && dumps > 0 && ctdp_ct_n_conns(r.ct) <= MAX_CONNS;
     ctdp_ct_unlisten(ev.l);
     tpkt_ct_destroy(r.ct);
     return ok;
