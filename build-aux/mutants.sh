@@ -99,7 +99,9 @@ build_tree() {
 tracker_sum() {
     local f=$build/datapath-ct/.libs/libctdp-ct.a
     [ -f "$f" ] || f=$(find "$build/datapath-ct" -name '*.a' | head -n1)
-    strip -g -o "$work/tracker.a" "$f" && objdump -d "$work/tracker.a" |
+    # -r: relocations too, so a mutant that only changes which symbol an
+    # instruction refers to counts as a change.
+    strip -g -o "$work/tracker.a" "$f" && objdump -dr "$work/tracker.a" |
         grep -v 'file format' | md5sum | cut -d' ' -f1
 }
 
