@@ -205,6 +205,7 @@ struct ctdp_ct_event {
 #define CTDP_CT_MAX_LISTENERS 16
 struct ctdp_ct_listener *ctdp_ct_listen(struct ctdp_ct *, size_t capacity,
                                         int zone);
+size_t ctdp_ct_n_listeners(const struct ctdp_ct *);
 /* Moves up to 'max' queued events, oldest first, to the array and returns
  * how many; adds to '*lost' the events dropped since the previous poll. */
 size_t ctdp_ct_listener_poll(struct ctdp_ct_listener *,

@@ -31,6 +31,16 @@ ctdp_ct_listen(struct ctdp_ct *ct, size_t capacity, int zone)
     return l;
 }
 
+/* How many listeners there are now. */
+size_t
+ctdp_ct_n_listeners(const struct ctdp_ct *ct)
+{
+    size_t n;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_ct *, ct)->n_listeners, &n);
+    return n;
+}
+
 /* Moves up to 'max' queued events to 'events' and returns how many; adds
  * the number of events lost since the last poll to '*lost'. */
 size_t

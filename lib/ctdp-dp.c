@@ -816,6 +816,8 @@ ctdp_dp_show(struct ctdp_dp *dp, struct ds *s)
     } else {
         ds_put_cstr(s, "  receive threads: one per port\n");
     }
+    ds_put_format(s, "  event listeners: %zu (at most %d)\n",
+                  ctdp_ct_n_listeners(dp->ct), CTDP_CT_MAX_LISTENERS);
     for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
         struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
 
