@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 from scapy.all import IP, UDP, Ether, Raw, wrpcap
+from scapy.utils import checksum
 
 from conftest import Daemon, program, wait_until
 from dp_helpers import read_pcap
@@ -124,20 +125,11 @@ N_EST_UDP, N_EST_TCP = 40, 20
 IN_IP, OUT_IP = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def ipv4(src, dst, proto, payload, ident=0, frag=0):
     """An IPv4 packet; 'frag' is the flags and fragment offset word."""
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident,
                       frag, 64, proto, 0, src, dst)
-    return hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:] + payload
+    return hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:] + payload
 
 
 def udp4(src, dst, sport, dport, payload=b"u"):
@@ -150,7 +142,7 @@ def tcp4(src, dst, sport, dport, flags, seq, ack, payload=b""):
     hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags,
                       65535, 0, 0)
     pseudo = src + dst + struct.pack("!BBH", 0, 6, 20 + len(payload))
-    c = csum(pseudo + hdr + payload)
+    c = checksum(pseudo + hdr + payload)
     return ipv4(src, dst, 6, hdr[:16] + struct.pack("!H", c) + hdr[18:]
                 + payload)
 

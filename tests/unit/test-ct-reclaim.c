@@ -285,32 +285,68 @@ slow_points(enum ctdp_test_point point)
     usleep(point == CTDP_TEST_REMOVE ? 2000 : 10000);
 }
 
+/* A thread sending one packet of each of 'n_flows' UDP flows (10.0.0.x
+ * to 12.0.0.1) in turn, each a batch of its own, quiescing after each so
+ * that it quiesces as soon as it can.  With 'commit', ct(commit).  Its
+ * clock is 'now', plus 'now_step' after each round of the flows. */
 struct racer {
     struct ctdp_ct *ct;
     atomic_bool stop;
-    bool expirer;
+    uint32_t n_flows;
+    bool commit;
+    long long now, now_step;
+    bool slow_confirms;         /* For slow_confirm() below. */
 };
 
-/* A reader looks the conns up again and again, quiescing after each; an
- * expirer commits them anew at a later time, so that its lookups remove
- * the expired ones (each removal slowed by slow_points()).  Each packet is
- * a batch of its own, so that a thread quiesces as soon as it can. */
+static __thread bool slow_confirms;
+
 static void *
 racer_main(void *r_)
 {
     struct racer *r = r_;
-    long long now = 0;
+    long long now = r->now;
     bool stop;
 
-    for (uint32_t i = 0; ; i = (i + 1) % 256) {
-        udp_batch(r->ct, 0x0a000000, i, 1, 0, r->expirer,
-                  r->expirer ? now : 0);
+    slow_confirms = r->slow_confirms;
+    for (uint32_t i = 0; ; i = (i + 1) % r->n_flows) {
+        udp_batch(r->ct, 0x0a000000, i, 1, 0, r->commit, now);
         ovsrcu_quiesce();
-        now += i == 255 ? 31 * 1000 : 0;
+        now += i == r->n_flows - 1 ? r->now_step : 0;
         atomic_read(&r->stop, &stop);
         if (stop) {
             return NULL;
         }
+    }
+}
+
+/* Runs a racer for each of 'r[n]' while the main thread sweeps and walks
+ * (a flush that matches nothing) until 'seconds' have passed. */
+static void
+race(struct ctdp_ct *ct, struct racer *r, size_t n, double seconds)
+{
+    struct ctdp_ct_flush_filter f;
+    double end = seconds_now() + seconds;
+    pthread_t threads[4];
+
+    ovs_assert(n <= ARRAY_SIZE(threads));
+    /* The walkers remove nothing themselves (no conn has mark 1, and none
+     * has expired at time 0): they only pass the racers' removals. */
+    ctdp_ct_flush_filter_init(&f);
+    f.match_mark = true;
+    f.mark = f.mark_mask = 1;
+    for (size_t i = 0; i < n; i++) {
+        r[i].ct = ct;
+        atomic_init(&r[i].stop, false);
+        threads[i] = ovs_thread_create("ct-racer", racer_main, &r[i]);
+    }
+    while (seconds_now() < end) {
+        ctdp_ct_sweep(ct, 0, 64);
+        ctdp_ct_flush(ct, &f, 0);
+        ovsrcu_quiesce();
+    }
+    for (size_t i = 0; i < n; i++) {
+        atomic_store(&r[i].stop, true);
+        xpthread_join(threads[i], NULL);
     }
 }
 
@@ -325,70 +361,27 @@ test_reclaim_no_free_before_unlink(void)
 {
     struct ctdp_ct_params params = { .test_delay = slow_points };
     struct ctdp_ct *ct = ctdp_ct_create(&params);
-    struct racer r[3];
-    pthread_t threads[3];
-    struct ctdp_ct_flush_filter f;
-    double end = seconds_now() + 2.0;
+    /* An expirer commits the flows anew 31 s later each round, so that
+     * its lookups remove the expired ones (each removal slowed by
+     * slow_points()); two readers look them up at time 0. */
+    struct racer r[3] = {
+        { .n_flows = 256, .commit = true, .now_step = 31 * 1000 },
+        { .n_flows = 256 },
+        { .n_flows = 256 },
+    };
 
-    /* The walkers remove nothing themselves (no conn has mark 1, and none
-     * has expired at time 0): they only pass the expirer's removals. */
-    ctdp_ct_flush_filter_init(&f);
-    f.match_mark = true;
-    f.mark = f.mark_mask = 1;
-    for (int i = 0; i < 3; i++) {
-        r[i] = (struct racer) { .ct = ct, .expirer = i == 0 };
-        atomic_init(&r[i].stop, false);
-        threads[i] = ovs_thread_create("ct-racer", racer_main, &r[i]);
-    }
-    while (seconds_now() < end) {
-        ctdp_ct_sweep(ct, 0, 64);
-        ctdp_ct_flush(ct, &f, 0);
-        ovsrcu_quiesce();
-    }
-    for (int i = 0; i < 3; i++) {
-        atomic_store(&r[i].stop, true);
-        xpthread_join(threads[i], NULL);
-    }
+    race(ct, r, ARRAY_SIZE(r), 2.0);
     CHECK(ctdp_ct_n_conns(ct) <= 256);
     tpkt_ct_destroy(ct);
 }
 
 /* ---- A conn is on its zone list before anyone can reach it --------------- */
 
-static __thread bool slow_confirms;
-
 static void
 slow_confirm(enum ctdp_test_point point)
 {
     if (point == CTDP_TEST_CONFIRMED && slow_confirms) {
         usleep(1000);
-    }
-}
-
-struct window_thread {
-    struct ctdp_ct *ct;
-    atomic_bool stop;
-    bool committer;
-};
-
-/* The committer commits 64 flows at time 0, each confirm slowed after it
- * released the bucket locks; the other thread sends the same flows at
- * time 40 s, so that its lookups find them expired and remove them. */
-static void *
-window_main(void *w_)
-{
-    struct window_thread *w = w_;
-    bool stop;
-
-    slow_confirms = w->committer;
-    for (uint32_t i = 0; ; i = (i + 1) % 64) {
-        udp_batch(w->ct, 0x0a000000, i, 1, 0, w->committer,
-                  w->committer ? 0 : 40000);
-        ovsrcu_quiesce();
-        atomic_read(&w->stop, &stop);
-        if (stop) {
-            return NULL;
-        }
     }
 }
 
@@ -404,29 +397,18 @@ test_reclaim_confirm_window(void)
 {
     struct ctdp_ct_params params = { .test_delay = slow_confirm };
     struct ctdp_ct *ct = ctdp_ct_create(&params);
-    struct window_thread w[2];
+    /* The committer commits 64 flows at time 0, each confirm slowed after
+     * it released the bucket locks; the other racer sends the same flows
+     * at time 40 s, so that its lookups find them expired and remove
+     * them. */
+    struct racer r[2] = {
+        { .n_flows = 64, .commit = true, .slow_confirms = true },
+        { .n_flows = 64, .now = 40000 },
+    };
     struct ctdp_ct_flush_filter f;
-    pthread_t threads[2];
-    double end = seconds_now() + 1.5;
     uint32_t n;
 
-    ctdp_ct_flush_filter_init(&f);
-    f.match_mark = true;        /* Matches nothing: walks only. */
-    f.mark = f.mark_mask = 1;
-    for (int i = 0; i < 2; i++) {
-        w[i] = (struct window_thread) { .ct = ct, .committer = i == 0 };
-        atomic_init(&w[i].stop, false);
-        threads[i] = ovs_thread_create("ct-window", window_main, &w[i]);
-    }
-    while (seconds_now() < end) {
-        ctdp_ct_sweep(ct, 0, 64);
-        ctdp_ct_flush(ct, &f, 0);
-        ovsrcu_quiesce();
-    }
-    for (int i = 0; i < 2; i++) {
-        atomic_store(&w[i].stop, true);
-        xpthread_join(threads[i], NULL);
-    }
+    race(ct, r, ARRAY_SIZE(r), 1.5);
     /* Every conn counted is on a list: a flush of all finds them all. */
     n = ctdp_ct_n_conns(ct);
     ctdp_ct_flush_filter_init(&f);
