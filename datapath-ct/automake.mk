@@ -14,6 +14,7 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-l4-icmp.c \
 	datapath-ct/ctdp-l4-tcp.c \
 	datapath-ct/ctdp-l4-udp.c \
+	datapath-ct/ctdp-nat.c \
 	datapath-ct/ctdp-random.c \
 	datapath-ct/ctdp-random.h \
 	datapath-ct/ctdp-siphash.h \

@@ -22,6 +22,39 @@ ctdp_conn_alloc(const struct ctdp_tuple *key,
     return conn;
 }
 
+/* Where a conn with CTDP_S_NAT keeps its reply tuple: after the protocol's
+ * tail, 8-byte aligned for ctdp_tuple_equal(). */
+static size_t
+nat_reply_ofs(const struct ctdp_l4proto *l4)
+{
+    return sizeof(struct ctdp_conn) + ROUND_UP(l4->tail_size, 8);
+}
+
+static const struct ctdp_tuple *
+nat_reply(const struct ctdp_conn *conn)
+{
+    return (const struct ctdp_tuple *)
+           ((const char *) conn + nat_reply_ofs(ctdp_conn_l4proto(conn)));
+}
+
+/* Gives unconfirmed 'conn' the reply tuple 'reply', not the original's
+ * inverse, and status 'nat_bits' (SRC_NAT, DST_NAT or both); grows the
+ * conn to hold it.  Returns the conn, which may have moved: the caller
+ * owns it and must forget the old pointer. */
+struct ctdp_conn *
+ctdp_conn_set_nat_reply(struct ctdp_conn *conn,
+                        const struct ctdp_tuple *reply, uint16_t nat_bits)
+{
+    size_t ofs = nat_reply_ofs(ctdp_conn_l4proto(conn));
+
+    ovs_assert(!(ctdp_conn_status(conn) & CTDP_S_CONFIRMED));
+    conn = xrealloc(conn, ofs + sizeof *reply);
+    ovs_assert(!((uintptr_t) conn & 15));
+    memcpy((char *) conn + ofs, reply, sizeof *reply);
+    ctdp_conn_set_status(conn, nat_bits);
+    return conn;
+}
+
 void
 ctdp_conn_free(struct ctdp_conn *conn)
 {
@@ -69,23 +102,30 @@ ctdp_conn_set_expires(struct ctdp_conn *conn, long long expires)
 void
 ctdp_conn_reply_tuple(const struct ctdp_conn *conn, struct ctdp_tuple *reply)
 {
-    if (!ctdp_tuple_invert(&conn->key, reply)) {
+    if (ctdp_conn_status(conn) & CTDP_S_NAT) {
+        *reply = *nat_reply(conn);
+    } else if (!ctdp_tuple_invert(&conn->key, reply)) {
         /* A conn is made only from invertible tuples: see new_ok(). */
         OVS_NOT_REACHED();
     }
 }
 
 /* Does 'conn''s tuple in direction 'dir' equal 'key'?  'inv_key' is 'key'
- * inverted (its 'l3' is 0 when 'key' has no inverse).  The reply tuple is
- * the original inverted, and inversion is its own inverse, so the reply
- * tuple equals 'key' exactly when the original equals 'inv_key'. */
+ * inverted (its 'l3' is 0 when 'key' has no inverse).  Unless NAT gave the
+ * conn its own, the reply tuple is the original inverted, and inversion is
+ * its own inverse, so the reply tuple equals 'key' exactly when the
+ * original equals 'inv_key'. */
 bool
 ctdp_conn_matches(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
                   const struct ctdp_tuple *key,
                   const struct ctdp_tuple *inv_key)
 {
-    return ctdp_tuple_equal(&conn->key,
-                            dir == CTDP_DIR_ORIG ? key : inv_key);
+    if (dir == CTDP_DIR_ORIG) {
+        return ctdp_tuple_equal(&conn->key, key);
+    } else if (OVS_UNLIKELY(ctdp_conn_status(conn) & CTDP_S_NAT)) {
+        return ctdp_tuple_equal(nat_reply(conn), key);
+    }
+    return ctdp_tuple_equal(&conn->key, inv_key);
 }
 
 /* The hash of 'conn''s tuple in direction 'dir': its node's bucket. */
@@ -135,7 +175,7 @@ ctdp_conn_to_entry(const struct ctdp_ct *ct, struct ctdp_conn *conn,
     e->id = conn_id(ct, conn);
     e->start = conn->start;
     ctdp_conn_lock(conn);
-    e->status = ctdp_conn_status(conn);
+    e->status = ctdp_conn_status(conn) & ~CTDP_S_REBOUND;
     e->expires = ctdp_conn_expires(conn);
     e->mark = conn->mark;
     e->label = conn->label;

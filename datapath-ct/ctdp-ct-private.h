@@ -6,8 +6,10 @@
  * Memory: a conn is one allocation of 144 bytes (a 160-byte malloc chunk)
  * plus the protocol's tail (TCP's window state); with the bucket array at
  * most one pointer per conn, a UDP conn costs about 170 bytes.  To get
- * there, the reply tuple is not stored: it is the original inverted (NAT,
- * when it comes, stores its own), and the 64-bit id is a keyed hash of the
+ * there, the reply tuple is not stored: it is the original inverted; a
+ * conn whose NAT binding changes a tuple (SRC_NAT or DST_NAT) stores its
+ * own after the protocol's tail (ctdp_conn_nat_reply()), and only such a
+ * conn pays the 40 bytes.  The 64-bit id is a keyed hash of the
  * conn's address and start time rather than a field.
  *
  * Locks, in the order they are taken:
@@ -128,6 +130,13 @@ ctdp_conn_is_live(const struct ctdp_conn *conn, long long now)
 {
     return now < ctdp_conn_expires(conn);
 }
+
+/* The status bits that say a conn stores its reply tuple. */
+#define CTDP_S_NAT (CTDP_S_SRC_NAT | CTDP_S_DST_NAT)
+/* ctdp's own status bit, never shown: the confirm gave the conn another
+ * source port because its reply tuple was taken (ctdp_nat_rebind_source()),
+ * so its packets are translated whether or not their ct() says 'nat'. */
+#define CTDP_S_REBOUND (1 << 14)
 
 void ctdp_conn_lock(struct ctdp_conn *);
 void ctdp_conn_unlock(struct ctdp_conn *);
@@ -321,6 +330,9 @@ void ctdp_table_maybe_grow(struct ctdp_table *, uint32_t n_conns);
 /* ctdp-conn.c */
 struct ctdp_conn *ctdp_conn_alloc(const struct ctdp_tuple *,
                                   const struct ctdp_l4proto *, long long now);
+struct ctdp_conn *ctdp_conn_set_nat_reply(struct ctdp_conn *,
+                                          const struct ctdp_tuple *reply,
+                                          uint16_t nat_bits);
 void ctdp_conn_free(struct ctdp_conn *);
 const struct ctdp_l4proto *ctdp_conn_l4proto(const struct ctdp_conn *);
 void ctdp_conn_reply_tuple(const struct ctdp_conn *, struct ctdp_tuple *);
@@ -334,6 +346,18 @@ uint32_t ctdp_conn_node_hash(const struct ctdp_table *,
 void ctdp_conn_to_entry(const struct ctdp_ct *, struct ctdp_conn *,
                         struct ctdp_ct_entry *);
 bool ctdp_conn_remove(struct ctdp_ct *, struct ctdp_conn *, long long now);
+
+/* ctdp-nat.c */
+struct ctdp_tuple;
+int ctdp_nat_bind(struct ctdp_ct *, struct ctdp_conn **,
+                  const struct ctdp_nat_range *, long long now);
+int ctdp_nat_rebind_source(struct ctdp_ct *, struct ctdp_conn **,
+                           long long now);
+uint8_t ctdp_nat_packet(const struct ctdp_conn *, enum ctdp_ct_dir,
+                        bool related,
+                        const struct ctdp_parsed *);
+void ctdp_nat_fragment(const struct ctdp_conn *, enum ctdp_ct_dir,
+                       struct dp_packet *frag);
 
 /* ctdp-zone.c */
 struct ctdp_zone *ctdp_zone_get(struct ctdp_ct *, uint16_t zone);

@@ -209,6 +209,18 @@ ctdp_ct_packet_done(struct ctdp_ct *ct OVS_UNUSED, struct dp_packet *pkt)
     pkt->md.conn = NULL;
 }
 
+void
+ctdp_ct_nat_fragment(struct dp_packet *frag, const struct dp_packet *whole)
+{
+    const struct ctdp_conn *conn = md_conn(whole);
+
+    if (conn && whole->md.ct_state & (CS_SRC_NAT | CS_DST_NAT)
+        && !(whole->md.ct_state & CS_RELATED)) {
+        ctdp_nat_fragment(conn, whole->md.reply ? CTDP_DIR_REPLY
+                                                : CTDP_DIR_ORIG, frag);
+    }
+}
+
 /* The ct_clear action. */
 void
 ctdp_ct_clear(struct ctdp_ct *ct, struct dp_packet *pkt)
@@ -221,7 +233,20 @@ ctdp_ct_clear(struct ctdp_ct *ct, struct dp_packet *pkt)
 int
 ctdp_ct_action_check(const struct ctdp_ct_action *action)
 {
+    const struct ctdp_nat_range *r = &action->nat_range;
+
     if (action->force && !action->commit) {
+        return EINVAL;
+    }
+    if (r->flags && !action->nat) {
+        return EINVAL;
+    }
+    if ((r->flags & CTDP_NAT_SRC && r->flags & CTDP_NAT_DST)
+        || (r->flags & CTDP_NAT_PORTS && r->min_port > r->max_port)
+        || (r->l3 == CTDP_L3_IPV4
+            && ntohl(r->min_addr.ip4) > ntohl(r->max_addr.ip4))
+        || (r->l3 == CTDP_L3_IPV6
+            && memcmp(&r->min_addr, &r->max_addr, 16) > 0)) {
         return EINVAL;
     }
     if (action->helper) {
@@ -382,6 +407,24 @@ find_clash(const struct ctdp_table *t, uint32_t hash,
     return NULL;
 }
 
+static void
+drop_conn(struct exec *x, struct ctdp_conn *conn)
+{
+    COUNT(x, drop);
+    ctdp_conn_free(conn);
+}
+
+/* Are 'a' and 'b' the same flow, seen from either end? */
+static bool
+same_flow(const struct ctdp_conn *a, const struct ctdp_conn *b)
+{
+    struct ctdp_tuple a_reply;
+
+    ctdp_conn_reply_tuple(a, &a_reply);
+    return ctdp_tuple_equal(&a->key, &b->key)
+           || ctdp_tuple_equal(&a_reply, &b->key);
+}
+
 /* Resolves a clash between 'loser', which this packet was about to
  * confirm, and 'winner', confirmed meanwhile, as the kernel's
  * nf_ct_resolve_clash(): when the protocol allows and the two are the same
@@ -391,14 +434,10 @@ resolve_clash(struct exec *x, struct ctdp_conn *loser,
               struct ctdp_conn *winner, struct ctdp_zone *zone)
 {
     struct ctdp_ct *ct = x->ct;
-    struct ctdp_tuple winner_reply;
     struct ctdp_conn *result = NULL;
 
     unreserve(ct, zone);
-    ctdp_conn_reply_tuple(winner, &winner_reply);
-    if (ctdp_conn_l4proto(loser)->allow_clash
-        && (ctdp_tuple_equal(&winner->key, &loser->key)
-            || ctdp_tuple_equal(&winner_reply, &loser->key))) {
+    if (ctdp_conn_l4proto(loser)->allow_clash && same_flow(winner, loser)) {
         enum ctdp_ct_dir d = ctdp_tuple_equal(&winner->key, &loser->key)
                              ? CTDP_DIR_ORIG : CTDP_DIR_REPLY;
 
@@ -408,11 +447,11 @@ resolve_clash(struct exec *x, struct ctdp_conn *loser,
         ctdp_conn_unlock(winner);
         COUNT(x, clash_resolve);
         result = winner;
+        ctdp_conn_free(loser);
     } else {
         COUNT(x, insert_failed);
-        COUNT(x, drop);
+        drop_conn(x, loser);
     }
-    ctdp_conn_free(loser);
     return result;
 }
 
@@ -424,10 +463,30 @@ max_chain(const struct ctdp_table *t)
     return t->max_chain ? t->max_chain : 50 + random_range(30);
 }
 
+/* Looks for a live conn that has 'tuple' in either direction, in the
+ * chain of 'hash', counting the chain's length into '*len'. */
+static struct ctdp_node *
+find_tuple_clash(const struct ctdp_table *t, uint32_t hash,
+                 const struct ctdp_tuple *tuple, long long now, uint32_t *len)
+{
+    struct ctdp_tuple inv;
+
+    if (!ctdp_tuple_invert(tuple, &inv)) {
+        inv.l3 = 0;
+    }
+    return find_clash(t, hash, tuple, &inv, now, len);
+}
+
 /* Confirms 'conn', made by this packet and not yet in the table (the
  * kernel's __nf_conntrack_confirm()).  Returns the conn the packet now
- * belongs to ('conn', or the winner of a clash), or NULL if the packet
- * must be dropped; in both of the last cases 'conn' is freed. */
+ * belongs to ('conn', possibly moved, or the winner of a clash), or NULL
+ * if the packet must be dropped; in both of the last cases 'conn' is
+ * freed.
+ *
+ * A conn whose reply tuple another conn has (say, a masqueraded conn from
+ * inside and one of the router's own, with the same source port) is not
+ * the same flow: as the kernel's null binding, it moves to another source
+ * port, once, and tries again. */
 static struct ctdp_conn *
 confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
 {
@@ -435,44 +494,52 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
     long long now = x->now;
     struct ctdp_zone *zone = ctdp_zone_get(ct, conn->key.zone);
     struct ctdp_table *t = &ct->table;
+    uint32_t reply_hash, len, limit = max_chain(t);
     struct ctdp_node *clash;
     struct ctdp_tuple reply;
-    uint32_t reply_hash, len = 0, limit = max_chain(t);
 
     if (!ctdp_zone_reserve(ct, zone)) {
         COUNT(x, zone_limit_drop);
-        COUNT(x, drop);
-        ctdp_conn_free(conn);
+        drop_conn(x, conn);
         return NULL;
     }
     if (!reserve_conn(x, orig_hash)) {
         uint32_t old;
 
         atomic_sub_relaxed(&zone->count, 1, &old);
-        COUNT(x, drop);
-        ctdp_conn_free(conn);
+        drop_conn(x, conn);
         return NULL;
     }
 
-    ctdp_conn_reply_tuple(conn, &reply);
-    reply_hash = ctdp_table_hash(t, &reply);
-    ctdp_table_lock_pair(t, orig_hash, reply_hash);
-    clash = find_clash(t, orig_hash, &conn->key, &reply, now, &len);
-    if (!clash && len <= limit) {
+    for (bool rebound = false; ; rebound = true) {
+        bool reply_side = false;
+
+        ctdp_conn_reply_tuple(conn, &reply);
+        reply_hash = ctdp_table_hash(t, &reply);
+        ctdp_table_lock_pair(t, orig_hash, reply_hash);
         len = 0;
-        clash = find_clash(t, reply_hash, &reply, &conn->key, now, &len);
-    }
-    if (clash) {
+        clash = find_tuple_clash(t, orig_hash, &conn->key, now, &len);
+        if (!clash && len <= limit) {
+            len = 0;
+            clash = find_tuple_clash(t, reply_hash, &reply, now, &len);
+            reply_side = clash != NULL;
+        }
+        if (!clash) {
+            break;
+        }
         ctdp_table_unlock_pair(t, orig_hash, reply_hash);
-        return resolve_clash(x, conn, ctdp_node_conn(clash), zone);
+        if (!reply_side || rebound
+            || same_flow(ctdp_node_conn(clash), conn)
+            || ctdp_nat_rebind_source(ct, &conn, now)) {
+            return resolve_clash(x, conn, ctdp_node_conn(clash), zone);
+        }
     }
     if (len > limit) {
         ctdp_table_unlock_pair(t, orig_hash, reply_hash);
         unreserve(ct, zone);
         COUNT(x, chaintoolong);
         COUNT(x, insert_failed);
-        COUNT(x, drop);
-        ctdp_conn_free(conn);
+        drop_conn(x, conn);
         return NULL;
     }
     ctdp_conn_set_status(conn, CTDP_S_CONFIRMED);
@@ -733,6 +800,60 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w)
     ctdp_table_prefetch(&ct->table, w->hash);
 }
 
+/* ct(nat(...)): gives the packet's unconfirmed conn its binding from the
+ * action's range; with commit and no range, a null binding.  Returns
+ * false if the range is exhausted and the packet must be dropped. */
+static bool
+nat_bind_packet(struct exec *x, struct dp_packet *pkt)
+{
+    struct ctdp_conn *conn = md_conn(pkt);
+    const struct ctdp_ct_action *a = x->a;
+
+    if (!conn || ctdp_conn_status(conn) & CTDP_S_CONFIRMED
+        || (!a->commit
+            && !(a->nat_range.flags & (CTDP_NAT_SRC | CTDP_NAT_DST)))) {
+        return true;
+    }
+    if (ctdp_nat_bind(x->ct, &conn, &a->nat_range, x->now)) {
+        COUNT(x, nat_exhausted);
+        COUNT(x, drop);
+        return false;
+    }
+    pkt->md.conn = (struct conn *) conn;
+    return true;
+}
+
+/* Translates 'pkt' by its conn's binding, once per conn: a packet that
+ * an earlier ct(nat) of this zone translated keeps its CS_*_NAT bits. */
+static void
+nat_translate(struct exec *x, struct dp_packet *pkt, const struct work *w)
+{
+    struct ctdp_conn *conn = md_conn(pkt);
+    struct pkt_metadata *md = &pkt->md;
+    const struct ctdp_parsed *parsed = &w->parsed;
+    struct ctdp_parsed reparsed;
+    enum ctdp_parse kind;
+
+    if (!conn || md->ct_state & (CS_SRC_NAT | CS_DST_NAT)
+        || !(ctdp_conn_status(conn) & CTDP_S_NAT)
+        || !(x->a->nat || ctdp_conn_status(conn) & CTDP_S_REBOUND)) {
+        return;
+    }
+    if (w->kind == W_TRACK || w->kind == W_RELATED) {
+        kind = w->kind == W_RELATED ? CTDP_PARSE_ICMP_ERROR : CTDP_PARSE_OK;
+    } else {
+        /* Tracked by an earlier ct(): its headers are as they were. */
+        kind = ctdp_tuple_extract(pkt, md->ct_zone, &reparsed);
+        parsed = &reparsed;
+        if (kind != CTDP_PARSE_OK && kind != CTDP_PARSE_ICMP_ERROR) {
+            return;
+        }
+    }
+    md->ct_state |= ctdp_nat_packet(conn, md->reply ? CTDP_DIR_REPLY
+                                                    : CTDP_DIR_ORIG,
+                                    kind == CTDP_PARSE_ICMP_ERROR, parsed);
+}
+
 /* Commits the conn of packet 'pkt', whose work is 'w'.  Returns false if
  * the packet must be dropped. */
 static bool
@@ -780,7 +901,9 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
         } else if (work[j].kind == W_RELATED) {
             track_related(&x, pkt, &work[j]);
         }
-        if (!a->commit || commit_packet(&x, pkt, &work[j])) {
+        if ((!a->nat || nat_bind_packet(&x, pkt))
+            && (!a->commit || commit_packet(&x, pkt, &work[j]))) {
+            nat_translate(&x, pkt, &work[j]);
             dp_packet_batch_refill(batch, pkt, j);
         } else {
             ctdp_ct_packet_done(ct, pkt);

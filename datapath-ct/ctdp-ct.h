@@ -91,6 +91,27 @@ void ctdp_ct_destroy(struct ctdp_ct *);
 
 /* ---- The ct() action --------------------------------------------------- */
 
+/* A NAT range, as Open vSwitch's nat(src=...) and nat(dst=...) and the
+ * kernel's struct nf_nat_range2.  Ports are in host byte order. */
+enum ctdp_nat_flag {
+    CTDP_NAT_SRC = 1 << 0,          /* Source NAT (else...) */
+    CTDP_NAT_DST = 1 << 1,          /* ...destination NAT. */
+    CTDP_NAT_PORTS = 1 << 2,        /* 'min_port'..'max_port' given. */
+    CTDP_NAT_RANDOM = 1 << 3,       /* NF_NAT_RANGE_PROTO_RANDOM: never
+                                     * keep the port, start at random. */
+    CTDP_NAT_HASH = 1 << 4,         /* Start the port search at a hash of
+                                     * the conn (Open vSwitch's 'hash'). */
+    CTDP_NAT_PERSISTENT = 1 << 5,   /* NF_NAT_RANGE_PERSISTENT: the address
+                                     * depends on the source only. */
+};
+
+struct ctdp_nat_range {
+    uint8_t flags;                  /* CTDP_NAT_*; no SRC or DST: none. */
+    uint8_t l3;                     /* enum ctdp_l3 of the addresses. */
+    union ctdp_addr min_addr, max_addr;
+    uint16_t min_port, max_port;
+};
+
 struct ctdp_ct_action {
     uint16_t zone;
     bool commit;
@@ -102,6 +123,13 @@ struct ctdp_ct_action {
     uint32_t mark, mark_mask;
     bool set_label;           /* With commit: likewise for the label. */
     ovs_u128 label, label_mask;
+    /* NAT (ctdp-nat.c).  'nat': translate the packet by its conn's binding
+     * (Open vSwitch's bare 'nat').  With a range (CTDP_NAT_SRC or
+     * CTDP_NAT_DST in 'nat_range.flags'), a conn not yet confirmed gets
+     * its binding from the range first; a confirmed conn keeps the one it
+     * has. */
+    bool nat;
+    struct ctdp_nat_range nat_range;
     const char *helper;       /* "ftp", "tftp"; NULL for none.  Helpers are
                                * not implemented yet: a non-NULL helper is
                                * refused by ctdp_ct_action_check(). */
@@ -111,6 +139,11 @@ int ctdp_ct_action_check(const struct ctdp_ct_action *);
 void ctdp_ct_execute(struct ctdp_ct *, struct dp_packet_batch *,
                      const struct ctdp_ct_action *, long long now);
 void ctdp_ct_packet_done(struct ctdp_ct *, struct dp_packet *);
+/* After defragmentation: translates 'frag', one of the fragments of the
+ * datagram 'whole' that ct() tracked (and translated) whole, the same way,
+ * so that the fragments can be sent on instead of it. */
+void ctdp_ct_nat_fragment(struct dp_packet *frag,
+                          const struct dp_packet *whole);
 void ctdp_ct_clear(struct ctdp_ct *, struct dp_packet *);
 
 /* ---- Conns as seen from outside (dump, events) ------------------------- */
@@ -123,6 +156,8 @@ void ctdp_ct_clear(struct ctdp_ct *, struct dp_packet *);
     CTDP_STATUS(CONFIRMED, 3, "CONFIRMED")              \
     CTDP_STATUS(SRC_NAT, 4, "SRC_NAT")                  \
     CTDP_STATUS(DST_NAT, 5, "DST_NAT")                  \
+    CTDP_STATUS(SRC_NAT_DONE, 7, "SRC_NAT_DONE")        \
+    CTDP_STATUS(DST_NAT_DONE, 8, "DST_NAT_DONE")        \
     CTDP_STATUS(DYING, 9, "DYING")                      \
     CTDP_STATUS(FIXED_TIMEOUT, 10, "FIXED_TIMEOUT")
 
@@ -337,7 +372,9 @@ void ctdp_ct_del_timeout_policy(struct ctdp_ct *, uint16_t zone);
     CTDP_STAT(zone_limit_drop, "commits refused by a zone limit")       \
     CTDP_STAT(not_ip, "non-IP packets sent to ct()")                    \
     CTDP_STAT(fragment, "fragments met with defragmentation off")      \
-    CTDP_STAT(bad_checksum, "packets with a wrong IPv4 or L4 checksum")
+    CTDP_STAT(bad_checksum, "packets with a wrong IPv4 or L4 checksum") \
+    CTDP_STAT(nat_exhausted, "new conns dropped: no free tuple in the "  \
+              "NAT range")
 
 struct ctdp_ct_stats {
 #define CTDP_STAT(NAME, HELP) uint64_t NAME;

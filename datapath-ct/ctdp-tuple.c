@@ -139,7 +139,10 @@ extract_l4(struct cursor *c, bool inner, struct ctdp_parsed *out,
     if (c->size < (inner ? MIN(need, 8) : need)) {
         return CTDP_PARSE_MALFORMED;
     }
-    if (!inner) {
+    if (inner) {
+        out->inner_l4 = l4;
+        out->inner_l4_size = c->size;
+    } else {
         out->l4 = l4;
         out->l4_size = c->size;
         if (!l4_lengths_ok(proto, l4, c->size)) {
@@ -194,6 +197,9 @@ extract_ipv4(struct cursor *c, bool inner, struct ctdp_parsed *out,
     if (c->size < IP_HEADER_LEN || IP_VER(ip->ip_ihl_ver) != 4) {
         return CTDP_PARSE_MALFORMED;
     }
+    if (inner) {
+        out->inner_l3 = ip;
+    }
     hlen = IP_IHL(ip->ip_ihl_ver) * 4;
     tot_len = ntohs(ip->ip_tot_len);
     if (hlen < IP_HEADER_LEN || hlen > c->size || tot_len < hlen) {
@@ -239,6 +245,9 @@ extract_ipv6(struct cursor *c, bool inner, struct ctdp_parsed *out,
 
     if (c->size < IPV6_HEADER_LEN || c->p[0] >> 4 != 6) {
         return CTDP_PARSE_MALFORMED;
+    }
+    if (inner) {
+        out->inner_l3 = ip6;
     }
     plen = ntohs(ip6->ip6_ctlun.ip6_un1.ip6_un1_plen);
     if (!inner) {
@@ -330,6 +339,7 @@ ctdp_tuple_extract(const struct dp_packet *pkt, uint16_t zone,
         return CTDP_PARSE_MALFORMED;
     }
     c.p = (const uint8_t *) dp_packet_data(pkt) + ofs;
+    out->l3 = c.p;
     c.size = dp_packet_size(pkt) - ofs;
     c.csum_l3 = !dp_packet_ip_checksum_valid(pkt);
     c.csum_l4 = !dp_packet_l4_checksum_valid(pkt);

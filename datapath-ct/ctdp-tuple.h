@@ -72,11 +72,16 @@ enum ctdp_parse {
 struct ctdp_parsed {
     struct ctdp_tuple key;
     struct ctdp_tuple inner;    /* For CTDP_PARSE_ICMP_ERROR. */
+    const void *l3;             /* The IP header. */
     const void *l4;             /* The L4 header. */
     size_t l4_size;             /* Bytes from 'l4' to the end of the L3
                                  * payload (not of the frame). */
     size_t l3_size;             /* Bytes of the IP packet (what the kernel
                                  * counts per conn). */
+    /* For CTDP_PARSE_ICMP_ERROR: the embedded packet's IP and L4 headers,
+     * and the bytes quoted from the L4 header on. */
+    const void *inner_l3, *inner_l4;
+    size_t inner_l4_size;
 };
 
 bool ctdp_tuple_find_l3(const struct dp_packet *, size_t *ofs,

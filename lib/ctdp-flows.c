@@ -93,7 +93,7 @@ check_ct(const struct ofpact_conntrack *ct)
     }
     OFPACT_FOR_EACH (a, ct->actions, ofpact_ct_get_action_len(ct)) {
         if (a->type == OFPACT_NAT) {
-            return xstrdup("ct: nat is not supported by ctdp yet");
+            continue;           /* Open vSwitch's parser checked it. */
         }
         if (a->type != OFPACT_SET_FIELD) {
             return xasprintf("ct: exec(%s) is not supported",
@@ -168,8 +168,7 @@ check_actions(const struct ofpact *ofpacts, size_t len)
 
 /* Returns NULL if the pipeline can give every field 'mm' matches, or a
  * message naming what it cannot: tunnel metadata (ctdp has no tunnel
- * ports) and the NAT bits of ct_state (NAT is not implemented).  Such a
- * flow would load and never match. */
+ * ports).  Such a flow would load and never match. */
 static char *
 check_match(const struct minimatch *mm)
 {
@@ -181,10 +180,6 @@ check_match(const struct minimatch *mm)
     if (memcmp(&match.wc.masks.tunnel, &zero, sizeof zero)) {
         return xstrdup("tunnel fields are not supported by ctdp (it has no "
                        "tunnel ports)");
-    }
-    if (match.wc.masks.ct_state & (CS_SRC_NAT | CS_DST_NAT)) {
-        return xstrdup("ct_state snat/dnat: NAT is not supported by ctdp "
-                       "yet");
     }
     return NULL;
 }

@@ -104,6 +104,37 @@ do_output(struct run *r, ofp_port_t port)
     }
 }
 
+/* Fills 'r' from Open vSwitch's nat(...) action: a missing maximum is the
+ * minimum, and no address is no address mapping. */
+static void
+nat_range_from_ofpact(const struct ofpact_nat *on, struct ctdp_nat_range *r)
+{
+    memset(r, 0, sizeof *r);
+    r->flags = ((on->flags & NX_NAT_F_SRC ? CTDP_NAT_SRC : 0)
+                | (on->flags & NX_NAT_F_DST ? CTDP_NAT_DST : 0)
+                | (on->flags & NX_NAT_F_PERSISTENT ? CTDP_NAT_PERSISTENT : 0)
+                | (on->flags & NX_NAT_F_PROTO_HASH ? CTDP_NAT_HASH : 0)
+                | (on->flags & NX_NAT_F_PROTO_RANDOM ? CTDP_NAT_RANDOM : 0));
+    if (on->range_af == AF_INET) {
+        r->l3 = CTDP_L3_IPV4;
+        r->min_addr.ip4 = on->range.addr.ipv4.min;
+        r->max_addr.ip4 = (on->range.addr.ipv4.max
+                           ? on->range.addr.ipv4.max
+                           : on->range.addr.ipv4.min);
+    } else if (on->range_af == AF_INET6) {
+        r->l3 = CTDP_L3_IPV6;
+        r->min_addr.ip6 = on->range.addr.ipv6.min;
+        r->max_addr.ip6 = (ipv6_addr_is_set(&on->range.addr.ipv6.max)
+                           ? on->range.addr.ipv6.max
+                           : on->range.addr.ipv6.min);
+    }
+    if (on->range.proto.min) {
+        r->flags |= CTDP_NAT_PORTS;
+        r->min_port = on->range.proto.min;
+        r->max_port = MAX(on->range.proto.max, on->range.proto.min);
+    }
+}
+
 /* Fills 'a' from the ct() action 'oc' for this packet. */
 static void
 ct_action_from_ofpact(const struct ofpact_conntrack *oc,
@@ -117,6 +148,12 @@ ct_action_from_ofpact(const struct ofpact_conntrack *oc,
     a->commit = (oc->flags & NX_CT_F_COMMIT) != 0;
     a->force = (oc->flags & NX_CT_F_FORCE) != 0;
     OFPACT_FOR_EACH (exec, oc->actions, ofpact_ct_get_action_len(oc)) {
+        if (exec->type == OFPACT_NAT) {
+            a->nat = true;
+            nat_range_from_ofpact(ofpact_get_NAT(exec), &a->nat_range);
+            continue;
+        }
+
         const struct ofpact_set_field *sf = ofpact_get_SET_FIELD(exec);
         const union mf_value *mask = ofpact_set_field_mask(sf);
 
@@ -130,6 +167,25 @@ ct_action_from_ofpact(const struct ofpact_conntrack *oc,
             a->label_mask = ntoh128(mask->be128);
         }
     }
+}
+
+/* After ct(nat) rewrote the packet: its addresses and ports in the flow
+ * that the tables match. */
+static void
+flow_set_nat(struct flow *flow, struct dp_packet *pkt)
+{
+    struct flow now;
+
+    if (!(pkt->md.ct_state & (CS_SRC_NAT | CS_DST_NAT))) {
+        return;
+    }
+    flow_extract(pkt, &now);
+    flow->nw_src = now.nw_src;
+    flow->nw_dst = now.nw_dst;
+    flow->ipv6_src = now.ipv6_src;
+    flow->ipv6_dst = now.ipv6_dst;
+    flow->tp_src = now.tp_src;
+    flow->tp_dst = now.tp_dst;
 }
 
 /* Runs the tracker on 'r''s packet with 'a', then the recirculation
@@ -148,6 +204,7 @@ track(struct run *r, const struct ofpact_conntrack *oc,
         return;
     }
     flow_set_ct(&r->flow, &r->pkt->md);
+    flow_set_nat(&r->flow, r->pkt);
     if (oc->recirc_table != NX_CT_RECIRC_NONE) {
         run_table(r, oc->recirc_table);
     }
@@ -240,6 +297,7 @@ defrag_then_track(struct run *r, const struct ofpact_conntrack *oc,
             dp_packet_delete(d.frags[i]);
         } else {
             ctdp_ipf_copy_ct(d.frags[i], d.whole);
+            ctdp_ct_nat_fragment(d.frags[i], d.whole);
             continue_fragment(r, oc, d.frags[i]);
         }
     }
