@@ -185,7 +185,7 @@ pick_port(struct ctdp_ct *ct, const struct ctdp_conn *conn,
 
         memcpy(w, &conn->key, sizeof w);
         off = ctdp_siphash_words(w, 5, &ct->id_key);
-    } else if (r->flags & CTDP_NAT_RANDOM || src || is_icmp(t)) {
+    } else if (r->flags & CTDP_NAT_RANDOM || src) {
         off = random_uint32();
     } else {
         off = 0;
@@ -215,7 +215,11 @@ choose_tuple(struct ctdp_ct *ct, const struct ctdp_conn *conn,
              struct ctdp_tuple *t, bool src, const struct ctdp_nat_range *r,
              long long now)
 {
-    bool map_addr = r->l3 && r->l3 == t->l3;
+    static const union ctdp_addr zero;
+    /* No address, or the all-zero one (Open vSwitch's nat(src=0.0.0.0)),
+     * maps no address: only the port, if a range gives one. */
+    bool map_addr = (r->l3 == t->l3
+                     && memcmp(&r->max_addr, &zero, sizeof zero));
     bool random = r->flags & CTDP_NAT_RANDOM;
 
     /* A source that is already in the range stays as it is if it is
@@ -484,15 +488,30 @@ nat_state(uint16_t status, enum ctdp_ct_dir dir)
     return (s ? CS_SRC_NAT : 0) | (d ? CS_DST_NAT : 0);
 }
 
+/* For a packet in direction 'dir' of 'conn': the tuple it carries
+ * ('here', the conn's tuple of 'dir'), the other direction's ('there'),
+ * and the tuple it leaves with ('target', the inverse of 'there'). */
 static void
-tuple_of(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
-         struct ctdp_tuple *t)
+translation(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
+            struct ctdp_tuple *here, struct ctdp_tuple *there,
+            struct ctdp_tuple *target)
 {
-    if (dir == CTDP_DIR_ORIG) {
-        *t = conn->key;
-    } else {
-        ctdp_conn_reply_tuple(conn, t);
-    }
+    struct ctdp_tuple reply;
+
+    ctdp_conn_reply_tuple(conn, &reply);
+    *here = dir == CTDP_DIR_ORIG ? conn->key : reply;
+    *there = dir == CTDP_DIR_ORIG ? reply : conn->key;
+    ctdp_tuple_invert(there, target);
+}
+
+static struct headers
+headers_of(const void *l3, const void *l4, size_t l4_size,
+           const struct ctdp_tuple *t)
+{
+    return (struct headers) {
+        .l3 = CONST_CAST(void *, l3), .l4 = CONST_CAST(void *, l4),
+        .l4_size = l4_size, .l3_kind = t->l3, .proto = t->nw_proto,
+    };
 }
 
 /* Translates the packet whose headers 'parsed' describes, as a packet in
@@ -504,50 +523,36 @@ ctdp_nat_packet(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
                 bool related, const struct ctdp_parsed *parsed)
 {
     uint16_t status = ctdp_conn_status(conn);
+    struct headers h = headers_of(parsed->l3, parsed->l4, parsed->l4_size,
+                                  &parsed->key);
     struct ctdp_tuple here, there, target;
-    struct headers h = {
-        .l3 = CONST_CAST(void *, parsed->l3),
-        .l4 = CONST_CAST(void *, parsed->l4),
-        .l4_size = parsed->l4_size,
-        .l3_kind = parsed->key.l3,
-        .proto = parsed->key.nw_proto,
-    };
+    uint8_t bits;
 
     if (!(status & CTDP_S_NAT)) {
         return 0;
     }
-    tuple_of(conn, dir, &here);
-    tuple_of(conn, !dir, &there);
-    ctdp_tuple_invert(&there, &target);
+    translation(conn, dir, &here, &there, &target);
+    bits = nat_state(status, dir);
     if (!related) {
         rewrite(&h, &here, &target);
     } else {
-        struct headers in = {
-            .l3 = CONST_CAST(void *, parsed->inner_l3),
-            .l4 = CONST_CAST(void *, parsed->inner_l4),
-            .l4_size = parsed->inner_l4_size,
-            .l3_kind = parsed->inner.l3,
-            .proto = parsed->inner.nw_proto,
-        };
-        uint8_t bits = nat_state(status, dir);
-        struct ctdp_tuple outer = parsed->key;
-        struct ctdp_tuple quoted = parsed->inner;
+        struct headers quote = headers_of(parsed->inner_l3, parsed->inner_l4,
+                                          parsed->inner_l4_size,
+                                          &parsed->inner);
 
-        /* The quote went the other way, translated: back to T[!dir]. */
-        there.zone = quoted.zone;
-        rewrite(&in, &quoted, &there);
-        /* The outer header: as a packet of this direction would be. */
-        outer.src = bits & CS_SRC_NAT ? target.src : outer.src;
-        outer.dst = bits & CS_DST_NAT ? target.dst : outer.dst;
-        if (memcmp(&outer.src, &parsed->key.src, sizeof outer.src)) {
-            set_addr(&h, true, &outer.src);
+        /* The quote went the other way, translated: back to 'there'.  The
+         * outer header is translated as a packet of this direction would
+         * be, and the checksum covers the quote. */
+        rewrite(&quote, &parsed->inner, &there);
+        if (bits & CS_SRC_NAT) {
+            set_addr(&h, true, &target.src);
         }
-        if (memcmp(&outer.dst, &parsed->key.dst, sizeof outer.dst)) {
-            set_addr(&h, false, &outer.dst);
+        if (bits & CS_DST_NAT) {
+            set_addr(&h, false, &target.dst);
         }
         icmp_error_csum(&h);
     }
-    return nat_state(status, dir);
+    return bits;
 }
 
 /* Translates 'frag', one of the fragments of a datagram that was tracked
@@ -609,8 +614,6 @@ ctdp_nat_fragment(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
     } else {
         return;
     }
-    tuple_of(conn, dir, &here);
-    tuple_of(conn, !dir, &there);
-    ctdp_tuple_invert(&there, &target);
+    translation(conn, dir, &here, &there, &target);
     rewrite(&h, &here, &target);
 }
