@@ -250,8 +250,9 @@ choose_tuple(struct ctdp_ct *ct, const struct ctdp_conn *conn,
 /* Sets up a binding of the kind range 'r' names (CTDP_NAT_SRC or
  * CTDP_NAT_DST; neither: a null binding of both kinds) on the unconfirmed
  * conn '*connp', unless one of that kind is set up already.  May move the
- * conn (see ctdp_conn_set_nat_reply()).  Returns 0, or ENOSPC if the
- * range has no free tuple: the caller drops the packet and counts it. */
+ * conn (see ctdp_conn_set_nat_reply()).  Returns 0, or ENOSPC if a
+ * source NAT's range has no free tuple: the caller drops the packet and
+ * counts it. */
 int
 ctdp_nat_bind(struct ctdp_ct *ct, struct ctdp_conn **connp,
               const struct ctdp_nat_range *r, long long now)
@@ -274,7 +275,11 @@ ctdp_nat_bind(struct ctdp_ct *ct, struct ctdp_conn **connp,
     ctdp_conn_reply_tuple(conn, &reply);
     ctdp_tuple_invert(&reply, &cur);
     t = cur;
-    if (!choose_tuple(ct, conn, &t, src, r, now)) {
+    /* A destination NAT that found no free tuple keeps the last one it
+     * tried, as the kernel does: its confirm then finds the reply tuple
+     * taken and moves the source port instead (ctdp_nat_rebind_source()).
+     * A source NAT has nothing left to move. */
+    if (!choose_tuple(ct, conn, &t, src, r, now) && src) {
         VLOG_WARN_RL(&rl, "%s NAT: no free tuple in the range for a new "
                      "conn in zone %"PRIu16"; packet dropped",
                      src ? "source" : "destination", conn->key.zone);

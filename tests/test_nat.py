@@ -350,3 +350,27 @@ def test_bad_nat_action_is_refused(firewall, name):
     before = firewall.flow_lines()
     one_error_line(firewall.dpctl("add-flow", flow), message)
     assert firewall.flow_lines() == before
+
+
+def test_dnat_to_one_server_from_one_client_port_twice(make_dp):
+    """One client port reaches two forwarded addresses that lead to the
+    same server port: the second conn's reply tuple would be the first's,
+    so its source port moves (the kernel's null binding after DNAT), and
+    each client conn gets its own answers."""
+    dp = make_dp(flows=[
+        "table=0,priority=10,tcp,in_port=2,"
+        "actions=ct(commit,zone=3,nat(dst=10.0.0.1:80)),output:1",
+        "table=0,priority=10,ip,in_port=1,actions=ct(zone=3,nat,table=1)",
+        "table=1,ct_state=+trk+est,actions=output:2",
+    ])
+    for vip in (NAT_IP, "192.0.2.101"):
+        dp.inject(2, from_out(TCP(sport=33000, dport=8080, flags="S"),
+                              dst=vip))
+    a, b = sent(dp, "p1", 2)
+    assert a[TCP].sport == 33000 and b[TCP].sport != 33000
+    assert b[IP].src == IP_OUT and b[TCP].dport == 80
+    dp.inject(1, eth() / IP(src=IP_IN, dst=IP_OUT)
+              / TCP(sport=80, dport=b[TCP].sport, flags="SA", ack=1))
+    back, = sent(dp, "p2", 1)
+    assert (back[IP].src, back[TCP].sport, back[TCP].dport) == \
+        ("192.0.2.101", 8080, 33000)
