@@ -18,7 +18,11 @@
  *           else (clock - 127) times 30 s.
  *   mark    ct_mark value (mask: all bits if odd, else the low byte).
  *   label   ct_label value, in both halves (mask: all bits if odd).
- *   arg     a spare byte for control records.
+ *   arg     for control records, their argument; for packets, NAT: bits
+ *           0-1 none, bare nat, nat(src=RANGE), nat(dst=RANGE); bit 2
+ *           an IPv6 range (else IPv4); bit 3 a port range; bits 4, 5, 6
+ *           random, hash, persistent.  Every packet that leaves
+ *           translated must still have right checksums.
  *   len     big-endian: bits 0-11 the frame's length, bit 15 keep the
  *           frame's checksums as they are (else fuzz_fix_checksums()).
  *
@@ -32,6 +36,7 @@
 #include "fuzz-common.h"
 #include "openvswitch/dynamic-string.h"
 #include "ovs-rcu.h"
+#include "packets.h"
 
 #define MAX_CONNS 256
 #define MAX_BATCH 8
@@ -84,6 +89,37 @@ read_record(struct fuzz_input *in, struct record *r)
     r->len = fuzz_take_be16(in);
 }
 
+/* The NAT part of the ct() action of 'r' (see 'arg' above): small ranges,
+ * so that they fill up and the port search meets exhaustion. */
+static void
+make_nat(const struct record *r, struct ctdp_ct_action *a)
+{
+    struct ctdp_nat_range *n = &a->nat_range;
+    int kind = r->arg & 3;
+
+    a->nat = kind != 0;
+    if (kind < 2) {
+        return;
+    }
+    n->flags = ((kind == 2 ? CTDP_NAT_SRC : CTDP_NAT_DST)
+                | (r->arg & 8 ? CTDP_NAT_PORTS : 0)
+                | (r->arg & 16 ? CTDP_NAT_RANDOM
+                   : r->arg & 32 ? CTDP_NAT_HASH : 0)
+                | (r->arg & 64 ? CTDP_NAT_PERSISTENT : 0));
+    if (r->arg & 4) {
+        n->l3 = CTDP_L3_IPV6;
+        n->min_addr.ip6.s6_addr[0] = n->max_addr.ip6.s6_addr[0] = 0xfd;
+        n->min_addr.ip6.s6_addr[15] = 1;
+        n->max_addr.ip6.s6_addr[15] = 1 + r->mark % 4;
+    } else {
+        n->l3 = CTDP_L3_IPV4;
+        n->min_addr.ip4 = htonl(0xc0000264);
+        n->max_addr.ip4 = htonl(0xc0000264 + r->mark % 4);
+    }
+    n->min_port = 1000 + r->label % 64;
+    n->max_port = n->min_port + r->mark % 8;
+}
+
 /* The ct() action of 'r', as a flow could say it: force, mark and label
  * only with commit. */
 static struct ctdp_ct_action
@@ -103,6 +139,7 @@ make_action(const struct record *r)
                                  .hi = r->label & 1 ? UINT64_MAX : 0 } },
     };
 
+    make_nat(r, &a);
     ovs_assert(!ctdp_ct_action_check(&a));
     return a;
 }
@@ -222,6 +259,14 @@ run_batch(struct dp_packet_batch *batch, const struct record *first)
         ctdp_ct_execute(ct, batch, &a, now);
     }
     DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
+        struct ctdp_parsed parsed;
+
+        /* Tracked, so its checksums were right; translated, they must
+         * still be. */
+        if (pkt->md.ct_state & (CS_SRC_NAT | CS_DST_NAT)) {
+            ovs_assert(ctdp_tuple_extract(pkt, pkt->md.ct_zone, &parsed)
+                       != CTDP_PARSE_BAD_CHECKSUM);
+        }
         ctdp_ct_packet_done(ct, pkt);
         dp_packet_delete(pkt);
     }

@@ -210,6 +210,19 @@ def packets_seeds():
                      + packets_control(4, arg=2) + packets_control(2, mark=0, arg=0)
                      + packets_control(1, arg=1, label=4) + packets_control(7, arg=3)
                      + packets_control(3))
+    # NAT (the 'arg' byte, see fuzz-packets.c): SNAT with a port range, the
+    # replies and a related error de-NATed by bare nat; DNAT over IPv6.
+    SNAT_PORTS, BARE, DNAT6 = 2 | 8, 1, 3 | 4
+    s["nat-snat"] = b"".join(
+        packets_record(f, COMMIT, zone=5, mark=3, arg=SNAT_PORTS if a else BARE)
+        for f, a in tcp_exchange()[:3] + udp_pair()) + b"".join(
+        packets_record(f, COMMIT | EXTRACT, zone=5, arg=SNAT_PORTS if i % 2 == 0
+                       else BARE) for i, f in enumerate((req, rep, udp_out,
+                                                         unreach))) \
+        + packets_control(3)
+    s["nat-dnat6"] = b"".join(
+        packets_record(f, COMMIT, zone=6, mark=1, arg=DNAT6 if a else BARE)
+        for f, a in tcp_exchange(v6=True)[:3] + udp_pair(v6=True))
     frag = fragments(udp_datagram(1200), 17, 600)[0]
     arp = eth(bytes.fromhex("0001080006040001") + MAC_A + ip4("10.0.0.1")
               + bytes(6) + ip4("10.0.0.2"), 0x0806)
