@@ -22,19 +22,20 @@ ctdp_conn_alloc(const struct ctdp_tuple *key,
     return conn;
 }
 
-/* Where a conn with CTDP_S_NAT keeps its reply tuple: after the protocol's
- * tail, 8-byte aligned for ctdp_tuple_equal(). */
+/* Where a conn with CTDP_S_NAT keeps its struct ctdp_conn_nat: after the
+ * protocol's tail, 8-byte aligned. */
 static size_t
-nat_reply_ofs(const struct ctdp_l4proto *l4)
+nat_ofs(const struct ctdp_l4proto *l4)
 {
     return sizeof(struct ctdp_conn) + ROUND_UP(l4->tail_size, 8);
 }
 
-static const struct ctdp_tuple *
-nat_reply(const struct ctdp_conn *conn)
+/* The NAT tail of 'conn', which must have CTDP_S_NAT. */
+struct ctdp_conn_nat *
+ctdp_conn_nat(const struct ctdp_conn *conn)
 {
-    return (const struct ctdp_tuple *)
-           ((const char *) conn + nat_reply_ofs(ctdp_conn_l4proto(conn)));
+    return (struct ctdp_conn_nat *)
+           ((char *) conn + nat_ofs(ctdp_conn_l4proto(conn)));
 }
 
 /* Gives unconfirmed 'conn' the reply tuple 'reply', not the original's
@@ -45,12 +46,15 @@ struct ctdp_conn *
 ctdp_conn_set_nat_reply(struct ctdp_conn *conn,
                         const struct ctdp_tuple *reply, uint16_t nat_bits)
 {
-    size_t ofs = nat_reply_ofs(ctdp_conn_l4proto(conn));
+    size_t ofs = nat_ofs(ctdp_conn_l4proto(conn));
+    struct ctdp_conn_nat *nat;
 
     ovs_assert(!(ctdp_conn_status(conn) & CTDP_S_CONFIRMED));
-    conn = xrealloc(conn, ofs + sizeof *reply);
+    conn = xrealloc(conn, ofs + sizeof *nat);
     ovs_assert(!((uintptr_t) conn & 15));
-    memcpy((char *) conn + ofs, reply, sizeof *reply);
+    nat = (struct ctdp_conn_nat *) ((char *) conn + ofs);
+    nat->reply = *reply;
+    nat->conn = conn;
     ctdp_conn_set_status(conn, nat_bits);
     return conn;
 }
@@ -103,7 +107,7 @@ void
 ctdp_conn_reply_tuple(const struct ctdp_conn *conn, struct ctdp_tuple *reply)
 {
     if (ctdp_conn_status(conn) & CTDP_S_NAT) {
-        *reply = *nat_reply(conn);
+        *reply = ctdp_conn_nat(conn)->reply;
     } else if (!ctdp_tuple_invert(&conn->key, reply)) {
         /* A conn is made only from invertible tuples: see new_ok(). */
         OVS_NOT_REACHED();
@@ -123,7 +127,7 @@ ctdp_conn_matches(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
     if (dir == CTDP_DIR_ORIG) {
         return ctdp_tuple_equal(&conn->key, key);
     } else if (OVS_UNLIKELY(ctdp_conn_status(conn) & CTDP_S_NAT)) {
-        return ctdp_tuple_equal(nat_reply(conn), key);
+        return ctdp_tuple_equal(&ctdp_conn_nat(conn)->reply, key);
     }
     return ctdp_tuple_equal(&conn->key, inv_key);
 }
@@ -226,6 +230,7 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
     ctdp_table_unlink_locked(&ct->table, conn, orig_hash, reply_hash);
     ctdp_table_unlock_pair(&ct->table, orig_hash, reply_hash);
 
+    ctdp_nat_removed(ct, conn);
     zone = ctdp_zone_find(ct, conn->key.zone);
     ctdp_zone_unlink(zone, conn);
     atomic_sub_relaxed(&ct->n_conns, 1, &old);

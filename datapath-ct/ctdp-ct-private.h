@@ -40,6 +40,7 @@
 
 #include "ctdp-ct.h"
 #include "ctdp-siphash.h"
+#include "openvswitch/hmap.h"
 #include "openvswitch/list.h"
 #include "ovs-atomic.h"
 #include "ovs-rcu.h"
@@ -130,6 +131,15 @@ ctdp_conn_is_live(const struct ctdp_conn *conn, long long now)
 {
     return now < ctdp_conn_expires(conn);
 }
+
+/* What a conn whose binding changed a tuple stores after its protocol's
+ * tail (ctdp_conn_nat()). */
+struct ctdp_conn_nat {
+    struct ctdp_tuple reply;        /* Not the original inverted. */
+    /* In ct->nat_by_src while the conn is confirmed and has SRC_NAT. */
+    struct hmap_node by_src;
+    struct ctdp_conn *conn;         /* The conn this is the tail of. */
+};
 
 /* The status bits that say a conn stores its reply tuple. */
 #define CTDP_S_NAT (CTDP_S_SRC_NAT | CTDP_S_DST_NAT)
@@ -293,6 +303,13 @@ struct ctdp_ct {
     struct ovs_list listeners OVS_GUARDED;  /* By 'listeners_mutex'. */
     ATOMIC(size_t) n_listeners;     /* Read on the packet path. */
 
+    /* Source-NATed conns by original source (zone, family, protocol,
+     * address, port), as the kernel's nf_nat_bysource: a new conn from a
+     * source that has a mapping gets the same one (ctdp-nat.c).  Taken
+     * under the bucket locks by confirm and removal: a leaf. */
+    struct ovs_spin nat_lock;
+    struct hmap nat_by_src OVS_GUARDED;
+
     struct ctdp_siphash_key id_key;
     struct ctdp_timeout_policy timeouts;    /* From the params; constant. */
     ATOMIC(bool) tcp_loose;                 /* See ctdp_ct_set_tcp_*(). */
@@ -333,6 +350,7 @@ struct ctdp_conn *ctdp_conn_alloc(const struct ctdp_tuple *,
 struct ctdp_conn *ctdp_conn_set_nat_reply(struct ctdp_conn *,
                                           const struct ctdp_tuple *reply,
                                           uint16_t nat_bits);
+struct ctdp_conn_nat *ctdp_conn_nat(const struct ctdp_conn *);
 void ctdp_conn_free(struct ctdp_conn *);
 const struct ctdp_l4proto *ctdp_conn_l4proto(const struct ctdp_conn *);
 void ctdp_conn_reply_tuple(const struct ctdp_conn *, struct ctdp_tuple *);
@@ -358,6 +376,9 @@ uint8_t ctdp_nat_packet(const struct ctdp_conn *, enum ctdp_ct_dir,
                         const struct ctdp_parsed *);
 void ctdp_nat_fragment(const struct ctdp_conn *, enum ctdp_ct_dir,
                        struct dp_packet *frag);
+void ctdp_nat_confirmed(struct ctdp_ct *, struct ctdp_conn *);
+void ctdp_nat_removed(struct ctdp_ct *, struct ctdp_conn *);
+void ctdp_nat_destroy(struct ctdp_ct *);
 
 /* ctdp-zone.c */
 struct ctdp_zone *ctdp_zone_get(struct ctdp_ct *, uint16_t zone);

@@ -548,6 +548,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
      * takes these bucket locks before it unlinks, and so always finds the
      * conn on its list. */
     ctdp_zone_push(zone, conn);
+    ctdp_nat_confirmed(ct, conn);
     ctdp_table_unlock_pair(t, orig_hash, reply_hash);
     if (OVS_UNLIKELY(ct->test_delay)) {
         ct->test_delay(CTDP_TEST_CONFIRMED);
@@ -944,6 +945,8 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
     atomic_init(&ct->n_listeners, 0);
     ovs_mutex_init(&ct->sweep_mutex);
     ovs_mutex_init(&ct->listeners_mutex);
+    ovs_spin_init(&ct->nat_lock);
+    hmap_init(&ct->nat_by_src);
     ovs_list_init(&ct->listeners);
     return ct;
 }
@@ -983,6 +986,7 @@ ctdp_ct_destroy(struct ctdp_ct *ct)
     ctdp_sweep_destroy(ct);
     ctdp_events_destroy(ct);
     ctdp_zones_destroy(ct);
+    ctdp_nat_destroy(ct);
     ctdp_table_destroy(&ct->table);
     ovs_mutex_destroy(&ct->sweep_mutex);
     ovs_mutex_destroy(&ct->listeners_mutex);

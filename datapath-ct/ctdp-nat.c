@@ -105,6 +105,90 @@ port_in_range(const struct ctdp_tuple *t, bool src,
            || (ntohs(*port) >= r->min_port && ntohs(*port) <= r->max_port);
 }
 
+/* ---- The by-source index ---------------------------------------------- */
+
+/* The hash of a tuple's source: zone, family, protocol, address and port
+ * (or ICMP id), the kernel's hash_by_src(). */
+static uint32_t
+src_hash(const struct ctdp_ct *ct, const struct ctdp_tuple *t)
+{
+    uint64_t w[3];
+
+    memcpy(w, &t->src, 16);
+    w[2] = ((uint64_t) t->zone << 32 | (uint64_t) t->nw_proto << 24
+            | (uint64_t) t->l3 << 16 | t->sport);
+    return ctdp_siphash_words(w, 3, &ct->id_key);
+}
+
+static bool
+same_src(const struct ctdp_tuple *a, const struct ctdp_tuple *b)
+{
+    return (a->zone == b->zone && a->l3 == b->l3
+            && a->nw_proto == b->nw_proto && a->sport == b->sport
+            && !memcmp(&a->src, &b->src, sizeof a->src));
+}
+
+/* Indexes a conn that its confirm just inserted, if it has a source NAT.
+ * The caller holds the conn's bucket locks, so that a removal, which
+ * takes them first, always finds it indexed. */
+void
+ctdp_nat_confirmed(struct ctdp_ct *ct, struct ctdp_conn *conn)
+{
+    if (ctdp_conn_status(conn) & CTDP_S_SRC_NAT) {
+        ovs_spin_lock(&ct->nat_lock);
+        hmap_insert(&ct->nat_by_src, &ctdp_conn_nat(conn)->by_src,
+                    src_hash(ct, &conn->key));
+        ovs_spin_unlock(&ct->nat_lock);
+    }
+}
+
+/* Takes a removed conn out of the index. */
+void
+ctdp_nat_removed(struct ctdp_ct *ct, struct ctdp_conn *conn)
+{
+    if (ctdp_conn_status(conn) & CTDP_S_SRC_NAT) {
+        ovs_spin_lock(&ct->nat_lock);
+        hmap_remove(&ct->nat_by_src, &ctdp_conn_nat(conn)->by_src);
+        ovs_spin_unlock(&ct->nat_lock);
+    }
+}
+
+void
+ctdp_nat_destroy(struct ctdp_ct *ct)
+{
+    hmap_destroy(&ct->nat_by_src);
+    ovs_spin_destroy(&ct->nat_lock);
+}
+
+/* Sets the source of 't' to the mapping that a live conn from the same
+ * source has, as the kernel's find_appropriate_src(): a client keeps one
+ * public address and port whoever it talks to.  Returns false if there
+ * is none. */
+static bool
+find_src_mapping(struct ctdp_ct *ct, const struct ctdp_conn *conn,
+                 struct ctdp_tuple *t, long long now)
+{
+    struct ctdp_conn_nat *nat;
+    bool found = false;
+
+    ovs_spin_lock(&ct->nat_lock);
+    HMAP_FOR_EACH_WITH_HASH (nat, by_src, src_hash(ct, &conn->key),
+                             &ct->nat_by_src) {
+        if (same_src(&nat->conn->key, &conn->key)
+            && ctdp_conn_is_live(nat->conn, now)) {
+            struct ctdp_tuple mapped;
+
+            ctdp_tuple_invert(&nat->reply, &mapped);
+            t->src = mapped.src;
+            t->sport = mapped.sport;
+            found = true;
+            break;
+        }
+    }
+    ovs_spin_unlock(&ct->nat_lock);
+    return found;
+}
+
 /* Picks the address of the range for 't', as the kernel's
  * find_best_ips_proto(): a hash of the source (and, unless 'persistent',
  * the destination) chooses it, so that a client keeps its address across
@@ -223,12 +307,23 @@ choose_tuple(struct ctdp_ct *ct, const struct ctdp_conn *conn,
     bool random = r->flags & CTDP_NAT_RANDOM;
 
     /* A source that is already in the range stays as it is if it is
-     * free: SNAT changes as little as it can. */
-    if (src && !random
-        && (!map_addr || addr_in_range(&t->src, r))
-        && port_in_range(t, src, r)
-        && !tuple_taken(ct, conn, t, now)) {
-        return true;
+     * free: SNAT changes as little as it can.  Otherwise a source that
+     * has a mapping in the range keeps it, if free. */
+    if (src && !random) {
+        struct ctdp_tuple mapped = *t;
+
+        if ((!map_addr || addr_in_range(&t->src, r))
+            && port_in_range(t, src, r)) {
+            if (!tuple_taken(ct, conn, t, now)) {
+                return true;
+            }
+        } else if (find_src_mapping(ct, conn, &mapped, now)
+                   && (!map_addr || addr_in_range(&mapped.src, r))
+                   && port_in_range(&mapped, src, r)
+                   && !tuple_taken(ct, conn, &mapped, now)) {
+            *t = mapped;
+            return true;
+        }
     }
     if (map_addr) {
         pick_addr(ct, t, src, r);

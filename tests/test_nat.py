@@ -374,3 +374,23 @@ def test_dnat_to_one_server_from_one_client_port_twice(make_dp):
     back, = sent(dp, "p2", 1)
     assert (back[IP].src, back[TCP].sport, back[TCP].dport) == \
         ("192.0.2.101", 8080, 33000)
+
+
+def test_a_source_keeps_its_mapping_across_destinations(make_dp):
+    """A source NATed into a port range keeps the address and port it got
+    for its next conns to other destinations, as the kernel's
+    find_appropriate_src() (endpoint-independent mapping); another source
+    gets another port."""
+    dp = make_dp(flows=snat_flows("nat(src=192.0.2.100-192.0.2.103:"
+                                  "20000-29999)"))
+    for dst in ("192.0.2.2", "192.0.2.3", "192.0.2.4"):
+        dp.inject(1, eth() / IP(src=IP_IN, dst=dst)
+                  / UDP(sport=40000, dport=7000) / b"x")
+    dp.inject(1, eth() / IP(src="10.0.0.9", dst="192.0.2.2")
+              / UDP(sport=40000, dport=7000) / b"x")
+    outs = sent(dp, "p2", 4)
+    mapped = {(o[IP].src, o[UDP].sport) for o in outs[:3]}
+    assert len(mapped) == 1
+    src, port = mapped.pop()
+    assert 20000 <= port <= 29999
+    assert (outs[3][IP].src, outs[3][UDP].sport) != (src, port)
