@@ -7,7 +7,10 @@ by both sides), the zone and ct mark the rules give new conns, and
 'explained': the differences that ctdp keeps on purpose, by the key kdiff
 prints ("packet 3 verdict", "table timeout", ...), each an Explained: the
 kernel's value, ctdp's value and the reason; and 'ctdp_setup', ctdp-dpctl
-commands run before the first packet.  tests/KDIFF.md says how to add one.
+commands run before the first packet; 'nat', a NAT rule for both sides
+(Nat), whose sequences also compare the bytes each side forwards: there a
+step may be a Via or ViaError, built on each side from what that side
+forwarded.  tests/KDIFF.md says how to add one.
 """
 import socket
 import struct
@@ -22,6 +25,9 @@ from scapy.utils import checksum
 A4, B4 = "10.0.0.1", "10.0.0.2"
 A6, B6 = "2001:db8::1", "2001:db8::2"
 GW4, GW6 = "10.0.0.254", "2001:db8::fe"     # A router behind B.
+A3 = "10.0.0.3"                 # A second inside host, behind A.
+NAT4, NAT4B, NAT6 = "10.0.0.100", "10.0.0.101", "2001:db8::100"
+MASQ4 = "10.0.0.253"            # The router's own address on B's side.
 
 
 @dataclass
@@ -41,6 +47,51 @@ class Explained:
 
 
 @dataclass
+class Nat:
+    """One NAT rule for a sequence's new conns, A on the inside and B
+    outside: 'snat' or 'masquerade' (A's new conns leaving toward B get
+    their source from 'addr', "X" or "X-Y", or R's own address MASQ4 for
+    masquerade, and 'ports', (min, max) or None), or 'dnat' (B's new
+    conns to 'match_dst':'match_dport' go to 'addr':'ports').  'proto'
+    ("tcp", "udp", "icmp"...) limits the rule to one protocol (nft wants
+    one for ports).  kdiff makes it an nft rule in R (postrouting for
+    snat and masquerade, prerouting for dnat) and the equivalent ctdp flow
+    (ct(commit,nat(src=...)) or nat(dst=...)); every other conn gets a
+    null binding on both sides."""
+    kind: str
+    addr: str = ""
+    ports: tuple = None
+    proto: str = None
+    v6: bool = False
+    match_dst: str = None
+    match_dport: int = None
+
+
+@dataclass
+class Via:
+    """A packet from B answering what B received of packet 'ref' (its
+    number in the sequence): 'pair' is built as if there were no NAT
+    (B to A's own address and port) and, on each side, gets as its
+    destination address and port (ICMP: id) the source of what that side
+    forwarded of packet 'ref', whose port the two sides may choose
+    differently."""
+    pair: tuple
+    ref: int
+
+
+@dataclass
+class ViaError:
+    """An ICMP error from 'side' (from 'src' if given, else from the
+    quoted packet's destination) quoting what each side forwarded of
+    packet 'ref', the TTL as its sender set it."""
+    side: str
+    ref: int
+    type_: int = 3
+    code: int = 3
+    src: str = None
+
+
+@dataclass
 class Sequence:
     name: str
     doc: str
@@ -49,6 +100,7 @@ class Sequence:
     mark: int = 0
     explained: dict = field(default_factory=dict)   # key -> Explained
     ctdp_setup: list = field(default_factory=list)  # ctdp-dpctl argv's
+    nat: Nat = None
 
 
 # ---- Packet builders -------------------------------------------------------
@@ -65,22 +117,25 @@ def tcp(side, flags, seq, ack=0, data=b"", win=65535, v6=False, **kw):
     return (side, seg / Raw(data) if data else seg)
 
 
-def udp(side, data=b"ctdp", v6=False, sport=5000, dport=53):
+def udp(side, data=b"ctdp", v6=False, sport=5000, dport=53, inside=None):
+    """A datagram between A (or the inside host 'inside') and B."""
     if v6:
         ip = IPv6(src=A6, dst=B6) if side == "A" else IPv6(src=B6, dst=A6)
     else:
-        ip = IP(src=A4, dst=B4) if side == "A" else IP(src=B4, dst=A4)
+        a = inside or A4
+        ip = IP(src=a, dst=B4) if side == "A" else IP(src=B4, dst=a)
     ports = (sport, dport) if side == "A" else (dport, sport)
     return (side, ip / UDP(sport=ports[0], dport=ports[1]) / Raw(data))
 
 
-def echo(side, reply=False, v6=False, ident=7, seq=1):
+def echo(side, reply=False, v6=False, ident=7, seq=1, inside=None):
     if v6:
         ip = IPv6(src=A6, dst=B6) if side == "A" else IPv6(src=B6, dst=A6)
         msg = (ICMPv6EchoReply if reply else ICMPv6EchoRequest)(
             id=ident, seq=seq, data=b"ping")
         return (side, ip / msg)
-    ip = IP(src=A4, dst=B4) if side == "A" else IP(src=B4, dst=A4)
+    a = inside or A4
+    ip = IP(src=a, dst=B4) if side == "A" else IP(src=B4, dst=a)
     return (side, ip / ICMP(type=0 if reply else 8, id=ident, seq=seq)
             / Raw(b"ping"))
 
@@ -140,6 +195,30 @@ NO_SCTP = ("ctdp has no SCTP tracker (nor has OVS's userspace conntrack): "
 def handshake(v6=False):
     return [tcp("A", "S", 1000, v6=v6), tcp("B", "SA", 5000, 1001, v6=v6),
             tcp("A", "A", 1001, 5001, v6=v6)]
+
+
+def snat_tcp_session(v6=False):
+    """Handshake, data both ways, A's FIN, B's FIN, A's last ACK; B's
+    segments go to what B saw of A's SYN (packet 0)."""
+    def b(*args):
+        return Via(tcp("B", *args, v6=v6), 0)
+    return [tcp("A", "S", 1000, v6=v6), b("SA", 5000, 1001),
+            tcp("A", "A", 1001, 5001, v6=v6),
+            tcp("A", "PA", 1001, 5001, b"x" * 100, v6=v6),
+            b("PA", 5001, 1101, b"y" * 200),
+            tcp("A", "A", 1101, 5201, v6=v6),
+            tcp("A", "FA", 1101, 5201, v6=v6), b("FA", 5201, 1102),
+            tcp("A", "A", 1102, 5202, v6=v6)]
+
+
+def dnat_tcp(side, flags, seq, ack=0, data=b""):
+    """A TCP segment between B:40000 and the public NAT4:8080 that R
+    forwards to A:80 (B's side), or between A:80 and B:40000 (A's)."""
+    ip = IP(src=B4, dst=NAT4) if side == "B" else IP(src=A4, dst=B4)
+    ports = (40000, 8080) if side == "B" else (80, 40000)
+    seg = ip / TCP(sport=ports[0], dport=ports[1], flags=flags, seq=seq,
+                   ack=ack, window=65535)
+    return (side, seg / Raw(data) if data else seg)
 
 
 # ---- The corpus ------------------------------------------------------------
@@ -430,6 +509,107 @@ CORPUS = [
              ctdp_setup=[("ipf-set-min-frag", "v4", "400")],
              explained={"packet 1 verdict": Explained("new", "new,new",
                                                       FRAG_VERDICTS)}),
+]
+
+
+# ---- NAT -------------------------------------------------------------------
+# A is inside, B outside.  kdiff compares, besides verdicts and tables,
+# the packet each side forwards (see tests/KDIFF.md).
+
+CORPUS += [
+    Sequence("nat_snat_udp_keep_port",
+             "UDP SNAT to one address: the source port is free, so it is "
+             "kept; B's answer goes back to A.",
+             [udp("A"), Via(udp("B"), 0), udp("A", b"again")],
+             nat=Nat("snat", NAT4)),
+    Sequence("nat_snat_tcp_port_range",
+             "TCP through SNAT to NAT4:10000-10010: the port is chosen in "
+             "the range (at random, so it may differ between the sides); "
+             "handshake, data both ways, close.",
+             snat_tcp_session(),
+             nat=Nat("snat", NAT4, (10000, 10010), "tcp")),
+    Sequence("nat_masquerade_udp",
+             "Masquerade to ports 20000-20010: the source becomes R's "
+             "own address on B's side (ctdp: nat(src=) of that address).",
+             [udp("A"), Via(udp("B"), 0), udp("A", b"again"),
+              Via(udp("B", b"more"), 0)],
+             nat=Nat("masquerade", MASQ4, (20000, 20010), "udp")),
+    Sequence("nat_dnat_tcp_port_forward",
+             "DNAT port forward: B connects to NAT4:8080, which A serves "
+             "on port 80; handshake, data, close; A's answers leave from "
+             "NAT4:8080.",
+             [dnat_tcp("B", "S", 1000), dnat_tcp("A", "SA", 5000, 1001),
+              dnat_tcp("B", "A", 1001, 5001),
+              dnat_tcp("B", "PA", 1001, 5001, b"g" * 50),
+              dnat_tcp("A", "PA", 5001, 1051, b"h" * 300),
+              dnat_tcp("B", "FA", 1051, 5301),
+              dnat_tcp("A", "FA", 5301, 1052),
+              dnat_tcp("B", "A", 1052, 5302)],
+             nat=Nat("dnat", A4, (80, 80), "tcp", match_dst=NAT4,
+                     match_dport=8080)),
+    Sequence("nat_snat_icmp_echo",
+             "Echo through SNAT to one address: the id is free, so kept; "
+             "the reply comes back to A.",
+             [echo("A"), Via(echo("B", reply=True), 0), echo("A", seq=2),
+              Via(echo("B", reply=True, seq=2), 2)],
+             nat=Nat("snat", NAT4)),
+    Sequence("nat_snat_icmp_echo_id_taken",
+             "Two inside hosts ping B with the same id through one "
+             "address: the second gets another id (at random), and its "
+             "reply goes back to it, with its own id.",
+             [echo("A"), echo("A", inside=A3),
+              Via(echo("B", reply=True), 0),
+              Via(echo("B", reply=True, inside=A3), 1)],
+             nat=Nat("snat", NAT4)),
+    Sequence("nat_snat_icmp_port_unreachable",
+             "A's datagram leaves through SNAT to NAT4:10000-10010; B "
+             "answers with port unreachable quoting what it received: A "
+             "gets it with its own address and port back in the quote.",
+             [udp("A"), ViaError("B", 0)],
+             nat=Nat("snat", NAT4, (10000, 10010), "udp")),
+    Sequence("nat_snat_icmp_error_from_router",
+             "A router behind B sends time exceeded about A's TCP SYN as "
+             "it left SNAT: related, translated back to A.",
+             [tcp("A", "S", 1000), ViaError("B", 0, 11, 0, src=GW4)],
+             nat=Nat("snat", NAT4, (10000, 10010), "tcp")),
+    Sequence("nat_snat_v6_tcp",
+             "IPv6 TCP through SNAT to [2001:db8::100]:10000-10010: "
+             "handshake, data, close.",
+             snat_tcp_session(v6=True),
+             nat=Nat("snat", NAT6, (10000, 10010), "tcp", v6=True)),
+    Sequence("nat_snat_v6_udp_unreachable",
+             "IPv6 UDP through SNAT to one address, port kept; B answers "
+             "once, then an ICMPv6 port unreachable quoting A's next "
+             "datagram comes back to A.",
+             [udp("A", v6=True), Via(udp("B", v6=True), 0),
+              udp("A", b"again", v6=True), ViaError("B", 2)],
+             nat=Nat("snat", NAT6, v6=True)),
+    Sequence("nat_snat_two_hosts_same_port",
+             "Two inside hosts send from port 5000 to the same server "
+             "through one address: the first keeps 5000, the second gets "
+             "another port (at random, 1024-65535); each answer finds its "
+             "host.",
+             [udp("A"), udp("A", inside=A3), Via(udp("B"), 0),
+              Via(udp("B", inside=A3), 1)],
+             nat=Nat("snat", NAT4)),
+    Sequence("nat_snat_range_exhausted",
+             "SNAT to NAT4:10000-10001: two SYNs take both ports, the "
+             "third finds none and is dropped on both sides; the first "
+             "conn goes on.",
+             [tcp("A", "S", 1000),
+              ("A", IP(src=A4, dst=B4) / TCP(sport=40001, dport=80,
+                                             flags="S", seq=2000)),
+              ("A", IP(src=A4, dst=B4) / TCP(sport=40002, dport=80,
+                                             flags="S", seq=3000)),
+              Via(tcp("B", "SA", 5000, 1001), 0)],
+             nat=Nat("snat", NAT4, (10000, 10001), "tcp")),
+    Sequence("nat_snat_range_exhausted_udp",
+             "The same with UDP, whose clashes the kernel can sometimes "
+             "resolve: the third datagram is dropped too, and B's answer "
+             "to the first still reaches A.",
+             [udp("A", sport=5000), udp("A", sport=5001),
+              udp("A", sport=5002), Via(udp("B", sport=5000), 0)],
+             nat=Nat("snat", NAT4, (10000, 10001), "udp")),
 ]
 
 

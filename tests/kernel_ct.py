@@ -29,16 +29,23 @@ import itertools
 import json
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
 import time
 
 CLONE_NEWNET = 0x40000000
+ETH_P_ALL = 3
 
 # The test addresses behind each side of the router.
 ADDR4 = {"A": "10.0.0.1", "B": "10.0.0.2"}
 ADDR6 = {"A": "2001:db8::1", "B": "2001:db8::2"}
+# A second inside host behind A (NAT sequences: two hosts behind one
+# address), and R's own address on B's side, which masquerade takes (R
+# has no other; no test packet is addressed to it).
+ADDR4_A2 = "10.0.0.3"
+MASQ4 = "10.0.0.253"
 
 # The verdict each counting rule stands for, in rule order; nft matches the
 # first.  "untracked" and "other" catch what conntrack left alone.
@@ -97,8 +104,10 @@ class KernelRouter:
         self.pif = {"A": f"kp{tag}a"[:15], "B": f"kp{tag}b"[:15]}
         self.mac = {}           # Interface name -> MAC.
         self.socks = {}
+        self.rsocks = {}        # Receiving sockets: what R sends the peers.
         self._r_fd = None
         self._last = None
+        self._nat = False       # The nat table is loaded.
 
     # ---- Setting up and tearing down ------------------------------------
 
@@ -149,15 +158,25 @@ class KernelRouter:
                     self.rif[side])
                 _sh("ip", "-n", r, "neigh", "replace", addr, "lladdr",
                     lladdr, "dev", self.rif[side], "nud", "permanent")
+        _sh("ip", "-n", r, "route", "add", f"{ADDR4_A2}/32", "dev",
+            self.rif["A"])
+        # R's own address, for masquerade: there from the start, as
+        # deleting a device's last address would flush its routes.
+        _sh("ip", "-n", r, "addr", "add", f"{MASQ4}/32", "dev",
+            self.rif["B"])
+        _sh("ip", "-n", r, "neigh", "replace", ADDR4_A2, "lladdr",
+            self.mac[self.pif["A"]], "dev", self.rif["A"], "nud", "permanent")
         self._load_rules()
         for side in ("A", "B"):
             self.socks[side] = self._peer_socket(side)
+            self.rsocks[side] = self._peer_socket(side, ETH_P_ALL)
         self._last = self.counters()
 
     def close(self):
-        for s in self.socks.values():
+        for s in list(self.socks.values()) + list(self.rsocks.values()):
             s.close()
         self.socks = {}
+        self.rsocks = {}
         if self._r_fd is not None:
             os.close(self._r_fd)
             self._r_fd = None
@@ -186,25 +205,46 @@ class KernelRouter:
         lines += ["  }", "}"]
         self.run_r("nft", "-f", "-", input="\n".join(lines) + "\n")
 
-    def configure(self, zone=0, mark=0):
+    def configure(self, zone=0, mark=0, nat=None):
         """Reloads the rules: conntrack in 'zone', and 'mark' set on the
-        conn by the packet that creates it (ct state new).  Flushes the
-        conns; the counters start again from zero."""
+        conn by the packet that creates it (ct state new).  With 'nat'
+        ({"prerouting": [rule, ...], "postrouting": [...]}, nft rule
+        texts), also a table inet kctnat with a nat chain on each hook
+        holding those rules (both chains always, so every conn gets its
+        null binding as behind any NAT).  Flushes the conns; the counters
+        start again from zero."""
         self.run_r("nft", "delete", "table", "inet", "kct")
+        if self._nat:
+            self.run_r("nft", "delete", "table", "inet", "kctnat")
+            self._nat = False
         self._load_rules(zone, mark)
+        if nat is not None:
+            lines = ["table inet kctnat {"]
+            for hook, prio in (("prerouting", "dstnat"),
+                               ("postrouting", "srcnat")):
+                lines += [f"  chain {hook} {{",
+                          f"    type nat hook {hook} priority {prio}; "
+                          "policy accept;"]
+                lines += [f"    {rule}" for rule in nat.get(hook, [])]
+                lines.append("  }")
+            lines.append("}")
+            self.run_r("nft", "-f", "-", input="\n".join(lines) + "\n")
+            self._nat = True
         self.flush()
         self._last = self.counters()
 
-    def _peer_socket(self, side):
+    def _peer_socket(self, side, proto=0):
         """An AF_PACKET socket on the peer's interface, opened inside the
-        peer's namespace (a socket keeps the namespace it was made in)."""
+        peer's namespace (a socket keeps the namespace it was made in);
+        with 'proto' 0 it only sends, with ETH_P_ALL it also receives."""
         home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         peer = os.open(f"/run/netns/{self.ns[side]}", os.O_RDONLY)
         try:
             _setns(peer)
             try:
-                s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-                s.bind((self.pif[side], 0))
+                s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                  socket.htons(proto))
+                s.bind((self.pif[side], proto))
             finally:
                 _setns(home)
         finally:
@@ -260,6 +300,45 @@ class KernelRouter:
         dst = bytes.fromhex(self.mac[self.rif[side]].replace(":", ""))
         src = bytes.fromhex(self.mac[self.pif[side]].replace(":", ""))
         return dst + src + (b"\x86\xdd" if v6 else b"\x08\x00") + ip_packet
+
+    # ---- What R forwards ---------------------------------------------------
+
+    def drain(self):
+        """Forgets every frame the peers' sockets have received."""
+        for s in self.rsocks.values():
+            while True:
+                try:
+                    s.recv(65535, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    break
+
+    def forwarded(self, side, timeout=0.5):
+        """The IP packets (bytes, from the IP header) that R sent to peer
+        'side' since the last drain(), waiting up to 'timeout' for the
+        first.  Only frames from R's interface carrying IPv4 or IPv6 to a
+        unicast address count: R's own IPv6 chatter (MLD, neighbour
+        discovery to multicast) is left out."""
+        s = self.rsocks[side]
+        rmac = bytes.fromhex(self.mac[self.rif[side]].replace(":", ""))
+        got = []
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if got:
+                left = 0.05 if left > 0.05 else left
+            r, _, _ = select.select([s], [], [], max(left, 0))
+            if not r:
+                break
+            frame = s.recv(65535)
+            if frame[6:12] != rmac:
+                continue
+            etype, ip = frame[12:14], frame[14:]
+            if etype == b"\x08\x00" and len(ip) >= 20 and ip[16] < 224:
+                got.append(ip)
+            elif etype == b"\x86\xdd" and len(ip) >= 40 and ip[24] != 0xff \
+                    and ip[8:10] != b"\xfe\x80":
+                got.append(ip)
+        return got
 
     def send(self, side, ip_packet, timeout=2.0, may_hold=False):
         """Sends 'ip_packet' from peer 'side' ("A" or "B") and returns the

@@ -5,8 +5,12 @@ the side-by-side verdicts and the tables."""
 
 import pytest
 
-from kdiff import Diff, compare_counts, compare_tables, judge, run_sequence
-from kdiff_corpus import CORPUS, Explained, Sequence, udp
+from kdiff import (Diff, NatCompare, checksums_ok, compare_counts,
+                   compare_tables, ctdp_flows, judge, nat_rules, normalize,
+                   run_sequence)
+from kdiff_corpus import (A4, B4, CORPUS, NAT4, Explained, Nat, Sequence,
+                          Via, tcp, udp)
+from scapy.all import IP, TCP, UDP
 from kernel_ct import kernel_ready
 
 
@@ -146,9 +150,118 @@ def test_difference_is_reported(router, tmp_path):
     import kdiff
     seq = Sequence("marked", "Mark 5 on ctdp's side only.", [udp("A")])
     real = kdiff.ctdp_flows
-    kdiff.ctdp_flows = lambda zone, mark: real(zone, 5)
+    kdiff.ctdp_flows = lambda zone, mark, *nat: real(zone, 5, *nat)
     try:
         bad = run_sequence(seq, router, tmp_path / "ctdp", lambda line: None)
     finally:
         kdiff.ctdp_flows = real
     assert len(bad) == 1 and "[table mark]" in bad[0], bad
+
+
+def test_corpus_covers_nat():
+    """The NAT sequences of the issue: SNAT keeping the port, TCP SNAT
+    with a port range, masquerade, a DNAT port forward, ICMP echo and an
+    ICMP error through SNAT, IPv6, two hosts on one port, exhaustion;
+    none with an explained difference."""
+    nat = {s.name: s for s in CORPUS if s.nat}
+    assert {"nat_snat_udp_keep_port", "nat_snat_tcp_port_range",
+            "nat_masquerade_udp", "nat_dnat_tcp_port_forward",
+            "nat_snat_icmp_echo", "nat_snat_icmp_port_unreachable",
+            "nat_snat_v6_tcp", "nat_snat_two_hosts_same_port",
+            "nat_snat_range_exhausted"} <= set(nat)
+    assert {s.nat.kind for s in nat.values()} == {"snat", "dnat",
+                                                  "masquerade"}
+    assert any(s.nat.v6 for s in nat.values())
+    assert not [s.name for s in nat.values() if s.explained]
+
+
+def test_nat_rule_and_flow_agree():
+    """One Nat gives R's nft rule and ctdp's flow with the same range."""
+    rif = {"A": "ra", "B": "rb"}
+    snat = Nat("snat", NAT4, (10000, 10010), "tcp")
+    assert nat_rules(snat, rif) == {"prerouting": [], "postrouting": [
+        'oifname "rb" meta l4proto tcp snat ip to '
+        '10.0.0.100:10000-10010']}
+    flows = ctdp_flows(0, 0, snat)
+    assert ("cookie=0x11,table=1,priority=20,tcp,in_port=1,"
+            "ct_state=+trk+new-rpl,actions=ct(commit,zone=0,"
+            "nat(src=10.0.0.100:10000-10010)),output:2") in flows
+    assert "table=0,priority=10,ip,actions=ct(table=1,zone=0,nat)" in flows
+    v6 = Nat("snat", "2001:db8::100", (1, 2), "udp", v6=True)
+    assert nat_rules(v6, rif)["postrouting"] == [
+        'oifname "rb" meta l4proto udp snat ip6 to [2001:db8::100]:1-2']
+    assert "udp6,in_port=1" in ctdp_flows(0, 0, v6)[-2]
+    assert "nat(src=[2001:db8::100]:1-2)" in ctdp_flows(0, 0, v6)[-2]
+    dnat = Nat("dnat", A4, (80, 80), "tcp", match_dst=NAT4, match_dport=8080)
+    assert nat_rules(dnat, rif)["prerouting"] == [
+        'iifname "rb" ip daddr 10.0.0.100 meta l4proto tcp th dport 8080 '
+        'dnat ip to 10.0.0.1:80']
+    assert "tcp,nw_dst=10.0.0.100,tp_dst=8080,in_port=2" in \
+        ctdp_flows(0, 0, dnat)[-2]
+    masq = Nat("masquerade", "10.0.0.253", (20000, 20010), "udp")
+    assert nat_rules(masq, rif)["postrouting"] == [
+        'oifname "rb" meta l4proto udp masquerade to :20000-20010']
+    # Without NAT the flows are as before: no output, no nat.
+    assert not [f for f in ctdp_flows(0, 0) if "nat" in f or "output" in f]
+
+
+def test_normalize_undoes_the_routers_ttl():
+    """The kernel's forwarded packet is compared with its TTL (hop limit)
+    one more and the IPv4 header checksum redone; checksums are checked."""
+    sent = bytes(IP(src=A4, dst=B4, ttl=64) / UDP(sport=1, dport=2) / b"x")
+    fwd = bytes(IP(src=A4, dst=B4, ttl=63) / UDP(sport=1, dport=2) / b"x")
+    assert normalize(fwd) == sent
+    assert checksums_ok(sent) == {"ip": True, "l4": True}
+    bad = bytearray(sent)
+    bad[-1] ^= 1
+    assert checksums_ok(bytes(bad)) == {"ip": True, "l4": False}
+
+
+def out_pkt(sport, ttl=64):
+    return bytes(IP(src=NAT4, dst=B4, ttl=ttl)
+                 / TCP(sport=sport, dport=80, flags="S", seq=1000))
+
+
+def test_random_ports_compared_by_range_and_consistency():
+    """Two different ports in the range are one (an alias), in later
+    packets and in the reply tuple; a port outside the range, or a port
+    that changes within a conn, is a difference."""
+    c = NatCompare(Nat("snat", NAT4, (10000, 10010), "tcp"))
+    syn = tcp("A", "S", 1000)[1]
+    _, diffs = c.compare(0, "A", syn, {"B": [out_pkt(10003, 63)]},
+                         {"B": [out_pkt(10007)]})
+    assert diffs == []
+    # B's answer to each side's own port.
+    assert c.build(Via(tcp("B", "SA", 5000, 1001), 0), "ctdp")[TCP].dport \
+        == 10007
+    _, diffs = c.compare(1, "A", syn, {"B": [out_pkt(10003, 63)]},
+                         {"B": [out_pkt(10008)]})
+    assert [d.key for d in diffs] == ["packet 1 nat sport", "packet 1 out"]
+    conn = {"proto": "tcp", "orig": {"src": A4, "dst": B4, "sport": "40000",
+                                     "dport": "80"},
+            "reply": {"src": B4, "dst": NAT4, "sport": "80",
+                      "dport": "10007"}}
+    assert c.check_bindings("ctdp", [conn]) == []
+    assert c.fix_conns([conn])[0]["reply"]["dport"] == "10003"
+    c2 = NatCompare(Nat("snat", NAT4, (10000, 10010), "tcp"))
+    _, diffs = c2.compare(0, "A", syn, {"B": [out_pkt(10003, 63)]},
+                          {"B": [out_pkt(9999)]})
+    assert [d.key for d in diffs] == ["packet 0 nat sport", "packet 0 out"]
+
+
+@needs_kernel
+def test_nat_difference_is_reported(router, tmp_path):
+    """ctdp NATing to another address than the kernel shows in the
+    packets and in the reply tuple."""
+    import kdiff
+    seq = Sequence("other_address", "ctdp SNATs to 10.0.0.101.",
+                   [udp("A"), Via(udp("B"), 0)], nat=Nat("snat", NAT4))
+    real = kdiff.ctdp_flows
+    kdiff.ctdp_flows = lambda zone, mark, *nat: real(
+        zone, mark, Nat("snat", "10.0.0.101"))
+    try:
+        bad = run_sequence(seq, router, tmp_path / "ctdp", lambda line: None)
+    finally:
+        kdiff.ctdp_flows = real
+    assert any("[packet 0 out]" in b and "10.0.0.101" in b for b in bad), bad
+    assert any("[table reply]" in b for b in bad), bad
