@@ -6,10 +6,19 @@
 # Real traffic from inside (ping, an HTTP fetch, a UDP exchange, a TCP
 # connection held open) goes through; a connection attempt from outside is
 # dropped.  Then the conntrack table, the flow counters and the datapath's
-# state are printed, and everything is removed, whatever happened.
+# state are printed.
+#
+# Then ctdpd is restarted with --masquerade: the same firewall, with the
+# IPv4 conns from inside source-NATed to 198.19.0.100, an address of the
+# outside network (whose host reaches it through a neighbour entry: ctdp
+# bridges and answers no ARP).  An HTTP fetch and a UDP exchange from
+# inside go through; the outside servers see only 198.19.0.100, and the
+# conntrack table shows the NATed reply tuples.  Everything is removed at
+# the end, whatever happened.
 #
 # Usage (as root): build-aux/demo.sh BUILDDIR
-# Exits non-zero if any step did not behave as a firewall should.
+# Exits non-zero if any step did not behave as a firewall (or, in the
+# second part, a masquerading firewall) should.
 set -euo pipefail
 build=${1:?usage: build-aux/demo.sh BUILDDIR}
 id=$$
@@ -68,9 +77,12 @@ make_host() {
 say "building the network: $nsi (198.18.0.1) -- ctdpd -- $nso (198.18.0.2)"
 make_host "$nsi" "$pi" 198.18.0.1 2001:db8::1
 make_host "$nso" "$po" 198.18.0.2 2001:db8::2
-"$build/utilities/ctdpd" --detach --no-chdir --pidfile="$work/ctdpd.pid" \
-    --unixctl="$work/ctdpd.ctl" --log-file="$work/ctdpd.log" \
-    --port="$pi=system" --port="$po=system"
+start_ctdpd() {     # start_ctdpd [MORE CTDPD OPTIONS]
+    "$build/utilities/ctdpd" --detach --no-chdir --pidfile="$work/ctdpd.pid" \
+        --unixctl="$work/ctdpd.ctl" --log-file="$work/ctdpd.log" \
+        --port="$pi=system" --port="$po=system" "$@"
+}
+start_ctdpd
 dpctl show
 
 say "servers: HTTP, UDP echo and TCP echo outside, HTTP inside"
@@ -151,8 +163,66 @@ dpctl dump-flows
 say "the datapath (ctdp-dpctl show)"
 dpctl show
 
+say "part 2: masquerade (ctdpd --masquerade=198.19.0.100)"
+pid=$(cat "$work/ctdpd.pid")
+kill "$pid"
+for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+start_ctdpd --masquerade=198.19.0.100
+# The outside network 198.19.0.0/24: the outside host's address there, and
+# its neighbour entry for the NAT address, which sends the frames for it
+# to the inside host's MAC through ctdpd (as an upstream router's entry
+# for a masquerading router's address would).  Inside reaches it on link.
+ip -n "$nso" addr add 198.19.0.2/24 dev eth0
+ip -n "$nso" neigh replace 198.19.0.100 dev eth0 nud permanent \
+    lladdr "$(ip netns exec "$nsi" cat /sys/class/net/eth0/address)"
+ip -n "$nsi" route add 198.19.0.0/24 dev eth0
+# An HTTP server that logs its clients, and a UDP server that answers
+# with the address it sees.
+ip netns exec "$nso" /usr/bin/python3 -m http.server 8082 \
+    --bind 198.19.0.2 >/dev/null 2>"$work/http.log" &
+ip netns exec "$nso" /usr/bin/python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.19.0.2", 9997))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(peer[0].encode(), peer)' &
+for i in $(seq 100); do
+    ip netns exec "$nso" ss -ltn | grep -q ':8082 ' && break
+    sleep 0.05
+done
+
+expect ok "HTTP fetch from inside (198.18.0.1), masqueraded" \
+    ip netns exec "$nsi" curl -sf --max-time 5 http://198.19.0.2:8082/
+expect ok "the HTTP server's client was 198.19.0.100, not 198.18.0.1" \
+    bash -c "grep -q '^198\.19\.0\.100 .*GET / ' $work/http.log &&
+             ! grep -q '198\.18\.0\.1 ' $work/http.log"
+expect ok "UDP from inside: the server saw 198.19.0.100" \
+    ip netns exec "$nsi" /usr/bin/python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(b"who am I?", ("198.19.0.2", 9997))
+assert s.recvfrom(2048)[0] == b"198.19.0.100"'
+expect ok "ping from inside, masqueraded" \
+    ip netns exec "$nsi" ping -c 2 -i 0.2 -W 2 198.19.0.2
+expect fail "HTTP connection from outside to the NAT address" \
+    ip netns exec "$nso" curl -sf --max-time 2 http://198.19.0.100:8081/
+expect ok "dump-conntrack: the fetch's reply tuple is NATed" \
+    bash -c "$build/utilities/ctdp-dpctl --unixctl=$work/ctdpd.ctl \
+                 dump-conntrack -m | grep 'dport=8082' |
+             grep -q 'reply=(src=198.19.0.2,dst=198.19.0.100,sport=8082,.*SRC_NAT'"
+echo "  the HTTP server's log:"
+sed 's/^/    /' "$work/http.log"
+
+say "the conntrack table with NAT (ctdp-dpctl dump-conntrack -m)"
+dpctl dump-conntrack -m | sort
+say "the tracker's statistics, nat_exhausted among them"
+dpctl ct-stats-show | tail -n 1
+
 if [ "$failed" != 0 ]; then
     echo; echo "demo: some traffic did not behave as it should (see above)"
     exit 1
 fi
-echo; echo "demo: the firewall let inside open connections and kept outside out"
+echo; echo "demo: the firewall let inside open connections and kept outside out;"
+echo "      with --masquerade, outside saw only the NAT address"

@@ -66,6 +66,45 @@ const char ctdp_dp_firewall_flows[] =
     "table=1,priority=50,ct_state=+trk+rel,in_port=2,actions=output:1\n"
     "table=1,priority=0,actions=drop\n";
 
+char *
+ctdp_dp_masquerade_flows(const char *range)
+{
+    /* ctdp_dp_firewall_flows with its IPv4 ct() actions NATing: keep the
+     * two in step (tests/test_man.py compares them). */
+    return xasprintf(
+        "# ctdp's default flows with masquerade (ctdpd --masquerade): the\n"
+        "# stateful firewall between port 1 (inside) and port 2 (outside),\n"
+        "# whose IPv4 conns from inside are source-NATed to %s.\n"
+        "# Every IPv4 packet goes through ct(nat) first, so that replies\n"
+        "# and related ICMP errors from outside are translated back before\n"
+        "# they reach port 1.  IPv6 is not masqueraded: it passes as in the\n"
+        "# plain firewall, untranslated.\n"
+        "table=0,priority=100,arp,in_port=1,actions=output:2\n"
+        "table=0,priority=100,arp,in_port=2,actions=output:1\n"
+        "table=0,priority=100,icmp6,icmp_type=133,in_port=1,"
+        "actions=output:2\n"
+        "table=0,priority=100,icmp6,icmp_type=134,in_port=2,"
+        "actions=output:1\n"
+        "table=0,priority=90,icmp6,icmp_type=135,in_port=1,actions=output:2\n"
+        "table=0,priority=90,icmp6,icmp_type=135,in_port=2,actions=output:1\n"
+        "table=0,priority=90,icmp6,icmp_type=136,in_port=1,actions=output:2\n"
+        "table=0,priority=90,icmp6,icmp_type=136,in_port=2,actions=output:1\n"
+        "table=0,priority=10,ip,actions=ct(table=1,nat)\n"
+        "table=0,priority=10,ipv6,actions=ct(table=1)\n"
+        "table=0,priority=0,actions=drop\n"
+        "table=1,priority=100,ct_state=+trk+inv,actions=drop\n"
+        "table=1,priority=50,ct_state=+trk+new,ip,in_port=1,"
+        "actions=ct(commit,nat(src=%s)),output:2\n"
+        "table=1,priority=50,ct_state=+trk+new,ipv6,in_port=1,"
+        "actions=ct(commit),output:2\n"
+        "table=1,priority=50,ct_state=+trk+est,in_port=1,actions=output:2\n"
+        "table=1,priority=50,ct_state=+trk+est,in_port=2,actions=output:1\n"
+        "table=1,priority=50,ct_state=+trk+rel,in_port=1,actions=output:2\n"
+        "table=1,priority=50,ct_state=+trk+rel,in_port=2,actions=output:1\n"
+        "table=1,priority=0,actions=drop\n",
+        range, range);
+}
+
 /* A port and the thread that receives on it (netdev ports only). */
 struct dp_port {
     struct ctdp_dp *dp;

@@ -49,6 +49,14 @@ struct ctdp_ipf;
  * port 2 outside. */
 extern const char ctdp_dp_firewall_flows[];
 
+/* The default firewall that also masquerades (ctdpd --masquerade): IPv4
+ * conns from port 1 are source-NATed to 'range', the inside of an Open
+ * vSwitch nat(src=...) such as "192.0.2.1" or "192.0.2.1:32768-60999",
+ * and everything IPv4 goes through ct(nat), so that replies and related
+ * ICMP errors are translated back.  IPv6 is not translated.  Returns the
+ * flows as text, which the caller must free. */
+char *ctdp_dp_masquerade_flows(const char *range);
+
 /* Creates a datapath.  'n_threads' > 0: that many receive threads share
  * the ports (each port polled by one, spread evenly); 0: every port gets a
  * receive thread of its own. */

@@ -70,9 +70,11 @@ class Host:
         sh("ip", "-n", self.ns, "link", "set", "lo", "up")
         sh("ip", "-n", self.ns, "link", "set", "eth0", "up")
         # A frame that crosses a userspace datapath needs a full checksum
-        # (and no segmentation offload, which depends on it).
-        sh("ip", "netns", "exec", self.ns, "ethtool", "-K", "eth0", "tx",
-           "off")
+        # (and no segmentation offload, which depends on it).  A Net made
+        # with tx_offload=True keeps veth's defaults, to show what they do.
+        if not self.net.tx_offload:
+            sh("ip", "netns", "exec", self.ns, "ethtool", "-K", "eth0", "tx",
+               "off")
         if self.addr4:
             sh("ip", "-n", self.ns, "addr", "add", f"{self.addr4}/24",
                "dev", "eth0")
@@ -134,10 +136,13 @@ class Host:
 class Net:
     """Hosts joined through one ctdpd.  'hosts' lists (addr4, addr6) pairs,
     either may be None; 'flows' is the flow table as text (None: the default
-    firewall); 'daemon_args' are more ctdpd options."""
+    firewall); 'daemon_args' are more ctdpd options; 'tx_offload' keeps the
+    hosts' checksum offload on (veth's default) instead of turning it off."""
 
-    def __init__(self, tmp, hosts, flows=None, daemon_args=()):
+    def __init__(self, tmp, hosts, flows=None, daemon_args=(),
+                 tx_offload=False):
         self.seq = next(_SEQ)
+        self.tx_offload = tx_offload
         self.tmp = tmp
         self.hosts = [Host(self, i, *h) for i, h in enumerate(hosts)]
         self.flows = flows
@@ -197,10 +202,10 @@ class Net:
 
 
 @contextlib.contextmanager
-def network(tmp, hosts, flows=None, daemon_args=()):
+def network(tmp, hosts, flows=None, daemon_args=(), tx_offload=False):
     """A Net that is up inside the 'with' and removed after it, whatever
     happened (including a failure half-way through setting it up)."""
-    net = Net(tmp, hosts, flows, daemon_args)
+    net = Net(tmp, hosts, flows, daemon_args, tx_offload)
     try:
         yield net.up()
     finally:

@@ -123,18 +123,43 @@ def test_make_install_installs_pages(tmp_path):
         assert installed.read_bytes() == page.read_bytes()
 
 
-def test_default_flows_match_the_code():
-    """The DEFAULT FLOWS section of ctdpd.8 lists exactly the flows of the
-    firewall that lib/ctdp-dp.c loads, in the same order."""
-    import re
-    code = (TOP / "lib" / "ctdp-dp.c").read_text()
-    literal = code.split("ctdp_dp_firewall_flows[] =")[1].split("\";\n")[0] + "\""
+def c_flows(code, start, end):
+    """The flows of the C string literals between 'start' and 'end' in
+    lib/ctdp-dp.c ('end' may cut the last one before its closing quote),
+    comments dropped."""
+    literal = code.split(start)[1].split(end)[0] + '"'
     text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', literal))
     text = text.replace("\\n", "\n")
-    flows = [l for l in text.splitlines() if l and not l.startswith("#")]
+    return [l for l in text.splitlines() if l and not l.startswith("#")]
+
+
+def test_default_flows_match_the_code():
+    """The DEFAULT FLOWS section of ctdpd.8 lists exactly the flows of the
+    firewall that lib/ctdp-dp.c loads, in the same order; the masquerading
+    firewall's are the same but for the two IPv4 ct() actions, which the
+    section shows after them."""
+    code = (TOP / "lib" / "ctdp-dp.c").read_text()
+    flows = c_flows(code, "ctdp_dp_firewall_flows[] =", "\";\n")
     page = (TOP / "utilities" / "ctdpd.8").read_text()
-    listed = [l for l in page.splitlines() if l.startswith("table=")]
-    assert listed == flows
+    section = page.split(".SH DEFAULT FLOWS")[1].split("\n.SH ")[0]
+    blocks = re.findall(r"^\.nf\n(.*?)^\.fi", section, re.M | re.S)
+    listed = [[l for l in b.splitlines() if l.startswith("table=")]
+              for b in blocks]
+    assert listed[0] == flows
+
+    masq = c_flows(code, "ctdp_dp_masquerade_flows(const char *range)",
+                   "range, range);")
+    changed = {
+        "table=0,priority=10,ip,actions=ct(table=1)":
+            "table=0,priority=10,ip,actions=ct(table=1,nat)",
+        "table=1,priority=50,ct_state=+trk+new,ip,in_port=1,"
+        "actions=ct(commit),output:2":
+            "table=1,priority=50,ct_state=+trk+new,ip,in_port=1,"
+            "actions=ct(commit,nat(src=%s)),output:2",
+    }
+    assert masq == [changed.get(f, f) for f in flows]
+    assert listed[1] == [f.replace("%s", "\\fIRANGE\\fP")
+                         for f in changed.values()]
 
 
 def test_readme_lists_every_command_with_an_example():

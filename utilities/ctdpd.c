@@ -1,9 +1,9 @@
 /* ctdpd: the ctdp daemon.
  *
  * Runs the datapath (ports from --port, flows from --flows or the default
- * firewall) and serves ctdp's control commands over OVS's unixctl protocol
- * on a unix socket, so that both ctdp-dpctl and `ovs-appctl -t SOCKET`
- * talk to it.
+ * firewall, which --masquerade makes source-NAT) and serves ctdp's control
+ * commands over OVS's unixctl protocol on a unix socket, so that both
+ * ctdp-dpctl and `ovs-appctl -t SOCKET` talk to it.
  *
  * With --replay it serves nothing: it feeds the pcap ports' captures
  * through the flows to their end, prints the conntrack table and the
@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "fatal-signal.h"
 #include "netdev.h"
+#include "packets.h"
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/vlog.h"
 #include "svec.h"
@@ -43,6 +44,7 @@ struct options {
     char **ports;               /* --port specs. */
     size_t n_ports;
     const char *flows;          /* --flows file, or NULL. */
+    char *masquerade;           /* --masquerade's checked range, or NULL. */
     int n_threads;              /* --n-threads; 0: one per port. */
     unsigned int max_conns;     /* --max-conns; 0: the tracker's default. */
     bool replay;                /* --replay: replay the captures, print,
@@ -50,6 +52,7 @@ struct options {
 };
 
 static void parse_options(int argc, char *argv[], struct options *);
+static char *parse_masquerade(const char *arg);
 static void configure(struct ctdp_dp *, const struct options *);
 static int replay(const struct options *);
 static void usage(void) OVS_NO_RETURN;
@@ -114,6 +117,7 @@ main(int argc, char *argv[])
     unixctl_server_destroy(server);
     free(opts.unixctl);
     free(opts.ports);
+    free(opts.masquerade);
     return 0;
 }
 
@@ -158,6 +162,15 @@ configure(struct ctdp_dp *dp, const struct options *opts)
     }
     if (opts->flows) {
         error = ctdp_flows_add_file(ctdp_dp_flows(dp), opts->flows, &n);
+    } else if (opts->masquerade) {
+        char *text = ctdp_dp_masquerade_flows(opts->masquerade);
+
+        error = ctdp_flows_add_text(ctdp_dp_flows(dp), text,
+                                    "masquerade flows", &n);
+        free(text);
+        if (error) {
+            ovs_fatal(0, "--masquerade: %s", error);
+        }
     } else {
         error = ctdp_flows_add_text(ctdp_dp_flows(dp),
                                     ctdp_dp_firewall_flows,
@@ -166,8 +179,14 @@ configure(struct ctdp_dp *dp, const struct options *opts)
     if (error) {
         ovs_fatal(0, "--flows: %s", error);
     }
-    VLOG_INFO("%zu flows from %s", n, opts->flows ? opts->flows
-                                                  : "the default firewall");
+    if (opts->masquerade) {
+        VLOG_INFO("%zu flows from the default firewall, masquerading IPv4 "
+                  "as %s", n, opts->masquerade);
+    } else {
+        VLOG_INFO("%zu flows from %s", n, opts->flows
+                                          ? opts->flows
+                                          : "the default firewall");
+    }
 }
 
 /* --replay accepts pcap ports only: live ports would make a replay depend
@@ -247,6 +266,7 @@ replay(const struct options *opts)
     ctdp_dp_destroy(dp);
     free(opts->unixctl);
     free(opts->ports);
+    free(opts->masquerade);
     return fflush(stdout) ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
@@ -261,6 +281,7 @@ parse_options(int argc, char *argv[], struct options *opts)
         OPT_N_THREADS,
         OPT_MAX_CONNS,
         OPT_REPLAY,
+        OPT_MASQUERADE,
         VLOG_OPTION_ENUMS,
         DAEMON_OPTION_ENUMS,
     };
@@ -271,6 +292,7 @@ parse_options(int argc, char *argv[], struct options *opts)
         {"n-threads", required_argument, NULL, OPT_N_THREADS},
         {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
         {"replay", no_argument, NULL, OPT_REPLAY},
+        {"masquerade", required_argument, NULL, OPT_MASQUERADE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         DAEMON_LONG_OPTIONS,
@@ -317,6 +339,10 @@ parse_options(int argc, char *argv[], struct options *opts)
         case OPT_FLOWS:
             opts->flows = optarg;
             break;
+        case OPT_MASQUERADE:
+            free(opts->masquerade);
+            opts->masquerade = parse_masquerade(optarg);
+            break;
         case OPT_REPLAY:
             /* Keep stdout and stderr for the result and errors; a -v after
              * --replay still turns logging back on. */
@@ -341,9 +367,81 @@ parse_options(int argc, char *argv[], struct options *opts)
         ovs_fatal(0, "unexpected argument '%s' (use --help for help)",
                   argv[optind]);
     }
+    if (opts->masquerade && opts->flows) {
+        ovs_fatal(0, "--masquerade changes the default firewall: it cannot "
+                  "go with --flows (write the nat() actions in the flows "
+                  "instead)");
+    }
     if (!opts->unixctl) {
         opts->unixctl = xstrdup(ctdp_command_default_socket());
     }
+}
+
+/* Parses the IPv4 address 'text' (without its end at 'end' if nonnull)
+ * into '*ip'; false if it is none or no unicast address. */
+static bool
+parse_masquerade_addr(const char *text, const char *end, ovs_be32 *ip)
+{
+    char *s = end ? xmemdup0(text, end - text) : xstrdup(text);
+    bool ok = ip_parse(s, ip) && *ip && !ip_is_multicast(*ip)
+              && *ip != htonl(UINT32_MAX);
+
+    free(s);
+    return ok;
+}
+
+/* Parses a port of --masquerade's range, from 1 to 65535. */
+static bool
+parse_masquerade_port(const char *text, const char *end, unsigned int *port)
+{
+    char *s = end ? xmemdup0(text, end - text) : xstrdup(text);
+    bool ok = str_to_uint(s, 10, port) && *port >= 1 && *port <= 65535;
+
+    free(s);
+    return ok;
+}
+
+/* Checks --masquerade's argument, ADDR[-ADDR][:PORT[-PORT]] with IPv4
+ * addresses, and returns a copy of it for nat(src=...); any error is
+ * fatal, one line. */
+static char *
+parse_masquerade(const char *arg)
+{
+    const char *colon = strchr(arg, ':');
+    const char *addrs_end = colon ? colon : arg + strlen(arg);
+    const char *dash = memchr(arg, '-', addrs_end - arg);
+    ovs_be32 min_ip, max_ip;
+
+    if (strchr(arg, '[') || (colon && strchr(colon + 1, ':'))) {
+        ovs_fatal(0, "--masquerade: '%s': only IPv4 is masqueraded "
+                  "(ADDR[-ADDR][:PORT[-PORT]])", arg);
+    }
+    if (!parse_masquerade_addr(arg, dash ? dash : addrs_end, &min_ip)
+        || (dash && !parse_masquerade_addr(dash + 1, addrs_end, &max_ip))) {
+        ovs_fatal(0, "--masquerade: '%s' is not ADDR[-ADDR][:PORT[-PORT]] "
+                  "with unicast IPv4 addresses", arg);
+    }
+    if (dash && ntohl(max_ip) < ntohl(min_ip)) {
+        ovs_fatal(0, "--masquerade: '%s': the address range ends before it "
+                  "starts", arg);
+    }
+    if (colon) {
+        const char *ports = colon + 1;
+        const char *pdash = strchr(ports, '-');
+        unsigned int min_port, max_port;
+
+        if (!parse_masquerade_port(ports, pdash, &min_port)
+            || (pdash && !parse_masquerade_port(pdash + 1, NULL,
+                                                &max_port))) {
+            ovs_fatal(0, "--masquerade: '%s': ports must be numbers from 1 "
+                      "to 65535 (ADDR[-ADDR][:PORT[-PORT]])", arg);
+        }
+        if (pdash && max_port < min_port) {
+            ovs_fatal(0, "--masquerade: '%s': the port range ends before it "
+                      "starts", arg);
+        }
+    }
+    return xstrdup(arg);
 }
 
 static void
@@ -364,6 +462,10 @@ usage(void)
            "  --flows=FILE       flows in OVS syntax, one per line\n"
            "                     (default: a stateful firewall, port 1\n"
            "                     inside, port 2 outside)\n"
+           "  --masquerade=ADDR[-ADDR][:PORT[-PORT]]\n"
+           "                     the default firewall, with the IPv4\n"
+           "                     conns from inside source-NATed to ADDR\n"
+           "                     (IPv6 is not translated)\n"
            "  --replay           feed the pcap ports' captures to their\n"
            "                     end, print the conntrack table and the\n"
            "                     tracker's statistics, and exit\n"
