@@ -19,6 +19,7 @@ extern const struct ctdp_unit_suite ct_threads_suite;
 extern const struct ctdp_unit_suite ct_tcp_suite;
 extern const struct ctdp_unit_suite ct_ipf_suite;
 extern const struct ctdp_unit_suite ct_reclaim_suite;
+extern const struct ctdp_unit_suite ct_nat_suite;
 
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
@@ -32,6 +33,7 @@ static const struct ctdp_unit_suite *const suites[] = {
     &ct_tcp_suite,
     &ct_ipf_suite,
     &ct_reclaim_suite,
+    &ct_nat_suite,
 };
 
 static int n_failed_checks;
