@@ -179,7 +179,7 @@ ctdp_conn_to_entry(const struct ctdp_ct *ct, struct ctdp_conn *conn,
     e->id = conn_id(ct, conn);
     e->start = conn->start;
     ctdp_conn_lock(conn);
-    e->status = ctdp_conn_status(conn) & ~CTDP_S_REBOUND;
+    e->status = ctdp_conn_status(conn) & ~CTDP_S_INTERNAL;
     e->expires = ctdp_conn_expires(conn);
     e->mark = conn->mark;
     e->label = conn->label;

@@ -143,10 +143,16 @@ struct ctdp_conn_nat {
 
 /* The status bits that say a conn stores its reply tuple. */
 #define CTDP_S_NAT (CTDP_S_SRC_NAT | CTDP_S_DST_NAT)
-/* ctdp's own status bit, never shown: the confirm gave the conn another
- * source port because its reply tuple was taken (ctdp_nat_rebind_source()),
- * so its packets are translated whether or not their ct() says 'nat'. */
+/* ctdp's own status bits, never shown (the kernel's TEMPLATE and OFFLOAD
+ * bits, which a ctdp conn never has):
+ *   SRC_RANGE: the source binding came from a range, so a reply-tuple
+ *     clash at confirm drops the packet, as the kernel's;
+ *   REBOUND: the confirm gave the conn another source port because its
+ *     reply tuple was taken (ctdp_nat_rebind_source()), so its packets are
+ *     translated whether or not their ct() says 'nat'. */
+#define CTDP_S_SRC_RANGE (1 << 11)
 #define CTDP_S_REBOUND (1 << 14)
+#define CTDP_S_INTERNAL (CTDP_S_SRC_RANGE | CTDP_S_REBOUND)
 
 void ctdp_conn_lock(struct ctdp_conn *);
 void ctdp_conn_unlock(struct ctdp_conn *);

@@ -485,8 +485,9 @@ find_tuple_clash(const struct ctdp_table *t, uint32_t hash,
  *
  * A conn whose reply tuple another conn has (say, a masqueraded conn from
  * inside and one of the router's own, with the same source port) is not
- * the same flow: as the kernel's null binding, it moves to another source
- * port, once, and tries again. */
+ * the same flow: unless a source NAT range chose its source, it moves to
+ * another source port, once, and tries again, as the kernel's null
+ * binding would have. */
 static struct ctdp_conn *
 confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
 {
@@ -529,6 +530,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
         }
         ctdp_table_unlock_pair(t, orig_hash, reply_hash);
         if (!reply_side || rebound
+            || ctdp_conn_status(conn) & CTDP_S_SRC_RANGE
             || same_flow(ctdp_node_conn(clash), conn)
             || ctdp_nat_rebind_source(ct, &conn, now)) {
             return resolve_clash(x, conn, ctdp_node_conn(clash), zone);

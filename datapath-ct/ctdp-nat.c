@@ -380,7 +380,7 @@ ctdp_nat_bind(struct ctdp_ct *ct, struct ctdp_conn **connp,
                      src ? "source" : "destination", conn->key.zone);
         return ENOSPC;
     }
-    ctdp_conn_set_status(conn, done);
+    ctdp_conn_set_status(conn, done | (src ? CTDP_S_SRC_RANGE : 0));
     if (!ctdp_tuple_equal(&t, &cur)) {
         ctdp_tuple_invert(&t, &reply);
         *connp = ctdp_conn_set_nat_reply(conn, &reply,
