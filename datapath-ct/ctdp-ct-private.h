@@ -380,8 +380,6 @@ int ctdp_nat_rebind_source(struct ctdp_ct *, struct ctdp_conn **,
 uint8_t ctdp_nat_packet(const struct ctdp_conn *, enum ctdp_ct_dir,
                         bool related,
                         const struct ctdp_parsed *);
-void ctdp_nat_fragment(const struct ctdp_conn *, enum ctdp_ct_dir,
-                       struct dp_packet *frag);
 void ctdp_nat_confirmed(struct ctdp_ct *, struct ctdp_conn *);
 void ctdp_nat_removed(struct ctdp_ct *, struct ctdp_conn *);
 void ctdp_nat_destroy(struct ctdp_ct *);

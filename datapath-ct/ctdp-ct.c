@@ -209,18 +209,6 @@ ctdp_ct_packet_done(struct ctdp_ct *ct OVS_UNUSED, struct dp_packet *pkt)
     pkt->md.conn = NULL;
 }
 
-void
-ctdp_ct_nat_fragment(struct dp_packet *frag, const struct dp_packet *whole)
-{
-    const struct ctdp_conn *conn = md_conn(whole);
-
-    if (conn && whole->md.ct_state & (CS_SRC_NAT | CS_DST_NAT)
-        && !(whole->md.ct_state & CS_RELATED)) {
-        ctdp_nat_fragment(conn, whole->md.reply ? CTDP_DIR_REPLY
-                                                : CTDP_DIR_ORIG, frag);
-    }
-}
-
 /* The ct_clear action. */
 void
 ctdp_ct_clear(struct ctdp_ct *ct, struct dp_packet *pkt)

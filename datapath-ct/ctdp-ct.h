@@ -139,11 +139,6 @@ int ctdp_ct_action_check(const struct ctdp_ct_action *);
 void ctdp_ct_execute(struct ctdp_ct *, struct dp_packet_batch *,
                      const struct ctdp_ct_action *, long long now);
 void ctdp_ct_packet_done(struct ctdp_ct *, struct dp_packet *);
-/* After defragmentation: translates 'frag', one of the fragments of the
- * datagram 'whole' that ct() tracked (and translated) whole, the same way,
- * so that the fragments can be sent on instead of it. */
-void ctdp_ct_nat_fragment(struct dp_packet *frag,
-                          const struct dp_packet *whole);
 void ctdp_ct_clear(struct ctdp_ct *, struct dp_packet *);
 
 /* ---- Conns as seen from outside (dump, events) ------------------------- */

@@ -659,6 +659,7 @@ complete(struct ctdp_ipf *ipf, struct ipf_queue *q,
         return CTDP_IPF_DROPPED;
     }
     dgram->whole = whole;
+    dgram->data_ofs = q->frags[0].pos.hdr_end;
     dgram->n_frags = q->n;
     dgram->frags = xmalloc(q->n * sizeof *dgram->frags);
     for (size_t i = 0; i < q->n; i++) {
@@ -826,20 +827,32 @@ ctdp_ipf_dgram_destroy(struct ctdp_ipf_dgram *dgram)
 }
 
 void
-ctdp_ipf_copy_ct(struct dp_packet *frag, const struct dp_packet *whole)
+ctdp_ipf_sync_fragment(struct dp_packet *frag,
+                       const struct ctdp_ipf_dgram *dgram)
 {
-    const struct pkt_metadata *w = &whole->md;
-    struct pkt_metadata *md = &frag->md;
+    const uint8_t *w = dp_packet_data(dgram->whole);
+    uint8_t *data = dp_packet_data(frag);
+    size_t w_l3 = dgram->whole->l3_ofs;
+    struct frag_info f;
 
-    md->ct_state = w->ct_state;
-    md->ct_zone = w->ct_zone;
-    md->ct_mark = w->ct_mark;
-    md->ct_label = w->ct_label;
-    md->ct_orig_tuple_ipv6 = w->ct_orig_tuple_ipv6;
-    md->ct_orig_tuple = w->ct_orig_tuple;
-    md->reply = w->reply;
-    md->icmp_related = w->icmp_related;
-    md->conn = NULL;
+    if (frag_parse(frag, 0, &f) != FP_FRAGMENT
+        || dgram->data_ofs + f.pos.end > dp_packet_size(dgram->whole)) {
+        return;                 /* It was one when it was gathered. */
+    }
+    if (f.key.version == CTDP_IPF_V4) {
+        struct ip_header *ip = (void *) (data + f.pos.l3_ofs);
+        const struct ip_header *wip = (const void *) (w + w_l3);
+
+        ip->ip_src = wip->ip_src;
+        ip->ip_dst = wip->ip_dst;
+        ip->ip_csum = 0;
+        ip->ip_csum = csum(ip, IP_IHL(ip->ip_ihl_ver) * 4);
+    } else {
+        /* Source and destination: the last 32 of the 40 bytes. */
+        memcpy(data + f.pos.l3_ofs + 8, w + w_l3 + 8, 32);
+    }
+    memcpy(data + f.pos.data_ofs, w + dgram->data_ofs + f.pos.start,
+           f.pos.end - f.pos.start);
 }
 
 size_t

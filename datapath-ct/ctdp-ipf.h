@@ -159,6 +159,8 @@ struct ctdp_ipf_dgram {
                                  * completing fragment, 'md.conn' NULL. */
     struct dp_packet **frags;   /* The originals, in offset order. */
     size_t n_frags;
+    size_t data_ofs;            /* Where the fragmentable part of the
+                                 * datagram starts in 'whole'. */
 };
 
 /* Offers 'pkt' (an Ethernet frame; its L3 offset is used if set) to
@@ -170,10 +172,14 @@ enum ctdp_ipf_result ctdp_ipf_gather(struct ctdp_ipf *, struct dp_packet *,
                                      struct ctdp_ipf_dgram *);
 /* Frees 'dgram''s array (not its packets). */
 void ctdp_ipf_dgram_destroy(struct ctdp_ipf_dgram *);
-/* Copies the ct results of 'whole' (ct_state, zone, mark, label, original
- * tuple, direction) into 'frag''s metadata, without the conn: an
- * unconfirmed conn stays with 'whole', so that a commit confirms it once. */
-void ctdp_ipf_copy_ct(struct dp_packet *frag, const struct dp_packet *whole);
+/* Brings 'frag', one of the original fragments of 'dgram' (or a copy of
+ * one), up to date with 'dgram->whole' as the datapath has changed it
+ * since (NAT): its addresses, with a new IPv4 header checksum, and the
+ * bytes of the datagram it carries, so that the first fragment gets the
+ * L4 header's ports and checksum.  So the fragments can be sent in place
+ * of the datagram, as Open vSwitch's userspace datapath sends them. */
+void ctdp_ipf_sync_fragment(struct dp_packet *frag,
+                            const struct ctdp_ipf_dgram *dgram);
 
 /* Frees the queues expired at 'now' and returns how many fragments that
  * freed. */

@@ -25,7 +25,6 @@
 #include <string.h>
 #include "csum.h"
 #include "dp-packet.h"
-#include "flow.h"
 #include "openvswitch/vlog.h"
 #include "packets.h"
 #include "random.h"
@@ -653,67 +652,4 @@ ctdp_nat_packet(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
         icmp_error_csum(&h);
     }
     return bits;
-}
-
-/* Translates 'frag', one of the fragments of a datagram that was tracked
- * whole as a packet in direction 'dir' of 'conn', as Open vSwitch's
- * userspace datapath sends them on: the addresses in every fragment, the
- * ports in the first, whose L4 checksum (over the whole datagram) is
- * updated incrementally. */
-void
-ctdp_nat_fragment(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
-                  struct dp_packet *frag)
-{
-    struct ctdp_tuple here, there, target;
-    uint8_t *data = dp_packet_data(frag);
-    size_t size = dp_packet_size(frag), ofs;
-    struct headers h;
-    ovs_be16 dl_type;
-
-    if (!(ctdp_conn_status(conn) & CTDP_S_NAT)
-        || !ctdp_tuple_find_l3(frag, &ofs, &dl_type)) {
-        return;
-    }
-    h.l3 = data + ofs;
-    size -= ofs;
-    if (dl_type == htons(ETH_TYPE_IP)) {
-        const struct ip_header *ip = (const void *) h.l3;
-        size_t hlen;
-
-        if (size < IP_HEADER_LEN) {
-            return;
-        }
-        hlen = IP_IHL(ip->ip_ihl_ver) * 4;
-        if (hlen < IP_HEADER_LEN || hlen > size
-            || ntohs(ip->ip_tot_len) > size || ntohs(ip->ip_tot_len) < hlen) {
-            return;
-        }
-        h.l3_kind = CTDP_L3_IPV4;
-        h.proto = ip->ip_proto;
-        h.l4 = ip->ip_frag_off & htons(IP_FRAG_OFF_MASK) ? NULL
-               : h.l3 + hlen;
-        h.l4_size = ntohs(ip->ip_tot_len) - hlen;
-    } else if (dl_type == htons(ETH_TYPE_IPV6)) {
-        const struct ovs_16aligned_ip6_frag *frag_hdr;
-        const void *l4 = h.l3 + IPV6_HEADER_LEN;
-        uint8_t nw_frag = 0, proto;
-
-        if (size < IPV6_HEADER_LEN) {
-            return;
-        }
-        proto = ((const struct ovs_16aligned_ip6_hdr *) h.l3)
-                ->ip6_ctlun.ip6_un1.ip6_un1_nxt;
-        size -= IPV6_HEADER_LEN;
-        if (!parse_ipv6_ext_hdrs(&l4, &size, &proto, &nw_frag, &frag_hdr)) {
-            return;
-        }
-        h.l3_kind = CTDP_L3_IPV6;
-        h.proto = proto;
-        h.l4 = nw_frag & FLOW_NW_FRAG_LATER ? NULL : CONST_CAST(void *, l4);
-        h.l4_size = size;
-    } else {
-        return;
-    }
-    translation(conn, dir, &here, &there, &target);
-    rewrite(&h, &here, &target);
 }

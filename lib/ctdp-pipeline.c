@@ -18,38 +18,24 @@ VLOG_DEFINE_THIS_MODULE(ctdp_pipeline);
 /* As Open vSwitch's limit on resubmit depth. */
 #define MAX_DEPTH 64
 
-/* One rule's action list while it runs.  Frames chain from the innermost
- * to the table the packet entered; a fragment released by a ct() resumes
- * from the chain of the run that completed its datagram (resume()). */
-struct frame {
-    const struct ofpact *ofpacts;   /* The rule's actions... */
-    size_t len;                     /* ...and their length. */
-    const struct ofpact *cur;       /* The action running now. */
-    uint8_t table;                  /* The rule's table. */
-    int depth;                      /* The run's depth inside this list. */
-    ofp_port_t saved_in_port;       /* With a resubmit in 'cur': the flow's
-                                     * in_port to restore after it... */
-    bool saved_own_port;            /* ...which was the packet's own. */
-    const struct frame *up;         /* The list that ran this table. */
-};
-
 /* One packet's trip through the tables. */
 struct run {
     const struct ctdp_pipeline *p;
     struct dp_packet *pkt;          /* NULL once the tracker dropped it or
                                      * defragmentation took it. */
+    /* With 'pkt' a datagram that defragmentation reassembled: its original
+     * fragments, which an output sends in its place. */
+    struct ctdp_ipf_dgram *dgram;
     struct flow flow;
     uint8_t table;                  /* The table being run. */
     ofp_port_t in_port;
     long long now;
     int depth;
-    const struct frame *top;        /* The innermost list running. */
     struct ctdp_pipeline_stats *stats;
 };
 
 static void run_table(struct run *, uint8_t table);
-static void run_actions(struct run *, struct frame *,
-                        const struct ofpact *start);
+static void run_actions(struct run *, const struct ofpact *, size_t len);
 
 /* Copies the packet's ct metadata into the flow that the tables match,
  * as Open vSwitch's flow extraction does after a recirculation. */
@@ -88,19 +74,33 @@ flow_set_ct(struct flow *flow, const struct pkt_metadata *md)
 }
 
 static void
+output_copy(struct run *r, ofp_port_t port, struct dp_packet *copy)
+{
+    copy->md.conn = NULL;       /* The conn stays with the original. */
+    if (!r->p->output(r->p->aux, port, copy)) {
+        r->stats->no_port++;
+    }
+}
+
+/* Sends a copy of the packet to 'port'; a reassembled datagram leaves as
+ * its original fragments, brought up to date with it. */
+static void
 do_output(struct run *r, ofp_port_t port)
 {
-    struct dp_packet *copy;
-
     if (port == OFPP_IN_PORT) {
         port = r->in_port;
     } else if (port == r->in_port) {
         return;                 /* OpenFlow: never back out by number. */
     }
-    copy = dp_packet_clone(r->pkt);
-    copy->md.conn = NULL;       /* The conn stays with the original. */
-    if (!r->p->output(r->p->aux, port, copy)) {
-        r->stats->no_port++;
+    if (!r->dgram) {
+        output_copy(r, port, dp_packet_clone(r->pkt));
+        return;
+    }
+    for (size_t i = 0; i < r->dgram->n_frags; i++) {
+        struct dp_packet *copy = dp_packet_clone(r->dgram->frags[i]);
+
+        ctdp_ipf_sync_fragment(copy, r->dgram);
+        output_copy(r, port, copy);
     }
 }
 
@@ -169,23 +169,20 @@ ct_action_from_ofpact(const struct ofpact_conntrack *oc,
     }
 }
 
-/* After ct(nat) rewrote the packet: its addresses and ports in the flow
- * that the tables match. */
+/* Extracts the flow from the packet anew (after NAT rewrote it, or
+ * reassembly replaced it), keeping what the pipeline set: the ingress
+ * port, registers, metadata and packet mark. */
 static void
-flow_set_nat(struct flow *flow, struct dp_packet *pkt)
+flow_reextract(struct run *r)
 {
     struct flow now;
 
-    if (!(pkt->md.ct_state & (CS_SRC_NAT | CS_DST_NAT))) {
-        return;
-    }
-    flow_extract(pkt, &now);
-    flow->nw_src = now.nw_src;
-    flow->nw_dst = now.nw_dst;
-    flow->ipv6_src = now.ipv6_src;
-    flow->ipv6_dst = now.ipv6_dst;
-    flow->tp_src = now.tp_src;
-    flow->tp_dst = now.tp_dst;
+    flow_extract(r->pkt, &now);
+    now.in_port = r->flow.in_port;
+    memcpy(now.regs, r->flow.regs, sizeof now.regs);
+    now.metadata = r->flow.metadata;
+    now.pkt_mark = r->flow.pkt_mark;
+    r->flow = now;
 }
 
 /* Runs the tracker on 'r''s packet with 'a', then the recirculation
@@ -203,109 +200,44 @@ track(struct run *r, const struct ofpact_conntrack *oc,
         r->stats->ct_drop++;
         return;
     }
+    if (r->pkt->md.ct_state & (CS_SRC_NAT | CS_DST_NAT)) {
+        flow_reextract(r);
+    }
     flow_set_ct(&r->flow, &r->pkt->md);
-    flow_set_nat(&r->flow, r->pkt);
     if (oc->recirc_table != NX_CT_RECIRC_NONE) {
         run_table(r, oc->recirc_table);
     }
 }
 
-/* Goes on, after the action that frame 'f' (and every frame above it) is
- * running, as the run that owned those frames would when that action
- * returned. */
-static void
-resume(struct run *r, const struct frame *f)
-{
-    for (; f && r->pkt; f = f->up) {
-        struct frame copy = *f;
-
-        if (f->cur->type == OFPACT_RESUBMIT) {
-            /* A fragment that came in elsewhere gets its own port back,
-             * unless an outer resubmit had set another. */
-            r->flow.in_port.ofp_port = (f->saved_own_port ? r->in_port
-                                        : f->saved_in_port);
-        } else if (f->cur->type == OFPACT_GOTO_TABLE) {
-            continue;           /* goto_table ended that list. */
-        }
-        r->table = f->table;
-        r->depth = f->depth;
-        r->top = &copy;
-        run_actions(r, &copy, ofpact_next(f->cur));
-    }
-}
-
-/* Sends fragment 'frag', released by the ct() 'oc' that 'r' ran, on
- * through the pipeline: its own flow, with the registers and metadata of
- * 'r', the recirculation table, then the rest of 'r''s actions. */
-static void
-continue_fragment(const struct run *r, const struct ofpact_conntrack *oc,
-                  struct dp_packet *frag)
-{
-    ofp_port_t in_port = u16_to_ofp(odp_to_u32(frag->md.in_port.odp_port));
-    struct run f = {
-        .p = r->p, .pkt = frag, .in_port = in_port, .now = r->now,
-        .table = r->table, .depth = r->depth, .top = r->top,
-        .stats = r->stats,
-    };
-
-    flow_extract(frag, &f.flow);
-    f.flow.in_port.ofp_port = in_port;
-    memcpy(f.flow.regs, r->flow.regs, sizeof f.flow.regs);
-    f.flow.metadata = r->flow.metadata;
-    flow_set_ct(&f.flow, &frag->md);
-    if (oc->recirc_table != NX_CT_RECIRC_NONE) {
-        run_table(&f, oc->recirc_table);
-    }
-    resume(&f, r->top);
-    if (f.pkt) {
-        ctdp_ct_packet_done(r->p->ct, f.pkt);
-        dp_packet_delete(f.pkt);
-    }
-}
-
 /* ct() on a fragment: defragmentation first, as the kernel's defrag hook
- * and Open vSwitch's ipf.  An incomplete datagram's fragment is held
- * (its run ends here); the fragment that completes one makes the whole
- * datagram tracked once, and then every original fragment, in offset
- * order, goes on with the datagram's ct results. */
+ * and Open vSwitch's ipf.  An incomplete datagram's fragment is held (its
+ * run ends here); the fragment that completes one hands its run over to
+ * the whole datagram, as the kernel's datapath does: it is tracked once,
+ * every table after sees its L4 header, and an output sends the original
+ * fragments (do_output()). */
 static void
 defrag_then_track(struct run *r, const struct ofpact_conntrack *oc,
                   const struct ctdp_ct_action *a)
 {
-    struct dp_packet_batch batch;
     struct ctdp_ipf_dgram d;
 
     ctdp_ct_packet_done(r->p->ct, r->pkt);
     switch (ctdp_ipf_gather(r->p->ipf, r->pkt, a->zone, r->now, &d)) {
     case CTDP_IPF_NOT_FRAGMENT:
-        track(r, oc, a);
-        return;
+        break;
     case CTDP_IPF_HELD:
     case CTDP_IPF_DROPPED:      /* Counted by ipf-get-status. */
         r->pkt = NULL;
         return;
     case CTDP_IPF_COMPLETE:
     default:
+        ovs_assert(!r->dgram);  /* A whole datagram is no fragment. */
+        r->pkt = d.whole;
+        r->dgram = xmemdup(&d, sizeof d);
+        flow_reextract(r);
         break;
     }
-    r->pkt = NULL;              /* Goes on below, with the others. */
-    dp_packet_batch_init_packet(&batch, d.whole);
-    ctdp_ct_execute(r->p->ct, &batch, a, r->now);
-    for (size_t i = 0; i < d.n_frags; i++) {
-        if (dp_packet_batch_is_empty(&batch)) {
-            r->stats->ct_drop++;
-            dp_packet_delete(d.frags[i]);
-        } else {
-            ctdp_ipf_copy_ct(d.frags[i], d.whole);
-            ctdp_ct_nat_fragment(d.frags[i], d.whole);
-            continue_fragment(r, oc, d.frags[i]);
-        }
-    }
-    if (!dp_packet_batch_is_empty(&batch)) {
-        ctdp_ct_packet_done(r->p->ct, d.whole);
-        dp_packet_delete(d.whole);
-    }
-    ctdp_ipf_dgram_destroy(&d);
+    track(r, oc, a);
 }
 
 static void
@@ -327,37 +259,35 @@ do_ct(struct run *r, const struct ofpact_conntrack *oc)
 }
 
 static void
-do_resubmit(struct run *r, struct frame *f, const struct ofpact_resubmit *rs)
+do_resubmit(struct run *r, const struct ofpact_resubmit *rs)
 {
     uint8_t table = rs->table_id == 0xff ? r->table : rs->table_id;
+    ofp_port_t saved_in_port = r->flow.in_port.ofp_port;
 
-    f->saved_in_port = r->flow.in_port.ofp_port;
-    f->saved_own_port = f->saved_in_port == r->in_port;
     if (rs->in_port != OFPP_IN_PORT) {
         r->flow.in_port.ofp_port = rs->in_port;
     }
     run_table(r, table);
-    r->flow.in_port.ofp_port = f->saved_in_port;
+    r->flow.in_port.ofp_port = saved_in_port;
 }
 
-/* Runs frame 'f''s actions in order from 'start', until the end, a
+/* Runs the actions 'ofpacts' ('len' bytes) in order, until the end, a
  * goto_table, or a drop. */
 static void
-run_actions(struct run *r, struct frame *f, const struct ofpact *start)
+run_actions(struct run *r, const struct ofpact *ofpacts, size_t len)
 {
-    const struct ofpact *end = ofpact_end(f->ofpacts, f->len);
+    const struct ofpact *a;
 
-    for (const struct ofpact *a = start; a < end; a = ofpact_next(a)) {
+    OFPACT_FOR_EACH (a, ofpacts, len) {
         if (!r->pkt) {
             return;
         }
-        f->cur = a;
         switch (a->type) {
         case OFPACT_OUTPUT:
             do_output(r, ofpact_get_OUTPUT(a)->port);
             break;
         case OFPACT_RESUBMIT:
-            do_resubmit(r, f, ofpact_get_RESUBMIT(a));
+            do_resubmit(r, ofpact_get_RESUBMIT(a));
             break;
         case OFPACT_GOTO_TABLE:
             run_table(r, ofpact_get_GOTO_TABLE(a)->table_id);
@@ -404,17 +334,9 @@ run_table(struct run *r, uint8_t table)
     if (!rule) {
         r->stats->table_miss++;
     } else {
-        struct frame f = {
-            .ofpacts = rule->ofpacts, .len = rule->ofpacts_len,
-            .table = table, .depth = r->depth, .up = r->top,
-        };
-        const struct frame *saved_top = r->top;
-
         ctdp_rule_account(rule, dp_packet_size(r->pkt));
         r->table = table;
-        r->top = &f;
-        run_actions(r, &f, f.ofpacts);
-        r->top = saved_top;
+        run_actions(r, rule->ofpacts, rule->ofpacts_len);
         r->table = saved;
     }
     r->depth--;
@@ -439,5 +361,12 @@ ctdp_pipeline_run(const struct ctdp_pipeline *p, struct dp_packet *pkt,
     if (r.pkt) {
         ctdp_ct_packet_done(p->ct, r.pkt);
         dp_packet_delete(r.pkt);
+    }
+    if (r.dgram) {
+        for (size_t i = 0; i < r.dgram->n_frags; i++) {
+            dp_packet_delete(r.dgram->frags[i]);
+        }
+        ctdp_ipf_dgram_destroy(r.dgram);
+        free(r.dgram);
     }
 }

@@ -488,6 +488,9 @@ def test_snat_range_exhaustion(tmp_path):
 # ---- veth's default offloads ---------------------------------------------
 
 @root
+@pytest.mark.xfail(strict=True, reason="issue 18: ports do not read the "
+                   "virtio-net header yet, so CHECKSUM_PARTIAL frames fail "
+                   "the checksum check")
 def test_default_veth_offloads(tmp_path):
     """UDP and TCP through the masquerade with veth's default offloads,
     no ethtool step: the hosts' stacks hand out frames whose L4 checksum

@@ -88,7 +88,7 @@ track_and_free(struct dp_packet *pkt, uint16_t zone, bool commit)
 }
 
 /* What the pipeline does with a completed datagram: tracks it once, then
- * lets each fragment go on with its results. */
+ * sends its fragments brought up to date with it. */
 static void
 complete(struct ctdp_ipf_dgram *d, uint16_t zone, bool commit)
 {
@@ -100,7 +100,16 @@ complete(struct ctdp_ipf_dgram *d, uint16_t zone, bool commit)
     ctdp_ct_execute(ct, &batch, &a, now);
     for (size_t i = 0; i < d->n_frags; i++) {
         if (!dp_packet_batch_is_empty(&batch)) {
-            ctdp_ipf_copy_ct(d->frags[i], d->whole);
+            /* ct() changed nothing in the datagram: a fragment brought up
+             * to date with it is as it came. */
+            struct dp_packet *copy = dp_packet_clone(d->frags[i]);
+
+            ctdp_ipf_sync_fragment(copy, d);
+            ovs_assert(dp_packet_size(copy) == dp_packet_size(d->frags[i]));
+            ovs_assert(!memcmp(dp_packet_data(copy),
+                               dp_packet_data(d->frags[i]),
+                               dp_packet_size(copy)));
+            dp_packet_delete(copy);
         }
         ctdp_ct_packet_done(ct, d->frags[i]);
         dp_packet_delete(d->frags[i]);
