@@ -8,6 +8,8 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-ct.h \
 	datapath-ct/ctdp-dump.c \
 	datapath-ct/ctdp-event.c \
+	datapath-ct/ctdp-ftp.c \
+	datapath-ct/ctdp-ftp.h \
 	datapath-ct/ctdp-ipf.c \
 	datapath-ct/ctdp-ipf.h \
 	datapath-ct/ctdp-l4-generic.c \

@@ -19,10 +19,12 @@ FUZZ_TARGET_PATHS = \
 	tests/fuzz/fuzz-fragments \
 	tests/fuzz/fuzz-flows \
 	tests/fuzz/fuzz-commands \
-	tests/fuzz/fuzz-pcap
+	tests/fuzz/fuzz-pcap \
+	tests/fuzz/fuzz-ftp
 FUZZ_TIME = 60
 FUZZ_RESULTS =
-FUZZ_TARGETS = fuzz-packets fuzz-fragments fuzz-flows fuzz-commands fuzz-pcap
+FUZZ_TARGETS = fuzz-packets fuzz-fragments fuzz-flows fuzz-commands fuzz-pcap \
+	fuzz-ftp
 
 if FUZZ
 check_PROGRAMS += $(FUZZ_TARGET_PATHS)
@@ -58,6 +60,11 @@ tests_fuzz_fuzz_commands_LDFLAGS = $(FUZZ_LINK_FLAGS) \
 tests_fuzz_fuzz_pcap_SOURCES = tests/fuzz/fuzz-pcap.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_pcap_LDADD = $(FUZZ_LINK_LIBS)
 tests_fuzz_fuzz_pcap_LDFLAGS = $(FUZZ_LINK_FLAGS)
+
+# The FTP helper's parser alone (a pure function of the payload).
+tests_fuzz_fuzz_ftp_SOURCES = tests/fuzz/fuzz-ftp.c
+tests_fuzz_fuzz_ftp_LDADD = $(FUZZ_LINK_LIBS)
+tests_fuzz_fuzz_ftp_LDFLAGS = $(FUZZ_LINK_FLAGS)
 
 # Builds the targets only (not the daemon and tools), for the quick start.
 fuzz-targets: $(FUZZ_TARGET_PATHS)

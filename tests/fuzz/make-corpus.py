@@ -4,9 +4,10 @@
 Each seed is a meaningful input in the target's format (see the comment at
 the top of tests/fuzz/fuzz-TARGET.c): TCP, UDP, ICMP and IPv6 exchanges
 for the tracker, fragment sequences for defragmentation, the default
-firewall's flows, dpctl command lines, and small captures.  Frames carry
-right checksums.  Run from anywhere; rewrites the seeds it makes (and
-only those), so the output is the same every time.  Needs only Python.
+firewall's flows, dpctl command lines, small captures, and FTP commands
+and replies for the FTP parser.  Frames carry right checksums.  Run from
+anywhere; rewrites the seeds it makes (and only those), so the output is
+the same every time.  Needs only Python.
 """
 import os
 import re
@@ -374,6 +375,33 @@ def pcap_seeds():
     }
 
 
+def ftp_seeds():
+    """fuzz-ftp: a settings byte (bit 0: reply direction, bit 1: IPv6
+    conn), then the payload."""
+    ORIG4, REPLY4, ORIG6, REPLY6 = 0, 1, 2, 3
+    seeds = {
+        "port": (ORIG4, b"PORT 192,168,1,2,4,1\r\n"),
+        "port-lower": (ORIG4, b"port 10,0,0,1,0,21\r\n"),
+        "port-ipv6-conn": (ORIG6, b"PORT 32,1,13,184,0,20\r\n"),
+        "port-bogus": (ORIG4, b"PORT 1,2,256,4,300,4294967297\r\n"),
+        "port-partial": (ORIG4, b"PORT 192,168,1"),
+        "eprt-v4": (ORIG4, b"EPRT |1|132.235.1.2|6275|\r\n"),
+        "eprt-v6": (ORIG6, b"EPRT |2|1080::8:800:200C:417A|5282|\r\n"),
+        "eprt-v6-full": (ORIG6, b"EPRT !2!2001:0db8:0000:0000:0000:0000:000a:0001!21!\r\n"),
+        "eprt-v6-mapped": (ORIG6, b"EPRT |2|::ffff:10.0.0.1|21|\r\n"),
+        "eprt-v6-quad": (ORIG6, b"EPRT |2|1:2:3:4:5::1.2.3.4:21|\r\n"),
+        "eprt-v6-nul": (ORIG6, b"EPRT |2|1:2:3:4:5:6:7::\x0021|\r\n"),
+        "eprt-wrong-family": (ORIG4, b"EPRT |2|::1|21|\r\n"),
+        "pasv": (REPLY4, b"227 Entering Passive Mode (192,168,1,2,19,137).\r\n"),
+        "pasv-bare": (REPLY6, b"227 =10,0,0,2,0,20\r\n"),
+        "epsv": (REPLY4, b"229 Entering Extended Passive Mode (|||6446|)\r\n"),
+        "epsv-v6": (REPLY6, b"229 (!!!65535!)\r\n"),
+        "other": (ORIG4, b"USER anonymous\r\n"),
+    }
+    return {name: bytes([flags]) + payload
+            for name, (flags, payload) in seeds.items()}
+
+
 def main():
     targets = {
         "fuzz-packets": packets_seeds(),
@@ -381,6 +409,7 @@ def main():
         "fuzz-flows": flows_seeds(),
         "fuzz-commands": commands_seeds(),
         "fuzz-pcap": pcap_seeds(),
+        "fuzz-ftp": ftp_seeds(),
     }
     for target, seeds in targets.items():
         d = os.path.join(OUT, target)

@@ -20,6 +20,7 @@ extern const struct ctdp_unit_suite ct_tcp_suite;
 extern const struct ctdp_unit_suite ct_ipf_suite;
 extern const struct ctdp_unit_suite ct_reclaim_suite;
 extern const struct ctdp_unit_suite ct_nat_suite;
+extern const struct ctdp_unit_suite ct_ftp_suite;
 
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
@@ -34,6 +35,7 @@ static const struct ctdp_unit_suite *const suites[] = {
     &ct_ipf_suite,
     &ct_reclaim_suite,
     &ct_nat_suite,
+    &ct_ftp_suite,
 };
 
 static int n_failed_checks;
