@@ -8,8 +8,12 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-ct.h \
 	datapath-ct/ctdp-dump.c \
 	datapath-ct/ctdp-event.c \
+	datapath-ct/ctdp-expect.c \
 	datapath-ct/ctdp-ftp.c \
 	datapath-ct/ctdp-ftp.h \
+	datapath-ct/ctdp-helper-ftp.c \
+	datapath-ct/ctdp-helper-tftp.c \
+	datapath-ct/ctdp-helper.c \
 	datapath-ct/ctdp-ipf.c \
 	datapath-ct/ctdp-ipf.h \
 	datapath-ct/ctdp-l4-generic.c \

@@ -22,39 +22,53 @@ ctdp_conn_alloc(const struct ctdp_tuple *key,
     return conn;
 }
 
-/* Where a conn with CTDP_S_NAT keeps its struct ctdp_conn_nat: after the
- * protocol's tail, 8-byte aligned. */
+/* Where a conn keeps its struct ctdp_conn_ext: after the protocol's tail,
+ * 8-byte aligned. */
 static size_t
-nat_ofs(const struct ctdp_l4proto *l4)
+ext_ofs(const struct ctdp_l4proto *l4)
 {
     return sizeof(struct ctdp_conn) + ROUND_UP(l4->tail_size, 8);
 }
 
-/* The NAT tail of 'conn', which must have CTDP_S_NAT. */
-struct ctdp_conn_nat *
-ctdp_conn_nat(const struct ctdp_conn *conn)
+/* The extension of 'conn', which must have CTDP_S_EXT. */
+struct ctdp_conn_ext *
+ctdp_conn_ext(const struct ctdp_conn *conn)
 {
-    return (struct ctdp_conn_nat *)
-           ((char *) conn + nat_ofs(ctdp_conn_l4proto(conn)));
+    return (struct ctdp_conn_ext *)
+           ((char *) conn + ext_ofs(ctdp_conn_l4proto(conn)));
+}
+
+/* Gives unconfirmed 'conn' an extension, zeroed, unless it has one; grows
+ * the conn to hold it.  Returns the conn, which may have moved: the caller
+ * owns it and must forget the old pointer. */
+struct ctdp_conn *
+ctdp_conn_add_ext(struct ctdp_conn *conn)
+{
+    size_t ofs = ext_ofs(ctdp_conn_l4proto(conn));
+    struct ctdp_conn_ext *ext;
+
+    ovs_assert(!(ctdp_conn_status(conn) & CTDP_S_CONFIRMED));
+    if (ctdp_conn_status(conn) & CTDP_S_EXT) {
+        return conn;
+    }
+    conn = xrealloc(conn, ofs + sizeof *ext);
+    ovs_assert(!((uintptr_t) conn & 15));
+    ext = (struct ctdp_conn_ext *) ((char *) conn + ofs);
+    memset(ext, 0, sizeof *ext);
+    ext->conn = conn;
+    ctdp_conn_set_status(conn, CTDP_S_EXT);
+    return conn;
 }
 
 /* Gives unconfirmed 'conn' the reply tuple 'reply', not the original's
- * inverse, and status 'nat_bits' (SRC_NAT, DST_NAT or both); grows the
- * conn to hold it.  Returns the conn, which may have moved: the caller
- * owns it and must forget the old pointer. */
+ * inverse, and status 'nat_bits' (SRC_NAT, DST_NAT or both).  Returns the
+ * conn, which may have moved (see ctdp_conn_add_ext()). */
 struct ctdp_conn *
 ctdp_conn_set_nat_reply(struct ctdp_conn *conn,
                         const struct ctdp_tuple *reply, uint16_t nat_bits)
 {
-    size_t ofs = nat_ofs(ctdp_conn_l4proto(conn));
-    struct ctdp_conn_nat *nat;
-
-    ovs_assert(!(ctdp_conn_status(conn) & CTDP_S_CONFIRMED));
-    conn = xrealloc(conn, ofs + sizeof *nat);
-    ovs_assert(!((uintptr_t) conn & 15));
-    nat = (struct ctdp_conn_nat *) ((char *) conn + ofs);
-    nat->reply = *reply;
-    nat->conn = conn;
+    conn = ctdp_conn_add_ext(conn);
+    ctdp_conn_ext(conn)->reply = *reply;
     ctdp_conn_set_status(conn, nat_bits);
     return conn;
 }
@@ -107,7 +121,7 @@ void
 ctdp_conn_reply_tuple(const struct ctdp_conn *conn, struct ctdp_tuple *reply)
 {
     if (ctdp_conn_status(conn) & CTDP_S_NAT) {
-        *reply = ctdp_conn_nat(conn)->reply;
+        *reply = ctdp_conn_ext(conn)->reply;
     } else if (!ctdp_tuple_invert(&conn->key, reply)) {
         /* A conn is made only from invertible tuples: see new_ok(). */
         OVS_NOT_REACHED();
@@ -127,7 +141,7 @@ ctdp_conn_matches(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
     if (dir == CTDP_DIR_ORIG) {
         return ctdp_tuple_equal(&conn->key, key);
     } else if (OVS_UNLIKELY(ctdp_conn_status(conn) & CTDP_S_NAT)) {
-        return ctdp_tuple_equal(&ctdp_conn_nat(conn)->reply, key);
+        return ctdp_tuple_equal(&ctdp_conn_ext(conn)->reply, key);
     }
     return ctdp_tuple_equal(&conn->key, inv_key);
 }
@@ -191,6 +205,9 @@ ctdp_conn_to_entry(const struct ctdp_ct *ct, struct ctdp_conn *conn,
     if (l4->describe) {
         l4->describe(conn, e);
     }
+    e->helper = (ctdp_conn_status(conn) & CTDP_S_EXT
+                 && ctdp_conn_ext(conn)->helper
+                 ? ctdp_conn_ext(conn)->helper->name : NULL);
     ctdp_conn_unlock(conn);
 }
 
@@ -231,6 +248,9 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
     ctdp_table_unlock_pair(&ct->table, orig_hash, reply_hash);
 
     ctdp_nat_removed(ct, conn);
+    if (status & CTDP_S_EXT && ctdp_conn_ext(conn)->helper) {
+        ctdp_expect_master_gone(ct, conn);
+    }
     zone = ctdp_zone_find(ct, conn->key.zone);
     ctdp_zone_unlink(zone, conn);
     atomic_sub_relaxed(&ct->n_conns, 1, &old);

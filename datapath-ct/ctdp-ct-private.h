@@ -8,7 +8,7 @@
  * most one pointer per conn, a UDP conn costs about 170 bytes.  To get
  * there, the reply tuple is not stored: it is the original inverted; a
  * conn whose NAT binding changes a tuple (SRC_NAT or DST_NAT) stores its
- * own after the protocol's tail (ctdp_conn_nat_reply()), and only such a
+ * own after the protocol's tail (struct ctdp_conn_ext), and only such a
  * conn pays the 40 bytes.  The 64-bit id is a keyed hash of the
  * conn's address and start time rather than a field.
  *
@@ -132,14 +132,34 @@ ctdp_conn_is_live(const struct ctdp_conn *conn, long long now)
     return now < ctdp_conn_expires(conn);
 }
 
-/* What a conn whose binding changed a tuple stores after its protocol's
- * tail (ctdp_conn_nat()). */
-struct ctdp_conn_nat {
-    struct ctdp_tuple reply;        /* Not the original inverted. */
-    /* In ct->nat_by_src while the conn is confirmed and has SRC_NAT. */
-    struct hmap_node by_src;
-    struct ctdp_conn *conn;         /* The conn this is the tail of. */
+/* A helper's per-conn state: FTP's sequence bookkeeping (ctdp-helper-ftp.c)
+ * as the kernel's struct nf_ct_ftp_master: the sequence numbers just
+ * after a newline, per direction, so that a command is parsed only at
+ * the start of a line. */
+#define CTDP_FTP_SEQS 2
+struct ctdp_ftp_state {
+    uint32_t seq_aft_nl[2][CTDP_FTP_SEQS];
+    uint8_t n_seq_aft_nl[2];
 };
+
+/* What a conn with NAT or a helper keeps after its protocol's tail
+ * (ctdp_conn_ext()): present from the time the conn got its binding or
+ * helper, while it was unconfirmed (CTDP_S_EXT). */
+struct ctdp_conn_ext {
+    struct ctdp_conn *conn;         /* The conn this is the tail of. */
+    /* NAT (ctdp-nat.c). */
+    struct ctdp_tuple reply;        /* With CTDP_S_NAT: the reply tuple, not
+                                     * the original inverted. */
+    struct hmap_node by_src;        /* In ct->nat_by_src while the conn is
+                                     * confirmed and has SRC_NAT. */
+    /* Helpers (ctdp-helper.h).  'helper' is set before confirm and
+     * constant after; the rest is under the conn's lock. */
+    const struct ctdp_helper *helper;   /* NULL: none. */
+    struct ctdp_ftp_state ftp;
+    uint32_t n_expected;            /* Live expectations it made; under
+                                     * ct->expect_mutex. */
+};
+BUILD_ASSERT_DECL(sizeof(struct ctdp_conn_ext) == 96);
 
 /* The status bits that say a conn stores its reply tuple. */
 #define CTDP_S_NAT (CTDP_S_SRC_NAT | CTDP_S_DST_NAT)
@@ -149,10 +169,12 @@ struct ctdp_conn_nat {
  *     clash at confirm drops the packet, as the kernel's;
  *   REBOUND: the confirm gave the conn another source port because its
  *     reply tuple was taken (ctdp_nat_rebind_source()), so its packets are
- *     translated whether or not their ct() says 'nat'. */
+ *     translated whether or not their ct() says 'nat';
+ *   EXT: the conn has a struct ctdp_conn_ext. */
 #define CTDP_S_SRC_RANGE (1 << 11)
 #define CTDP_S_REBOUND (1 << 14)
-#define CTDP_S_INTERNAL (CTDP_S_SRC_RANGE | CTDP_S_REBOUND)
+#define CTDP_S_EXT (1 << 15)
+#define CTDP_S_INTERNAL (CTDP_S_SRC_RANGE | CTDP_S_REBOUND | CTDP_S_EXT)
 
 void ctdp_conn_lock(struct ctdp_conn *);
 void ctdp_conn_unlock(struct ctdp_conn *);
@@ -213,6 +235,56 @@ extern const struct ctdp_l4proto ctdp_l4_generic;
 
 const struct ctdp_l4proto *ctdp_l4proto_find(const struct ctdp_tuple *);
 long long ctdp_timeout_ms(const struct ctdp_l4_ctx *, enum ctdp_timeout_slot);
+
+/* ---- Helpers and expectations ------------------------------------------ */
+
+/* What a helper is told about one packet of a conn that has it. */
+struct ctdp_help_ctx {
+    struct ctdp_ct *ct;
+    struct ctdp_conn *conn;
+    struct dp_packet *pkt;
+    const struct ctdp_parsed *parsed;
+    enum ctdp_ct_dir dir;
+    bool established;               /* The kernel's ctinfo ESTABLISHED or
+                                     * ESTABLISHED_REPLY: a reply was seen
+                                     * and this is not a RELATED packet. */
+    long long now;
+};
+
+/* One helper, as the kernel's struct nf_conntrack_helper with its
+ * expectation policy.  help() runs on every packet of a conn that has
+ * the helper, after the protocol tracker (and NAT); it returns false if
+ * the packet must be dropped (as the kernel's NF_DROP from a helper). */
+struct ctdp_helper {
+    const char *name;
+    uint8_t nw_proto;               /* IPPROTO_TCP or IPPROTO_UDP. */
+    uint32_t max_expected;          /* Live expectations per master. */
+    uint32_t expect_timeout;        /* Seconds. */
+    bool (*help)(const struct ctdp_help_ctx *);
+};
+
+extern const struct ctdp_helper ctdp_helper_ftp;
+extern const struct ctdp_helper ctdp_helper_tftp;
+
+const struct ctdp_helper *ctdp_helper_find(const char *name);
+bool ctdp_helper_run(struct ctdp_ct *, struct ctdp_conn *, enum ctdp_ct_dir,
+                     struct dp_packet *, const struct ctdp_parsed *,
+                     long long now);
+
+/* An expectation (ctdp-expect.c): a conn that a helper expects, with its
+ * original tuple ('sport' is a wildcard: any source port, the only mask
+ * FTP and TFTP need), in its master's zone. */
+struct ctdp_expect {
+    struct hmap_node node;          /* In ct->expects. */
+    struct ctdp_tuple tuple;        /* 'sport' 0. */
+    struct ctdp_conn *master;       /* Removing the master removes this. */
+    const struct ctdp_helper *helper;   /* The master's. */
+    long long expires;
+    uint32_t id;
+};
+
+/* The kernel's nf_conntrack_expect_max on this kind of machine. */
+#define CTDP_DEFAULT_EXPECT_MAX 4096
 
 /* ---- The hash table ---------------------------------------------------- */
 
@@ -316,6 +388,14 @@ struct ctdp_ct {
     struct ovs_spin nat_lock;
     struct hmap nat_by_src OVS_GUARDED;
 
+    /* Expectations: a few, on the slow path; the packet path looks only
+     * when 'n_expects' is not 0. */
+    struct ovs_mutex expect_mutex;
+    struct hmap expects OVS_GUARDED;
+    uint32_t next_expect_id OVS_GUARDED;
+    ATOMIC(uint32_t) n_expects;
+    ATOMIC(uint32_t) expect_max;
+
     struct ctdp_siphash_key id_key;
     struct ctdp_timeout_policy timeouts;    /* From the params; constant. */
     ATOMIC(bool) tcp_loose;                 /* See ctdp_ct_set_tcp_*(). */
@@ -353,10 +433,11 @@ void ctdp_table_maybe_grow(struct ctdp_table *, uint32_t n_conns);
 /* ctdp-conn.c */
 struct ctdp_conn *ctdp_conn_alloc(const struct ctdp_tuple *,
                                   const struct ctdp_l4proto *, long long now);
+struct ctdp_conn *ctdp_conn_add_ext(struct ctdp_conn *);
 struct ctdp_conn *ctdp_conn_set_nat_reply(struct ctdp_conn *,
                                           const struct ctdp_tuple *reply,
                                           uint16_t nat_bits);
-struct ctdp_conn_nat *ctdp_conn_nat(const struct ctdp_conn *);
+struct ctdp_conn_ext *ctdp_conn_ext(const struct ctdp_conn *);
 void ctdp_conn_free(struct ctdp_conn *);
 const struct ctdp_l4proto *ctdp_conn_l4proto(const struct ctdp_conn *);
 void ctdp_conn_reply_tuple(const struct ctdp_conn *, struct ctdp_tuple *);
@@ -383,6 +464,17 @@ uint8_t ctdp_nat_packet(const struct ctdp_conn *, enum ctdp_ct_dir,
 void ctdp_nat_confirmed(struct ctdp_ct *, struct ctdp_conn *);
 void ctdp_nat_removed(struct ctdp_ct *, struct ctdp_conn *);
 void ctdp_nat_destroy(struct ctdp_ct *);
+
+/* ctdp-expect.c */
+int ctdp_expect_create(struct ctdp_ct *, struct ctdp_conn *master,
+                       const struct ctdp_tuple *, long long now);
+bool ctdp_expect_find(struct ctdp_ct *, const struct ctdp_tuple *key,
+                      long long now, uint32_t *mark, ovs_u128 *label);
+void ctdp_expect_consume(struct ctdp_ct *, const struct ctdp_tuple *key,
+                         long long now);
+void ctdp_expect_master_gone(struct ctdp_ct *, struct ctdp_conn *master);
+size_t ctdp_expect_sweep(struct ctdp_ct *, long long now);
+void ctdp_expect_destroy(struct ctdp_ct *);
 
 /* ctdp-zone.c */
 struct ctdp_zone *ctdp_zone_get(struct ctdp_ct *, uint16_t zone);

@@ -237,8 +237,8 @@ ctdp_ct_action_check(const struct ctdp_ct_action *action)
             && memcmp(&r->min_addr, &r->max_addr, 16) > 0)) {
         return EINVAL;
     }
-    if (action->helper) {
-        return EOPNOTSUPP;      /* Helpers are not implemented yet. */
+    if (action->helper && !ctdp_helper_find(action->helper)) {
+        return EINVAL;
     }
     return 0;
 }
@@ -255,7 +255,9 @@ state_of(const struct ctdp_conn *conn, enum ctdp_ct_dir dir)
     } else if (status & CTDP_S_SEEN_REPLY) {
         return CS_TRACKED | CS_ESTABLISHED;
     } else if (status & CTDP_S_EXPECTED) {
-        return CS_TRACKED | CS_RELATED;
+        /* As Open vSwitch: an unconfirmed conn is also new. */
+        return (CS_TRACKED | CS_RELATED
+                | (status & CTDP_S_CONFIRMED ? 0 : CS_NEW));
     }
     return CS_TRACKED | CS_NEW;
 }
@@ -545,6 +547,9 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
     }
 
     COUNT(x, insert);
+    if (ctdp_conn_status(conn) & CTDP_S_EXPECTED) {
+        ctdp_expect_consume(ct, &conn->key, now);
+    }
     if (ctdp_events_wanted(ct)) {
         ctdp_event_emit(ct, CTDP_EVENT_NEW, conn, now);
     }
@@ -591,6 +596,24 @@ update_mark_label(struct ctdp_ct *ct, struct ctdp_conn *conn,
     }
 }
 
+/* Gives unconfirmed 'conn' the helper that ct(commit,alg=...) names, if
+ * it is for the conn's protocol and the conn has none; returns the conn,
+ * which may have moved (ctdp_conn_add_ext()). */
+static struct ctdp_conn *
+attach_helper(struct ctdp_conn *conn, const struct ctdp_ct_action *a)
+{
+    const struct ctdp_helper *helper = a->helper ? ctdp_helper_find(a->helper)
+                                                 : NULL;
+
+    if (helper && helper->nw_proto == conn->key.nw_proto
+        && !(ctdp_conn_status(conn) & CTDP_S_EXT
+             && ctdp_conn_ext(conn)->helper)) {
+        conn = ctdp_conn_add_ext(conn);
+        ctdp_conn_ext(conn)->helper = helper;
+    }
+    return conn;
+}
+
 /* The commit part of ct(commit): confirms the packet's conn if needed and
  * applies mark and label.  Returns false if the packet must be dropped. */
 static bool
@@ -606,6 +629,7 @@ commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash)
         update_mark_label(x->ct, conn, a, x->now);
     } else {
         apply_mark_label(conn, a);
+        conn = attach_helper(conn, a);
         result = confirm(x, conn, orig_hash);
         pkt->md.conn = (struct conn *) result;
         if (!result) {
@@ -618,6 +642,23 @@ commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash)
     }
     md_set_marks_locked(&pkt->md, conn);
     return true;
+}
+
+/* Makes an unconfirmed conn for 'w''s tuple: EXPECTED, with its master's
+ * mark and label, if a helper expects it (the kernel's init_conntrack()). */
+static struct ctdp_conn *
+new_conn(struct exec *x, const struct work *w)
+{
+    struct ctdp_conn *conn = ctdp_conn_alloc(&w->key,
+                                             ctdp_l4proto_find(&w->key),
+                                             x->now);
+
+    if (ctdp_ct_n_expects(x->ct)
+        && ctdp_expect_find(x->ct, &w->key, x->now, &conn->mark,
+                            &conn->label)) {
+        ctdp_conn_set_status(conn, CTDP_S_EXPECTED);
+    }
+    return conn;
 }
 
 /* Looks up 'w''s tuple and tracks the packet (steps 3 to 5 above). */
@@ -649,7 +690,7 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
             if (!w->inv.l3 || !l4->new_ok(&w->key)) {
                 break;
             }
-            conn = ctdp_conn_alloc(&w->key, l4, now);
+            conn = new_conn(x, w);
         }
         switch (run_l4(ct, conn, &w->parsed, dir, now, &pkt->md)) {
         case CTDP_ACCEPT:
@@ -845,6 +886,62 @@ nat_translate(struct exec *x, struct dp_packet *pkt, const struct work *w)
                                     kind == CTDP_PARSE_ICMP_ERROR, parsed);
 }
 
+/* Runs the helper of 'pkt''s conn, if it has one, as Open vSwitch does:
+ * on a confirmed conn's packet when this ct() tracked it (not when an
+ * earlier one did), on an unconfirmed conn's when this ct() commits it.
+ * ICMP errors related to the conn are not the helper's.  Returns false if
+ * the packet must be dropped. */
+static bool
+help_packet(struct exec *x, struct dp_packet *pkt, const struct work *w,
+            bool was_confirmed)
+{
+    struct ctdp_conn *conn = md_conn(pkt);
+    const struct ctdp_parsed *parsed = &w->parsed;
+    struct ctdp_parsed reparsed;
+
+    if (!conn || !(ctdp_conn_status(conn) & CTDP_S_EXT)
+        || !ctdp_conn_ext(conn)->helper || w->kind == W_RELATED
+        || (was_confirmed ? w->kind != W_TRACK : !x->a->commit)) {
+        return true;
+    }
+    if (w->kind != W_TRACK) {
+        if (ctdp_tuple_extract(pkt, pkt->md.ct_zone, &reparsed)
+            != CTDP_PARSE_OK) {
+            return true;
+        }
+        parsed = &reparsed;
+    }
+    if (!ctdp_helper_run(x->ct, conn, pkt->md.reply ? CTDP_DIR_REPLY
+                                                    : CTDP_DIR_ORIG,
+                         pkt, parsed, x->now)) {
+        COUNT(x, helper_drop);
+        COUNT(x, drop);
+        return false;
+    }
+    return true;
+}
+
+static bool commit_packet(struct exec *, struct dp_packet *,
+                          const struct work *);
+
+/* After tracking: NAT binding, commit, translation and the helper, in
+ * that order.  Returns false if the packet must be dropped. */
+static bool
+finish_packet(struct exec *x, struct dp_packet *pkt, struct work *w)
+{
+    const struct ctdp_ct_action *a = x->a;
+    bool was_confirmed = (md_conn(pkt)
+                          && ctdp_conn_status(md_conn(pkt))
+                             & CTDP_S_CONFIRMED);
+
+    if ((a->nat && !nat_bind_packet(x, pkt))
+        || (a->commit && !commit_packet(x, pkt, w))) {
+        return false;
+    }
+    nat_translate(x, pkt, w);
+    return help_packet(x, pkt, w, was_confirmed);
+}
+
 /* Commits the conn of packet 'pkt', whose work is 'w'.  Returns false if
  * the packet must be dropped. */
 static bool
@@ -892,9 +989,7 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
         } else if (work[j].kind == W_RELATED) {
             track_related(&x, pkt, &work[j]);
         }
-        if ((!a->nat || nat_bind_packet(&x, pkt))
-            && (!a->commit || commit_packet(&x, pkt, &work[j]))) {
-            nat_translate(&x, pkt, &work[j]);
+        if (finish_packet(&x, pkt, &work[j])) {
             dp_packet_batch_refill(batch, pkt, j);
         } else {
             ctdp_ct_packet_done(ct, pkt);
@@ -937,6 +1032,10 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
     ovs_mutex_init(&ct->listeners_mutex);
     ovs_spin_init(&ct->nat_lock);
     hmap_init(&ct->nat_by_src);
+    ovs_mutex_init(&ct->expect_mutex);
+    hmap_init(&ct->expects);
+    atomic_init(&ct->n_expects, 0);
+    atomic_init(&ct->expect_max, CTDP_DEFAULT_EXPECT_MAX);
     ovs_list_init(&ct->listeners);
     return ct;
 }
@@ -977,6 +1076,7 @@ ctdp_ct_destroy(struct ctdp_ct *ct)
     ctdp_events_destroy(ct);
     ctdp_zones_destroy(ct);
     ctdp_nat_destroy(ct);
+    ctdp_expect_destroy(ct);
     ctdp_table_destroy(&ct->table);
     ovs_mutex_destroy(&ct->sweep_mutex);
     ovs_mutex_destroy(&ct->listeners_mutex);

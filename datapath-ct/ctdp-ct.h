@@ -130,9 +130,9 @@ struct ctdp_ct_action {
      * has. */
     bool nat;
     struct ctdp_nat_range nat_range;
-    const char *helper;       /* "ftp", "tftp"; NULL for none.  Helpers are
-                               * not implemented yet: a non-NULL helper is
-                               * refused by ctdp_ct_action_check(). */
+    const char *helper;       /* With commit: "ftp" or "tftp" (the
+                               * kernel's helpers, ctdp-helper-*.c) for a
+                               * conn not yet confirmed; NULL for none. */
 };
 
 int ctdp_ct_action_check(const struct ctdp_ct_action *);
@@ -183,6 +183,7 @@ struct ctdp_ct_entry {
     /* TCP only, by direction: window scale and CTDP_TCP_F_* flags. */
     uint8_t tcp_wscale[2];
     uint8_t tcp_flags[2];
+    const char *helper;             /* "ftp", "tftp", or NULL. */
 };
 
 /* TCP per-direction flags, as the kernel's IP_CT_TCP_FLAG_*. */
@@ -277,6 +278,30 @@ void ctdp_ct_flush_filter_init(struct ctdp_ct_flush_filter *);
 size_t ctdp_ct_flush(struct ctdp_ct *, const struct ctdp_ct_flush_filter *,
                      long long now);
 
+/* ---- Expectations ------------------------------------------------------ */
+
+/* An expectation as seen from outside: the conn a helper expects ('tuple',
+ * with any source port: 'sport' 0), in its master's zone. */
+struct ctdp_ct_expect_entry {
+    struct ctdp_tuple tuple;
+    struct ctdp_tuple master;       /* The master's original tuple... */
+    struct ctdp_tuple master_reply; /* ...and its reply tuple. */
+    const char *helper;
+    long long expires;              /* 'now' at which it times out. */
+    uint32_t id;
+};
+
+/* Sets '*entries' to a new array (free() it) of the live expectations of
+ * 'zone' (< 0: every zone) and returns how many. */
+size_t ctdp_ct_expect_dump(struct ctdp_ct *, int zone, long long now,
+                           struct ctdp_ct_expect_entry **entries);
+size_t ctdp_ct_expect_flush(struct ctdp_ct *, int zone);
+uint32_t ctdp_ct_n_expects(const struct ctdp_ct *);
+/* The kernel's nf_conntrack_expect_max: at most this many expectations;
+ * a helper's new one beyond is refused (its packet dropped). */
+void ctdp_ct_set_expect_max(struct ctdp_ct *, uint32_t);
+uint32_t ctdp_ct_get_expect_max(const struct ctdp_ct *);
+
 /* ---- Expiry ------------------------------------------------------------ */
 
 /* Removes expired conns, visiting at most 'budget' conns from where the
@@ -369,7 +394,12 @@ void ctdp_ct_del_timeout_policy(struct ctdp_ct *, uint16_t zone);
     CTDP_STAT(fragment, "fragments met with defragmentation off")      \
     CTDP_STAT(bad_checksum, "packets with a wrong IPv4 or L4 checksum") \
     CTDP_STAT(nat_exhausted, "new conns dropped: no free tuple in the "  \
-              "NAT range")
+              "NAT range")                                              \
+    CTDP_STAT(expect_new, "conns that used up an expectation")           \
+    CTDP_STAT(expect_create, "expectations created")                    \
+    CTDP_STAT(expect_delete, "expectations removed")                    \
+    CTDP_STAT(helper_drop, "packets a helper dropped (a partial or "     \
+              "unexpectable command)")
 
 struct ctdp_ct_stats {
 #define CTDP_STAT(NAME, HELP) uint64_t NAME;

@@ -135,7 +135,7 @@ ctdp_nat_confirmed(struct ctdp_ct *ct, struct ctdp_conn *conn)
 {
     if (ctdp_conn_status(conn) & CTDP_S_SRC_NAT) {
         ovs_spin_lock(&ct->nat_lock);
-        hmap_insert(&ct->nat_by_src, &ctdp_conn_nat(conn)->by_src,
+        hmap_insert(&ct->nat_by_src, &ctdp_conn_ext(conn)->by_src,
                     src_hash(ct, &conn->key));
         ovs_spin_unlock(&ct->nat_lock);
     }
@@ -147,7 +147,7 @@ ctdp_nat_removed(struct ctdp_ct *ct, struct ctdp_conn *conn)
 {
     if (ctdp_conn_status(conn) & CTDP_S_SRC_NAT) {
         ovs_spin_lock(&ct->nat_lock);
-        hmap_remove(&ct->nat_by_src, &ctdp_conn_nat(conn)->by_src);
+        hmap_remove(&ct->nat_by_src, &ctdp_conn_ext(conn)->by_src);
         ovs_spin_unlock(&ct->nat_lock);
     }
 }
@@ -167,7 +167,7 @@ static bool
 find_src_mapping(struct ctdp_ct *ct, const struct ctdp_conn *conn,
                  struct ctdp_tuple *t, long long now)
 {
-    struct ctdp_conn_nat *nat;
+    struct ctdp_conn_ext *nat;
     bool found = false;
 
     ovs_spin_lock(&ct->nat_lock);

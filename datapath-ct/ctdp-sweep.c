@@ -83,6 +83,9 @@ ctdp_ct_sweep(struct ctdp_ct *ct, long long now, size_t budget)
         }
     }
     ovs_mutex_unlock(&ct->sweep_mutex);
+    if (ctdp_ct_n_expects(ct)) {
+        ctdp_expect_sweep(ct, now);
+    }
     return removed;
 }
 

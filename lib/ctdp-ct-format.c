@@ -154,6 +154,38 @@ ctdp_ct_format_entry(struct ds *s, const struct ctdp_ct_entry *e,
     } else if (e->l4_state) {
         ds_put_format(s, ",protoinfo=(state=%s)", e->l4_state);
     }
+    if (e->helper) {
+        ds_put_format(s, ",helper=%s", e->helper);
+    }
+}
+
+/* Prints an expectation as Open vSwitch's dpctl/dump-conntrack-exp: the
+ * expected conn's tuples (source port 0: any) and its master's, as the
+ * "parent". */
+void
+ctdp_ct_format_expect(struct ds *s, const struct ctdp_ct_expect_entry *x,
+                      const struct ctdp_ct_format *f)
+{
+    struct ctdp_tuple reply;
+
+    ctdp_tuple_invert(&x->tuple, &reply);
+    format_proto(s, x->tuple.nw_proto);
+    ds_put_cstr(s, ",orig=(");
+    format_tuple(s, &x->tuple);
+    ds_put_cstr(s, "),reply=(");
+    format_tuple(s, &reply);
+    ds_put_char(s, ')');
+    if (x->tuple.zone) {
+        ds_put_format(s, ",zone=%u", x->tuple.zone);
+    }
+    if (f->stats) {
+        long long left = x->expires - f->now;
+
+        ds_put_format(s, ",timeout=%lld", left > 0 ? (left + 999) / 1000 : 0);
+    }
+    ds_put_format(s, ",helper=%s,parent=(", x->helper);
+    format_tuple(s, &x->master);
+    ds_put_char(s, ')');
 }
 
 /* ---- The kernel's /proc/net/nf_conntrack format ----------------------- */
@@ -244,6 +276,21 @@ ctdp_ct_format_proc(struct ds *s, const struct ctdp_ct_entry *e,
         ds_put_cstr(s, "[ASSURED] ");
     }
     ds_put_format(s, "mark=%"PRIu32" zone=%u use=1", e->mark, e->orig.zone);
+}
+
+/* Prints an expectation as a line of the kernel's
+ * /proc/net/nf_conntrack_expect: seconds left, family and protocol, the
+ * tuple, the helper. */
+void
+ctdp_ct_format_expect_proc(struct ds *s, const struct ctdp_ct_expect_entry *x,
+                           long long now)
+{
+    long long left = x->expires - now;
+
+    ds_put_format(s, "%lld l3proto = %u proto=%u ", left > 0 ? left / 1000 : 0,
+                  x->tuple.l3 == CTDP_L3_IPV4 ? 2 : 10, x->tuple.nw_proto);
+    proc_tuple(s, &x->tuple, false);
+    ds_put_cstr(s, x->helper);
 }
 
 /* Prints 'ev' as `conntrack -E` does (libnetfilter_conntrack's default

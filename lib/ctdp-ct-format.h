@@ -22,6 +22,15 @@
  *   dport=53 packets=1 bytes=28 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1
  *   sport=53 dport=1000 packets=0 bytes=0 mark=0 zone=0 use=1
  *
+ * ctdp_ct_format_expect() and ctdp_ct_format_expect_proc() print an
+ * expectation as Open vSwitch's dump-conntrack-exp and the kernel's
+ * /proc/net/nf_conntrack_expect do, e.g.
+ *
+ *   tcp,orig=(src=10.0.0.2,dst=10.0.0.1,sport=0,dport=40123),
+ *   reply=(src=10.0.0.1,dst=10.0.0.2,sport=40123,dport=0),helper=ftp,
+ *   parent=(src=10.0.0.1,dst=10.0.0.2,sport=51000,dport=21)
+ *   297 l3proto = 2 proto=6 src=10.0.0.2 dst=10.0.0.1 sport=0 dport=40123 ftp
+ *
  * ctdp_ct_format_event() prints an event as `conntrack -E` does, e.g.
  *
  *      [NEW] udp      17 30 src=10.0.0.1 dst=10.0.0.2 sport=1000 dport=53
@@ -34,6 +43,7 @@
 
 struct ctdp_ct_entry;
 struct ctdp_ct_event;
+struct ctdp_ct_expect_entry;
 struct ctdp_ct_stats;
 
 struct ctdp_ct_format {
@@ -48,6 +58,11 @@ void ctdp_ct_format_entry(struct ds *, const struct ctdp_ct_entry *,
 void ctdp_ct_format_proc(struct ds *, const struct ctdp_ct_entry *,
                          long long now);
 void ctdp_ct_format_event(struct ds *, const struct ctdp_ct_event *);
+void ctdp_ct_format_expect(struct ds *, const struct ctdp_ct_expect_entry *,
+                           const struct ctdp_ct_format *);
+void ctdp_ct_format_expect_proc(struct ds *,
+                                const struct ctdp_ct_expect_entry *,
+                                long long now);
 void ctdp_ct_format_stats(struct ds *, const struct ctdp_ct_stats *);
 
 #endif /* ctdp-ct-format.h */

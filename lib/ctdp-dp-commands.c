@@ -210,10 +210,67 @@ cmd_dump_conntrack(struct unixctl_conn *conn, int argc, const char *argv[],
     ds_destroy(&s);
 }
 
+/* dump-conntrack-exp: the expectations, few enough for one reply. */
+static void
+cmd_dump_conntrack_exp(struct unixctl_conn *conn, int argc,
+                       const char *argv[], void *dp)
+{
+    struct ctdp_ct_expect_entry *entries;
+    struct ds s = DS_EMPTY_INITIALIZER;
+    struct ctdp_ct_format f = { 0 };
+    char *error;
+    bool proc;
+    size_t n;
+    int zone;
+
+    error = parse_dump_args(argc, argv, &f, &zone, &proc);
+    if (error) {
+        reply(conn, error, NULL);
+        return;
+    }
+    f.now = ctdp_dp_now(dp, &f.wall_offset);
+    n = ctdp_ct_expect_dump(ctdp_dp_ct(dp), zone, f.now, &entries);
+    for (size_t i = 0; i < n; i++) {
+        if (proc) {
+            ctdp_ct_format_expect_proc(&s, &entries[i], f.now);
+        } else {
+            ctdp_ct_format_expect(&s, &entries[i], &f);
+        }
+        ds_put_char(&s, '\n');
+    }
+    free(entries);
+    unixctl_command_reply(conn, ds_cstr(&s));
+    ds_destroy(&s);
+}
+
+/* flush-conntrack-exp [zone=N]. */
+static void
+cmd_flush_conntrack_exp(struct unixctl_conn *conn, int argc,
+                        const char *argv[], void *dp)
+{
+    unsigned int z;
+    int zone = -1;
+
+    if (argc > 1) {
+        if (strncmp(argv[1], "zone=", 5)
+            || !str_to_uint(argv[1] + 5, 10, &z) || z > UINT16_MAX) {
+            reply(conn, xasprintf("invalid zone: %s", argv[1]), NULL);
+            return;
+        }
+        zone = z;
+    }
+    ctdp_ct_expect_flush(ctdp_dp_ct(dp), zone);
+    unixctl_command_reply(conn, NULL);
+}
+
 void
 ctdp_dp_register_commands(struct ctdp_dp *dp)
 {
     ctdp_command_register("dpctl/dump-conntrack", cmd_dump_conntrack, dp);
+    ctdp_command_register("dpctl/dump-conntrack-exp", cmd_dump_conntrack_exp,
+                          dp);
+    ctdp_command_register("dpctl/flush-conntrack-exp",
+                          cmd_flush_conntrack_exp, dp);
     ctdp_events_register(dp);
     ctdp_stream_register_commands();
     ctdp_dpctl_register(dp);

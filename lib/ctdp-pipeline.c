@@ -146,6 +146,9 @@ ct_action_from_ofpact(const struct ofpact_conntrack *oc,
     a->zone = oc->zone_src.field ? mf_get_subfield(&oc->zone_src, flow)
                                  : oc->zone_imm;
     a->commit = (oc->flags & NX_CT_F_COMMIT) != 0;
+    /* Open vSwitch's parser takes only these two (str_to_connhelper()). */
+    a->helper = (oc->alg == IPPORT_FTP ? "ftp"
+                 : oc->alg == IPPORT_TFTP ? "tftp" : NULL);
     a->force = (oc->flags & NX_CT_F_FORCE) != 0;
     OFPACT_FOR_EACH (exec, oc->actions, ofpact_ct_get_action_len(oc)) {
         if (exec->type == OFPACT_NAT) {
@@ -243,13 +246,8 @@ defrag_then_track(struct run *r, const struct ofpact_conntrack *oc,
 static void
 do_ct(struct run *r, const struct ofpact_conntrack *oc)
 {
-    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 60);
     struct ctdp_ct_action a;
 
-    if (oc->alg) {
-        VLOG_WARN_RL(&rl, "ct(alg=...): helpers are not implemented yet; "
-                     "tracking without one");
-    }
     ct_action_from_ofpact(oc, &r->flow, &a);
     if (r->p->ipf && r->flow.nw_frag & FLOW_NW_FRAG_ANY) {
         defrag_then_track(r, oc, &a);

@@ -147,6 +147,8 @@ APPCTL_CALLS = [
     ("dump-flows", ["table=1"], ""),
     ("inject", ["p1", UDP], ""),
     ("dump-conntrack", ["zone=0"], "=="),
+    ("dump-conntrack-exp", ["zone=0"], "=="),
+    ("flush-conntrack-exp", ["zone=0"], ""),
     ("ct-events", ["--stream"], ""),
     ("monitor-conntrack", ["--stream", "--zone=3"], ""),
     ("stream-read", ["{ct-events}"], ""),

@@ -603,8 +603,8 @@ test_timeout_defaults(void)
                   "tcp_established"));
 }
 
-/* The sweep interval reads back as set; a helper is refused by the action
- * check, a plain ct() accepted. */
+/* The sweep interval reads back as set; the action check takes the
+ * kernel's helpers by name and refuses others. */
 static void
 test_settings_roundtrip(void)
 {
@@ -616,6 +616,10 @@ test_settings_roundtrip(void)
     CHECK_EQ(ctdp_ct_get_max_conns(ct), CTDP_CT_DEFAULT_MAX_CONNS);
     CHECK_EQ(ctdp_ct_action_check(&a), 0);
     a.helper = "ftp";
+    CHECK_EQ(ctdp_ct_action_check(&a), 0);
+    a.helper = "tftp";
+    CHECK_EQ(ctdp_ct_action_check(&a), 0);
+    a.helper = "sip";
     CHECK(ctdp_ct_action_check(&a) != 0);
     tpkt_ct_destroy(ct);
 }

@@ -1,0 +1,166 @@
+/* The FTP helper, as the kernel's nf_conntrack_ftp.c.
+ *
+ * Once a control conn has seen traffic both ways, every payload that
+ * starts a line is offered to the parser (ctdp-ftp.h): PORT and EPRT from
+ * the client, 227 and 229 from the server.  One that names a data
+ * connection makes an expectation: from the other side's address, any
+ * port, to the address and port named.  Where lines start is tracked per
+ * direction by the sequence number just after each newline (two kept, as
+ * the kernel), so a command is parsed once, at the start of its line, and
+ * a retransmission of a line already seen parses as before (the
+ * expectation is the same one, renewed).
+ *
+ * The address named must be the sender's own (the kernel's 'loose' mode,
+ * off by default, is not offered): otherwise no expectation is made, as
+ * the kernel, so a host cannot open holes to a third one.  A partial
+ * command, or one that cannot be expected (another master's expectation
+ * has the tuple, the table is full), drops the packet, as the kernel.
+ *
+ * Not done: NAT of the payload (nf_nat_ftp) and the sequence adjustment it
+ * needs.  On a source-NATed control conn, passive FTP works (the 227/229
+ * address is the server's); active FTP's PORT names the inside address. */
+#include <config.h>
+#include "ctdp-ct-private.h"
+
+#include <string.h>
+#include "ctdp-ftp.h"
+#include "packets.h"
+
+/* Is 'a' before 'b' in sequence space? */
+static bool
+seq_before(uint32_t a, uint32_t b)
+{
+    return (int32_t) (a - b) < 0;
+}
+
+static bool
+at_line_start(const struct ctdp_ftp_state *st, enum ctdp_ct_dir dir,
+              uint32_t seq)
+{
+    for (int i = 0; i < st->n_seq_aft_nl[dir]; i++) {
+        if (st->seq_aft_nl[dir][i] == seq) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Remembers that a line starts at 'seq' in 'dir', keeping the newest two
+ * (the kernel's update_nl_seq()). */
+static void
+line_starts_at(struct ctdp_ftp_state *st, enum ctdp_ct_dir dir,
+               uint32_t seq)
+{
+    uint32_t *s = st->seq_aft_nl[dir];
+    int oldest;
+
+    if (at_line_start(st, dir, seq)) {
+        return;
+    }
+    if (st->n_seq_aft_nl[dir] < CTDP_FTP_SEQS) {
+        s[st->n_seq_aft_nl[dir]++] = seq;
+        return;
+    }
+    oldest = seq_before(s[0], s[1]) ? 0 : 1;
+    if (seq_before(s[oldest], seq)) {
+        s[oldest] = seq;
+    }
+}
+
+static void
+tuple_in(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
+         struct ctdp_tuple *t)
+{
+    if (dir == CTDP_DIR_ORIG) {
+        *t = conn->key;
+    } else {
+        ctdp_conn_reply_tuple(conn, t);
+    }
+}
+
+/* What parsing a line that starts a payload leads to. */
+enum line_verdict {
+    LINE_ACCEPT,
+    LINE_PARTIAL,               /* Drop; the line is not over. */
+    LINE_UNEXPECTABLE,          /* Drop; the line was read. */
+};
+
+static enum line_verdict
+parse_line(const struct ctdp_help_ctx *ctx, const char *data, size_t len)
+{
+    struct ctdp_tuple here, there, expected;
+    struct ctdp_ftp_cmd cmd;
+
+    tuple_in(ctx->conn, ctx->dir, &here);
+    tuple_in(ctx->conn, !ctx->dir, &there);
+    memset(&cmd, 0, sizeof cmd);
+    cmd.l3 = here.l3;
+    cmd.addr = here.src;
+    switch (ctdp_ftp_find(data, len, ctx->dir, &cmd)) {
+    case 0:
+        return LINE_ACCEPT;
+    case 1:
+        break;
+    default:
+        return LINE_PARTIAL;
+    }
+    if (cmd.l3 == here.l3 && memcmp(&cmd.addr, &here.src, sizeof cmd.addr)) {
+        return LINE_ACCEPT;     /* Not the sender's address: no hole. */
+    }
+    /* The data conn comes the other way: from the peer, to the address
+     * named. */
+    memset(&expected, 0, sizeof expected);
+    expected.src = there.src;
+    expected.dst = there.dst;
+    expected.dport = htons(cmd.port);
+    expected.zone = here.zone;
+    expected.nw_proto = IPPROTO_TCP;
+    expected.l3 = here.l3;
+    return (ctdp_expect_create(ctx->ct, ctx->conn, &expected, ctx->now)
+            ? LINE_UNEXPECTABLE : LINE_ACCEPT);
+}
+
+static bool
+ftp_help(const struct ctdp_help_ctx *ctx)
+{
+    const struct ctdp_parsed *p = ctx->parsed;
+    const uint8_t *l4 = p->l4;
+    struct ctdp_ftp_state *st = &ctdp_conn_ext(ctx->conn)->ftp;
+    size_t doff, len;
+    const char *data;
+    enum line_verdict verdict = LINE_ACCEPT;
+    uint32_t seq;
+
+    /* Until there has been traffic both ways, payloads are not read. */
+    if (!ctx->established || p->l4_size < TCP_HEADER_LEN) {
+        return true;
+    }
+    doff = (l4[12] >> 4) * 4;
+    if (doff >= p->l4_size) {
+        return true;            /* No payload. */
+    }
+    data = (const char *) l4 + doff;
+    len = p->l4_size - doff;
+    seq = ntohl(get_16aligned_be32(&((const struct tcp_header *) l4)
+                                   ->tcp_seq));
+
+    ctdp_conn_lock(ctx->conn);
+    if (at_line_start(st, ctx->dir, seq)) {
+        verdict = parse_line(ctx, data, len);
+    }
+    /* As the kernel: a partial command leaves the next payload at the
+     * start of the same line. */
+    if (verdict != LINE_PARTIAL && data[len - 1] == '\n') {
+        line_starts_at(st, ctx->dir, seq + len);
+    }
+    ctdp_conn_unlock(ctx->conn);
+    return verdict == LINE_ACCEPT;
+}
+
+const struct ctdp_helper ctdp_helper_ftp = {
+    .name = "ftp",
+    .nw_proto = IPPROTO_TCP,
+    .max_expected = 1,
+    .expect_timeout = 5 * 60,
+    .help = ftp_help,
+};
