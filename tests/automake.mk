@@ -10,6 +10,7 @@ tests_unit_ctdp_unit_SOURCES = \
 	tests/unit/ctdp-pkt.h \
 	tests/unit/test-ct-basic.c \
 	tests/unit/test-ct-limits.c \
+	tests/unit/test-ct-expect.c \
 	tests/unit/test-ct-dump.c \
 	tests/unit/test-ct-reference.c \
 	tests/unit/test-ct-threads.c \

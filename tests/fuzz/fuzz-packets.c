@@ -21,8 +21,9 @@
  *   arg     for control records, their argument; for packets, NAT: bits
  *           0-1 none, bare nat, nat(src=RANGE), nat(dst=RANGE); bit 2
  *           an IPv6 range (else IPv4); bit 3 a port range; bits 4, 5, 6
- *           random, hash, persistent.  Every packet that leaves
- *           translated must still have right checksums.
+ *           random, hash, persistent; bit 7 a helper with commit
+ *           (alg=ftp, or alg=tftp if 'mark' is odd).  Every packet that
+ *           leaves translated must still have right checksums.
  *   len     big-endian: bits 0-11 the frame's length, bit 15 keep the
  *           frame's checksums as they are (else fuzz_fix_checksums()).
  *
@@ -140,6 +141,9 @@ make_action(const struct record *r)
     };
 
     make_nat(r, &a);
+    if (commit && r->arg & 0x80) {
+        a.helper = r->mark & 1 ? "tftp" : "ftp";
+    }
     ovs_assert(!ctdp_ct_action_check(&a));
     return a;
 }

@@ -12,6 +12,7 @@ extern const struct ctdp_unit_suite command_suite;
 extern const struct ctdp_unit_suite random_suite;
 extern const struct ctdp_unit_suite ct_basic_suite;
 extern const struct ctdp_unit_suite ct_limits_suite;
+extern const struct ctdp_unit_suite ct_expect_suite;
 extern const struct ctdp_unit_suite ct_dump_suite;
 extern const struct ctdp_unit_suite ct_malformed_suite;
 extern const struct ctdp_unit_suite ct_reference_suite;
@@ -27,6 +28,7 @@ static const struct ctdp_unit_suite *const suites[] = {
     &random_suite,
     &ct_basic_suite,
     &ct_limits_suite,
+    &ct_expect_suite,
     &ct_dump_suite,
     &ct_malformed_suite,
     &ct_reference_suite,
