@@ -142,6 +142,15 @@ struct ctdp_ftp_state {
     uint8_t n_seq_aft_nl[2];
 };
 
+/* Sequence adjustment after a NAT helper changed a payload's length (the
+ * kernel's struct nf_ct_seqadj), for one direction: segments that start
+ * after 'correction_pos' are shifted by 'offset_after', others by
+ * 'offset_before'. */
+struct ctdp_seqadj {
+    uint32_t correction_pos;
+    int32_t offset_before, offset_after;
+};
+
 /* What a conn with NAT or a helper keeps after its protocol's tail
  * (ctdp_conn_ext()): present from the time the conn got its binding or
  * helper, while it was unconfirmed (CTDP_S_EXT). */
@@ -156,10 +165,11 @@ struct ctdp_conn_ext {
      * constant after; the rest is under the conn's lock. */
     const struct ctdp_helper *helper;   /* NULL: none. */
     struct ctdp_ftp_state ftp;
+    struct ctdp_seqadj seqadj[2];   /* By direction; SEQ_ADJUST. */
     uint32_t n_expected;            /* Live expectations it made; under
                                      * ct->expect_mutex. */
 };
-BUILD_ASSERT_DECL(sizeof(struct ctdp_conn_ext) == 96);
+BUILD_ASSERT_DECL(sizeof(struct ctdp_conn_ext) == 120);
 
 /* The status bits that say a conn stores its reply tuple. */
 #define CTDP_S_NAT (CTDP_S_SRC_NAT | CTDP_S_DST_NAT)
@@ -274,9 +284,19 @@ bool ctdp_helper_run(struct ctdp_ct *, struct ctdp_conn *, enum ctdp_ct_dir,
 /* An expectation (ctdp-expect.c): a conn that a helper expects, with its
  * original tuple ('sport' is a wildcard: any source port, the only mask
  * FTP and TFTP need), in its master's zone. */
+/* How a NAT helper wants the expected conn translated, as its master is
+ * (the kernel's nf_nat_follow_master()): its source to 'src', its
+ * destination to 'dst' and 'dport'. */
+struct ctdp_expect_nat {
+    union ctdp_addr src, dst;
+    ovs_be16 dport;
+};
+
 struct ctdp_expect {
     struct hmap_node node;          /* In ct->expects. */
     struct ctdp_tuple tuple;        /* 'sport' 0. */
+    bool has_nat;
+    struct ctdp_expect_nat nat;     /* If 'has_nat'. */
     struct ctdp_conn *master;       /* Removing the master removes this. */
     const struct ctdp_helper *helper;   /* The master's. */
     long long expires;
@@ -461,20 +481,37 @@ int ctdp_nat_rebind_source(struct ctdp_ct *, struct ctdp_conn **,
 uint8_t ctdp_nat_packet(const struct ctdp_conn *, enum ctdp_ct_dir,
                         bool related,
                         const struct ctdp_parsed *);
+bool ctdp_nat_mangle_tcp(struct dp_packet *, const struct ctdp_parsed *,
+                         size_t ofs, size_t len, const char *text,
+                         size_t text_len);
+int ctdp_nat_follow_master(struct ctdp_ct *, struct ctdp_conn **,
+                           const struct ctdp_expect_nat *, long long now);
 void ctdp_nat_confirmed(struct ctdp_ct *, struct ctdp_conn *);
 void ctdp_nat_removed(struct ctdp_ct *, struct ctdp_conn *);
 void ctdp_nat_destroy(struct ctdp_ct *);
 
 /* ctdp-expect.c */
 int ctdp_expect_create(struct ctdp_ct *, struct ctdp_conn *master,
-                       const struct ctdp_tuple *, long long now);
+                       const struct ctdp_tuple *,
+                       const struct ctdp_expect_nat *, long long now);
+void ctdp_expect_remove(struct ctdp_ct *, const struct ctdp_conn *master,
+                        const struct ctdp_tuple *);
 bool ctdp_expect_find(struct ctdp_ct *, const struct ctdp_tuple *key,
-                      long long now, uint32_t *mark, ovs_u128 *label);
+                      long long now, uint32_t *mark, ovs_u128 *label,
+                      struct ctdp_expect_nat *, bool *has_nat);
 void ctdp_expect_consume(struct ctdp_ct *, const struct ctdp_tuple *key,
                          long long now);
 void ctdp_expect_master_gone(struct ctdp_ct *, struct ctdp_conn *master);
 size_t ctdp_expect_sweep(struct ctdp_ct *, long long now);
 void ctdp_expect_destroy(struct ctdp_ct *);
+
+/* ctdp-seqadj.c */
+void ctdp_seqadj_set(struct ctdp_conn *, enum ctdp_ct_dir, uint32_t seq,
+                     int32_t off);
+int32_t ctdp_seqadj_offset(const struct ctdp_conn *, enum ctdp_ct_dir,
+                           uint32_t seq);
+bool ctdp_seqadj_packet(struct ctdp_conn *, enum ctdp_ct_dir,
+                        struct dp_packet *);
 
 /* ctdp-zone.c */
 struct ctdp_zone *ctdp_zone_get(struct ctdp_ct *, uint16_t zone);

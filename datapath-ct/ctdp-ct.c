@@ -645,7 +645,8 @@ commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash)
 }
 
 /* Makes an unconfirmed conn for 'w''s tuple: EXPECTED, with its master's
- * mark and label, if a helper expects it (the kernel's init_conntrack()). */
+ * mark and label, and translated as a NAT helper asked, if a helper
+ * expects it (the kernel's init_conntrack()). */
 static struct ctdp_conn *
 new_conn(struct exec *x, const struct work *w)
 {
@@ -653,10 +654,16 @@ new_conn(struct exec *x, const struct work *w)
                                              ctdp_l4proto_find(&w->key),
                                              x->now);
 
+    struct ctdp_expect_nat nat;
+    bool has_nat;
+
     if (ctdp_ct_n_expects(x->ct)
         && ctdp_expect_find(x->ct, &w->key, x->now, &conn->mark,
-                            &conn->label)) {
+                            &conn->label, &nat, &has_nat)) {
         ctdp_conn_set_status(conn, CTDP_S_EXPECTED);
+        if (has_nat && ctdp_nat_follow_master(x->ct, &conn, &nat, x->now)) {
+            COUNT(x, nat_exhausted);
+        }
     }
     return conn;
 }
@@ -897,6 +904,7 @@ help_packet(struct exec *x, struct dp_packet *pkt, const struct work *w,
 {
     struct ctdp_conn *conn = md_conn(pkt);
     const struct ctdp_parsed *parsed = &w->parsed;
+    enum ctdp_ct_dir dir = pkt->md.reply ? CTDP_DIR_REPLY : CTDP_DIR_ORIG;
     struct ctdp_parsed reparsed;
 
     if (!conn || !(ctdp_conn_status(conn) & CTDP_S_EXT)
@@ -911,10 +919,15 @@ help_packet(struct exec *x, struct dp_packet *pkt, const struct work *w,
         }
         parsed = &reparsed;
     }
-    if (!ctdp_helper_run(x->ct, conn, pkt->md.reply ? CTDP_DIR_REPLY
-                                                    : CTDP_DIR_ORIG,
-                         pkt, parsed, x->now)) {
+    if (!ctdp_helper_run(x->ct, conn, dir, pkt, parsed, x->now)) {
         COUNT(x, helper_drop);
+        COUNT(x, drop);
+        return false;
+    }
+    /* Once per packet, as the kernel's confirm hook: after the helper,
+     * which may have set it up. */
+    if (ctdp_conn_status(conn) & CTDP_S_SEQ_ADJUST
+        && !ctdp_seqadj_packet(conn, dir, pkt)) {
         COUNT(x, drop);
         return false;
     }

@@ -151,6 +151,7 @@ void ctdp_ct_clear(struct ctdp_ct *, struct dp_packet *);
     CTDP_STATUS(CONFIRMED, 3, "CONFIRMED")              \
     CTDP_STATUS(SRC_NAT, 4, "SRC_NAT")                  \
     CTDP_STATUS(DST_NAT, 5, "DST_NAT")                  \
+    CTDP_STATUS(SEQ_ADJUST, 6, "SEQ_ADJUST")            \
     CTDP_STATUS(SRC_NAT_DONE, 7, "SRC_NAT_DONE")        \
     CTDP_STATUS(DST_NAT_DONE, 8, "DST_NAT_DONE")        \
     CTDP_STATUS(DYING, 9, "DYING")                      \

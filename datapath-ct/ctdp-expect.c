@@ -94,11 +94,13 @@ oldest_of(struct ctdp_ct *ct, const struct ctdp_conn *master)
  * helper, as the kernel's nf_ct_expect_related(): the same expectation
  * from the same master is renewed; one that overlaps another master's is
  * refused (EBUSY); past the helper's max_expected, the master's oldest
- * goes; past the table's limit, the new one is refused (EMFILE).  Returns
- * 0 or one of those errors. */
+ * goes; past the table's limit, the new one is refused (EMFILE).  'nat',
+ * if not NULL, is how a conn made from it is to be translated.  Returns 0
+ * or one of those errors. */
 int
 ctdp_expect_create(struct ctdp_ct *ct, struct ctdp_conn *master,
-                   const struct ctdp_tuple *t, long long now)
+                   const struct ctdp_tuple *t,
+                   const struct ctdp_expect_nat *nat, long long now)
 {
     struct ctdp_conn_ext *ext = ctdp_conn_ext(master);
     const struct ctdp_helper *helper = ext->helper;
@@ -140,6 +142,10 @@ ctdp_expect_create(struct ctdp_ct *ct, struct ctdp_conn *master,
     e->tuple.sport = 0;
     e->master = master;
     e->helper = helper;
+    if (nat) {
+        e->has_nat = true;
+        e->nat = *nat;
+    }
     e->expires = now + helper->expect_timeout * 1000LL;
     e->id = ++ct->next_expect_id;
     hmap_insert(&ct->expects, &e->node, hash);
@@ -153,12 +159,14 @@ out:
 
 /* Looks for a live expectation that a new conn with original tuple 'key'
  * fulfils, whose master is still live; if there is one, sets '*mark' and
- * '*label' to the master's and returns true.  The expectation stays until
+ * '*label' to the master's, '*has_nat' and '*nat' to how to translate the
+ * new conn, and returns true.  The expectation stays until
  * the new conn is confirmed (ctdp_expect_consume()): a packet that is
  * only tracked, not committed, may be followed by one that is. */
 bool
 ctdp_expect_find(struct ctdp_ct *ct, const struct ctdp_tuple *key,
-                 long long now, uint32_t *mark, ovs_u128 *label)
+                 long long now, uint32_t *mark, ovs_u128 *label,
+                 struct ctdp_expect_nat *nat, bool *has_nat)
 {
     uint32_t hash = expect_hash(ct, key);
     struct ctdp_conn *master = NULL;
@@ -169,6 +177,8 @@ ctdp_expect_find(struct ctdp_ct *ct, const struct ctdp_tuple *key,
         if (!expect_expired(e, now) && expect_matches(e, key)
             && ctdp_conn_is_live(e->master, now)) {
             master = e->master;
+            *has_nat = e->has_nat;
+            *nat = e->nat;
             break;
         }
     }
@@ -198,6 +208,25 @@ ctdp_expect_consume(struct ctdp_ct *ct, const struct ctdp_tuple *key,
         if (!expect_expired(e, now) && expect_matches(e, key)) {
             expect_unlink(ct, e);
             count(ct, CTDP_STAT_expect_new);
+            break;
+        }
+    }
+    ovs_mutex_unlock(&ct->expect_mutex);
+}
+
+/* Removes 'master''s expectation of 't', if any (a NAT helper that could
+ * not rewrite the packet that announced it). */
+void
+ctdp_expect_remove(struct ctdp_ct *ct, const struct ctdp_conn *master,
+                   const struct ctdp_tuple *t)
+{
+    uint32_t hash = expect_hash(ct, t);
+    struct ctdp_expect *e;
+
+    ovs_mutex_lock(&ct->expect_mutex);
+    HMAP_FOR_EACH_WITH_HASH (e, node, hash, &ct->expects) {
+        if (e->master == master && expect_matches(e, t)) {
+            expect_unlink(ct, e);
             break;
         }
     }

@@ -16,15 +16,21 @@
  * command, or one that cannot be expected (another master's expectation
  * has the tuple, the table is full), drops the packet, as the kernel.
  *
- * Not done: NAT of the payload (nf_nat_ftp) and the sequence adjustment it
- * needs.  On a source-NATed control conn, passive FTP works (the 227/229
- * address is the server's); active FTP's PORT names the inside address. */
+ * On a NATed control conn, as the kernel's nf_nat_ftp.c: the address and
+ * port named are rewritten to the ones the peer must use (the conn's
+ * address on the peer's side, and a port free for the expectation, the
+ * one named if possible), the expectation is for those, and the conn made
+ * from it is translated back to what the payload named
+ * (ctdp_nat_follow_master()).  A rewrite that changes the payload's length
+ * shifts the sequence numbers of the rest of the conn (ctdp-seqadj.c). */
 #include <config.h>
 #include "ctdp-ct-private.h"
 
+#include <errno.h>
 #include <string.h>
 #include "ctdp-ftp.h"
 #include "packets.h"
+#include "random.h"
 
 /* Is 'a' before 'b' in sequence space? */
 static bool
@@ -85,8 +91,49 @@ enum line_verdict {
     LINE_UNEXPECTABLE,          /* Drop; the line was read. */
 };
 
+/* The kernel's nf_nat_ftp(): expects the data conn at the address the
+ * peer sees ('expected->dst') and a free port, the one named if it can,
+ * then rewrites the command to name them. */
 static enum line_verdict
-parse_line(const struct ctdp_help_ctx *ctx, const char *data, size_t len)
+nat_ftp(const struct ctdp_help_ctx *ctx, const struct ctdp_ftp_cmd *cmd,
+        const struct ctdp_tuple *here, struct ctdp_tuple *expected,
+        uint32_t seq)
+{
+    struct ctdp_expect_nat nat = {
+        .src = here->dst, .dst = here->src, .dport = htons(cmd->port),
+    };
+    uint32_t range = 65535 - cmd->port, attempts = MIN(range, 128);
+    char text[CTDP_FTP_MAX_TEXT];
+    uint16_t port = cmd->port;
+    size_t n;
+
+    for (;;) {
+        int error;
+
+        expected->dport = htons(port);
+        error = ctdp_expect_create(ctx->ct, ctx->conn, expected, &nat,
+                                   ctx->now);
+        if (!error) {
+            break;
+        } else if (error != EBUSY || !attempts--) {
+            return LINE_UNEXPECTABLE;
+        }
+        port = cmd->port + random_range(range);
+    }
+    n = ctdp_ftp_format(cmd->type, here->l3, &expected->dst, port, text);
+    if (!ctdp_nat_mangle_tcp(ctx->pkt, ctx->parsed, cmd->match_ofs,
+                             cmd->match_len, text, n)) {
+        ctdp_expect_remove(ctx->ct, ctx->conn, expected);
+        return LINE_UNEXPECTABLE;
+    }
+    ctdp_seqadj_set(ctx->conn, ctx->dir, seq,
+                    (int32_t) n - (int32_t) cmd->match_len);
+    return LINE_ACCEPT;
+}
+
+static enum line_verdict
+parse_line(const struct ctdp_help_ctx *ctx, const char *data, size_t len,
+           uint32_t seq)
 {
     struct ctdp_tuple here, there, expected;
     struct ctdp_ftp_cmd cmd;
@@ -116,7 +163,11 @@ parse_line(const struct ctdp_help_ctx *ctx, const char *data, size_t len)
     expected.zone = here.zone;
     expected.nw_proto = IPPROTO_TCP;
     expected.l3 = here.l3;
-    return (ctdp_expect_create(ctx->ct, ctx->conn, &expected, ctx->now)
+    if (ctdp_conn_status(ctx->conn) & CTDP_S_NAT) {
+        return nat_ftp(ctx, &cmd, &here, &expected, seq);
+    }
+    return (ctdp_expect_create(ctx->ct, ctx->conn, &expected, NULL,
+                               ctx->now)
             ? LINE_UNEXPECTABLE : LINE_ACCEPT);
 }
 
@@ -129,6 +180,7 @@ ftp_help(const struct ctdp_help_ctx *ctx)
     size_t doff, len;
     const char *data;
     enum line_verdict verdict = LINE_ACCEPT;
+    bool ends_in_nl;
     uint32_t seq;
 
     /* Until there has been traffic both ways, payloads are not read. */
@@ -144,13 +196,16 @@ ftp_help(const struct ctdp_help_ctx *ctx)
     seq = ntohl(get_16aligned_be32(&((const struct tcp_header *) l4)
                                    ->tcp_seq));
 
+    /* Read before NAT may rewrite (and move) the payload. */
+    ends_in_nl = data[len - 1] == '\n';
     ctdp_conn_lock(ctx->conn);
     if (at_line_start(st, ctx->dir, seq)) {
-        verdict = parse_line(ctx, data, len);
+        verdict = parse_line(ctx, data, len, seq);
     }
     /* As the kernel: a partial command leaves the next payload at the
-     * start of the same line. */
-    if (verdict != LINE_PARTIAL && data[len - 1] == '\n') {
+     * start of the same line.  Sequence numbers here are the sender's,
+     * before any adjustment. */
+    if (verdict != LINE_PARTIAL && ends_in_nl) {
         line_starts_at(st, ctx->dir, seq + len);
     }
     ctdp_conn_unlock(ctx->conn);

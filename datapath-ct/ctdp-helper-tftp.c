@@ -31,7 +31,8 @@ tftp_help(const struct ctdp_help_ctx *ctx)
     ctdp_conn_reply_tuple(ctx->conn, &reply);
     expected = reply;
     expected.sport = 0;
-    return !ctdp_expect_create(ctx->ct, ctx->conn, &expected, ctx->now);
+    return !ctdp_expect_create(ctx->ct, ctx->conn, &expected, NULL,
+                                ctx->now);
 }
 
 const struct ctdp_helper ctdp_helper_tftp = {

@@ -306,10 +306,16 @@ tcp_in_window(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
     uint32_t seq = s->seq, ack = s->ack, sack = s->ack, end = s->end;
     uint32_t win = s->win, swin;
     bool liberal = ctx->tcp_liberal || sender->flags & CTDP_TCP_F_BE_LIBERAL;
+    int32_t receiver_offset;
 
     if (receiver->flags & CTDP_TCP_F_SACK_PERM && s->hlen > 20) {
         tcp_options_walk(s, option_sack, &sack);
     }
+    /* The peer acknowledges the bytes a NAT helper's rewrite shifted: in
+     * the sender's numbers, as the window tracks them. */
+    receiver_offset = ctdp_seqadj_offset(conn, !ctx->dir, ack - 1);
+    ack -= receiver_offset;
+    sack -= receiver_offset;
     if (!sender->td_maxwin) {
         if (s->flags & TH_SYN) {
             tcp_init_sender(sender, receiver, s, ctx->dir);

@@ -653,3 +653,86 @@ ctdp_nat_packet(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
     }
     return bits;
 }
+
+/* ---- NAT helpers ------------------------------------------------------- */
+
+/* Replaces the 'len' bytes at 'ofs' of the TCP payload of 'pkt' (whose
+ * headers 'parsed' describes, before the change) by 'text', as the
+ * kernel's nf_nat_mangle_tcp_packet(): the IP length and checksums follow,
+ * Ethernet padding goes.  'parsed' no longer describes the packet after.
+ * Returns false if the payload would exceed 65535 bytes. */
+bool
+ctdp_nat_mangle_tcp(struct dp_packet *pkt, const struct ctdp_parsed *parsed,
+                    size_t ofs, size_t len, const char *text, size_t text_len)
+{
+    const uint8_t *base = dp_packet_data(pkt);
+    size_t l3_ofs = (const uint8_t *) parsed->l3 - base;
+    size_t l4_ofs = (const uint8_t *) parsed->l4 - base;
+    size_t doff = (((const uint8_t *) parsed->l4)[12] >> 4) * 4;
+    size_t at = l4_ofs + doff + ofs;
+    size_t end = l4_ofs + parsed->l4_size;      /* End of the IP packet. */
+    size_t new_l3_size = parsed->l3_size - len + text_len;
+    size_t tail = end - (at + len);
+    uint8_t *data, *l3, *l4;
+    ovs_be16 zero = 0, c;
+    size_t l4_size;
+
+    if (new_l3_size > UINT16_MAX) {
+        return false;
+    }
+    dp_packet_set_size(pkt, end);               /* No padding. */
+    if (text_len > len) {
+        dp_packet_put_uninit(pkt, text_len - len);
+    }
+    data = dp_packet_data(pkt);
+    memmove(data + at + text_len, data + at + len, tail);
+    memcpy(data + at, text, text_len);
+    dp_packet_set_size(pkt, end - len + text_len);
+
+    l3 = data + l3_ofs;
+    l4 = data + l4_ofs;
+    l4_size = parsed->l4_size - len + text_len;
+    if (parsed->key.l3 == CTDP_L3_IPV4) {
+        struct ip_header *ip = (struct ip_header *) l3;
+
+        ip->ip_tot_len = htons(new_l3_size);
+        ip->ip_csum = 0;
+        ip->ip_csum = csum(ip, IP_IHL(ip->ip_ihl_ver) * 4);
+        memcpy(l4 + 16, &zero, 2);
+        c = csum_finish(csum_continue(packet_csum_pseudoheader(ip), l4,
+                                      l4_size));
+        memcpy(l4 + 16, &c, 2);
+    } else {
+        struct ovs_16aligned_ip6_hdr *ip6 = (void *) l3;
+
+        ip6->ip6_ctlun.ip6_un1.ip6_un1_plen = htons(l4_ofs - l3_ofs
+                                                    - IPV6_HEADER_LEN
+                                                    + l4_size);
+        memcpy(l4 + 16, &zero, 2);
+        c = packet_csum_upperlayer6(ip6, l4, IPPROTO_TCP, l4_size);
+        memcpy(l4 + 16, &c, 2);
+    }
+    return true;
+}
+
+/* Gives 'conn', unconfirmed and EXPECTED by a NAT helper, the binding
+ * that expectation asked for (the kernel's nf_nat_follow_master()): its
+ * source and destination as its master's, the destination port the one
+ * the payload named before NAT changed it.  May move the conn. */
+int
+ctdp_nat_follow_master(struct ctdp_ct *ct, struct ctdp_conn **connp,
+                       const struct ctdp_expect_nat *nat, long long now)
+{
+    struct ctdp_nat_range src = {
+        .flags = CTDP_NAT_SRC, .l3 = (*connp)->key.l3,
+        .min_addr = nat->src, .max_addr = nat->src,
+    };
+    struct ctdp_nat_range dst = {
+        .flags = CTDP_NAT_DST | CTDP_NAT_PORTS, .l3 = (*connp)->key.l3,
+        .min_addr = nat->dst, .max_addr = nat->dst,
+        .min_port = ntohs(nat->dport), .max_port = ntohs(nat->dport),
+    };
+
+    return (ctdp_nat_bind(ct, connp, &src, now)
+            || ctdp_nat_bind(ct, connp, &dst, now));
+}

@@ -9,6 +9,7 @@ new conn from the server only if it is related.
 """
 import re
 
+import pytest
 from scapy.all import IP, TCP, UDP, Ether
 
 from conftest import wait_until
@@ -48,7 +49,8 @@ class Ftp:
              / TCP(sport=CLIENT_PORT, dport=self.port, flags=flags,
                    seq=self.cseq, ack=self.sseq) / data)
         self.dp.inject(1, p)
-        self.cseq += len(data) + (1 if "S" in flags or "F" in flags else 0)
+        self.cseq = (self.cseq + len(data)
+                     + (1 if "S" in flags or "F" in flags else 0)) % 2**32
 
     def server(self, data=b"", flags="PA"):
         p = (eth(MAC_OUT, MAC_IN) / IP(src=IP_OUT, dst=IP_IN)
@@ -258,3 +260,131 @@ def test_unknown_alg_is_refused(make_dp):
     dp = make_dp(flows=[])
     proc = dp.dpctl("add-flow", "tcp,actions=ct(commit,alg=sip)")
     assert proc.returncode == 2 and "sip" in proc.stderr
+
+
+# ---- FTP through NAT -------------------------------------------------------
+
+NAT_IP = "192.0.2.100"
+
+
+def snat_ftp_flows():
+    """The client's side is source-NATed to 192.0.2.100; related conns are
+    committed with a bare nat, which translates them as their master."""
+    return [
+        "table=0,priority=100,arp,actions=drop",
+        "table=0,priority=10,ip,actions=ct(table=1,nat)",
+        "table=1,priority=60,ct_state=+trk+new-rel,tcp,in_port=1,tp_dst=21,"
+        f"actions=ct(commit,alg=ftp,nat(src={NAT_IP})),output:2",
+        "table=1,priority=50,ct_state=+trk+rel,ip,in_port=2,"
+        "actions=ct(commit,nat),output:1",
+        "table=1,priority=50,ct_state=+trk+rel,ip,in_port=1,"
+        "actions=ct(commit,nat),output:2",
+        "table=1,priority=40,ct_state=+trk+est,in_port=1,actions=output:2",
+        "table=1,priority=40,ct_state=+trk+est,in_port=2,actions=output:1",
+        "table=1,priority=0,actions=drop",
+    ]
+
+
+class NatFtp(Ftp):
+    """The server sees the client as 192.0.2.100 (same port)."""
+
+    def server(self, data=b"", flags="PA"):
+        p = (eth(MAC_OUT, MAC_IN) / IP(src=IP_OUT, dst=NAT_IP)
+             / TCP(sport=self.port, dport=CLIENT_PORT, flags=flags,
+                   seq=self.sseq, ack=(self.cseq + self.shift) % 2**32)
+             / data)
+        self.dp.inject(2, p)
+        self.sseq += len(data) + (1 if "S" in flags or "F" in flags else 0)
+
+    shift = 0
+
+    def login(self):
+        self.client(flags="S")
+        self.dp.inject(2, eth(MAC_OUT, MAC_IN) / IP(src=IP_OUT, dst=NAT_IP)
+                       / TCP(sport=self.port, dport=CLIENT_PORT, flags="SA",
+                             seq=self.sseq, ack=self.cseq))
+        self.sseq += 1
+        self.client(flags="A")
+        self.server(b"220 ctdp test\r\n")
+        self.client(b"USER anonymous\r\n")
+        self.server(b"331 ok\r\n")
+
+
+def last_tcp(dp, port):
+    return Ether(dp.sent(port)[-1])
+
+
+@pytest.mark.parametrize("isn", [1000, 0xfffffff8])
+def test_active_ftp_through_snat_rewrites_port(make_dp, isn):
+    """Through source NAT, a PORT naming the inside address is rewritten to
+    name the NAT address (3 bytes longer), the expectation is for the NAT
+    address, the server's data SYN to it reaches the inside client at the
+    port it named, and the rest of the control conn has its sequence
+    numbers (client's) and acknowledgements (server's) shifted by 3, with
+    checksums right; SACK blocks are shifted too.  The second run starts
+    the client's numbers just below 2^32, so the shift wraps."""
+    dp = make_dp(flows=snat_ftp_flows())
+    ftp = NatFtp(dp)
+    ftp.cseq = isn
+    ftp.login()
+    ftp.client(b"PORT 10,0,0,1,156,64\r\n")
+    out = last_tcp(dp, "p2")
+    assert bytes(out[TCP].payload) == b"PORT 192,0,2,100,156,64\r\n"
+    assert out[IP].src == NAT_IP and out[IP].len == 40 + 25
+    chk = out[TCP].chksum
+    del out[TCP].chksum
+    assert Ether(bytes(out))[TCP].chksum == chk
+    assert "SEQ_ADJUST" in dp.ok("dump-conntrack", "-m")
+    assert expectations(dp) == [
+        "tcp,orig=(src=192.0.2.2,dst=192.0.2.100,sport=0,dport=40000),"
+        "reply=(src=192.0.2.100,dst=192.0.2.2,sport=40000,dport=0),"
+        "helper=ftp,parent=(src=10.0.0.1,dst=192.0.2.2,sport=5000,dport=21)"]
+    # The server's data SYN to the NAT address reaches the client.
+    data_syn(IP_OUT, NAT_IP, 20, DATA_PORT, 2, dp)
+    syn = last_tcp(dp, "p1")
+    assert (syn[IP].dst, syn[TCP].dport, syn[TCP].flags) == \
+        (IP_IN, DATA_PORT, "S")
+    # The server acknowledges 3 bytes more than the client sent: the
+    # client sees its own numbers; the client's next segment is shifted.
+    ftp.shift = 3
+    ftp.server(b"200 ok\r\n")
+    back = last_tcp(dp, "p1")
+    assert back[TCP].ack == ftp.cseq
+    seq = ftp.cseq
+    ftp.client(b"LIST\r\n")
+    out = last_tcp(dp, "p2")
+    assert out[TCP].seq == (seq + 3) % 2**32
+    # A SACK block for bytes the server holds, in its numbers.
+    left, right = (seq + 3 + 10) % 2**32, (seq + 3 + 20) % 2**32
+    dp.inject(2, eth(MAC_OUT, MAC_IN) / IP(src=IP_OUT, dst=NAT_IP)
+              / TCP(sport=21, dport=CLIENT_PORT, flags="A", seq=ftp.sseq,
+                    ack=(seq + 3) % 2**32,
+                    options=[("NOP", None), ("NOP", None),
+                             ("SAck", (left, right))]))
+    sack = last_tcp(dp, "p1")
+    assert sack[TCP].ack == seq
+    assert dict(sack[TCP].options)["SAck"] == ((seq + 10) % 2**32,
+                                               (seq + 20) % 2**32)
+    for frame in (back, out, sack):
+        raw = bytes(frame)
+        again = Ether(raw)
+        del again[TCP].chksum
+        assert bytes(Ether(bytes(again))) == raw
+
+
+def test_passive_ftp_through_snat(make_dp):
+    """Passive FTP through source NAT: the 227 names the server, which the
+    rewrite keeps; the client's data conn is related and leaves from the
+    NAT address."""
+    dp = make_dp(flows=snat_ftp_flows())
+    ftp = NatFtp(dp)
+    ftp.login()
+    ftp.client(b"PASV\r\n")
+    ftp.server(b"227 Entering Passive Mode (192,0,2,2,117,48).\r\n")
+    back = last_tcp(dp, "p1")
+    assert bytes(back[TCP].payload) == \
+        b"227 Entering Passive Mode (192,0,2,2,117,48).\r\n"
+    data_syn(IP_IN, IP_OUT, 41000, 30000, 1, dp)
+    syn = last_tcp(dp, "p2")
+    assert (syn[IP].src, syn[IP].dst, syn[TCP].dport) == \
+        (NAT_IP, IP_OUT, 30000)
