@@ -249,7 +249,7 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
 
     ctdp_nat_removed(ct, conn);
     if (status & CTDP_S_EXT && ctdp_conn_ext(conn)->helper) {
-        ctdp_expect_master_gone(ct, conn);
+        ctdp_expect_master_gone(ct, conn, now);
     }
     zone = ctdp_zone_find(ct, conn->key.zone);
     ctdp_zone_unlink(zone, conn);

@@ -378,6 +378,7 @@ struct ctdp_ct_listener {
     struct ovs_list node;           /* In ct->listeners. */
     struct ctdp_ct *ct;
     int zone;                       /* < 0: every zone. */
+    bool expect;                    /* Expectations' events, not conns'. */
     struct ctdp_ct_event *ring;
     size_t capacity, head, n;
     uint64_t lost;
@@ -495,13 +496,14 @@ int ctdp_expect_create(struct ctdp_ct *, struct ctdp_conn *master,
                        const struct ctdp_tuple *,
                        const struct ctdp_expect_nat *, long long now);
 void ctdp_expect_remove(struct ctdp_ct *, const struct ctdp_conn *master,
-                        const struct ctdp_tuple *);
+                        const struct ctdp_tuple *, long long now);
 bool ctdp_expect_find(struct ctdp_ct *, const struct ctdp_tuple *key,
                       long long now, uint32_t *mark, ovs_u128 *label,
                       struct ctdp_expect_nat *, bool *has_nat);
 void ctdp_expect_consume(struct ctdp_ct *, const struct ctdp_tuple *key,
                          long long now);
-void ctdp_expect_master_gone(struct ctdp_ct *, struct ctdp_conn *master);
+void ctdp_expect_master_gone(struct ctdp_ct *, struct ctdp_conn *master,
+                             long long now);
 size_t ctdp_expect_sweep(struct ctdp_ct *, long long now);
 void ctdp_expect_destroy(struct ctdp_ct *);
 
@@ -532,6 +534,9 @@ void ctdp_event_emit(struct ctdp_ct *, enum ctdp_ct_event_type,
                      struct ctdp_conn *, long long now);
 void ctdp_event_emit_destroy(struct ctdp_ct *, struct ctdp_conn *,
                              long long expires, long long now);
+void ctdp_event_emit_expect(struct ctdp_ct *, enum ctdp_ct_event_type,
+                            const struct ctdp_ct_expect_entry *,
+                            long long now);
 void ctdp_events_destroy(struct ctdp_ct *);
 
 /* ctdp-sweep.c */

@@ -187,6 +187,17 @@ struct ctdp_ct_entry {
     const char *helper;             /* "ftp", "tftp", or NULL. */
 };
 
+/* An expectation as seen from outside: the conn a helper expects ('tuple',
+ * with any source port: 'sport' 0), in its master's zone. */
+struct ctdp_ct_expect_entry {
+    struct ctdp_tuple tuple;
+    struct ctdp_tuple master;       /* The master's original tuple... */
+    struct ctdp_tuple master_reply; /* ...and its reply tuple. */
+    const char *helper;
+    long long expires;              /* 'now' at which it times out. */
+    uint32_t id;
+};
+
 /* TCP per-direction flags, as the kernel's IP_CT_TCP_FLAG_*. */
 #define CTDP_TCP_FLAGS                                          \
     CTDP_TCP_FLAG(WINDOW_SCALE, 0x01)                           \
@@ -219,17 +230,25 @@ enum ctdp_ct_event_type {
     CTDP_EVENT_UPDATE,              /* Reply seen, assured, protocol state,
                                      * mark or label changed. */
     CTDP_EVENT_DESTROY,             /* Removed: expired, flushed, ended. */
+    /* Expectations, for listeners made by ctdp_ct_listen_expect(). */
+    CTDP_EVENT_EXPECT_NEW,          /* A helper made one. */
+    CTDP_EVENT_EXPECT_DESTROY,      /* Used up, expired, replaced, or gone
+                                     * with its master. */
 };
 
 struct ctdp_ct_event {
     enum ctdp_ct_event_type type;
     struct ctdp_ct_entry entry;     /* For DESTROY: the final counters. */
+    struct ctdp_ct_expect_entry expect;     /* For EXPECT_* events. */
     long long time;                 /* 'now' when it happened (for DESTROY,
                                      * the removal). */
 };
 
 /* A listener receives events into a bounded queue that the datapath never
- * waits on: events that do not fit are counted as lost.  'zone' < 0
+ * waits on: events that do not fit are counted as lost.  One made by
+ * ctdp_ct_listen() gets the conns' events, one made by
+ * ctdp_ct_listen_expect() the expectations' (as `conntrack -E` and
+ * `conntrack -E expect`).  'zone' < 0
  * listens to every zone.  Listening costs the packet path nothing while no
  * listener exists; each listener costs it a copy of every event, so there
  * are at most CTDP_CT_MAX_LISTENERS: beyond, ctdp_ct_listen() returns
@@ -237,6 +256,8 @@ struct ctdp_ct_event {
 #define CTDP_CT_MAX_LISTENERS 16
 struct ctdp_ct_listener *ctdp_ct_listen(struct ctdp_ct *, size_t capacity,
                                         int zone);
+struct ctdp_ct_listener *ctdp_ct_listen_expect(struct ctdp_ct *,
+                                               size_t capacity, int zone);
 size_t ctdp_ct_n_listeners(const struct ctdp_ct *);
 /* Moves up to 'max' queued events, oldest first, to the array and returns
  * how many; adds to '*lost' the events dropped since the previous poll. */
@@ -281,22 +302,11 @@ size_t ctdp_ct_flush(struct ctdp_ct *, const struct ctdp_ct_flush_filter *,
 
 /* ---- Expectations ------------------------------------------------------ */
 
-/* An expectation as seen from outside: the conn a helper expects ('tuple',
- * with any source port: 'sport' 0), in its master's zone. */
-struct ctdp_ct_expect_entry {
-    struct ctdp_tuple tuple;
-    struct ctdp_tuple master;       /* The master's original tuple... */
-    struct ctdp_tuple master_reply; /* ...and its reply tuple. */
-    const char *helper;
-    long long expires;              /* 'now' at which it times out. */
-    uint32_t id;
-};
-
 /* Sets '*entries' to a new array (free() it) of the live expectations of
  * 'zone' (< 0: every zone) and returns how many. */
 size_t ctdp_ct_expect_dump(struct ctdp_ct *, int zone, long long now,
                            struct ctdp_ct_expect_entry **entries);
-size_t ctdp_ct_expect_flush(struct ctdp_ct *, int zone);
+size_t ctdp_ct_expect_flush(struct ctdp_ct *, int zone, long long now);
 uint32_t ctdp_ct_n_expects(const struct ctdp_ct *);
 /* The kernel's nf_conntrack_expect_max: at most this many expectations;
  * a helper's new one beyond is refused (its packet dropped). */

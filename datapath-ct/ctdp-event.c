@@ -8,10 +8,11 @@
 #include <config.h>
 #include "ctdp-ct-private.h"
 
+#include <string.h>
 #include "util.h"
 
-struct ctdp_ct_listener *
-ctdp_ct_listen(struct ctdp_ct *ct, size_t capacity, int zone)
+static struct ctdp_ct_listener *
+make_listener(struct ctdp_ct *ct, size_t capacity, int zone, bool expect)
 {
     struct ctdp_ct_listener *l = NULL;
     size_t n;
@@ -22,6 +23,7 @@ ctdp_ct_listen(struct ctdp_ct *ct, size_t capacity, int zone)
         l = xzalloc(sizeof *l);
         l->ct = ct;
         l->zone = zone;
+        l->expect = expect;
         l->capacity = MAX(capacity, 1);
         l->ring = xcalloc(l->capacity, sizeof *l->ring);
         ovs_list_push_back(&ct->listeners, &l->node);
@@ -29,6 +31,18 @@ ctdp_ct_listen(struct ctdp_ct *ct, size_t capacity, int zone)
     }
     ovs_mutex_unlock(&ct->listeners_mutex);
     return l;
+}
+
+struct ctdp_ct_listener *
+ctdp_ct_listen(struct ctdp_ct *ct, size_t capacity, int zone)
+{
+    return make_listener(ct, capacity, zone, false);
+}
+
+struct ctdp_ct_listener *
+ctdp_ct_listen_expect(struct ctdp_ct *ct, size_t capacity, int zone)
+{
+    return make_listener(ct, capacity, zone, true);
 }
 
 /* How many listeners there are now. */
@@ -81,15 +95,19 @@ ctdp_ct_unlisten(struct ctdp_ct_listener *l)
     free(l);
 }
 
-/* Copies 'ev' into the ring of every listener of its conn's zone. */
+/* Copies 'ev' into the ring of every listener of its kind and zone. */
 static void
 emit(struct ctdp_ct *ct, const struct ctdp_ct_event *ev)
 {
     struct ctdp_ct_listener *l;
 
     ovs_mutex_lock(&ct->listeners_mutex);
+    bool expect = (ev->type == CTDP_EVENT_EXPECT_NEW
+                   || ev->type == CTDP_EVENT_EXPECT_DESTROY);
+    int zone = expect ? ev->expect.tuple.zone : ev->entry.orig.zone;
+
     LIST_FOR_EACH (l, node, &ct->listeners) {
-        if (l->zone >= 0 && l->zone != ev->entry.orig.zone) {
+        if (l->expect != expect || (l->zone >= 0 && l->zone != zone)) {
             continue;
         }
         if (l->n == l->capacity) {
@@ -140,4 +158,18 @@ ctdp_events_destroy(struct ctdp_ct *ct)
         free(l->ring);
         free(l);
     }
+}
+
+/* Reports an expectation's NEW or DESTROY to its listeners. */
+void
+ctdp_event_emit_expect(struct ctdp_ct *ct, enum ctdp_ct_event_type type,
+                       const struct ctdp_ct_expect_entry *x, long long now)
+{
+    struct ctdp_ct_event ev;
+
+    memset(&ev.entry, 0, sizeof ev.entry);
+    ev.type = type;
+    ev.time = now;
+    ev.expect = *x;
+    emit(ct, &ev);
 }

@@ -54,13 +54,37 @@ count(struct ctdp_ct *ct, enum ctdp_stat stat)
     ctdp_stat_inc(ct, stat);
 }
 
-/* Removes 'e' and frees it. */
 static void
-expect_unlink(struct ctdp_ct *ct, struct ctdp_expect *e)
+expect_to_entry(const struct ctdp_expect *e, struct ctdp_ct_expect_entry *x)
+{
+    x->tuple = e->tuple;
+    x->master = e->master->key;
+    ctdp_conn_reply_tuple(e->master, &x->master_reply);
+    x->helper = e->helper->name;
+    x->expires = e->expires;
+    x->id = e->id;
+}
+
+static void
+report(struct ctdp_ct *ct, enum ctdp_ct_event_type type,
+       const struct ctdp_expect *e, long long now)
+{
+    if (ctdp_events_wanted(ct)) {
+        struct ctdp_ct_expect_entry x;
+
+        expect_to_entry(e, &x);
+        ctdp_event_emit_expect(ct, type, &x, now);
+    }
+}
+
+/* Removes 'e' at 'now' and frees it. */
+static void
+expect_unlink(struct ctdp_ct *ct, struct ctdp_expect *e, long long now)
     OVS_REQUIRES(ct->expect_mutex)
 {
     uint32_t old;
 
+    report(ct, CTDP_EVENT_EXPECT_DESTROY, e, now);
     hmap_remove(&ct->expects, &e->node);
     ctdp_conn_ext(e->master)->n_expected--;
     atomic_sub_relaxed(&ct->n_expects, 1, &old);
@@ -113,19 +137,19 @@ ctdp_expect_create(struct ctdp_ct *ct, struct ctdp_conn *master,
      * the table is small, and this is the slow path. */
     HMAP_FOR_EACH_SAFE (e, next, node, &ct->expects) {
         if (expect_expired(e, now)) {
-            expect_unlink(ct, e);
+            expect_unlink(ct, e, now);
         } else if (e->node.hash == hash && expect_matches(e, t)) {
             if (e->master != master) {
                 error = EBUSY;
                 goto out;
             }
-            expect_unlink(ct, e);
+            expect_unlink(ct, e, now);
         }
     }
     if (ext->n_expected >= helper->max_expected) {
         e = oldest_of(ct, master);
         if (e) {
-            expect_unlink(ct, e);
+            expect_unlink(ct, e, now);
         }
     }
     atomic_read_relaxed(&ct->n_expects, &n);
@@ -149,6 +173,7 @@ ctdp_expect_create(struct ctdp_ct *ct, struct ctdp_conn *master,
     e->expires = now + helper->expect_timeout * 1000LL;
     e->id = ++ct->next_expect_id;
     hmap_insert(&ct->expects, &e->node, hash);
+    report(ct, CTDP_EVENT_EXPECT_NEW, e, now);
     ext->n_expected++;
     atomic_add_relaxed(&ct->n_expects, 1, &n);
     count(ct, CTDP_STAT_expect_create);
@@ -206,7 +231,7 @@ ctdp_expect_consume(struct ctdp_ct *ct, const struct ctdp_tuple *key,
     ovs_mutex_lock(&ct->expect_mutex);
     HMAP_FOR_EACH_WITH_HASH (e, node, hash, &ct->expects) {
         if (!expect_expired(e, now) && expect_matches(e, key)) {
-            expect_unlink(ct, e);
+            expect_unlink(ct, e, now);
             count(ct, CTDP_STAT_expect_new);
             break;
         }
@@ -218,7 +243,7 @@ ctdp_expect_consume(struct ctdp_ct *ct, const struct ctdp_tuple *key,
  * not rewrite the packet that announced it). */
 void
 ctdp_expect_remove(struct ctdp_ct *ct, const struct ctdp_conn *master,
-                   const struct ctdp_tuple *t)
+                   const struct ctdp_tuple *t, long long now)
 {
     uint32_t hash = expect_hash(ct, t);
     struct ctdp_expect *e;
@@ -226,7 +251,7 @@ ctdp_expect_remove(struct ctdp_ct *ct, const struct ctdp_conn *master,
     ovs_mutex_lock(&ct->expect_mutex);
     HMAP_FOR_EACH_WITH_HASH (e, node, hash, &ct->expects) {
         if (e->master == master && expect_matches(e, t)) {
-            expect_unlink(ct, e);
+            expect_unlink(ct, e, now);
             break;
         }
     }
@@ -235,14 +260,15 @@ ctdp_expect_remove(struct ctdp_ct *ct, const struct ctdp_conn *master,
 
 /* Removes every expectation of 'master', which is being removed. */
 void
-ctdp_expect_master_gone(struct ctdp_ct *ct, struct ctdp_conn *master)
+ctdp_expect_master_gone(struct ctdp_ct *ct, struct ctdp_conn *master,
+                        long long now)
 {
     struct ctdp_expect *e, *next;
 
     ovs_mutex_lock(&ct->expect_mutex);
     HMAP_FOR_EACH_SAFE (e, next, node, &ct->expects) {
         if (e->master == master) {
-            expect_unlink(ct, e);
+            expect_unlink(ct, e, now);
         }
     }
     ovs_mutex_unlock(&ct->expect_mutex);
@@ -258,7 +284,7 @@ ctdp_expect_sweep(struct ctdp_ct *ct, long long now)
     ovs_mutex_lock(&ct->expect_mutex);
     HMAP_FOR_EACH_SAFE (e, next, node, &ct->expects) {
         if (expect_expired(e, now)) {
-            expect_unlink(ct, e);
+            expect_unlink(ct, e, now);
             n++;
         }
     }
@@ -296,12 +322,7 @@ ctdp_ct_expect_dump(struct ctdp_ct *ct, int zone, long long now,
         if (expect_expired(e, now) || (zone >= 0 && e->tuple.zone != zone)) {
             continue;
         }
-        x->tuple = e->tuple;
-        x->master = e->master->key;
-        ctdp_conn_reply_tuple(e->master, &x->master_reply);
-        x->helper = e->helper->name;
-        x->expires = e->expires;
-        x->id = e->id;
+        expect_to_entry(e, x);
         n++;
     }
     ovs_mutex_unlock(&ct->expect_mutex);
@@ -310,7 +331,7 @@ ctdp_ct_expect_dump(struct ctdp_ct *ct, int zone, long long now,
 }
 
 size_t
-ctdp_ct_expect_flush(struct ctdp_ct *ct, int zone)
+ctdp_ct_expect_flush(struct ctdp_ct *ct, int zone, long long now)
 {
     struct ctdp_expect *e, *next;
     size_t n = 0;
@@ -318,7 +339,7 @@ ctdp_ct_expect_flush(struct ctdp_ct *ct, int zone)
     ovs_mutex_lock(&ct->expect_mutex);
     HMAP_FOR_EACH_SAFE (e, next, node, &ct->expects) {
         if (zone < 0 || e->tuple.zone == zone) {
-            expect_unlink(ct, e);
+            expect_unlink(ct, e, now);
             n++;
         }
     }

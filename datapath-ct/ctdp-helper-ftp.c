@@ -123,7 +123,7 @@ nat_ftp(const struct ctdp_help_ctx *ctx, const struct ctdp_ftp_cmd *cmd,
     n = ctdp_ftp_format(cmd->type, here->l3, &expected->dst, port, text);
     if (!ctdp_nat_mangle_tcp(ctx->pkt, ctx->parsed, cmd->match_ofs,
                              cmd->match_len, text, n)) {
-        ctdp_expect_remove(ctx->ct, ctx->conn, expected);
+        ctdp_expect_remove(ctx->ct, ctx->conn, expected, ctx->now);
         return LINE_UNEXPECTABLE;
     }
     ctdp_seqadj_set(ctx->conn, ctx->dir, seq,

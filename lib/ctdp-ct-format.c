@@ -293,6 +293,46 @@ ctdp_ct_format_expect_proc(struct ds *s, const struct ctdp_ct_expect_entry *x,
     ds_put_cstr(s, x->helper);
 }
 
+/* An expectation's event in `conntrack -E expect`'s layout: seconds left,
+ * protocol, the expected tuple, its mask (any source port), the master's
+ * tuple, the helper. */
+static void
+format_addr(struct ds *s, const char *name, const struct ctdp_tuple *t,
+            const union ctdp_addr *a)
+{
+    ds_put_format(s, "%s=", name);
+    if (t->l3 == CTDP_L3_IPV4) {
+        ds_put_format(s, IP_FMT" ", IP_ARGS(a->ip4));
+    } else {
+        ipv6_format_addr(&a->ip6, s);
+        ds_put_char(s, ' ');
+    }
+}
+
+static void
+format_expect_event(struct ds *s, const char *type,
+                    const struct ctdp_ct_expect_entry *x, long long now)
+{
+    static const union ctdp_addr all_ones = {
+        .ip6 = { .s6_addr = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                              0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                              0xff, 0xff } },
+    };
+    const struct ctdp_tuple *m = &x->master;
+    long long left = x->expires - now;
+
+    ds_put_format(s, "%9s %lld proto=%u ", type, left > 0 ? left / 1000 : 0,
+                  x->tuple.nw_proto);
+    proc_tuple(s, &x->tuple, false);
+    format_addr(s, "mask-src", &x->tuple, &all_ones);
+    format_addr(s, "mask-dst", &x->tuple, &all_ones);
+    ds_put_cstr(s, "sport=0 dport=65535 ");
+    format_addr(s, "master-src", m, &m->src);
+    format_addr(s, "master-dst", m, &m->dst);
+    ds_put_format(s, "sport=%u dport=%u class=0 helper=%s", ntohs(m->sport),
+                  ntohs(m->dport), x->helper);
+}
+
 /* Prints 'ev' as `conntrack -E` does (libnetfilter_conntrack's default
  * output): the event type right-aligned in 9 columns, then the conn as
  * `conntrack -L` shows it.  Every event carries the seconds left at its
@@ -308,10 +348,18 @@ ctdp_ct_format_event(struct ds *s, const struct ctdp_ct_event *ev)
         [CTDP_EVENT_NEW] = "[NEW]",
         [CTDP_EVENT_UPDATE] = "[UPDATE]",
         [CTDP_EVENT_DESTROY] = "[DESTROY]",
+        [CTDP_EVENT_EXPECT_NEW] = "[NEW]",
+        [CTDP_EVENT_EXPECT_DESTROY] = "[DESTROY]",
     };
     const struct ctdp_ct_entry *e = &ev->entry;
     bool destroy = ev->type == CTDP_EVENT_DESTROY;
     long long left = seconds_left(e, ev->time);
+
+    if (ev->type == CTDP_EVENT_EXPECT_NEW
+        || ev->type == CTDP_EVENT_EXPECT_DESTROY) {
+        format_expect_event(s, types[ev->type], &ev->expect, ev->time);
+        return;
+    }
 
     ds_put_format(s, "%9s %-8s %u ", types[ev->type],
                   proc_l4_name(e->orig.nw_proto), e->orig.nw_proto);

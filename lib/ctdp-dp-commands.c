@@ -259,7 +259,7 @@ cmd_flush_conntrack_exp(struct unixctl_conn *conn, int argc,
         }
         zone = z;
     }
-    ctdp_ct_expect_flush(ctdp_dp_ct(dp), zone);
+    ctdp_ct_expect_flush(ctdp_dp_ct(dp), zone, ctdp_dp_now(dp, NULL));
     unixctl_command_reply(conn, NULL);
 }
 

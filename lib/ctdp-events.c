@@ -56,28 +56,35 @@ static const struct ctdp_stream_class events_class = {
     .destroy = events_destroy,
 };
 
-/* dpctl/ct-events [--stream] [--zone=N]: only as a stream, since it never
- * ends. */
+/* dpctl/ct-events [--stream] [--zone=N] [--expect]: only as a stream,
+ * since it never ends; with --expect, the expectations' events, as
+ * `conntrack -E expect`. */
 static void
 cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
            void *dp)
 {
     bool stream = ctdp_stream_requested(&argc, &argv);
     struct ctdp_ct_listener *l;
+    bool expect = false;
     unsigned int zone;
     int z = -1;
 
-    if (argc > 1) {
-        if (strncmp(argv[1], "--zone=", 7)
-            || !str_to_uint(argv[1] + 7, 10, &zone) || zone > UINT16_MAX) {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--expect")) {
+            expect = true;
+        } else if (strncmp(argv[i], "--zone=", 7)
+                   || !str_to_uint(argv[i] + 7, 10, &zone)
+                   || zone > UINT16_MAX) {
             char *error = xasprintf("invalid argument %s (want --zone=N "
-                                    "with N from 0 to 65535)", argv[1]);
+                                    "with N from 0 to 65535, or --expect)",
+                                    argv[i]);
 
             unixctl_command_reply_error(conn, error);
             free(error);
             return;
+        } else {
+            z = zone;
         }
-        z = zone;
     }
     if (!stream) {
         unixctl_command_reply_error(conn, "ct-events never ends: use "
@@ -85,7 +92,8 @@ cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
                                     "dpctl/stream-read");
         return;
     }
-    l = ctdp_ct_listen(ctdp_dp_ct(dp), EVENTS_QUEUE, z);
+    l = (expect ? ctdp_ct_listen_expect : ctdp_ct_listen)(ctdp_dp_ct(dp),
+                                                          EVENTS_QUEUE, z);
     if (!l) {
         char *error = xasprintf("too many event listeners (at most %d): "
                                 "stop one first", CTDP_CT_MAX_LISTENERS);

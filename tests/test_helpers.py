@@ -388,3 +388,29 @@ def test_passive_ftp_through_snat(make_dp):
     syn = last_tcp(dp, "p2")
     assert (syn[IP].src, syn[IP].dst, syn[TCP].dport) == \
         (NAT_IP, IP_OUT, 30000)
+
+
+def test_expectation_events(make_dp):
+    """ct-events --expect streams the expectations' NEW and DESTROY in
+    `conntrack -E expect`'s layout; a conn listener does not get them."""
+    dp = make_dp(flows=firewall())
+    exp = dp.appctl("dpctl/ct-events", "--stream", "--expect")
+    conns = dp.appctl("dpctl/ct-events", "--stream")
+    assert exp.returncode == 0 and conns.returncode == 0
+    ftp = Ftp(dp)
+    ftp.login()
+    ftp.client(b"PORT 10,0,0,1,156,64\r\n")
+    dp.ok("flush-conntrack-exp")
+    out = dp.appctl("dpctl/stream-read", exp.stdout.strip()).stdout
+    # The first line is the stream's status ("more").
+    lines = [l for l in out.splitlines()[1:] if l.strip()]
+    assert len(lines) == 2, out
+    assert re.fullmatch(
+        r"    \[NEW\] (299|300) proto=6 src=192\.0\.2\.2 dst=10\.0\.0\.1 "
+        r"sport=0 dport=40000 mask-src=255\.255\.255\.255 "
+        r"mask-dst=255\.255\.255\.255 sport=0 dport=65535 "
+        r"master-src=10\.0\.0\.1 master-dst=192\.0\.2\.2 sport=5000 "
+        r"dport=21 class=0 helper=ftp", lines[0]), lines[0]
+    assert lines[1].startswith("[DESTROY] ")
+    assert "proto=" not in dp.appctl("dpctl/stream-read",
+                                     conns.stdout.strip()).stdout

@@ -163,9 +163,9 @@ def test_events_expiry_destroys_without_timeout(firewall, monitor):
 
 @pytest.mark.parametrize("args, message", [
     (["--zone=65536"], "invalid argument --zone=65536 (want --zone=N with "
-                       "N from 0 to 65535)"),
+                       "N from 0 to 65535, or --expect)"),
     (["zone=1"], "invalid argument zone=1 (want --zone=N with N from 0 to "
-                 "65535)"),
+                 "65535, or --expect)"),
 ])
 def test_events_bad_arguments(firewall, args, message):
     for cmd in ("ct-events", "monitor-conntrack"):

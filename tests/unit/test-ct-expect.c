@@ -252,7 +252,7 @@ test_expect_zones(void)
     CHECK_STATE(answer(ct, &s2c, 3333, 5000, 5, false, NULL, T0), TRK_NEW);
     CHECK_STATE(answer(ct, &s2c, 3333, 5000, 4, false, NULL, T0),
                 TRK_NEW | CS_RELATED);
-    CHECK_EQ(ctdp_ct_expect_flush(ct, 3), 1);
+    CHECK_EQ(ctdp_ct_expect_flush(ct, 3, T0), 1);
     CHECK_EQ(n_expects(ct, -1, T0), 1);
     CHECK_EQ(n_expects(ct, 4, T0), 1);
     tpkt_ct_destroy(ct);
