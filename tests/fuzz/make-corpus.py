@@ -224,6 +224,25 @@ def packets_seeds():
     s["nat-dnat6"] = b"".join(
         packets_record(f, COMMIT, zone=6, mark=1, arg=DNAT6 if a else BARE)
         for f, a in tcp_exchange(v6=True)[:3] + udp_pair(v6=True))
+    # Helpers (arg bit 7): an FTP control conn with a PORT, the server's
+    # data SYN; the same through source NAT (arg 0x80 | SNAT with ports).
+    HELPER = 0x80
+    a, b = "10.0.0.1", "10.0.0.2"
+    ftp = [
+        ipv4(a, b, 6, tcp(40000, 21, SYN, 1000, 0)),
+        ipv4(b, a, 6, tcp(21, 40000, SYN | ACK, 5000, 1001)),
+        ipv4(a, b, 6, tcp(40000, 21, ACK, 1001, 5001)),
+        ipv4(b, a, 6, tcp(21, 40000, PSH | ACK, 5001, 1001, data=b"220 hi\r\n")),
+        ipv4(a, b, 6, tcp(40000, 21, PSH | ACK, 1001, 5009, data=b"USER a\r\n")),
+        ipv4(a, b, 6, tcp(40000, 21, PSH | ACK, 1009, 5009,
+                          data=b"PORT 10,0,0,1,156,64\r\n")),
+        ipv4(b, a, 6, tcp(20, 40000, SYN, 7000, 0)),
+    ]
+    s["helper-ftp"] = b"".join(packets_record(f, COMMIT, zone=8, arg=HELPER)
+                               for f in ftp) + packets_control(3)
+    s["helper-ftp-snat"] = b"".join(
+        packets_record(f, COMMIT, zone=9, mark=2, arg=HELPER | SNAT_PORTS)
+        for f in ftp) + packets_control(3)
     frag = fragments(udp_datagram(1200), 17, 600)[0]
     arp = eth(bytes.fromhex("0001080006040001") + MAC_A + ip4("10.0.0.1")
               + bytes(6) + ip4("10.0.0.2"), 0x0806)
