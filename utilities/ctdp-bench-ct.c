@@ -28,6 +28,7 @@
 #include <config.h>
 #include "ctdp-bench.h"
 
+#include <string.h>
 #include "conntrack.h"
 #include "ct-dpif.h"
 #include "ctdp-ct.h"
@@ -163,22 +164,50 @@ ctdp_finish(struct ctdp_ct *ct, struct bench_burst *burst)
     }
 }
 
-/* Runs ct(zone='zone'[, commit]) on 'burst''s packets at time 'now'. */
+/* Runs ct(zone='zone'[, commit][, nat...]) on 'burst''s packets at time
+ * 'now'.  The NAT actions are the same for both trackers: Open vSwitch's
+ * flow action ct(commit, nat(src=10.1.2.1:1024-65535)) reaches
+ * conntrack_execute() as NAT_ACTION_SRC | NAT_ACTION_SRC_PORT with that
+ * address and port range, and a bare ct(nat) as a nat_action_info_t with
+ * no action (dpif-netdev passes one whenever the action has a nat). */
 void
 bench_ct_execute(struct bench_ct *ct, struct bench_burst *burst,
-                 uint16_t zone, bool commit, long long now)
+                 uint16_t zone, bool commit, enum bench_nat nat,
+                 long long now)
 {
     load_batch(burst);
     if (ct->impl == BENCH_CTDP) {
-        struct ctdp_ct_action action = { .zone = zone, .commit = commit };
+        struct ctdp_ct_action action = {
+            .zone = zone, .commit = commit, .nat = nat != BENCH_NAT_NONE,
+        };
 
+        if (nat == BENCH_NAT_SRC) {
+            action.nat_range = (struct ctdp_nat_range) {
+                .flags = CTDP_NAT_SRC | CTDP_NAT_PORTS,
+                .l3 = CTDP_L3_IPV4,
+                .min_addr.ip4 = htonl(BENCH_NAT_ADDR),
+                .max_addr.ip4 = htonl(BENCH_NAT_ADDR),
+                .min_port = BENCH_NAT_MIN_PORT,
+                .max_port = BENCH_NAT_MAX_PORT,
+            };
+        }
         ctdp_ct_execute(ct->ctdp, &burst->batch, &action, now);
         ctdp_finish(ct->ctdp, burst);
     } else {
+        struct nat_action_info_t info;
         struct dp_packet *pkt;
 
+        memset(&info, 0, sizeof info);
+        if (nat == BENCH_NAT_SRC) {
+            info.min_addr.ipv4 = htonl(BENCH_NAT_ADDR);
+            info.max_addr.ipv4 = htonl(BENCH_NAT_ADDR);
+            info.min_port = BENCH_NAT_MIN_PORT;
+            info.max_port = BENCH_NAT_MAX_PORT;
+            info.nat_action = NAT_ACTION_SRC | NAT_ACTION_SRC_PORT;
+        }
         conntrack_execute(ct->ovs, &burst->batch, htons(ETH_TYPE_IP), false,
-                          commit, zone, NULL, NULL, 0, 0, NULL, NULL, now, 0);
+                          commit, zone, NULL, NULL, 0, 0, NULL,
+                          nat != BENCH_NAT_NONE ? &info : NULL, now, 0);
         DP_PACKET_BATCH_FOR_EACH (i, pkt, &burst->batch) {
             burst->est += is_est(pkt);
         }

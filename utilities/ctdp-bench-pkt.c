@@ -76,6 +76,20 @@ new_packet(enum bench_proto proto)
     return pkt;
 }
 
+/* The IPv4 checksum of 'proto''s frame from 'src' to 'dst'. */
+static ovs_be16
+ip_csum(enum bench_proto proto, ovs_be32 src, ovs_be32 dst)
+{
+    uint8_t frame[ETH_HEADER_LEN + IP_HEADER_LEN + TCP_HEADER_LEN];
+    struct ip_header *ip = (struct ip_header *) (frame + ETH_HEADER_LEN);
+
+    build_frame(proto, frame);
+    put_16aligned_be32(&ip->ip_src, src);
+    put_16aligned_be32(&ip->ip_dst, dst);
+    ip->ip_csum = 0;
+    return csum(ip, IP_HEADER_LEN);
+}
+
 /* Makes 'burst' hold BENCH_BATCH packets of 'proto', all of conn 0. */
 void
 bench_burst_init(struct bench_burst *burst, enum bench_proto proto)
@@ -87,6 +101,9 @@ bench_burst_init(struct bench_burst *burst, enum bench_proto proto)
         burst->pkts[i] = new_packet(proto);
     }
     dp_packet_batch_init(&burst->batch);
+    burst->csum_orig = ip_csum(proto, htonl(0x0a010101), htonl(0x0a010102));
+    burst->csum_nat_reply = ip_csum(proto, htonl(0x0a010102),
+                                    htonl(BENCH_NAT_ADDR));
 }
 
 void
@@ -126,21 +143,20 @@ set_tcp(struct ip_header *ip, struct tcp_header *tcp, enum bench_step step)
                                               tcp, TCP_HEADER_LEN));
 }
 
-/* Makes 'slot' a packet of the conn whose client port is 'sport' and
- * server port 'dport', in the direction and TCP step 'step'. */
-void
-bench_burst_set_ports(struct bench_burst *burst, size_t slot,
-                      uint16_t sport, uint16_t dport, enum bench_step step)
+/* Writes 'slot' as a packet from 'src':'src_port' to 'dst':'dst_port'
+ * in TCP step 'step'. */
+static void
+set_packet(struct bench_burst *burst, size_t slot,
+           ovs_be32 src_addr, uint16_t src_port,
+           ovs_be32 dst_addr, uint16_t dst_port, enum bench_step step)
 {
     struct dp_packet *pkt = burst->pkts[slot];
     struct ip_header *ip = dp_packet_l3(pkt);
-    bool reply = step == BENCH_REPLY;
-    ovs_be32 client = htonl(0x0a010101), server = htonl(0x0a010102);
-    ovs_be16 src = htons(reply ? dport : sport);
-    ovs_be16 dst = htons(reply ? sport : dport);
+    ovs_be16 src = htons(src_port);
+    ovs_be16 dst = htons(dst_port);
 
-    put_16aligned_be32(&ip->ip_src, reply ? server : client);
-    put_16aligned_be32(&ip->ip_dst, reply ? client : server);
+    put_16aligned_be32(&ip->ip_src, src_addr);
+    put_16aligned_be32(&ip->ip_dst, dst_addr);
     if (burst->proto == BENCH_TCP) {
         struct tcp_header *tcp = dp_packet_l4(pkt);
 
@@ -155,6 +171,21 @@ bench_burst_set_ports(struct bench_burst *burst, size_t slot,
     }
 }
 
+/* Makes 'slot' a packet of the conn whose client port is 'sport' and
+ * server port 'dport', in the direction and TCP step 'step'. */
+void
+bench_burst_set_ports(struct bench_burst *burst, size_t slot,
+                      uint16_t sport, uint16_t dport, enum bench_step step)
+{
+    ovs_be32 client = htonl(0x0a010101), server = htonl(0x0a010102);
+
+    if (step == BENCH_REPLY) {
+        set_packet(burst, slot, server, dport, client, sport, step);
+    } else {
+        set_packet(burst, slot, client, sport, server, dport, step);
+    }
+}
+
 /* Makes 'slot' a packet of conn number 'conn' (below 65535 * 65535): its
  * ports encode 'conn', and neither is ever 0, which Open vSwitch refuses. */
 void
@@ -163,4 +194,60 @@ bench_burst_set_conn(struct bench_burst *burst, size_t slot, uint32_t conn,
 {
     bench_burst_set_ports(burst, slot, 1 + conn / 65535, 1 + conn % 65535,
                           step);
+}
+
+/* Makes 'slot' a packet of NATed conn number 'conn', as it arrives at the
+ * tracker: from the client in steps BENCH_ORIG and BENCH_ACK; from the
+ * server to BENCH_NAT_ADDR:'nat_port' in BENCH_REPLY.  The tracker's
+ * translation of the slot's previous packet changed its IPv4 checksum:
+ * it is written whole (a constant per direction). */
+void
+bench_burst_set_nat_conn(struct bench_burst *burst, size_t slot,
+                         uint32_t conn, uint16_t nat_port,
+                         enum bench_step step)
+{
+    struct ip_header *ip = dp_packet_l3(burst->pkts[slot]);
+    uint16_t sport = 1 + conn / 65535, dport = 1 + conn % 65535;
+
+    if (step == BENCH_REPLY) {
+        ip->ip_csum = burst->csum_nat_reply;
+        set_packet(burst, slot, htonl(0x0a010102), dport,
+                   htonl(BENCH_NAT_ADDR), nat_port, step);
+    } else {
+        ip->ip_csum = burst->csum_orig;
+        set_packet(burst, slot, htonl(0x0a010101), sport,
+                   htonl(0x0a010102), dport, step);
+    }
+}
+
+/* Is 'slot' the packet that bench_burst_set_nat_conn() made, translated as
+ * it should have been?  From the client: from BENCH_NAT_ADDR, a port in
+ * the range ('*nat_port' if nonzero; if zero, sets '*nat_port' to the port
+ * the binding chose), to the server unchanged.  From the server: to the
+ * client's own address and port.  A packet the tracker dropped (and the
+ * benchmark re-created) fails. */
+bool
+bench_burst_check_nat_conn(const struct bench_burst *burst, size_t slot,
+                           uint32_t conn, uint16_t *nat_port,
+                           enum bench_step step)
+{
+    const struct dp_packet *pkt = burst->pkts[slot];
+    const struct ip_header *ip = dp_packet_l3(pkt);
+    const struct udp_header *l4 = dp_packet_l4(pkt);    /* Ports first. */
+    uint32_t src = ntohl(get_16aligned_be32(&ip->ip_src));
+    uint32_t dst = ntohl(get_16aligned_be32(&ip->ip_dst));
+    uint16_t src_port = ntohs(l4->udp_src), dst_port = ntohs(l4->udp_dst);
+    uint16_t sport = 1 + conn / 65535, dport = 1 + conn % 65535;
+
+    if (step == BENCH_REPLY) {
+        return (src == 0x0a010102 && src_port == dport
+                && dst == 0x0a010101 && dst_port == sport);
+    }
+    if (src != BENCH_NAT_ADDR || dst != 0x0a010102 || dst_port != dport
+        || src_port < BENCH_NAT_MIN_PORT
+        || (*nat_port && src_port != *nat_port)) {
+        return false;
+    }
+    *nat_port = src_port;
+    return true;
 }

@@ -102,6 +102,7 @@ struct bench_stage {
     enum bench_step step;
     bool commit;
     bool expect_est;            /* Every packet should come back +est. */
+    enum bench_nat nat;
 };
 
 struct bench_job;
@@ -122,6 +123,12 @@ struct bench_job {
     size_t n_stages;
     const uint32_t *seq;        /* Conn or cache-line numbers. */
     const uint8_t *mem;         /* For the memory floor. */
+    bool nat;                   /* Conns are NATed (BENCH_NAT_ADDR): build
+                                 * packets with bench_burst_set_nat_conn()
+                                 * and check their translation. */
+    uint16_t *nat_ports;        /* NAT port of each conn number, or NULL:
+                                 * written by work_conns() if nonnull, read
+                                 * by work_lookup() if 'nat'. */
 
     struct ovs_barrier barrier;
     struct ovs_mutex mutex;
@@ -134,6 +141,7 @@ struct bench_thread {
     unsigned int tid;
     pthread_t thread;
     struct bench_burst burst;
+    uint16_t nat_port[BENCH_BATCH]; /* For work_conns() with 'job->nat'. */
     uint64_t misses;
     long long start, end;       /* Monotonic ns around the work. */
 };
@@ -227,7 +235,8 @@ run_stage(struct bench_job *job, struct bench_thread *t,
 {
     uint64_t est = t->burst.est;
 
-    bench_ct_execute(job->ct, &t->burst, job->zone, stage->commit, now);
+    bench_ct_execute(job->ct, &t->burst, job->zone, stage->commit,
+                     stage->nat, now);
     if (stage->expect_est) {
         t->misses += t->burst.n - (t->burst.est - est);
     }
@@ -246,18 +255,38 @@ work_single_flow(struct bench_job *job, struct bench_thread *t)
         bench_burst_set_ports(&t->burst, i, 1 + t->tid, 2, BENCH_ORIG);
     }
     for (uint64_t i = 0; i < job->n; i += BENCH_BATCH) {
-        bench_ct_execute(job->ct, &t->burst, 0, true, now);
+        bench_ct_execute(job->ct, &t->burst, 0, true, BENCH_NAT_NONE, now);
         maybe_quiesce(i / BENCH_BATCH);
     }
 }
 
+/* Counts the packets of 'burst' that the tracker did not translate as
+ * it should have (see bench_burst_check_nat_conn()): 'conns[i]' is slot
+ * i's conn, 'nat_ports[i]' its NAT port, 0 to learn it. */
+static void
+check_nat(struct bench_thread *t, const uint32_t conns[],
+          uint16_t nat_ports[], enum bench_step step)
+{
+    for (size_t i = 0; i < t->burst.n; i++) {
+        if (!bench_burst_check_nat_conn(&t->burst, i, conns[i],
+                                        &nat_ports[i], step)) {
+            t->misses++;
+        }
+    }
+}
+
 /* Conns 'job->first' to 'job->first + job->n - 1', each through
- * 'job->stages', a batch of up to 32 conns at a time. */
+ * 'job->stages', a batch of up to 32 conns at a time.  NATed conns
+ * ('job->nat'): the stage with BENCH_NAT_SRC learns each conn's NAT port
+ * from its translated packet, the later stages' replies go to it, and
+ * every stage checks the translation; the ports are saved in
+ * 'job->nat_ports' if it is nonnull. */
 static void
 work_conns(struct bench_job *job, struct bench_thread *t)
 {
     struct bench_burst *burst = &t->burst;
     long long now = time_msec();
+    uint32_t conns[BENCH_BATCH];
     uint64_t begin, end;
 
     thread_share(job, t, &begin, &end);
@@ -267,10 +296,26 @@ work_conns(struct bench_job *job, struct bench_thread *t)
             const struct bench_stage *stage = &job->stages[s];
 
             for (size_t i = 0; i < burst->n; i++) {
-                bench_burst_set_conn(burst, i, job->first + c + i,
-                                     stage->step);
+                conns[i] = job->first + c + i;
+                if (!job->nat) {
+                    bench_burst_set_conn(burst, i, conns[i], stage->step);
+                    continue;
+                }
+                if (stage->nat == BENCH_NAT_SRC) {
+                    t->nat_port[i] = 0;
+                }
+                bench_burst_set_nat_conn(burst, i, conns[i], t->nat_port[i],
+                                         stage->step);
             }
             run_stage(job, t, stage, now);
+            if (job->nat) {
+                check_nat(t, conns, t->nat_port, stage->step);
+            }
+        }
+        if (job->nat_ports) {
+            for (size_t i = 0; i < burst->n; i++) {
+                job->nat_ports[conns[i]] = t->nat_port[i];
+            }
         }
         maybe_quiesce(c / BENCH_BATCH);
     }
@@ -278,24 +323,41 @@ work_conns(struct bench_job *job, struct bench_thread *t)
 }
 
 /* Looks up (ct() without commit) the conns 'job->seq[0..n-1]', each of
- * which exists and is established. */
+ * which exists and is established: in the original direction, or as
+ * 'job->stages[0]' says if 'job->stages' is nonnull.  NATed conns
+ * ('job->nat'): replies go to the conn's NAT port in 'job->nat_ports',
+ * and every packet's translation is checked. */
 static void
 work_lookup(struct bench_job *job, struct bench_thread *t)
 {
-    static const struct bench_stage lookup = {
+    static const struct bench_stage orig_lookup = {
         .step = BENCH_ORIG, .commit = false, .expect_est = true,
     };
+    const struct bench_stage *lookup = job->stages ? job->stages
+                                                   : &orig_lookup;
     struct bench_burst *burst = &t->burst;
     long long now = time_msec();
+    uint16_t nat_ports[BENCH_BATCH];
     uint64_t begin, end;
 
     thread_share(job, t, &begin, &end);
     for (uint64_t k = begin; k < end; k += BENCH_BATCH) {
+        const uint32_t *conns = &job->seq[k];
+
         burst->n = MIN(BENCH_BATCH, end - k);
         for (size_t i = 0; i < burst->n; i++) {
-            bench_burst_set_conn(burst, i, job->seq[k + i], BENCH_ORIG);
+            if (job->nat) {
+                nat_ports[i] = job->nat_ports[conns[i]];
+                bench_burst_set_nat_conn(burst, i, conns[i], nat_ports[i],
+                                         lookup->step);
+            } else {
+                bench_burst_set_conn(burst, i, conns[i], lookup->step);
+            }
         }
-        run_stage(job, t, &lookup, now);
+        run_stage(job, t, lookup, now);
+        if (job->nat) {
+            check_nat(t, conns, nat_ports, lookup->step);
+        }
         maybe_quiesce(k / BENCH_BATCH);
     }
     burst->n = BENCH_BATCH;
@@ -359,16 +421,27 @@ timed_run(struct bench_job *job, struct bench_runs *runs)
 }
 
 static const struct bench_stage udp_commit[] = {
-    { BENCH_ORIG, true, false },
+    { BENCH_ORIG, true, false, BENCH_NAT_NONE },
 };
 static const struct bench_stage udp_established[] = {
-    { BENCH_ORIG, true, false },
-    { BENCH_REPLY, false, true },
+    { BENCH_ORIG, true, false, BENCH_NAT_NONE },
+    { BENCH_REPLY, false, true, BENCH_NAT_NONE },
 };
 static const struct bench_stage tcp_handshake[] = {
-    { BENCH_ORIG, true, false },
-    { BENCH_REPLY, false, false },
-    { BENCH_ACK, false, true },
+    { BENCH_ORIG, true, false, BENCH_NAT_NONE },
+    { BENCH_REPLY, false, false, BENCH_NAT_NONE },
+    { BENCH_ACK, false, true, BENCH_NAT_NONE },
+};
+
+/* NAT: commit with nat(src=...), every later packet with a bare nat. */
+static const struct bench_stage udp_snat[] = {
+    { BENCH_ORIG, true, false, BENCH_NAT_SRC },
+    { BENCH_REPLY, false, true, BENCH_NAT_BARE },
+};
+static const struct bench_stage tcp_snat[] = {
+    { BENCH_ORIG, true, false, BENCH_NAT_SRC },
+    { BENCH_REPLY, false, false, BENCH_NAT_BARE },
+    { BENCH_ACK, false, true, BENCH_NAT_BARE },
 };
 
 /* Commits conns 'first'... 'first + n - 1' in 'zone' through 'stages' on
@@ -383,6 +456,24 @@ commit_conns(struct bench_ct *ct, enum bench_proto proto,
         .work = work_conns, .ct = ct, .n_threads = n_threads,
         .proto = proto, .n = n, .first = first, .zone = zone,
         .stages = stages, .n_stages = n_stages,
+    };
+
+    return job_run(&job, runs);
+}
+
+/* Likewise for NATed conns 'first'... in zone 0: 'stages' NAT them (see
+ * work_conns()); saves each conn's NAT port in 'nat_ports' if nonnull. */
+static double
+commit_nat_conns(struct bench_ct *ct, enum bench_proto proto,
+                 const struct bench_stage *stages, size_t n_stages,
+                 uint32_t first, uint32_t n, uint16_t *nat_ports,
+                 unsigned int n_threads, struct bench_runs *runs)
+{
+    struct bench_job job = {
+        .work = work_conns, .ct = ct, .n_threads = n_threads,
+        .proto = proto, .n = n, .first = first,
+        .stages = stages, .n_stages = n_stages,
+        .nat = true, .nat_ports = nat_ports,
     };
 
     return job_run(&job, runs);
@@ -595,6 +686,156 @@ bench_dump_flush(const struct bench_config *cfg,
             dump_flush_run(cfg, impl, dump[impl], flush[impl]);
         }
     }
+}
+
+/* ---- NAT --------------------------------------------------------------- */
+
+/* One run of NAT new-conns on a fresh 'impl' tracker: 'cfg->big' conns
+ * through 'stages' (NATed if 'nat'). */
+static void
+nat_new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
+                  enum bench_proto proto, bool nat,
+                  const struct bench_stage *stages, size_t n_stages,
+                  unsigned int n_threads, struct bench_runs *runs)
+{
+    struct bench_ct *ct = bench_ct_create(impl);
+    double secs;
+
+    bench_ct_sweep_start(ct);
+    secs = (nat
+            ? commit_nat_conns(ct, proto, stages, n_stages, 0, cfg->big,
+                               NULL, n_threads, runs)
+            : commit_conns(ct, proto, stages, n_stages, 0, cfg->big, 0,
+                           n_threads, runs));
+    runs->misses += bench_ct_sweep_stop(ct);
+    bench_runs_add(runs, cfg->big / secs / 1e6);
+    runs->misses += cfg->big - MIN(cfg->big, bench_ct_n_conns(ct));
+    destroy_tracker(ct);
+}
+
+void
+bench_nat_new_conns(const struct bench_config *cfg, enum bench_proto proto,
+                    bool nat, unsigned int n_threads,
+                    struct bench_runs *runs[BENCH_N_IMPLS])
+{
+    const struct bench_stage *stages;
+    size_t n_stages;
+
+    if (proto == BENCH_TCP) {
+        stages = nat ? tcp_snat : tcp_handshake;
+        n_stages = ARRAY_SIZE(tcp_handshake);
+    } else {
+        stages = nat ? udp_snat : udp_established;
+        n_stages = ARRAY_SIZE(udp_established);
+    }
+    for (unsigned int r = 0; r < cfg->runs; r++) {
+        for (unsigned int k = 0; k < BENCH_N_IMPLS; k++) {
+            enum bench_impl impl = round_impl(r, k);
+
+            nat_new_conns_run(cfg, impl, proto, nat, stages, n_stages,
+                              n_threads, runs[impl]);
+        }
+    }
+}
+
+/* The lookup of each kind of NAT lookup: reply direction of un-NATed
+ * conns (no nat in the action: nothing to translate), and both directions
+ * of NATed conns with a bare nat. */
+static const struct bench_stage nat_lookup_stages[BENCH_N_NLS] = {
+    [BENCH_NL_PLAIN_REPLY] = { BENCH_REPLY, false, true, BENCH_NAT_NONE },
+    [BENCH_NL_NAT_ORIG] = { BENCH_ORIG, false, true, BENCH_NAT_BARE },
+    [BENCH_NL_NAT_REPLY] = { BENCH_REPLY, false, true, BENCH_NAT_BARE },
+};
+
+/* The lookups of 'kinds' (all on the same table) on a table of 'n_conns'
+ * established UDP conns per tracker, built first (not timed; committed by
+ * their first packet, answered once), NATed if 'nat': committed with
+ * nat(src=...), the replies sent to the NAT port the binding chose, read
+ * back from the translated first packet, per tracker, since the two
+ * trackers' bindings differ.  Then, for every thread count and kind, the
+ * runs of both trackers alternating, on 'seq'.  The table is built right
+ * before its runs, which keep refreshing its conns: a conn left alone for
+ * 30 s (UDP's timeout) would expire and show as a miss. */
+static void
+nat_lookup_table(const struct bench_config *cfg, uint32_t n_conns,
+                 bool nat, const uint32_t *seq,
+                 const enum bench_nat_lookup kinds[], size_t n_kinds,
+                 const unsigned int threads[], size_t n_threads,
+                 struct bench_runs *results[BENCH_N_NLS][BENCH_N_IMPLS])
+{
+    struct bench_ct *cts[BENCH_N_IMPLS];
+    uint16_t *nat_ports[BENCH_N_IMPLS];
+    struct bench_runs setup[BENCH_N_IMPLS];
+
+    memset(setup, 0, sizeof setup);
+    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+        cts[impl] = bench_ct_create(impl);
+        nat_ports[impl] = NULL;
+        if (nat) {
+            nat_ports[impl] = xcalloc(n_conns, sizeof *nat_ports[impl]);
+            commit_nat_conns(cts[impl], BENCH_UDP, udp_snat,
+                             ARRAY_SIZE(udp_snat), 0, n_conns,
+                             nat_ports[impl], 1, &setup[impl]);
+        } else {
+            commit_conns(cts[impl], BENCH_UDP, udp_established,
+                         ARRAY_SIZE(udp_established), 0, n_conns, 0, 1,
+                         &setup[impl]);
+        }
+    }
+    for (size_t i = 0; i < n_threads; i++) {
+        for (size_t j = 0; j < n_kinds; j++) {
+            enum bench_nat_lookup kind = kinds[j];
+            struct bench_job jobs[BENCH_N_IMPLS];
+
+            for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+                struct bench_runs *runs = &results[kind][impl][i];
+
+                runs->drops += setup[impl].drops;
+                runs->misses += setup[impl].misses;
+                jobs[impl] = (struct bench_job) {
+                    .work = work_lookup, .ct = cts[impl],
+                    .n_threads = threads[i], .proto = BENCH_UDP,
+                    .n = cfg->lookups, .seq = seq,
+                    .stages = &nat_lookup_stages[kind], .n_stages = 1,
+                    .nat = nat, .nat_ports = nat_ports[impl],
+                };
+            }
+            for (unsigned int r = 0; r < cfg->runs; r++) {
+                for (unsigned int k = 0; k < BENCH_N_IMPLS; k++) {
+                    enum bench_impl impl = round_impl(r, k);
+                    struct bench_runs *runs = &results[kind][impl][i];
+                    double secs = timed_run(&jobs[impl], runs);
+
+                    bench_runs_add(runs, cfg->lookups / secs / 1e6);
+                }
+            }
+        }
+    }
+    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+        destroy_tracker(cts[impl]);
+        free(nat_ports[impl]);
+    }
+}
+
+/* The NAT lookups: reply direction on a table of un-NATed conns, then
+ * both directions on a table of SNATed conns, the same random sequence of
+ * conns as the other lookups. */
+void
+bench_nat_lookups(const struct bench_config *cfg, uint32_t n_conns,
+                  const unsigned int threads[], size_t n_threads,
+                  struct bench_runs *results[BENCH_N_NLS][BENCH_N_IMPLS])
+{
+    static const enum bench_nat_lookup plain[] = { BENCH_NL_PLAIN_REPLY };
+    static const enum bench_nat_lookup natted[] = {
+        BENCH_NL_NAT_ORIG, BENCH_NL_NAT_REPLY,
+    };
+    uint32_t *seq = random_sequence(cfg->lookups, n_conns);
+
+    nat_lookup_table(cfg, n_conns, false, seq, plain, ARRAY_SIZE(plain),
+                     threads, n_threads, results);
+    nat_lookup_table(cfg, n_conns, true, seq, natted, ARRAY_SIZE(natted),
+                     threads, n_threads, results);
+    free(seq);
 }
 
 /* ---- Memory ------------------------------------------------------------ */

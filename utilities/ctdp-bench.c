@@ -10,7 +10,10 @@
  *   5. memory: RSS growth per conn, in a child process per tracker;
  *   6. memory floor: random cache-line reads, the limit for lookups;
  *   7. dump of every conn, flush of one zone;
- *   8. datapath: captures of mixed flows through `ctdpd --replay`.
+ *   8. datapath: captures of mixed flows through `ctdpd --replay`;
+ *   9. nat: new conns with source NAT (UDP, TCP handshakes) and lookups
+ *      of SNATed conns in both directions, each beside its un-NATed
+ *      baseline.
  *
  * Memory is measured first, because it forks and a child of a process
  * that already runs threads would have no RCU thread. */
@@ -39,6 +42,10 @@ struct bench_results {
     struct bench_runs memory[BENCH_N_IMPLS][2];             /* By proto. */
     struct bench_runs dump[BENCH_N_IMPLS], flush[BENCH_N_IMPLS];
     struct bench_runs datapath;                             /* ctdp only. */
+    /* NAT: new conns by proto, un-NATed (0) or SNATed (1); lookups by
+     * kind at the largest lookup size. */
+    struct bench_runs nat_conns[BENCH_N_IMPLS][2][2][N_THREADS];
+    struct bench_runs nat_lookup[BENCH_N_NLS][BENCH_N_IMPLS][N_THREADS];
 };
 
 /* Flows in the datapath workload's captures. */
@@ -51,7 +58,8 @@ struct bench_results {
     BENCH_WORKLOAD(CONNS, "new-conns")  \
     BENCH_WORKLOAD(MEMORY, "memory")    \
     BENCH_WORKLOAD(DUMP, "dump")        \
-    BENCH_WORKLOAD(DATAPATH, "datapath")
+    BENCH_WORKLOAD(DATAPATH, "datapath") \
+    BENCH_WORKLOAD(NAT, "nat")
 
 enum {
 #define BENCH_WORKLOAD(ENUM, NAME) W_##ENUM##_BIT,
@@ -181,6 +189,55 @@ measure_new_conns(const struct bench_config *cfg, struct bench_results *res)
 }
 
 static void
+measure_nat(const struct bench_config *cfg, struct bench_results *res)
+{
+    static const char *names[2][2] = {
+        { "new-udp+reply", "new-udp-snat" },
+        { "new-tcp", "new-tcp-snat" },
+    };
+    static const char *lookup_names[BENCH_N_NLS] = {
+        [BENCH_NL_PLAIN_REPLY] = "lookup-reply",
+        [BENCH_NL_NAT_ORIG] = "lookup-nat-orig",
+        [BENCH_NL_NAT_REPLY] = "lookup-nat-reply",
+    };
+    uint32_t size = cfg->lookup_sizes[cfg->n_lookup_sizes - 1];
+    struct bench_runs *lookups[BENCH_N_NLS][BENCH_N_IMPLS];
+
+    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+        for (size_t t = 0; t < N_THREADS; t++) {
+            /* Un-NATed first, then NATed: ABBA within each. */
+            for (int nat = 0; nat < 2; nat++) {
+                struct bench_runs *runs[BENCH_N_IMPLS] = {
+                    [BENCH_CTDP] = &res->nat_conns[BENCH_CTDP][proto][nat][t],
+                    [BENCH_OVS] = &res->nat_conns[BENCH_OVS][proto][nat][t],
+                };
+
+                bench_nat_new_conns(cfg, proto, nat, bench_threads[t], runs);
+                for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+                    progress(names[proto][nat], impl, bench_threads[t],
+                             cfg->big, runs[impl], "Mconn/s");
+                }
+            }
+        }
+    }
+
+    for (int kind = 0; kind < BENCH_N_NLS; kind++) {
+        for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+            lookups[kind][impl] = res->nat_lookup[kind][impl];
+        }
+    }
+    bench_nat_lookups(cfg, size, bench_threads, N_THREADS, lookups);
+    for (int kind = 0; kind < BENCH_N_NLS; kind++) {
+        for (size_t t = 0; t < N_THREADS; t++) {
+            for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+                progress(lookup_names[kind], impl, bench_threads[t], size,
+                         &lookups[kind][impl][t], "Mpps");
+            }
+        }
+    }
+}
+
+static void
 measure_dump_flush(const struct bench_config *cfg, struct bench_results *res)
 {
     struct bench_runs *dump[BENCH_N_IMPLS] = {
@@ -205,6 +262,43 @@ ratio(const struct bench_runs *a, const struct bench_runs *b)
     double den = bench_runs_median(b);
 
     return den > 0 ? bench_runs_median(a) / den : 0;
+}
+
+static const char *nat_lookup_names[BENCH_N_NLS] = {
+    [BENCH_NL_PLAIN_REPLY] = "NAT: lookup reply, no NAT",
+    [BENCH_NL_NAT_ORIG] = "NAT: lookup SNAT orig",
+    [BENCH_NL_NAT_REPLY] = "NAT: lookup SNAT reply",
+};
+
+/* The NAT rows, each un-NATed baseline before its NATed row. */
+static void
+report_nat_rows(struct bench_report *r, const struct bench_config *cfg,
+                const struct bench_results *res)
+{
+    static const char *conn_names[2][2] = {
+        { "NAT: new-conns UDP+reply, no NAT", "NAT: new-conns UDP SNAT" },
+        { "NAT: new-conns TCP, no NAT", "NAT: new-conns TCP SNAT" },
+    };
+    uint32_t size = cfg->lookup_sizes[cfg->n_lookup_sizes - 1];
+
+    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+        for (int nat = 0; nat < 2; nat++) {
+            for (size_t t = 0; t < N_THREADS; t++) {
+                bench_report_row(r, conn_names[proto][nat], bench_threads[t],
+                                 cfg->big, "Mconn/s", true,
+                                 &res->nat_conns[BENCH_CTDP][proto][nat][t],
+                                 &res->nat_conns[BENCH_OVS][proto][nat][t]);
+            }
+        }
+    }
+    for (int kind = 0; kind < BENCH_N_NLS; kind++) {
+        for (size_t t = 0; t < N_THREADS; t++) {
+            bench_report_row(r, nat_lookup_names[kind], bench_threads[t],
+                             size, "Mpps", true,
+                             &res->nat_lookup[kind][BENCH_CTDP][t],
+                             &res->nat_lookup[kind][BENCH_OVS][t]);
+        }
+    }
 }
 
 static void
@@ -272,6 +366,7 @@ report_rows(struct bench_report *r, const struct bench_config *cfg,
                      &res->flush[BENCH_CTDP], &res->flush[BENCH_OVS]);
     bench_report_row(r, "datapath (ctdpd --replay)", 1, DP_FLOWS, "Mpps",
                      true, &res->datapath, NULL);
+    report_nat_rows(r, cfg, res);
 }
 
 /* The project's targets, each reported if what it needs was measured. */
@@ -357,6 +452,23 @@ report_notes(struct bench_report *r, const struct bench_config *cfg)
                       "through the default firewall, fed by one thread; "
                       "wall time less that of replaying one packet.  ctdp "
                       "only: OVS has no equivalent to run.", DP_FLOWS);
+    bench_report_note(r, "NAT: SNAT conns are committed with "
+                      "ct(commit, nat(src=10.1.2.1:%d-%d)) (OVS: "
+                      "NAT_ACTION_SRC | NAT_ACTION_SRC_PORT, same range); "
+                      "the client ports are below 1024, outside the range, "
+                      "so every binding maps the address and the port "
+                      "(ctdp, as the kernel, gives a conn from a source "
+                      "that already has a mapping the same one); every "
+                      "later packet has a bare nat.  Replies go to the NAT "
+                      "port each tracker's binding chose, read back from the "
+                      "translated first packet; every packet's translation "
+                      "is checked (a wrong one counts as a miss).  New "
+                      "conns: UDP commit and one reply; TCP the whole "
+                      "handshake.  Lookups: %"PRIu64" per run, established "
+                      "UDP conns, the same random order as lookup.  Each "
+                      "NAT row is measured right after its un-NATed "
+                      "baseline.", BENCH_NAT_MIN_PORT, BENCH_NAT_MAX_PORT,
+                      cfg->lookups);
 }
 
 static void
@@ -418,6 +530,9 @@ main(int argc, char *argv[])
         bench_datapath(&opts.cfg, DP_FLOWS, &res->datapath);
         progress("datapath", BENCH_CTDP, 1, DP_FLOWS, &res->datapath,
                  "Mpps");
+    }
+    if (opts.only & W_NAT) {
+        measure_nat(&opts.cfg, res);
     }
 
     report_rows(report, &opts.cfg, res);
@@ -557,7 +672,9 @@ usage(void)
            "  --only=LIST      run only these workloads, comma-separated:\n"
            "                   single-flow, lookup (with the memory floor),\n"
            "                   new-conns, memory, dump (with flush),\n"
-           "                   datapath (ctdpd --replay of captures)\n"
+           "                   datapath (ctdpd --replay of captures),\n"
+           "                   nat (new conns with source NAT, lookups\n"
+           "                   of NATed conns, and their baselines)\n"
            "  -h, --help       this help\n",
            program_name, program_name);
     exit(EXIT_SUCCESS);

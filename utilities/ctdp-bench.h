@@ -52,6 +52,8 @@ struct bench_burst {
     enum bench_proto proto;
     uint64_t drops;             /* Packets the tracker dropped. */
     uint64_t est;               /* Packets that came back +est. */
+    ovs_be16 csum_orig;         /* IPv4 checksums of the NAT workloads'  */
+    ovs_be16 csum_nat_reply;    /* client->server and server->NAT frames. */
 };
 
 void bench_burst_init(struct bench_burst *, enum bench_proto);
@@ -61,6 +63,21 @@ void bench_burst_set_ports(struct bench_burst *, size_t slot,
                            uint16_t sport, uint16_t dport, enum bench_step);
 void bench_burst_set_conn(struct bench_burst *, size_t slot, uint32_t conn,
                           enum bench_step);
+
+/* NAT: every NATed conn is committed with nat(src=BENCH_NAT_ADDR:
+ * BENCH_NAT_MIN_PORT-BENCH_NAT_MAX_PORT), so that its client 10.1.1.1:sport
+ * appears as BENCH_NAT_ADDR:nat_port, the port the tracker's binding
+ * chose.  Replies go from the server to BENCH_NAT_ADDR:nat_port. */
+#define BENCH_NAT_ADDR 0x0a010201       /* 10.1.2.1, host byte order. */
+#define BENCH_NAT_MIN_PORT 1024
+#define BENCH_NAT_MAX_PORT 65535
+
+void bench_burst_set_nat_conn(struct bench_burst *, size_t slot,
+                              uint32_t conn, uint16_t nat_port,
+                              enum bench_step);
+bool bench_burst_check_nat_conn(const struct bench_burst *, size_t slot,
+                                uint32_t conn, uint16_t *nat_port,
+                                enum bench_step);
 
 /* ---- Trackers (ctdp-bench-ct.c) ---------------------------------------- */
 
@@ -77,9 +94,16 @@ struct bench_ct *bench_ct_create(enum bench_impl);
 void bench_ct_destroy(struct bench_ct *);
 enum bench_impl bench_ct_impl(const struct bench_ct *);
 
+/* The NAT part of a ct() action. */
+enum bench_nat {
+    BENCH_NAT_NONE,             /* No nat. */
+    BENCH_NAT_SRC,              /* nat(src=BENCH_NAT_ADDR:1024-65535). */
+    BENCH_NAT_BARE,             /* nat: translate by the conn's binding. */
+};
+
 /* Thread-safe: called by the workload threads. */
 void bench_ct_execute(struct bench_ct *, struct bench_burst *, uint16_t zone,
-                      bool commit, long long now);
+                      bool commit, enum bench_nat, long long now);
 
 /* ctdp's expiry sweep, on a thread of its own, on ctdpd's schedule;
  * nothing for Open vSwitch, whose clean thread always runs.  Around each
@@ -132,6 +156,24 @@ void bench_new_conns(const struct bench_config *, enum bench_proto,
 void bench_lookups(const struct bench_config *, uint32_t n_conns,
                    const unsigned int threads[], size_t n_threads,
                    struct bench_runs *results[BENCH_N_IMPLS]);
+
+/* NAT (see BENCH_NAT_ADDR): new conns, each committed with source NAT
+ * and answered (TCP: the whole handshake), the replies de-NATed by a bare
+ * nat; and the same without NAT, as the baseline ('nat' false). */
+void bench_nat_new_conns(const struct bench_config *, enum bench_proto,
+                         bool nat, unsigned int n_threads,
+                         struct bench_runs *runs[BENCH_N_IMPLS]);
+
+/* NAT lookups on tables of 'n_conns' established UDP conns: */
+enum bench_nat_lookup {
+    BENCH_NL_PLAIN_REPLY,       /* Un-NATed conns, reply direction. */
+    BENCH_NL_NAT_ORIG,          /* SNATed conns, original direction. */
+    BENCH_NL_NAT_REPLY,         /* SNATed conns, reply direction. */
+    BENCH_N_NLS,
+};
+void bench_nat_lookups(const struct bench_config *, uint32_t n_conns,
+                       const unsigned int threads[], size_t n_threads,
+                       struct bench_runs *results[BENCH_N_NLS][BENCH_N_IMPLS]);
 
 /* Bytes of RSS per conn after committing 'n_conns', in a child process. */
 void bench_memory(enum bench_impl, enum bench_proto, uint32_t n_conns,
