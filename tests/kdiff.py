@@ -25,8 +25,8 @@ datagram is whole, or on ctdp's side dropped before the tracker; the
 verdicts of several fragments released at once are joined by commas).
 After the last packet both tables are compared: how many conns each
 lists and each tracker counts (conntrack -C, ct-get-nconns), conns by
-original tuple and zone, then state, UNREPLIED/ASSURED, reply tuple, mark
-and timeout (within 2 s).
+original tuple and zone, then state, UNREPLIED/ASSURED, reply tuple,
+mark, helper and timeout (within 2 s).
 
 A sequence with a NAT rule ('nat', a kdiff_corpus.Nat) gets it on both
 sides (an nft nat table in R; ct(nat) flows in ctdp, which then output
@@ -35,7 +35,17 @@ compared too: R's (read on the peer's end, TTL normalized: R routes,
 ctdp does not) against ctdp's (its output port's pcap), field by field
 and checksums checked; a port SNAT picked at random may differ if each
 is in the range and the choice stays consistent, in the packets and the
-reply tuple (NatCompare).  tests/KDIFF.md has the details.
+reply tuple (NatCompare).
+
+A sequence with a helper ('helper', a kdiff_corpus.Helper: ftp or tftp
+on a port) gets it on both sides (an nft ct helper object and a
+prerouting rule assigning it in R; the new conns to that port committed
+with alg= in ctdp, whose flows then output each packet to the other
+port); after every packet the expectation tables are compared
+(/proc/net/nf_conntrack_expect against dump-conntrack-exp --format=proc:
+tuple and helper, timeouts within 2 s), and the forwarded packets as for
+NAT; a packet a side did not forward (a helper's drop) is "dropped".
+tests/KDIFF.md has the details.
 
 Every difference is printed with a key ("packet 3 verdict", "table state"
 ...) and the two sides' values.  A difference is explained only if the
@@ -58,7 +68,8 @@ from dataclasses import dataclass
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dp_helpers import Datapath  # noqa: E402
 from kdiff_corpus import Via, ViaError, Wait, by_name  # noqa: E402
-from kernel_ct import TOLERANCE, KernelRouter, parse_conntrack  # noqa: E402
+from kernel_ct import (TOLERANCE, KernelRouter, parse_conntrack,  # noqa
+                       parse_expect)
 from scapy.all import (ICMP, IP, TCP, UDP, Ether, ICMPv6DestUnreach,  # noqa
                        ICMPv6EchoReply, ICMPv6EchoRequest, IPv6)
 from scapy.layers.inet import in4_chksum  # noqa: E402
@@ -69,7 +80,7 @@ from scapy.utils import checksum  # noqa: E402
 # ctdp's counting flows: cookie -> (verdict, ct_state match, commits).
 CTDP_RULES = {
     0x10: ("inv", "+trk+inv", False),
-    0x11: ("new", "+trk+new-rpl", True),
+    0x11: ("new", "+trk+new-rel-rpl", True),
     0x12: ("new|rpl", "+trk+new+rpl", True),
     0x13: ("est", "+trk+est-rpl", True),
     0x14: ("est|rpl", "+trk+est+rpl", True),
@@ -80,8 +91,13 @@ OTHER_COOKIE = 0x1f
 MAC = {"A": "02:00:00:00:00:0a", "B": "02:00:00:00:00:0b"}
 
 
-def ctdp_flows(zone, mark, nat=None):
-    """The flow table equivalent to kernel_ct's rules.  With 'nat' (a
+def ctdp_flows(zone, mark, nat=None, helper=None):
+    """The flow table equivalent to kernel_ct's rules.  A new conn that an
+    expectation matches (+new+rel) is the kernel's "related" (its ct
+    state new does not match): the new flow leaves it to the rel one.
+    With 'helper' (a kdiff_corpus.Helper) the new conns to its port are
+    committed with alg= by a flow of their own, and every packet that is
+    not dropped leaves by the other port, as with 'nat'.  With 'nat' (a
     kdiff_corpus.Nat) also the equivalent of R's nat table and routing:
     table 0's ct() translates by the conn's binding (bare nat: the
     packets of a conn that has one, replies de-NATed, ICMP errors with
@@ -91,6 +107,7 @@ def ctdp_flows(zone, mark, nat=None):
     p1), where kdiff reads it."""
     z = f"zone={zone}"
     tnat = ",nat" if nat else ""
+    forward = bool(nat or helper)
     flows = ["table=0,priority=10,ip,actions=ct(table=1,%s%s)" % (z, tnat),
              "table=0,priority=10,ipv6,actions=ct(table=1,%s%s)" % (z, tnat),
              "table=0,priority=0,actions=drop"]
@@ -103,7 +120,7 @@ def ctdp_flows(zone, mark, nat=None):
         else:
             action = f"ct(commit,{z})"
         for l3 in ("ip", "ipv6"):
-            if not nat:
+            if not forward:
                 flows.append(f"cookie={cookie:#x},table=1,priority=10,{l3},"
                              f"ct_state={state},actions={action}")
                 continue
@@ -117,6 +134,14 @@ def ctdp_flows(zone, mark, nat=None):
         flows.append(f"cookie=0x11,table=1,priority=20,{match},"
                      f"in_port={inp},ct_state=+trk+new-rpl,actions="
                      f"ct(commit,{z},nat({rng}){exec_}),output:{outp}")
+    if helper:
+        for inp, outp in ((1, 2), (2, 1)):
+            for l3 in ("", "6"):
+                flows.append(
+                    f"cookie=0x11,table=1,priority=20,{helper.proto}{l3},"
+                    f"tp_dst={helper.port},in_port={inp},"
+                    f"ct_state=+trk+new-rel-rpl,actions=ct(commit,{z}{tnat},"
+                    f"alg={helper.kind}{exec_}),output:{outp}")
     flows.append(f"cookie={OTHER_COOKIE:#x},table=1,priority=0,"
                  "actions=drop")
     return flows
@@ -154,6 +179,12 @@ def nat_flow_parts(nat):
     return proto, 1, 2, f"src={arg}"
 
 
+def helper_rule(helper):
+    """R's ct helper object and rule for 'helper' (a kdiff_corpus.Helper),
+    as KernelRouter.configure() takes them."""
+    return (helper.name, helper.kind, helper.proto, helper.port)
+
+
 def nat_rules(nat, rif):
     """R's nft rules for 'nat', by hook, as KernelRouter.configure() takes
     them; 'rif' names R's interface on each side."""
@@ -184,9 +215,13 @@ class Ctdp:
         self.dp.dir.mkdir(parents=True, exist_ok=True)
         self.last = {}
 
-    def start(self, zone, mark, setup=(), nat=None):
-        flows = ctdp_flows(zone, mark, nat) if nat else ctdp_flows(zone,
-                                                                   mark)
+    def start(self, zone, mark, setup=(), nat=None, helper=None):
+        if helper:
+            flows = ctdp_flows(zone, mark, nat, helper)
+        elif nat:
+            flows = ctdp_flows(zone, mark, nat)
+        else:
+            flows = ctdp_flows(zone, mark)
         self.dp.start(flows=flows)
         for args in setup:
             self.dp.ok(*args)
@@ -238,12 +273,36 @@ class Ctdp:
         self.last = now
         return ",".join(moved) if moved else "held"
 
+    def expectations(self):
+        out = self.dp.ok("dump-conntrack-exp", "--format=proc")
+        t = time.monotonic()
+        exps = parse_expect(out)
+        for e in exps:
+            e["read"] = t
+        return exps
+
+    OVS_ORIG_RE = re.compile(r"^\w+,orig=\(([^)]*)\)")
+    OVS_ZONE_RE = re.compile(r",zone=(\d+)")
+    OVS_HELPER_RE = re.compile(r",helper=([\w-]+)$")
+
     def conns(self):
         out = self.dp.ok("dump-conntrack", "--format=proc")
         t = time.monotonic()
         conns = parse_conntrack(out)
+        # The proc format has no helper (nor has the kernel's
+        # /proc/net/nf_conntrack; conntrack -L shows it): from OVS's.
+        helpers = {}
+        for line in self.dp.ok("dump-conntrack").splitlines():
+            line = line.strip()
+            m, h = self.OVS_ORIG_RE.match(line), \
+                self.OVS_HELPER_RE.search(line)
+            if m and h:
+                z = self.OVS_ZONE_RE.search(line)
+                orig = dict(kv.split("=", 1) for kv in m[1].split(","))
+                helpers[(norm_tuple(orig), int(z[1]) if z else 0)] = h[1]
         for c in conns:
             c["read"] = t
+            c["helper"] = helpers.get((norm_tuple(c["orig"]), c["zone"]))
         return conns
 
 
@@ -284,7 +343,7 @@ class Diff:
 def explains(exp, diff):
     """True if 'exp' (an Explained) expects exactly 'diff''s values;
     timeouts within TOLERANCE, as compare_tables() compares them."""
-    if diff.key == "table timeout":
+    if diff.key.endswith("timeout"):
         return all(isinstance(e, (int, float)) and abs(e - g) <= TOLERANCE
                    for e, g in ((exp.kernel, diff.kernel),
                                 (exp.ctdp, diff.ctdp)))
@@ -329,6 +388,10 @@ def compare_conns(a, b):
     if ra != rb:
         diffs.append(Diff("table reply", ra, rb, f"{name}: reply tuple "
                           f"kernel {ra}, ctdp {rb}"))
+    if a.get("helper") != b.get("helper"):
+        diffs.append(Diff("table helper", a.get("helper"), b.get("helper"),
+                          f"{name}: helper kernel {a.get('helper')}, ctdp "
+                          f"{b.get('helper')}"))
     if a["mark"] != b["mark"]:
         diffs.append(Diff("table mark", a["mark"], b["mark"],
                           f"{name}: mark kernel {a['mark']}, ctdp "
@@ -338,6 +401,37 @@ def compare_conns(a, b):
         diffs.append(Diff("table timeout", a["timeout"], b["timeout"],
                           f"{name}: timeout kernel {a['timeout']} s, ctdp "
                           f"{b['timeout']} s"))
+    return diffs
+
+
+def fmt_expect(e):
+    """An expectation as kdiff prints it: family, protocol, tuple and
+    the words after it (the helper), without its timeout."""
+    t = " ".join(f"{k}={v}" for k, v in sorted(e["tuple"].items()))
+    return " ".join([f"l3proto={e['l3']} proto={e['proto']}", t]
+                    + e["rest"])
+
+
+def compare_expects(i, kernel, ctdp):
+    """Differences between the two expectation tables after packet 'i':
+    the expectations (family, protocol, tuple, helper) as sorted lists,
+    then each one's timeout (within TOLERANCE)."""
+    kmap = {fmt_expect(e): e for e in kernel}
+    cmap = {fmt_expect(e): e for e in ctdp}
+    ka = sorted(fmt_expect(e) for e in kernel)
+    ca = sorted(fmt_expect(e) for e in ctdp)
+    if ka != ca:
+        return [Diff(f"packet {i} expect", ka, ca,
+                     f"expectations after packet {i}: kernel {ka}, ctdp "
+                     f"{ca}")]
+    diffs = []
+    for k in ka:
+        a, b = kmap[k], cmap[k]
+        if abs(a["read"] + a["timeout"] - b["read"] - b["timeout"]) \
+                > TOLERANCE:
+            diffs.append(Diff(f"packet {i} expect timeout", a["timeout"],
+                              b["timeout"], f"{k}: timeout kernel "
+                              f"{a['timeout']} s, ctdp {b['timeout']} s"))
     return diffs
 
 
@@ -580,7 +674,8 @@ class NatCompare:
                                       bad if who == "ctdp" else [],
                                       f"packet {i}: {who}'s "
                                       f"{'/'.join(bad)} checksum is wrong"))
-            if side == "A" and d == "B" and self.nat.kind != "dnat":
+            if self.nat and side == "A" and d == "B" and \
+                    self.nat.kind != "dnat":
                 c, more = self._snat_ident(i, pkt, k, c)
                 lines += more[0]
                 diffs += more[1]
@@ -713,14 +808,16 @@ def judge(seq, diffs, out):
 def run_sequence(seq, router, workdir, out=print):
     """Runs 'seq' on both sides; prints the side-by-side verdicts and every
     difference; returns the list of unexplained ones (strings)."""
-    nat = seq.nat
+    nat, helper = seq.nat, seq.helper
     router.configure(zone=seq.zone, mark=seq.mark,
-                     nat=nat_rules(nat, router.rif) if nat else None)
+                     nat=nat_rules(nat, router.rif) if nat else None,
+                     helper=helper_rule(helper) if helper else None)
     ctdp = Ctdp(workdir)
-    cmp = NatCompare(nat) if nat else None
+    # Helper sequences compare the forwarded packets as NAT ones do.
+    cmp = NatCompare(nat) if nat or helper else None
     diffs = []
     try:
-        ctdp.start(seq.zone, seq.mark, seq.ctdp_setup, nat)
+        ctdp.start(seq.zone, seq.mark, seq.ctdp_setup, nat, helper)
         out(f"== {seq.name}: {seq.doc}")
         out(f"   {'#':>2} {'from':4} {'packet':44} {'kernel':10} ctdp")
         i = 0
@@ -743,21 +840,32 @@ def run_sequence(seq, router, workdir, out=print):
             kv = router.send(side, bytes(pkt), may_hold=bool(frag),
                              timeout=0.8 if frag else 2.0)
             cv = ctdp.send(side, cpkt)
-            mark = "" if kv == cv else "  <>"
-            out(f"   {i:>2} {side:4} {pkt.summary()[:44]:44} {kv:10} "
-                f"{cv}{mark}")
-            if kv != cv:
-                diffs.append(Diff(f"packet {i} verdict", kv, cv,
-                                  f"packet {i}: kernel {kv}, ctdp {cv}"))
+            lines = []
             if cmp:
                 far = "B" if side == "A" else "A"
                 kout = {far: router.forwarded(far), side:
                         router.forwarded(side, timeout=0)}
                 cout = ctdp.forwarded(before, sum(map(len, kout.values())))
                 lines, more = cmp.compare(i, side, pkt, kout, cout)
-                for line in lines:
-                    out(line)
                 diffs += more
+                if helper and not frag:
+                    kv = dropped(kv, kout.get(far))
+                    cv = dropped(cv, cout.get(far))
+            mark = "" if kv == cv else "  <>"
+            out(f"   {i:>2} {side:4} {pkt.summary()[:44]:44} {kv:10} "
+                f"{cv}{mark}")
+            for line in lines:
+                out(line)
+            if kv != cv:
+                diffs.append(Diff(f"packet {i} verdict", kv, cv,
+                                  f"packet {i}: kernel {kv}, ctdp {cv}"))
+            if helper:
+                kexp, cexp = router.expectations(), ctdp.expectations()
+                for who, exps in (("kernel", kexp), ("ctdp", cexp)):
+                    for e in exps:
+                        out(f"      {who + ' expects':14} {e['timeout']}s "
+                            f"{fmt_expect(e)}")
+                diffs += compare_expects(i, kexp, cexp)
             i += 1
         kconns, cconns = router.conns(), ctdp.conns()
         for who, conns in (("kernel", kconns), ("ctdp", cconns)):
@@ -766,9 +874,11 @@ def run_sequence(seq, router, workdir, out=print):
                 if cmp:
                     reply = " reply " + " ".join(
                         f"{k}={v}" for k, v in norm_tuple(c["reply"]))
+                helper = f" helper={c['helper']}" if c.get("helper") \
+                    else ""
                 out(f"   {who + ':':7} {c['timeout']}s {c['state'] or ''} "
                     f"{fmt_conn(c)} {sorted(c['flags'])} mark={c['mark']}"
-                    f"{reply}")
+                    f"{helper}{reply}")
         if cmp:
             diffs += cmp.check_bindings("kernel", kconns)
             diffs += cmp.check_bindings("ctdp", cconns)
@@ -778,6 +888,18 @@ def run_sequence(seq, router, workdir, out=print):
     finally:
         ctdp.stop()
     return judge(seq, diffs, out)
+
+
+def dropped(verdict, sent):
+    """A helper sequence's verdict for a packet that was not forwarded
+    ('sent' empty) and not dropped as invalid: "dropped".  The kernel's
+    helper runs at confirm, after the forward chain counted the packet
+    (est); ctdp's, as Open vSwitch's, in the ct() that tracks a confirmed
+    conn, before table 1 counts it (held), or in the ct(commit) of a new
+    one: a drop, wherever it happened."""
+    if sent or verdict == "inv":
+        return verdict
+    return "dropped"
 
 
 def router_n_conns(router):

@@ -68,6 +68,28 @@ class Nat:
 
 
 @dataclass
+class Helper:
+    """A conntrack helper for a sequence's new conns to 'port': 'kind'
+    "ftp" (TCP) or "tftp" (UDP).  kdiff makes it an nft ct helper object
+    in R, of that type, with a prerouting rule ('proto' dport 'port' ct
+    helper set), and the equivalent ctdp flow (the new conn to that port
+    committed with alg=ftp / alg=tftp); expectations are then compared
+    after every packet (/proc/net/nf_conntrack_expect against
+    dump-conntrack-exp --format=proc), and the bytes each side forwards,
+    as for NAT."""
+    kind: str
+    port: int
+
+    @property
+    def proto(self):
+        return "udp" if self.kind == "tftp" else "tcp"
+
+    @property
+    def name(self):
+        return f"{self.kind}-{self.port}"
+
+
+@dataclass
 class Via:
     """A packet from B answering what B received of packet 'ref' (its
     number in the sequence): 'pair' is built as if there were no NAT
@@ -101,6 +123,7 @@ class Sequence:
     explained: dict = field(default_factory=dict)   # key -> Explained
     ctdp_setup: list = field(default_factory=list)  # ctdp-dpctl argv's
     nat: Nat = None
+    helper: Helper = None
 
 
 # ---- Packet builders -------------------------------------------------------
@@ -178,13 +201,10 @@ def frags6(pair, size):
 
 
 # The kernel reassembles in prerouting and tracks the datagram once: its
-# held fragments move no counter and the last one moves one.  ctdp, as
-# Open vSwitch's userspace datapath, holds the fragments too but then sends
-# every original fragment on with the datagram's ct_state, each through
-# the flow table: one flow hit per fragment.
-FRAG_VERDICTS = ("the kernel counts a reassembled datagram once; ctdp, as "
-                 "OVS, passes each original fragment through the flows "
-                 "with the datagram's ct_state (docs: ctdp-ipf.h)")
+# held fragments move no counter and the last one moves one.  ctdp does
+# the same since its pipeline sends the reassembled datagram on whole
+# through the tables (docs/TRACKER.md, "Defragmentation"): the fragment
+# sequences have no explained verdicts any more.
 
 
 NO_SCTP = ("ctdp has no SCTP tracker (nor has OVS's userspace conntrack): "
@@ -480,35 +500,25 @@ CORPUS = [
              frags(("A", IP(src=A4, dst=B4) / ICMP(id=11)
                     / Raw(b"e" * 2000)), 1400)
              + [("B", IP(src=B4, dst=A4) / ICMP(type=0, id=11)
-                 / Raw(b"e" * 10))],
-             explained={"packet 1 verdict": Explained("new", "new,new",
-                                                      FRAG_VERDICTS)}),
+                 / Raw(b"e" * 10))]),
     Sequence("frag_udp_v4",
              "A's datagram in three IPv4 fragments, B's reply whole: the "
              "conn is made when the datagram is whole.",
-             frags(udp("A", b"f" * 2800), 1400) + [udp("B")],
-             explained={"packet 2 verdict": Explained("new", "new,new,new",
-                                                      FRAG_VERDICTS)}),
+             frags(udp("A", b"f" * 2800), 1400) + [udp("B")]),
     Sequence("frag_udp_v4_out_of_order",
              "The same fragments, last first.",
-             frags(udp("A", b"o" * 2800), 1400)[::-1] + [udp("B")],
-             explained={"packet 2 verdict": Explained("new", "new,new,new",
-                                                      FRAG_VERDICTS)}),
+             frags(udp("A", b"o" * 2800), 1400)[::-1] + [udp("B")]),
     Sequence("frag_udp_v6",
              "A's datagram in three IPv6 fragments, B's reply whole.",
              frags6(udp("A", b"s" * 2800, v6=True), 1400)
-             + [udp("B", v6=True)],
-             explained={"packet 2 verdict": Explained("new", "new,new,new",
-                                                      FRAG_VERDICTS)}),
+             + [udp("B", v6=True)]),
     Sequence("frag_small_v4",
              "Fragments of 532 bytes, with ctdp's minimum fragment size "
              "lowered to 400 (OVS's default, 1200, would drop them; the "
              "kernel has no minimum): both reassemble them and make one "
              "conn, which B's reply answers.",
              frags(udp("A", b"m" * 1000), 512) + [udp("B")],
-             ctdp_setup=[("ipf-set-min-frag", "v4", "400")],
-             explained={"packet 1 verdict": Explained("new", "new,new",
-                                                      FRAG_VERDICTS)}),
+             ctdp_setup=[("ipf-set-min-frag", "v4", "400")]),
 ]
 
 
@@ -610,6 +620,290 @@ CORPUS += [
              [udp("A", sport=5000), udp("A", sport=5001),
               udp("A", sport=5002), Via(udp("B", sport=5000), 0)],
              nat=Nat("snat", NAT4, (10000, 10001), "udp")),
+]
+
+
+# ---- Helpers and expectations -----------------------------------------------
+# A (10.0.0.1 / 2001:db8::1) is the FTP or TFTP client, B the server.
+# kdiff compares, besides verdicts and tables, the expectation tables
+# after every packet, and the packets each side forwards: a packet that a
+# helper drops (a partial command) is "dropped" on both sides.
+
+class Talk:
+    """A TCP conn between A:'aport' and B:'bport' whose segments keep
+    their sequence numbers: seg(side, flags, data) sends at the side's
+    next sequence number and acknowledges all the other's (again(), the
+    same bytes at the same number: a retransmission)."""
+
+    def __init__(self, aport, bport, v6=False, aseq=1000, bseq=5000,
+                 a=None, b=None):
+        self.v6 = v6
+        self.addr = {"A": a or (A6 if v6 else A4), "B": b or (B6 if v6
+                                                               else B4)}
+        self.port = {"A": aport, "B": bport}
+        self.next = {"A": aseq, "B": bseq}
+        self.last = None
+
+    def seg(self, side, flags, data=b"", seq=None):
+        other = "B" if side == "A" else "A"
+        ip = (IPv6 if self.v6 else IP)(src=self.addr[side],
+                                       dst=self.addr[other])
+        s = self.next[side] if seq is None else seq
+        ack = self.next[other] if "A" in flags else 0
+        pkt = ip / TCP(sport=self.port[side], dport=self.port[other],
+                       flags=flags, seq=s, ack=ack, window=65535)
+        if data:
+            pkt = pkt / Raw(data)
+        adv = len(data) + ("S" in flags) + ("F" in flags)
+        self.next[side] = max(self.next[side], s + adv)
+        self.last = (side, pkt)
+        return (side, pkt)
+
+    def again(self):
+        """The last segment once more, as it was."""
+        side, pkt = self.last
+        return (side, pkt.copy())
+
+    def handshake(self, client="A"):
+        server = "B" if client == "A" else "A"
+        return [self.seg(client, "S"), self.seg(server, "SA"),
+                self.seg(client, "A")]
+
+    def say(self, side, line):
+        """'line' (str or bytes) as one segment from 'side', PSH+ACK."""
+        return self.seg(side, "PA", line.encode() if isinstance(line, str)
+                        else line)
+
+
+def ftp_login(ctl):
+    """The handshake of control conn 'ctl', the banner, USER, 331, PASS,
+    230: the first line each way (never parsed) and one more."""
+    return ctl.handshake() + [
+        ctl.say("B", "220 ctdp FTP ready\r\n"),
+        ctl.say("A", "USER anonymous\r\n"),
+        ctl.say("B", "331 Password please\r\n"),
+        ctl.say("A", "PASS x\r\n"),
+        ctl.say("B", "230 Logged in\r\n")]
+
+
+def data_conn(client, server, v6=False):
+    """The data conn's handshake, 'client' ((side, port)) connecting to
+    'server' ((side, port))."""
+    (cs, cp), (_, sp) = client, server
+    d = Talk(cp, sp, v6=v6, aseq=70000, bseq=90000) if cs == "A" else         Talk(sp, cp, v6=v6, aseq=90000, bseq=70000)
+    return d.handshake(client=cs)
+
+
+def tftp(side, payload, sport=5000, dport=69, v6=False):
+    """A TFTP datagram from 'side' between A:'sport' and B:'dport'."""
+    if v6:
+        ip = IPv6(src=A6, dst=B6) if side == "A" else IPv6(src=B6, dst=A6)
+    else:
+        ip = IP(src=A4, dst=B4) if side == "A" else IP(src=B4, dst=A4)
+    ports = (sport, dport) if side == "A" else (dport, sport)
+    return (side, ip / UDP(sport=ports[0], dport=ports[1]) / Raw(payload))
+
+
+RRQ = b"\x00\x01ctdp.bin\x00octet\x00"
+WRQ = b"\x00\x02ctdp.bin\x00octet\x00"
+
+
+def tftp_data(block, data=b"d" * 16):
+    return struct.pack("!HH", 3, block) + data
+
+
+def tftp_ack(block):
+    return struct.pack("!HH", 4, block)
+
+
+FTP = Helper("ftp", 21)
+TFTP = Helper("tftp", 69)
+
+
+def _ftp_active():
+    c = Talk(40000, 21)
+    return ftp_login(c) + [
+        c.say("A", "PORT 10,0,0,1,7,208\r\n"),          # 2000
+        c.say("B", "200 PORT command successful\r\n"),
+        c.say("A", "RETR ctdp.bin\r\n")] + \
+        data_conn(("B", 20), ("A", 2000)) + [
+        c.say("B", "150 Opening data connection\r\n")]
+
+
+def _ftp_pasv(v6=False, line="227 Entering Passive Mode "
+              "(10,0,0,2,195,80).\r\n", cmd="PASV", port=50000,
+              ctl_port=21):
+    c = Talk(40000, ctl_port, v6=v6)
+    return ftp_login(c) + [
+        c.say("A", cmd + "\r\n"), c.say("B", line),
+        c.say("A", "LIST\r\n")] + \
+        data_conn(("A", 40001), ("B", port), v6=v6) + [
+        c.say("B", "150 Here comes the listing\r\n")]
+
+
+def _ftp_eprt(v6=False):
+    c = Talk(40000, 21, v6=v6)
+    arg = "|2|2001:db8::1|2001|" if v6 else "|1|10.0.0.1|2001|"
+    return ftp_login(c) + [
+        c.say("A", f"EPRT {arg}\r\n"),
+        c.say("B", "200 EPRT command successful\r\n"),
+        c.say("A", "STOR ctdp.bin\r\n")] + \
+        data_conn(("B", 20), ("A", 2001), v6=v6)
+
+
+def _ftp_port_first_line():
+    c = Talk(40000, 21)
+    return c.handshake() + [
+        c.say("B", "220 ctdp FTP ready\r\n"),
+        c.say("A", "PORT 10,0,0,1,7,208\r\n"),
+        c.say("B", "530 Please login\r\n")] + \
+        data_conn(("B", 20), ("A", 2000))
+
+
+def _ftp_port_mid_line():
+    c = Talk(40000, 21)
+    return ftp_login(c) + [
+        c.say("A", "SITE "),                             # No newline.
+        c.say("A", "PORT 10,0,0,1,7,208\r\n"),          # Mid-line.
+        c.say("B", "500 What\r\n"),
+        c.say("A", "NOOP\r\nPORT 10,0,0,1,7,209\r\n"),  # Second line.
+        c.say("B", "200 NOOP ok\r\n200 PORT ok\r\n"),
+        c.say("A", "PORT 10,0,0,1,7,210\r\n"),          # 2002: a line.
+        c.say("B", "200 PORT ok\r\n")] + \
+        data_conn(("B", 20), ("A", 2002))
+
+
+def _ftp_port_retransmitted():
+    c = Talk(40000, 21)
+    steps = ftp_login(c)
+    port = c.say("A", "PORT 10,0,0,1,7,208\r\n")
+    return steps + [
+        port, c.again(), Wait(3),
+        c.say("B", "200 PORT command successful\r\n"), c.again(),
+        (port[0], port[1].copy())] + \
+        data_conn(("B", 20), ("A", 2000))
+
+
+def _ftp_port_other_host():
+    c = Talk(40000, 21)
+    return ftp_login(c) + [
+        c.say("A", "PORT 10,0,0,3,7,208\r\n"),          # Not A's.
+        c.say("B", "200 PORT command successful\r\n"),
+        ("B", IP(src=B4, dst=A3) / TCP(sport=20, dport=2000,
+                                              flags="S", seq=90000))] + \
+        data_conn(("B", 20), ("A", 2000))
+
+
+def _ftp_port_partial():
+    c = Talk(40000, 21)
+    steps = ftp_login(c)
+    start = c.next["A"]
+    steps += [c.say("A", "PORT 10,0,0,1,7")]          # Ends mid-command.
+    c.next["A"] = start                                # Never acknowledged.
+    steps += [c.say("A", "PORT 10,0,0,1,7,208\r\n"),  # Whole, at its seq.
+              c.say("B", "200 PORT command successful\r\n")]
+    steps += data_conn(("B", 20), ("A", 2000))
+    start = c.next["B"]
+    steps += [c.say("B", "22")]                        # A 227's start.
+    c.next["B"] = start
+    return steps + [c.say("B", "226 Transfer complete\r\n")]
+
+
+def _ftp_without_helper():
+    c = Talk(40000, 21)
+    return ftp_login(c) + [
+        c.say("A", "PORT 10,0,0,1,7,208\r\n"),
+        c.say("B", "200 PORT command successful\r\n")] + \
+        data_conn(("B", 20), ("A", 2000))
+
+
+def _tftp(first, v6=False):
+    return [tftp("A", first, v6=v6),
+            # The server answers from a new port: the expected conn.
+            tftp("B", tftp_data(1) if first == RRQ else tftp_ack(0),
+                 dport=50000, v6=v6),
+            tftp("A", tftp_ack(1) if first == RRQ else tftp_data(1),
+                 dport=50000, v6=v6),
+            tftp("B", tftp_data(2, b"end") if first == RRQ else tftp_ack(1),
+                 dport=50000, v6=v6)]
+
+
+CORPUS += [
+    Sequence("ftp_active_port",
+             "Active FTP: after the login, PORT 10,0,0,1,7,208 expects B "
+             "(any port) to A:2000; B's data SYN from port 20 is related "
+             "and uses the expectation up; the data conn goes on.",
+             _ftp_active(), helper=FTP),
+    Sequence("ftp_passive_pasv",
+             "Passive FTP: the server's 227 (10,0,0,2,195,80) expects A "
+             "(any port) to B:50000; A's data SYN is related and inherits "
+             "the control conn's mark.",
+             _ftp_pasv(), helper=FTP, mark=5),
+    Sequence("ftp_passive_epsv",
+             "Extended passive FTP, in zone 7: the server's 229 "
+             "(|||50001|) expects A to B:50001; the data SYN is related.",
+             _ftp_pasv(line="229 Entering Extended Passive Mode "
+                       "(|||50001|)\r\n", cmd="EPSV", port=50001),
+             helper=FTP, zone=7),
+    Sequence("ftp_active_eprt",
+             "EPRT |1|10.0.0.1|2001|: B to A:2001 expected; B's data SYN "
+             "is related.",
+             _ftp_eprt(), helper=FTP),
+    Sequence("ftp_v6_eprt",
+             "IPv6 active FTP: EPRT |2|2001:db8::1|2001| expects B to "
+             "[2001:db8::1]:2001; B's data SYN is related.",
+             _ftp_eprt(v6=True), helper=FTP),
+    Sequence("ftp_v6_epsv",
+             "IPv6 extended passive FTP: 229 (|||50002|) expects A to "
+             "[2001:db8::2]:50002; A's data SYN is related.",
+             _ftp_pasv(v6=True, line="229 Entering Extended Passive Mode "
+                       "(|||50002|)\r\n", cmd="EPSV", port=50002),
+             helper=FTP),
+    Sequence("ftp_port_first_line",
+             "PORT as the client's very first payload: the first line "
+             "each way is never parsed, so no expectation; B's data SYN "
+             "is a new conn.",
+             _ftp_port_first_line(), helper=FTP),
+    Sequence("ftp_port_mid_line",
+             "PORT where no line starts: after a segment without newline "
+             "(SITE ), and second in a segment after NOOP: neither "
+             "expected; the next PORT, at a line start, is (A:2002).",
+             _ftp_port_mid_line(), helper=FTP),
+    Sequence("ftp_port_retransmitted",
+             "PORT sent twice at the same sequence number: one "
+             "expectation; 3 s later, after the server's answer (itself "
+             "sent twice), once more: still one, renewed (its timeout "
+             "300 s again); B's data SYN is related.",
+             _ftp_port_retransmitted(), helper=FTP),
+    Sequence("ftp_port_other_host",
+             "PORT naming another host (A3, 10.0.0.3, behind A too): no "
+             "expectation (no hole to a third host); B's SYNs to it and to A:2000 are "
+             "new conns.",
+             _ftp_port_other_host(), helper=FTP),
+    Sequence("ftp_port_partial",
+             "A PORT cut mid-command is dropped by the helper (on both "
+             "sides); sent whole at the same sequence number it is "
+             "expected; a server payload '22' (a 227 cut short) is "
+             "dropped too.",
+             _ftp_port_partial(), helper=FTP),
+    Sequence("ftp_nonstandard_port",
+             "FTP on port 2121, the helper assigned there: 227 expects A "
+             "to B:50000; the data SYN is related.",
+             _ftp_pasv(ctl_port=2121), helper=Helper("ftp", 2121)),
+    Sequence("ftp_without_helper",
+             "The same active FTP with no helper on the control conn: no "
+             "expectation, B's data SYN is a new conn (which the "
+             "forward chain accepts).",
+             _ftp_without_helper()),
+    Sequence("tftp_rrq",
+             "TFTP read request: the server's answer is expected from B "
+             "(any port) to A:5000; its DATA from port 50000 is related, "
+             "A's ACK the reply; the request's conn stays unreplied.",
+             _tftp(RRQ), helper=TFTP),
+    Sequence("tftp_wrq_v6",
+             "IPv6 TFTP write request: the server's ACK 0 from port 50000 "
+             "is related, then DATA and ACK.",
+             _tftp(WRQ, v6=True), helper=TFTP),
 ]
 
 

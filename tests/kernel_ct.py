@@ -25,6 +25,7 @@ that this process itself never changes namespace except for the instant it
 opens a peer's socket.
 """
 import ctypes
+import ipaddress
 import itertools
 import json
 import os
@@ -188,8 +189,19 @@ class KernelRouter:
         out = _sh("ip", "-n", ns, "-j", "link", "show", ifname)
         return json.loads(out)[0]["address"]
 
-    def _load_rules(self, zone=0, mark=0):
+    def _load_rules(self, zone=0, mark=0, helper=None):
         lines = ["table inet kct {"]
+        if helper:
+            # The helper is assigned to a new conn before its confirm (in
+            # postrouting, where the kernel's helpers run): in prerouting,
+            # after conntrack (-200).
+            name, type_, proto, port = helper
+            lines += [f'  ct helper {name} {{ type "{type_}" protocol '
+                      f"{proto}; }}",
+                      "  chain helper {",
+                      "    type filter hook prerouting priority filter;",
+                      f'    {proto} dport {port} ct helper set "{name}"',
+                      "  }"]
         if zone:
             # Before conntrack's own prerouting hook (priority -200).
             lines += ["  chain zone {",
@@ -205,9 +217,12 @@ class KernelRouter:
         lines += ["  }", "}"]
         self.run_r("nft", "-f", "-", input="\n".join(lines) + "\n")
 
-    def configure(self, zone=0, mark=0, nat=None):
+    def configure(self, zone=0, mark=0, nat=None, helper=None):
         """Reloads the rules: conntrack in 'zone', and 'mark' set on the
-        conn by the packet that creates it (ct state new).  With 'nat'
+        conn by the packet that creates it (ct state new).  With 'helper'
+        ((object name, helper type, protocol, port): "ftp-std", "ftp",
+        "tcp", 21), an nft ct helper object of that type and a prerouting
+        rule that assigns it to new conns to that port.  With 'nat'
         ({"prerouting": [rule, ...], "postrouting": [...]}, nft rule
         texts), also a table inet kctnat with a nat chain on each hook
         holding those rules (both chains always, so every conn gets its
@@ -217,7 +232,7 @@ class KernelRouter:
         if self._nat:
             self.run_r("nft", "delete", "table", "inet", "kctnat")
             self._nat = False
-        self._load_rules(zone, mark)
+        self._load_rules(zone, mark, helper)
         if nat is not None:
             lines = ["table inet kctnat {"]
             for hook, prio in (("prerouting", "dstnat"),
@@ -274,8 +289,9 @@ class KernelRouter:
         return self.run_r("sysctl", "-n", f"net.netfilter.{name}").strip()
 
     def flush(self):
-        """Deletes every conn in R."""
+        """Deletes every conn in R, and every expectation."""
         self.run_r("conntrack", "-F")
+        self.run_r("conntrack", "-F", "expect", check=False)
 
     # ---- Packets and verdicts -------------------------------------------
 
@@ -375,6 +391,45 @@ class KernelRouter:
             c["read"] = t
         return conns
 
+    def expectations(self):
+        """R's expectations, as parse_expect() gives them, from
+        /proc/net/nf_conntrack_expect (the namespace's own); each also has
+        "read", the monotonic time of the listing."""
+        out = self.run_r("cat", "/proc/net/nf_conntrack_expect")
+        t = time.monotonic()
+        exps = parse_expect(out)
+        for e in exps:
+            e["read"] = t
+        return exps
+
+
+def parse_expect(text):
+    """Parses /proc/net/nf_conntrack_expect lines ("297 l3proto = 2
+    proto=6 src=10.0.0.2 dst=10.0.0.1 sport=0 dport=2000 ftp") into
+    dicts: timeout (s), l3 (2 or 10), proto, tuple (the key=value fields,
+    addresses in one spelling), and rest (the words after the tuple:
+    flags such as PERMANENT, the helper's name)."""
+    exps = []
+    for line in text.splitlines():
+        tok = line.split()
+        if len(tok) < 5 or tok[1:3] != ["l3proto", "="]:
+            continue
+        e = {"timeout": int(tok[0]), "l3": int(tok[3]), "proto": None,
+             "tuple": {}, "rest": []}
+        for t in tok[4:]:
+            m = _KV.match(t)
+            if m and m[1] == "proto":
+                e["proto"] = int(m[2])
+            elif m:
+                k, v = m.groups()
+                if k in ("src", "dst"):
+                    v = ipaddress.ip_address(v).compressed
+                e["tuple"][k] = v
+            else:
+                e["rest"].append(t)
+        exps.append(e)
+    return exps
+
 
 _KV = re.compile(r"^([a-z_0-9]+)=(.*)$")
 
@@ -384,7 +439,8 @@ def parse_conntrack(text):
     timeout (s), state (TCP and other stateful protocols, else None),
     orig and reply (dicts of the tuple's key=value fields), flags (the
     bracketed words: UNREPLIED, ASSURED...), mark, zone, id, use and
-    packets (both directions, when accounting is on)."""
+    packets (both directions, when accounting is on); helper, the
+    helper's name, if the conn has one (conntrack -L's "helper=ftp")."""
     conns = []
     for line in text.splitlines():
         tok = line.split()
@@ -392,7 +448,7 @@ def parse_conntrack(text):
             continue
         c = {"l3": tok[0], "proto": tok[2], "timeout": int(tok[4]),
              "state": None, "orig": {}, "reply": {}, "flags": set(),
-             "mark": 0, "zone": 0, "id": None}
+             "mark": 0, "zone": 0, "id": None, "helper": None}
         rest = tok[5:]
         if rest and not _KV.match(rest[0]) and not rest[0].startswith("["):
             c["state"] = rest.pop(0)
@@ -409,6 +465,8 @@ def parse_conntrack(text):
             if k in ("mark", "zone", "use"):
                 c[k] = int(v)
                 tail = True
+            elif k == "helper":
+                c["helper"] = v
             elif k == "id" and tail:
                 c["id"] = v
             elif k in tuple_ and tuple_ is c["orig"]:

@@ -6,12 +6,12 @@ the side-by-side verdicts and the tables."""
 import pytest
 
 from kdiff import (Diff, NatCompare, checksums_ok, compare_counts,
-                   compare_tables, ctdp_flows, judge, nat_rules, normalize,
-                   run_sequence)
-from kdiff_corpus import (A4, B4, CORPUS, NAT4, Explained, Nat, Sequence,
-                          Via, tcp, udp)
+                   compare_expects, compare_tables, ctdp_flows, dropped,
+                   helper_rule, judge, nat_rules, normalize, run_sequence)
+from kdiff_corpus import (A4, B4, CORPUS, NAT4, Explained, Helper, Nat,
+                          Sequence, Talk, Via, tcp, udp)
 from scapy.all import IP, TCP, UDP
-from kernel_ct import kernel_ready
+from kernel_ct import kernel_ready, parse_expect
 
 
 needs_kernel = pytest.mark.skipif(kernel_ready() is not None,
@@ -265,3 +265,114 @@ def test_nat_difference_is_reported(router, tmp_path):
         kdiff.ctdp_flows = real
     assert any("[packet 0 out]" in b and "10.0.0.101" in b for b in bad), bad
     assert any("[table reply]" in b for b in bad), bad
+
+
+def test_corpus_covers_helpers():
+    """The helper sequences of the issue: active FTP (PORT, EPRT), passive
+    (227, 229), IPv6 (EPRT |2|, EPSV), PORT on the first line, mid-line,
+    retransmitted, naming another host, cut short; FTP on another port;
+    TFTP; the data conn without a helper.  None explains a difference."""
+    helped = {s.name: s for s in CORPUS if s.helper}
+    assert {"ftp_active_port", "ftp_passive_pasv", "ftp_passive_epsv",
+            "ftp_active_eprt", "ftp_v6_eprt", "ftp_v6_epsv",
+            "ftp_port_first_line", "ftp_port_mid_line",
+            "ftp_port_retransmitted", "ftp_port_other_host",
+            "ftp_port_partial", "ftp_nonstandard_port", "tftp_rrq",
+            "tftp_wrq_v6"} <= set(helped)
+    assert {s.helper.kind for s in helped.values()} == {"ftp", "tftp"}
+    assert any(s.helper.kind == "ftp" and s.helper.port != 21
+               for s in helped.values())
+    names = {s.name: s for s in CORPUS}
+    assert names["ftp_without_helper"].helper is None
+    assert not [s.name for s in CORPUS
+                if s.name.startswith(("ftp_", "tftp_")) and s.explained]
+
+
+def test_helper_rule_and_flow_agree():
+    """One Helper gives R's ct helper object and rule, and ctdp's flows
+    committing the new conns to its port with alg=; a new conn an
+    expectation matches (+new+rel) is left to the rel flow, as the
+    kernel's ct state new does not match a related conn."""
+    ftp = Helper("ftp", 2121)
+    assert helper_rule(ftp) == ("ftp-2121", "ftp", "tcp", 2121)
+    flows = ctdp_flows(3, 5, None, ftp)
+    assert ("cookie=0x11,table=1,priority=20,tcp,tp_dst=2121,in_port=1,"
+            "ct_state=+trk+new-rel-rpl,actions=ct(commit,zone=3,alg=ftp,"
+            "exec(set_field:5->ct_mark)),output:2") in flows
+    assert any(f.startswith("cookie=0x11,table=1,priority=20,tcp6,") for f
+               in flows)
+    assert ("cookie=0x15,table=1,priority=10,ip,in_port=2,"
+            "ct_state=+trk+rel-rpl,actions=ct(commit,zone=3),output:1") \
+        in flows
+    assert "table=0,priority=10,ip,actions=ct(table=1,zone=3)" in flows
+    tftp = ctdp_flows(0, 0, None, Helper("tftp", 69))
+    assert any("udp6,tp_dst=69,in_port=2" in f and "alg=tftp" in f
+               for f in tftp)
+    assert not [f for f in ctdp_flows(0, 0) if "alg=" in f]
+
+
+def test_expectations_parsed_and_compared():
+    """/proc/net/nf_conntrack_expect lines (the kernel's IPv6 in full,
+    ctdp's shortened) compare by tuple and helper, timeouts within the
+    tolerance."""
+    k = parse_expect(
+        "297 l3proto = 10 proto=6 src=2001:0db8:0000:0000:0000:0000:0000:"
+        "0002 dst=2001:0db8:0000:0000:0000:0000:0000:0001 sport=0 "
+        "dport=2001 ftp\n")
+    c = parse_expect("296 l3proto = 10 proto=6 src=2001:db8::2 "
+                     "dst=2001:db8::1 sport=0 dport=2001 ftp\n")
+    assert k[0]["tuple"] == c[0]["tuple"] and k[0]["rest"] == ["ftp"]
+    for e in k + c:
+        e["read"] = 100.0
+    assert compare_expects(3, k, c) == []
+    c[0]["timeout"] = 250
+    assert [d.key for d in compare_expects(3, k, c)] == [
+        "packet 3 expect timeout"]
+    tftp = parse_expect("299 l3proto = 10 proto=6 src=2001:db8::2 "
+                        "dst=2001:db8::1 sport=0 dport=2001 tftp\n")
+    tftp[0]["read"] = 100.0
+    d, = compare_expects(4, k, tftp)
+    assert d.key == "packet 4 expect" and d.ctdp[0].endswith("tftp")
+    assert [x.key for x in compare_expects(5, k, [])] == ["packet 5 expect"]
+
+
+def test_dropped_packets_are_one_verdict():
+    """A packet a side did not forward is "dropped", whatever its counter
+    said (the kernel's helper drops after the forward chain counted it,
+    ctdp's before table 1); invalid ones stay "inv"."""
+    assert dropped("est", []) == "dropped"
+    assert dropped("held", None) == "dropped"
+    assert dropped("inv", []) == "inv"
+    assert dropped("est", [b"x"]) == "est"
+
+
+def test_talk_keeps_sequence_numbers():
+    """Talk's segments carry each side's next sequence number and
+    acknowledge the other's; again() repeats the last one as it was."""
+    t = Talk(40000, 21)
+    syn, synack, ack = (p for _, p in t.handshake())
+    assert (syn[TCP].seq, synack[TCP].seq, synack[TCP].ack) == (1000, 5000,
+                                                                1001)
+    _, line = t.say("A", "USER x\r\n")
+    assert (line[TCP].seq, line[TCP].ack) == (1001, 5001)
+    assert t.again()[1][TCP].seq == 1001 and t.next["A"] == 1009
+
+
+@needs_kernel
+def test_helper_difference_is_reported(router, tmp_path):
+    """ctdp without the helper on the control conn (no alg=) shows: no
+    expectation where the kernel has one, the data SYN new, not rel, the
+    conn's helper."""
+    import kdiff
+    seq = next(s for s in CORPUS if s.name == "tftp_rrq")
+    real = kdiff.ctdp_flows
+    kdiff.ctdp_flows = lambda zone, mark, nat=None, helper=None: real(
+        zone, mark, nat, Helper("tftp", 70))
+    try:
+        bad = run_sequence(seq, router, tmp_path / "ctdp", lambda line: None)
+    finally:
+        kdiff.ctdp_flows = real
+    assert any("[packet 0 expect]" in b for b in bad), bad
+    assert any("[packet 1 verdict]" in b and "ctdp new" in b for b in bad), \
+        bad
+    assert any("[table helper]" in b for b in bad), bad
