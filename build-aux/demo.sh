@@ -5,14 +5,17 @@
 # by veth pairs (system ports 1 and 2) running the default firewall flows.
 # Real traffic from inside (ping, an HTTP fetch, a UDP exchange, a TCP
 # connection held open) goes through; a connection attempt from outside is
-# dropped.  Then the conntrack table, the flow counters and the datapath's
-# state are printed.
+# dropped.  A 1 MB file is fetched intact over FTP, passive and active,
+# IPv4 and IPv6: the FTP helper of the default flows makes the data
+# connections related (EXPECTED in the conntrack table) and lists an
+# expectation while one is awaited.  Then the conntrack table, the flow
+# counters and the datapath's state are printed.
 #
 # Then ctdpd is restarted with --masquerade: the same firewall, with the
 # IPv4 conns from inside source-NATed to 198.19.0.100, an address of the
 # outside network (whose host reaches it through a neighbour entry: ctdp
-# bridges and answers no ARP).  An HTTP fetch and a UDP exchange from
-# inside go through; the outside servers see only 198.19.0.100, and the
+# bridges and answers no ARP).  An HTTP fetch, a UDP exchange and a
+# passive FTP fetch from inside go through; the outside servers see only 198.19.0.100, and the
 # conntrack table shows the NATed reply tuples.  Everything is removed at
 # the end, whatever happened.
 #
@@ -154,6 +157,63 @@ expect ok "TCP connection from inside, held open, is ESTABLISHED" \
         sleep 0.05
     done; exit 1"
 
+say "FTP through the firewall (the default flows give port 21 the FTP helper)"
+# An anonymous FTP server outside (Debian's python3-pyftpdlib) serving a
+# 1 MB random file; curl inside fetches it passively (the client opens the
+# data connection, to the port of the server's 227/229 reply) and actively
+# (-P: the server opens it, to the port of the client's PORT/EPRT, which
+# the firewall lets in only because the helper made it related).
+mkdir "$work/ftp"
+chmod 755 "$work" "$work/ftp"
+head -c 1048576 /dev/urandom >"$work/ftp/file.bin"
+sum=$(sha256sum <"$work/ftp/file.bin" | cut -d' ' -f1)
+ip netns exec "$nso" /usr/bin/python3 -m pyftpdlib -i :: -p 21 \
+    -d "$work/ftp" >/dev/null 2>&1 &
+for i in $(seq 100); do
+    ip netns exec "$nso" ss -ltn | grep -q ':21 ' && break
+    sleep 0.05
+done
+ftp_fetch() {       # ftp_fetch URL [CURL OPTIONS]: the file arrives intact
+    local url=$1
+    shift
+    ip netns exec "$nsi" curl -sS --max-time 10 "$@" "$url" |
+        sha256sum | grep -q "^$sum "
+}
+expect ok "passive FTP (IPv4): 1 MB fetched intact" \
+    ftp_fetch ftp://198.18.0.2/file.bin
+expect ok "active FTP (IPv4, PORT): 1 MB fetched intact" \
+    ftp_fetch ftp://198.18.0.2/file.bin -P - --disable-eprt
+expect ok "passive FTP (IPv6): 1 MB fetched intact" \
+    ftp_fetch 'ftp://[2001:db8::2]/file.bin'
+expect ok "active FTP (IPv6, EPRT): 1 MB fetched intact" \
+    ftp_fetch 'ftp://[2001:db8::2]/file.bin' -P -
+expect ok "the control connections have the FTP helper" \
+    bash -c "[ \$($build/utilities/ctdp-dpctl --unixctl=$work/ctdpd.ctl \
+                 dump-conntrack | grep -c 'dport=21),.*helper=ftp') = 4 ]"
+expect ok "the active data connections are related, opened from outside" \
+    bash -c "$build/utilities/ctdp-dpctl --unixctl=$work/ctdpd.ctl \
+                 dump-conntrack -m | grep EXPECTED |
+             grep -q 'orig=(src=198.18.0.2,dst=198.18.0.1,'"
+# A client that sends PASV and, before connecting, lists the expectation
+# the 227 reply made (the unix socket is reachable from the namespace).
+expect ok "PASV: dump-conntrack-exp lists the expectation" \
+    ip netns exec "$nsi" /usr/bin/python3 -c '
+import ftplib, subprocess, sys
+ftp = ftplib.FTP("198.18.0.2", timeout=5)
+ftp.login()
+host, port = ftp.makepasv()
+out = subprocess.run(sys.argv[1:] + ["dump-conntrack-exp"],
+                     capture_output=True, text=True).stdout
+print(out, end="")
+ftp.quit()
+assert "dport=%d),reply=" % port in out and "helper=ftp" in out' \
+        "$build/utilities/ctdp-dpctl" --unixctl="$work/ctdpd.ctl"
+echo "  dump-conntrack-exp while PASV's data connection was awaited:"
+sed 's/^/    /' "$work/out"
+echo "  the FTP conns (dump-conntrack -m: control, then data ones EXPECTED):"
+dpctl dump-conntrack -m | grep -E 'helper=ftp|EXPECTED' | sort |
+    sed 's/,protoinfo=([^)]*)//; s/^/    /'
+
 say "the conntrack table (ctdp-dpctl dump-conntrack -s)"
 dpctl dump-conntrack -s | sort
 say "the tracker's counts and statistics (ctdp-dpctl ct-stats-show)"
@@ -206,6 +266,8 @@ s.sendto(b"who am I?", ("198.19.0.2", 9997))
 assert s.recvfrom(2048)[0] == b"198.19.0.100"'
 expect ok "ping from inside, masqueraded" \
     ip netns exec "$nsi" ping -c 2 -i 0.2 -W 2 198.19.0.2
+expect ok "passive FTP from inside, masqueraded: 1 MB intact" \
+    ftp_fetch ftp://198.19.0.2/file.bin
 expect fail "HTTP connection from outside to the NAT address" \
     ip netns exec "$nso" curl -sf --max-time 2 http://198.19.0.100:8081/
 expect ok "dump-conntrack: the fetch's reply tuple is NATed" \
@@ -224,5 +286,6 @@ if [ "$failed" != 0 ]; then
     echo; echo "demo: some traffic did not behave as it should (see above)"
     exit 1
 fi
-echo; echo "demo: the firewall let inside open connections and kept outside out;"
+echo; echo "demo: the firewall let inside open connections and kept outside out,"
+echo "      FTP's data connections came through as related;"
 echo "      with --masquerade, outside saw only the NAT address"

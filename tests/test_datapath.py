@@ -65,7 +65,7 @@ def test_firewall_passes_related_port_unreachable(firewall):
     firewall.inject(1, sent)
     firewall.inject(2, error)
     firewall.wait_sent("p1", [error])
-    related = "priority=50,ct_state=+rel+trk,in_port=2"
+    related = "priority=50,ct_state=+rel+trk,ip,in_port=2"
     assert firewall.n_packets(1, related) == 1
 
 
@@ -121,7 +121,7 @@ def test_firewall_counts_every_flow(firewall):
         (1, "priority=0"): ["stray"],
     }
     flows = firewall.flows()
-    assert len(flows) == 19
+    assert len(flows) == 22
     for f in flows:
         names = expected.pop((f["table"], f["match"]), [])
         assert (f["n_packets"], f["n_bytes"]) == \
@@ -477,8 +477,8 @@ def test_del_flows_with_match_deletes_only_matching(firewall):
     kept = [(f["table"], f["match"]) for f in before
             if "in_port=2" not in f["match"]]
     assert [(f["table"], f["match"]) for f in after] == kept
-    assert len(before) - len(after) == 6
-    assert "flows: 13" in firewall.show()
+    assert len(before) - len(after) == 7
+    assert "flows: 15" in firewall.show()
 
 
 def test_del_flows_in_one_table(firewall):

@@ -136,14 +136,17 @@ def c_flows(code, start, end):
 def test_default_flows_match_the_code():
     """The DEFAULT FLOWS section of ctdpd.8 lists exactly the flows of the
     firewall that lib/ctdp-dp.c loads, in the same order; the masquerading
-    firewall's are the same but for the two IPv4 ct() actions, which the
-    section shows after them."""
+    firewall's are the same but for the three IPv4 ct() actions, which the
+    section shows after them (the FTP helper's flow and the flow for new
+    conns from inside)."""
     code = (TOP / "lib" / "ctdp-dp.c").read_text()
     flows = c_flows(code, "ctdp_dp_firewall_flows[] =", "\";\n")
     page = (TOP / "utilities" / "ctdpd.8").read_text()
     section = page.split(".SH DEFAULT FLOWS")[1].split("\n.SH ")[0]
     blocks = re.findall(r"^\.nf\n(.*?)^\.fi", section, re.M | re.S)
-    listed = [[l for l in b.splitlines() if l.startswith("table=")]
+    # A minus is written \- (so that it renders as one, not a hyphen).
+    listed = [[l.replace("\\-", "-") for l in b.splitlines()
+               if l.startswith("table=")]
               for b in blocks]
     assert listed[0] == flows
 
@@ -152,6 +155,10 @@ def test_default_flows_match_the_code():
     changed = {
         "table=0,priority=10,ip,actions=ct(table=1)":
             "table=0,priority=10,ip,actions=ct(table=1,nat)",
+        "table=1,priority=60,ct_state=+trk+new-rel,tcp,in_port=1,tp_dst=21,"
+        "actions=ct(commit,alg=ftp),output:2":
+            "table=1,priority=60,ct_state=+trk+new-rel,tcp,in_port=1,"
+            "tp_dst=21,actions=ct(commit,alg=ftp,nat(src=%s)),output:2",
         "table=1,priority=50,ct_state=+trk+new,ip,in_port=1,"
         "actions=ct(commit),output:2":
             "table=1,priority=50,ct_state=+trk+new,ip,in_port=1,"
