@@ -159,8 +159,10 @@ struct ctdp_conn_ext {
     /* NAT (ctdp-nat.c). */
     struct ctdp_tuple reply;        /* With CTDP_S_NAT: the reply tuple, not
                                      * the original inverted. */
-    struct hmap_node by_src;        /* In ct->nat_by_src while the conn is
-                                     * confirmed and has SRC_NAT. */
+    /* While the conn is confirmed and has SRC_NAT: in the list of its
+     * source's group in ct->nat_by_src (ctdp-nat.c). */
+    struct ovs_list by_src;
+    void *by_src_group;
     /* Helpers (ctdp-helper.h).  'helper' is set before confirm and
      * constant after; the rest is under the conn's lock. */
     const struct ctdp_helper *helper;   /* NULL: none. */
@@ -169,7 +171,7 @@ struct ctdp_conn_ext {
     uint32_t n_expected;            /* Live expectations it made; under
                                      * ct->expect_mutex. */
 };
-BUILD_ASSERT_DECL(sizeof(struct ctdp_conn_ext) == 120);
+BUILD_ASSERT_DECL(sizeof(struct ctdp_conn_ext) == 128);
 
 /* The status bits that say a conn stores its reply tuple. */
 #define CTDP_S_NAT (CTDP_S_SRC_NAT | CTDP_S_DST_NAT)
@@ -403,9 +405,10 @@ struct ctdp_ct {
     ATOMIC(size_t) n_listeners;     /* Read on the packet path. */
 
     /* Source-NATed conns by original source (zone, family, protocol,
-     * address, port), as the kernel's nf_nat_bysource: a new conn from a
-     * source that has a mapping gets the same one (ctdp-nat.c).  Taken
-     * under the bucket locks by confirm and removal: a leaf. */
+     * address, port), one entry per source, as the kernel's
+     * nf_nat_bysource: a new conn from a source that has a mapping gets
+     * the same one (ctdp-nat.c).  Taken under the bucket locks by confirm
+     * and removal: a leaf. */
     struct ovs_spin nat_lock;
     struct hmap nat_by_src OVS_GUARDED;
 
@@ -489,6 +492,7 @@ int ctdp_nat_follow_master(struct ctdp_ct *, struct ctdp_conn **,
                            const struct ctdp_expect_nat *, long long now);
 void ctdp_nat_confirmed(struct ctdp_ct *, struct ctdp_conn *);
 void ctdp_nat_removed(struct ctdp_ct *, struct ctdp_conn *);
+size_t ctdp_nat_n_sources(struct ctdp_ct *);
 void ctdp_nat_destroy(struct ctdp_ct *);
 
 /* ctdp-expect.c */

@@ -127,6 +127,31 @@ same_src(const struct ctdp_tuple *a, const struct ctdp_tuple *b)
             && !memcmp(&a->src, &b->src, sizeof a->src));
 }
 
+/* The source-NATed conns of one source: the index holds one of these per
+ * source, so that a source with many conns (a client talking to many
+ * peers from one port) costs one hash entry, and a conn leaves its list in
+ * O(1). */
+struct src_group {
+    struct hmap_node node;          /* In ct->nat_by_src. */
+    struct ctdp_tuple src;          /* Compared by same_src(). */
+    struct ovs_list conns;          /* struct ctdp_conn_ext's 'by_src'. */
+};
+
+static struct src_group *
+find_group(const struct ctdp_ct *ct, const struct ctdp_tuple *t,
+           uint32_t hash)
+    OVS_REQUIRES(ct->nat_lock)
+{
+    struct src_group *g;
+
+    HMAP_FOR_EACH_WITH_HASH (g, node, hash, &ct->nat_by_src) {
+        if (same_src(&g->src, t)) {
+            return g;
+        }
+    }
+    return NULL;
+}
+
 /* Indexes a conn that its confirm just inserted, if it has a source NAT.
  * The caller holds the conn's bucket locks, so that a removal, which
  * takes them first, always finds it indexed. */
@@ -134,9 +159,20 @@ void
 ctdp_nat_confirmed(struct ctdp_ct *ct, struct ctdp_conn *conn)
 {
     if (ctdp_conn_status(conn) & CTDP_S_SRC_NAT) {
+        struct ctdp_conn_ext *ext = ctdp_conn_ext(conn);
+        uint32_t hash = src_hash(ct, &conn->key);
+        struct src_group *g;
+
         ovs_spin_lock(&ct->nat_lock);
-        hmap_insert(&ct->nat_by_src, &ctdp_conn_ext(conn)->by_src,
-                    src_hash(ct, &conn->key));
+        g = find_group(ct, &conn->key, hash);
+        if (!g) {
+            g = xmalloc(sizeof *g);
+            g->src = conn->key;
+            ovs_list_init(&g->conns);
+            hmap_insert(&ct->nat_by_src, &g->node, hash);
+        }
+        ovs_list_push_back(&g->conns, &ext->by_src);
+        ext->by_src_group = g;
         ovs_spin_unlock(&ct->nat_lock);
     }
 }
@@ -146,15 +182,39 @@ void
 ctdp_nat_removed(struct ctdp_ct *ct, struct ctdp_conn *conn)
 {
     if (ctdp_conn_status(conn) & CTDP_S_SRC_NAT) {
+        struct ctdp_conn_ext *ext = ctdp_conn_ext(conn);
+        struct src_group *g = ext->by_src_group;
+
         ovs_spin_lock(&ct->nat_lock);
-        hmap_remove(&ct->nat_by_src, &ctdp_conn_ext(conn)->by_src);
+        ovs_list_remove(&ext->by_src);
+        if (ovs_list_is_empty(&g->conns)) {
+            hmap_remove(&ct->nat_by_src, &g->node);
+            free(g);
+        }
         ovs_spin_unlock(&ct->nat_lock);
     }
+}
+
+/* The number of sources in the index, for tests. */
+size_t
+ctdp_nat_n_sources(struct ctdp_ct *ct)
+{
+    size_t n;
+
+    ovs_spin_lock(&ct->nat_lock);
+    n = hmap_count(&ct->nat_by_src);
+    ovs_spin_unlock(&ct->nat_lock);
+    return n;
 }
 
 void
 ctdp_nat_destroy(struct ctdp_ct *ct)
 {
+    struct src_group *g;
+
+    HMAP_FOR_EACH_POP (g, node, &ct->nat_by_src) {
+        free(g);
+    }
     hmap_destroy(&ct->nat_by_src);
     ovs_spin_destroy(&ct->nat_lock);
 }
@@ -167,21 +227,24 @@ static bool
 find_src_mapping(struct ctdp_ct *ct, const struct ctdp_conn *conn,
                  struct ctdp_tuple *t, long long now)
 {
-    struct ctdp_conn_ext *nat;
+    struct src_group *g;
     bool found = false;
 
     ovs_spin_lock(&ct->nat_lock);
-    HMAP_FOR_EACH_WITH_HASH (nat, by_src, src_hash(ct, &conn->key),
-                             &ct->nat_by_src) {
-        if (same_src(&nat->conn->key, &conn->key)
-            && ctdp_conn_is_live(nat->conn, now)) {
-            struct ctdp_tuple mapped;
+    g = find_group(ct, &conn->key, src_hash(ct, &conn->key));
+    if (g) {
+        struct ctdp_conn_ext *ext;
 
-            ctdp_tuple_invert(&nat->reply, &mapped);
-            t->src = mapped.src;
-            t->sport = mapped.sport;
-            found = true;
-            break;
+        LIST_FOR_EACH (ext, by_src, &g->conns) {
+            if (ctdp_conn_is_live(ext->conn, now)) {
+                struct ctdp_tuple mapped;
+
+                ctdp_tuple_invert(&ext->reply, &mapped);
+                t->src = mapped.src;
+                t->sport = mapped.sport;
+                found = true;
+                break;
+            }
         }
     }
     ovs_spin_unlock(&ct->nat_lock);

@@ -12,6 +12,7 @@
  * (203.0.113.1). */
 #include <config.h>
 #include "ctdp-ct.h"
+#include "ctdp-ct-private.h"
 #include "ctdp-pkt.h"
 #include "ctdp-tuple.h"
 #include "ctdp-unit.h"
@@ -660,6 +661,36 @@ test_snat_source_keeps_mapping(void)
         }
         done(ct, pkt);
     }
+    tpkt_ct_destroy(ct);
+}
+
+/* The by-source index holds one entry per source, however many conns the
+ * source has (a client talking to many peers from one port), and loses it
+ * with the last one: removing a conn from it costs O(1), not a walk of its
+ * source's other conns (which made a flush of many conns from one source
+ * quadratic). */
+static void
+test_snat_index_one_entry_per_source(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct ctdp_ct_action a = nat_action(true, CTDP_NAT_SRC, "192.0.2.10",
+                                         "192.0.2.10", 20000, 29999);
+    struct ctdp_ct_flush_filter f;
+    char dst[32];
+
+    for (int i = 0; i < 200; i++) {
+        struct tpkt_ip ip;
+
+        snprintf(dst, sizeof dst, "198.51.%d.%d", 100 + i / 100, i % 100);
+        ip = tpkt_ip(H1, dst);
+        done(ct, run(ct, tpkt_udp(&ip, 5000, 53, 8), &a,
+                     TRK_NEW | CS_SRC_NAT, 0));
+    }
+    CHECK_EQ(ctdp_ct_n_conns(ct), 200);
+    CHECK_EQ(ctdp_nat_n_sources(ct), 1);
+    ctdp_ct_flush_filter_init(&f);
+    CHECK_EQ(ctdp_ct_flush(ct, &f, 0), 200);
+    CHECK_EQ(ctdp_nat_n_sources(ct), 0);
     tpkt_ct_destroy(ct);
 }
 
@@ -1515,6 +1546,8 @@ const struct ctdp_unit_suite ct_nat_suite = {
         { "snat-search-bounded", test_snat_search_bounded },
         { "snat-persistent", test_snat_persistent },
         { "snat-source-keeps-mapping", test_snat_source_keeps_mapping },
+        { "snat-index-one-entry-per-source",
+          test_snat_index_one_entry_per_source },
         { "snat-hash-stable", test_snat_hash_stable },
         { "snat-random", test_snat_random },
         { "dnat-addr-port", test_dnat_addr_port },
