@@ -18,6 +18,7 @@ tftp_help(const struct ctdp_help_ctx *ctx)
     const struct ctdp_parsed *p = ctx->parsed;
     const uint8_t *l4 = p->l4;
     struct ctdp_tuple reply, expected;
+    struct ctdp_expect_nat nat;
     uint16_t opcode;
 
     if (p->l4_size < 8 + 2) {
@@ -27,12 +28,19 @@ tftp_help(const struct ctdp_help_ctx *ctx)
     if (opcode != TFTP_RRQ && opcode != TFTP_WRQ) {
         return true;
     }
-    /* The answer goes as the conn's replies do, from a new server port. */
+    /* The answer goes as the conn's replies do, from a new server port;
+     * through NAT (the kernel's nf_nat_tftp.c), it is translated back to
+     * the client's own address and port, as the conn's replies are. */
     ctdp_conn_reply_tuple(ctx->conn, &reply);
     expected = reply;
     expected.sport = 0;
-    return !ctdp_expect_create(ctx->ct, ctx->conn, &expected, NULL,
-                                ctx->now);
+    nat = (struct ctdp_expect_nat) {
+        .src = ctx->conn->key.dst, .dst = ctx->conn->key.src,
+        .dport = ctx->conn->key.sport,
+    };
+    return !ctdp_expect_create(ctx->ct, ctx->conn, &expected,
+                               (ctdp_conn_status(ctx->conn) & CTDP_S_NAT
+                                ? &nat : NULL), ctx->now);
 }
 
 const struct ctdp_helper ctdp_helper_tftp = {

@@ -414,3 +414,27 @@ def test_expectation_events(make_dp):
     assert lines[1].startswith("[DESTROY] ")
     assert "proto=" not in dp.appctl("dpctl/stream-read",
                                      conns.stdout.strip()).stdout
+
+
+def test_tftp_through_snat(make_dp):
+    """Through source NAT the server answers the NAT address from a new
+    port; the answer is related and reaches the client at its own address
+    and port (the kernel's nf_nat_tftp)."""
+    dp = make_dp(flows=[
+        "table=0,priority=100,arp,actions=drop",
+        "table=0,priority=10,ip,actions=ct(table=1,nat)",
+        "table=1,priority=60,ct_state=+trk+new-rel,udp,in_port=1,tp_dst=69,"
+        f"actions=ct(commit,alg=tftp,nat(src={NAT_IP}:6000)),output:2",
+        "table=1,priority=50,ct_state=+trk+rel,ip,in_port=2,"
+        "actions=ct(commit,nat),output:1",
+        "table=1,priority=0,actions=drop",
+    ])
+    dp.inject(1, eth() / IP(src=IP_IN, dst=IP_OUT)
+              / UDP(sport=CLIENT_PORT, dport=69) / b"\x00\x01f\x00octet\x00")
+    req = last_tcp(dp, "p2")
+    assert (req[IP].src, req[UDP].sport) == (NAT_IP, 6000)
+    dp.inject(2, eth(MAC_OUT, MAC_IN) / IP(src=IP_OUT, dst=NAT_IP)
+              / UDP(sport=3333, dport=6000) / b"\x00\x03\x00\x01data")
+    ans = last_tcp(dp, "p1")
+    assert (ans[IP].src, ans[UDP].sport, ans[IP].dst, ans[UDP].dport) == \
+        (IP_OUT, 3333, IP_IN, CLIENT_PORT)
