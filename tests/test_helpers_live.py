@@ -383,29 +383,38 @@ def test_tftp_without_alg_is_refused(tmp_path, files, server):
 NAT = "198.19.0.100"
 
 
-def test_passive_ftp_through_masquerade(tmp_path, files):
-    """--masquerade: passive FTP works (the 227 and 229 replies name the
-    server's address and port, which need no translation); the control
-    conn has the helper and is source-NATed, and so is the data conn the
-    client opens."""
+def test_ftp_through_masquerade(tmp_path, files):
+    """--masquerade: passive FTP (the 227 and 229 replies name the
+    server's address and port, which need no translation) and active FTP
+    (the helper rewrites PORT and EPRT to name the NAT address, and the
+    server's data conn to it is translated back to the client), a whole
+    file each; the control conns have the helper and are source-NATed, and
+    so are the data conns."""
     from test_nat_live import INSIDE_A, OUTSIDE, setup_addresses
     with network(tmp_path, [(INSIDE_A, INSIDE6), (OUTSIDE, OUTSIDE6)],
                  daemon_args=[f"--masquerade={NAT}"]) as net:
         setup_addresses(net)
         start_servers(net, files[0])
         inside = net.hosts[0]
-        for mode in ("passive-epsv", "passive-pasv"):
+        for mode in ("passive-epsv", "passive-pasv", "active-eprt",
+                     "active-port"):
             rc, digest, err = fetch(inside, f"ftp://{OUTSIDE}/data.bin",
                                     *MODES[mode])
             assert rc == 0 and digest == files[1]["data.bin"], (mode, err)
         lines = conns(net)
         ctrl = [l for l in lines if "dport=21)," in l]
-        assert len(ctrl) == 2, lines
+        assert len(ctrl) == 4, lines
         for line in ctrl:
             assert line.endswith(",helper=ftp")
             assert f"reply=(src={OUTSIDE},dst={NAT}," in line
         data = [l for l in lines if "EXPECTED" in l]
-        assert len(data) == 2, lines
-        for line in data:
-            assert line.startswith(f"tcp,orig=(src={INSIDE_A},")
+        assert len(data) == 4, lines
+        passive = [l for l in data
+                   if l.startswith(f"tcp,orig=(src={INSIDE_A},")]
+        active = [l for l in data
+                  if l.startswith(f"tcp,orig=(src={OUTSIDE},dst={NAT},")]
+        assert len(passive) == 2 and len(active) == 2, data
+        for line in passive:
             assert f",dst={NAT}," in line
+        for line in active:
+            assert f"reply=(src={INSIDE_A},dst={OUTSIDE}," in line
