@@ -425,6 +425,7 @@ struct ctdp_ct {
     ATOMIC(bool) tcp_loose;                 /* See ctdp_ct_set_tcp_*(). */
     ATOMIC(bool) tcp_be_liberal;
     ATOMIC(bool) tcp_seq_check;
+    ATOMIC(bool) ftp_loose;
     void (*test_delay)(enum ctdp_test_point);   /* See ctdp_ct_params. */
     struct ctdp_stat_shard stats[CTDP_STAT_SHARDS];
 };

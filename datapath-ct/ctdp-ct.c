@@ -1035,6 +1035,7 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
     atomic_init(&ct->tcp_loose, true);
     atomic_init(&ct->tcp_be_liberal, false);
     atomic_init(&ct->tcp_seq_check, true);
+    atomic_init(&ct->ftp_loose, false);
     atomic_init(&ct->n_conns, 0);
     atomic_init(&ct->max_conns,
                 p->max_conns ? p->max_conns : CTDP_CT_DEFAULT_MAX_CONNS);
@@ -1112,6 +1113,21 @@ void
 ctdp_ct_set_tcp_seq_check(struct ctdp_ct *ct, bool on)
 {
     atomic_store_relaxed(&ct->tcp_seq_check, on);
+}
+
+void
+ctdp_ct_set_ftp_loose(struct ctdp_ct *ct, bool on)
+{
+    atomic_store_relaxed(&ct->ftp_loose, on);
+}
+
+bool
+ctdp_ct_get_ftp_loose(const struct ctdp_ct *ct)
+{
+    bool on;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_ct *, ct)->ftp_loose, &on);
+    return on;
 }
 
 bool

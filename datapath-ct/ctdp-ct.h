@@ -219,6 +219,12 @@ enum {
  * off), and 'seq_check' off (Open vSwitch's ct-disable-tcp-seq-chk) skips
  * sequence and window checks altogether. */
 void ctdp_ct_set_tcp_loose(struct ctdp_ct *, bool);
+/* The FTP helper's 'loose' (the kernel's nf_conntrack_ftp module
+ * parameter, off by default): with it, a PORT or 227 naming another
+ * address than the sender's still opens the data connection, to that
+ * address. */
+void ctdp_ct_set_ftp_loose(struct ctdp_ct *, bool);
+bool ctdp_ct_get_ftp_loose(const struct ctdp_ct *);
 void ctdp_ct_set_tcp_be_liberal(struct ctdp_ct *, bool);
 void ctdp_ct_set_tcp_seq_check(struct ctdp_ct *, bool);
 bool ctdp_ct_get_tcp_seq_check(const struct ctdp_ct *);

@@ -10,9 +10,10 @@
  * a retransmission of a line already seen parses as before (the
  * expectation is the same one, renewed).
  *
- * The address named must be the sender's own (the kernel's 'loose' mode,
- * off by default, is not offered): otherwise no expectation is made, as
- * the kernel, so a host cannot open holes to a third one.  A partial
+ * The address named must be the sender's own: otherwise no expectation is
+ * made, as the kernel, so a host cannot open holes to a third one, unless
+ * 'loose' (ctdp_ct_set_ftp_loose(), the kernel's module parameter) says
+ * the address named is to be expected.  A partial
  * command, or one that cannot be expected (another master's expectation
  * has the tuple, the table is full), drops the packet, as the kernel.
  *
@@ -151,14 +152,20 @@ parse_line(const struct ctdp_help_ctx *ctx, const char *data, size_t len,
     default:
         return LINE_PARTIAL;
     }
-    if (cmd.l3 == here.l3 && memcmp(&cmd.addr, &here.src, sizeof cmd.addr)) {
-        return LINE_ACCEPT;     /* Not the sender's address: no hole. */
-    }
-    /* The data conn comes the other way: from the peer, to the address
-     * named. */
+    /* The data conn comes the other way: from the peer, to the sender's
+     * address as the peer sees it. */
     memset(&expected, 0, sizeof expected);
     expected.src = there.src;
     expected.dst = there.dst;
+    if (cmd.l3 == here.l3 && memcmp(&cmd.addr, &here.src, sizeof cmd.addr)) {
+        /* Not the sender's own address: no hole to a third host, unless
+         * 'loose' (the kernel's Enrico Scholz case: a server behind a
+         * partial NAT naming where it really listens). */
+        if (!ctdp_ct_get_ftp_loose(ctx->ct)) {
+            return LINE_ACCEPT;
+        }
+        expected.dst = cmd.addr;
+    }
     expected.dport = htons(cmd.port);
     expected.zone = here.zone;
     expected.nw_proto = IPPROTO_TCP;

@@ -822,9 +822,33 @@ cmd_get_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
                           : "TCP sequence checking: disabled\n");
 }
 
+/* ---- The FTP helper's loose mode ---------------------------------------- */
+
+static void
+cmd_set_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                  const char *argv[], void *dp)
+{
+    if (strcmp(argv[1], "0") && strcmp(argv[1], "1")) {
+        reply_error(conn, EINVAL, "invalid value %s (want 0 or 1)", argv[1]);
+        return;
+    }
+    ctdp_ct_set_ftp_loose(ctdp_dp_ct(dp), argv[1][0] == '1');
+    unixctl_command_reply(conn, NULL);
+}
+
+static void
+cmd_get_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                  const char *argv[] OVS_UNUSED, void *dp)
+{
+    unixctl_command_reply(conn, ctdp_ct_get_ftp_loose(ctdp_dp_ct(dp))
+                                ? "1\n" : "0\n");
+}
+
 void
 ctdp_dpctl_register(struct ctdp_dp *dp)
 {
+    ctdp_command_register("dpctl/ct-set-ftp-loose", cmd_set_ftp_loose, dp);
+    ctdp_command_register("dpctl/ct-get-ftp-loose", cmd_get_ftp_loose, dp);
     ctdp_command_register("dpctl/ct-bkts", cmd_bkts, dp);
     ctdp_command_register("dpctl/ct-enable-tcp-seq-chk",
                           cmd_enable_tcp_seq_chk, dp);

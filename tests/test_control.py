@@ -165,6 +165,8 @@ APPCTL_CALLS = [
     ("ct-get-sweep-interval", [], "=="),
     ("ct-disable-tcp-seq-chk", [], ""),
     ("ct-get-tcp-seq-chk", [], "=="),
+    ("ct-set-ftp-loose", ["1"], ""),
+    ("ct-get-ftp-loose", [], "=="),
     ("ct-enable-tcp-seq-chk", [], ""),
     ("ct-set-timeout-policy", ["zone=3", "udp_first=10"], ""),
     ("ct-get-timeout-policy", ["zone=3"], "=="),

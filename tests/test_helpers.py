@@ -438,3 +438,22 @@ def test_tftp_through_snat(make_dp):
     ans = last_tcp(dp, "p1")
     assert (ans[IP].src, ans[UDP].sport, ans[IP].dst, ans[UDP].dport) == \
         (IP_OUT, 3333, IP_IN, CLIENT_PORT)
+
+
+def test_loose_lets_port_name_another_host(make_dp):
+    """With ct-set-ftp-loose 1 (the kernel's loose), a PORT naming another
+    host is expected, to that host; 0 is the default; a bad value is
+    refused."""
+    dp = make_dp(flows=firewall())
+    assert dp.ok("ct-get-ftp-loose") == "0\n"
+    proc = dp.dpctl("ct-set-ftp-loose", "yes")
+    assert proc.returncode == 2 and "invalid value yes" in proc.stderr
+    dp.ok("ct-set-ftp-loose", "1")
+    assert dp.ok("ct-get-ftp-loose") == "1\n"
+    ftp = Ftp(dp)
+    ftp.login()
+    ftp.client(b"PORT 10,0,0,99,156,64\r\n")
+    assert expectations(dp) == [
+        "tcp,orig=(src=192.0.2.2,dst=10.0.0.99,sport=0,dport=40000),"
+        "reply=(src=10.0.0.99,dst=192.0.2.2,sport=40000,dport=0),helper=ftp,"
+        "parent=(src=10.0.0.1,dst=192.0.2.2,sport=5000,dport=21)"]
