@@ -653,7 +653,6 @@ new_conn(struct exec *x, const struct work *w)
     struct ctdp_conn *conn = ctdp_conn_alloc(&w->key,
                                              ctdp_l4proto_find(&w->key),
                                              x->now);
-
     struct ctdp_expect_nat nat;
     bool has_nat;
 
@@ -661,8 +660,11 @@ new_conn(struct exec *x, const struct work *w)
         && ctdp_expect_find(x->ct, &w->key, x->now, &conn->mark,
                             &conn->label, &nat, &has_nat)) {
         ctdp_conn_set_status(conn, CTDP_S_EXPECTED);
-        if (has_nat && ctdp_nat_follow_master(x->ct, &conn, &nat, x->now)) {
-            COUNT(x, nat_exhausted);
+        if (has_nat) {
+            /* The source binding maps to one address, the conn's own or
+             * its master's; only a full port space could refuse it, and
+             * then the confirm finds the clash and drops the packet. */
+            ctdp_nat_follow_master(x->ct, &conn, &nat, x->now);
         }
     }
     return conn;
@@ -928,6 +930,7 @@ help_packet(struct exec *x, struct dp_packet *pkt, const struct work *w,
      * which may have set it up. */
     if (ctdp_conn_status(conn) & CTDP_S_SEQ_ADJUST
         && !ctdp_seqadj_packet(conn, dir, pkt)) {
+        COUNT(x, error);
         COUNT(x, drop);
         return false;
     }

@@ -781,7 +781,8 @@ ctdp_nat_mangle_tcp(struct dp_packet *pkt, const struct ctdp_parsed *parsed,
 /* Gives 'conn', unconfirmed and EXPECTED by a NAT helper, the binding
  * that expectation asked for (the kernel's nf_nat_follow_master()): its
  * source and destination as its master's, the destination port the one
- * the payload named before NAT changed it.  May move the conn. */
+ * the payload named before NAT changed it.  May move the conn.  Returns 0
+ * or ENOSPC, as ctdp_nat_bind(). */
 int
 ctdp_nat_follow_master(struct ctdp_ct *ct, struct ctdp_conn **connp,
                        const struct ctdp_expect_nat *nat, long long now)
