@@ -128,6 +128,18 @@ ctdp_conn_reply_tuple(const struct ctdp_conn *conn, struct ctdp_tuple *reply)
     }
 }
 
+/* Sets 't' to 'conn''s tuple in direction 'dir'. */
+void
+ctdp_conn_tuple(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
+                struct ctdp_tuple *t)
+{
+    if (dir == CTDP_DIR_ORIG) {
+        *t = conn->key;
+    } else {
+        ctdp_conn_reply_tuple(conn, t);
+    }
+}
+
 /* Does 'conn''s tuple in direction 'dir' equal 'key'?  'inv_key' is 'key'
  * inverted (its 'l3' is 0 when 'key' has no inverse).  Unless NAT gave the
  * conn its own, the reply tuple is the original inverted, and inversion is
@@ -151,13 +163,10 @@ uint32_t
 ctdp_conn_node_hash(const struct ctdp_table *t, const struct ctdp_conn *conn,
                     enum ctdp_ct_dir dir)
 {
-    struct ctdp_tuple reply;
+    struct ctdp_tuple tuple;
 
-    if (dir == CTDP_DIR_ORIG) {
-        return ctdp_table_hash(t, &conn->key);
-    }
-    ctdp_conn_reply_tuple(conn, &reply);
-    return ctdp_table_hash(t, &reply);
+    ctdp_conn_tuple(conn, dir, &tuple);
+    return ctdp_table_hash(t, &tuple);
 }
 
 void

@@ -193,6 +193,20 @@ void ctdp_conn_unlock(struct ctdp_conn *);
 void ctdp_conn_set_status(struct ctdp_conn *, uint16_t bits);
 void ctdp_conn_set_expires(struct ctdp_conn *, long long expires);
 
+/* TCP sequence-space order, wrapping at 2^32 (the kernel's before() and
+ * after()). */
+static inline bool
+ctdp_seq_before(uint32_t a, uint32_t b)
+{
+    return (int32_t) (a - b) < 0;
+}
+
+static inline bool
+ctdp_seq_after(uint32_t a, uint32_t b)
+{
+    return ctdp_seq_before(b, a);
+}
+
 /* ---- Protocol trackers ------------------------------------------------- */
 
 enum ctdp_verdict {
@@ -466,6 +480,8 @@ struct ctdp_conn_ext *ctdp_conn_ext(const struct ctdp_conn *);
 void ctdp_conn_free(struct ctdp_conn *);
 const struct ctdp_l4proto *ctdp_conn_l4proto(const struct ctdp_conn *);
 void ctdp_conn_reply_tuple(const struct ctdp_conn *, struct ctdp_tuple *);
+void ctdp_conn_tuple(const struct ctdp_conn *, enum ctdp_ct_dir,
+                     struct ctdp_tuple *);
 bool ctdp_conn_matches(const struct ctdp_conn *, enum ctdp_ct_dir,
                        const struct ctdp_tuple *key,
                        const struct ctdp_tuple *inv_key);

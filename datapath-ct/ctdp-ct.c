@@ -751,11 +751,9 @@ track_related(struct exec *x, struct dp_packet *pkt, struct work *w)
     if (node) {
         struct ctdp_conn *conn = ctdp_node_conn(node);
         enum ctdp_ct_dir dir = ctdp_node_dir(node);
-        struct ctdp_tuple t = conn->key;
+        struct ctdp_tuple t;
 
-        if (dir == CTDP_DIR_REPLY) {
-            ctdp_conn_reply_tuple(conn, &t);
-        }
+        ctdp_conn_tuple(conn, dir, &t);
         /* The conn's destination in that direction must be where the
          * error goes, or any host could relate errors to any conn. */
         if (!memcmp(&t.dst, &w->parsed.key.dst, sizeof t.dst)) {

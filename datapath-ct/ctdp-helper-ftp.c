@@ -33,13 +33,6 @@
 #include "packets.h"
 #include "random.h"
 
-/* Is 'a' before 'b' in sequence space? */
-static bool
-seq_before(uint32_t a, uint32_t b)
-{
-    return (int32_t) (a - b) < 0;
-}
-
 static bool
 at_line_start(const struct ctdp_ftp_state *st, enum ctdp_ct_dir dir,
               uint32_t seq)
@@ -68,20 +61,9 @@ line_starts_at(struct ctdp_ftp_state *st, enum ctdp_ct_dir dir,
         s[st->n_seq_aft_nl[dir]++] = seq;
         return;
     }
-    oldest = seq_before(s[0], s[1]) ? 0 : 1;
-    if (seq_before(s[oldest], seq)) {
+    oldest = ctdp_seq_before(s[0], s[1]) ? 0 : 1;
+    if (ctdp_seq_before(s[oldest], seq)) {
         s[oldest] = seq;
-    }
-}
-
-static void
-tuple_in(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
-         struct ctdp_tuple *t)
-{
-    if (dir == CTDP_DIR_ORIG) {
-        *t = conn->key;
-    } else {
-        ctdp_conn_reply_tuple(conn, t);
     }
 }
 
@@ -139,8 +121,8 @@ parse_line(const struct ctdp_help_ctx *ctx, const char *data, size_t len,
     struct ctdp_tuple here, there, expected;
     struct ctdp_ftp_cmd cmd;
 
-    tuple_in(ctx->conn, ctx->dir, &here);
-    tuple_in(ctx->conn, !ctx->dir, &there);
+    ctdp_conn_tuple(ctx->conn, ctx->dir, &here);
+    ctdp_conn_tuple(ctx->conn, !ctx->dir, &there);
     memset(&cmd, 0, sizeof cmd);
     cmd.l3 = here.l3;
     cmd.addr = here.src;

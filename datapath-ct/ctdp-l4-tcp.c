@@ -131,18 +131,6 @@ get_be32(const uint8_t *p)
     return (uint32_t) p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
 }
 
-static bool
-before(uint32_t a, uint32_t b)
-{
-    return (int32_t) (a - b) < 0;
-}
-
-static bool
-after(uint32_t a, uint32_t b)
-{
-    return before(b, a);
-}
-
 static enum tcp_index
 tcp_index(uint8_t flags)
 {
@@ -247,7 +235,7 @@ option_sack(uint8_t kind, const uint8_t *d, int len, void *sack_)
         for (int i = 0; i < len; i += 8) {
             uint32_t right = get_be32(d + i + 4);
 
-            if (after(right, *sack)) {
+            if (ctdp_seq_after(right, *sack)) {
                 *sack = right;
             }
         }
@@ -325,7 +313,7 @@ tcp_in_window(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
         } else {
             tcp_init_midstream(sender, receiver, s, sack);
         }
-    } else if (s->flags & TH_SYN && after(end, sender->td_end)
+    } else if (s->flags & TH_SYN && ctdp_seq_after(end, sender->td_end)
                && (conn->l4_state == sSS || conn->l4_state == sSR)) {
         /* A reinitialised SYN or SYN/ACK (RFC 793). */
         tcp_init_sender(sender, receiver, s, ctx->dir);
@@ -341,16 +329,17 @@ tcp_in_window(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
         seq = end = sender->td_end;         /* RST answering a SYN. */
     }
 
-    if (!before(seq, sender->td_maxend + 1)) {
+    if (!ctdp_seq_before(seq, sender->td_maxend + 1)) {
         uint32_t overshot = end - sender->td_maxend + 1;
         bool in_recv_win = (receiver->td_maxwin
-                            && after(end, sender->td_end
+                            && ctdp_seq_after(end, sender->td_end
                                           - receiver->td_maxwin - 1));
 
         if (in_recv_win
-            && after(sack, receiver->td_end - maxackwindow(sender) - 1)
+            && ctdp_seq_after(sack,
+                              receiver->td_end - maxackwindow(sender) - 1)
             && overshot <= receiver->td_maxwin
-            && before(sack, receiver->td_end + 1)) {
+            && ctdp_seq_before(sack, receiver->td_end + 1)) {
             /* More than the window allows: let the peer's ack of it
              * update the state, but call this one invalid. */
             sender->td_end = end;
@@ -359,14 +348,14 @@ tcp_in_window(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
         }
         return liberal ? W_ACCEPT : W_INVALID;
     }
-    if (!before(sack, receiver->td_end + 1)) {
+    if (!ctdp_seq_before(sack, receiver->td_end + 1)) {
         return liberal ? W_ACCEPT : W_INVALID;  /* Acks unsent data. */
     }
     if (receiver->td_maxwin
-        && !after(end, sender->td_end - receiver->td_maxwin - 1)) {
+        && !ctdp_seq_after(end, sender->td_end - receiver->td_maxwin - 1)) {
         return liberal ? W_ACCEPT : W_IGNORE;   /* Below the window. */
     }
-    if (!after(sack, receiver->td_end - maxackwindow(sender) - 1)) {
+    if (!ctdp_seq_after(sack, receiver->td_end - maxackwindow(sender) - 1)) {
         return liberal ? W_ACCEPT : W_IGNORE;   /* Ack far behind. */
     }
 
@@ -376,7 +365,7 @@ tcp_in_window(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
     }
     swin = win + (sack - ack);
     sender->td_maxwin = MAX(sender->td_maxwin, swin);
-    if (after(end, sender->td_end)) {
+    if (ctdp_seq_after(end, sender->td_end)) {
         sender->td_end = end;
         sender->flags |= CTDP_TCP_F_DATA_UNACKNOWLEDGED;
     }
@@ -384,16 +373,16 @@ tcp_in_window(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
         if (!(sender->flags & CTDP_TCP_F_MAXACK_SET)) {
             sender->td_maxack = ack;
             sender->flags |= CTDP_TCP_F_MAXACK_SET;
-        } else if (after(ack, sender->td_maxack)) {
+        } else if (ctdp_seq_after(ack, sender->td_maxack)) {
             sender->td_maxack = ack;
         }
     }
 
     /* Update the receiver. */
-    if (receiver->td_maxwin && after(end, sender->td_maxend)) {
+    if (receiver->td_maxwin && ctdp_seq_after(end, sender->td_maxend)) {
         receiver->td_maxwin += end - sender->td_maxend;
     }
-    if (after(sack + win, receiver->td_maxend - 1)) {
+    if (ctdp_seq_after(sack + win, receiver->td_maxend - 1)) {
         receiver->td_maxend = sack + win + !win;
     }
     if (ack == receiver->td_end) {
@@ -520,7 +509,7 @@ tcp_check_rst(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
         if (!s->seq && !tcp_established(conn)) {
             return CTDP_ACCEPT;
         }
-        if (before(s->seq, peer->td_maxack)) {
+        if (ctdp_seq_before(s->seq, peer->td_maxack)) {
             return CTDP_INVALID;            /* Behind the peer's ack. */
         }
         if (!tcp_established(conn) || s->seq == peer->td_maxack) {

@@ -658,11 +658,8 @@ translation(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
             struct ctdp_tuple *here, struct ctdp_tuple *there,
             struct ctdp_tuple *target)
 {
-    struct ctdp_tuple reply;
-
-    ctdp_conn_reply_tuple(conn, &reply);
-    *here = dir == CTDP_DIR_ORIG ? conn->key : reply;
-    *there = dir == CTDP_DIR_ORIG ? reply : conn->key;
+    ctdp_conn_tuple(conn, dir, here);
+    ctdp_conn_tuple(conn, !dir, there);
     ctdp_tuple_invert(there, target);
 }
 

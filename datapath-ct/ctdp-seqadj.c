@@ -18,12 +18,6 @@
 #include "dp-packet.h"
 #include "packets.h"
 
-static bool
-seq_after(uint32_t a, uint32_t b)
-{
-    return (int32_t) (a - b) > 0;
-}
-
 /* Records that a segment of 'dir' starting at 'seq' grew by 'off' bytes
  * (the kernel's nf_ct_seqadj_set()): a later change only moves the
  * correction point forward. */
@@ -38,11 +32,19 @@ ctdp_seqadj_set(struct ctdp_conn *conn, enum ctdp_ct_dir dir, uint32_t seq,
     }
     ctdp_conn_set_status(conn, CTDP_S_SEQ_ADJUST);
     if (w->offset_before == w->offset_after
-        || seq_after(seq, w->correction_pos)) {
+        || ctdp_seq_after(seq, w->correction_pos)) {
         w->correction_pos = seq;
         w->offset_before = w->offset_after;
         w->offset_after += off;
     }
+}
+
+/* The shift of sequence number 'seq' under adjustment 'w'. */
+static int32_t
+way_offset(const struct ctdp_seqadj *w, uint32_t seq)
+{
+    return (ctdp_seq_after(seq, w->correction_pos) ? w->offset_after
+                                                   : w->offset_before);
 }
 
 /* The shift of sequence number 'seq' in direction 'dir' (the kernel's
@@ -51,14 +53,8 @@ int32_t
 ctdp_seqadj_offset(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
                    uint32_t seq)
 {
-    const struct ctdp_seqadj *w;
-
-    if (!(ctdp_conn_status(conn) & CTDP_S_SEQ_ADJUST)) {
-        return 0;
-    }
-    w = &ctdp_conn_ext(conn)->seqadj[dir];
-    return seq_after(seq, w->correction_pos) ? w->offset_after
-                                             : w->offset_before;
+    return (ctdp_conn_status(conn) & CTDP_S_SEQ_ADJUST
+            ? way_offset(&ctdp_conn_ext(conn)->seqadj[dir], seq) : 0);
 }
 
 static void
@@ -101,11 +97,9 @@ sack_adjust(uint8_t *th, size_t hlen, const struct ctdp_seqadj *w,
         if (kind == 5 && len >= 10 && (len - 2) % 8 == 0) {
             for (size_t b = i + 2; b + 4 <= i + len; b += 4) {
                 uint32_t v = get_be32_at(th + b);
-                int32_t off = (seq_after(v - w->offset_before,
-                                         w->correction_pos)
-                               ? w->offset_after : w->offset_before);
 
-                put_be32_csum(th + b, v - off, csum);
+                put_be32_csum(th + b, v - way_offset(w, v - w->offset_before),
+                              csum);
             }
         }
         i += len;
@@ -138,15 +132,13 @@ ctdp_seqadj_packet(struct ctdp_conn *conn, enum ctdp_ct_dir dir,
     csum = (ovs_be16 *) (th + 16);
     ctdp_conn_lock(conn);
     seq = get_be32_at(th + 4);
-    put_be32_csum(th + 4, seq + (seq_after(seq, this_way->correction_pos)
-                                 ? this_way->offset_after
-                                 : this_way->offset_before), csum);
+    put_be32_csum(th + 4, seq + way_offset(this_way, seq), csum);
     if (th[13] & TCP_ACK) {
         ack = get_be32_at(th + 8);
-        put_be32_csum(th + 8, ack - (seq_after(ack - other_way->offset_before,
-                                               other_way->correction_pos)
-                                     ? other_way->offset_after
-                                     : other_way->offset_before), csum);
+        put_be32_csum(th + 8,
+                      ack - way_offset(other_way,
+                                       ack - other_way->offset_before),
+                      csum);
         sack_adjust(th, MIN(hlen, p.l4_size), other_way, csum);
     }
     ctdp_conn_unlock(conn);

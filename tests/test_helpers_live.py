@@ -21,11 +21,11 @@ checked whole, by its SHA-256.
   the helper; passive still works (the client opens the data connection).
 - TFTP with alg=tftp: the server's answer (from a new port) is related
   and comes in; without alg= (the default firewall) it is dropped.
-- Passive FTP through --masquerade (the 227/229 reply names the server's
-  address, which needs no translation).
+- FTP through --masquerade, passive (the 227/229 reply names the
+  server's address) and active (the helper rewrites PORT/EPRT to name the
+  NAT address, and the server's data connection is translated back).
 
-NAT of FTP payloads (active FTP through source NAT) is not implemented and
-not tested.  tests/netns.py builds and removes the namespaces, also when a
+tests/netns.py builds and removes the namespaces, also when a
 test fails; every client has a short timeout.
 """
 import hashlib
