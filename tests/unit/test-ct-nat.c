@@ -1200,42 +1200,61 @@ snat_conn_moved(struct ctdp_ct *ct, const char *h, const char *other,
  * out from the NAT address quoting the reply as it was before
  * translation, as rel|snat.  Also with a quote cut after 8 bytes of
  * L4. */
+/* One family's addresses and ICMP errors for icmp_errors(). */
+struct icmp_family {
+    const char *h, *h2, *s, *a, *r;     /* Hosts, server, NAT, router. */
+    uint8_t proto;                      /* ICMP or ICMPv6. */
+    uint8_t time_exceeded, unreach, port_unreach;
+    size_t ip_len;                      /* The IP header's length. */
+};
+
 static void
-test_icmp_error_v4(void)
+icmp_errors(const struct icmp_family *f)
 {
     struct ctdp_ct *ct = ctdp_ct_create(NULL);
     struct ctdp_ct_action rpl = bare_nat();
-    uint16_t port = snat_conn_moved(ct, H1, H2, S, A);
-    struct tpkt_ip as = tpkt_ip(A, S), ra = tpkt_ip(R, A);
-    struct tpkt_ip sh = tpkt_ip(S, H1), hs = tpkt_ip(H1, S);
+    uint16_t port = snat_conn_moved(ct, f->h, f->h2, f->s, f->a);
+    struct tpkt_ip as = tpkt_ip(f->a, f->s), ra = tpkt_ip(f->r, f->a);
+    struct tpkt_ip sh = tpkt_ip(f->s, f->h), hs = tpkt_ip(f->h, f->s);
     struct dp_packet *quoted, *pkt;
 
     for (int cut = 0; cut < 2; cut++) {
         /* From outside: R -> A, about A:port -> S:53. */
         quoted = tpkt_udp(&as, port, 53, 20);
-        pkt = tpkt_icmp_error(&ra, ICMP4_TIME_EXCEEDED, 0, quoted,
-                              cut ? IP_HEADER_LEN + 8 : 0);
+        pkt = tpkt_icmp_error(&ra, f->time_exceeded, 0, quoted,
+                              cut ? f->ip_len + 8 : 0);
         dp_packet_delete(quoted);
         pkt = run(ct, pkt, &rpl, TRK_REL_RPL | CS_DST_NAT, 10);
         if (pkt) {
-            CHECK_PKT(pkt, R, H1, ICMP, 0, ICMP4_TIME_EXCEEDED << 8);
-            CHECK_QUOTE(pkt, H1, S, UDP, 5000, 53);
+            CHECK_PKT(pkt, f->r, f->h, f->proto, 0, f->time_exceeded << 8);
+            CHECK_QUOTE(pkt, f->h, f->s, UDP, 5000, 53);
         }
         done(ct, pkt);
 
-        /* From inside: H1 -> S, about S:53 -> H1:5000. */
+        /* From inside: H -> S, about S:53 -> H:5000. */
         quoted = tpkt_udp(&sh, 53, 5000, 20);
-        pkt = tpkt_icmp_error(&hs, ICMP4_DST_UNREACH, 3, quoted,
-                              cut ? IP_HEADER_LEN + 8 : 0);
+        pkt = tpkt_icmp_error(&hs, f->unreach, f->port_unreach, quoted,
+                              cut ? f->ip_len + 8 : 0);
         dp_packet_delete(quoted);
         pkt = run(ct, pkt, &rpl, TRK_REL | CS_SRC_NAT, 20);
         if (pkt) {
-            CHECK_PKT(pkt, A, S, ICMP, 0, ICMP4_DST_UNREACH << 8 | 3);
-            CHECK_QUOTE(pkt, S, A, UDP, 53, port);
+            CHECK_PKT(pkt, f->a, f->s, f->proto, 0,
+                      f->unreach << 8 | f->port_unreach);
+            CHECK_QUOTE(pkt, f->s, f->a, UDP, 53, port);
         }
         done(ct, pkt);
     }
     tpkt_ct_destroy(ct);
+}
+
+static void
+test_icmp_error_v4(void)
+{
+    icmp_errors(&(struct icmp_family) {
+        .h = H1, .h2 = H2, .s = S, .a = A, .r = R, .proto = ICMP,
+        .time_exceeded = ICMP4_TIME_EXCEEDED, .unreach = ICMP4_DST_UNREACH,
+        .port_unreach = 3, .ip_len = IP_HEADER_LEN,
+    });
 }
 
 /* The same with ICMPv6 errors (time exceeded, port unreachable), whose
@@ -1243,38 +1262,12 @@ test_icmp_error_v4(void)
 static void
 test_icmp_error_v6(void)
 {
-    static const char *const A6 = "2001:db8::10";
-    struct ctdp_ct *ct = ctdp_ct_create(NULL);
-    struct ctdp_ct_action rpl = bare_nat();
-    uint16_t port = snat_conn_moved(ct, H6, "fd00::2", S6, A6);
-    struct tpkt_ip as = tpkt_ip(A6, S6), ra = tpkt_ip(R6, A6);
-    struct tpkt_ip sh = tpkt_ip(S6, H6), hs = tpkt_ip(H6, S6);
-    struct dp_packet *quoted, *pkt;
-
-    for (int cut = 0; cut < 2; cut++) {
-        quoted = tpkt_udp(&as, port, 53, 20);
-        pkt = tpkt_icmp_error(&ra, ICMP6_TIME_EXCEEDED, 0, quoted,
-                              cut ? IPV6_HEADER_LEN + 8 : 0);
-        dp_packet_delete(quoted);
-        pkt = run(ct, pkt, &rpl, TRK_REL_RPL | CS_DST_NAT, 10);
-        if (pkt) {
-            CHECK_PKT(pkt, R6, H6, ICMP6, 0, ICMP6_TIME_EXCEEDED << 8);
-            CHECK_QUOTE(pkt, H6, S6, UDP, 5000, 53);
-        }
-        done(ct, pkt);
-
-        quoted = tpkt_udp(&sh, 53, 5000, 20);
-        pkt = tpkt_icmp_error(&hs, ICMP6_DST_UNREACH, 4, quoted,
-                              cut ? IPV6_HEADER_LEN + 8 : 0);
-        dp_packet_delete(quoted);
-        pkt = run(ct, pkt, &rpl, TRK_REL | CS_SRC_NAT, 20);
-        if (pkt) {
-            CHECK_PKT(pkt, A6, S6, ICMP6, 0, ICMP6_DST_UNREACH << 8 | 4);
-            CHECK_QUOTE(pkt, S6, A6, UDP, 53, port);
-        }
-        done(ct, pkt);
-    }
-    tpkt_ct_destroy(ct);
+    icmp_errors(&(struct icmp_family) {
+        .h = H6, .h2 = "fd00::2", .s = S6, .a = "2001:db8::10", .r = R6,
+        .proto = ICMP6, .time_exceeded = ICMP6_TIME_EXCEEDED,
+        .unreach = ICMP6_DST_UNREACH, .port_unreach = 4,
+        .ip_len = IPV6_HEADER_LEN,
+    });
 }
 
 /* An ICMP error about a DNATed conn: a router next to the server B says
