@@ -17,7 +17,9 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-ipf.c \
 	datapath-ct/ctdp-ipf.h \
 	datapath-ct/ctdp-l4-generic.c \
+	datapath-ct/ctdp-l4-gre.c \
 	datapath-ct/ctdp-l4-icmp.c \
+	datapath-ct/ctdp-l4-sctp.c \
 	datapath-ct/ctdp-l4-tcp.c \
 	datapath-ct/ctdp-l4-udp.c \
 	datapath-ct/ctdp-nat.c \
@@ -26,6 +28,7 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-seqadj.c \
 	datapath-ct/ctdp-siphash.h \
 	datapath-ct/ctdp-sweep.c \
+	datapath-ct/ctdp-sysctl.c \
 	datapath-ct/ctdp-table.c \
 	datapath-ct/ctdp-timeout.c \
 	datapath-ct/ctdp-tuple.c \

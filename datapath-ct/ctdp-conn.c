@@ -201,6 +201,8 @@ ctdp_conn_to_entry(const struct ctdp_ct *ct, struct ctdp_conn *conn,
     ctdp_conn_reply_tuple(conn, &e->reply);
     e->id = conn_id(ct, conn);
     e->start = conn->start;
+    e->acct = ctdp_knob(ct, CTDP_K_ACCT);
+    e->timestamp = ctdp_knob(ct, CTDP_K_TIMESTAMP);
     ctdp_conn_lock(conn);
     e->status = ctdp_conn_status(conn) & ~CTDP_S_INTERNAL;
     e->expires = ctdp_conn_expires(conn);
@@ -211,6 +213,8 @@ ctdp_conn_to_entry(const struct ctdp_ct *ct, struct ctdp_conn *conn,
     e->l4_state = NULL;
     memset(e->tcp_wscale, 0, sizeof e->tcp_wscale);
     memset(e->tcp_flags, 0, sizeof e->tcp_flags);
+    memset(e->sctp_vtag, 0, sizeof e->sctp_vtag);
+    e->gre_timeout = e->gre_stream_timeout = 0;
     if (l4->describe) {
         l4->describe(conn, e);
     }

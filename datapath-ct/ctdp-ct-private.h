@@ -38,6 +38,7 @@
  * with no lock, inside the caller's RCU read section.  An unlinked conn
  * keeps its links, so a reader standing on it walks on. */
 
+#include <stdarg.h>
 #include "ctdp-ct.h"
 #include "ctdp-siphash.h"
 #include "openvswitch/hmap.h"
@@ -230,7 +231,24 @@ struct ctdp_l4_ctx {
     const struct ctdp_timeout_policy *defaults; /* The tracker's. */
     bool tcp_loose;                 /* Pick up conns in the middle. */
     bool tcp_liberal;               /* Skip TCP window checks. */
+    bool tcp_ignore_invalid_rst;    /* Let RSTs behind the window pass. */
+    uint8_t tcp_max_retrans;        /* Retransmissions before the
+                                     * "retransmit" timeout. */
+    /* Where a tracker says why it finds a packet invalid
+     * (ctdp_l4_why()): CTDP_WHY_SIZE bytes, or NULL when
+     * nf_conntrack_log_invalid does not ask for this protocol. */
+    char *why;
 };
+
+#define CTDP_WHY_SIZE 128
+
+/* Records why the packet of 'ctx' is invalid, in the kernel's words (its
+ * nf_ct_l4proto_log_invalid() messages), for the log that
+ * nf_conntrack_log_invalid asks for; does nothing when it does not. */
+void ctdp_l4_why(const struct ctdp_l4_ctx *, const char *format, ...)
+    OVS_PRINTF_FORMAT(2, 3);
+void ctdp_l4_whyv(const struct ctdp_l4_ctx *, const char *format, va_list)
+    OVS_PRINTF_FORMAT(2, 0);
 
 /* One protocol's tracker.  packet() runs with the conn locked (or on an
  * unconfirmed conn that only this packet sees); it advances the conn's
@@ -257,7 +275,11 @@ extern const struct ctdp_l4proto ctdp_l4_tcp;
 extern const struct ctdp_l4proto ctdp_l4_udp;
 extern const struct ctdp_l4proto ctdp_l4_icmp;
 extern const struct ctdp_l4proto ctdp_l4_icmp_wrong_family;
+extern const struct ctdp_l4proto ctdp_l4_sctp;
+extern const struct ctdp_l4proto ctdp_l4_gre;
 extern const struct ctdp_l4proto ctdp_l4_generic;
+
+ovs_be32 ctdp_sctp_csum(const uint8_t *l4, size_t size);
 
 const struct ctdp_l4proto *ctdp_l4proto_find(const struct ctdp_tuple *);
 long long ctdp_timeout_ms(const struct ctdp_l4_ctx *, enum ctdp_timeout_slot);
@@ -400,6 +422,22 @@ struct ctdp_ct_listener {
     uint64_t lost;
 };
 
+/* ---- Knobs (ctdp-sysctl.c) --------------------------------------------- */
+
+/* The kernel's conntrack sysctls that are plain values. */
+enum ctdp_knob {
+    CTDP_K_ACCT,                    /* Count packets and bytes per conn. */
+    CTDP_K_CHECKSUM,                /* Verify L4 checksums. */
+    CTDP_K_LOG_INVALID,             /* Log invalid packets of this IP
+                                     * protocol (255: all, 0: none). */
+    CTDP_K_TCP_BE_LIBERAL,
+    CTDP_K_TCP_IGNORE_INVALID_RST,
+    CTDP_K_TCP_LOOSE,
+    CTDP_K_TCP_MAX_RETRANS,
+    CTDP_K_TIMESTAMP,               /* Show conns' start times. */
+    CTDP_K_N
+};
+
 /* ---- The tracker ------------------------------------------------------- */
 
 struct ctdp_ct {
@@ -435,9 +473,11 @@ struct ctdp_ct {
     ATOMIC(uint32_t) expect_max;
 
     struct ctdp_siphash_key id_key;
-    struct ctdp_timeout_policy timeouts;    /* From the params; constant. */
-    ATOMIC(bool) tcp_loose;                 /* See ctdp_ct_set_tcp_*(). */
-    ATOMIC(bool) tcp_be_liberal;
+    /* Default timeouts (the timeout knobs), replaced whole under
+     * 'timeouts_mutex'. */
+    OVSRCU_TYPE(struct ctdp_timeout_policy *) timeouts;
+    struct ovs_mutex timeouts_mutex;
+    ATOMIC(uint8_t) knobs[CTDP_K_N];        /* See ctdp_knob(). */
     ATOMIC(bool) tcp_seq_check;
     ATOMIC(bool) ftp_loose;
     void (*test_delay)(enum ctdp_test_point);   /* See ctdp_ct_params. */
@@ -445,6 +485,22 @@ struct ctdp_ct {
 };
 
 void ctdp_stat_inc(struct ctdp_ct *, enum ctdp_stat);
+
+static inline uint8_t
+ctdp_knob(const struct ctdp_ct *ct, enum ctdp_knob knob)
+{
+    uint8_t v;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_ct *, ct)->knobs[knob], &v);
+    return v;
+}
+
+/* ctdp-sysctl.c */
+void ctdp_sysctl_init(struct ctdp_ct *, const struct ctdp_timeout_policy *);
+void ctdp_sysctl_destroy(struct ctdp_ct *);
+bool ctdp_log_invalid_wanted(const struct ctdp_ct *, uint8_t proto);
+void ctdp_log_invalid(uint8_t proto, const struct ctdp_parsed *,
+                      const char *why);
 
 /* ctdp-table.c */
 int ctdp_table_init(struct ctdp_table *, const struct ctdp_ct_params *);

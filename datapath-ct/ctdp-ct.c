@@ -275,8 +275,15 @@ run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
     struct ctdp_l4_ctx ctx = {
         .parsed = parsed, .dir = dir, .confirmed = confirmed, .now = now,
         .policy = ctdp_zone_policy(ct, conn->key.zone),
-        .defaults = &ct->timeouts,
+        .defaults = ovsrcu_get(struct ctdp_timeout_policy *,
+                               &ct->timeouts),
+        .tcp_loose = ctdp_knob(ct, CTDP_K_TCP_LOOSE),
+        .tcp_liberal = ctdp_knob(ct, CTDP_K_TCP_BE_LIBERAL),
+        .tcp_ignore_invalid_rst = ctdp_knob(ct,
+                                            CTDP_K_TCP_IGNORE_INVALID_RST),
+        .tcp_max_retrans = ctdp_knob(ct, CTDP_K_TCP_MAX_RETRANS),
     };
+    char why[CTDP_WHY_SIZE];
     const struct ctdp_l4proto *l4 = ctdp_conn_l4proto(conn);
     enum ctdp_verdict verdict;
     uint16_t status_before;
@@ -284,10 +291,12 @@ run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
     long long timeout;
     bool changed, seq_check;
 
-    atomic_read_relaxed(&ct->tcp_loose, &ctx.tcp_loose);
-    atomic_read_relaxed(&ct->tcp_be_liberal, &ctx.tcp_liberal);
     atomic_read_relaxed(&ct->tcp_seq_check, &seq_check);
     ctx.tcp_liberal |= !seq_check;
+    if (ctdp_log_invalid_wanted(ct, conn->key.nw_proto)) {
+        why[0] = '\0';
+        ctx.why = why;
+    }
     if (confirmed) {
         ctdp_conn_lock(conn);
     }
@@ -300,8 +309,10 @@ run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
         if (!(status_before & (CTDP_S_FIXED_TIMEOUT | CTDP_S_DYING))) {
             ctdp_conn_set_expires(conn, now + timeout);
         }
-        conn->packets[dir]++;
-        conn->bytes[dir] += parsed->l3_size;
+        if (ctdp_knob(ct, CTDP_K_ACCT)) {
+            conn->packets[dir]++;
+            conn->bytes[dir] += parsed->l3_size;
+        }
     }
     if (dir == CTDP_DIR_REPLY
         && verdict != CTDP_INVALID && verdict != CTDP_REPEAT) {
@@ -317,7 +328,43 @@ run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
             ctdp_event_emit(ct, CTDP_EVENT_UPDATE, conn, now);
         }
     }
+    if (ctx.why && ctx.why[0]) {
+        ctdp_log_invalid(conn->key.nw_proto, parsed, why);
+    }
     return verdict;
+}
+
+/* Logs a packet that could not be read (a bad L4 checksum, or a short or
+ * malformed header), as the kernel's protocols' error() hooks do, if
+ * nf_conntrack_log_invalid asks for it. */
+static void
+log_parse_error(const struct ctdp_ct *ct, const struct ctdp_parsed *p,
+                bool bad_checksum)
+{
+    uint8_t proto = p->key.nw_proto;
+    const char *why;
+
+    if (!p->key.l3 || !ctdp_log_invalid_wanted(ct, proto)) {
+        return;
+    }
+    switch (proto) {
+    case IPPROTO_ICMP:
+        why = bad_checksum ? "bad hw icmp checksum" : "short packet";
+        break;
+    case IPPROTO_ICMPV6:
+        why = bad_checksum ? "ICMPv6 checksum failed" : "short packet";
+        break;
+    case IPPROTO_SCTP:
+        why = bad_checksum ? "nf_ct_sctp: bad CRC" : "nf_ct_sctp: short packet";
+        break;
+    case IPPROTO_TCP:
+        why = bad_checksum ? "bad checksum" : "truncated packet";
+        break;
+    default:
+        why = bad_checksum ? "bad checksum" : "truncated/malformed packet";
+        break;
+    }
+    ctdp_log_invalid(proto, p, why);
 }
 
 /* Evicts one conn near bucket 'hash' to make room, as the kernel's
@@ -821,10 +868,12 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w)
         break;
     case CTDP_PARSE_BAD_CHECKSUM:
         COUNT(x, bad_checksum);
+        log_parse_error(ct, &w->parsed, true);
         break;
     case CTDP_PARSE_MALFORMED:
     default:
         COUNT(x, error);
+        log_parse_error(ct, &w->parsed, false);
         break;
     }
     if (w->kind == W_SKIP) {
@@ -1027,14 +1076,8 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
         free_cacheline(ct);
         return NULL;
     }
-    if (p->timeouts) {
-        ct->timeouts = *p->timeouts;
-    } else {
-        ctdp_timeout_policy_init(&ct->timeouts);
-    }
+    ctdp_sysctl_init(ct, p->timeouts);
     ct->test_delay = p->test_delay;
-    atomic_init(&ct->tcp_loose, true);
-    atomic_init(&ct->tcp_be_liberal, false);
     atomic_init(&ct->tcp_seq_check, true);
     atomic_init(&ct->ftp_loose, false);
     atomic_init(&ct->n_conns, 0);
@@ -1093,6 +1136,7 @@ ctdp_ct_destroy(struct ctdp_ct *ct)
     ctdp_nat_destroy(ct);
     ctdp_expect_destroy(ct);
     ctdp_table_destroy(&ct->table);
+    ctdp_sysctl_destroy(ct);
     ovs_mutex_destroy(&ct->sweep_mutex);
     ovs_mutex_destroy(&ct->listeners_mutex);
     free_cacheline(ct);
@@ -1101,13 +1145,25 @@ ctdp_ct_destroy(struct ctdp_ct *ct)
 void
 ctdp_ct_set_tcp_loose(struct ctdp_ct *ct, bool on)
 {
-    atomic_store_relaxed(&ct->tcp_loose, on);
+    atomic_store_relaxed(&ct->knobs[CTDP_K_TCP_LOOSE], on);
+}
+
+bool
+ctdp_ct_get_tcp_loose(const struct ctdp_ct *ct)
+{
+    return ctdp_knob(ct, CTDP_K_TCP_LOOSE);
 }
 
 void
 ctdp_ct_set_tcp_be_liberal(struct ctdp_ct *ct, bool on)
 {
-    atomic_store_relaxed(&ct->tcp_be_liberal, on);
+    atomic_store_relaxed(&ct->knobs[CTDP_K_TCP_BE_LIBERAL], on);
+}
+
+bool
+ctdp_ct_get_tcp_be_liberal(const struct ctdp_ct *ct)
+{
+    return ctdp_knob(ct, CTDP_K_TCP_BE_LIBERAL);
 }
 
 void

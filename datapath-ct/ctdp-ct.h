@@ -9,8 +9,9 @@
  *   - each packet's tuple is read (ctdp-tuple.h) in the action's zone and
  *     looked up in both directions; a miss creates an *unconfirmed* conn
  *     attached to the packet;
- *   - the protocol's tracker (TCP, UDP, ICMP/ICMPv6, generic) validates
- *     the packet, advances the conn's state and picks its timeout;
+ *   - the protocol's tracker (TCP, UDP, ICMP/ICMPv6, SCTP, GRE, generic)
+ *     validates the packet, advances the conn's state and picks its
+ *     timeout;
  *   - the results land in the packet's metadata (struct pkt_metadata):
  *     ct_state (CS_TRACKED with CS_NEW, CS_ESTABLISHED, CS_RELATED,
  *     CS_REPLY_DIR or CS_INVALID), ct_zone, ct_mark, ct_label, the
@@ -178,12 +179,21 @@ struct ctdp_ct_entry {
     uint64_t packets[2], bytes[2];  /* Indexed by enum ctdp_ct_dir; bytes
                                      * of IP packets (not frames), as the
                                      * kernel counts. */
+    bool acct;                      /* 'packets' and 'bytes' are counted
+                                     * (nf_conntrack_acct). */
+    bool timestamp;                 /* 'start' is shown
+                                     * (nf_conntrack_timestamp). */
     long long start;                /* 'now' when the conn was made. */
     long long expires;              /* 'now' at which it times out. */
     const char *l4_state;           /* Protocol state name, or NULL. */
     /* TCP only, by direction: window scale and CTDP_TCP_F_* flags. */
     uint8_t tcp_wscale[2];
     uint8_t tcp_flags[2];
+    /* SCTP only, by direction: the verification tags, in host order. */
+    uint32_t sctp_vtag[2];
+    /* GRE only: the timeouts the conn got when it was made, in seconds,
+     * before and after a reply (the kernel prints them). */
+    uint32_t gre_timeout, gre_stream_timeout;
     const char *helper;             /* "ftp", "tftp", or NULL. */
 };
 
@@ -226,6 +236,8 @@ void ctdp_ct_set_tcp_loose(struct ctdp_ct *, bool);
 void ctdp_ct_set_ftp_loose(struct ctdp_ct *, bool);
 bool ctdp_ct_get_ftp_loose(const struct ctdp_ct *);
 void ctdp_ct_set_tcp_be_liberal(struct ctdp_ct *, bool);
+bool ctdp_ct_get_tcp_loose(const struct ctdp_ct *);
+bool ctdp_ct_get_tcp_be_liberal(const struct ctdp_ct *);
 void ctdp_ct_set_tcp_seq_check(struct ctdp_ct *, bool);
 bool ctdp_ct_get_tcp_seq_check(const struct ctdp_ct *);
 
@@ -365,7 +377,18 @@ uint32_t ctdp_ct_get_zone_limit(const struct ctdp_ct *, uint16_t zone,
     CTDP_TIMEOUT(UDP_UNREPLIED, "udp_unreplied", 30)            \
     CTDP_TIMEOUT(UDP_REPLIED, "udp_replied", 120)               \
     CTDP_TIMEOUT(ICMP, "icmp", 30)                              \
-    CTDP_TIMEOUT(GENERIC, "generic", 600)
+    CTDP_TIMEOUT(ICMPV6, "icmpv6", 30)                          \
+    CTDP_TIMEOUT(GENERIC, "generic", 600)                       \
+    CTDP_TIMEOUT(SCTP_CLOSED, "sctp_closed", 10)                \
+    CTDP_TIMEOUT(SCTP_COOKIE_WAIT, "sctp_cookie_wait", 3)       \
+    CTDP_TIMEOUT(SCTP_COOKIE_ECHOED, "sctp_cookie_echoed", 3)   \
+    CTDP_TIMEOUT(SCTP_ESTABLISHED, "sctp_established", 210)     \
+    CTDP_TIMEOUT(SCTP_SHUTDOWN_SENT, "sctp_shutdown_sent", 3)   \
+    CTDP_TIMEOUT(SCTP_SHUTDOWN_RECD, "sctp_shutdown_recd", 3)   \
+    CTDP_TIMEOUT(SCTP_SHUTDOWN_ACK_SENT, "sctp_shutdown_ack_sent", 3) \
+    CTDP_TIMEOUT(SCTP_HEARTBEAT_SENT, "sctp_heartbeat_sent", 30) \
+    CTDP_TIMEOUT(GRE_UNREPLIED, "gre_unreplied", 30)            \
+    CTDP_TIMEOUT(GRE_REPLIED, "gre_replied", 180)
 
 enum ctdp_timeout_slot {
 #define CTDP_TIMEOUT(ENUM, NAME, SECS) CTDP_TM_##ENUM,
@@ -389,6 +412,22 @@ void ctdp_ct_set_timeout_policy(struct ctdp_ct *, uint16_t zone,
 bool ctdp_ct_get_timeout_policy(const struct ctdp_ct *, uint16_t zone,
                                 struct ctdp_timeout_policy *);
 void ctdp_ct_del_timeout_policy(struct ctdp_ct *, uint16_t zone);
+
+/* ---- Knobs ------------------------------------------------------------- */
+
+/* The kernel's conntrack sysctls that ctdp honours, by the names they have
+ * under /proc/sys/net/netfilter/ (ctdp-sysctl.c lists them): knob i is
+ * read with ctdp_ct_sysctl_get() and set, while traffic runs, with
+ * ctdp_ct_sysctl_parse() and ctdp_ct_sysctl_set().  The timeout knobs set
+ * the tracker's default timeouts, which a zone's policy overrides. */
+size_t ctdp_ct_sysctl_count(void);
+const char *ctdp_ct_sysctl_name(size_t i);
+bool ctdp_ct_sysctl_find(const char *name, size_t *i);
+uint64_t ctdp_ct_sysctl_get(const struct ctdp_ct *, size_t i);
+char *ctdp_ct_sysctl_parse(size_t i, const char *value, uint64_t *);
+void ctdp_ct_sysctl_set(struct ctdp_ct *, size_t i, uint64_t);
+uint32_t ctdp_ct_get_default_timeout(const struct ctdp_ct *,
+                                     enum ctdp_timeout_slot);
 
 /* ---- Statistics -------------------------------------------------------- */
 

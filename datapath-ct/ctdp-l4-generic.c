@@ -1,6 +1,6 @@
 /* The generic tracker (the kernel's nf_conntrack_proto_generic.c), for
- * every protocol without its own: conns by addresses (and ports, for SCTP
- * and DCCP), 600 s, never assured. */
+ * every protocol without its own: conns by addresses (and ports, for
+ * DCCP), 600 s, never assured. */
 #include <config.h>
 #include "ctdp-ct-private.h"
 
@@ -43,6 +43,10 @@ ctdp_l4proto_find(const struct ctdp_tuple *t)
     case IPPROTO_ICMPV6:
         return t->l3 == CTDP_L3_IPV6 ? &ctdp_l4_icmp
                                       : &ctdp_l4_icmp_wrong_family;
+    case IPPROTO_SCTP:
+        return &ctdp_l4_sctp;
+    case IPPROTO_GRE:
+        return &ctdp_l4_gre;
     default:
         return &ctdp_l4_generic;
     }

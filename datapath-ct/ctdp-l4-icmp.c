@@ -3,7 +3,8 @@
  *
  * Only a request (echo, timestamp, information, address mask; ICMPv6 echo
  * and node information) makes a conn; its answer is the reply direction.
- * Conns time out after 30 s and are never assured.  ICMP errors are not
+ * Conns time out after 30 s (nf_conntrack_icmp_timeout,
+ * nf_conntrack_icmpv6_timeout) and are never assured.  ICMP errors are not
  * tracked here: ctdp-ct.c relates them to the conn of the packet they
  * quote. */
 #include <config.h>
@@ -26,10 +27,11 @@ icmp_new_ok(const struct ctdp_tuple *t)
 }
 
 static enum ctdp_verdict
-icmp_packet(struct ctdp_conn *conn OVS_UNUSED,
+icmp_packet(struct ctdp_conn *conn,
             const struct ctdp_l4_ctx *ctx, long long *timeout)
 {
-    *timeout = ctdp_timeout_ms(ctx, CTDP_TM_ICMP);
+    *timeout = ctdp_timeout_ms(ctx, conn->key.l3 == CTDP_L3_IPV4
+                                    ? CTDP_TM_ICMP : CTDP_TM_ICMPV6);
     return CTDP_ACCEPT;
 }
 

@@ -21,6 +21,8 @@
 #include <config.h>
 #include "ctdp-ct-private.h"
 
+#include <stdarg.h>
+
 #include <string.h>
 #include "util.h"
 
@@ -87,7 +89,6 @@ enum {
 #define TCP_EXP_CHALLENGE_ACK 0x40
 #define TCP_SIMULTANEOUS_OPEN 0x80
 
-#define TCP_MAX_RETRANS 3
 #define TCP_MAX_WSCALE 14
 #define MAXACKWINCONST 66000
 
@@ -259,6 +260,23 @@ tcp_init_sender(struct tcp_dir *sender, struct tcp_dir *receiver,
 
 enum window_verdict { W_ACCEPT, W_IGNORE, W_INVALID };
 
+/* A segment outside the window: 'v', with the kernel's reason for the
+ * invalid log, unless the conn is liberal, which accepts it. */
+static enum window_verdict OVS_PRINTF_FORMAT(4, 5)
+refuse(const struct ctdp_l4_ctx *ctx, bool liberal, enum window_verdict v,
+       const char *format, ...)
+{
+    va_list args;
+
+    if (liberal) {
+        return W_ACCEPT;
+    }
+    va_start(args, format);
+    ctdp_l4_whyv(ctx, format, args);
+    va_end(args);
+    return v;
+}
+
 static uint32_t
 maxackwindow(const struct tcp_dir *sender)
 {
@@ -344,19 +362,27 @@ tcp_in_window(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
              * update the state, but call this one invalid. */
             sender->td_end = end;
             sender->flags |= CTDP_TCP_F_DATA_UNACKNOWLEDGED;
-            return liberal ? W_ACCEPT : W_IGNORE;
+            return refuse(ctx, liberal, W_IGNORE,
+                          "%u bytes more than expected", overshot);
         }
-        return liberal ? W_ACCEPT : W_INVALID;
+        return refuse(ctx, liberal, W_INVALID, "SEQ is over upper bound %u "
+                      "(over the window of the receiver)",
+                      sender->td_maxend + 1);
     }
     if (!ctdp_seq_before(sack, receiver->td_end + 1)) {
-        return liberal ? W_ACCEPT : W_INVALID;  /* Acks unsent data. */
+        return refuse(ctx, liberal, W_INVALID, "ACK is over upper bound %u "
+                      "(ACKed data not seen yet)", receiver->td_end + 1);
     }
     if (receiver->td_maxwin
         && !ctdp_seq_after(end, sender->td_end - receiver->td_maxwin - 1)) {
-        return liberal ? W_ACCEPT : W_IGNORE;   /* Below the window. */
+        return refuse(ctx, liberal, W_IGNORE, "SEQ is under lower bound %u "
+                      "(already ACKed data retransmitted)",
+                      sender->td_end - receiver->td_maxwin);
     }
     if (!ctdp_seq_after(sack, receiver->td_end - maxackwindow(sender) - 1)) {
-        return liberal ? W_ACCEPT : W_IGNORE;   /* Ack far behind. */
+        return refuse(ctx, liberal, W_IGNORE, "ignored ACK under lower "
+                      "bound %u (possible overly delayed)",
+                      receiver->td_end - maxackwindow(sender));
     }
 
     /* Update the sender. */
@@ -509,7 +535,9 @@ tcp_check_rst(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
         if (!s->seq && !tcp_established(conn)) {
             return CTDP_ACCEPT;
         }
-        if (ctdp_seq_before(s->seq, peer->td_maxack)) {
+        if (ctdp_seq_before(s->seq, peer->td_maxack)
+            && !ctx->tcp_ignore_invalid_rst) {
+            ctdp_l4_why(ctx, "invalid rst");
             return CTDP_INVALID;            /* Behind the peer's ack. */
         }
         if (!tcp_established(conn) || s->seq == peer->td_maxack) {
@@ -573,7 +601,7 @@ tcp_timeout(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
     long long unack = ctdp_timeout_ms(ctx, CTDP_TM_TCP_UNACK);
     long long close = ctdp_timeout_ms(ctx, CTDP_TM_TCP_CLOSE);
 
-    if (t->retrans >= TCP_MAX_RETRANS && timeout > retrans) {
+    if (t->retrans >= ctx->tcp_max_retrans && timeout > retrans) {
         return retrans;
     } else if (index == I_RST && state == sES && timeout > close) {
         /* An in-window RST that kept ESTABLISHED for a challenge ACK gets
@@ -617,6 +645,8 @@ tcp_transition(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
         *new_state = sSR;           /* Resynchronised on a SYN/ACK. */
         break;
     case sIV:
+        ctdp_l4_why(ctx, "packet (index %d) in dir %d invalid, state %s",
+                    index, dir, tcp_state_names[old]);
         return CTDP_INVALID;
     case sTW:
         if (old == sLA && index == I_ACK && t->last_dir != dir
@@ -664,8 +694,11 @@ tcp_packet(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
     struct tcp_seg s;
 
     tcp_read(ctx->parsed, &s);
-    if (!tcp_flags_valid(s.flags)
-        || (!ctx->confirmed && !tcp_new(conn, ctx, &s))) {
+    if (!tcp_flags_valid(s.flags)) {
+        ctdp_l4_why(ctx, "invalid tcp flag combination");
+        return CTDP_INVALID;
+    }
+    if (!ctx->confirmed && !tcp_new(conn, ctx, &s)) {
         return CTDP_INVALID;
     }
     old = conn->l4_state;

@@ -614,6 +614,14 @@ rewrite(const struct headers *h, const struct ctdp_tuple *old,
         set_l4_u16(h, 0, new->sport);
         set_l4_u16(h, 2, new->dport);
     }
+    if (h->proto == IPPROTO_SCTP && h->l4_size >= 12) {
+        /* SCTP's CRC32c covers no pseudo-header: recomputed whole, as the
+         * kernel's sctp_manip_pkt() does (for a quote, only if it holds
+         * the whole header). */
+        ovs_be32 sum = ctdp_sctp_csum(h->l4, h->l4_size);
+
+        memcpy(h->l4 + 8, &sum, sizeof sum);
+    }
 }
 
 /* Recomputes an ICMP or ICMPv6 error's checksum, after its quote

@@ -1,5 +1,6 @@
 #include <config.h>
 #include "ctdp-tuple.h"
+#include "ctdp-ct-private.h"
 
 #include <string.h>
 #include "csum.h"
@@ -90,8 +91,8 @@ l4_lengths_ok(uint8_t nw_proto, const uint8_t *l4, size_t size)
 
 /* Checks the L4 checksum of TCP, UDP (where 0 means none, for both IP
  * versions, as the kernel's udp_error()), ICMP and ICMPv6, over 'size'
- * bytes of 'l4' and, but for ICMP, the pseudo-header.  Other protocols
- * pass: ctdp tracks them generically. */
+ * bytes of 'l4' and, but for ICMP, the pseudo-header; and SCTP's CRC32c.
+ * Other protocols pass: the kernel checks none. */
 static bool
 l4_checksum_ok(const struct ctdp_tuple *key, const uint8_t *l4, size_t size)
 {
@@ -99,6 +100,12 @@ l4_checksum_ok(const struct ctdp_tuple *key, const uint8_t *l4, size_t size)
     uint32_t partial = 0;
     ovs_be32 len_proto[2];
 
+    if (proto == IPPROTO_SCTP) {
+        ovs_be32 sum;
+
+        memcpy(&sum, l4 + 8, sizeof sum);
+        return sum == ctdp_sctp_csum(l4, size);
+    }
     if (proto == IPPROTO_UDP) {
         if (!l4[6] && !l4[7]) {
             return true;
@@ -120,6 +127,27 @@ l4_checksum_ok(const struct ctdp_tuple *key, const uint8_t *l4, size_t size)
         partial = csum_continue(partial, len_proto, sizeof len_proto);
     }
     return !csum_finish(csum_continue(partial, l4, size));
+}
+
+/* GRE's keys (the kernel's gre_pkt_to_tuple()): version 1 (PPTP) is
+ * tracked by call id, the destination key; its source key would come from
+ * the PPTP helper's keymap, which ctdp does not have, so it is 0.  Other
+ * versions, and a version 1 header too short for its call id, have keys 0
+ * and are tracked by address.  A version 1 packet that does not carry PPP
+ * has no tuple: false. */
+static bool
+gre_keys(const uint8_t *l4, size_t size, struct ctdp_tuple *key)
+{
+    enum { GRE_VERSION_1 = 1, GRE_PROTO_PPP = 0x880b };
+
+    if (size < 4 || (l4[1] & 7) != GRE_VERSION_1 || size < 8) {
+        return true;
+    }
+    if (((l4[2] << 8) | l4[3]) != GRE_PROTO_PPP) {
+        return false;
+    }
+    memcpy(&key->dport, l4 + 6, 2);
+    return true;
 }
 
 /* Fills the L4 part of 'key' from 'c'.  An outer ICMP error continues into
@@ -156,6 +184,10 @@ extract_l4(struct cursor *c, bool inner, struct ctdp_parsed *out,
         memcpy(&key->sport, l4, 2);
         memcpy(&key->dport, l4 + 2, 2);
         return CTDP_PARSE_OK;
+    }
+    if (proto == IPPROTO_GRE) {
+        return gre_keys(l4, c->size, key) ? CTDP_PARSE_OK
+                                          : CTDP_PARSE_MALFORMED;
     }
     if ((proto == IPPROTO_ICMP && key->l3 == CTDP_L3_IPV4)
         || (proto == IPPROTO_ICMPV6 && key->l3 == CTDP_L3_IPV6)) {
@@ -381,10 +413,7 @@ ctdp_tuple_invert(const struct ctdp_tuple *t, struct ctdp_tuple *inv)
     *inv = *t;
     inv->src = t->dst;
     inv->dst = t->src;
-    if (ctdp_tuple_has_ports(t->nw_proto)) {
-        inv->sport = t->dport;
-        inv->dport = t->sport;
-    } else if (t->nw_proto == IPPROTO_ICMP && t->l3 == CTDP_L3_IPV4) {
+    if (t->nw_proto == IPPROTO_ICMP && t->l3 == CTDP_L3_IPV4) {
         if (t->icmp.type >= ARRAY_SIZE(icmp4_partner)
             || !icmp4_partner[t->icmp.type]) {
             return false;
@@ -393,6 +422,10 @@ ctdp_tuple_invert(const struct ctdp_tuple *t, struct ctdp_tuple *inv)
     } else if (t->nw_proto == IPPROTO_ICMPV6 && t->l3 == CTDP_L3_IPV6) {
         inv->icmp.type = icmp6_partner(t->icmp.type);
         return inv->icmp.type != 0;
+    } else if (t->nw_proto != IPPROTO_ICMP && t->nw_proto != IPPROTO_ICMPV6) {
+        /* Ports, GRE keys, or zeros. */
+        inv->sport = t->dport;
+        inv->dport = t->sport;
     }
     return true;
 }

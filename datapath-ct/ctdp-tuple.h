@@ -11,6 +11,9 @@
  *   TCP, UDP, UDP-Lite, SCTP, DCCP   source and destination ports;
  *   ICMP, ICMPv6 queries             'sport' = the identifier,
  *                                    'icmp.type' and 'icmp.code';
+ *   GRE                              the source and destination keys
+ *                                    (version 1: 0 and the call id;
+ *                                    else 0 and 0);
  *   any other protocol               zero (addresses and protocol only).
  *
  * ctdp_tuple_extract() reads a packet's tuple; for an ICMP or ICMPv6 error

@@ -43,7 +43,10 @@ format_tuple(struct ds *s, const struct ctdp_tuple *t)
         || (t->nw_proto == IPPROTO_ICMPV6 && t->l3 == CTDP_L3_IPV6)) {
         ds_put_format(s, ",id=%u,type=%u,code=%u", ntohs(t->sport),
                       t->icmp.type, t->icmp.code);
-    } else if (ctdp_tuple_has_ports(t->nw_proto)) {
+    } else if (ctdp_tuple_has_ports(t->nw_proto)
+               || t->nw_proto == IPPROTO_GRE) {
+        /* GRE's keys are ports to Open vSwitch, as the kernel's netlink
+         * gives them. */
         ds_put_format(s, ",sport=%u,dport=%u", ntohs(t->sport),
                       ntohs(t->dport));
     }
@@ -121,10 +124,11 @@ ctdp_ct_format_entry(struct ds *s, const struct ctdp_ct_entry *e,
     if (f->stats) {
         format_counters(s, e->packets[CTDP_DIR_REPLY],
                         e->bytes[CTDP_DIR_REPLY]);
-        ds_put_strftime_msec(s, "),start=%Y-%m-%dT%H:%M:%S.###",
+    }
+    ds_put_char(s, ')');
+    if (f->stats && e->timestamp) {
+        ds_put_strftime_msec(s, ",start=%Y-%m-%dT%H:%M:%S.###",
                              e->start + f->wall_offset, false);
-    } else {
-        ds_put_char(s, ')');
     }
     if (f->verbose) {
         ds_put_format(s, ",id=%"PRIu64, e->id);
@@ -151,6 +155,12 @@ ctdp_ct_format_entry(struct ds *s, const struct ctdp_ct_entry *e,
     }
     if (e->l4_state && f->verbose && e->orig.nw_proto == IPPROTO_TCP) {
         format_tcp_verbose(s, e);
+    } else if (e->l4_state && f->verbose
+               && e->orig.nw_proto == IPPROTO_SCTP) {
+        ds_put_format(s, ",protoinfo=(state=%s,vtag_orig=%"PRIu32
+                      ",vtag_reply=%"PRIu32")", e->l4_state,
+                      e->sctp_vtag[CTDP_DIR_ORIG],
+                      e->sctp_vtag[CTDP_DIR_REPLY]);
     } else if (e->l4_state) {
         ds_put_format(s, ",protoinfo=(state=%s)", e->l4_state);
     }
@@ -239,6 +249,9 @@ proc_tuple(struct ds *s, const struct ctdp_tuple *t, bool full_ipv6)
     } else if (ctdp_tuple_has_ports(t->nw_proto)) {
         ds_put_format(s, "sport=%u dport=%u ", ntohs(t->sport),
                       ntohs(t->dport));
+    } else if (t->nw_proto == IPPROTO_GRE) {
+        ds_put_format(s, "srckey=0x%x dstkey=0x%x ", ntohs(t->sport),
+                      ntohs(t->dport));
     }
 }
 
@@ -248,8 +261,19 @@ seconds_left(const struct ctdp_ct_entry *e, long long now)
     return e->expires > now ? (e->expires - now) / 1000 : 0;
 }
 
-/* Prints 'e' as a line of the kernel's /proc/net/nf_conntrack (with
- * accounting on, as `conntrack -L` shows it with nf_conntrack_acct=1).
+/* The counters of one direction, when nf_conntrack_acct counts them. */
+static void
+proc_counters(struct ds *s, const struct ctdp_ct_entry *e,
+              enum ctdp_ct_dir dir)
+{
+    if (e->acct) {
+        ds_put_format(s, "packets=%"PRIu64" bytes=%"PRIu64" ",
+                      e->packets[dir], e->bytes[dir]);
+    }
+}
+
+/* Prints 'e' as a line of the kernel's /proc/net/nf_conntrack (counters as
+ * `conntrack -L` shows them when nf_conntrack_acct is on).
  * 'use' is 1: the table's reference, the only one a ctdp conn has. */
 void
 ctdp_ct_format_proc(struct ds *s, const struct ctdp_ct_entry *e,
@@ -263,15 +287,17 @@ ctdp_ct_format_proc(struct ds *s, const struct ctdp_ct_entry *e,
     if (e->l4_state) {
         ds_put_format(s, "%s ", e->l4_state);
     }
+    if (e->orig.nw_proto == IPPROTO_GRE) {
+        ds_put_format(s, "timeout=%"PRIu32", stream_timeout=%"PRIu32" ",
+                      e->gre_timeout, e->gre_stream_timeout);
+    }
     proc_tuple(s, &e->orig, true);
-    ds_put_format(s, "packets=%"PRIu64" bytes=%"PRIu64" ",
-                  e->packets[CTDP_DIR_ORIG], e->bytes[CTDP_DIR_ORIG]);
+    proc_counters(s, e, CTDP_DIR_ORIG);
     if (!(e->status & CTDP_S_SEEN_REPLY)) {
         ds_put_cstr(s, "[UNREPLIED] ");
     }
     proc_tuple(s, &e->reply, true);
-    ds_put_format(s, "packets=%"PRIu64" bytes=%"PRIu64" ",
-                  e->packets[CTDP_DIR_REPLY], e->bytes[CTDP_DIR_REPLY]);
+    proc_counters(s, e, CTDP_DIR_REPLY);
     if (e->status & CTDP_S_ASSURED) {
         ds_put_cstr(s, "[ASSURED] ");
     }
@@ -371,16 +397,14 @@ ctdp_ct_format_event(struct ds *s, const struct ctdp_ct_event *ev)
     }
     proc_tuple(s, &e->orig, false);
     if (destroy) {
-        ds_put_format(s, "packets=%"PRIu64" bytes=%"PRIu64" ",
-                      e->packets[CTDP_DIR_ORIG], e->bytes[CTDP_DIR_ORIG]);
+        proc_counters(s, e, CTDP_DIR_ORIG);
     }
     if (!(e->status & CTDP_S_SEEN_REPLY)) {
         ds_put_cstr(s, "[UNREPLIED] ");
     }
     proc_tuple(s, &e->reply, false);
     if (destroy) {
-        ds_put_format(s, "packets=%"PRIu64" bytes=%"PRIu64" ",
-                      e->packets[CTDP_DIR_REPLY], e->bytes[CTDP_DIR_REPLY]);
+        proc_counters(s, e, CTDP_DIR_REPLY);
     }
     if (e->status & CTDP_S_ASSURED) {
         ds_put_cstr(s, "[ASSURED] ");
