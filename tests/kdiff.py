@@ -308,13 +308,16 @@ class Ctdp:
 
 def norm_tuple(t):
     """A tuple's fields with addresses in one spelling (ctdp's proc format
-    writes IPv6 in full, conntrack -L shortened), without counters."""
+    writes IPv6 in full, conntrack -L shortened) and GRE's keys in one
+    (0x..), without counters."""
     out = {}
     for k, v in t.items():
         if k in ("packets", "bytes"):
             continue
         if k in ("src", "dst"):
             v = ipaddress.ip_address(v).compressed
+        elif k in ("srckey", "dstkey"):
+            v = hex(int(v, 16))         # GRE's keys.
         out[k] = v
     return tuple(sorted(out.items()))
 

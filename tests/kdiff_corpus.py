@@ -16,10 +16,15 @@ import socket
 import struct
 from dataclasses import dataclass, field
 
-from scapy.all import (ICMP, IP, SCTP, TCP, UDP, ICMPv6DestUnreach,
-                       ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6PacketTooBig,
-                       IPv6, IPv6ExtHdrFragment, Raw, SCTPChunkInit,
-                       SCTPChunkInitAck, fragment, fragment6)
+from scapy.all import (GRE, GRE_PPTP, ICMP, IP, PPP, SCTP, TCP, UDP,
+                       ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest,
+                       ICMPv6PacketTooBig, IPv6, IPv6ExtHdrFragment, Raw,
+                       SCTPChunkAbort, SCTPChunkCookieAck, SCTPChunkCookieEcho,
+                       SCTPChunkData, SCTPChunkHeartbeatAck,
+                       SCTPChunkHeartbeatReq, SCTPChunkInit, SCTPChunkInitAck,
+                       SCTPChunkParamHeartbeatInfo, SCTPChunkSACK,
+                       SCTPChunkShutdown, SCTPChunkShutdownAck,
+                       SCTPChunkShutdownComplete, fragment, fragment6)
 from scapy.utils import checksum
 
 A4, B4 = "10.0.0.1", "10.0.0.2"
@@ -205,11 +210,6 @@ def frags6(pair, size):
 # the same since its pipeline sends the reassembled datagram on whole
 # through the tables (docs/TRACKER.md, "Defragmentation"): the fragment
 # sequences have no explained verdicts any more.
-
-
-NO_SCTP = ("ctdp has no SCTP tracker (nor has OVS's userspace conntrack): "
-           "SCTP gets the generic tracker, no state, 600 s; the kernel "
-           "tracks SCTP's states (COOKIE_WAIT: 3 s)")
 
 
 def handshake(v6=False):
@@ -483,18 +483,6 @@ CORPUS = [
              "tracker, both ways.",
              [("A", IP(src=A4, dst=B4, proto=253) / Raw(b"g" * 8)),
               ("B", IP(src=B4, dst=A4, proto=253) / Raw(b"g" * 8))]),
-    Sequence("sctp_init",
-             "SCTP INIT and INIT ACK.",
-             [("A", IP(src=A4, dst=B4) / SCTP(sport=7, dport=9, tag=0)
-               / SCTPChunkInit(init_tag=1234, a_rwnd=65535, n_out_streams=1,
-                               n_in_streams=1, init_tsn=1)),
-              ("B", IP(src=B4, dst=A4) / SCTP(sport=9, dport=7, tag=1234)
-               / SCTPChunkInitAck(init_tag=5678, a_rwnd=65535,
-                                  n_out_streams=1, n_in_streams=1,
-                                  init_tsn=1))],
-             explained={"table state": Explained("COOKIE_WAIT", None,
-                                                 NO_SCTP),
-                        "table timeout": Explained(3, 600, NO_SCTP)}),
     Sequence("frag_icmp_echo",
              "An echo request in two IPv4 fragments, and its reply.",
              frags(("A", IP(src=A4, dst=B4) / ICMP(id=11)
@@ -904,6 +892,285 @@ CORPUS += [
              "IPv6 TFTP write request: the server's ACK 0 from port 50000 "
              "is related, then DATA and ACK.",
              _tftp(WRQ, v6=True), helper=TFTP),
+]
+
+
+# ---- SCTP and GRE ----------------------------------------------------------
+
+# The Initiate Tags A and B announce: B's packets carry TAG_A as their
+# verification tag, A's TAG_B (RFC 9260 section 8.5).
+TAG_A, TAG_B = 0x0a0a0a0a, 0x0b0b0b0b
+
+
+def sctp(side, tag, *chunks, v6=False, chksum=None):
+    """An SCTP packet between A:5000 and B:6000 from 'side', verification
+    tag 'tag', holding 'chunks' (scapy chunk layers or raw bytes) in that
+    order; scapy computes the CRC32c unless 'chksum' is given."""
+    if v6:
+        ip = IPv6(src=A6, dst=B6) if side == "A" else IPv6(src=B6, dst=A6)
+    else:
+        ip = IP(src=A4, dst=B4) if side == "A" else IP(src=B4, dst=A4)
+    ports = (5000, 6000) if side == "A" else (6000, 5000)
+    pkt = SCTP(sport=ports[0], dport=ports[1], tag=tag, chksum=chksum)
+    for c in chunks:
+        pkt = pkt / (Raw(c) if isinstance(c, bytes) else c)
+    return (side, ip / pkt)
+
+
+def s_init(tag):
+    return SCTPChunkInit(init_tag=tag, a_rwnd=65535, n_out_streams=1,
+                         n_in_streams=1, init_tsn=1)
+
+
+def s_init_ack(tag):
+    return SCTPChunkInitAck(init_tag=tag, a_rwnd=65535, n_out_streams=1,
+                            n_in_streams=1, init_tsn=1)
+
+
+def s_data(tsn=1, data=b"sctp"):
+    return SCTPChunkData(tsn=tsn, stream_id=0, stream_seq=tsn - 1,
+                         proto_id=0, beginning=1, ending=1, data=data)
+
+
+def s_sack(tsn=1):
+    return SCTPChunkSACK(cumul_tsn_ack=tsn, a_rwnd=65535, n_gap_ack=0,
+                         n_dup_tsn=0)
+
+
+def s_heartbeat(ack=False):
+    cls = SCTPChunkHeartbeatAck if ack else SCTPChunkHeartbeatReq
+    return cls(params=[SCTPChunkParamHeartbeatInfo(data=b"path-two")])
+
+
+S_COOKIE_ECHO = SCTPChunkCookieEcho(cookie=b"cookie!!")
+
+
+def sctp_handshake(v6=False):
+    """INIT (tag 0), INIT ACK, COOKIE ECHO, COOKIE ACK: ESTABLISHED."""
+    return [sctp("A", 0, s_init(TAG_A), v6=v6),
+            sctp("B", TAG_A, s_init_ack(TAG_B), v6=v6),
+            sctp("A", TAG_B, S_COOKIE_ECHO, v6=v6),
+            sctp("B", TAG_A, SCTPChunkCookieAck(), v6=v6)]
+
+
+def sctp_session(v6=False):
+    """The handshake, DATA and its SACK, and the graceful shutdown."""
+    return sctp_handshake(v6) + [
+        sctp("A", TAG_B, s_data(), v6=v6),
+        sctp("B", TAG_A, s_sack(), v6=v6),
+        sctp("A", TAG_B, SCTPChunkShutdown(cumul_tsn_ack=0), v6=v6),
+        sctp("B", TAG_A, SCTPChunkShutdownAck(), v6=v6),
+        sctp("A", TAG_B, SCTPChunkShutdownComplete(), v6=v6)]
+
+
+def gre(side, v6=False, key=None):
+    """A GRE (version 0) packet carrying an IPv4 datagram, between A and
+    B; with 'key', the key field present and set."""
+    if v6:
+        ip = IPv6(src=A6, dst=B6) if side == "A" else IPv6(src=B6, dst=A6)
+    else:
+        ip = IP(src=A4, dst=B4) if side == "A" else IP(src=B4, dst=A4)
+    hdr = GRE(proto=0x0800) if key is None else \
+        GRE(proto=0x0800, key_present=1, key=key)
+    return (side, ip / hdr / IP(src="192.168.0.1", dst="192.168.0.2") / UDP() / Raw(b"in"))
+
+
+def pptp(side, call_id, proto=0x880b):
+    """A PPTP enhanced GRE (version 1) packet, to the peer's 'call_id',
+    carrying PPP (or 'proto')."""
+    ip = IP(src=A4, dst=B4) if side == "A" else IP(src=B4, dst=A4)
+    return (side, ip / GRE_PPTP(call_id=call_id, proto=proto,
+                                seqnum_present=1, sequence_number=1)
+            / PPP(proto=0x21) / IP(src="192.168.1.1", dst="192.168.1.2")
+            / UDP() / Raw(b"ppp"))
+
+
+CORPUS += [
+    Sequence("sctp_established",
+             "An SCTP association's four-way handshake and a DATA / SACK: "
+             "CLOSED, COOKIE_WAIT, COOKIE_ECHOED, ESTABLISHED (ASSURED, "
+             "210 s).",
+             sctp_handshake() + [sctp("A", TAG_B, s_data()),
+                                 sctp("B", TAG_A, s_sack())]),
+    Sequence("sctp_session",
+             "The association, DATA, SACK, then SHUTDOWN, SHUTDOWN ACK, "
+             "SHUTDOWN COMPLETE: SHUTDOWN_SENT, SHUTDOWN_ACK_SENT, CLOSED "
+             "(10 s), still ASSURED.",
+             sctp_session()),
+    Sequence("sctp_session_v6",
+             "The same association over IPv6.",
+             sctp_session(v6=True)),
+    Sequence("sctp_cookie_wait",
+             "INIT and INIT ACK alone: COOKIE_WAIT, 3 s; a second INIT "
+             "with the same tag (a retransmission) stays in COOKIE_WAIT.",
+             sctp_handshake()[:2] + [sctp("A", 0, s_init(TAG_A))]),
+    Sequence("sctp_abort",
+             "An established association that A aborts (T bit clear: B's "
+             "tag): CLOSED.",
+             sctp_handshake() + [sctp("A", TAG_B, SCTPChunkAbort())]),
+    Sequence("sctp_abort_t_bit",
+             "ABORT with the T bit set carries the sender's own tag: with "
+             "the peer's it is invalid, with A's own it closes.",
+             sctp_handshake() + [
+                 sctp("A", TAG_B, SCTPChunkAbort(TCB=1)),
+                 sctp("A", TAG_A, SCTPChunkAbort(TCB=1))]),
+    Sequence("sctp_shutdown_complete_t_bit",
+             "SHUTDOWN COMPLETE with the T bit (the sender's own tag) "
+             "after B's SHUTDOWN and A's SHUTDOWN ACK: CLOSED; B's "
+             "SHUTDOWN makes SHUTDOWN_RECD.",
+             sctp_handshake() + [
+                 sctp("B", TAG_A, SCTPChunkShutdown(cumul_tsn_ack=0)),
+                 sctp("A", TAG_B, SCTPChunkShutdownAck()),
+                 sctp("B", TAG_A, SCTPChunkShutdownComplete(TCB=1)),
+                 sctp("B", TAG_B, SCTPChunkShutdownComplete(TCB=1))]),
+    Sequence("sctp_wrong_vtag",
+             "DATA with a verification tag that is neither end's: "
+             "invalid, both ways; with the right ones it passes.",
+             sctp_handshake() + [
+                 sctp("A", 0xdead, s_data()),
+                 sctp("B", TAG_B, s_sack()),
+                 sctp("A", TAG_B, s_data()),
+                 sctp("B", TAG_A, s_sack())]),
+    Sequence("sctp_init_nonzero_vtag",
+             "An INIT whose verification tag is not 0 makes no conn "
+             "(section 8.5.1 (A)); with 0 it does.",
+             [sctp("A", 1234, s_init(TAG_A)), sctp("A", 0, s_init(TAG_A))]),
+    Sequence("sctp_init_with_data",
+             "An INIT bundled with DATA (INIT must be alone): invalid, no "
+             "conn; an INIT ACK bundled with DATA on a conn: invalid.",
+             [sctp("A", 0, s_init(TAG_A), s_data()),
+              sctp("A", 0, s_init(TAG_A)),
+              sctp("B", TAG_A, s_init_ack(TAG_B), s_data())]),
+    Sequence("sctp_zero_length_chunk",
+             "A chunk of length 0, on a new packet and on an association: "
+             "invalid.",
+             [sctp("A", 0, b"\x01\x00\x00\x00")] + sctp_handshake() + [
+                 sctp("A", TAG_B, s_data(), b"\x00\x00\x00\x00"),
+                 sctp("B", TAG_A, b"\x03\x00\x00\x00")]),
+    Sequence("sctp_no_chunk",
+             "An SCTP common header with no chunk: invalid.",
+             [sctp("A", 0)]),
+    Sequence("sctp_cookie_echo_not_first",
+             "COOKIE ECHO after a DATA chunk (it must come first): "
+             "invalid; first, bundled with DATA, it passes; COOKIE ACK "
+             "not first: invalid.",
+             sctp_handshake()[:2] + [
+                 sctp("A", TAG_B, s_data(), S_COOKIE_ECHO),
+                 sctp("A", TAG_B, S_COOKIE_ECHO, s_data()),
+                 sctp("B", TAG_A, s_sack(), SCTPChunkCookieAck()),
+                 sctp("B", TAG_A, SCTPChunkCookieAck(), s_sack())]),
+    Sequence("sctp_cookie_echo_wrong_vtag",
+             "COOKIE ECHO must carry the tag of B's INIT ACK: with "
+             "another, invalid.",
+             sctp_handshake()[:2] + [
+                 sctp("A", TAG_B + 1, S_COOKIE_ECHO)] + sctp_handshake()[2:]),
+    Sequence("sctp_heartbeat",
+             "A HEARTBEAT with no conn (a secondary path of an "
+             "association): a conn in HEARTBEAT_SENT (30 s) that learns "
+             "A's tag; B's HEARTBEAT ACK makes it ESTABLISHED and "
+             "ASSURED; then DATA both ways.",
+             [sctp("A", TAG_B, s_heartbeat()),
+              sctp("B", TAG_A, s_heartbeat(ack=True)),
+              sctp("A", TAG_B, s_data()),
+              sctp("B", TAG_A, s_sack())]),
+    Sequence("sctp_heartbeat_only",
+             "A lone HEARTBEAT: HEARTBEAT_SENT, 30 s, unreplied.",
+             [sctp("A", TAG_B, s_heartbeat())]),
+    Sequence("sctp_heartbeat_new_tags",
+             "On an association, A's HEARTBEAT with another tag is let "
+             "through but ignored (the conn not renewed); B's HEARTBEAT "
+             "ACK with another tag of its own is then taken, and A's "
+             "tag is learnt again from its next HEARTBEAT; DATA with "
+             "the old tags is invalid; a second HEARTBEAT ACK with yet "
+             "another tag is invalid.",
+             sctp_handshake() + [
+                 sctp("A", 0x1111, s_heartbeat()),
+                 sctp("B", 0x2222, s_heartbeat(ack=True)),
+                 sctp("A", TAG_B, s_data()),
+                 sctp("A", 0x1111, s_heartbeat()),
+                 sctp("A", 0x1111, s_data()),
+                 sctp("B", 0x2222, s_sack()),
+                 sctp("B", 0x3333, s_heartbeat(ack=True))]),
+    Sequence("sctp_heartbeat_ignored_not_renewed",
+             "An ignored HEARTBEAT (another tag) 3 s into ESTABLISHED "
+             "passes but does not renew the conn: 207 s left, not 210.",
+             sctp_handshake() + [Wait(3), sctp("A", 0x1111, s_heartbeat())]),
+    Sequence("sctp_init_retransmit_not_renewed",
+             "An INIT retransmitted 3 s later on the unanswered (CLOSED) "
+             "conn passes but does not renew it (port reuse must not keep "
+             "it alive): 7 s left, not 10.",
+             [sctp("A", 0, s_init(TAG_A)), Wait(3),
+              sctp("A", 0, s_init(TAG_A))]),
+    Sequence("sctp_heartbeat_ack_unasked",
+             "A HEARTBEAT ACK with a wrong tag that no failed HEARTBEAT "
+             "asked for: invalid; a HEARTBEAT with a wrong tag bundled "
+             "with DATA: invalid.",
+             sctp_handshake() + [
+                 sctp("B", 0x2222, s_heartbeat(ack=True)),
+                 sctp("A", 0x1111, s_heartbeat(), s_data())]),
+    Sequence("sctp_bad_crc",
+             "A packet with a wrong CRC32c is invalid: an INIT (no conn), "
+             "and DATA on an association.",
+             [sctp("A", 0, s_init(TAG_A), chksum=0x12345678)]
+             + sctp_handshake()
+             + [sctp("A", TAG_B, s_data(), chksum=0x12345678),
+                sctp("A", TAG_B, s_data())]),
+    Sequence("sctp_out_of_the_blue",
+             "Out-of-the-blue ABORT, COOKIE ACK and SHUTDOWN COMPLETE make "
+             "no conn (section 8.4): invalid; an out-of-the-blue "
+             "SHUTDOWN ACK does (SHUTDOWN_ACK_SENT, 3 s), and learns its "
+             "own tag as the reply's: B's SHUTDOWN COMPLETE with that "
+             "tag and the T bit is invalid (the kernel's check takes the "
+             "T bit as 'the other direction's tag', unknown here), "
+             "without it closes (CLOSED).",
+             [sctp("A", TAG_B, SCTPChunkAbort()),
+              sctp("B", TAG_A, SCTPChunkCookieAck()),
+              sctp("A", TAG_B, SCTPChunkShutdownComplete()),
+              sctp("A", TAG_B, SCTPChunkShutdownAck()),
+              sctp("B", TAG_B, SCTPChunkShutdownComplete(TCB=1)),
+              sctp("B", TAG_B, SCTPChunkShutdownComplete())]),
+    Sequence("sctp_ootb_shutdown_ack",
+             "An out-of-the-blue SHUTDOWN ACK alone: SHUTDOWN_ACK_SENT, "
+             "3 s, unreplied.",
+             [sctp("A", TAG_B, SCTPChunkShutdownAck())]),
+    Sequence("sctp_data_first",
+             "DATA with no conn: no state would follow from NONE: "
+             "invalid.",
+             [sctp("A", TAG_B, s_data())]),
+    Sequence("sctp_init_ack_wrong_tag",
+             "An INIT ACK to the wrong tag (not the INIT's): invalid.",
+             [sctp("A", 0, s_init(TAG_A)),
+              sctp("B", TAG_A + 1, s_init_ack(TAG_B)),
+              sctp("B", TAG_A, s_init_ack(TAG_B))]),
+    Sequence("gre_v0",
+             "GRE version 0 one way (UNREPLIED, 30 s), the reply, then "
+             "A again: ASSURED, 180 s.  Keys 0: tracked by address, a "
+             "version 0 key (B's reply has one) is not read.",
+             [gre("A"), gre("B", key=77), gre("A")]),
+    Sequence("gre_v0_v6",
+             "The same over IPv6.",
+             [gre("A", v6=True), gre("B", v6=True), gre("A", v6=True)]),
+    Sequence("gre_v0_unreplied",
+             "GRE one way only: UNREPLIED, 30 s.",
+             [gre("A"), gre("A")]),
+    Sequence("gre_pptp",
+             "PPTP's GRE (version 1) by call id: A's packets to B's call "
+             "id 0x1234 make a conn (dstkey 0x1234; srckey 0, as no PPTP "
+             "helper filled the keymap); B's to A's call id 0x5678 make "
+             "another (its tuple, srckey 0, is not the first's reply "
+             "tuple, srckey 0x1234), both UNREPLIED (30 s): without the "
+             "helper the two directions never meet.",
+             [pptp("A", 0x1234), pptp("B", 0x5678), pptp("A", 0x1234),
+              pptp("B", 0x5678)]),
+    Sequence("gre_pptp_call_id_0",
+             "Only call id 0 both ways inverts: A's packet to call id 0 "
+             "and B's to call id 0 are one conn, replied, then ASSURED "
+             "(180 s).",
+             [pptp("A", 0), pptp("B", 0), pptp("A", 0)]),
+    Sequence("gre_v1_not_ppp",
+             "A version 1 GRE packet that does not carry PPP has no "
+             "tuple: invalid, no conn.",
+             [pptp("A", 0x1234, proto=0x0800)]),
 ]
 
 

@@ -435,9 +435,12 @@ _KV = re.compile(r"^([a-z_0-9]+)=(.*)$")
 
 
 def parse_conntrack(text):
-    """Parses `conntrack -L -o extended,id` lines into dicts: l3, proto,
-    timeout (s), state (TCP and other stateful protocols, else None),
-    orig and reply (dicts of the tuple's key=value fields), flags (the
+    """Parses `conntrack -L -o extended,id` lines (or /proc/net/nf_conntrack
+    ones, whose GRE conns also have "timeout=30, stream_timeout=180 "
+    before the tuple: left out) into dicts: l3, proto, timeout (s), state
+    (TCP, SCTP and DCCP, else None), orig and reply (dicts of the tuple's
+    key=value fields: ports, ICMP type, code and id, GRE's srckey and
+    dstkey, counters), flags (the
     bracketed words: UNREPLIED, ASSURED...), mark, zone, id, use and
     packets (both directions, when accounting is on); helper, the
     helper's name, if the conn has one (conntrack -L's "helper=ftp")."""
@@ -462,6 +465,8 @@ def parse_conntrack(text):
             if not m:
                 continue
             k, v = m.groups()
+            if k in ("timeout", "stream_timeout") and not c["orig"]:
+                continue    # The proc format's GRE timeouts ("timeout=30,").
             if k in ("mark", "zone", "use"):
                 c[k] = int(v)
                 tail = True
