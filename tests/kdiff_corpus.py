@@ -972,7 +972,8 @@ def gre(side, v6=False, key=None):
         ip = IP(src=A4, dst=B4) if side == "A" else IP(src=B4, dst=A4)
     hdr = GRE(proto=0x0800) if key is None else \
         GRE(proto=0x0800, key_present=1, key=key)
-    return (side, ip / hdr / IP(src="192.168.0.1", dst="192.168.0.2") / UDP() / Raw(b"in"))
+    return (side, ip / hdr / IP(src="192.168.0.1", dst="192.168.0.2")
+            / UDP() / Raw(b"in"))
 
 
 def pptp(side, call_id, proto=0x880b):
