@@ -7,8 +7,9 @@
 #include <string.h>
 #include "ctdp-command.h"
 #include "ctdp-ct.h"
+#include "ctdp-ct-commands.h"
 #include "ctdp-ct-format.h"
-#include "ctdp-dpctl.h"
+#include "ctdp-event-commands.h"
 #include "ctdp-flows.h"
 #include "ctdp-ipf-commands.h"
 #include "ctdp-stream.h"
@@ -271,9 +272,9 @@ ctdp_dp_register_commands(struct ctdp_dp *dp)
                           dp);
     ctdp_command_register("dpctl/flush-conntrack-exp",
                           cmd_flush_conntrack_exp, dp);
-    ctdp_events_register(dp);
+    ctdp_event_commands_register(dp);
     ctdp_stream_register_commands();
-    ctdp_dpctl_register(dp);
+    ctdp_ct_commands_register(dp);
     ctdp_ipf_commands_register(dp);
     ctdp_command_register("add-port", cmd_add_port, dp);
     ctdp_command_register("del-port", cmd_del_port, dp);

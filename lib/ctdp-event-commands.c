@@ -6,7 +6,7 @@
  * reported in the stream as a WARNING line with their number, as
  * conntrack -E warns when its socket buffer overflows. */
 #include <config.h>
-#include "ctdp-dpctl.h"
+#include "ctdp-event-commands.h"
 
 #include <string.h>
 #include "ctdp-ct.h"
@@ -106,7 +106,7 @@ cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
 }
 
 void
-ctdp_events_register(struct ctdp_dp *dp)
+ctdp_event_commands_register(struct ctdp_dp *dp)
 {
     ctdp_command_register("dpctl/ct-events", cmd_events, dp);
     ctdp_command_register("dpctl/monitor-conntrack", cmd_events, dp);

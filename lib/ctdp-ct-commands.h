@@ -1,5 +1,5 @@
-#ifndef CTDP_DPCTL_H
-#define CTDP_DPCTL_H 1
+#ifndef CTDP_CT_COMMANDS_H
+#define CTDP_CT_COMMANDS_H 1
 
 /* The conntrack commands of dpctl (ct-stats-show, flush-conntrack,
  * ct-set/get-maxconns, ct-get-nconns, ct-set/get/del-limits,
@@ -10,9 +10,6 @@
 
 struct ctdp_dp;
 
-void ctdp_dpctl_register(struct ctdp_dp *);
+void ctdp_ct_commands_register(struct ctdp_dp *);
 
-/* ct-events, in ctdp-events.c. */
-void ctdp_events_register(struct ctdp_dp *);
-
-#endif /* ctdp-dpctl.h */
+#endif /* ctdp-ct-commands.h */

@@ -7,7 +7,7 @@
  * Errors read as OVS's ("maxconns missing or malformed (Invalid
  * argument)"); a command that fails changes nothing. */
 #include <config.h>
-#include "ctdp-dpctl.h"
+#include "ctdp-ct-commands.h"
 
 #include <errno.h>
 #include <string.h>
@@ -845,7 +845,7 @@ cmd_get_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
 }
 
 void
-ctdp_dpctl_register(struct ctdp_dp *dp)
+ctdp_ct_commands_register(struct ctdp_dp *dp)
 {
     ctdp_command_register("dpctl/ct-set-ftp-loose", cmd_set_ftp_loose, dp);
     ctdp_command_register("dpctl/ct-get-ftp-loose", cmd_get_ftp_loose, dp);
