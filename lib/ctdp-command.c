@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "openvswitch/dynamic-string.h"
 #include "util.h"
 
 /* Rows in the order --help lists them.  "version" and "list-commands" are
@@ -191,6 +192,26 @@ ctdp_command_register(const char *unixctl, unixctl_cb_func *cb, void *aux)
     }
     unixctl_command_register(c->unixctl, c->usage, c->min_args,
                              c->max_args + c->stream, cb, aux);
+}
+
+/* Replies to 'conn' with an error: 'format' and its arguments, followed,
+ * if 'err' is nonzero, by ovs_strerror('err') in parentheses (Open
+ * vSwitch's dpctl shape, "... (Invalid argument)"). */
+void
+ctdp_command_reply_error(struct unixctl_conn *conn, int err,
+                         const char *format, ...)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+    va_list args;
+
+    va_start(args, format);
+    ds_put_format_valist(&s, format, args);
+    va_end(args);
+    if (err) {
+        ds_put_format(&s, " (%s)", ovs_strerror(err));
+    }
+    unixctl_command_reply_error(conn, ds_cstr(&s));
+    ds_destroy(&s);
 }
 
 /* Returns ctdp's run directory: $CTDP_RUNDIR, or /run/ctdp. */

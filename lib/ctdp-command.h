@@ -21,11 +21,18 @@
  * "ctdpd.ctl" in the run directory, which is $CTDP_RUNDIR or /run/ctdp.
  * ctdp_command_use_rundir() makes that directory the OVS library's too.
  *
+ * Every handler refuses a command with ctdp_command_reply_error(), one line
+ * that ctdp-dpctl prints as it is: the message, then, for the errors that
+ * Open vSwitch's dpctl words with an errno, that errno's text in
+ * parentheses ("maxconns missing or malformed (Invalid argument)").
+ *
  * Thread-safety: the table is constant.  ctdp_command_register() calls
- * unixctl_command_register() and so must run on the daemon's main thread. */
+ * unixctl_command_register() and so must run on the daemon's main thread,
+ * as must ctdp_command_reply_error(), like every unixctl reply. */
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "openvswitch/compiler.h"
 #include "unixctl.h"
 
 struct ctdp_command {
@@ -47,6 +54,9 @@ size_t ctdp_command_count(void);
 char *ctdp_command_check_args(const struct ctdp_command *, int n_args);
 void ctdp_command_print_help(FILE *);
 void ctdp_command_register(const char *unixctl, unixctl_cb_func *, void *aux);
+void ctdp_command_reply_error(struct unixctl_conn *, int err,
+                              const char *format, ...)
+    OVS_PRINTF_FORMAT(3, 4);
 
 void ctdp_command_use_rundir(void);
 const char *ctdp_command_default_socket(void);

@@ -22,26 +22,6 @@
 #include "unixctl.h"
 #include "util.h"
 
-/* Replies with OVS's error shape: the message, then the errno in
- * parentheses. */
-static void
-reply_error(struct unixctl_conn *conn, int err, const char *format, ...)
-    OVS_PRINTF_FORMAT(3, 4);
-
-static void
-reply_error(struct unixctl_conn *conn, int err, const char *format, ...)
-{
-    struct ds s = DS_EMPTY_INITIALIZER;
-    va_list args;
-
-    va_start(args, format);
-    ds_put_format_valist(&s, format, args);
-    va_end(args);
-    ds_put_format(&s, " (%s)", ovs_strerror(err));
-    unixctl_command_reply_error(conn, ds_cstr(&s));
-    ds_destroy(&s);
-}
-
 /* ---- ct-stats-show ----------------------------------------------------- */
 
 static void
@@ -69,14 +49,16 @@ cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "zone=", 5)) {
             if (!str_to_uint(argv[i] + 5, 10, &zone) || zone > UINT16_MAX) {
-                reply_error(conn, EINVAL, "invalid zone %s", argv[i] + 5);
+                ctdp_command_reply_error(conn, EINVAL, "invalid zone %s",
+                                         argv[i] + 5);
                 return;
             }
             z = zone;
         } else if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "verbose")) {
             verbose = true;
         } else {
-            reply_error(conn, EINVAL, "invalid argument %s", argv[i]);
+            ctdp_command_reply_error(conn, EINVAL, "invalid argument %s",
+                                     argv[i]);
             return;
         }
     }
@@ -143,7 +125,8 @@ cmd_set_maxconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
     unsigned int n;
 
     if (!str_to_uint(argv[1], 10, &n)) {
-        reply_error(conn, EINVAL, "maxconns missing or malformed");
+        ctdp_command_reply_error(conn, EINVAL,
+                                 "maxconns missing or malformed");
         return;
     }
     ctdp_ct_set_max_conns(ct, n);
@@ -186,7 +169,8 @@ cmd_set_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
     unsigned int ms;
 
     if (!str_to_uint(argv[1], 10, &ms) || !ms) {
-        reply_error(conn, EINVAL, "sweep interval missing or malformed");
+        ctdp_command_reply_error(conn, EINVAL,
+                                 "sweep interval missing or malformed");
         return;
     }
     ctdp_ct_set_sweep_interval(ct, ms);
@@ -260,7 +244,8 @@ cmd_set_limits(struct unixctl_conn *conn, int argc, const char *argv[],
             unsigned int d;
 
             if (!str_to_uint(argv[i] + 8, 10, &d)) {
-                reply_error(conn, EINVAL, "invalid default limit");
+                ctdp_command_reply_error(conn, EINVAL,
+                                         "invalid default limit");
                 return;
             }
             dflt = d;
@@ -268,13 +253,14 @@ cmd_set_limits(struct unixctl_conn *conn, int argc, const char *argv[],
             continue;
         }
         if (n == ARRAY_SIZE(zones)) {
-            reply_error(conn, E2BIG, "too many zones (at most %zu)",
-                        ARRAY_SIZE(zones));
+            ctdp_command_reply_error(conn, E2BIG,
+                                     "too many zones (at most %zu)",
+                                     ARRAY_SIZE(zones));
             return;
         }
         error = parse_zone_limit(argv[i], true, &zones[n], &limits[n]);
         if (error) {
-            reply_error(conn, EINVAL, "%s", error);
+            ctdp_command_reply_error(conn, EINVAL, "%s", error);
             free(error);
             return;
         }
@@ -328,7 +314,7 @@ cmd_get_limits(struct unixctl_conn *conn, int argc, const char *argv[],
         char *error = parse_zone_list(argv[1], zones, ARRAY_SIZE(zones), &n);
 
         if (error) {
-            reply_error(conn, EINVAL, "%s", error);
+            ctdp_command_reply_error(conn, EINVAL, "%s", error);
             free(error);
             return;
         }
@@ -370,7 +356,7 @@ cmd_del_limits(struct unixctl_conn *conn, int argc, const char *argv[],
             char *error = parse_zone_list(argv[i], zones, ARRAY_SIZE(zones),
                                           &n);
             if (error) {
-                reply_error(conn, EINVAL, "%s", error);
+                ctdp_command_reply_error(conn, EINVAL, "%s", error);
                 free(error);
                 return;
             }
@@ -573,7 +559,7 @@ cmd_flush(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
         char *error = parse_flush_arg(argv[i], &f, &n_tuples);
 
         if (error) {
-            reply_error(conn, EINVAL, "%s", error);
+            ctdp_command_reply_error(conn, EINVAL, "%s", error);
             free(error);
             return;
         }
@@ -661,7 +647,7 @@ cmd_set_tp(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
         free(copy);
     }
     if (error) {
-        reply_error(conn, EINVAL, "%s", error);
+        ctdp_command_reply_error(conn, EINVAL, "%s", error);
         free(error);
         return;
     }
@@ -682,7 +668,7 @@ cmd_get_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
     char *error = parse_zone_arg(argv[1], &zone);
 
     if (error) {
-        reply_error(conn, EINVAL, "%s", error);
+        ctdp_command_reply_error(conn, EINVAL, "%s", error);
         free(error);
         return;
     }
@@ -709,7 +695,7 @@ cmd_del_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
     char *error = parse_zone_arg(argv[1], &zone);
 
     if (error) {
-        reply_error(conn, EINVAL, "%s", error);
+        ctdp_command_reply_error(conn, EINVAL, "%s", error);
         free(error);
         return;
     }
@@ -762,8 +748,9 @@ cmd_bkts(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
 
     if (argc > 1 && (strncmp(argv[1], "gt=", 3)
                      || !str_to_uint(argv[1] + 3, 10, &gt))) {
-        reply_error(conn, EINVAL, "invalid argument %s (want gt=N)",
-                    argv[1]);
+        ctdp_command_reply_error(conn, EINVAL,
+                                 "invalid argument %s (want gt=N)",
+                                 argv[1]);
         return;
     }
     counts = ctdp_ct_chain_lengths(ct, &n);
@@ -829,7 +816,8 @@ cmd_set_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
                   const char *argv[], void *dp)
 {
     if (strcmp(argv[1], "0") && strcmp(argv[1], "1")) {
-        reply_error(conn, EINVAL, "invalid value %s (want 0 or 1)", argv[1]);
+        ctdp_command_reply_error(conn, EINVAL,
+                                 "invalid value %s (want 0 or 1)", argv[1]);
         return;
     }
     ctdp_ct_set_ftp_loose(ctdp_dp_ct(dp), argv[1][0] == '1');

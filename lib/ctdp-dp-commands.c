@@ -21,7 +21,7 @@ static void
 reply(struct unixctl_conn *conn, char *error, const char *ok)
 {
     if (error) {
-        unixctl_command_reply_error(conn, error);
+        ctdp_command_reply_error(conn, 0, "%s", error);
         free(error);
     } else {
         unixctl_command_reply(conn, ok);
@@ -90,8 +90,8 @@ cmd_dump_flows(struct unixctl_conn *conn, int argc, const char *argv[],
     if (argc > 1) {
         if (strncmp(argv[1], "table=", 6)
             || !str_to_uint(argv[1] + 6, 10, &table) || table > 254) {
-            unixctl_command_reply_error(conn, "dump-flows: want table=N "
-                                        "with N from 0 to 254");
+            ctdp_command_reply_error(conn, 0, "dump-flows: want table=N "
+                                     "with N from 0 to 254");
             return;
         }
         n = table;

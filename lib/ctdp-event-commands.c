@@ -75,31 +75,26 @@ cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
         } else if (strncmp(argv[i], "--zone=", 7)
                    || !str_to_uint(argv[i] + 7, 10, &zone)
                    || zone > UINT16_MAX) {
-            char *error = xasprintf("invalid argument %s (want --zone=N "
-                                    "with N from 0 to 65535, or --expect)",
-                                    argv[i]);
-
-            unixctl_command_reply_error(conn, error);
-            free(error);
+            ctdp_command_reply_error(conn, 0, "invalid argument %s (want "
+                                     "--zone=N with N from 0 to 65535, or "
+                                     "--expect)", argv[i]);
             return;
         } else {
             z = zone;
         }
     }
     if (!stream) {
-        unixctl_command_reply_error(conn, "ct-events never ends: use "
-                                    "ctdp-dpctl ct-events, or --stream and "
-                                    "dpctl/stream-read");
+        ctdp_command_reply_error(conn, 0, "ct-events never ends: use "
+                                 "ctdp-dpctl ct-events, or --stream and "
+                                 "dpctl/stream-read");
         return;
     }
     l = (expect ? ctdp_ct_listen_expect : ctdp_ct_listen)(ctdp_dp_ct(dp),
                                                           EVENTS_QUEUE, z);
     if (!l) {
-        char *error = xasprintf("too many event listeners (at most %d): "
-                                "stop one first", CTDP_CT_MAX_LISTENERS);
-
-        unixctl_command_reply_error(conn, error);
-        free(error);
+        ctdp_command_reply_error(conn, 0, "too many event listeners (at "
+                                 "most %d): stop one first",
+                                 CTDP_CT_MAX_LISTENERS);
         return;
     }
     ctdp_stream_open(conn, &events_class, l);

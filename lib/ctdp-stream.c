@@ -112,16 +112,13 @@ stream_find(struct unixctl_conn *conn, const char *arg)
                 if (!s->reader) {
                     return s;
                 }
-                unixctl_command_reply_error(conn, "stream is being read "
-                                            "by another request");
+                ctdp_command_reply_error(conn, 0, "stream is being read "
+                                         "by another request");
                 return NULL;
             }
         }
     }
-    char *error = xasprintf("no stream %s", arg);
-
-    unixctl_command_reply_error(conn, error);
-    free(error);
+    ctdp_command_reply_error(conn, 0, "no stream %s", arg);
     return NULL;
 }
 
