@@ -8,6 +8,7 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-ct-format.c \
 	lib/ctdp-ct-format.h \
 	lib/ctdp-dp-commands.c \
+	lib/ctdp-dp-commands.h \
 	lib/ctdp-dp.c \
 	lib/ctdp-dp.h \
 	lib/ctdp-event-commands.c \

@@ -24,9 +24,9 @@
 
 /* ---- ct-stats-show ----------------------------------------------------- */
 
-static void
-cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
-               void *dp)
+void
+ctdp_ct_cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
+                       void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -116,9 +116,9 @@ cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
 
 /* ---- Max conns, conn count, sweep interval ----------------------------- */
 
-static void
-cmd_set_maxconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                 const char *argv[], void *dp)
+void
+ctdp_ct_cmd_set_maxconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                         const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -142,27 +142,27 @@ reply_number(struct unixctl_conn *conn, unsigned int n)
     free(s);
 }
 
-static void
-cmd_get_maxconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                 const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_get_maxconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                         const char *argv[] OVS_UNUSED, void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
     reply_number(conn, ctdp_ct_get_max_conns(ct));
 }
 
-static void
-cmd_get_nconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
-               const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_get_nconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                       const char *argv[] OVS_UNUSED, void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
     reply_number(conn, ctdp_ct_n_conns(ct));
 }
 
-static void
-cmd_set_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
-              const char *argv[], void *dp)
+void
+ctdp_ct_cmd_set_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                      const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -177,9 +177,9 @@ cmd_set_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
     unixctl_command_reply(conn, "setting sweep interval successful");
 }
 
-static void
-cmd_get_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
-              const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_get_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                      const char *argv[] OVS_UNUSED, void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -226,9 +226,9 @@ parse_zone_limit(const char *arg, bool want_limit, uint16_t *zone,
     return error;
 }
 
-static void
-cmd_set_limits(struct unixctl_conn *conn, int argc, const char *argv[],
-               void *dp)
+void
+ctdp_ct_cmd_set_limits(struct unixctl_conn *conn, int argc, const char *argv[],
+                       void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -300,9 +300,9 @@ parse_zone_list(const char *arg, uint16_t *zones, size_t max, size_t *n)
     return error;
 }
 
-static void
-cmd_get_limits(struct unixctl_conn *conn, int argc, const char *argv[],
-               void *dp)
+void
+ctdp_ct_cmd_get_limits(struct unixctl_conn *conn, int argc, const char *argv[],
+                       void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -339,9 +339,9 @@ cmd_get_limits(struct unixctl_conn *conn, int argc, const char *argv[],
     ds_destroy(&s);
 }
 
-static void
-cmd_del_limits(struct unixctl_conn *conn, int argc, const char *argv[],
-               void *dp)
+void
+ctdp_ct_cmd_del_limits(struct unixctl_conn *conn, int argc, const char *argv[],
+                       void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -546,8 +546,9 @@ parse_flush_arg(const char *arg, struct ctdp_ct_flush_filter *f,
     return NULL;
 }
 
-static void
-cmd_flush(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
+void
+ctdp_ct_cmd_flush(struct unixctl_conn *conn, int argc,
+                  const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -618,8 +619,9 @@ parse_zone_arg(const char *arg, uint16_t *zone)
     return NULL;
 }
 
-static void
-cmd_set_tp(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
+void
+ctdp_ct_cmd_set_tp(struct unixctl_conn *conn, int argc,
+                   const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
     struct ctdp_timeout_policy policy;
@@ -657,9 +659,9 @@ cmd_set_tp(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
 
 /* Prints the timeouts in force in a zone, one "name=secs" per line,
  * marking those that are the defaults. */
-static void
-cmd_get_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
-           const char *argv[], void *dp)
+void
+ctdp_ct_cmd_get_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                   const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
     struct ctdp_timeout_policy policy;
@@ -687,9 +689,9 @@ cmd_get_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
     ds_destroy(&s);
 }
 
-static void
-cmd_del_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
-           const char *argv[], void *dp)
+void
+ctdp_ct_cmd_del_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                   const char *argv[], void *dp)
 {
     uint16_t zone;
     char *error = parse_zone_arg(argv[1], &zone);
@@ -738,8 +740,9 @@ format_bkts_rows(struct ds *s, const uint32_t *counts, uint32_t n,
     }
 }
 
-static void
-cmd_bkts(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
+void
+ctdp_ct_cmd_bkts(struct unixctl_conn *conn, int argc,
+                 const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
     struct ds s = DS_EMPTY_INITIALIZER;
@@ -775,7 +778,7 @@ cmd_bkts(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
 /* ---- TCP sequence checking -------------------------------------------- */
 
 static void
-cmd_tcp_seq_chk(struct unixctl_conn *conn, bool on, void *dp)
+set_tcp_seq_chk(struct unixctl_conn *conn, bool on, void *dp)
 {
     ctdp_ct_set_tcp_seq_check(ctdp_dp_ct(dp), on);
     unixctl_command_reply(conn, on ? "enabling TCP sequence checking "
@@ -784,24 +787,24 @@ cmd_tcp_seq_chk(struct unixctl_conn *conn, bool on, void *dp)
                                      "successful");
 }
 
-static void
-cmd_enable_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                       const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_enable_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                               const char *argv[] OVS_UNUSED, void *dp)
 {
-    cmd_tcp_seq_chk(conn, true, dp);
+    set_tcp_seq_chk(conn, true, dp);
 }
 
-static void
-cmd_disable_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                        const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_disable_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                                const char *argv[] OVS_UNUSED, void *dp)
 {
-    cmd_tcp_seq_chk(conn, false, dp);
+    set_tcp_seq_chk(conn, false, dp);
 }
 
 /* As OVS's dpctl/ct-get-tcp-seq-chk: "TCP sequence checking: enabled". */
-static void
-cmd_get_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                    const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_get_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                            const char *argv[] OVS_UNUSED, void *dp)
 {
     unixctl_command_reply(conn,
                           ctdp_ct_get_tcp_seq_check(ctdp_dp_ct(dp))
@@ -811,9 +814,9 @@ cmd_get_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
 
 /* ---- The FTP helper's loose mode ---------------------------------------- */
 
-static void
-cmd_set_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                  const char *argv[], void *dp)
+void
+ctdp_ct_cmd_set_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                          const char *argv[], void *dp)
 {
     if (strcmp(argv[1], "0") && strcmp(argv[1], "1")) {
         ctdp_command_reply_error(conn, EINVAL,
@@ -824,37 +827,10 @@ cmd_set_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
     unixctl_command_reply(conn, NULL);
 }
 
-static void
-cmd_get_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                  const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_get_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                          const char *argv[] OVS_UNUSED, void *dp)
 {
     unixctl_command_reply(conn, ctdp_ct_get_ftp_loose(ctdp_dp_ct(dp))
                                 ? "1\n" : "0\n");
-}
-
-void
-ctdp_ct_commands_register(struct ctdp_dp *dp)
-{
-    ctdp_command_register("dpctl/ct-set-ftp-loose", cmd_set_ftp_loose, dp);
-    ctdp_command_register("dpctl/ct-get-ftp-loose", cmd_get_ftp_loose, dp);
-    ctdp_command_register("dpctl/ct-bkts", cmd_bkts, dp);
-    ctdp_command_register("dpctl/ct-enable-tcp-seq-chk",
-                          cmd_enable_tcp_seq_chk, dp);
-    ctdp_command_register("dpctl/ct-disable-tcp-seq-chk",
-                          cmd_disable_tcp_seq_chk, dp);
-    ctdp_command_register("dpctl/ct-get-tcp-seq-chk", cmd_get_tcp_seq_chk,
-                          dp);
-    ctdp_command_register("dpctl/ct-set-timeout-policy", cmd_set_tp, dp);
-    ctdp_command_register("dpctl/ct-get-timeout-policy", cmd_get_tp, dp);
-    ctdp_command_register("dpctl/ct-del-timeout-policy", cmd_del_tp, dp);
-    ctdp_command_register("dpctl/ct-stats-show", cmd_stats_show, dp);
-    ctdp_command_register("dpctl/flush-conntrack", cmd_flush, dp);
-    ctdp_command_register("dpctl/ct-set-maxconns", cmd_set_maxconns, dp);
-    ctdp_command_register("dpctl/ct-get-maxconns", cmd_get_maxconns, dp);
-    ctdp_command_register("dpctl/ct-get-nconns", cmd_get_nconns, dp);
-    ctdp_command_register("dpctl/ct-set-limits", cmd_set_limits, dp);
-    ctdp_command_register("dpctl/ct-get-limits", cmd_get_limits, dp);
-    ctdp_command_register("dpctl/ct-del-limits", cmd_del_limits, dp);
-    ctdp_command_register("dpctl/ct-set-sweep-interval", cmd_set_sweep, dp);
-    ctdp_command_register("dpctl/ct-get-sweep-interval", cmd_get_sweep, dp);
 }

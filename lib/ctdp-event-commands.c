@@ -59,9 +59,9 @@ static const struct ctdp_stream_class events_class = {
 /* dpctl/ct-events [--stream] [--zone=N] [--expect]: only as a stream,
  * since it never ends; with --expect, the expectations' events, as
  * `conntrack -E expect`. */
-static void
-cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
-           void *dp)
+void
+ctdp_event_cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
+                      void *dp)
 {
     bool stream = ctdp_stream_requested(&argc, &argv);
     struct ctdp_ct_listener *l;
@@ -98,11 +98,4 @@ cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
         return;
     }
     ctdp_stream_open(conn, &events_class, l);
-}
-
-void
-ctdp_event_commands_register(struct ctdp_dp *dp)
-{
-    ctdp_command_register("dpctl/ct-events", cmd_events, dp);
-    ctdp_command_register("dpctl/monitor-conntrack", cmd_events, dp);
 }

@@ -52,23 +52,23 @@ set_enabled(struct unixctl_conn *conn, const char *arg, struct ctdp_dp *dp,
                           : "disabling fragmentation reassembly successful");
 }
 
-static void
-cmd_set_enabled(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                const char *argv[], void *dp)
+void
+ctdp_ipf_cmd_set_enabled(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                         const char *argv[], void *dp)
 {
     set_enabled(conn, argv[1], dp, true);
 }
 
-static void
-cmd_set_disabled(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                 const char *argv[], void *dp)
+void
+ctdp_ipf_cmd_set_disabled(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                          const char *argv[], void *dp)
 {
     set_enabled(conn, argv[1], dp, false);
 }
 
-static void
-cmd_set_min_frag(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                 const char *argv[], void *dp)
+void
+ctdp_ipf_cmd_set_min_frag(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                          const char *argv[], void *dp)
 {
     enum ctdp_ipf_version v;
     unsigned int size;
@@ -93,9 +93,9 @@ cmd_set_min_frag(struct unixctl_conn *conn, int argc OVS_UNUSED,
     unixctl_command_reply(conn, "setting minimum fragment size successful");
 }
 
-static void
-cmd_set_max_nfrags(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                   const char *argv[], void *dp)
+void
+ctdp_ipf_cmd_set_max_nfrags(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                            const char *argv[], void *dp)
 {
     unsigned int n;
     int error;
@@ -169,9 +169,9 @@ format_queues(struct ds *s, struct ctdp_ipf *ipf)
     free(qs);
 }
 
-static void
-cmd_get_status(struct unixctl_conn *conn, int argc, const char *argv[],
-               void *dp)
+void
+ctdp_ipf_cmd_get_status(struct unixctl_conn *conn, int argc,
+                        const char *argv[], void *dp)
 {
     struct ctdp_ipf *ipf = ctdp_dp_ipf(dp);
     struct ds s = DS_EMPTY_INITIALIZER;
@@ -208,15 +208,4 @@ cmd_get_status(struct unixctl_conn *conn, int argc, const char *argv[],
     }
     unixctl_command_reply(conn, ds_cstr(&s));
     ds_destroy(&s);
-}
-
-void
-ctdp_ipf_commands_register(struct ctdp_dp *dp)
-{
-    ctdp_command_register("dpctl/ipf-set-enabled", cmd_set_enabled, dp);
-    ctdp_command_register("dpctl/ipf-set-disabled", cmd_set_disabled, dp);
-    ctdp_command_register("dpctl/ipf-set-min-frag", cmd_set_min_frag, dp);
-    ctdp_command_register("dpctl/ipf-set-max-nfrags", cmd_set_max_nfrags,
-                          dp);
-    ctdp_command_register("dpctl/ipf-get-status", cmd_get_status, dp);
 }

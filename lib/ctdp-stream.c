@@ -122,9 +122,9 @@ stream_find(struct unixctl_conn *conn, const char *arg)
     return NULL;
 }
 
-static void
-cmd_stream_read(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                const char *argv[], void *aux OVS_UNUSED)
+void
+ctdp_stream_cmd_read(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                     const char *argv[], void *aux OVS_UNUSED)
 {
     struct stream *s = stream_find(conn, argv[1]);
 
@@ -134,9 +134,9 @@ cmd_stream_read(struct unixctl_conn *conn, int argc OVS_UNUSED,
     }
 }
 
-static void
-cmd_stream_close(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                 const char *argv[], void *aux OVS_UNUSED)
+void
+ctdp_stream_cmd_close(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                      const char *argv[], void *aux OVS_UNUSED)
 {
     struct stream *s = stream_find(conn, argv[1]);
 
@@ -144,13 +144,6 @@ cmd_stream_close(struct unixctl_conn *conn, int argc OVS_UNUSED,
         stream_destroy(s);
         unixctl_command_reply(conn, NULL);
     }
-}
-
-void
-ctdp_stream_register_commands(void)
-{
-    ctdp_command_register("dpctl/stream-read", cmd_stream_read, NULL);
-    ctdp_command_register("dpctl/stream-close", cmd_stream_close, NULL);
 }
 
 /* Answers waiting reads that have output or have waited long enough, and
