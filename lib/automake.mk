@@ -3,14 +3,16 @@ noinst_LTLIBRARIES += lib/libctdp.la
 lib_libctdp_la_SOURCES = \
 	lib/ctdp-command.c \
 	lib/ctdp-command.h \
+	lib/ctdp-ct-commands.c \
+	lib/ctdp-ct-commands.h \
 	lib/ctdp-ct-format.c \
 	lib/ctdp-ct-format.h \
 	lib/ctdp-dp-commands.c \
+	lib/ctdp-dp-commands.h \
 	lib/ctdp-dp.c \
 	lib/ctdp-dp.h \
-	lib/ctdp-dpctl.c \
-	lib/ctdp-dpctl.h \
-	lib/ctdp-events.c \
+	lib/ctdp-event-commands.c \
+	lib/ctdp-event-commands.h \
 	lib/ctdp-flows.c \
 	lib/ctdp-flows.h \
 	lib/ctdp-ipf-commands.c \

@@ -1,16 +1,14 @@
 /* The datapath's unixctl commands: ports, flows, injection, and the
- * conntrack dump.  Each one changes nothing when it fails, and says why in
- * one line. */
+ * conntrack dump (ctdp-dp-commands.h). */
 #include <config.h>
-#include "ctdp-dp.h"
+#include "ctdp-dp-commands.h"
 
 #include <string.h>
 #include "ctdp-command.h"
 #include "ctdp-ct.h"
 #include "ctdp-ct-format.h"
-#include "ctdp-dpctl.h"
+#include "ctdp-dp.h"
 #include "ctdp-flows.h"
-#include "ctdp-ipf-commands.h"
 #include "ctdp-stream.h"
 #include "unixctl.h"
 #include "util.h"
@@ -20,30 +18,30 @@ static void
 reply(struct unixctl_conn *conn, char *error, const char *ok)
 {
     if (error) {
-        unixctl_command_reply_error(conn, error);
+        ctdp_command_reply_error(conn, 0, "%s", error);
         free(error);
     } else {
         unixctl_command_reply(conn, ok);
     }
 }
 
-static void
-cmd_add_port(struct unixctl_conn *conn, int argc OVS_UNUSED,
-             const char *argv[], void *dp)
+void
+ctdp_dp_cmd_add_port(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                     const char *argv[], void *dp)
 {
     reply(conn, ctdp_dp_add_port(dp, argv[1]), NULL);
 }
 
-static void
-cmd_del_port(struct unixctl_conn *conn, int argc OVS_UNUSED,
-             const char *argv[], void *dp)
+void
+ctdp_dp_cmd_del_port(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                     const char *argv[], void *dp)
 {
     reply(conn, ctdp_dp_del_port(dp, argv[1]), NULL);
 }
 
-static void
-cmd_show(struct unixctl_conn *conn, int argc OVS_UNUSED,
-         const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_dp_cmd_show(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                 const char *argv[] OVS_UNUSED, void *dp)
 {
     struct ds s = DS_EMPTY_INITIALIZER;
 
@@ -52,25 +50,25 @@ cmd_show(struct unixctl_conn *conn, int argc OVS_UNUSED,
     ds_destroy(&s);
 }
 
-static void
-cmd_add_flow(struct unixctl_conn *conn, int argc OVS_UNUSED,
-             const char *argv[], void *dp)
+void
+ctdp_dp_cmd_add_flow(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                     const char *argv[], void *dp)
 {
     reply(conn, ctdp_flows_add(ctdp_dp_flows(dp), argv[1]), NULL);
 }
 
-static void
-cmd_add_flows(struct unixctl_conn *conn, int argc OVS_UNUSED,
-              const char *argv[], void *dp)
+void
+ctdp_dp_cmd_add_flows(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                      const char *argv[], void *dp)
 {
     size_t n;
 
     reply(conn, ctdp_flows_add_file(ctdp_dp_flows(dp), argv[1], &n), NULL);
 }
 
-static void
-cmd_del_flows(struct unixctl_conn *conn, int argc, const char *argv[],
-              void *dp)
+void
+ctdp_dp_cmd_del_flows(struct unixctl_conn *conn, int argc, const char *argv[],
+                      void *dp)
 {
     size_t n;
 
@@ -78,9 +76,9 @@ cmd_del_flows(struct unixctl_conn *conn, int argc, const char *argv[],
                                &n), NULL);
 }
 
-static void
-cmd_dump_flows(struct unixctl_conn *conn, int argc, const char *argv[],
-               void *dp)
+void
+ctdp_dp_cmd_dump_flows(struct unixctl_conn *conn, int argc, const char *argv[],
+                       void *dp)
 {
     struct ds s = DS_EMPTY_INITIALIZER;
     unsigned int table;
@@ -89,8 +87,8 @@ cmd_dump_flows(struct unixctl_conn *conn, int argc, const char *argv[],
     if (argc > 1) {
         if (strncmp(argv[1], "table=", 6)
             || !str_to_uint(argv[1] + 6, 10, &table) || table > 254) {
-            unixctl_command_reply_error(conn, "dump-flows: want table=N "
-                                        "with N from 0 to 254");
+            ctdp_command_reply_error(conn, 0, "dump-flows: want table=N "
+                                     "with N from 0 to 254");
             return;
         }
         n = table;
@@ -100,9 +98,9 @@ cmd_dump_flows(struct unixctl_conn *conn, int argc, const char *argv[],
     ds_destroy(&s);
 }
 
-static void
-cmd_inject(struct unixctl_conn *conn, int argc OVS_UNUSED,
-           const char *argv[], void *dp)
+void
+ctdp_dp_cmd_inject(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                   const char *argv[], void *dp)
 {
     reply(conn, ctdp_dp_inject(dp, argv[1], argv[2]), NULL);
 }
@@ -182,9 +180,9 @@ static const struct ctdp_stream_class dump_stream_class = {
 
 /* dump-conntrack: as a stream when asked, otherwise as one reply (what
  * ovs-appctl can read), built by the same producer. */
-static void
-cmd_dump_conntrack(struct unixctl_conn *conn, int argc, const char *argv[],
-                   void *dp)
+void
+ctdp_dp_cmd_dump_conntrack(struct unixctl_conn *conn, int argc,
+                           const char *argv[], void *dp)
 {
     struct dump_stream *d = xzalloc(sizeof *d);
     bool stream = ctdp_stream_requested(&argc, &argv);
@@ -211,9 +209,9 @@ cmd_dump_conntrack(struct unixctl_conn *conn, int argc, const char *argv[],
 }
 
 /* dump-conntrack-exp: the expectations, few enough for one reply. */
-static void
-cmd_dump_conntrack_exp(struct unixctl_conn *conn, int argc,
-                       const char *argv[], void *dp)
+void
+ctdp_dp_cmd_dump_conntrack_exp(struct unixctl_conn *conn, int argc,
+                               const char *argv[], void *dp)
 {
     struct ctdp_ct_expect_entry *entries;
     struct ds s = DS_EMPTY_INITIALIZER;
@@ -244,9 +242,9 @@ cmd_dump_conntrack_exp(struct unixctl_conn *conn, int argc,
 }
 
 /* flush-conntrack-exp [zone=N]. */
-static void
-cmd_flush_conntrack_exp(struct unixctl_conn *conn, int argc,
-                        const char *argv[], void *dp)
+void
+ctdp_dp_cmd_flush_conntrack_exp(struct unixctl_conn *conn, int argc,
+                                const char *argv[], void *dp)
 {
     unsigned int z;
     int zone = -1;
@@ -261,26 +259,4 @@ cmd_flush_conntrack_exp(struct unixctl_conn *conn, int argc,
     }
     ctdp_ct_expect_flush(ctdp_dp_ct(dp), zone, ctdp_dp_now(dp, NULL));
     unixctl_command_reply(conn, NULL);
-}
-
-void
-ctdp_dp_register_commands(struct ctdp_dp *dp)
-{
-    ctdp_command_register("dpctl/dump-conntrack", cmd_dump_conntrack, dp);
-    ctdp_command_register("dpctl/dump-conntrack-exp", cmd_dump_conntrack_exp,
-                          dp);
-    ctdp_command_register("dpctl/flush-conntrack-exp",
-                          cmd_flush_conntrack_exp, dp);
-    ctdp_events_register(dp);
-    ctdp_stream_register_commands();
-    ctdp_dpctl_register(dp);
-    ctdp_ipf_commands_register(dp);
-    ctdp_command_register("add-port", cmd_add_port, dp);
-    ctdp_command_register("del-port", cmd_del_port, dp);
-    ctdp_command_register("show", cmd_show, dp);
-    ctdp_command_register("add-flow", cmd_add_flow, dp);
-    ctdp_command_register("add-flows", cmd_add_flows, dp);
-    ctdp_command_register("del-flows", cmd_del_flows, dp);
-    ctdp_command_register("dump-flows", cmd_dump_flows, dp);
-    ctdp_command_register("inject", cmd_inject, dp);
 }

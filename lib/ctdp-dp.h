@@ -10,7 +10,7 @@
  * and runs each through the pipeline (ctdp-pipeline.h); outputs are
  * batched per port.  All threads share the flow tables and the tracker.
  * The main thread changes ports and flows (through the unixctl commands
- * that ctdp_dp_register_commands() adds), feeds the pcap input and runs
+ * of ctdp-dp-commands.h), feeds the pcap input and runs
  * the tracker's expiry sweep (ctdp_dp_run()), and may inject packets.
  *
  * Pcap input: the rx captures of all pcap ports (ctdp-port.h) are fed by
@@ -84,6 +84,5 @@ char *ctdp_dp_replay(struct ctdp_dp *, long long *now)
 
 void ctdp_dp_run(struct ctdp_dp *);
 void ctdp_dp_wait(struct ctdp_dp *);
-void ctdp_dp_register_commands(struct ctdp_dp *);
 
 #endif /* ctdp-dp.h */

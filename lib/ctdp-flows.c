@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "ctdp-ct.h"
 #include "flow.h"
 #include "openvswitch/meta-flow.h"
 #include "openvswitch/ofp-actions.h"
@@ -83,17 +84,94 @@ field_writable(const struct mf_field *field)
            || field->id == MFF_METADATA || field->id == MFF_PKT_MARK;
 }
 
+/* Fills 'r' from Open vSwitch's nat(...) action: a missing maximum is the
+ * minimum, and no address is no address mapping. */
+static void
+nat_range_from_ofpact(const struct ofpact_nat *on, struct ctdp_nat_range *r)
+{
+    memset(r, 0, sizeof *r);
+    r->flags = ((on->flags & NX_NAT_F_SRC ? CTDP_NAT_SRC : 0)
+                | (on->flags & NX_NAT_F_DST ? CTDP_NAT_DST : 0)
+                | (on->flags & NX_NAT_F_PERSISTENT ? CTDP_NAT_PERSISTENT : 0)
+                | (on->flags & NX_NAT_F_PROTO_HASH ? CTDP_NAT_HASH : 0)
+                | (on->flags & NX_NAT_F_PROTO_RANDOM ? CTDP_NAT_RANDOM : 0));
+    if (on->range_af == AF_INET) {
+        r->l3 = CTDP_L3_IPV4;
+        r->min_addr.ip4 = on->range.addr.ipv4.min;
+        r->max_addr.ip4 = (on->range.addr.ipv4.max
+                           ? on->range.addr.ipv4.max
+                           : on->range.addr.ipv4.min);
+    } else if (on->range_af == AF_INET6) {
+        r->l3 = CTDP_L3_IPV6;
+        r->min_addr.ip6 = on->range.addr.ipv6.min;
+        r->max_addr.ip6 = (ipv6_addr_is_set(&on->range.addr.ipv6.max)
+                           ? on->range.addr.ipv6.max
+                           : on->range.addr.ipv6.min);
+    }
+    if (on->range.proto.min) {
+        r->flags |= CTDP_NAT_PORTS;
+        r->min_port = on->range.proto.min;
+        r->max_port = MAX(on->range.proto.max, on->range.proto.min);
+    }
+}
+
+/* Fills 'a' with the tracker's form of the ct() action 'oc' for a packet
+ * whose flow is 'flow' (which gives the zone, when 'oc' reads it from a
+ * field).  'oc' is one that ctdp_flows_check_actions() accepts. */
+void
+ctdp_flows_ct_action(const struct ofpact_conntrack *oc,
+                     const struct flow *flow, struct ctdp_ct_action *a)
+{
+    const struct ofpact *exec;
+
+    memset(a, 0, sizeof *a);
+    a->zone = oc->zone_src.field ? mf_get_subfield(&oc->zone_src, flow)
+                                 : oc->zone_imm;
+    a->commit = (oc->flags & NX_CT_F_COMMIT) != 0;
+    /* Open vSwitch's parser takes only these two (str_to_connhelper()). */
+    a->helper = (oc->alg == IPPORT_FTP ? "ftp"
+                 : oc->alg == IPPORT_TFTP ? "tftp" : NULL);
+    a->force = (oc->flags & NX_CT_F_FORCE) != 0;
+    OFPACT_FOR_EACH (exec, oc->actions, ofpact_ct_get_action_len(oc)) {
+        if (exec->type == OFPACT_NAT) {
+            a->nat = true;
+            nat_range_from_ofpact(ofpact_get_NAT(exec), &a->nat_range);
+            continue;
+        }
+
+        const struct ofpact_set_field *sf = ofpact_get_SET_FIELD(exec);
+        const union mf_value *mask = ofpact_set_field_mask(sf);
+
+        if (sf->field->id == MFF_CT_MARK) {
+            a->set_mark = true;
+            a->mark = ntohl(sf->value->be32);
+            a->mark_mask = ntohl(mask->be32);
+        } else {
+            a->set_label = true;
+            a->label = ntoh128(sf->value->be128);
+            a->label_mask = ntoh128(mask->be128);
+        }
+    }
+}
+
+/* Returns NULL if the pipeline can run the ct() action 'ct', or a message
+ * saying why not.  Its exec(...) may hold only nat and set_field on ct_mark
+ * or ct_label, which is what ctdp_flows_ct_action() translates; the
+ * translation must then pass the tracker's own check,
+ * ctdp_ct_action_check(), the one place where a ct() action is judged.  The
+ * zone does not take part in that check, so a zone read from a field is
+ * judged as zone 0. */
 static char *
 check_ct(const struct ofpact_conntrack *ct)
 {
+    struct ctdp_ct_action action;
     const struct ofpact *a;
+    struct flow flow;
+    int error;
 
-    if (ct->flags & NX_CT_F_FORCE && !(ct->flags & NX_CT_F_COMMIT)) {
-        return xstrdup("ct: force requires commit");
-    }
     OFPACT_FOR_EACH (a, ct->actions, ofpact_ct_get_action_len(ct)) {
         if (a->type == OFPACT_NAT) {
-            continue;           /* Open vSwitch's parser checked it. */
+            continue;           /* Translated and judged below. */
         }
         if (a->type != OFPACT_SET_FIELD) {
             return xasprintf("ct: exec(%s) is not supported",
@@ -105,13 +183,23 @@ check_ct(const struct ofpact_conntrack *ct)
                              "not %s", f->name);
         }
     }
+    memset(&flow, 0, sizeof flow);
+    ctdp_flows_ct_action(ct, &flow, &action);
+    error = ctdp_ct_action_check(&action);
+    if (error) {
+        return xasprintf("ct: the tracker refuses this action (%s): force "
+                         "needs commit, nat one of src or dst with ranges "
+                         "from low to high, alg ftp or tftp",
+                         ovs_strerror(error));
+    }
     return NULL;
 }
 
-/* Returns NULL if the pipeline can execute every action in 'ofpacts', or
- * a message naming the first one it cannot. */
-static char *
-check_actions(const struct ofpact *ofpacts, size_t len)
+/* Returns NULL if the pipeline can execute every action in 'ofpacts'
+ * ('len' bytes), or a malloc'd message naming the first one it cannot.
+ * Every flow is checked so before it is added. */
+char *
+ctdp_flows_check_actions(const struct ofpact *ofpacts, size_t len)
 {
     const struct ofpact *a;
 
@@ -202,7 +290,7 @@ parse_rule(const char *str, struct ctdp_rule **rulep)
     }
     error = check_match(&fm.match);
     if (!error) {
-        error = check_actions(fm.ofpacts, fm.ofpacts_len);
+        error = ctdp_flows_check_actions(fm.ofpacts, fm.ofpacts_len);
     }
     if (error) {
         minimatch_destroy(&fm.match);

@@ -5,11 +5,14 @@
  *
  * Tables 0 to 254, each an OVS classifier.  Rules are parsed by OVS's own
  * parser (so a bad flow gets OVS's message), then checked against what
- * ctdp's pipeline can execute: output, resubmit, goto_table, ct(...) with
- * zone, commit, force, table= and exec(set_field for ct_mark/ct_label),
- * ct_clear, set_field/load and move on registers and metadata, note.
- * Anything else, NAT included, is refused with a clear message; a refused
- * flow changes nothing.
+ * ctdp's pipeline can execute (ctdp_flows_check_actions()): output,
+ * resubmit, goto_table, ct(...) with zone, commit, force, table=, alg=,
+ * nat(...) and exec(set_field for ct_mark/ct_label), ct_clear,
+ * set_field/load and move on registers and metadata, note.  Each ct() is
+ * translated for the tracker (ctdp_flows_ct_action()) and must pass the
+ * tracker's ctdp_ct_action_check() when the flow is added; the pipeline
+ * does not check it again.  Anything else is refused with a clear message;
+ * a refused flow changes nothing.
  *
  * Thread-safety: one writer at a time (the main thread); lookups from any
  * number of datapath threads at once, without a lock.  A rule returned by
@@ -21,8 +24,10 @@
 #include "ovs-atomic.h"
 #include "ovs-thread.h"
 
+struct ctdp_ct_action;
 struct flow;
 struct ofpact;
+struct ofpact_conntrack;
 
 #define CTDP_N_TABLES 255
 
@@ -61,5 +66,10 @@ size_t ctdp_flows_count(struct ctdp_flows *);
 const struct ctdp_rule *ctdp_flows_lookup(const struct ctdp_flows *,
                                           uint8_t table, struct flow *);
 void ctdp_rule_account(const struct ctdp_rule *, uint64_t bytes);
+
+char *ctdp_flows_check_actions(const struct ofpact *, size_t len)
+    OVS_WARN_UNUSED_RESULT;
+void ctdp_flows_ct_action(const struct ofpact_conntrack *, const struct flow *,
+                          struct ctdp_ct_action *);
 
 #endif /* ctdp-flows.h */

@@ -21,17 +21,6 @@
 #include "unixctl.h"
 #include "util.h"
 
-/* Replies with OVS's error shape: the message, then the errno in
- * parentheses. */
-static void
-reply_error(struct unixctl_conn *conn, int err, const char *msg)
-{
-    char *s = xasprintf("%s (%s)", msg, ovs_strerror(err));
-
-    unixctl_command_reply_error(conn, s);
-    free(s);
-}
-
 /* Parses "v4" or "v6". */
 static bool
 parse_version(const char *arg, enum ctdp_ipf_version *v)
@@ -53,8 +42,8 @@ set_enabled(struct unixctl_conn *conn, const char *arg, struct ctdp_dp *dp,
     enum ctdp_ipf_version v;
 
     if (!parse_version(arg, &v)) {
-        reply_error(conn, EINVAL,
-                    "parameter missing: 'v4' for IPv4 or 'v6' for IPv6");
+        ctdp_command_reply_error(conn, EINVAL, "parameter missing: 'v4' for "
+                                 "IPv4 or 'v6' for IPv6");
         return;
     }
     ctdp_ipf_set_enabled(ctdp_dp_ipf(dp), v, on);
@@ -63,61 +52,63 @@ set_enabled(struct unixctl_conn *conn, const char *arg, struct ctdp_dp *dp,
                           : "disabling fragmentation reassembly successful");
 }
 
-static void
-cmd_set_enabled(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                const char *argv[], void *dp)
+void
+ctdp_ipf_cmd_set_enabled(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                         const char *argv[], void *dp)
 {
     set_enabled(conn, argv[1], dp, true);
 }
 
-static void
-cmd_set_disabled(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                 const char *argv[], void *dp)
+void
+ctdp_ipf_cmd_set_disabled(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                          const char *argv[], void *dp)
 {
     set_enabled(conn, argv[1], dp, false);
 }
 
-static void
-cmd_set_min_frag(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                 const char *argv[], void *dp)
+void
+ctdp_ipf_cmd_set_min_frag(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                          const char *argv[], void *dp)
 {
     enum ctdp_ipf_version v;
     unsigned int size;
     int error;
 
     if (!parse_version(argv[1], &v)) {
-        reply_error(conn, EINVAL,
-                    "parameter missing: v4 for IPv4 or v6 for IPv6");
+        ctdp_command_reply_error(conn, EINVAL, "parameter missing: v4 for "
+                                 "IPv4 or v6 for IPv6");
         return;
     }
     if (!str_to_uint(argv[2], 10, &size)) {
-        reply_error(conn, EINVAL,
-                    "parameter missing for minimum fragment size");
+        ctdp_command_reply_error(conn, EINVAL, "parameter missing for "
+                                 "minimum fragment size");
         return;
     }
     error = ctdp_ipf_set_min_frag(ctdp_dp_ipf(dp), v, size);
     if (error) {
-        reply_error(conn, error, "requested minimum fragment size too "
-                    "small; see documentation");
+        ctdp_command_reply_error(conn, error, "requested minimum fragment "
+                                 "size too small; see documentation");
         return;
     }
     unixctl_command_reply(conn, "setting minimum fragment size successful");
 }
 
-static void
-cmd_set_max_nfrags(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                   const char *argv[], void *dp)
+void
+ctdp_ipf_cmd_set_max_nfrags(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                            const char *argv[], void *dp)
 {
     unsigned int n;
     int error;
 
     if (!str_to_uint(argv[1], 10, &n)) {
-        reply_error(conn, EINVAL, "parameter missing for maximum fragments");
+        ctdp_command_reply_error(conn, EINVAL, "parameter missing for "
+                                 "maximum fragments");
         return;
     }
     error = ctdp_ipf_set_max_nfrags(ctdp_dp_ipf(dp), n);
     if (error) {
-        reply_error(conn, error, "setting maximum fragments failed");
+        ctdp_command_reply_error(conn, error,
+                                 "setting maximum fragments failed");
         return;
     }
     unixctl_command_reply(conn, "setting maximum fragments successful");
@@ -178,9 +169,9 @@ format_queues(struct ds *s, struct ctdp_ipf *ipf)
     free(qs);
 }
 
-static void
-cmd_get_status(struct unixctl_conn *conn, int argc, const char *argv[],
-               void *dp)
+void
+ctdp_ipf_cmd_get_status(struct unixctl_conn *conn, int argc,
+                        const char *argv[], void *dp)
 {
     struct ctdp_ipf *ipf = ctdp_dp_ipf(dp);
     struct ds s = DS_EMPTY_INITIALIZER;
@@ -189,10 +180,8 @@ cmd_get_status(struct unixctl_conn *conn, int argc, const char *argv[],
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-m")) {
-            char *msg = xasprintf("invalid argument %s", argv[i]);
-
-            reply_error(conn, EINVAL, msg);
-            free(msg);
+            ctdp_command_reply_error(conn, EINVAL, "invalid argument %s",
+                                     argv[i]);
             return;
         }
         verbose = true;
@@ -219,15 +208,4 @@ cmd_get_status(struct unixctl_conn *conn, int argc, const char *argv[],
     }
     unixctl_command_reply(conn, ds_cstr(&s));
     ds_destroy(&s);
-}
-
-void
-ctdp_ipf_commands_register(struct ctdp_dp *dp)
-{
-    ctdp_command_register("dpctl/ipf-set-enabled", cmd_set_enabled, dp);
-    ctdp_command_register("dpctl/ipf-set-disabled", cmd_set_disabled, dp);
-    ctdp_command_register("dpctl/ipf-set-min-frag", cmd_set_min_frag, dp);
-    ctdp_command_register("dpctl/ipf-set-max-nfrags", cmd_set_max_nfrags,
-                          dp);
-    ctdp_command_register("dpctl/ipf-get-status", cmd_get_status, dp);
 }

@@ -104,74 +104,6 @@ do_output(struct run *r, ofp_port_t port)
     }
 }
 
-/* Fills 'r' from Open vSwitch's nat(...) action: a missing maximum is the
- * minimum, and no address is no address mapping. */
-static void
-nat_range_from_ofpact(const struct ofpact_nat *on, struct ctdp_nat_range *r)
-{
-    memset(r, 0, sizeof *r);
-    r->flags = ((on->flags & NX_NAT_F_SRC ? CTDP_NAT_SRC : 0)
-                | (on->flags & NX_NAT_F_DST ? CTDP_NAT_DST : 0)
-                | (on->flags & NX_NAT_F_PERSISTENT ? CTDP_NAT_PERSISTENT : 0)
-                | (on->flags & NX_NAT_F_PROTO_HASH ? CTDP_NAT_HASH : 0)
-                | (on->flags & NX_NAT_F_PROTO_RANDOM ? CTDP_NAT_RANDOM : 0));
-    if (on->range_af == AF_INET) {
-        r->l3 = CTDP_L3_IPV4;
-        r->min_addr.ip4 = on->range.addr.ipv4.min;
-        r->max_addr.ip4 = (on->range.addr.ipv4.max
-                           ? on->range.addr.ipv4.max
-                           : on->range.addr.ipv4.min);
-    } else if (on->range_af == AF_INET6) {
-        r->l3 = CTDP_L3_IPV6;
-        r->min_addr.ip6 = on->range.addr.ipv6.min;
-        r->max_addr.ip6 = (ipv6_addr_is_set(&on->range.addr.ipv6.max)
-                           ? on->range.addr.ipv6.max
-                           : on->range.addr.ipv6.min);
-    }
-    if (on->range.proto.min) {
-        r->flags |= CTDP_NAT_PORTS;
-        r->min_port = on->range.proto.min;
-        r->max_port = MAX(on->range.proto.max, on->range.proto.min);
-    }
-}
-
-/* Fills 'a' from the ct() action 'oc' for this packet. */
-static void
-ct_action_from_ofpact(const struct ofpact_conntrack *oc,
-                      const struct flow *flow, struct ctdp_ct_action *a)
-{
-    const struct ofpact *exec;
-
-    memset(a, 0, sizeof *a);
-    a->zone = oc->zone_src.field ? mf_get_subfield(&oc->zone_src, flow)
-                                 : oc->zone_imm;
-    a->commit = (oc->flags & NX_CT_F_COMMIT) != 0;
-    /* Open vSwitch's parser takes only these two (str_to_connhelper()). */
-    a->helper = (oc->alg == IPPORT_FTP ? "ftp"
-                 : oc->alg == IPPORT_TFTP ? "tftp" : NULL);
-    a->force = (oc->flags & NX_CT_F_FORCE) != 0;
-    OFPACT_FOR_EACH (exec, oc->actions, ofpact_ct_get_action_len(oc)) {
-        if (exec->type == OFPACT_NAT) {
-            a->nat = true;
-            nat_range_from_ofpact(ofpact_get_NAT(exec), &a->nat_range);
-            continue;
-        }
-
-        const struct ofpact_set_field *sf = ofpact_get_SET_FIELD(exec);
-        const union mf_value *mask = ofpact_set_field_mask(sf);
-
-        if (sf->field->id == MFF_CT_MARK) {
-            a->set_mark = true;
-            a->mark = ntohl(sf->value->be32);
-            a->mark_mask = ntohl(mask->be32);
-        } else {
-            a->set_label = true;
-            a->label = ntoh128(sf->value->be128);
-            a->label_mask = ntoh128(mask->be128);
-        }
-    }
-}
-
 /* Extracts the flow from the packet anew (after NAT rewrote it, or
  * reassembly replaced it), keeping what the pipeline set: the ingress
  * port, registers, metadata and packet mark. */
@@ -248,7 +180,7 @@ do_ct(struct run *r, const struct ofpact_conntrack *oc)
 {
     struct ctdp_ct_action a;
 
-    ct_action_from_ofpact(oc, &r->flow, &a);
+    ctdp_flows_ct_action(oc, &r->flow, &a);
     if (r->p->ipf && r->flow.nw_frag & FLOW_NW_FRAG_ANY) {
         defrag_then_track(r, oc, &a);
     } else {

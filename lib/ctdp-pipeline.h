@@ -13,7 +13,8 @@
  *                  look up table T (or the current one, with in_port P) and
  *                  run that rule's actions; goto_table ends the list;
  *   ct(...)        the tracker's ct() on this packet (ctdp-ct.h) in the
- *                  zone given or read from a field; with table=T the packet
+ *                  zone given or read from a field (judged once, when its
+ *                  flow was added: ctdp-flows.h); with table=T the packet
  *                  then continues at table T with its ct fields set, and
  *                  the rest of the list runs when that returns.  A
  *                  fragment goes through defragmentation first (ctdp-ipf.h):

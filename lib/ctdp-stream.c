@@ -112,22 +112,19 @@ stream_find(struct unixctl_conn *conn, const char *arg)
                 if (!s->reader) {
                     return s;
                 }
-                unixctl_command_reply_error(conn, "stream is being read "
-                                            "by another request");
+                ctdp_command_reply_error(conn, 0, "stream is being read "
+                                         "by another request");
                 return NULL;
             }
         }
     }
-    char *error = xasprintf("no stream %s", arg);
-
-    unixctl_command_reply_error(conn, error);
-    free(error);
+    ctdp_command_reply_error(conn, 0, "no stream %s", arg);
     return NULL;
 }
 
-static void
-cmd_stream_read(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                const char *argv[], void *aux OVS_UNUSED)
+void
+ctdp_stream_cmd_read(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                     const char *argv[], void *aux OVS_UNUSED)
 {
     struct stream *s = stream_find(conn, argv[1]);
 
@@ -137,9 +134,9 @@ cmd_stream_read(struct unixctl_conn *conn, int argc OVS_UNUSED,
     }
 }
 
-static void
-cmd_stream_close(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                 const char *argv[], void *aux OVS_UNUSED)
+void
+ctdp_stream_cmd_close(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                      const char *argv[], void *aux OVS_UNUSED)
 {
     struct stream *s = stream_find(conn, argv[1]);
 
@@ -147,13 +144,6 @@ cmd_stream_close(struct unixctl_conn *conn, int argc OVS_UNUSED,
         stream_destroy(s);
         unixctl_command_reply(conn, NULL);
     }
-}
-
-void
-ctdp_stream_register_commands(void)
-{
-    ctdp_command_register("dpctl/stream-read", cmd_stream_read, NULL);
-    ctdp_command_register("dpctl/stream-close", cmd_stream_close, NULL);
 }
 
 /* Answers waiting reads that have output or have waited long enough, and

@@ -28,9 +28,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "unixctl.h"
 
 struct ds;
-struct unixctl_conn;
 
 #define CTDP_STREAM_CHUNK (64 * 1024)
 #define CTDP_STREAM_POLL_MS 500
@@ -60,7 +60,11 @@ bool ctdp_stream_requested(int *argc, const char ***argv);
 void ctdp_stream_open(struct unixctl_conn *, const struct ctdp_stream_class *,
                       void *state);
 
-void ctdp_stream_register_commands(void);
+/* dpctl/stream-read and dpctl/stream-close, listed in the command table
+ * (ctdp-command.h), which registers them; 'aux' is unused. */
+unixctl_cb_func ctdp_stream_cmd_read;
+unixctl_cb_func ctdp_stream_cmd_close;
+
 void ctdp_stream_run(void);
 void ctdp_stream_wait(void);
 /* Ends every stream, answering pending reads; call before the unixctl

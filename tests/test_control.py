@@ -14,12 +14,29 @@ def test_version_through_both_clients(daemon):
         assert proc.stdout.splitlines()[0] == "ctdpd 0.1.0"
 
 
-def test_list_commands_serves_every_table_command(daemon):
-    """Every command ctdp-dpctl --help offers is one the daemon serves."""
-    served = daemon.dpctl("list-commands").stdout.split()
-    for name, _ in dpctl_commands():
-        # dpctl commands go over unixctl as "dpctl/NAME", as in OVS.
-        assert name in served or f"dpctl/{name}" in served, name
+def test_list_commands_serves_exactly_the_table(daemon):
+    """The daemon serves exactly the rows of the command table, the
+    commands ctdp-dpctl --help offers, each with the usage --help shows:
+    dpctl ones as "dpctl/NAME" (as in OVS), the others by their name,
+    beside the OVS library's own, which all have a namespace of their own
+    (vlog/, coverage/, time/, netdev-dummy/...)."""
+    served = {}
+    for line in daemon.dpctl("list-commands").stdout.splitlines()[1:]:
+        name, _, usage = line.strip().partition(" ")
+        served[name] = usage.strip()
+    ours = sorted(n for n in served if "/" not in n or n.startswith("dpctl/"))
+    helped = help_lines()
+    assert sorted(n.removeprefix("dpctl/") for n in ours) == sorted(helped)
+    for name in ours:
+        synopsis = helped[name.removeprefix("dpctl/")]
+        assert synopsis.startswith(served[name]), (name, served[name])
+
+
+def help_lines():
+    """{name: the rest of its line} for each command of ctdp-dpctl --help."""
+    out = run([program("ctdp-dpctl"), "--help"], check=True).stdout
+    block = out.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0]
+    return dict(line.split(None, 1) for line in block.splitlines())
 
 
 def test_exit_stops_daemon_and_removes_files(daemon):

@@ -350,6 +350,21 @@ BAD_FLOWS = {
     "output-normal": ("actions=output:NORMAL",
                       "output:NORMAL is not supported by ctdp"),
     "force-without-commit": ("ip,actions=ct(force)", "requires"),
+    # Bad ct() actions are refused when added, never at packet time: OVS's
+    # parser words these; ctdp's own check, the tracker's
+    # ctdp_ct_action_check(), stands behind it (tests/unit/test-flows.c).
+    "ct-nat-src-and-dst": ("ip,actions=ct(commit,nat(src=10.0.0.1,"
+                           "dst=10.0.0.2))", 'one of "src" or "dst"'),
+    "ct-nat-range-reversed": ("ip,actions=ct(commit,nat(src=10.0.0.9-"
+                              "10.0.0.1))", "invalid nat range"),
+    "ct-nat-ports-reversed": ("ip,actions=ct(commit,nat(src=10.0.0.1:90-80))",
+                              "invalid nat range"),
+    "ct-nat-flags-alone": ("ip,actions=ct(nat(hash))",
+                           'Flags allowed only with "src" or "dst"'),
+    "ct-unknown-alg": ("tcp,actions=ct(commit,alg=sip)",
+                       'invalid conntrack helper "sip"'),
+    "ct-exec-other-field": ("ip,actions=ct(commit,exec(set_field:1->reg0))",
+                            "nested modification of reg0"),
     "set-packet-field": ("ip,actions=set_field:10.9.9.9->ip_dst,output:2",
                          "ctdp does not rewrite"),
 }

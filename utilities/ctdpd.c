@@ -57,7 +57,6 @@ static void configure(struct ctdp_dp *, const struct options *);
 static int replay(const struct options *);
 static void usage(void) OVS_NO_RETURN;
 static void make_dir(const char *dir);
-static unixctl_cb_func ctdpd_unixctl_exit;
 
 int
 main(int argc, char *argv[])
@@ -92,8 +91,7 @@ main(int argc, char *argv[])
     }
     dp = ctdp_dp_create(opts.n_threads);
     configure(dp, &opts);
-    ctdp_command_register("exit", ctdpd_unixctl_exit, &exiting);
-    ctdp_dp_register_commands(dp);
+    ctdp_command_register_all(dp, &exiting);
     daemonize_complete();
     VLOG_INFO("ctdpd %s serving %s", CTDP_VERSION, opts.unixctl);
 
@@ -119,16 +117,6 @@ main(int argc, char *argv[])
     free(opts.ports);
     free(opts.masquerade);
     return 0;
-}
-
-static void
-ctdpd_unixctl_exit(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                   const char *argv[] OVS_UNUSED, void *exiting_)
-{
-    bool *exiting = exiting_;
-
-    *exiting = true;
-    unixctl_command_reply(conn, NULL);
 }
 
 /* Makes sure the run directory exists, so that the default socket and

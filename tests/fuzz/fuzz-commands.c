@@ -1,7 +1,7 @@
 /* Fuzz target: control command lines through the command handlers.
  *
  * The daemon's handlers are unixctl callbacks, registered by
- * ctdp_dp_register_commands() and reached by OVS's unixctl server once it
+ * ctdp_command_register_all() and reached by OVS's unixctl server once it
  * has checked the argument count.  This target links with
  * unixctl_command_register(), unixctl_command_reply() and
  * unixctl_command_reply_error() wrapped (tests/fuzz/automake.mk), so that
@@ -100,6 +100,7 @@ struct conn {
 };
 
 static struct conn conns[MAX_COMMANDS];
+static bool exiting;            /* What "exit" sets; nothing reads it. */
 static char *port_specs[2];
 static int port_fds[2];
 
@@ -181,7 +182,7 @@ make_dp(void)
     add_port(dp, port_specs[1]);
     ovs_assert(!ctdp_flows_add_text(ctdp_dp_flows(dp), ctdp_dp_firewall_flows,
                                     "firewall", &n));
-    ctdp_dp_register_commands(dp);
+    ctdp_command_register_all(dp, &exiting);
     return dp;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 extern const struct ctdp_unit_suite command_suite;
+extern const struct ctdp_unit_suite flows_suite;
 extern const struct ctdp_unit_suite random_suite;
 extern const struct ctdp_unit_suite ct_basic_suite;
 extern const struct ctdp_unit_suite ct_limits_suite;
@@ -25,6 +26,7 @@ extern const struct ctdp_unit_suite ct_ftp_suite;
 
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
+    &flows_suite,
     &random_suite,
     &ct_basic_suite,
     &ct_limits_suite,

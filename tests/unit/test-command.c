@@ -25,6 +25,27 @@ test_command_table_well_formed(void)
     }
 }
 
+/* Every row has the daemon's handler, but for the two commands that OVS's
+ * unixctl server serves itself: ctdp_command_register_all() registers
+ * exactly the rows, so a row without one would be offered by ctdp-dpctl
+ * and refused by the daemon. */
+static void
+test_command_every_row_has_handler(void)
+{
+    size_t n_builtin = 0;
+
+    for (size_t i = 0; i < ctdp_command_count(); i++) {
+        const struct ctdp_command *c = ctdp_command_at(i);
+        bool builtin = (!strcmp(c->unixctl, "version")
+                        || !strcmp(c->unixctl, "list-commands"));
+
+        CHECK(builtin ? c->handler == NULL : c->handler != NULL);
+        n_builtin += builtin;
+    }
+    CHECK_EQ(n_builtin, 2);
+    CHECK(ctdp_command_find("exit")->handler == ctdp_command_exit);
+}
+
 static void
 test_command_find(void)
 {
@@ -61,6 +82,7 @@ test_command_default_socket(void)
 const struct ctdp_unit_suite command_suite = {
     "command", (const struct ctdp_unit_case[]) {
         { "table_well_formed", test_command_table_well_formed },
+        { "every_row_has_handler", test_command_every_row_has_handler },
         { "find", test_command_find },
         { "check_args", test_command_check_args },
         { "default_socket", test_command_default_socket },

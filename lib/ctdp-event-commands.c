@@ -6,7 +6,7 @@
  * reported in the stream as a WARNING line with their number, as
  * conntrack -E warns when its socket buffer overflows. */
 #include <config.h>
-#include "ctdp-dpctl.h"
+#include "ctdp-event-commands.h"
 
 #include <string.h>
 #include "ctdp-ct.h"
@@ -59,9 +59,9 @@ static const struct ctdp_stream_class events_class = {
 /* dpctl/ct-events [--stream] [--zone=N] [--expect]: only as a stream,
  * since it never ends; with --expect, the expectations' events, as
  * `conntrack -E expect`. */
-static void
-cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
-           void *dp)
+void
+ctdp_event_cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
+                      void *dp)
 {
     bool stream = ctdp_stream_requested(&argc, &argv);
     struct ctdp_ct_listener *l;
@@ -75,39 +75,27 @@ cmd_events(struct unixctl_conn *conn, int argc, const char *argv[],
         } else if (strncmp(argv[i], "--zone=", 7)
                    || !str_to_uint(argv[i] + 7, 10, &zone)
                    || zone > UINT16_MAX) {
-            char *error = xasprintf("invalid argument %s (want --zone=N "
-                                    "with N from 0 to 65535, or --expect)",
-                                    argv[i]);
-
-            unixctl_command_reply_error(conn, error);
-            free(error);
+            ctdp_command_reply_error(conn, 0, "invalid argument %s (want "
+                                     "--zone=N with N from 0 to 65535, or "
+                                     "--expect)", argv[i]);
             return;
         } else {
             z = zone;
         }
     }
     if (!stream) {
-        unixctl_command_reply_error(conn, "ct-events never ends: use "
-                                    "ctdp-dpctl ct-events, or --stream and "
-                                    "dpctl/stream-read");
+        ctdp_command_reply_error(conn, 0, "ct-events never ends: use "
+                                 "ctdp-dpctl ct-events, or --stream and "
+                                 "dpctl/stream-read");
         return;
     }
     l = (expect ? ctdp_ct_listen_expect : ctdp_ct_listen)(ctdp_dp_ct(dp),
                                                           EVENTS_QUEUE, z);
     if (!l) {
-        char *error = xasprintf("too many event listeners (at most %d): "
-                                "stop one first", CTDP_CT_MAX_LISTENERS);
-
-        unixctl_command_reply_error(conn, error);
-        free(error);
+        ctdp_command_reply_error(conn, 0, "too many event listeners (at "
+                                 "most %d): stop one first",
+                                 CTDP_CT_MAX_LISTENERS);
         return;
     }
     ctdp_stream_open(conn, &events_class, l);
-}
-
-void
-ctdp_events_register(struct ctdp_dp *dp)
-{
-    ctdp_command_register("dpctl/ct-events", cmd_events, dp);
-    ctdp_command_register("dpctl/monitor-conntrack", cmd_events, dp);
 }

@@ -7,7 +7,7 @@
  * Errors read as OVS's ("maxconns missing or malformed (Invalid
  * argument)"); a command that fails changes nothing. */
 #include <config.h>
-#include "ctdp-dpctl.h"
+#include "ctdp-ct-commands.h"
 
 #include <errno.h>
 #include <string.h>
@@ -22,31 +22,11 @@
 #include "unixctl.h"
 #include "util.h"
 
-/* Replies with OVS's error shape: the message, then the errno in
- * parentheses. */
-static void
-reply_error(struct unixctl_conn *conn, int err, const char *format, ...)
-    OVS_PRINTF_FORMAT(3, 4);
-
-static void
-reply_error(struct unixctl_conn *conn, int err, const char *format, ...)
-{
-    struct ds s = DS_EMPTY_INITIALIZER;
-    va_list args;
-
-    va_start(args, format);
-    ds_put_format_valist(&s, format, args);
-    va_end(args);
-    ds_put_format(&s, " (%s)", ovs_strerror(err));
-    unixctl_command_reply_error(conn, ds_cstr(&s));
-    ds_destroy(&s);
-}
-
 /* ---- ct-stats-show ----------------------------------------------------- */
 
-static void
-cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
-               void *dp)
+void
+ctdp_ct_cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
+                       void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -69,14 +49,16 @@ cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "zone=", 5)) {
             if (!str_to_uint(argv[i] + 5, 10, &zone) || zone > UINT16_MAX) {
-                reply_error(conn, EINVAL, "invalid zone %s", argv[i] + 5);
+                ctdp_command_reply_error(conn, EINVAL, "invalid zone %s",
+                                         argv[i] + 5);
                 return;
             }
             z = zone;
         } else if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "verbose")) {
             verbose = true;
         } else {
-            reply_error(conn, EINVAL, "invalid argument %s", argv[i]);
+            ctdp_command_reply_error(conn, EINVAL, "invalid argument %s",
+                                     argv[i]);
             return;
         }
     }
@@ -134,16 +116,17 @@ cmd_stats_show(struct unixctl_conn *conn, int argc, const char *argv[],
 
 /* ---- Max conns, conn count, sweep interval ----------------------------- */
 
-static void
-cmd_set_maxconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                 const char *argv[], void *dp)
+void
+ctdp_ct_cmd_set_maxconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                         const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
     unsigned int n;
 
     if (!str_to_uint(argv[1], 10, &n)) {
-        reply_error(conn, EINVAL, "maxconns missing or malformed");
+        ctdp_command_reply_error(conn, EINVAL,
+                                 "maxconns missing or malformed");
         return;
     }
     ctdp_ct_set_max_conns(ct, n);
@@ -159,43 +142,44 @@ reply_number(struct unixctl_conn *conn, unsigned int n)
     free(s);
 }
 
-static void
-cmd_get_maxconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                 const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_get_maxconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                         const char *argv[] OVS_UNUSED, void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
     reply_number(conn, ctdp_ct_get_max_conns(ct));
 }
 
-static void
-cmd_get_nconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
-               const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_get_nconns(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                       const char *argv[] OVS_UNUSED, void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
     reply_number(conn, ctdp_ct_n_conns(ct));
 }
 
-static void
-cmd_set_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
-              const char *argv[], void *dp)
+void
+ctdp_ct_cmd_set_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                      const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
     unsigned int ms;
 
     if (!str_to_uint(argv[1], 10, &ms) || !ms) {
-        reply_error(conn, EINVAL, "sweep interval missing or malformed");
+        ctdp_command_reply_error(conn, EINVAL,
+                                 "sweep interval missing or malformed");
         return;
     }
     ctdp_ct_set_sweep_interval(ct, ms);
     unixctl_command_reply(conn, "setting sweep interval successful");
 }
 
-static void
-cmd_get_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
-              const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_get_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                      const char *argv[] OVS_UNUSED, void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -242,9 +226,9 @@ parse_zone_limit(const char *arg, bool want_limit, uint16_t *zone,
     return error;
 }
 
-static void
-cmd_set_limits(struct unixctl_conn *conn, int argc, const char *argv[],
-               void *dp)
+void
+ctdp_ct_cmd_set_limits(struct unixctl_conn *conn, int argc, const char *argv[],
+                       void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -260,7 +244,8 @@ cmd_set_limits(struct unixctl_conn *conn, int argc, const char *argv[],
             unsigned int d;
 
             if (!str_to_uint(argv[i] + 8, 10, &d)) {
-                reply_error(conn, EINVAL, "invalid default limit");
+                ctdp_command_reply_error(conn, EINVAL,
+                                         "invalid default limit");
                 return;
             }
             dflt = d;
@@ -268,13 +253,14 @@ cmd_set_limits(struct unixctl_conn *conn, int argc, const char *argv[],
             continue;
         }
         if (n == ARRAY_SIZE(zones)) {
-            reply_error(conn, E2BIG, "too many zones (at most %zu)",
-                        ARRAY_SIZE(zones));
+            ctdp_command_reply_error(conn, E2BIG,
+                                     "too many zones (at most %zu)",
+                                     ARRAY_SIZE(zones));
             return;
         }
         error = parse_zone_limit(argv[i], true, &zones[n], &limits[n]);
         if (error) {
-            reply_error(conn, EINVAL, "%s", error);
+            ctdp_command_reply_error(conn, EINVAL, "%s", error);
             free(error);
             return;
         }
@@ -314,9 +300,9 @@ parse_zone_list(const char *arg, uint16_t *zones, size_t max, size_t *n)
     return error;
 }
 
-static void
-cmd_get_limits(struct unixctl_conn *conn, int argc, const char *argv[],
-               void *dp)
+void
+ctdp_ct_cmd_get_limits(struct unixctl_conn *conn, int argc, const char *argv[],
+                       void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -328,7 +314,7 @@ cmd_get_limits(struct unixctl_conn *conn, int argc, const char *argv[],
         char *error = parse_zone_list(argv[1], zones, ARRAY_SIZE(zones), &n);
 
         if (error) {
-            reply_error(conn, EINVAL, "%s", error);
+            ctdp_command_reply_error(conn, EINVAL, "%s", error);
             free(error);
             return;
         }
@@ -353,9 +339,9 @@ cmd_get_limits(struct unixctl_conn *conn, int argc, const char *argv[],
     ds_destroy(&s);
 }
 
-static void
-cmd_del_limits(struct unixctl_conn *conn, int argc, const char *argv[],
-               void *dp)
+void
+ctdp_ct_cmd_del_limits(struct unixctl_conn *conn, int argc, const char *argv[],
+                       void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -370,7 +356,7 @@ cmd_del_limits(struct unixctl_conn *conn, int argc, const char *argv[],
             char *error = parse_zone_list(argv[i], zones, ARRAY_SIZE(zones),
                                           &n);
             if (error) {
-                reply_error(conn, EINVAL, "%s", error);
+                ctdp_command_reply_error(conn, EINVAL, "%s", error);
                 free(error);
                 return;
             }
@@ -560,8 +546,9 @@ parse_flush_arg(const char *arg, struct ctdp_ct_flush_filter *f,
     return NULL;
 }
 
-static void
-cmd_flush(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
+void
+ctdp_ct_cmd_flush(struct unixctl_conn *conn, int argc,
+                  const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
 
@@ -573,7 +560,7 @@ cmd_flush(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
         char *error = parse_flush_arg(argv[i], &f, &n_tuples);
 
         if (error) {
-            reply_error(conn, EINVAL, "%s", error);
+            ctdp_command_reply_error(conn, EINVAL, "%s", error);
             free(error);
             return;
         }
@@ -632,8 +619,9 @@ parse_zone_arg(const char *arg, uint16_t *zone)
     return NULL;
 }
 
-static void
-cmd_set_tp(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
+void
+ctdp_ct_cmd_set_tp(struct unixctl_conn *conn, int argc,
+                   const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
     struct ctdp_timeout_policy policy;
@@ -661,7 +649,7 @@ cmd_set_tp(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
         free(copy);
     }
     if (error) {
-        reply_error(conn, EINVAL, "%s", error);
+        ctdp_command_reply_error(conn, EINVAL, "%s", error);
         free(error);
         return;
     }
@@ -671,9 +659,9 @@ cmd_set_tp(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
 
 /* Prints the timeouts in force in a zone, one "name=secs" per line,
  * marking those that are the defaults. */
-static void
-cmd_get_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
-           const char *argv[], void *dp)
+void
+ctdp_ct_cmd_get_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                   const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
     struct ctdp_timeout_policy policy;
@@ -682,7 +670,7 @@ cmd_get_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
     char *error = parse_zone_arg(argv[1], &zone);
 
     if (error) {
-        reply_error(conn, EINVAL, "%s", error);
+        ctdp_command_reply_error(conn, EINVAL, "%s", error);
         free(error);
         return;
     }
@@ -701,15 +689,15 @@ cmd_get_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
     ds_destroy(&s);
 }
 
-static void
-cmd_del_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
-           const char *argv[], void *dp)
+void
+ctdp_ct_cmd_del_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                   const char *argv[], void *dp)
 {
     uint16_t zone;
     char *error = parse_zone_arg(argv[1], &zone);
 
     if (error) {
-        reply_error(conn, EINVAL, "%s", error);
+        ctdp_command_reply_error(conn, EINVAL, "%s", error);
         free(error);
         return;
     }
@@ -752,8 +740,9 @@ format_bkts_rows(struct ds *s, const uint32_t *counts, uint32_t n,
     }
 }
 
-static void
-cmd_bkts(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
+void
+ctdp_ct_cmd_bkts(struct unixctl_conn *conn, int argc,
+                 const char *argv[], void *dp)
 {
     struct ctdp_ct *ct = ctdp_dp_ct(dp);
     struct ds s = DS_EMPTY_INITIALIZER;
@@ -762,8 +751,9 @@ cmd_bkts(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
 
     if (argc > 1 && (strncmp(argv[1], "gt=", 3)
                      || !str_to_uint(argv[1] + 3, 10, &gt))) {
-        reply_error(conn, EINVAL, "invalid argument %s (want gt=N)",
-                    argv[1]);
+        ctdp_command_reply_error(conn, EINVAL,
+                                 "invalid argument %s (want gt=N)",
+                                 argv[1]);
         return;
     }
     counts = ctdp_ct_chain_lengths(ct, &n);
@@ -788,7 +778,7 @@ cmd_bkts(struct unixctl_conn *conn, int argc, const char *argv[], void *dp)
 /* ---- TCP sequence checking -------------------------------------------- */
 
 static void
-cmd_tcp_seq_chk(struct unixctl_conn *conn, bool on, void *dp)
+set_tcp_seq_chk(struct unixctl_conn *conn, bool on, void *dp)
 {
     ctdp_ct_set_tcp_seq_check(ctdp_dp_ct(dp), on);
     unixctl_command_reply(conn, on ? "enabling TCP sequence checking "
@@ -797,24 +787,24 @@ cmd_tcp_seq_chk(struct unixctl_conn *conn, bool on, void *dp)
                                      "successful");
 }
 
-static void
-cmd_enable_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                       const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_enable_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                               const char *argv[] OVS_UNUSED, void *dp)
 {
-    cmd_tcp_seq_chk(conn, true, dp);
+    set_tcp_seq_chk(conn, true, dp);
 }
 
-static void
-cmd_disable_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                        const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_disable_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                                const char *argv[] OVS_UNUSED, void *dp)
 {
-    cmd_tcp_seq_chk(conn, false, dp);
+    set_tcp_seq_chk(conn, false, dp);
 }
 
 /* As OVS's dpctl/ct-get-tcp-seq-chk: "TCP sequence checking: enabled". */
-static void
-cmd_get_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                    const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_get_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                            const char *argv[] OVS_UNUSED, void *dp)
 {
     unixctl_command_reply(conn,
                           ctdp_ct_get_tcp_seq_check(ctdp_dp_ct(dp))
@@ -824,49 +814,23 @@ cmd_get_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
 
 /* ---- The FTP helper's loose mode ---------------------------------------- */
 
-static void
-cmd_set_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                  const char *argv[], void *dp)
+void
+ctdp_ct_cmd_set_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                          const char *argv[], void *dp)
 {
     if (strcmp(argv[1], "0") && strcmp(argv[1], "1")) {
-        reply_error(conn, EINVAL, "invalid value %s (want 0 or 1)", argv[1]);
+        ctdp_command_reply_error(conn, EINVAL,
+                                 "invalid value %s (want 0 or 1)", argv[1]);
         return;
     }
     ctdp_ct_set_ftp_loose(ctdp_dp_ct(dp), argv[1][0] == '1');
     unixctl_command_reply(conn, NULL);
 }
 
-static void
-cmd_get_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
-                  const char *argv[] OVS_UNUSED, void *dp)
+void
+ctdp_ct_cmd_get_ftp_loose(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                          const char *argv[] OVS_UNUSED, void *dp)
 {
     unixctl_command_reply(conn, ctdp_ct_get_ftp_loose(ctdp_dp_ct(dp))
                                 ? "1\n" : "0\n");
-}
-
-void
-ctdp_dpctl_register(struct ctdp_dp *dp)
-{
-    ctdp_command_register("dpctl/ct-set-ftp-loose", cmd_set_ftp_loose, dp);
-    ctdp_command_register("dpctl/ct-get-ftp-loose", cmd_get_ftp_loose, dp);
-    ctdp_command_register("dpctl/ct-bkts", cmd_bkts, dp);
-    ctdp_command_register("dpctl/ct-enable-tcp-seq-chk",
-                          cmd_enable_tcp_seq_chk, dp);
-    ctdp_command_register("dpctl/ct-disable-tcp-seq-chk",
-                          cmd_disable_tcp_seq_chk, dp);
-    ctdp_command_register("dpctl/ct-get-tcp-seq-chk", cmd_get_tcp_seq_chk,
-                          dp);
-    ctdp_command_register("dpctl/ct-set-timeout-policy", cmd_set_tp, dp);
-    ctdp_command_register("dpctl/ct-get-timeout-policy", cmd_get_tp, dp);
-    ctdp_command_register("dpctl/ct-del-timeout-policy", cmd_del_tp, dp);
-    ctdp_command_register("dpctl/ct-stats-show", cmd_stats_show, dp);
-    ctdp_command_register("dpctl/flush-conntrack", cmd_flush, dp);
-    ctdp_command_register("dpctl/ct-set-maxconns", cmd_set_maxconns, dp);
-    ctdp_command_register("dpctl/ct-get-maxconns", cmd_get_maxconns, dp);
-    ctdp_command_register("dpctl/ct-get-nconns", cmd_get_nconns, dp);
-    ctdp_command_register("dpctl/ct-set-limits", cmd_set_limits, dp);
-    ctdp_command_register("dpctl/ct-get-limits", cmd_get_limits, dp);
-    ctdp_command_register("dpctl/ct-del-limits", cmd_del_limits, dp);
-    ctdp_command_register("dpctl/ct-set-sweep-interval", cmd_set_sweep, dp);
-    ctdp_command_register("dpctl/ct-get-sweep-interval", cmd_get_sweep, dp);
 }
