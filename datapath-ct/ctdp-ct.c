@@ -1148,22 +1148,10 @@ ctdp_ct_set_tcp_loose(struct ctdp_ct *ct, bool on)
     atomic_store_relaxed(&ct->knobs[CTDP_K_TCP_LOOSE], on);
 }
 
-bool
-ctdp_ct_get_tcp_loose(const struct ctdp_ct *ct)
-{
-    return ctdp_knob(ct, CTDP_K_TCP_LOOSE);
-}
-
 void
 ctdp_ct_set_tcp_be_liberal(struct ctdp_ct *ct, bool on)
 {
     atomic_store_relaxed(&ct->knobs[CTDP_K_TCP_BE_LIBERAL], on);
-}
-
-bool
-ctdp_ct_get_tcp_be_liberal(const struct ctdp_ct *ct)
-{
-    return ctdp_knob(ct, CTDP_K_TCP_BE_LIBERAL);
 }
 
 void

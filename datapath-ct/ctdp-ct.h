@@ -236,8 +236,6 @@ void ctdp_ct_set_tcp_loose(struct ctdp_ct *, bool);
 void ctdp_ct_set_ftp_loose(struct ctdp_ct *, bool);
 bool ctdp_ct_get_ftp_loose(const struct ctdp_ct *);
 void ctdp_ct_set_tcp_be_liberal(struct ctdp_ct *, bool);
-bool ctdp_ct_get_tcp_loose(const struct ctdp_ct *);
-bool ctdp_ct_get_tcp_be_liberal(const struct ctdp_ct *);
 void ctdp_ct_set_tcp_seq_check(struct ctdp_ct *, bool);
 bool ctdp_ct_get_tcp_seq_check(const struct ctdp_ct *);
 

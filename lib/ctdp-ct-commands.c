@@ -582,25 +582,32 @@ static const struct {
     { "udp_single", CTDP_TM_UDP_UNREPLIED },
     { "udp_multiple", CTDP_TM_UDP_REPLIED },
     { "icmp_first", CTDP_TM_ICMP },
+    { "icmp_first", CTDP_TM_ICMPV6 },
     { "icmp_reply", CTDP_TM_ICMP },
+    { "icmp_reply", CTDP_TM_ICMPV6 },
 };
 
+/* Sets the slots timeout attribute 'name' names in 'policy' to 'secs':
+ * a kernel slot's name, or an Open vSwitch alias for one or two slots.
+ * Returns false if the name is unknown. */
 static bool
-tp_slot(const char *name, enum ctdp_timeout_slot *slot)
+tp_set(struct ctdp_timeout_policy *policy, const char *name, int64_t secs)
 {
+    bool found = false;
+
     for (int i = 0; i < CTDP_TM_N; i++) {
         if (!strcmp(name, ctdp_timeout_slot_name(i))) {
-            *slot = i;
-            return true;
+            policy->secs[i] = secs;
+            found = true;
         }
     }
     for (size_t i = 0; i < ARRAY_SIZE(tp_aliases); i++) {
         if (!strcmp(name, tp_aliases[i].name)) {
-            *slot = tp_aliases[i].slot;
-            return true;
+            policy->secs[tp_aliases[i].slot] = secs;
+            found = true;
         }
     }
-    return false;
+    return found;
 }
 
 /* Reads "zone=N" from 'arg'. */
@@ -633,18 +640,17 @@ ctdp_ct_cmd_set_tp(struct unixctl_conn *conn, int argc,
     }
     for (int i = 2; !error && i < argc; i++) {
         char *copy = xstrdup(argv[i]), *value = strchr(copy, '=');
-        enum ctdp_timeout_slot slot;
         unsigned int secs;
+        bool parsed;
 
         if (value) {
             *value++ = '\0';
         }
-        if (!value || !tp_slot(copy, &slot)) {
+        parsed = value && str_to_uint(value, 10, &secs);
+        if (!value || !tp_set(&policy, copy, parsed ? secs : -1)) {
             error = xasprintf("unknown timeout attribute: %s", copy);
-        } else if (!str_to_uint(value, 10, &secs)) {
+        } else if (!parsed) {
             error = xasprintf("failed to parse field %s", copy);
-        } else {
-            policy.secs[slot] = secs;
         }
         free(copy);
     }
@@ -682,7 +688,7 @@ ctdp_ct_cmd_get_tp(struct unixctl_conn *conn, int argc OVS_UNUSED,
         bool dflt = policy.secs[i] < 0;
 
         ds_put_format(&s, "    %s=%"PRId64"%s\n", ctdp_timeout_slot_name(i),
-                      dflt ? (int64_t) ctdp_timeout_default(i)
+                      dflt ? (int64_t) ctdp_ct_get_default_timeout(ct, i)
                            : policy.secs[i], dflt ? " (default)" : "");
     }
     unixctl_command_reply(conn, ds_cstr(&s));
@@ -810,6 +816,112 @@ ctdp_ct_cmd_get_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
                           ctdp_ct_get_tcp_seq_check(ctdp_dp_ct(dp))
                           ? "TCP sequence checking: enabled\n"
                           : "TCP sequence checking: disabled\n");
+}
+
+/* ---- The kernel's conntrack knobs --------------------------------------- */
+
+/* The knobs with commands of their own: "ct-set-NAME" and "ct-get-NAME"
+ * for nf_conntrack_NAME (with '-' for '_'), as 0 or 1. */
+static const char *
+knob_of_command(const char *unixctl)
+{
+    static const struct {
+        const char *suffix, *knob;
+    } knobs[] = {
+        { "tcp-loose", "nf_conntrack_tcp_loose" },
+        { "tcp-be-liberal", "nf_conntrack_tcp_be_liberal" },
+    };
+    const char *suffix = unixctl + strlen("dpctl/ct-set-");
+
+    for (size_t i = 0; i < ARRAY_SIZE(knobs); i++) {
+        if (!strcmp(suffix, knobs[i].suffix)) {
+            return knobs[i].knob;
+        }
+    }
+    OVS_NOT_REACHED();
+}
+
+void
+ctdp_ct_cmd_set_knob(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                     const char *argv[], void *dp)
+{
+    size_t i;
+
+    ovs_assert(ctdp_ct_sysctl_find(knob_of_command(argv[0]), &i));
+    if (strcmp(argv[1], "0") && strcmp(argv[1], "1")) {
+        ctdp_command_reply_error(conn, EINVAL,
+                                 "invalid value %s (want 0 or 1)", argv[1]);
+        return;
+    }
+    ctdp_ct_sysctl_set(ctdp_dp_ct(dp), i, argv[1][0] == '1');
+    unixctl_command_reply(conn, NULL);
+}
+
+void
+ctdp_ct_cmd_get_knob(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                     const char *argv[], void *dp)
+{
+    size_t i;
+
+    ovs_assert(ctdp_ct_sysctl_find(knob_of_command(argv[0]), &i));
+    unixctl_command_reply(conn, ctdp_ct_sysctl_get(ctdp_dp_ct(dp), i)
+                                ? "1\n" : "0\n");
+}
+
+static void
+put_sysctl(struct ds *s, const struct ctdp_ct *ct, size_t i)
+{
+    ds_put_format(s, "net.netfilter.%s = %"PRIu64"\n",
+                  ctdp_ct_sysctl_name(i), ctdp_ct_sysctl_get(ct, i));
+}
+
+/* ct-sysctl [NAME[=VALUE]]...: as sysctl(8) for the knobs ctdp honours.
+ * Every argument is checked before any knob is set, so that a bad one
+ * changes nothing. */
+void
+ctdp_ct_cmd_sysctl(struct unixctl_conn *conn, int argc, const char *argv[],
+                   void *dp)
+{
+    struct ctdp_ct *ct = ctdp_dp_ct(dp);
+    struct ds s = DS_EMPTY_INITIALIZER;
+    size_t knob[64];
+    uint64_t value[64];
+    bool set[64];
+    char *error = NULL;
+
+    ovs_assert(argc - 1 <= ARRAY_SIZE(knob));
+    for (int a = 1; !error && a < argc; a++) {
+        char *name = xstrdup(argv[a]), *eq = strchr(name, '=');
+
+        set[a - 1] = eq != NULL;
+        if (eq) {
+            *eq = '\0';
+        }
+        if (!ctdp_ct_sysctl_find(name, &knob[a - 1])) {
+            error = xasprintf("unknown conntrack knob %s", name);
+        } else if (eq) {
+            error = ctdp_ct_sysctl_parse(knob[a - 1], eq + 1, &value[a - 1]);
+        }
+        free(name);
+    }
+    if (error) {
+        ctdp_command_reply_error(conn, EINVAL, "%s", error);
+        free(error);
+        return;
+    }
+    if (argc == 1) {
+        for (size_t i = 0; i < ctdp_ct_sysctl_count(); i++) {
+            put_sysctl(&s, ct, i);
+        }
+    }
+    for (int a = 1; a < argc; a++) {
+        if (set[a - 1]) {
+            ctdp_ct_sysctl_set(ct, knob[a - 1], value[a - 1]);
+        }
+        put_sysctl(&s, ct, knob[a - 1]);
+    }
+    unixctl_command_reply(conn, ds_cstr(&s));
+    ds_destroy(&s);
 }
 
 /* ---- The FTP helper's loose mode ---------------------------------------- */
