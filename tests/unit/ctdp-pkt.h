@@ -78,6 +78,16 @@ struct dp_packet *tpkt_icmp_error(const struct tpkt_ip *, uint8_t type,
 struct dp_packet *tpkt_proto(const struct tpkt_ip *, uint8_t proto,
                              size_t payload);
 struct dp_packet *tpkt_arp(void);
+/* SCTP: the common header and 'chunks' as given, the CRC32c right
+ * (tpkt_l4() computes it for IPPROTO_SCTP too). */
+struct dp_packet *tpkt_sctp(const struct tpkt_ip *, uint16_t sport,
+                            uint16_t dport, uint32_t vtag,
+                            const void *chunks, size_t chunks_len);
+bool tpkt_sctp_csum_ok(const struct dp_packet *);
+uint32_t tpkt_crc32c(const uint8_t *, size_t);
+/* GRE version 0 or PPTP's version 1 (carrying 'proto', to 'call_id'). */
+struct dp_packet *tpkt_gre(const struct tpkt_ip *, uint8_t version,
+                           uint16_t proto, uint16_t call_id);
 
 /* ---- Offsets and corruption -------------------------------------------- */
 

@@ -23,6 +23,7 @@ extern const struct ctdp_unit_suite ct_ipf_suite;
 extern const struct ctdp_unit_suite ct_reclaim_suite;
 extern const struct ctdp_unit_suite ct_nat_suite;
 extern const struct ctdp_unit_suite ct_ftp_suite;
+extern const struct ctdp_unit_suite ct_sctp_suite;
 
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
@@ -40,6 +41,7 @@ static const struct ctdp_unit_suite *const suites[] = {
     &ct_reclaim_suite,
     &ct_nat_suite,
     &ct_ftp_suite,
+    &ct_sctp_suite,
 };
 
 static int n_failed_checks;
