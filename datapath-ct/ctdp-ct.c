@@ -218,29 +218,33 @@ ctdp_ct_clear(struct ctdp_ct *ct, struct dp_packet *pkt)
     pkt->md.ct_state = 0;
 }
 
-int
+/* Returns NULL if the tracker can run 'action', else why not (a constant
+ * string). */
+const char *
 ctdp_ct_action_check(const struct ctdp_ct_action *action)
 {
     const struct ctdp_nat_range *r = &action->nat_range;
 
     if (action->force && !action->commit) {
-        return EINVAL;
+        return "force needs commit";
     }
     if (r->flags && !action->nat) {
-        return EINVAL;
+        return "a NAT range needs nat";
     }
-    if ((r->flags & CTDP_NAT_SRC && r->flags & CTDP_NAT_DST)
-        || (r->flags & CTDP_NAT_PORTS && r->min_port > r->max_port)
+    if (r->flags & CTDP_NAT_SRC && r->flags & CTDP_NAT_DST) {
+        return "nat takes one of src and dst";
+    }
+    if ((r->flags & CTDP_NAT_PORTS && r->min_port > r->max_port)
         || (r->l3 == CTDP_L3_IPV4
             && ntohl(r->min_addr.ip4) > ntohl(r->max_addr.ip4))
         || (r->l3 == CTDP_L3_IPV6
             && memcmp(&r->min_addr, &r->max_addr, 16) > 0)) {
-        return EINVAL;
+        return "a NAT range goes from low to high";
     }
     if (action->helper && !ctdp_helper_find(action->helper)) {
-        return EINVAL;
+        return "alg must be ftp or tftp";
     }
-    return 0;
+    return NULL;
 }
 
 /* ---- Tracking ---------------------------------------------------------- */

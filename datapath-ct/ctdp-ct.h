@@ -136,7 +136,7 @@ struct ctdp_ct_action {
                                * conn not yet confirmed; NULL for none. */
 };
 
-int ctdp_ct_action_check(const struct ctdp_ct_action *);
+const char *ctdp_ct_action_check(const struct ctdp_ct_action *);
 void ctdp_ct_execute(struct ctdp_ct *, struct dp_packet_batch *,
                      const struct ctdp_ct_action *, long long now);
 void ctdp_ct_packet_done(struct ctdp_ct *, struct dp_packet *);

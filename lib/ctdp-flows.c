@@ -167,7 +167,7 @@ check_ct(const struct ofpact_conntrack *ct)
     struct ctdp_ct_action action;
     const struct ofpact *a;
     struct flow flow;
-    int error;
+    const char *why;
 
     OFPACT_FOR_EACH (a, ct->actions, ofpact_ct_get_action_len(ct)) {
         if (a->type == OFPACT_NAT) {
@@ -185,14 +185,8 @@ check_ct(const struct ofpact_conntrack *ct)
     }
     memset(&flow, 0, sizeof flow);
     ctdp_flows_ct_action(ct, &flow, &action);
-    error = ctdp_ct_action_check(&action);
-    if (error) {
-        return xasprintf("ct: the tracker refuses this action (%s): force "
-                         "needs commit, nat one of src or dst with ranges "
-                         "from low to high, alg ftp or tftp",
-                         ovs_strerror(error));
-    }
-    return NULL;
+    why = ctdp_ct_action_check(&action);
+    return why ? xasprintf("ct: %s", why) : NULL;
 }
 
 /* Returns NULL if the pipeline can execute every action in 'ofpacts'

@@ -614,13 +614,13 @@ test_settings_roundtrip(void)
     ctdp_ct_set_sweep_interval(ct, 1234);
     CHECK_EQ(ctdp_ct_get_sweep_interval(ct), 1234);
     CHECK_EQ(ctdp_ct_get_max_conns(ct), CTDP_CT_DEFAULT_MAX_CONNS);
-    CHECK_EQ(ctdp_ct_action_check(&a), 0);
+    CHECK(!ctdp_ct_action_check(&a));
     a.helper = "ftp";
-    CHECK_EQ(ctdp_ct_action_check(&a), 0);
+    CHECK(!ctdp_ct_action_check(&a));
     a.helper = "tftp";
-    CHECK_EQ(ctdp_ct_action_check(&a), 0);
+    CHECK(!ctdp_ct_action_check(&a));
     a.helper = "sip";
-    CHECK(ctdp_ct_action_check(&a) != 0);
+    CHECK(ctdp_ct_action_check(&a) != NULL);
     tpkt_ct_destroy(ct);
 }
 

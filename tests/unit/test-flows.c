@@ -60,14 +60,15 @@ check(struct ofpbuf *b)
     return error ? error : xstrdup("");
 }
 
+/* Is 'b' refused with the tracker's reason 'why'? */
 static bool
-refused_by_tracker(struct ofpbuf *b)
+refused_by_tracker(struct ofpbuf *b, const char *why)
 {
-    char *error = check(b);
-    bool refused = strstr(error, "ct: the tracker refuses this action")
-                   != NULL;
+    char *error = check(b), *want = xasprintf("ct: %s", why);
+    bool refused = !strcmp(error, want);
 
     free(error);
+    free(want);
     return refused;
 }
 
@@ -93,12 +94,13 @@ test_flows_ct_refused_by_tracker(void)
     static const struct {
         uint16_t ct_flags, nat_flags;   /* No nat() when 'nat_flags' is 0. */
         const char *min, *max;
+        const char *why;
     } bad[] = {
-        { NX_CT_F_FORCE, 0, NULL, NULL },       /* force without commit */
+        { NX_CT_F_FORCE, 0, NULL, NULL, "force needs commit" },
         { NX_CT_F_COMMIT, NX_NAT_F_SRC | NX_NAT_F_DST,
-          "10.0.0.1", "10.0.0.1" },             /* both ways */
+          "10.0.0.1", "10.0.0.1", "nat takes one of src and dst" },
         { NX_CT_F_COMMIT, NX_NAT_F_SRC,
-          "10.0.0.9", "10.0.0.1" },             /* range reversed */
+          "10.0.0.9", "10.0.0.1", "a NAT range goes from low to high" },
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -109,7 +111,7 @@ test_flows_ct_refused_by_tracker(void)
             put_nat(&b, bad[i].nat_flags, bad[i].min, bad[i].max);
         }
         end_ct(&b);
-        CHECK(refused_by_tracker(&b));
+        CHECK(refused_by_tracker(&b, bad[i].why));
     }
 }
 
