@@ -35,8 +35,11 @@
 #include <stdint.h>
 
 /* What ctdp_ip_read() found, from the best case to the worst.  Every
- * result but CTDP_IP_NOT_IP sets every field of 'struct ctdp_ip_hdr' that
- * the fixed header gives (see there). */
+ * result but CTDP_IP_NOT_IP sets 'version' and what the fixed header says
+ * of the fragment, so that a caller can tell a malformed fragment from
+ * another malformed packet; 'proto', 'l4_ofs' and 'len' are then as far
+ * as the reader got: what the fixed header says, and past it for
+ * CTDP_IP_BAD_CHAIN.  Only CTDP_IP_OK vouches for them. */
 enum ctdp_ip_result {
     CTDP_IP_OK,
     CTDP_IP_BAD_CHAIN,      /* IPv6: an extension header runs past the
