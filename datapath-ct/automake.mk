@@ -14,6 +14,8 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-helper-ftp.c \
 	datapath-ct/ctdp-helper-tftp.c \
 	datapath-ct/ctdp-helper.c \
+	datapath-ct/ctdp-ip.c \
+	datapath-ct/ctdp-ip.h \
 	datapath-ct/ctdp-ipf.c \
 	datapath-ct/ctdp-ipf.h \
 	datapath-ct/ctdp-l4-generic.c \

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <string.h>
 #include "csum.h"
+#include "ctdp-ip.h"
 #include "dp-packet.h"
 #include "hash.h"
 #include "openvswitch/hmap.h"
@@ -63,6 +64,8 @@ struct frag_info {
     struct frag_pos pos;
     uint16_t ip_len;            /* The fragment's IP total length. */
     bool more;                  /* Not the last fragment. */
+    bool l4_held;               /* A first fragment: whether it holds the
+                                 * datagram's whole L4 header. */
 };
 
 struct ipf_frag {
@@ -264,118 +267,76 @@ enum frag_parse {
     FP_MALFORMED,
 };
 
+/* Fills 'f' from the IPv4 fragment at 'l3' of 'frame', which 'h'
+ * describes. */
 static enum frag_parse
-parse_ipv4(const uint8_t *frame, size_t size, size_t l3, bool check_csum,
-           struct frag_info *f)
+parse_ipv4(const uint8_t *frame, size_t l3, enum ctdp_ip_result r,
+           const struct ctdp_ip_hdr *h, bool check_csum, struct frag_info *f)
 {
     const struct ip_header *ip = (const void *) (frame + l3);
-    size_t hlen, tot_len;
-    uint16_t frag_off;
 
-    f->v = f->key.version = CTDP_IPF_V4;
-    if (size - l3 < IP_HEADER_LEN || IP_VER(ip->ip_ihl_ver) != 4) {
-        return FP_NOT_FRAGMENT;         /* The tracker says why. */
-    }
-    frag_off = ntohs(ip->ip_frag_off);
-    if (!(frag_off & (IP_MORE_FRAGMENTS | IP_FRAG_OFF_MASK))) {
+    if (!h->fragment) {
         return FP_NOT_FRAGMENT;
     }
-    hlen = IP_IHL(ip->ip_ihl_ver) * 4;
-    tot_len = ntohs(ip->ip_tot_len);
-    if (hlen < IP_HEADER_LEN || tot_len < hlen || l3 + tot_len > size) {
+    if (r != CTDP_IP_OK) {
         return FP_MALFORMED;
     }
-    if (check_csum && csum(ip, hlen)) {
+    if (check_csum && csum(ip, h->l4_ofs)) {
         return FP_MALFORMED;            /* IP input would drop it. */
     }
     f->key.src.ip4 = get_16aligned_be32(&ip->ip_src);
     f->key.dst.ip4 = get_16aligned_be32(&ip->ip_dst);
-    f->key.id = htonl(ntohs(ip->ip_id));
-    f->key.nw_proto = f->pos.frag_nexthdr = ip->ip_proto;
-    f->pos.hdr_end = f->pos.data_ofs = l3 + hlen;
-    f->pos.start = (frag_off & IP_FRAG_OFF_MASK) * 8;
-    f->pos.end = f->pos.start + (tot_len - hlen);
-    f->ip_len = tot_len;
-    f->more = (frag_off & IP_MORE_FRAGMENTS) != 0;
+    f->key.nw_proto = h->proto;
+    f->pos.hdr_end = f->pos.data_ofs = l3 + h->l4_ofs;
+    f->pos.frag_nexthdr = h->proto;
     return FP_FRAGMENT;
 }
 
-/* Is 'nh' an extension header that may come before a fragment header, or
- * after it in the fragmentable part? */
-static bool
-ipv6_ext_hdr(uint8_t nh)
-{
-    return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING
-           || nh == IPPROTO_DSTOPTS || nh == IPPROTO_AH;
-}
-
-/* The length of the extension header 'nh' at 'p', with 'left' bytes
- * readable; 0 if it does not fit. */
-static size_t
-ipv6_ext_len(uint8_t nh, const uint8_t *p, size_t left)
-{
-    size_t len;
-
-    if (left < 2) {
-        return 0;
-    }
-    len = nh == IPPROTO_AH ? (p[1] + 2) * 4 : (p[1] + 1) * 8;
-    return len <= left ? len : 0;
-}
-
+/* Fills 'f' from the IPv6 packet at 'l3' of 'frame', which 'h'
+ * describes. */
 static enum frag_parse
-parse_ipv6(const uint8_t *frame, size_t size, size_t l3, struct frag_info *f)
+parse_ipv6(const uint8_t *frame, size_t l3, const struct ctdp_ip_hdr *h,
+           struct frag_info *f)
 {
     const struct ovs_16aligned_ip6_hdr *ip6 = (const void *) (frame + l3);
-    const struct ovs_16aligned_ip6_frag *fh;
-    size_t ofs = l3 + IPV6_HEADER_LEN, end, nh_ofs = l3 + 6;
-    uint16_t offlg;
-    uint8_t nh;
 
-    f->v = f->key.version = CTDP_IPF_V6;
-    if (size - l3 < IPV6_HEADER_LEN || frame[l3] >> 4 != 6) {
-        return FP_NOT_FRAGMENT;
+    if (!h->frag_hdr) {
+        /* The chain names no fragment header before it ends, or breaks
+         * off (which the tracker calls malformed): not a fragment.  Or it
+         * names one that the packet does not hold: a malformed one. */
+        return h->proto == IPPROTO_FRAGMENT ? FP_MALFORMED : FP_NOT_FRAGMENT;
     }
-    end = ofs + ntohs(ip6->ip6_ctlun.ip6_un1.ip6_un1_plen);
-    nh = ip6->ip6_ctlun.ip6_un1.ip6_un1_nxt;
-    while (nh != IPPROTO_FRAGMENT) {
-        size_t len;
-
-        if (!ipv6_ext_hdr(nh) || end > size) {
-            return FP_NOT_FRAGMENT;
-        }
-        len = ipv6_ext_len(nh, frame + ofs, end - ofs);
-        if (!len) {
-            return FP_NOT_FRAGMENT;     /* The tracker calls it malformed. */
-        }
-        nh_ofs = ofs;
-        nh = frame[ofs];
-        ofs += len;
-    }
-    if (end > size || end - ofs < sizeof *fh) {
-        return FP_MALFORMED;
-    }
-    fh = (const void *) (frame + ofs);
-    offlg = ntohs(fh->ip6f_offlg);
     memcpy(&f->key.src.ip6, &ip6->ip6_src, sizeof f->key.src.ip6);
     memcpy(&f->key.dst.ip6, &ip6->ip6_dst, sizeof f->key.dst.ip6);
-    f->key.id = get_16aligned_be32(&fh->ip6f_ident);
-    f->pos.hdr_end = ofs;
-    f->pos.data_ofs = ofs + sizeof *fh;
-    f->pos.nexthdr_ofs = nh_ofs;
-    f->pos.frag_nexthdr = fh->ip6f_nxt;
-    f->pos.start = offlg & 0xfff8;
-    f->pos.end = f->pos.start + (end - f->pos.data_ofs);
-    f->ip_len = end - l3;
-    f->more = (offlg & 1) != 0;
+    f->pos.hdr_end = l3 + h->frag_hdr;
+    f->pos.data_ofs = f->pos.hdr_end + sizeof(struct ovs_16aligned_ip6_frag);
+    f->pos.nexthdr_ofs = l3 + h->frag_prev;
+    f->pos.frag_nexthdr = frame[f->pos.hdr_end];
     return FP_FRAGMENT;
 }
 
+/* Does the first fragment that 'r' and 'h' describe hold its whole header
+ * chain, up to and including the L4 header (RFC 1858, 7112)?  Its L4
+ * header starts where the tracker will find it in the datagram. */
+static bool
+first_holds_l4(enum ctdp_ip_result r, const struct ctdp_ip_hdr *h)
+{
+    /* A chain that names a later fragment's header (one fragment header
+     * inside another) leaves nothing to hold. */
+    return r == CTDP_IP_OK
+           && (h->later
+               || h->len - h->l4_ofs >= ctdp_tuple_l4_min_size(h->proto));
+}
+
+/* Parses 'pkt' in 'zone' into 'f'. */
 static enum frag_parse
 frag_parse(const struct dp_packet *pkt, uint16_t zone, struct frag_info *f)
 {
     const uint8_t *frame = dp_packet_data(pkt);
     size_t size = dp_packet_size(pkt);
+    enum ctdp_ip_result r;
+    enum frag_parse fp;
+    struct ctdp_ip_hdr h;
     ovs_be16 dl_type;
     size_t l3;
 
@@ -388,36 +349,28 @@ frag_parse(const struct dp_packet *pkt, uint16_t zone, struct frag_info *f)
     if (size > UINT16_MAX) {
         return FP_NOT_FRAGMENT;         /* No dp_packet is this long. */
     }
-    if (dl_type == htons(ETH_TYPE_IP)) {
-        return parse_ipv4(frame, size, l3,
-                          !dp_packet_ip_checksum_valid(pkt), f);
-    } else if (dl_type == htons(ETH_TYPE_IPV6)) {
-        return parse_ipv6(frame, size, l3, f);
+    if (dl_type == htons(ETH_TYPE_IPV6)) {
+        f->v = CTDP_IPF_V6;
+    } else if (dl_type != htons(ETH_TYPE_IP)) {
+        return FP_NOT_FRAGMENT;
     }
-    return FP_NOT_FRAGMENT;
-}
-
-/* Does the first fragment 'f' of 'pkt' hold its whole header chain, up to
- * and including the L4 header? */
-static bool
-first_holds_l4(const struct dp_packet *pkt, const struct frag_info *f)
-{
-    const uint8_t *p = (const uint8_t *) dp_packet_data(pkt)
-                       + f->pos.data_ofs;
-    size_t left = f->pos.end - f->pos.start;
-    uint8_t nh = f->pos.frag_nexthdr;
-
-    while (f->v == CTDP_IPF_V6 && ipv6_ext_hdr(nh)) {
-        size_t len = ipv6_ext_len(nh, p, left);
-
-        if (!len) {
-            return false;
-        }
-        nh = p[0];
-        p += len;
-        left -= len;
+    f->key.version = f->v;
+    r = ctdp_ip_read(frame + l3, size - l3, false, &h);
+    if (r == CTDP_IP_NOT_IP || h.version != (f->v == CTDP_IPF_V4 ? 4 : 6)) {
+        return FP_NOT_FRAGMENT;         /* The tracker says why. */
     }
-    return left >= ctdp_tuple_l4_min_size(nh);
+    fp = (f->v == CTDP_IPF_V4
+          ? parse_ipv4(frame, l3, r, &h, !dp_packet_ip_checksum_valid(pkt), f)
+          : parse_ipv6(frame, l3, &h, f));
+    if (fp == FP_FRAGMENT) {
+        f->key.id = htonl(h.frag_id);
+        f->pos.start = h.frag_ofs;
+        f->pos.end = f->pos.start + (l3 + h.len - f->pos.data_ofs);
+        f->ip_len = h.len;
+        f->more = h.more;
+        f->l4_held = first_holds_l4(r, &h);
+    }
+    return fp;
 }
 
 /* ---- Queues ------------------------------------------------------------ */
@@ -675,8 +628,7 @@ complete(struct ctdp_ipf *ipf, struct ipf_queue *q,
 /* Checks 'f' on its own; returns the counter to drop it under, or
  * CTDP_IPF_N_COUNTERS if it may be queued. */
 static enum ctdp_ipf_counter
-check_alone(struct ctdp_ipf *ipf, const struct dp_packet *pkt,
-            const struct frag_info *f)
+check_alone(struct ctdp_ipf *ipf, const struct frag_info *f)
     OVS_REQUIRES(ipf->mutex)
 {
     size_t hdrs = f->pos.hdr_end - f->pos.l3_ofs;
@@ -689,7 +641,7 @@ check_alone(struct ctdp_ipf *ipf, const struct dp_packet *pkt,
     if (f->pos.end > max) {
         return CTDP_IPF_OVERSIZE;
     }
-    if (f->pos.start == 0 && !first_holds_l4(pkt, f)) {
+    if (f->pos.start == 0 && !f->l4_held) {
         return CTDP_IPF_TOO_SHORT;
     }
     if (f->more && f->ip_len < ipf->min_frag[f->v]) {
@@ -750,7 +702,7 @@ gather_locked(struct ctdp_ipf *ipf, struct dp_packet *pkt,
 
     expire_oldest(ipf, now);
     q = queue_find(ipf, &f->key, hash);
-    why = check_alone(ipf, pkt, f);
+    why = check_alone(ipf, f);
     if (why == CTDP_IPF_N_COUNTERS) {
         why = check_queue(ipf, q, f, &slot, &kill);
     } else {

@@ -4,8 +4,8 @@
 
 #include <string.h>
 #include "csum.h"
+#include "ctdp-ip.h"
 #include "dp-packet.h"
-#include "flow.h"
 #include "packets.h"
 #include <netinet/icmp6.h>
 
@@ -219,91 +219,65 @@ extract_l4(struct cursor *c, bool inner, struct ctdp_parsed *out,
     return CTDP_PARSE_OK;
 }
 
-static enum ctdp_parse
-extract_ipv4(struct cursor *c, bool inner, struct ctdp_parsed *out,
-             struct ctdp_tuple *key)
+/* Sets the addresses of 'key' from the IP header 'ip' of 'version'. */
+static void
+extract_addrs(const void *ip, uint8_t version, struct ctdp_tuple *key)
 {
-    const struct ip_header *ip = (const void *) c->p;
-    size_t hlen, tot_len;
+    if (version == 4) {
+        const struct ip_header *ip4 = ip;
 
-    if (c->size < IP_HEADER_LEN || IP_VER(ip->ip_ihl_ver) != 4) {
-        return CTDP_PARSE_MALFORMED;
+        key->l3 = CTDP_L3_IPV4;
+        key->src.ip4 = get_16aligned_be32(&ip4->ip_src);
+        key->dst.ip4 = get_16aligned_be32(&ip4->ip_dst);
+    } else {
+        const struct ovs_16aligned_ip6_hdr *ip6 = ip;
+
+        key->l3 = CTDP_L3_IPV6;
+        memcpy(&key->src.ip6, &ip6->ip6_src, sizeof key->src.ip6);
+        memcpy(&key->dst.ip6, &ip6->ip6_dst, sizeof key->dst.ip6);
     }
-    if (inner) {
-        out->inner_l3 = ip;
-    }
-    hlen = IP_IHL(ip->ip_ihl_ver) * 4;
-    tot_len = ntohs(ip->ip_tot_len);
-    if (hlen < IP_HEADER_LEN || hlen > c->size || tot_len < hlen) {
-        return CTDP_PARSE_MALFORMED;
-    }
-    if (c->csum_l3 && csum(ip, hlen)) {
-        return CTDP_PARSE_BAD_CHECKSUM;
-    }
-    if (!inner) {
-        if (tot_len > c->size) {
-            return CTDP_PARSE_MALFORMED;
-        }
-        c->size = tot_len;          /* Ignore Ethernet padding. */
-        out->l3_size = tot_len;
-    } else if (tot_len < c->size) {
-        c->size = tot_len;
-    }
-    if (ip->ip_frag_off & htons(IP_MORE_FRAGMENTS | IP_FRAG_OFF_MASK)) {
-        /* Inside an ICMP error, a first fragment still names its conn. */
-        if (!inner || ip->ip_frag_off & htons(IP_FRAG_OFF_MASK)) {
-            return inner ? CTDP_PARSE_MALFORMED : CTDP_PARSE_FRAGMENT;
-        }
-    }
-    key->l3 = CTDP_L3_IPV4;
-    key->nw_proto = ip->ip_proto;
-    key->src.ip4 = get_16aligned_be32(&ip->ip_src);
-    key->dst.ip4 = get_16aligned_be32(&ip->ip_dst);
-    c->p += hlen;
-    c->size -= hlen;
-    return extract_l4(c, inner, out, key);
 }
 
+/* Reads the IP header of 'version' (4 or 6) at 'c' (ctdp_ip_read()) and
+ * goes on to the L4 header.  An outer packet ends at its length field
+ * (what follows is Ethernet padding) and must not be cut short; an
+ * embedded one ('inner') may be, as ICMP quotes only its start. */
 static enum ctdp_parse
-extract_ipv6(struct cursor *c, bool inner, struct ctdp_parsed *out,
-             struct ctdp_tuple *key)
+extract_ip(struct cursor *c, uint8_t version, bool inner,
+           struct ctdp_parsed *out, struct ctdp_tuple *key)
 {
-    const struct ovs_16aligned_ip6_hdr *ip6 = (const void *) c->p;
-    const struct ovs_16aligned_ip6_frag *frag_hdr;
-    const void *data;
-    uint8_t nw_frag = 0;
-    uint8_t proto;
-    size_t plen;
+    enum ctdp_ip_result r;
+    struct ctdp_ip_hdr h;
 
-    if (c->size < IPV6_HEADER_LEN || c->p[0] >> 4 != 6) {
+    r = ctdp_ip_read(c->p, c->size, inner, &h);
+    if (r == CTDP_IP_NOT_IP || h.version != version) {
         return CTDP_PARSE_MALFORMED;
     }
     if (inner) {
-        out->inner_l3 = ip6;
+        out->inner_l3 = c->p;
     }
-    plen = ntohs(ip6->ip6_ctlun.ip6_un1.ip6_un1_plen);
-    if (!inner) {
-        if (plen > c->size - IPV6_HEADER_LEN) {
-            return CTDP_PARSE_MALFORMED;   /* Truncated, or a jumbogram. */
-        }
-        c->size = IPV6_HEADER_LEN + plen;
-        out->l3_size = c->size;
-    }
-    key->l3 = CTDP_L3_IPV6;
-    memcpy(&key->src.ip6, &ip6->ip6_src, sizeof key->src.ip6);
-    memcpy(&key->dst.ip6, &ip6->ip6_dst, sizeof key->dst.ip6);
-    proto = ip6->ip6_ctlun.ip6_un1.ip6_un1_nxt;
-    data = c->p + IPV6_HEADER_LEN;
-    c->size -= IPV6_HEADER_LEN;
-    if (!parse_ipv6_ext_hdrs(&data, &c->size, &proto, &nw_frag, &frag_hdr)) {
+    if (r == CTDP_IP_BAD_HDR) {
         return CTDP_PARSE_MALFORMED;
     }
-    if (nw_frag & FLOW_NW_FRAG_LATER
-        || (!inner && nw_frag & FLOW_NW_FRAG_ANY)) {
+    /* Even a truncated packet's header checksum is checked first, as IP
+     * input checks it before the length. */
+    if (version == 4 && c->csum_l3 && csum(c->p, h.l4_ofs)) {
+        return CTDP_PARSE_BAD_CHECKSUM;
+    }
+    if (r != CTDP_IP_OK) {
+        return CTDP_PARSE_MALFORMED;
+    }
+    if (!inner) {
+        out->l3_size = h.len;
+    }
+    /* Inside an ICMP error, a first fragment still names its conn. */
+    if (h.later || (!inner && h.fragment)) {
         return inner ? CTDP_PARSE_MALFORMED : CTDP_PARSE_FRAGMENT;
     }
-    c->p = data;
-    key->nw_proto = proto;
+    extract_addrs(c->p, version, key);
+    key->nw_proto = h.proto;
+    c->p += h.l4_ofs;
+    c->size = h.len - h.l4_ofs;
     return extract_l4(c, inner, out, key);
 }
 
@@ -312,9 +286,9 @@ extract_l3(struct cursor *c, ovs_be16 dl_type, bool inner,
            struct ctdp_parsed *out, struct ctdp_tuple *key)
 {
     if (dl_type == htons(ETH_TYPE_IP)) {
-        return extract_ipv4(c, inner, out, key);
+        return extract_ip(c, 4, inner, out, key);
     } else if (dl_type == htons(ETH_TYPE_IPV6)) {
-        return extract_ipv6(c, inner, out, key);
+        return extract_ip(c, 6, inner, out, key);
     }
     return CTDP_PARSE_NOT_IP;
 }

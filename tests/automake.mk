@@ -17,6 +17,7 @@ tests_unit_ctdp_unit_SOURCES = \
 	tests/unit/test-ct-threads.c \
 	tests/unit/test-ct-malformed.c \
 	tests/unit/test-ct-tcp.c \
+	tests/unit/test-ct-ip.c \
 	tests/unit/test-ct-ipf.c \
 	tests/unit/test-ct-reclaim.c \
 	tests/unit/test-ct-nat.c \

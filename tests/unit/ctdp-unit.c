@@ -19,6 +19,7 @@ extern const struct ctdp_unit_suite ct_malformed_suite;
 extern const struct ctdp_unit_suite ct_reference_suite;
 extern const struct ctdp_unit_suite ct_threads_suite;
 extern const struct ctdp_unit_suite ct_tcp_suite;
+extern const struct ctdp_unit_suite ct_ip_suite;
 extern const struct ctdp_unit_suite ct_ipf_suite;
 extern const struct ctdp_unit_suite ct_reclaim_suite;
 extern const struct ctdp_unit_suite ct_nat_suite;
@@ -37,6 +38,7 @@ static const struct ctdp_unit_suite *const suites[] = {
     &ct_reference_suite,
     &ct_threads_suite,
     &ct_tcp_suite,
+    &ct_ip_suite,
     &ct_ipf_suite,
     &ct_reclaim_suite,
     &ct_nat_suite,
