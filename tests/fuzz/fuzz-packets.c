@@ -25,7 +25,9 @@
  *           (alg=ftp, or alg=tftp if 'mark' is odd).  Every packet that
  *           leaves translated must still have right checksums.
  *   len     big-endian: bits 0-11 the frame's length, bit 15 keep the
- *           frame's checksums as they are (else fuzz_fix_checksums()).
+ *           frame's checksums as they are (else fuzz_fix_checksums(),
+ *           and fix_sctp_crc() for an SCTP packet's CRC32c, so that its
+ *           chunks reach the SCTP tracker; GRE has no checksum to fix).
  *
  * A batch runs with the action of its first record. */
 #include <config.h>
@@ -33,6 +35,7 @@
 #include <string.h>
 #include "ctdp-ct.h"
 #include "ctdp-ct-format.h"
+#include "ctdp-ct-private.h"
 #include "dp-packet.h"
 #include "fuzz-common.h"
 #include "openvswitch/dynamic-string.h"
@@ -268,13 +271,46 @@ run_batch(struct dp_packet_batch *batch, const struct record *first)
         /* Tracked, so its checksums were right; translated, they must
          * still be. */
         if (pkt->md.ct_state & (CS_SRC_NAT | CS_DST_NAT)) {
-            ovs_assert(ctdp_tuple_extract(pkt, pkt->md.ct_zone, &parsed)
+            ovs_assert(ctdp_tuple_extract(pkt, pkt->md.ct_zone, true, &parsed)
                        != CTDP_PARSE_BAD_CHECKSUM);
         }
         ctdp_ct_packet_done(ct, pkt);
         dp_packet_delete(pkt);
     }
     dp_packet_batch_init(batch);
+}
+
+/* Writes the right CRC32c into the SCTP packet that 'frame' (untagged
+ * Ethernet, 'n' bytes) carries right after its IPv4 or IPv6 header, if it
+ * carries one whole (not a fragment, no IPv6 extension header). */
+static void
+fix_sctp_crc(uint8_t *frame, size_t n)
+{
+    size_t l3 = ETH_HEADER_LEN, ofs, end;
+    uint8_t *ip = frame + l3;
+    ovs_be32 crc;
+
+    if (n < l3 + IP_HEADER_LEN) {
+        return;
+    }
+    if (frame[12] == 0x08 && frame[13] == 0x00 && ip[0] >> 4 == 4) {
+        if (ip[9] != IPPROTO_SCTP || (ip[6] & 0x3f) || ip[7]) {
+            return;             /* Not SCTP, or a fragment. */
+        }
+        ofs = l3 + (ip[0] & 15) * 4;
+        end = l3 + ((ip[2] << 8) | ip[3]);
+    } else if (frame[12] == 0x86 && frame[13] == 0xdd
+               && n >= l3 + IPV6_HEADER_LEN && ip[6] == IPPROTO_SCTP) {
+        ofs = l3 + IPV6_HEADER_LEN;
+        end = ofs + ((ip[4] << 8) | ip[5]);
+    } else {
+        return;
+    }
+    end = MIN(end, n);
+    if (ofs + 12 <= end) {
+        crc = ctdp_sctp_csum(frame + ofs, end - ofs);
+        memcpy(frame + ofs + 8, &crc, sizeof crc);
+    }
 }
 
 static void
@@ -289,6 +325,7 @@ add_frame(struct fuzz_input *in, const struct record *r,
     memcpy(frame, bytes, n);
     if (!(r->len & 0x8000)) {
         fuzz_fix_checksums(frame, n);
+        fix_sctp_crc(frame, n);
     }
     dp_packet_batch_add(batch, fuzz_packet(frame, n, 1 + r->zone % 4,
                                            r->flags & F_EXTRACT));

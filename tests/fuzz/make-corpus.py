@@ -51,6 +51,24 @@ def l4_csum(src, dst, proto, l4, ofs):
 
 
 CSUM_OFS = {6: 16, 17: 6, 1: 2, 58: 2}
+SCTP, GRE = 132, 47
+
+
+def crc32c(data):
+    """CRC32c (RFC 9260 appendix B), a bit at a time."""
+    crc = 0xffffffff
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82f63b78 if crc & 1 else 0)
+    return crc ^ 0xffffffff
+
+
+def sctp_csum(l4):
+    """'l4' (an SCTP packet) with its CRC32c, least significant byte
+    first as the field holds it."""
+    l4 = l4[:8] + bytes(4) + l4[12:]
+    return l4[:8] + struct.pack("<I", crc32c(l4)) + l4[12:]
 
 
 def eth(payload, ethertype, src=MAC_A, dst=MAC_B):
@@ -61,6 +79,8 @@ def ipv4(src, dst, proto, l4, ident=1, mf=False, frag_ofs=0, whole=True):
     src, dst = ip4(src), ip4(dst)
     if whole and proto in CSUM_OFS:
         l4 = l4_csum(src, dst, proto, l4, CSUM_OFS[proto])
+    elif whole and proto == SCTP:
+        l4 = sctp_csum(l4)
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), ident,
                       (0x2000 if mf else 0) | (frag_ofs // 8), 64, proto, 0,
                       src, dst)
@@ -73,6 +93,8 @@ def ipv6(src, dst, proto, l4, ext=(), whole=True):
     src, dst = ip6(src), ip6(dst)
     if whole and proto in CSUM_OFS:
         l4 = l4_csum(src, dst, proto, l4, CSUM_OFS[proto])
+    elif whole and proto == SCTP:
+        l4 = sctp_csum(l4)
     chain = [e[0] for e in ext] + [proto]
     exts = b"".join(bytes([chain[i + 1], 0]) + body
                     for i, (_, body) in enumerate(ext))
@@ -93,6 +115,99 @@ def udp(sport, dport, data=b""):
 
 def icmp(typ, code, rest, data=b""):
     return struct.pack("!BBH", typ, code, 0) + rest + data
+
+
+# SCTP chunk types (RFC 9260) and the Initiate Tags of A and B.
+(S_DATA, S_INIT, S_INIT_ACK, S_SACK, S_HEARTBEAT, S_HEARTBEAT_ACK, S_ABORT,
+ S_SHUTDOWN, S_SHUTDOWN_ACK) = range(9)
+S_COOKIE_ECHO, S_COOKIE_ACK, S_SHUTDOWN_COMPLETE = 10, 11, 14
+TAG_A, TAG_B = 0x0a0a0a0a, 0x0b0b0b0b
+
+
+def chunk(typ, body=b"", flags=0, length=None):
+    """An SCTP chunk, padded to 4 bytes; 'length' overrides its length
+    field (0: the invalid zero-length chunk)."""
+    n = 4 + len(body) if length is None else length
+    return struct.pack("!BBH", typ, flags, n) + body + bytes(-len(body) % 4)
+
+
+def init_chunk(typ, tag):
+    return chunk(typ, struct.pack("!IIHHI", tag, 65535, 1, 1, 1))
+
+
+def sctp(sport, dport, vtag, *chunks):
+    """An SCTP packet (its CRC32c is written by ipv4() / ipv6())."""
+    return struct.pack("!HHII", sport, dport, vtag, 0) + b"".join(chunks)
+
+
+def sctp_exchange(v6=False, heartbeat=False, end="shutdown"):
+    """An association between A:5000 and B:6000 as (frame, from_a) pairs:
+    the handshake (or, with 'heartbeat', a HEARTBEAT-made conn), DATA and
+    SACK, then 'end': "shutdown", "abort" (with and without the T bit),
+    or "invalid" (a wrong tag, an INIT bundled, a zero-length chunk)."""
+    a, b = ("2001:db8::1", "2001:db8::2") if v6 else ("10.0.0.1", "10.0.0.2")
+    ip = ipv6 if v6 else ipv4
+
+    def pkt(from_a, *chunks, tag=None):
+        s, d = (a, b) if from_a else (b, a)
+        ps, pd = (5000, 6000) if from_a else (6000, 5000)
+        if tag is None:
+            tag = TAG_B if from_a else TAG_A
+        return ip(s, d, SCTP, sctp(ps, pd, tag, *chunks)), from_a
+
+    hb = chunk(S_HEARTBEAT, struct.pack("!HH", 1, 12) + b"path-two")
+    hb_ack = chunk(S_HEARTBEAT_ACK, struct.pack("!HH", 1, 12) + b"path-two")
+    if heartbeat:
+        frames = [pkt(True, hb), pkt(False, hb_ack)]
+    else:
+        frames = [pkt(True, init_chunk(S_INIT, TAG_A), tag=0),
+                  pkt(False, init_chunk(S_INIT_ACK, TAG_B)),
+                  pkt(True, chunk(S_COOKIE_ECHO, b"cookie!!")),
+                  pkt(False, chunk(S_COOKIE_ACK))]
+    frames += [pkt(True, chunk(S_DATA, struct.pack("!IHHI", 1, 0, 0, 0)
+                               + b"hello", flags=3)),
+               pkt(False, chunk(S_SACK, struct.pack("!IIHH", 1, 65535, 0,
+                                                    0)))]
+    if end == "shutdown":
+        frames += [pkt(True, chunk(S_SHUTDOWN, struct.pack("!I", 0))),
+                   pkt(False, chunk(S_SHUTDOWN_ACK)),
+                   pkt(True, chunk(S_SHUTDOWN_COMPLETE))]
+    elif end == "abort":
+        frames += [pkt(True, hb, tag=0x1111),
+                   pkt(False, hb_ack, tag=0x2222),
+                   pkt(True, chunk(S_ABORT, flags=1), tag=TAG_A),
+                   pkt(True, chunk(S_ABORT))]
+    else:
+        frames += [pkt(True, chunk(S_DATA, bytes(16)), tag=0xdead),
+                   pkt(True, init_chunk(S_INIT, TAG_A),
+                       chunk(S_DATA, bytes(16)), tag=0),
+                   pkt(True, chunk(S_DATA, bytes(16)),
+                       chunk(S_SACK, length=0)),
+                   pkt(False, chunk(S_SACK, bytes(12)),
+                       chunk(S_COOKIE_ACK))]
+    return frames
+
+
+def gre_exchange():
+    """GRE version 0 both ways, then PPTP's version 1 (call ids 0x1234
+    and 0x5678), and a version 1 packet that does not carry PPP."""
+    a, b = "10.0.0.1", "10.0.0.2"
+    inner = ipv4("192.168.0.1", "192.168.0.2", 17, udp(1, 2, b"in"))[14:]
+    v0 = struct.pack("!HH", 0, 0x0800) + inner
+    keyed = struct.pack("!HHI", 0x2000, 0x0800, 77) + inner
+
+    def pptp(call_id, proto=0x880b):
+        return struct.pack("!BBHHHI", 0x30, 1, proto, len(inner) + 2,
+                           call_id, 1) + b"\xff\x03\x00\x21" + inner
+
+    return [(ipv4(a, b, GRE, v0), True), (ipv4(b, a, GRE, keyed), False),
+            (ipv4(a, b, GRE, v0), True),
+            (ipv6("2001:db8::1", "2001:db8::2", GRE, v0), True),
+            (ipv4(a, b, GRE, pptp(0x1234)), True),
+            (ipv4(b, a, GRE, pptp(0x5678)), False),
+            (ipv4(a, b, GRE, pptp(0)), True),
+            (ipv4(b, a, GRE, pptp(0)), False),
+            (ipv4(a, b, GRE, pptp(0x1234, 0x0800)), True)]
 
 
 SYN, FIN, RST, PSH, ACK = 2, 1, 4, 8, 16
@@ -252,6 +367,28 @@ def packets_seeds():
     bad[-1] ^= 0xff
     s["odd-frames"] = b"".join(packets_record(f, COMMIT) for f in (frag, arp, vlan)) \
         + packets_record(bytes(bad), COMMIT, keep=True)
+    # SCTP: an association and its shutdown (IPv4, and IPv6 through SNAT
+    # with ports and back), one that a HEARTBEAT made and an ABORT ends
+    # after the heartbeat "vtag failed" path, invalid chunk sequences, and
+    # a bad CRC kept as it is; GRE version 0 and PPTP.
+    s["sctp-association"] = b"".join(
+        packets_record(f, COMMIT, zone=10, clock=2) for f, _ in sctp_exchange()) \
+        + packets_control(3)
+    s["sctp6-association-nat"] = b"".join(
+        packets_record(f, COMMIT, zone=11, mark=3, arg=(2 | 4 | 8) if a else BARE)
+        for f, a in sctp_exchange(v6=True)) + packets_control(3)
+    s["sctp-heartbeat-abort"] = b"".join(
+        packets_record(f, COMMIT | EXTRACT, zone=12)
+        for f, _ in sctp_exchange(heartbeat=True, end="abort"))
+    s["sctp-invalid"] = b"".join(
+        packets_record(f, COMMIT, zone=13) for f, _ in sctp_exchange(end="invalid"))
+    init = bytearray(sctp_exchange()[0][0])
+    init[-1] ^= 0xff
+    s["sctp-bad-crc"] = packets_record(bytes(init), COMMIT, keep=True) \
+        + packets_record(bytes(init), COMMIT)
+    s["gre"] = b"".join(packets_record(f, COMMIT, zone=14, arg=SNAT_PORTS if i == 0
+                                       else BARE) for i, (f, _) in
+                        enumerate(gre_exchange())) + packets_control(3)
     return s
 
 
