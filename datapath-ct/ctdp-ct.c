@@ -844,7 +844,8 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w)
 
     w->kind = W_SKIP;
     w->prefetch = NULL;
-    switch (ctdp_tuple_extract(pkt, zone, &w->parsed)) {
+    switch (ctdp_tuple_extract(pkt, zone, ctdp_knob(ct, CTDP_K_CHECKSUM),
+                               &w->parsed)) {
     case CTDP_PARSE_OK:
         w->kind = W_TRACK;
         w->key = w->parsed.key;
@@ -934,8 +935,9 @@ nat_translate(struct exec *x, struct dp_packet *pkt, const struct work *w)
     if (w->kind == W_TRACK || w->kind == W_RELATED) {
         kind = w->kind == W_RELATED ? CTDP_PARSE_ICMP_ERROR : CTDP_PARSE_OK;
     } else {
-        /* Tracked by an earlier ct(): its headers are as they were. */
-        kind = ctdp_tuple_extract(pkt, md->ct_zone, &reparsed);
+        /* Tracked by an earlier ct(), which judged it: its headers are
+         * as they were. */
+        kind = ctdp_tuple_extract(pkt, md->ct_zone, false, &reparsed);
         parsed = &reparsed;
         if (kind != CTDP_PARSE_OK && kind != CTDP_PARSE_ICMP_ERROR) {
             return;
@@ -966,7 +968,7 @@ help_packet(struct exec *x, struct dp_packet *pkt, const struct work *w,
         return true;
     }
     if (w->kind != W_TRACK) {
-        if (ctdp_tuple_extract(pkt, pkt->md.ct_zone, &reparsed)
+        if (ctdp_tuple_extract(pkt, pkt->md.ct_zone, false, &reparsed)
             != CTDP_PARSE_OK) {
             return true;
         }

@@ -123,7 +123,8 @@ ctdp_seqadj_packet(struct ctdp_conn *conn, enum ctdp_ct_dir dir,
     uint32_t seq, ack;
     size_t hlen;
 
-    if (ctdp_tuple_extract(pkt, conn->key.zone, &p) != CTDP_PARSE_OK
+    /* Only the headers' places matter: the tracker judged the packet. */
+    if (ctdp_tuple_extract(pkt, conn->key.zone, false, &p) != CTDP_PARSE_OK
         || p.key.nw_proto != IPPROTO_TCP || p.l4_size < TCP_HEADER_LEN) {
         return false;
     }

@@ -327,10 +327,12 @@ ctdp_tuple_find_l3(const struct dp_packet *pkt, size_t *ofs,
 }
 
 /* Reads the tuple of 'pkt' in 'zone' into 'out->key' (and, for an ICMP
- * error, the embedded packet's tuple into 'out->inner'). */
+ * error, the embedded packet's tuple into 'out->inner').  With
+ * 'verify_l4' (nf_conntrack_checksum), a wrong L4 checksum that the NIC
+ * did not vouch for makes CTDP_PARSE_BAD_CHECKSUM. */
 enum ctdp_parse
 ctdp_tuple_extract(const struct dp_packet *pkt, uint16_t zone,
-                   struct ctdp_parsed *out)
+                   bool verify_l4, struct ctdp_parsed *out)
 {
     struct cursor c;
     ovs_be16 dl_type;
@@ -348,7 +350,7 @@ ctdp_tuple_extract(const struct dp_packet *pkt, uint16_t zone,
     out->l3 = c.p;
     c.size = dp_packet_size(pkt) - ofs;
     c.csum_l3 = !dp_packet_ip_checksum_valid(pkt);
-    c.csum_l4 = !dp_packet_l4_checksum_valid(pkt);
+    c.csum_l4 = verify_l4 && !dp_packet_l4_checksum_valid(pkt);
     return extract_l3(&c, dl_type, false, out, &out->key);
 }
 

@@ -152,7 +152,7 @@ pkt_tuple_is(const struct dp_packet *pkt, bool inner, const char *src,
     struct tpkt_ip ip = tpkt_ip(src, dst);
     struct ctdp_parsed p;
     struct ctdp_tuple want;
-    enum ctdp_parse kind = ctdp_tuple_extract(pkt, 0, &p);
+    enum ctdp_parse kind = ctdp_tuple_extract(pkt, 0, true, &p);
 
     if (kind != CTDP_PARSE_ICMP_ERROR && (inner || kind != CTDP_PARSE_OK)) {
         printf("# packet parses as %d\n", kind);
@@ -174,7 +174,7 @@ pkt_tuple(const struct dp_packet *pkt)
     struct ctdp_parsed p;
 
     memset(&p, 0, sizeof p);
-    ctdp_tuple_extract(pkt, 0, &p);
+    ctdp_tuple_extract(pkt, 0, true, &p);
     return p.key;
 }
 
