@@ -1143,6 +1143,45 @@ CORPUS += [
              [sctp("A", 0, s_init(TAG_A)),
               sctp("B", TAG_A + 1, s_init_ack(TAG_B)),
               sctp("B", TAG_A, s_init_ack(TAG_B))]),
+    Sequence("sctp_icmp_error",
+             "B's port unreachable quoting A's INIT: related to the conn "
+             "(SCTP's ports are in the quote's first 8 bytes).",
+             [sctp("A", 0, s_init(TAG_A)),
+              icmp_error("B", sctp("A", 0, s_init(TAG_A)))]),
+    Sequence("sctp_init_collision",
+             "Both ends send INIT at once (RFC 9260 section 5.2.1), then "
+             "each its INIT ACK with its own tag again: COOKIE_WAIT; the "
+             "COOKIE ECHO / COOKIE ACK establish it.",
+             [sctp("A", 0, s_init(TAG_A)), sctp("B", 0, s_init(TAG_B)),
+              sctp("A", TAG_B, s_init_ack(TAG_A)),
+              sctp("B", TAG_A, s_init_ack(TAG_B)),
+              sctp("A", TAG_B, S_COOKIE_ECHO),
+              sctp("B", TAG_A, SCTPChunkCookieAck())]),
+    Sequence("sctp_restart",
+             "A restarts an established association with a new INIT "
+             "(tag 0, a new Initiate Tag): it stays ESTABLISHED and "
+             "learns the new tag, which B's packets then need.",
+             sctp_handshake() + [
+                 sctp("A", 0, s_init(0x0c0c0c0c)),
+                 sctp("B", TAG_A, s_sack()),
+                 sctp("B", 0x0c0c0c0c, s_sack())]),
+    Sequence("gre_icmp_error",
+             "B's protocol unreachable quoting A's GRE packet: related.",
+             [gre("A"), icmp_error("B", gre("A"), code=2)]),
+    Sequence("gre_pptp_icmp_error",
+             "B's protocol unreachable quoting A's PPTP packet (its 8 "
+             "quoted GRE bytes hold the call id): related to that call's "
+             "conn; quoting a packet to another call id, it matches no "
+             "conn: invalid.",
+             [pptp("A", 0x1234), icmp_error("B", pptp("A", 0x1234), code=2),
+              icmp_error("B", pptp("A", 0x9999), code=2)]),
+    Sequence("gre_short_headers",
+             "GRE shorter than its 4-byte header, and a version 1 header "
+             "too short for its call id: both tracked by address (keys "
+             "0), one conn.",
+             [("A", IP(src=A4, dst=B4, proto=47) / Raw(b"\x00\x00")),
+              ("B", IP(src=B4, dst=A4, proto=47)
+               / Raw(b"\x20\x01\x88\x0b"))]),
     Sequence("gre_v0",
              "GRE version 0 one way (UNREPLIED, 30 s), the reply, then "
              "A again: ASSURED, 180 s.  Keys 0: tracked by address, a "
