@@ -345,30 +345,28 @@ static void
 log_parse_error(const struct ctdp_ct *ct, const struct ctdp_parsed *p,
                 bool bad_checksum)
 {
+    /* The kernel's words, by protocol: a bad checksum, a short header. */
+    static const struct {
+        uint8_t proto;
+        const char *why[2];
+    } reasons[] = {
+        { IPPROTO_ICMP, { "short packet", "bad hw icmp checksum" } },
+        { IPPROTO_ICMPV6, { "short packet", "ICMPv6 checksum failed" } },
+        { IPPROTO_SCTP, { "nf_ct_sctp: short packet",
+                          "nf_ct_sctp: bad CRC" } },
+        { IPPROTO_TCP, { "truncated packet", "bad checksum" } },
+        { 0, { "truncated/malformed packet", "bad checksum" } },
+    };
     uint8_t proto = p->key.nw_proto;
-    const char *why;
+    size_t i;
 
     if (!p->key.l3 || !ctdp_log_invalid_wanted(ct, proto)) {
         return;
     }
-    switch (proto) {
-    case IPPROTO_ICMP:
-        why = bad_checksum ? "bad hw icmp checksum" : "short packet";
-        break;
-    case IPPROTO_ICMPV6:
-        why = bad_checksum ? "ICMPv6 checksum failed" : "short packet";
-        break;
-    case IPPROTO_SCTP:
-        why = bad_checksum ? "nf_ct_sctp: bad CRC" : "nf_ct_sctp: short packet";
-        break;
-    case IPPROTO_TCP:
-        why = bad_checksum ? "bad checksum" : "truncated packet";
-        break;
-    default:
-        why = bad_checksum ? "bad checksum" : "truncated/malformed packet";
-        break;
+    for (i = 0; reasons[i].proto && reasons[i].proto != proto; i++) {
+        continue;
     }
-    ctdp_log_invalid(proto, p, why);
+    ctdp_log_invalid(proto, p, reasons[i].why[bad_checksum]);
 }
 
 /* Evicts one conn near bucket 'hash' to make room, as the kernel's

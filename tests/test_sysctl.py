@@ -195,3 +195,16 @@ def test_log_invalid_logs_the_reason(d):
     assert "nf_ct_proto_6: invalid tcp flag combination SRC=10.0.0.1 " \
         "DST=10.0.0.2 LEN=40 PROTO=6 SPT=40001 DPT=80" in log, log
     assert "SPT=40000" not in log
+
+
+def test_log_invalid_parse_errors(d):
+    """A packet that cannot be read is logged with the kernel's reason for
+    its protocol (255: every protocol)."""
+    from scapy.all import Ether, IP, UDP
+    frame = (Ether(src="00:00:00:00:00:01", dst="00:00:00:00:00:02")
+             / IP(src="10.0.0.1", dst="10.0.0.2")
+             / UDP(sport=1000, dport=53, chksum=0x1234) / b"data")
+    ok(d.dpctl("ct-sysctl", "nf_conntrack_log_invalid=255"))
+    ok(d.dpctl("inject", "p1", bytes(frame).hex()))
+    assert "nf_ct_proto_17: bad checksum SRC=10.0.0.1 DST=10.0.0.2 LEN=32 " \
+        "PROTO=17 SPT=1000 DPT=53" in d.logfile.read_text()
