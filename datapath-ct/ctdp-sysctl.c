@@ -309,8 +309,13 @@ ctdp_log_invalid(uint8_t proto, const struct ctdp_parsed *p, const char *why)
         ipv6_format_addr(&t->dst.ip6, &s);
     }
     ds_put_format(&s, " LEN=%"PRIuSIZE" PROTO=%u", p->l3_size, t->nw_proto);
-    if (ctdp_tuple_has_ports(t->nw_proto)) {
-        ds_put_format(&s, " SPT=%u DPT=%u", ntohs(t->sport), ntohs(t->dport));
+    if (ctdp_tuple_has_ports(t->nw_proto) && p->l4 && p->l4_size >= 4) {
+        /* From the header: the tuple has none if the packet was refused
+         * before they were read. */
+        const uint8_t *l4 = p->l4;
+
+        ds_put_format(&s, " SPT=%u DPT=%u", (l4[0] << 8) | l4[1],
+                      (l4[2] << 8) | l4[3]);
     }
     VLOG_INFO("%s", ds_cstr(&s));
     ds_destroy(&s);
