@@ -607,13 +607,14 @@ test_sctp_init_retransmit_not_renewed(void)
 
 /* A wrong CRC32c makes the packet invalid, before any tracking (no conn;
  * an association's state and timeout untouched), counted in
- * bad_checksum. */
+ * bad_checksum; with nf_conntrack_checksum off it is not checked. */
 static void
 test_sctp_bad_crc(void)
 {
     struct ctdp_ct *ct = ctdp_ct_create(NULL);
     struct tpkt_ip ab = tpkt_ip(A, B);
     struct dp_packet *pkt;
+    size_t knob;
 
     pkt = sctp_pkt2(&ab, true, 0, INIT, 0, TAG_A, -1);
     CHECK(tpkt_sctp_csum_ok(pkt));
@@ -629,6 +630,13 @@ test_sctp_bad_crc(void)
     CHECK_STATE(tpkt_ct1(ct, pkt, 0, true, 2000), TRK_INV);
     CHECK_EQ(stats_of(ct).bad_checksum, 2);
     CHECK_ASSOC(ct, &ab, 2000, "ESTABLISHED", 211003, true);
+
+    CHECK(ctdp_ct_sysctl_find("nf_conntrack_checksum", &knob));
+    ctdp_ct_sysctl_set(ct, knob, 0);
+    pkt = sctp_pkt2(&ab, true, TAG_B, DATA, 0, 0, -1);
+    ((uint8_t *) dp_packet_data(pkt))[tpkt_l4_ofs(pkt) + 8] ^= 1;
+    CHECK_STATE(tpkt_ct1(ct, pkt, 0, true, 3000), TRK_EST);
+    CHECK_EQ(stats_of(ct).bad_checksum, 2);
     tpkt_ct_destroy(ct);
 }
 
