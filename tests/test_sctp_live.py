@@ -3,10 +3,9 @@ its system ports under the default firewall (tests/netns.py; inside on
 port 1, outside on port 2).
 
 This machine's kernel (and many a container's) has neither SCTP
-(CONFIG_IP_SCTP, the sctp module) nor GRE tunnels (ip_gre): the tests
-that need them say so in their skip reason.  Those that do not need them
-make the traffic anyway, with raw IP sockets (protocol 132 or 47) opened
-inside each namespace, which any kernel has: each end sends what an SCTP
+(CONFIG_IP_SCTP, the sctp module) nor GRE tunnels (ip_gre), so the tests
+make the traffic with raw IP sockets (protocol 132 or 47) opened inside
+each namespace, which any kernel has: each end sends what an SCTP
 endpoint (or a GRE peer) would, packet by packet, each packet crossing
 ctdpd as real traffic, so the conn can be read in `dump-conntrack` after
 every step.  A raw socket also keeps the receiving kernel quiet: a
@@ -59,15 +58,6 @@ def ns_socket(host, family, type_, proto):
     finally:
         os.close(there)
         os.close(home)
-
-
-def kernel_lacks(family, type_, proto):
-    """Why this kernel cannot make such a socket (None if it can)."""
-    try:
-        socket.socket(family, type_, proto).close()
-    except OSError as e:
-        return os.strerror(e.errno)
-    return None
 
 
 @pytest.fixture
@@ -271,70 +261,6 @@ def test_sctp_out_of_the_blue_abort_dropped(net, sctp_ends):
     assert not conn_lines(net, "sctp")
 
 
-SCTP_SERVER = """
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(({addr!r}, {port}))
-s.listen()
-while True:
-    c, _ = s.accept()
-    c.sendall(c.recv(100))
-    c.close()
-"""
-
-# Connects, sends "ping", waits for the echo, prints "up" and waits for a
-# line on stdin before closing (so that the test sees the association
-# established).
-SCTP_CLIENT = """
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
-s.settimeout(5)
-s.connect(({addr!r}, {port}))
-s.sendall(b"ping")
-assert s.recv(100) == b"ping"
-print("up", flush=True)
-sys.stdin.readline()
-s.close()
-"""
-
-NO_SCTP = kernel_lacks(socket.AF_INET, socket.SOCK_STREAM,
-                       socket.IPPROTO_SCTP)
-
-
-@pytest.mark.skipif(NO_SCTP is not None, reason=(
-    f"the kernel has no SCTP stack (socket(AF_INET, SOCK_STREAM, "
-    f"IPPROTO_SCTP): {NO_SCTP}; CONFIG_IP_SCTP not built in and no sctp "
-    f"module): test_sctp_association makes the association with raw "
-    f"sockets instead"))
-def test_sctp_kernel_association(net):
-    """A real association between the kernels' SCTP stacks, through
-    ctdpd: ESTABLISHED and ASSURED while it is up, CLOSED after the
-    client closes it."""
-    inside, outside = net.hosts
-    outside.python(SCTP_SERVER.format(addr=OUTSIDE4, port=7132))
-    wait_until(lambda: "7132" in outside.exec("ss", "-lnH", "--sctp").stdout,
-               what="the SCTP server to listen")
-    client = inside.popen("/usr/bin/python3", "-c",
-                          SCTP_CLIENT.format(addr=OUTSIDE4, port=7132),
-                          stdin=-1, stdout=-1, text=True)
-    try:
-        assert client.stdout.readline().strip() == "up"
-        line = next(l for l in conn_lines(net, "sctp") if "dport=7132" in l)
-        assert state_of(line) == "ESTABLISHED", line
-        assert "ASSURED" in status_of(line)
-        client.stdin.write("\n")
-        client.stdin.flush()
-        assert client.wait(10) == 0
-        wait_until(lambda: all(state_of(l) == "CLOSED"
-                               for l in conn_lines(net, "sctp")
-                               if "dport=7132" in l),
-                   what="the association to be CLOSED")
-    finally:
-        if client.poll() is None:
-            client.kill()
-
-
 # ---- GRE ---------------------------------------------------------------
 
 
@@ -395,46 +321,3 @@ def test_gre_pptp_without_helper(net, gre_ends):
     s.send(pptp(0x5678))
     assert c.recv(timeout=0.5) is None
     assert len(conn_lines(net, "47")) == 1
-
-
-def _gre_device_missing():
-    """Why this machine cannot make a GRE tunnel device, or None."""
-    ns = f"ctdp-gre-probe-{os.getpid()}"
-    os.system(f"ip netns add {ns}")
-    try:
-        rc = os.system(f"ip -n {ns} link add g0 type gre local 10.9.0.1 "
-                       f"remote 10.9.0.2 >/dev/null 2>&1")
-    finally:
-        os.system(f"ip netns del {ns}")
-    return None if rc == 0 else "ip link add ... type gre: Unknown device " \
-        "type (the kernel has no ip_gre)"
-
-
-NO_GRE_DEVICE = _gre_device_missing() if os.geteuid() == 0 else "not root"
-
-
-@pytest.mark.skipif(NO_GRE_DEVICE is not None, reason=(
-    f"{NO_GRE_DEVICE}: test_gre_v0_both_ways makes the GRE traffic with "
-    f"raw sockets instead"))
-def test_gre_tunnel(net):
-    """A GRE tunnel (ip link type gre) between the two hosts: a ping
-    through it makes one GRE conn between their outer addresses, keys 0,
-    ASSURED."""
-    inside, outside = net.hosts
-    for host, local, remote, addr in ((inside, INSIDE4, OUTSIDE4, "1"),
-                                      (outside, OUTSIDE4, INSIDE4, "2")):
-        host.ok("ip", "link", "add", "gre1", "type", "gre", "local", local,
-                "remote", remote, "ttl", "64")
-        host.ok("ip", "addr", "add", f"10.200.0.{addr}/30", "dev", "gre1")
-        host.ok("ip", "link", "set", "gre1", "up")
-    try:
-        out = inside.exec("ping", "-c", "3", "-i", "0.2", "-W", "2",
-                          "10.200.0.2")
-        assert out.returncode == 0, out.stdout
-        line = one_conn(net, "47")
-        assert line.startswith(f"47,orig=(src={INSIDE4},dst={OUTSIDE4},"
-                               f"sport=0,dport=0)"), line
-        assert "ASSURED" in status_of(line)
-    finally:
-        for host in (inside, outside):
-            host.exec("ip", "link", "del", "gre1")
