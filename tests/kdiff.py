@@ -17,7 +17,9 @@ of the arguments; all without), every packet goes
       confirms what it accepts.
 
 A sequence's 'ctdp_setup' commands (ctdp-dpctl arguments, such as
-ipf-set-min-frag) run on ctdpd before its first packet.
+ipf-set-min-frag) run on ctdpd before its first packet; its 'sysctls'
+({name: value}, the kernel's conntrack knobs) are set in R and, with
+ct-sysctl, in ctdpd, and R's are put back after it.
 
 After each packet both sides give a verdict (new, est, est|rpl, rel,
 rel|rpl, inv; "held" when no counter moved: a fragment held until its
@@ -815,12 +817,18 @@ def run_sequence(seq, router, workdir, out=print):
     router.configure(zone=seq.zone, mark=seq.mark,
                      nat=nat_rules(nat, router.rif) if nat else None,
                      helper=helper_rule(helper) if helper else None)
+    knobs = {k: router.sysctl(k) for k in seq.sysctls}
+    router.set_sysctls(seq.sysctls)
+    setup = list(seq.ctdp_setup)
+    if seq.sysctls:
+        setup.append(("ct-sysctl", *(f"{k}={v}"
+                                     for k, v in seq.sysctls.items())))
     ctdp = Ctdp(workdir)
     # Helper sequences compare the forwarded packets as NAT ones do.
     cmp = NatCompare(nat) if nat or helper else None
     diffs = []
     try:
-        ctdp.start(seq.zone, seq.mark, seq.ctdp_setup, nat, helper)
+        ctdp.start(seq.zone, seq.mark, setup, nat, helper)
         out(f"== {seq.name}: {seq.doc}")
         out(f"   {'#':>2} {'from':4} {'packet':44} {'kernel':10} ctdp")
         i = 0
@@ -890,6 +898,7 @@ def run_sequence(seq, router, workdir, out=print):
         diffs += compare_counts(router_n_conns(router), ctdp.n_conns())
     finally:
         ctdp.stop()
+        router.set_sysctls(knobs)
     return judge(seq, diffs, out)
 
 

@@ -127,6 +127,9 @@ class Sequence:
     mark: int = 0
     explained: dict = field(default_factory=dict)   # key -> Explained
     ctdp_setup: list = field(default_factory=list)  # ctdp-dpctl argv's
+    # The kernel's conntrack sysctls for this sequence, {name: value}: set
+    # in R (and put back after) and in ctdp with ct-sysctl.
+    sysctls: dict = field(default_factory=dict)
     nat: Nat = None
     helper: Helper = None
 
@@ -1218,3 +1221,82 @@ def by_name(names):
     """The sequences whose names contain one of 'names' (all if empty)."""
     return [s for s in CORPUS if not names or any(n in s.name
                                                   for n in names)]
+
+
+# ---- The kernel's conntrack knobs --------------------------------------------
+
+def proto253(side):
+    """A packet of an IP protocol no tracker knows: the generic one's."""
+    a, b = (A4, B4) if side == "A" else (B4, A4)
+    return (side, IP(src=a, dst=b, proto=253) / Raw(b"generic"))
+
+
+CORPUS += [
+    Sequence("knob_tcp_loose_off",
+             "nf_conntrack_tcp_loose=0: a conn met in the middle is not "
+             "picked up (invalid both ways); a handshake still makes one.",
+             [tcp("A", "A", 1000, 2000), tcp("B", "A", 2000, 1000)]
+             + handshake(),
+             sysctls={"nf_conntrack_tcp_loose": 0}),
+    Sequence("knob_tcp_be_liberal",
+             "nf_conntrack_tcp_be_liberal=1: data far beyond the window is "
+             "accepted, and so is what follows.",
+             handshake() + [
+                 tcp("A", "PA", 201001, 5001, b"x" * 100),
+                 tcp("B", "A", 5001, 1101),
+                 tcp("A", "PA", 1001, 5001, b"x" * 100)],
+             sysctls={"nf_conntrack_tcp_be_liberal": 1}),
+    Sequence("knob_tcp_ignore_invalid_rst",
+             "nf_conntrack_tcp_ignore_invalid_rst=1: a RST below what the "
+             "peer acknowledged is not refused as an invalid RST.",
+             handshake() + [tcp("B", "R", 4000), tcp("A", "A", 1001, 5001)],
+             sysctls={"nf_conntrack_tcp_ignore_invalid_rst": 1}),
+    Sequence("knob_tcp_max_retrans",
+             "nf_conntrack_tcp_max_retrans=1 and a shorter "
+             "nf_conntrack_tcp_timeout_max_retrans: the second identical "
+             "ACK retransmission already gets that timeout.",
+             handshake() + [tcp("A", "PA", 1001, 5001, b"r" * 50),
+                            tcp("B", "A", 5001, 1051),
+                            tcp("B", "A", 5001, 1051),
+                            tcp("B", "A", 5001, 1051)],
+             sysctls={"nf_conntrack_tcp_max_retrans": 1,
+                      "nf_conntrack_tcp_timeout_max_retrans": 77}),
+    Sequence("knob_checksum_off",
+             "nf_conntrack_checksum=0: wrong TCP, UDP and ICMP checksums "
+             "are not checked, so the packets make conns.",
+             handshake() + [
+                 tcp("A", "PA", 1001, 5001, b"c" * 10, chksum=0x1234),
+                 ("A", IP(src=A4, dst=B4) / UDP(sport=5000, dport=53,
+                                                chksum=0x1234) / Raw(b"u")),
+                 ("A", IP(src=A4, dst=B4) / ICMP(id=7, chksum=0x1234))],
+             sysctls={"nf_conntrack_checksum": 0}),
+    Sequence("knob_checksum_off_sctp",
+             "nf_conntrack_checksum=0: an INIT with a wrong CRC32c makes a "
+             "conn.",
+             [sctp("A", 0, s_init(TAG_A), chksum=0x12345678)],
+             sysctls={"nf_conntrack_checksum": 0}),
+    Sequence("knob_timeouts",
+             "The timeout sysctls set the timeouts new conns get: UDP "
+             "(unreplied and stream), ICMP, ICMPv6, a SYN, the generic "
+             "tracker's.",
+             [udp("A"), echo("A"), echo("A", v6=True), tcp("A", "S", 1000),
+              proto253("A")],
+             sysctls={"nf_conntrack_udp_timeout": 7,
+                      "nf_conntrack_icmp_timeout": 9,
+                      "nf_conntrack_icmpv6_timeout": 11,
+                      "nf_conntrack_tcp_timeout_syn_sent": 33,
+                      "nf_conntrack_generic_timeout": 44}),
+    Sequence("knob_timeouts_stream",
+             "nf_conntrack_udp_timeout_stream: a UDP conn that saw a reply "
+             "and a packet 2 s later is a stream with this timeout.",
+             [udp("A"), udp("B"), Wait(2.3), udp("A")],
+             sysctls={"nf_conntrack_udp_timeout_stream": 50}),
+    Sequence("knob_timeouts_sctp_gre",
+             "The SCTP and GRE timeout sysctls: an INIT gets "
+             "nf_conntrack_sctp_timeout_closed, a GRE packet "
+             "nf_conntrack_gre_timeout, its answer's conn the stream one.",
+             [sctp_handshake()[0], gre("A"), gre("B"), gre("A")],
+             sysctls={"nf_conntrack_sctp_timeout_closed": 13,
+                      "nf_conntrack_gre_timeout": 12,
+                      "nf_conntrack_gre_timeout_stream": 66}),
+]

@@ -28,13 +28,14 @@ def test_sequence(router, seq, tmp_path):
 
 def test_corpus_covers_the_issue():
     """At least 25 sequences, unique names, a docstring each, and every
-    area of the issue: TCP, UDP, ICMP, ICMPv6, zones, marks, fragments."""
+    area of the issues: TCP, UDP, ICMP, ICMPv6, zones, marks, fragments,
+    SCTP, GRE, the sysctl knobs."""
     names = [s.name for s in CORPUS]
     assert len(names) >= 25
     assert len(set(names)) == len(names)
     assert all(s.doc for s in CORPUS)
     for prefix in ("tcp_", "udp_", "icmp_", "icmpv6_", "zone_", "mark_",
-                   "frag_"):
+                   "frag_", "sctp_", "gre_", "knob_"):
         assert any(n.startswith(prefix) for n in names), prefix
     for s in CORPUS:
         for key, exp in s.explained.items():
