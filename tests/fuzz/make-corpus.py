@@ -487,6 +487,16 @@ def commands_seeds():
                      "ct-disable-tcp-seq-chk\n"
                      "ct-get-tcp-seq-chk\n"
                      "ct-enable-tcp-seq-chk\n"),
+        "sysctls": ("ct-sysctl\n"
+                    "ct-sysctl nf_conntrack_udp_timeout=5 "
+                    "net.netfilter.nf_conntrack_tcp_loose=0\n"
+                    "ct-sysctl nf_conntrack_count=1\n"
+                    "ct-sysctl nf_conntrack_log_invalid=255 "
+                    "nf_conntrack_checksum=0 nf_conntrack_acct=0\n"
+                    "ct-set-tcp-be-liberal 1\n"
+                    "ct-get-tcp-be-liberal\n"
+                    "ct-set-tcp-loose 1\n"
+                    "ct-get-tcp-loose\n"),
         "streams": ("dump-conntrack --stream -s\n"
                     "stream-read 1\n"
                     "stream-read 1\n"
