@@ -3,13 +3,8 @@
 # builds OVN: from Debian's openvswitch-source tarball, configured like the
 # distribution's OVS, in a cache directory outside the checkout.
 #
-# Usage: build-aux/ovs-lib.sh [tsan]
+# Usage: build-aux/ovs-lib.sh
 #   Prints the OVS build directory (source and build share it) on stdout.
-#   With "tsan", the library is built under ThreadSanitizer too (a cache of
-#   its own): ctdp publishes flows and conns through OVS's RCU, cmap and
-#   classifier, and TSan sees that publication only if their atomics are
-#   instrumented; without it, a rule read after a classifier lookup looks
-#   like a race with the thread that made it.
 #   The cache is keyed by the openvswitch-source package version and the
 #   build recipe, so a second run reuses the finished build and an upgraded
 #   package builds anew.
@@ -30,14 +25,6 @@ version=$(dpkg-query -W -f='${Version}' openvswitch-source 2>/dev/null) || {
 # key, so a change here rebuilds.
 recipe=gc-sections
 ovs_cflags="-g -O2 -ffunction-sections -fdata-sections"
-ovs_ldflags=
-case ${1:-} in
-    "") ;;
-    tsan) recipe=$recipe-tsan
-          ovs_cflags="-g -O1 -fno-omit-frame-pointer -fsanitize=thread -ffunction-sections -fdata-sections"
-          ovs_ldflags=-fsanitize=thread ;;
-    *) echo "ovs-lib.sh: unknown flavour '$1' (want tsan or nothing)" >&2; exit 1 ;;
-esac
 cache=${CTDP_OVS_CACHE:-/var/cache/ctdp}/ovs-$version-$recipe
 dir=$cache/openvswitch
 stamp=$cache/.built
@@ -57,8 +44,7 @@ if [ ! -f "$stamp" ]; then
         # The tarball ships a generated configure; Debian's python3 has what
         # OVS's generators need (a pyenv python3 first on PATH may not).
         ./configure --enable-ssl --prefix=/usr --localstatedir=/var \
-            --sysconfdir=/etc PYTHON3=/usr/bin/python3 CFLAGS="$ovs_cflags" \
-            LDFLAGS="$ovs_ldflags"
+            --sysconfdir=/etc PYTHON3=/usr/bin/python3 CFLAGS="$ovs_cflags"
         # automake hooks BUILT_SOURCES only into all/check/install: a fresh
         # tree needs them generated before lib/libopenvswitch.la builds.
         built=$(make -s -f Makefile -f - print-built-sources <<'MK'
