@@ -24,6 +24,7 @@ from scapy.all import (GRE, GRE_PPTP, IP, PPP, SCTP, UDP, Raw,
                        SCTPChunkInitAck, SCTPChunkSACK, SCTPChunkShutdown,
                        SCTPChunkShutdownAck, SCTPChunkShutdownComplete)
 
+from conftest import wait_until
 from netns import network
 
 INSIDE4, OUTSIDE4 = "198.18.0.1", "198.18.0.2"
