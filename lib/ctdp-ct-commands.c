@@ -820,22 +820,27 @@ ctdp_ct_cmd_get_tcp_seq_chk(struct unixctl_conn *conn, int argc OVS_UNUSED,
 
 /* ---- The kernel's conntrack knobs --------------------------------------- */
 
-/* The knobs with commands of their own: "ct-set-NAME" and "ct-get-NAME"
- * for nf_conntrack_NAME (with '-' for '_'), as 0 or 1. */
-static const char *
-knob_of_command(const char *unixctl)
+/* The knobs with commands of their own, "ct-set-NAME" and "ct-get-NAME"
+ * for nf_conntrack_NAME (with '-' for '_'), as 0 or 1: the knob's index
+ * for the command named 'command' (argv[0]: the unixctl name the server
+ * was asked for). */
+static size_t
+knob_of_command(const char *command)
 {
     static const struct {
         const char *suffix, *knob;
     } knobs[] = {
-        { "tcp-loose", "nf_conntrack_tcp_loose" },
-        { "tcp-be-liberal", "nf_conntrack_tcp_be_liberal" },
+        { "-tcp-loose", "nf_conntrack_tcp_loose" },
+        { "-tcp-be-liberal", "nf_conntrack_tcp_be_liberal" },
     };
-    const char *suffix = unixctl + strlen("dpctl/ct-set-");
+    size_t len = strlen(command), i;
 
-    for (size_t i = 0; i < ARRAY_SIZE(knobs); i++) {
-        if (!strcmp(suffix, knobs[i].suffix)) {
-            return knobs[i].knob;
+    for (size_t k = 0; k < ARRAY_SIZE(knobs); k++) {
+        size_t n = strlen(knobs[k].suffix);
+
+        if (len >= n && !strcmp(command + len - n, knobs[k].suffix)) {
+            ovs_assert(ctdp_ct_sysctl_find(knobs[k].knob, &i));
+            return i;
         }
     }
     OVS_NOT_REACHED();
@@ -845,9 +850,8 @@ void
 ctdp_ct_cmd_set_knob(struct unixctl_conn *conn, int argc OVS_UNUSED,
                      const char *argv[], void *dp)
 {
-    size_t i;
+    size_t i = knob_of_command(argv[0]);
 
-    ovs_assert(ctdp_ct_sysctl_find(knob_of_command(argv[0]), &i));
     if (strcmp(argv[1], "0") && strcmp(argv[1], "1")) {
         ctdp_command_reply_error(conn, EINVAL,
                                  "invalid value %s (want 0 or 1)", argv[1]);
@@ -861,9 +865,8 @@ void
 ctdp_ct_cmd_get_knob(struct unixctl_conn *conn, int argc OVS_UNUSED,
                      const char *argv[], void *dp)
 {
-    size_t i;
+    size_t i = knob_of_command(argv[0]);
 
-    ovs_assert(ctdp_ct_sysctl_find(knob_of_command(argv[0]), &i));
     unixctl_command_reply(conn, ctdp_ct_sysctl_get(ctdp_dp_ct(dp), i)
                                 ? "1\n" : "0\n");
 }

@@ -226,6 +226,10 @@ run_line(char *line, struct conn *conn)
     if (!argc || !(c = find(argv[0]))) {
         return;
     }
+    /* As OVS's unixctl server: a handler sees the name it was registered
+     * under. */
+    argv[0] = ctdp_command_find(argv[0]) ? ctdp_command_find(argv[0])->unixctl
+                                         : argv[0];
     argv[argc] = NULL;
     if (argc - 1 < c->min_args || argc - 1 > c->max_args) {
         return;                 /* The unixctl server refuses it. */
