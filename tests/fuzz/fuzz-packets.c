@@ -32,6 +32,8 @@
  * A batch runs with the action of its first record. */
 #include <config.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ctdp-ct.h"
 #include "ctdp-ct-format.h"
@@ -210,6 +212,32 @@ set_timeout_policy(const struct record *r)
     ctdp_ct_set_timeout_policy(ct, r->arg, &tp);
 }
 
+/* Sets the conntrack knob 'r->mark' picks to 'r->label', as ct-sysctl
+ * would (a value the knob refuses changes nothing). */
+static void
+set_knob(const struct record *r)
+{
+    size_t i = r->mark % ctdp_ct_sysctl_count();
+    char value[8], *error;
+    uint64_t v;
+
+    snprintf(value, sizeof value, "%u", r->label);
+    error = ctdp_ct_sysctl_parse(i, value, &v);
+    if (!error) {
+        ctdp_ct_sysctl_set(ct, i, v);
+    }
+    free(error);
+}
+
+static bool
+checksums_checked(void)
+{
+    size_t i;
+
+    ovs_assert(ctdp_ct_sysctl_find("nf_conntrack_checksum", &i));
+    return ctdp_ct_sysctl_get(ct, i);
+}
+
 /* A control record: the operations a daemon's main thread and its
  * operators run between packets. */
 static void
@@ -232,6 +260,7 @@ control(const struct record *r)
         ctdp_ct_set_tcp_loose(ct, r->arg & 1);
         ctdp_ct_set_tcp_be_liberal(ct, r->arg & 2);
         ctdp_ct_set_tcp_seq_check(ct, !(r->arg & 4));
+        set_knob(r);
         break;
     case 5:
         if (r->mark & 1) {
@@ -268,9 +297,10 @@ run_batch(struct dp_packet_batch *batch, const struct record *first)
     DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
         struct ctdp_parsed parsed;
 
-        /* Tracked, so its checksums were right; translated, they must
-         * still be. */
-        if (pkt->md.ct_state & (CS_SRC_NAT | CS_DST_NAT)) {
+        /* Tracked with nf_conntrack_checksum on, so its checksums were
+         * right; translated, they must still be. */
+        if (pkt->md.ct_state & (CS_SRC_NAT | CS_DST_NAT)
+            && checksums_checked()) {
             ovs_assert(ctdp_tuple_extract(pkt, pkt->md.ct_zone, true, &parsed)
                        != CTDP_PARSE_BAD_CHECKSUM);
         }
