@@ -186,6 +186,17 @@ bench_report_note(struct bench_report *r, const char *format, ...)
     va_end(args);
 }
 
+static void
+put_target(struct bench_report *r, const char *verdict, const char *target,
+           const char *format, va_list args)
+{
+    ds_put_format(&r->targets, "- **%s** %s: ", verdict, target);
+    ds_put_format_valist(&r->targets, format, args);
+    ds_put_char(&r->targets, '\n');
+}
+
+/* Adds a target, "met" or "MISSED" as 'met' says, then the text of
+ * 'format': the measured numbers it was decided on. */
 void
 bench_report_target(struct bench_report *r, const char *target, bool met,
                     const char *format, ...)
@@ -193,10 +204,20 @@ bench_report_target(struct bench_report *r, const char *target, bool met,
     va_list args;
 
     va_start(args, format);
-    ds_put_format(&r->targets, "- **%s** %s: ", met ? "met" : "MISSED",
-                  target);
-    ds_put_format_valist(&r->targets, format, args);
-    ds_put_char(&r->targets, '\n');
+    put_target(r, met ? "met" : "MISSED", target, format, args);
+    va_end(args);
+}
+
+/* Adds a target that this invocation could not decide, with the reason in
+ * 'format' (e.g. --quick does not measure the size it is set at). */
+void
+bench_report_target_unmeasured(struct bench_report *r, const char *target,
+                               const char *format, ...)
+{
+    va_list args;
+
+    va_start(args, format);
+    put_target(r, "not measured", target, format, args);
     va_end(args);
 }
 

@@ -7,7 +7,9 @@
  * last thread's end.  (The main thread does not time it: it may wake from
  * the barrier after a short job is already over.)  Every thread
  * quiesces (ovsrcu_quiesce()) every BENCH_QUIESCE batches, as a PMD thread
- * does, so that RCU-postponed frees run during the measurement.
+ * does, so that RCU-postponed frees run during the measurement.  The
+ * one-thread new-conns runs also time each of their batches, reading the
+ * monotonic clock around every ct() call (see work_conns()).
  *
  * Time: each thread reads time_msec() once at the start of its share and
  * passes it as 'now' to either tracker, as Open vSwitch's own benchmark
@@ -129,6 +131,9 @@ struct bench_job {
     uint16_t *nat_ports;        /* NAT port of each conn number, or NULL:
                                  * written by work_conns() if nonnull, read
                                  * by work_lookup() if 'nat'. */
+    uint64_t *batch_ns;         /* Or NULL.  One thread only: work_conns()
+                                 * writes the ns that batch i of conns
+                                 * spent in ct() into 'batch_ns[i]'. */
 
     struct ovs_barrier barrier;
     struct ovs_mutex mutex;
@@ -280,7 +285,10 @@ check_nat(struct bench_thread *t, const uint32_t conns[],
  * ('job->nat'): the stage with BENCH_NAT_SRC learns each conn's NAT port
  * from its translated packet, the later stages' replies go to it, and
  * every stage checks the translation; the ports are saved in
- * 'job->nat_ports' if it is nonnull. */
+ * 'job->nat_ports' if it is nonnull.  If 'job->batch_ns' is nonnull, each
+ * batch's ct() calls are timed (the monotonic clock read right before and
+ * after each call; the packet rewriting in between is not counted) and
+ * their sum is stored there. */
 static void
 work_conns(struct bench_job *job, struct bench_thread *t)
 {
@@ -291,9 +299,12 @@ work_conns(struct bench_job *job, struct bench_thread *t)
 
     thread_share(job, t, &begin, &end);
     for (uint64_t c = begin; c < end; c += BENCH_BATCH) {
+        long long batch_ns = 0;
+
         burst->n = MIN(BENCH_BATCH, end - c);
         for (size_t s = 0; s < job->n_stages; s++) {
             const struct bench_stage *stage = &job->stages[s];
+            long long start;
 
             for (size_t i = 0; i < burst->n; i++) {
                 conns[i] = job->first + c + i;
@@ -307,10 +318,17 @@ work_conns(struct bench_job *job, struct bench_thread *t)
                 bench_burst_set_nat_conn(burst, i, conns[i], t->nat_port[i],
                                          stage->step);
             }
+            start = job->batch_ns ? monotonic_ns() : 0;
             run_stage(job, t, stage, now);
+            if (job->batch_ns) {
+                batch_ns += monotonic_ns() - start;
+            }
             if (job->nat) {
                 check_nat(t, conns, t->nat_port, stage->step);
             }
+        }
+        if (job->batch_ns) {
+            job->batch_ns[(c - begin) / BENCH_BATCH] = batch_ns;
         }
         if (job->nat_ports) {
             for (size_t i = 0; i < burst->n; i++) {
@@ -432,6 +450,8 @@ static const struct bench_stage tcp_handshake[] = {
     { BENCH_REPLY, false, false, BENCH_NAT_NONE },
     { BENCH_ACK, false, true, BENCH_NAT_NONE },
 };
+BUILD_ASSERT_DECL(ARRAY_SIZE(udp_commit) == BENCH_CONN_CALLS(BENCH_UDP));
+BUILD_ASSERT_DECL(ARRAY_SIZE(tcp_handshake) == BENCH_CONN_CALLS(BENCH_TCP));
 
 /* NAT: commit with nat(src=...), every later packet with a bare nat. */
 static const struct bench_stage udp_snat[] = {
@@ -505,40 +525,105 @@ bench_single_flow(const struct bench_config *cfg, unsigned int n_threads,
     }
 }
 
-/* One run of new-conns on a fresh 'impl' tracker. */
+/* The percentiles of enum bench_pct, in parts per 10,000. */
+static const struct {
+    const char *name;
+    unsigned int per_10k;
+} bench_pcts[BENCH_N_PCTS] = {
+    [BENCH_P50] = { "p50", 5000 },
+    [BENCH_P99] = { "p99", 9900 },
+    [BENCH_P9999] = { "p99.99", 9999 },
+    [BENCH_PMAX] = { "max", 10000 },
+};
+
+const char *
+bench_pct_name(enum bench_pct p)
+{
+    return bench_pcts[p].name;
+}
+
+/* The average over 100,000 back-to-back reads. */
+double
+bench_clock_read_ns(void)
+{
+    enum { N_READS = 100000 };
+    long long start = monotonic_ns();
+
+    for (int i = 0; i < N_READS; i++) {
+        monotonic_ns();
+    }
+    return (monotonic_ns() - start) / (double) N_READS;
+}
+
+static int
+compare_uint64s(const void *a_, const void *b_)
+{
+    const uint64_t *a = a_, *b = b_;
+
+    return *a < *b ? -1 : *a > *b;
+}
+
+/* Sorts the 'n' (at least 1) batch times 'batch_ns' and adds their
+ * percentiles to 'latency', in µs.  By nearest rank: percentile p is the
+ * time of the batch of rank ceil(p * n) from the fastest, the shortest
+ * time that at least a fraction p of the batches did not exceed. */
+static void
+latency_add(struct bench_latency *latency, uint64_t *batch_ns, size_t n)
+{
+    qsort(batch_ns, n, sizeof *batch_ns, compare_uint64s);
+    for (int p = 0; p < BENCH_N_PCTS; p++) {
+        size_t rank = (n * bench_pcts[p].per_10k + 9999) / 10000;
+
+        bench_runs_add(&latency->pct[p], batch_ns[MAX(rank, 1) - 1] / 1e3);
+    }
+}
+
+/* One run of new-conns on a fresh 'impl' tracker.  With 'latency' (one
+ * thread only), every batch of the run is timed too.  The times go into
+ * an array allocated and written before the run starts, so that neither
+ * its allocation nor its page faults are timed. */
 static void
 new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
               enum bench_proto proto, unsigned int n_threads,
-              struct bench_runs *runs)
+              struct bench_runs *runs, struct bench_latency *latency)
 {
-    struct bench_ct *ct = bench_ct_create(impl);
+    size_t n_batches = DIV_ROUND_UP(cfg->big, BENCH_BATCH);
+    bool tcp = proto == BENCH_TCP;
+    struct bench_job job = {
+        .work = work_conns, .ct = bench_ct_create(impl),
+        .n_threads = n_threads, .proto = proto, .n = cfg->big,
+        .stages = tcp ? tcp_handshake : udp_commit,
+        .n_stages = tcp ? ARRAY_SIZE(tcp_handshake) : ARRAY_SIZE(udp_commit),
+    };
     double secs;
 
-    bench_ct_sweep_start(ct);
-    if (proto == BENCH_TCP) {
-        secs = commit_conns(ct, proto, tcp_handshake,
-                            ARRAY_SIZE(tcp_handshake), 0, cfg->big, 0,
-                            n_threads, runs);
-    } else {
-        secs = commit_conns(ct, proto, udp_commit, ARRAY_SIZE(udp_commit),
-                            0, cfg->big, 0, n_threads, runs);
+    if (latency) {
+        ovs_assert(n_threads == 1);
+        job.batch_ns = xmalloc(n_batches * sizeof *job.batch_ns);
+        memset(job.batch_ns, 0, n_batches * sizeof *job.batch_ns);
     }
-    runs->misses += bench_ct_sweep_stop(ct);
+    secs = timed_run(&job, runs);
     bench_runs_add(runs, cfg->big / secs / 1e6);
-    runs->misses += cfg->big - MIN(cfg->big, bench_ct_n_conns(ct));
-    destroy_tracker(ct);
+    runs->misses += cfg->big - MIN(cfg->big, bench_ct_n_conns(job.ct));
+    if (latency) {
+        latency_add(latency, job.batch_ns, n_batches);
+        free(job.batch_ns);
+    }
+    destroy_tracker(job.ct);
 }
 
 void
 bench_new_conns(const struct bench_config *cfg, enum bench_proto proto,
                 unsigned int n_threads,
-                struct bench_runs *runs[BENCH_N_IMPLS])
+                struct bench_runs *runs[BENCH_N_IMPLS],
+                struct bench_latency *latency[BENCH_N_IMPLS])
 {
     for (unsigned int r = 0; r < cfg->runs; r++) {
         for (unsigned int k = 0; k < BENCH_N_IMPLS; k++) {
             enum bench_impl impl = round_impl(r, k);
 
-            new_conns_run(cfg, impl, proto, n_threads, runs[impl]);
+            new_conns_run(cfg, impl, proto, n_threads, runs[impl],
+                          latency ? latency[impl] : NULL);
         }
     }
 }

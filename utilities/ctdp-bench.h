@@ -147,9 +147,40 @@ struct bench_config {
  * 'runs[impl]', alternating the trackers run by run. */
 void bench_single_flow(const struct bench_config *, unsigned int n_threads,
                        struct bench_runs *runs[BENCH_N_IMPLS]);
+
+/* The percentiles of batch time that new-conns reports. */
+enum bench_pct {
+    BENCH_P50,
+    BENCH_P99,
+    BENCH_P9999,
+    BENCH_PMAX,                 /* The slowest batch. */
+    BENCH_N_PCTS,
+};
+
+/* Batch latency of new-conns: the time each batch of BENCH_BATCH conns
+ * spends in ct() (UDP: its one call; TCP: the sum of the handshake's
+ * three), every batch of a run timed.  'pct[p]' holds one value per run,
+ * in µs: that run's percentile 'p' of its batches' times. */
+struct bench_latency {
+    struct bench_runs pct[BENCH_N_PCTS];
+};
+
+const char *bench_pct_name(enum bench_pct);
+
+/* The ct() calls per batch of new conns: UDP's commit; TCP's SYN, SYN-ACK
+ * and ACK.  Each timed call reads the clock twice. */
+#define BENCH_CONN_CALLS(PROTO) ((PROTO) == BENCH_TCP ? 3 : 1)
+
+/* The ns that one read of the clock that times batches costs. */
+double bench_clock_read_ns(void);
+
+/* New conns: 'cfg->big' conns on a fresh tracker per run, the rate in
+ * Mconn/s in 'runs[impl]'.  If 'latency' is nonnull (one thread only),
+ * the same runs also time every batch, into 'latency[impl]'. */
 void bench_new_conns(const struct bench_config *, enum bench_proto,
                      unsigned int n_threads,
-                     struct bench_runs *runs[BENCH_N_IMPLS]);
+                     struct bench_runs *runs[BENCH_N_IMPLS],
+                     struct bench_latency *latency[BENCH_N_IMPLS]);
 
 /* Lookups: one table of 'n_conns' per tracker, shared by the runs of
  * every thread count in 'threads' ('results[impl][i]' for 'threads[i]'). */
@@ -208,6 +239,10 @@ void bench_report_note(struct bench_report *, const char *format, ...)
 void bench_report_target(struct bench_report *, const char *target,
                          bool met, const char *format, ...)
     OVS_PRINTF_FORMAT(4, 5);
+void bench_report_target_unmeasured(struct bench_report *,
+                                    const char *target,
+                                    const char *format, ...)
+    OVS_PRINTF_FORMAT(3, 4);
 void bench_report_csv(struct bench_report *, const char *series,
                       unsigned int threads, uint32_t conns,
                       const struct bench_runs *);
