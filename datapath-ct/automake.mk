@@ -25,6 +25,8 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-l4-tcp.c \
 	datapath-ct/ctdp-l4-udp.c \
 	datapath-ct/ctdp-nat.c \
+	datapath-ct/ctdp-pool.c \
+	datapath-ct/ctdp-pool.h \
 	datapath-ct/ctdp-random.c \
 	datapath-ct/ctdp-random.h \
 	datapath-ct/ctdp-seqadj.c \
@@ -32,6 +34,7 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-sweep.c \
 	datapath-ct/ctdp-sysctl.c \
 	datapath-ct/ctdp-table.c \
+	datapath-ct/ctdp-table.h \
 	datapath-ct/ctdp-timeout.c \
 	datapath-ct/ctdp-tuple.c \
 	datapath-ct/ctdp-tuple.h \

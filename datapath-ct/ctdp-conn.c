@@ -1,4 +1,4 @@
-/* Conns: allocation, the per-conn lock, matching and removal. */
+/* Conns: allocation, the per-conn lock, lookup, matching and removal. */
 #include <config.h>
 #include "ctdp-ct-private.h"
 
@@ -6,14 +6,12 @@
 #include "util.h"
 
 struct ctdp_conn *
-ctdp_conn_alloc(const struct ctdp_tuple *key,
+ctdp_conn_alloc(struct ctdp_ct *ct, const struct ctdp_tuple *key,
                 const struct ctdp_l4proto *l4, long long now)
 {
-    struct ctdp_conn *conn = xmalloc(sizeof *conn + l4->tail_size);
+    struct ctdp_conn *conn = ctdp_pool_alloc(ct->pool,
+                                             sizeof *conn + l4->tail_size);
 
-    /* ctdp_node_conn() relies on this alignment (glibc's malloc gives 16
-     * bytes on every 64-bit target). */
-    ovs_assert(!((uintptr_t) conn & 15));
     memset(conn, 0, sizeof *conn + l4->tail_size);
     conn->key = *key;
     conn->start = now;
@@ -51,8 +49,7 @@ ctdp_conn_add_ext(struct ctdp_conn *conn)
     if (ctdp_conn_status(conn) & CTDP_S_EXT) {
         return conn;
     }
-    conn = xrealloc(conn, ofs + sizeof *ext);
-    ovs_assert(!((uintptr_t) conn & 15));
+    conn = ctdp_pool_realloc(conn, ofs + sizeof *ext);
     ext = (struct ctdp_conn_ext *) ((char *) conn + ofs);
     memset(ext, 0, sizeof *ext);
     ext->conn = conn;
@@ -76,7 +73,7 @@ ctdp_conn_set_nat_reply(struct ctdp_conn *conn,
 void
 ctdp_conn_free(struct ctdp_conn *conn)
 {
-    free(conn);
+    ctdp_pool_free(conn);
 }
 
 const struct ctdp_l4proto *
@@ -158,23 +155,59 @@ ctdp_conn_matches(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
     return ctdp_tuple_equal(&conn->key, inv_key);
 }
 
-/* The hash of 'conn''s tuple in direction 'dir': its node's bucket. */
+/* The hash of 'conn''s tuple in direction 'dir', in 'table' (a struct
+ * ctdp_table): the table's callback for its entries. */
 uint32_t
-ctdp_conn_node_hash(const struct ctdp_table *t, const struct ctdp_conn *conn,
-                    enum ctdp_ct_dir dir)
+ctdp_conn_hash(const void *conn, int dir, const void *table)
 {
     struct ctdp_tuple tuple;
 
     ctdp_conn_tuple(conn, dir, &tuple);
-    return ctdp_table_hash(t, &tuple);
+    return ctdp_table_hash(table, &tuple);
 }
 
 void
 ctdp_conn_hashes(const struct ctdp_table *t, const struct ctdp_conn *conn,
                  uint32_t *orig_hash, uint32_t *reply_hash)
 {
-    *orig_hash = ctdp_conn_node_hash(t, conn, CTDP_DIR_ORIG);
-    *reply_hash = ctdp_conn_node_hash(t, conn, CTDP_DIR_REPLY);
+    *orig_hash = ctdp_conn_hash(conn, CTDP_DIR_ORIG, t);
+    *reply_hash = ctdp_conn_hash(conn, CTDP_DIR_REPLY, t);
+}
+
+/* Returns the live conn that has 'key' in some direction, with that
+ * direction in '*dir' ('inv_key' is 'key' inverted: see
+ * ctdp_conn_matches()), or NULL.  Removes the expired conns with that
+ * tuple that it meets.  Inside an RCU read section. */
+struct ctdp_conn *
+ctdp_conn_lookup(struct ctdp_ct *ct, const struct ctdp_tuple *key,
+                 const struct ctdp_tuple *inv_key, uint32_t hash,
+                 long long now, enum ctdp_ct_dir *dirp)
+{
+    struct ctdp_table_cursor c;
+    struct ctdp_conn *conn;
+    int dir;
+
+    ctdp_table_cursor_init(&c, &ct->table, hash, false);
+    while ((conn = ctdp_table_cursor_next(&c, &dir))) {
+        if (!ctdp_conn_matches(conn, dir, key, inv_key)) {
+            continue;
+        }
+        if (ctdp_conn_is_live(conn, now)) {
+            *dirp = dir;
+            return conn;
+        }
+        if (OVS_UNLIKELY(ct->test_delay)) {
+            ct->test_delay(CTDP_TEST_LOOKUP_DEAD);
+        }
+        /* Expired: remove it now, as the kernel's lookup does
+         * (nf_ct_gc_expired()), so that a thread whose clock lags cannot
+         * revive it once this one has seen it expire.  The conn stays
+         * readable (RCU), so the walk goes on. */
+        if (!(ctdp_conn_status(conn) & CTDP_S_DYING)) {
+            ctdp_conn_remove(ct, conn, now);
+        }
+    }
+    return NULL;
 }
 
 /* The conn's id: a keyed hash of its address and start time, the way the
@@ -257,7 +290,7 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
 
     ctdp_conn_hashes(&ct->table, conn, &orig_hash, &reply_hash);
     ctdp_table_lock_pair(&ct->table, orig_hash, reply_hash);
-    ctdp_table_unlink_locked(&ct->table, conn, orig_hash, reply_hash);
+    ctdp_table_remove_locked(&ct->table, conn, orig_hash, reply_hash);
     ctdp_table_unlock_pair(&ct->table, orig_hash, reply_hash);
 
     ctdp_nat_removed(ct, conn);

@@ -3,44 +3,50 @@
 
 /* The tracker's internal layout, shared by datapath-ct/'s files only.
  *
- * Memory: a conn is one allocation of 144 bytes (a 160-byte malloc chunk)
- * plus the protocol's tail (TCP's window state); with the bucket array at
- * most one pointer per conn, a UDP conn costs about 170 bytes.  To get
- * there, the reply tuple is not stored: it is the original inverted; a
- * conn whose NAT binding changes a tuple (SRC_NAT or DST_NAT) stores its
- * own after the protocol's tail (struct ctdp_conn_ext), and only such a
- * conn pays the 40 bytes.  The 64-bit id is a keyed hash of the
+ * Memory: a conn is 128 bytes (two cache lines) from the tracker's pool
+ * (ctdp-pool.h), plus the protocol's tail (TCP's window state); the table
+ * (ctdp-table.h) holds it in two 6-byte slots of 64-byte buckets, about
+ * 20 bytes per conn at its usual load, so a UDP conn costs about 150
+ * bytes.  To get there, the reply tuple is not stored: it is the original
+ * inverted; a conn whose NAT binding changes a tuple (SRC_NAT or DST_NAT)
+ * stores its own after the protocol's tail (struct ctdp_conn_ext), and
+ * only such a conn pays for it.  The 64-bit id is a keyed hash of the
  * conn's address and start time rather than a field.
+ *
+ * Dependencies run one way: the packet path (ctdp-ct.c) -> conns
+ * (ctdp-conn.c: lookup, matching, removal) -> the table and the pool,
+ * which know conns only as pool objects.
  *
  * Locks, in the order they are taken:
  *   1. ct->sweep_mutex: one sweep at a time; guards ct->sweep_zone.
- *   2. ct->resize_mutex: one resizer at a time.
- *   3. ct->locks[]: the bucket locks, striped by hash (CTDP_N_LOCKS of
- *      them, 'hash & (CTDP_N_LOCKS - 1)': a bucket's lock does not change
- *      when the table grows, and there are never fewer buckets than
- *      locks, so one lock guards each chain).  Two are taken in index
- *      order; a resize takes all of them in index order.
+ *   2. the table's resize_mutex: one mover at a time.
+ *   3. the table's bucket locks, striped by hash (CTDP_N_LOCKS of them,
+ *      'hash & (CTDP_N_LOCKS - 1)': a bucket's lock does not change when
+ *      the table grows, and there are never fewer buckets than locks, so
+ *      one lock guards each bucket).  Two are taken in index order.
  *   4. conn->lock: a byte spinlock over the conn's mutable state (status,
  *      expires, mark, label, counters, protocol state).
  *   zone->lock (a zone's list links and sweep cursor; taken under bucket
- *   locks by a confirm) and the listener mutexes are leaves.
+ *   locks by a confirm), the pool's locks and the listener mutexes are
+ *   leaves.
  *
  * A confirm links a conn into the table and onto its zone list under its
  * bucket locks, so no thread can reach it before it is on both.  Removal
  * (ctdp_conn_remove()) is done whole by the one thread that marks a conn
- * DYING: it unlinks the conn from the table under its bucket locks, then
- * from its zone list under the zone's lock, and only then postpones its
- * free with ovsrcu_postpone().  So a removed conn costs memory for one
+ * DYING: it clears its table entries under its bucket locks, then unlinks
+ * it from its zone list under the zone's lock, and only then postpones
+ * its free with ovsrcu_postpone().  So a removed conn costs memory for one
  * RCU grace period, whoever removed it, and nothing is freed while any
- * chain or list still leads to it.
+ * bucket or list still leads to it.
  *
- * RCU: lookups walk chains, and walkers (sweep, flush) walk zone lists,
+ * RCU: lookups read buckets, and walkers (sweep, flush) walk zone lists,
  * with no lock, inside the caller's RCU read section.  An unlinked conn
  * keeps its links, so a reader standing on it walks on. */
 
 #include <stdarg.h>
 #include "ctdp-ct.h"
 #include "ctdp-siphash.h"
+#include "ctdp-table.h"
 #include "openvswitch/hmap.h"
 #include "openvswitch/list.h"
 #include "ovs-atomic.h"
@@ -49,18 +55,10 @@
 
 /* ---- Conns ------------------------------------------------------------- */
 
-/* A hash chain link.  A conn's two nodes are its first 16 bytes, and a conn
- * is 16-byte aligned, so a node's address tells its direction: node[0] at
- * offset 0 (original), node[1] at offset 8 (reply). */
-struct ctdp_node {
-    ATOMIC(struct ctdp_node *) next;
-};
-
-/* A lookup reads only the first 64 bytes: the nodes, the tuple, and
- * 'expires' (which removal sets to LLONG_MIN, so that liveness is one
- * read). */
+/* A lookup reads only the first 64 bytes: the tuple and 'expires' (which
+ * removal sets to LLONG_MIN, so that liveness is one read); a packet that
+ * finds its conn writes the second (status, counters). */
 struct ctdp_conn {
-    struct ctdp_node node[2];       /* Must be first: see ctdp_node. */
     struct ctdp_tuple key;          /* Original direction, with the zone. */
     ATOMIC(long long) expires;      /* 'now' of expiry, in ms. */
     /* Zone list (struct ctdp_zone): written under the zone's lock;
@@ -77,32 +75,19 @@ struct ctdp_conn {
     uint64_t packets[2], bytes[2];  /* By direction, under 'lock'. */
     uint8_t l4[];                   /* Protocol tail (l4proto->tail_size). */
 };
-BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, key) == 16);
-BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, expires) == 56);
-BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) == 144);
+BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, expires) == 40);
+BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) == 128);
 
-/* Prefetches every cache line of 'conn' (144 bytes span three), for
- * writing: a packet that finds it updates its counters and timeout. */
+/* Prefetches both cache lines of 'conn' (the pool puts a 128-byte conn on
+ * two), for writing: a packet that finds it updates its counters and
+ * timeout. */
 static inline void
-ctdp_conn_prefetch(const struct ctdp_conn *conn)
+ctdp_conn_prefetch(const void *conn)
 {
-    const char *p = (const char *) conn;
+    const char *p = conn;
 
     OVS_PREFETCH_WRITE(p);
     OVS_PREFETCH_WRITE(p + 64);
-    OVS_PREFETCH_WRITE(p + sizeof *conn - 1);
-}
-
-static inline struct ctdp_conn *
-ctdp_node_conn(const struct ctdp_node *node)
-{
-    return (struct ctdp_conn *) ((uintptr_t) node & ~(uintptr_t) 15);
-}
-
-static inline enum ctdp_ct_dir
-ctdp_node_dir(const struct ctdp_node *node)
-{
-    return ((uintptr_t) node >> 3) & 1;
 }
 
 static inline uint16_t
@@ -344,30 +329,6 @@ struct ctdp_expect {
 /* The kernel's nf_conntrack_expect_max on this kind of machine. */
 #define CTDP_DEFAULT_EXPECT_MAX 4096
 
-/* ---- The hash table ---------------------------------------------------- */
-
-#define CTDP_N_LOCKS 1024
-
-struct ctdp_buckets {
-    uint32_t mask;                  /* n_buckets - 1. */
-    ATOMIC(struct ctdp_node *) heads[];
-};
-
-struct ctdp_table {
-    OVSRCU_TYPE(struct ctdp_buckets *) buckets;
-    /* Resize seqcount: odd while a resize moves nodes.  A lookup that
-     * missed while it changed may have been led off its chain, and
-     * restarts.  Written under all bucket locks; pairs with the reads in
-     * ctdp_table_lookup(). */
-    ATOMIC(uint32_t) seq;
-    struct ovs_spin locks[CTDP_N_LOCKS];
-    struct ovs_mutex resize_mutex;
-    uint32_t max_buckets;
-    uint32_t max_chain;             /* 0: random per confirm. */
-    struct ctdp_siphash_key hash_key;
-    uint32_t (*test_hash)(const struct ctdp_tuple *);
-};
-
 /* ---- Zones ------------------------------------------------------------- */
 
 /* Per-zone state.  Every confirmed conn is on its zone's list from its
@@ -442,6 +403,7 @@ enum ctdp_knob {
 
 struct ctdp_ct {
     struct ctdp_table table;
+    struct ctdp_pool *pool;         /* Conns and the table's overflow. */
     ATOMIC(struct ctdp_zone *) zones[CTDP_N_ZONES];   /* Made on demand. */
 
     ATOMIC(uint32_t) n_conns;
@@ -502,31 +464,9 @@ bool ctdp_log_invalid_wanted(const struct ctdp_ct *, uint8_t proto);
 void ctdp_log_invalid(uint8_t proto, const struct ctdp_parsed *,
                       const char *why);
 
-/* ctdp-table.c */
-int ctdp_table_init(struct ctdp_table *, const struct ctdp_ct_params *);
-void ctdp_table_destroy(struct ctdp_table *);
-uint32_t ctdp_table_hash(const struct ctdp_table *, const struct ctdp_tuple *);
-struct ctdp_node *ctdp_table_lookup(struct ctdp_ct *,
-                                    const struct ctdp_tuple *key,
-                                    const struct ctdp_tuple *inv_key,
-                                    uint32_t hash, long long now);
-void ctdp_table_prefetch(const struct ctdp_table *, uint32_t hash);
-void ctdp_table_prefetch_step(const struct ctdp_table *, uint32_t hash,
-                              struct ctdp_node **cursor);
-void ctdp_table_lock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
-void ctdp_table_unlock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
-void ctdp_table_insert_locked(struct ctdp_table *, struct ctdp_conn *,
-                              uint32_t orig_hash, uint32_t reply_hash);
-void ctdp_table_unlink_locked(struct ctdp_table *, struct ctdp_conn *,
-                              uint32_t orig_hash, uint32_t reply_hash);
-struct ctdp_node *ctdp_table_chain(const struct ctdp_table *, uint32_t hash);
-struct ctdp_node *ctdp_table_next(struct ctdp_node *);
-uint32_t ctdp_table_n_buckets(const struct ctdp_table *);
-uint32_t ctdp_table_seq(const struct ctdp_table *);
-void ctdp_table_maybe_grow(struct ctdp_table *, uint32_t n_conns);
-
 /* ctdp-conn.c */
-struct ctdp_conn *ctdp_conn_alloc(const struct ctdp_tuple *,
+struct ctdp_conn *ctdp_conn_alloc(struct ctdp_ct *,
+                                  const struct ctdp_tuple *,
                                   const struct ctdp_l4proto *, long long now);
 struct ctdp_conn *ctdp_conn_add_ext(struct ctdp_conn *);
 struct ctdp_conn *ctdp_conn_set_nat_reply(struct ctdp_conn *,
@@ -543,8 +483,12 @@ bool ctdp_conn_matches(const struct ctdp_conn *, enum ctdp_ct_dir,
                        const struct ctdp_tuple *inv_key);
 void ctdp_conn_hashes(const struct ctdp_table *, const struct ctdp_conn *,
                       uint32_t *orig_hash, uint32_t *reply_hash);
-uint32_t ctdp_conn_node_hash(const struct ctdp_table *,
-                             const struct ctdp_conn *, enum ctdp_ct_dir);
+uint32_t ctdp_conn_hash(const void *conn, int dir, const void *table);
+struct ctdp_conn *ctdp_conn_lookup(struct ctdp_ct *,
+                                   const struct ctdp_tuple *key,
+                                   const struct ctdp_tuple *inv_key,
+                                   uint32_t hash, long long now,
+                                   enum ctdp_ct_dir *);
 void ctdp_conn_to_entry(const struct ctdp_ct *, struct ctdp_conn *,
                         struct ctdp_ct_entry *);
 bool ctdp_conn_remove(struct ctdp_ct *, struct ctdp_conn *, long long now);
@@ -615,9 +559,6 @@ void ctdp_event_emit_expect(struct ctdp_ct *, enum ctdp_ct_event_type,
                             const struct ctdp_ct_expect_entry *,
                             long long now);
 void ctdp_events_destroy(struct ctdp_ct *);
-
-/* ctdp-sweep.c */
-void ctdp_sweep_destroy(struct ctdp_ct *);
 
 static inline bool
 ctdp_events_wanted(const struct ctdp_ct *ct)

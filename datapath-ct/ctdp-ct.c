@@ -13,9 +13,14 @@
  *      confirmed meanwhile (then merge with it if the protocol allows, else
  *      drop), subject to the table and zone limits.
  *
- * The batch is processed in passes, so that memory latency overlaps: the
- * first reads and hashes every tuple and prefetches its bucket, the next
- * ones prefetch the first conns of each chain, the last looks them up. */
+ * The batch is processed as a pipeline of three steps, so that memory
+ * latency overlaps the work on other packets: the first reads and hashes
+ * a packet's tuple and prefetches its bucket; CTDP_AHEAD packets later,
+ * the second reads that bucket and prefetches the conns whose tags match;
+ * CTDP_AHEAD packets later again, the last looks the packet up and tracks
+ * it.  Spreading the prefetches between the packets' work, rather than
+ * issuing a batch's worth at once, keeps the misses in flight within what
+ * the core can track. */
 #include <config.h>
 #include "ctdp-ct-private.h"
 
@@ -31,11 +36,9 @@
  * NF_CT_EVICTION_RANGE. */
 #define CTDP_EVICTION_RANGE 8
 
-/* How many nodes of each chain the batch path prefetches.  With two nodes
- * per conn and up to one conn per bucket, a lookup at 1M conns finds its
- * conn at position 2 or beyond in a quarter of cases; a third step still
- * pays for itself there (docs/BENCHMARKS.md). */
-#define CTDP_PREFETCH_DEPTH 3
+/* Packets between the steps of the pipeline (see above): a packet's work
+ * takes some 60 ns, so four packets cover a miss to memory. */
+#define CTDP_AHEAD 4
 
 enum work_kind {
     W_SKIP,                     /* Done in the first pass (invalid). */
@@ -63,7 +66,13 @@ struct work {
     struct ctdp_tuple key;      /* Lookup key... */
     struct ctdp_tuple inv;      /* ...inverted ('l3' 0: no inverse). */
     uint32_t hash;              /* Of 'key'. */
-    struct ctdp_node *prefetch; /* How far the chain was prefetched. */
+    uint32_t inv_hash;          /* Of 'inv', if 'has_inv_hash'. */
+    bool has_inv_hash;
+    bool dup;                   /* Same tuple as the packet before. */
+    /* The first conn whose tag matched in the second step, if any, and
+     * its direction: a hint, checked in full before use. */
+    struct ctdp_conn *hint;
+    int hint_dir;
 };
 
 static struct ctdp_stat_shard *
@@ -375,10 +384,12 @@ static bool
 early_drop(struct ctdp_ct *ct, uint32_t hash, long long now)
 {
     for (uint32_t i = 0; i < CTDP_EVICTION_RANGE; i++) {
-        struct ctdp_node *node = ctdp_table_chain(&ct->table, hash + i);
+        struct ctdp_table_cursor c;
+        struct ctdp_conn *conn;
+        int dir;
 
-        for (; node; node = ctdp_table_next(node)) {
-            struct ctdp_conn *conn = ctdp_node_conn(node);
+        ctdp_table_cursor_init(&c, &ct->table, hash + i, true);
+        while ((conn = ctdp_table_cursor_next(&c, &dir))) {
             const struct ctdp_l4proto *l4 = ctdp_conn_l4proto(conn);
             uint16_t status = ctdp_conn_status(conn);
 
@@ -425,25 +436,26 @@ unreserve(struct ctdp_ct *ct, struct ctdp_zone *zone)
 }
 
 /* Looks in the chain of 'hash' for a live conn with 'tuple' in some
- * direction ('inv' is 'tuple' inverted), counting the chain's length into
- * '*len'.  The caller holds the chain's lock. */
-static struct ctdp_node *
+ * direction ('inv' is 'tuple' inverted), setting '*len' to the entries in
+ * the buckets it read.  The caller holds the chain's lock. */
+static struct ctdp_conn *
 find_clash(const struct ctdp_table *t, uint32_t hash,
            const struct ctdp_tuple *tuple, const struct ctdp_tuple *inv,
            long long now, uint32_t *len)
 {
-    struct ctdp_node *node = ctdp_table_chain(t, hash);
+    struct ctdp_table_cursor c;
+    struct ctdp_conn *conn;
+    int dir;
 
-    for (; node; node = ctdp_table_next(node)) {
-        struct ctdp_conn *conn = ctdp_node_conn(node);
-
-        ++*len;
-        if (ctdp_conn_matches(conn, ctdp_node_dir(node), tuple, inv)
+    ctdp_table_cursor_init(&c, t, hash, false);
+    while ((conn = ctdp_table_cursor_next(&c, &dir))) {
+        if (ctdp_conn_matches(conn, dir, tuple, inv)
             && ctdp_conn_is_live(conn, now)) {
-            return node;
+            break;
         }
     }
-    return NULL;
+    *len = c.len;
+    return conn;
 }
 
 static void
@@ -504,7 +516,7 @@ max_chain(const struct ctdp_table *t)
 
 /* Looks for a live conn that has 'tuple' in either direction, in the
  * chain of 'hash', counting the chain's length into '*len'. */
-static struct ctdp_node *
+static struct ctdp_conn *
 find_tuple_clash(const struct ctdp_table *t, uint32_t hash,
                  const struct ctdp_tuple *tuple, long long now, uint32_t *len)
 {
@@ -528,14 +540,15 @@ find_tuple_clash(const struct ctdp_table *t, uint32_t hash,
  * another source port, once, and tries again, as the kernel's null
  * binding would have. */
 static struct ctdp_conn *
-confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
+confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
+        const uint32_t *inv_hash)
 {
     struct ctdp_ct *ct = x->ct;
     long long now = x->now;
     struct ctdp_zone *zone = ctdp_zone_get(ct, conn->key.zone);
     struct ctdp_table *t = &ct->table;
     uint32_t reply_hash, len, limit = max_chain(t);
-    struct ctdp_node *clash;
+    struct ctdp_conn *clash;
     struct ctdp_tuple reply;
 
     if (!ctdp_zone_reserve(ct, zone)) {
@@ -555,12 +568,13 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
         bool reply_side = false;
 
         ctdp_conn_reply_tuple(conn, &reply);
-        reply_hash = ctdp_table_hash(t, &reply);
+        /* The reply tuple is the packet's inverted, whose hash the
+         * packet may bring, unless NAT gave it its own. */
+        reply_hash = (inv_hash && !(ctdp_conn_status(conn) & CTDP_S_NAT)
+                      ? *inv_hash : ctdp_table_hash(t, &reply));
         ctdp_table_lock_pair(t, orig_hash, reply_hash);
-        len = 0;
         clash = find_tuple_clash(t, orig_hash, &conn->key, now, &len);
         if (!clash && len <= limit) {
-            len = 0;
             clash = find_tuple_clash(t, reply_hash, &reply, now, &len);
             reply_side = clash != NULL;
         }
@@ -570,9 +584,9 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
         ctdp_table_unlock_pair(t, orig_hash, reply_hash);
         if (!reply_side || rebound
             || ctdp_conn_status(conn) & CTDP_S_SRC_RANGE
-            || same_flow(ctdp_node_conn(clash), conn)
+            || same_flow(clash, conn)
             || ctdp_nat_rebind_source(ct, &conn, now)) {
-            return resolve_clash(x, conn, ctdp_node_conn(clash), zone);
+            return resolve_clash(x, conn, clash, zone);
         }
     }
     if (len > limit) {
@@ -602,9 +616,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash)
     if (ctdp_events_wanted(ct)) {
         ctdp_event_emit(ct, CTDP_EVENT_NEW, conn, now);
     }
-    uint32_t n;
-    atomic_read_relaxed(&ct->n_conns, &n);
-    ctdp_table_maybe_grow(t, n);
+    ctdp_table_grow_step(t, ctdp_ct_n_conns(ct));
     return conn;
 }
 
@@ -666,7 +678,8 @@ attach_helper(struct ctdp_conn *conn, const struct ctdp_ct_action *a)
 /* The commit part of ct(commit): confirms the packet's conn if needed and
  * applies mark and label.  Returns false if the packet must be dropped. */
 static bool
-commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash)
+commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash,
+       const uint32_t *inv_hash)
 {
     struct ctdp_conn *conn = md_conn(pkt), *result;
     const struct ctdp_ct_action *a = x->a;
@@ -675,21 +688,27 @@ commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash)
         return true;            /* Invalid: nothing to commit. */
     }
     if (ctdp_conn_status(conn) & CTDP_S_CONFIRMED) {
-        update_mark_label(x->ct, conn, a, x->now);
-    } else {
-        apply_mark_label(conn, a);
-        conn = attach_helper(conn, a);
-        result = confirm(x, conn, orig_hash);
-        pkt->md.conn = (struct conn *) result;
-        if (!result) {
-            return false;
+        /* Unless this changes them, the packet has the marks that
+         * tracking copied. */
+        if (a->set_mark || a->set_label) {
+            update_mark_label(x->ct, conn, a, x->now);
+            md_set_marks_locked(&pkt->md, conn);
         }
-        if (result != conn) {
-            update_mark_label(x->ct, result, a, x->now);
-        }
-        conn = result;
+        return true;
     }
-    md_set_marks_locked(&pkt->md, conn);
+    apply_mark_label(conn, a);
+    conn = attach_helper(conn, a);
+    /* Copied while the conn is still this packet's own. */
+    md_set_marks(&pkt->md, conn);
+    result = confirm(x, conn, orig_hash, inv_hash);
+    pkt->md.conn = (struct conn *) result;
+    if (!result) {
+        return false;
+    }
+    if (result != conn) {
+        update_mark_label(x->ct, result, a, x->now);
+        md_set_marks_locked(&pkt->md, result);
+    }
     return true;
 }
 
@@ -699,7 +718,7 @@ commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash)
 static struct ctdp_conn *
 new_conn(struct exec *x, const struct work *w)
 {
-    struct ctdp_conn *conn = ctdp_conn_alloc(&w->key,
+    struct ctdp_conn *conn = ctdp_conn_alloc(x->ct, &w->key,
                                              ctdp_l4proto_find(&w->key),
                                              x->now);
     struct ctdp_expect_nat nat;
@@ -719,6 +738,22 @@ new_conn(struct exec *x, const struct work *w)
     return conn;
 }
 
+/* Looks up 'w''s tuple: the second step's hint, if it is the conn, else
+ * the table. */
+static struct ctdp_conn *
+lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
+{
+    struct ctdp_conn *conn = w->hint;
+
+    w->hint = NULL;
+    if (conn && ctdp_conn_matches(conn, w->hint_dir, &w->key, &w->inv)
+        && ctdp_conn_is_live(conn, x->now)) {
+        *dir = w->hint_dir;
+        return conn;
+    }
+    return ctdp_conn_lookup(x->ct, &w->key, &w->inv, w->hash, x->now, dir);
+}
+
 /* Looks up 'w''s tuple and tracks the packet (steps 3 to 5 above). */
 static void
 track(struct exec *x, struct dp_packet *pkt, struct work *w)
@@ -729,22 +764,19 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
     long long now = x->now;
 
     for (int tries = 0; tries < 2; tries++) {
-        struct ctdp_node *node = ctdp_table_lookup(ct, &w->key, &w->inv,
-                                                   w->hash, now);
         enum ctdp_ct_dir dir = CTDP_DIR_ORIG;
-        struct ctdp_conn *conn;
+        struct ctdp_conn *conn = lookup(x, w, &dir);
+        bool found = conn != NULL;
 
-        if (node) {
+        if (found) {
             COUNT(x, found);
-            conn = ctdp_node_conn(node);
-            dir = ctdp_node_dir(node);
             if (a->commit && a->force && dir == CTDP_DIR_REPLY) {
                 ctdp_conn_remove(ct, conn, now);
-                node = NULL;
+                found = false;
                 dir = CTDP_DIR_ORIG;
             }
         }
-        if (!node) {
+        if (!found) {
             if (!w->inv.l3 || !l4->new_ok(&w->key)) {
                 break;
             }
@@ -757,7 +789,7 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
             return;
         case CTDP_ACCEPT_KILL:
             md_set_conn(pkt, conn, dir, state_of(conn, dir));
-            if (node) {
+            if (found) {
                 /* The packet keeps its conn (RCU) for the rest of the
                  * pipeline, as the kernel's skb keeps a killed ct. */
                 ctdp_conn_remove(ct, conn, now);
@@ -767,7 +799,7 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
             /* The protocol ended the conn (e.g. a SYN on a closed TCP
              * conn): track the packet again as the start of a new one.  A
              * new conn cannot be ended before it began. */
-            if (node) {
+            if (found) {
                 ctdp_conn_remove(ct, conn, now);
                 continue;
             }
@@ -775,7 +807,7 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
             break;
         case CTDP_INVALID:
         default:
-            if (!node) {
+            if (!found) {
                 ctdp_conn_free(conn);
             }
             break;
@@ -792,14 +824,13 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
 static void
 track_related(struct exec *x, struct dp_packet *pkt, struct work *w)
 {
-    struct ctdp_node *node = NULL;
+    enum ctdp_ct_dir dir = CTDP_DIR_ORIG;
+    struct ctdp_conn *conn = NULL;
 
     if (w->key.l3) {
-        node = ctdp_table_lookup(x->ct, &w->key, &w->inv, w->hash, x->now);
+        conn = lookup(x, w, &dir);
     }
-    if (node) {
-        struct ctdp_conn *conn = ctdp_node_conn(node);
-        enum ctdp_ct_dir dir = ctdp_node_dir(node);
+    if (conn) {
         struct ctdp_tuple t;
 
         ctdp_conn_tuple(conn, dir, &t);
@@ -819,10 +850,12 @@ track_related(struct exec *x, struct dp_packet *pkt, struct work *w)
     md_set_invalid(pkt, w->parsed.key.zone);
 }
 
-/* First pass for one packet: decides its kind of work, reads and hashes
- * its tuple. */
+/* First step for one packet: decides its kind of work, reads and hashes
+ * its tuple ('prev' is the previous packet's work, or NULL: a burst of
+ * one flow is hashed once). */
 static void
-prepare(struct exec *x, struct dp_packet *pkt, struct work *w)
+prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
+        const struct work *prev)
 {
     struct ctdp_conn *conn = md_conn(pkt);
     uint16_t zone = x->a->zone;
@@ -841,7 +874,9 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w)
     ctdp_ct_packet_done(ct, pkt);
 
     w->kind = W_SKIP;
-    w->prefetch = NULL;
+    w->hint = NULL;
+    w->dup = false;
+    w->has_inv_hash = false;
     switch (ctdp_tuple_extract(pkt, zone, ctdp_knob(ct, CTDP_K_CHECKSUM),
                                &w->parsed)) {
     case CTDP_PARSE_OK:
@@ -882,6 +917,13 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w)
     if (w->kind == W_SKIP) {
         COUNT(x, invalid);
         md_set_invalid(pkt, zone);
+        return;
+    }
+    if (prev && prev->kind == W_TRACK
+        && ctdp_tuple_equal(&prev->key, &w->key)) {
+        w->dup = true;
+        w->inv = prev->inv;
+        w->hash = prev->hash;
         return;
     }
     if (!ctdp_tuple_invert(&w->key, &w->inv)) {
@@ -1022,7 +1064,51 @@ commit_packet(struct exec *x, struct dp_packet *pkt, const struct work *w)
          * original tuple. */
         hash = ctdp_table_hash(&x->ct->table, &conn->key);
     }
-    return commit(x, pkt, hash);
+    return commit(x, pkt, hash,
+                  w->kind == W_TRACK && w->has_inv_hash ? &w->inv_hash
+                                                        : NULL);
+}
+
+/* Second step: prefetches the conns the packet's bucket may hold. */
+static void
+prefetch_conns(struct exec *x, struct work *w)
+{
+    struct ctdp_table *t = &x->ct->table;
+
+    if (w->dup
+        || !(w->kind == W_TRACK || (w->kind == W_RELATED && w->key.l3))) {
+        return;
+    }
+    w->hint = ctdp_table_prefetch_objects(t, w->hash, ctdp_conn_prefetch,
+                                          &w->hint_dir);
+    if (!w->hint && w->kind == W_TRACK && x->a->commit && w->inv.l3) {
+        /* Likely a new conn that this ct() confirms: its reply bucket. */
+        w->inv_hash = ctdp_table_hash(t, &w->inv);
+        w->has_inv_hash = true;
+        ctdp_table_prefetch(t, w->inv_hash);
+    }
+}
+
+/* Last step: tracks the packet and finishes ct() on it; returns false if
+ * it must be dropped.  'prev' is the packet before, if it was kept: a
+ * packet of the same flow finds its conn there (checked in full). */
+static bool
+run_packet(struct exec *x, struct dp_packet *pkt, struct work *w,
+           const struct dp_packet *prev)
+{
+    struct ctdp_conn *prev_conn = prev ? md_conn(prev) : NULL;
+
+    if (w->dup && prev_conn
+        && ctdp_conn_status(prev_conn) & CTDP_S_CONFIRMED) {
+        w->hint = prev_conn;
+        w->hint_dir = prev->md.reply;
+    }
+    if (w->kind == W_TRACK) {
+        track(x, pkt, w);
+    } else if (w->kind == W_RELATED) {
+        track_related(x, pkt, w);
+    }
+    return finish_packet(x, pkt, w);
 }
 
 /* Runs ct() with action 'a' on every packet of 'batch' at time 'now'.
@@ -1036,31 +1122,32 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
 {
     struct exec x = { .ct = ct, .a = a, .now = now };
     struct work work[NETDEV_MAX_BURST];
-    size_t n = dp_packet_batch_size(batch), j;
-    struct dp_packet *pkt;
+    size_t n = dp_packet_batch_size(batch);
+    struct dp_packet *prev = NULL;
 
-    DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
-        prepare(&x, pkt, &work[i]);
-    }
-    for (int step = 0; step < CTDP_PREFETCH_DEPTH; step++) {
-        for (size_t i = 0; i < n; i++) {
-            if (work[i].kind == W_TRACK || work[i].kind == W_RELATED) {
-                ctdp_table_prefetch_step(&ct->table, work[i].hash,
-                                         &work[i].prefetch);
+    /* Kept packets are written back from the start of the batch, never
+     * past the one read last (as DP_PACKET_BATCH_REFILL_FOR_EACH). */
+    dp_packet_batch_refill_init(batch);
+    for (size_t i = 0; i < n + 2 * CTDP_AHEAD; i++) {
+        if (i < n) {
+            prepare(&x, batch->packets[i], &work[i],
+                    i ? &work[i - 1] : NULL);
+        }
+        if (i >= CTDP_AHEAD && i - CTDP_AHEAD < n) {
+            prefetch_conns(&x, &work[i - CTDP_AHEAD]);
+        }
+        if (i >= 2 * CTDP_AHEAD) {
+            size_t j = i - 2 * CTDP_AHEAD;
+            struct dp_packet *pkt = batch->packets[j];
+
+            if (run_packet(&x, pkt, &work[j], prev)) {
+                dp_packet_batch_refill(batch, pkt, j);
+                prev = pkt;
+            } else {
+                ctdp_ct_packet_done(ct, pkt);
+                dp_packet_delete(pkt);
+                prev = NULL;
             }
-        }
-    }
-    DP_PACKET_BATCH_REFILL_FOR_EACH (j, n, pkt, batch) {
-        if (work[j].kind == W_TRACK) {
-            track(&x, pkt, &work[j]);
-        } else if (work[j].kind == W_RELATED) {
-            track_related(&x, pkt, &work[j]);
-        }
-        if (finish_packet(&x, pkt, &work[j])) {
-            dp_packet_batch_refill(batch, pkt, j);
-        } else {
-            ctdp_ct_packet_done(ct, pkt);
-            dp_packet_delete(pkt);
         }
     }
     exec_flush_stats(&x);
@@ -1075,8 +1162,11 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
     const struct ctdp_ct_params *p = params ? params : &defaults;
     struct ctdp_ct *ct = xzalloc_cacheline(sizeof *ct);
 
-    if (ctdp_table_init(&ct->table, p)
+    ct->pool = ctdp_pool_create();
+    if (ctdp_table_init(&ct->table, p->n_buckets, p->max_chain, p->hash,
+                        ct->pool, ctdp_conn_hash, &ct->table)
         || ctdp_random_bytes(&ct->id_key, sizeof ct->id_key)) {
+        ctdp_pool_destroy(ct->pool);
         free_cacheline(ct);
         return NULL;
     }
@@ -1111,6 +1201,12 @@ ctdp_ct_n_conns(const struct ctdp_ct *ct)
     return n;
 }
 
+uint64_t
+ctdp_ct_memory(const struct ctdp_ct *ct, uint64_t *mapped)
+{
+    return ctdp_pool_in_use(ct->pool, mapped);
+}
+
 void
 ctdp_ct_set_max_conns(struct ctdp_ct *ct, uint32_t max)
 {
@@ -1134,12 +1230,13 @@ ctdp_ct_destroy(struct ctdp_ct *ct)
     if (!ct) {
         return;
     }
-    ctdp_sweep_destroy(ct);
     ctdp_events_destroy(ct);
     ctdp_zones_destroy(ct);
     ctdp_nat_destroy(ct);
     ctdp_expect_destroy(ct);
     ctdp_table_destroy(&ct->table);
+    /* Every conn, once the frees postponed before have run. */
+    ctdp_pool_destroy(ct->pool);
     ctdp_sysctl_destroy(ct);
     ovs_mutex_destroy(&ct->sweep_mutex);
     ovs_mutex_destroy(&ct->listeners_mutex);

@@ -295,6 +295,12 @@ struct ctdp_ct_dump *ctdp_ct_dump_start(struct ctdp_ct *, int zone,
 bool ctdp_ct_dump_next(struct ctdp_ct_dump *, struct ctdp_ct_entry *);
 void ctdp_ct_dump_done(struct ctdp_ct_dump *);
 
+/* Bytes of conns (and the table's overflow buckets) allocated from the
+ * tracker's pool and not yet freed; '*mapped' gets the bytes the pool has
+ * taken from the system, which it keeps until the tracker is destroyed.
+ * The bucket arrays are not counted. */
+uint64_t ctdp_ct_memory(const struct ctdp_ct *, uint64_t *mapped);
+
 /* The table's chain lengths, for ct-bkts: see ctdp-dump.c. */
 uint32_t *ctdp_ct_chain_lengths(struct ctdp_ct *, uint32_t *n_buckets);
 
@@ -440,7 +446,8 @@ uint32_t ctdp_ct_get_default_timeout(const struct ctdp_ct *,
     CTDP_STAT(drop, "packets dropped: table full, clash, zone limit")   \
     CTDP_STAT(early_drop, "unassured conns evicted for room")           \
     CTDP_STAT(error, "malformed packets and orphan ICMP errors")        \
-    CTDP_STAT(search_restart, "lookups restarted by a table resize")    \
+    CTDP_STAT(search_restart, "lookups restarted (kept for the kernel's " \
+              "format: ctdp's never restart)")                          \
     CTDP_STAT(clash_resolve, "clashes resolved by reusing the winner")  \
     CTDP_STAT(chaintoolong, "confirms refused for a too long chain")    \
     CTDP_STAT(zone_limit_drop, "commits refused by a zone limit")       \

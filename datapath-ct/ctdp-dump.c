@@ -5,9 +5,9 @@
  * into i and i + n, and this order has visited both halves of every bucket
  * it finished, so no conn that stays in the table is missed or returned
  * twice, however often the table grows between calls.  Each conn is
- * reported from its original-direction node only.  One chain is read at a
- * time, under the resize seqcount: if a resize ran meanwhile, the chain is
- * read again from the new table. */
+ * reported from its original-direction entry only.  One bucket is read at
+ * a time (ctdp_table_visit(): where growth moved it, both of its new
+ * buckets). */
 #include <config.h>
 #include "ctdp-ct-private.h"
 
@@ -43,28 +43,21 @@ rev64(uint64_t v)
     return __builtin_bswap64(v);
 }
 
-/* Reads the chain of bucket 'dump->cursor' into 'dump->buf'. */
-static void
-read_chain(struct ctdp_ct_dump *dump, uint32_t mask)
+static bool
+read_entry(void *conn_, int dir, void *dump_)
 {
-    const struct ctdp_table *t = &dump->ct->table;
-    struct ctdp_node *node = ctdp_table_chain(t, dump->cursor & mask);
+    struct ctdp_ct_dump *dump = dump_;
+    struct ctdp_conn *conn = conn_;
 
-    dump->n = dump->pos = 0;
-    for (; node; node = ctdp_table_next(node)) {
-        struct ctdp_conn *conn = ctdp_node_conn(node);
-
-        if (ctdp_node_dir(node) != CTDP_DIR_ORIG
-            || !ctdp_conn_is_live(conn, dump->now)
-            || (dump->zone >= 0 && conn->key.zone != dump->zone)) {
-            continue;
-        }
+    if (dir == CTDP_DIR_ORIG && ctdp_conn_is_live(conn, dump->now)
+        && (dump->zone < 0 || conn->key.zone == dump->zone)) {
         if (dump->n == dump->allocated) {
             dump->buf = x2nrealloc(dump->buf, &dump->allocated,
                                    sizeof *dump->buf);
         }
         ctdp_conn_to_entry(dump->ct, conn, &dump->buf[dump->n++]);
     }
+    return false;
 }
 
 /* Fills 'e' with the next conn; returns false at the end. */
@@ -74,16 +67,13 @@ ctdp_ct_dump_next(struct ctdp_ct_dump *dump, struct ctdp_ct_entry *e)
     const struct ctdp_table *t = &dump->ct->table;
 
     while (dump->pos >= dump->n) {
-        uint32_t seq, mask;
+        uint32_t mask;
 
         if (dump->done) {
             return false;
         }
-        do {
-            seq = ctdp_table_seq(t);
-            mask = ctdp_table_n_buckets(t) - 1;
-            read_chain(dump, mask);
-        } while (seq & 1 || seq != ctdp_table_seq(t));
+        dump->n = dump->pos = 0;
+        mask = ctdp_table_visit(t, dump->cursor, read_entry, dump);
         /* Next bucket in bit-reversed order. */
         dump->cursor |= ~(uint64_t) mask;
         dump->cursor = rev64(rev64(dump->cursor) + 1);
@@ -102,28 +92,32 @@ ctdp_ct_dump_done(struct ctdp_ct_dump *dump)
     }
 }
 
-/* Returns the number of nodes in each chain of the table (two per conn:
- * what a lookup walks), in a malloc'd array of '*n_buckets' counts.  A
- * snapshot: read again from the start if the table grew meanwhile. */
+static bool
+count_entry(void *conn OVS_UNUSED, int dir OVS_UNUSED, void *count_)
+{
+    uint32_t *count = count_;
+
+    ++*count;
+    return false;
+}
+
+/* Returns the number of entries in each bucket of the table with its
+ * overflow (two per conn: what a lookup may look at), in a malloc'd array
+ * of '*n_buckets' counts.  A snapshot, of one size of the table. */
 uint32_t *
 ctdp_ct_chain_lengths(struct ctdp_ct *ct, uint32_t *n_buckets)
 {
     const struct ctdp_table *t = &ct->table;
+    uint32_t n = ctdp_table_n_buckets(t);
+    uint32_t *counts = xcalloc(n, sizeof *counts);
 
-    for (;;) {
-        uint32_t seq = ctdp_table_seq(t), n = ctdp_table_n_buckets(t);
-        uint32_t *counts = xcalloc(n, sizeof *counts);
-
-        for (uint32_t i = 0; i < n; i++) {
-            for (struct ctdp_node *node = ctdp_table_chain(t, i); node;
-                 node = ctdp_table_next(node)) {
-                counts[i]++;
-            }
+    for (uint32_t i = 0; i < n; i++) {
+        if (ctdp_table_visit(t, i, count_entry, &counts[i]) + 1 != n) {
+            /* The table grew meanwhile: count again. */
+            free(counts);
+            return ctdp_ct_chain_lengths(ct, n_buckets);
         }
-        if (!(seq & 1) && seq == ctdp_table_seq(t)) {
-            *n_buckets = n;
-            return counts;
-        }
-        free(counts);
     }
+    *n_buckets = n;
+    return counts;
 }

@@ -50,17 +50,17 @@ static bool
 tuple_taken(struct ctdp_ct *ct, const struct ctdp_conn *conn,
             const struct ctdp_tuple *t, long long now)
 {
+    enum ctdp_ct_dir dir = CTDP_DIR_ORIG;
     struct ctdp_tuple reply;
-    struct ctdp_node *node;
+    struct ctdp_conn *found;
 
     if (!ctdp_tuple_invert(t, &reply)) {
         return true;
     }
-    node = ctdp_table_lookup(ct, &reply, t, ctdp_table_hash(&ct->table,
-                                                            &reply), now);
-    return node && !(ctdp_node_dir(node) == CTDP_DIR_REPLY
-                     && ctdp_tuple_equal(&ctdp_node_conn(node)->key,
-                                         &conn->key));
+    found = ctdp_conn_lookup(ct, &reply, t,
+                             ctdp_table_hash(&ct->table, &reply), now, &dir);
+    return found && !(dir == CTDP_DIR_REPLY
+                      && ctdp_tuple_equal(&found->key, &conn->key));
 }
 
 static bool

@@ -66,6 +66,9 @@ ctdp_ct_sweep(struct ctdp_ct *ct, long long now, size_t budget)
 {
     size_t removed = 0;
 
+    /* A growth that inserts left half-done is finished here, so that
+     * lookups do not read two arrays for long. */
+    ctdp_table_move(&ct->table, budget);
     ovs_mutex_lock(&ct->sweep_mutex);
     for (uint32_t n = 0; n <= CTDP_N_ZONES && budget > 0; n++) {
         struct ctdp_zone *zone = ctdp_zone_find(ct, ct->sweep_zone);
@@ -183,23 +186,4 @@ ctdp_ct_flush(struct ctdp_ct *ct, const struct ctdp_ct_flush_filter *f,
         }
     }
     return removed;
-}
-
-/* Frees every conn at once, for ctdp_ct_destroy(): no thread uses the
- * tracker any more, so nothing waits for RCU and no event is reported.
- * Conns removed before are on no list; their frees are postponed. */
-void
-ctdp_sweep_destroy(struct ctdp_ct *ct)
-{
-    for (size_t z = 0; z < CTDP_N_ZONES; z++) {
-        struct ctdp_zone *zone = ctdp_zone_find(ct, z);
-        struct ctdp_conn *conn = zone ? ctdp_zone_first(zone) : NULL;
-
-        while (conn) {
-            struct ctdp_conn *next = ctdp_zone_next(conn);
-
-            ctdp_conn_free(conn);
-            conn = next;
-        }
-    }
 }

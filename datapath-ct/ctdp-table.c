@@ -1,32 +1,50 @@
-/* The conn hash table: chains of nodes, one node per direction per conn.
- *
- * Readers walk chains without locks (RCU).  Writers take the bucket locks
- * of the chains they change; the lock of a bucket is chosen by the low bits
- * of the hash, which a bucket's index keeps as the table grows, so a
- * writer's locks stay right across a resize.
- *
- * Growth doubles the bucket array while holding every bucket lock, moving
- * nodes to their new chains.  A reader that was walking a chain while its
- * nodes moved can be led to another chain and miss; the resize seqcount
- * tells it to look again (counted as search_restart).  A hit is always
- * right: it compares the whole tuple. */
+/* The conn hash table: see ctdp-table.h for its layout and contracts. */
 #include <config.h>
-#include "ctdp-ct-private.h"
+#include "ctdp-table.h"
 
 #include <string.h>
 #include "ctdp-random.h"
 #include "util.h"
 
-/* More buckets than this are never made (2^27 pointers: 1 GiB). */
-#define CTDP_MAX_BUCKETS (1u << 27)
+/* More buckets than this are never made (2^25 lines: 2 GiB). */
+#define MAX_BUCKETS (1u << 25)
 
-static struct ctdp_buckets *
-buckets_alloc(uint32_t n)
+/* Growth: the table doubles when its entries (two per conn) pass this
+ * many per bucket on average, which keeps it at 4 to 8 of the 10 slots.
+ * One call of ctdp_table_grow_step() in MOVE_EVERY (by the object count
+ * it is given) moves MOVE_STEP old buckets: the n buckets of an array are
+ * moved after n more inserts, a quarter of the 4n that fill the new array
+ * to the next growth; no insert pays for more than a few buckets, and
+ * threads seldom meet on the mover's lock. */
+#define GROW_LOAD 8
+#define MOVE_STEP 8
+#define MOVE_EVERY 8
+
+static size_t
+array_size(uint32_t n)
 {
-    struct ctdp_buckets *b = xzalloc(sizeof *b + n * sizeof b->heads[0]);
+    return ROUND_UP(n * sizeof(struct ctdp_bucket), get_page_size());
+}
 
-    b->mask = n - 1;
-    return b;
+/* An array of 'n' empty buckets.  Mapped, not malloc'd: the kernel gives
+ * zeroed pages as they are first touched, so a new array costs no time up
+ * front. */
+static struct ctdp_buckets *
+buckets_alloc(const struct ctdp_table *t, uint32_t n)
+{
+    struct ctdp_buckets *bs = xzalloc(sizeof *bs);
+
+    bs->chunks = t->chunks;
+    bs->b = ctdp_pool_map(array_size(n));
+    bs->mask = n - 1;
+    return bs;
+}
+
+static void
+buckets_unmap(struct ctdp_buckets *bs)
+{
+    ctdp_pool_unmap(bs->b, array_size(bs->mask + 1));
+    free(bs);
 }
 
 static struct ctdp_buckets *
@@ -36,35 +54,48 @@ buckets_get(const struct ctdp_table *t)
 }
 
 int
-ctdp_table_init(struct ctdp_table *t, const struct ctdp_ct_params *p)
+ctdp_table_init(struct ctdp_table *t, uint32_t n, uint32_t max_chain,
+                uint32_t (*test_hash)(const struct ctdp_tuple *),
+                struct ctdp_pool *pool, ctdp_table_hash_cb *entry_hash,
+                const void *aux)
 {
-    uint32_t n = p->n_buckets ? p->n_buckets : 1024;
     int error;
 
     /* No fewer buckets than locks: with fewer, two locks would guard one
-     * chain. */
-    n = MIN(MAX(n, CTDP_N_LOCKS), CTDP_MAX_BUCKETS);
+     * bucket. */
+    n = n ? n : CTDP_N_LOCKS;
+    n = MIN(MAX(n, CTDP_N_LOCKS), MAX_BUCKETS);
     n = 1u << log_2_ceil(n);
     error = ctdp_random_bytes(&t->hash_key, sizeof t->hash_key);
     if (error) {
         return -error;
     }
-    ovsrcu_init(&t->buckets, buckets_alloc(n));
-    atomic_init(&t->seq, 0);
+    t->pool = pool;
+    t->chunks = ctdp_pool_chunks(pool);
+    ovsrcu_init(&t->buckets, buckets_alloc(t, n));
     for (size_t i = 0; i < CTDP_N_LOCKS; i++) {
         ovs_spin_init(&t->locks[i]);
     }
     ovs_mutex_init(&t->resize_mutex);
-    t->max_chain = p->max_chain;
-    t->test_hash = p->hash;
+    t->move_pos = 0;
+    t->max_chain = max_chain;
+    t->test_hash = test_hash;
+    t->entry_hash = entry_hash;
+    t->entry_hash_aux = aux;
     return 0;
 }
 
-/* Frees the bucket array.  The conns must be gone already. */
+/* Frees the bucket arrays.  The objects, and the overflow buckets, go
+ * with the pool. */
 void
 ctdp_table_destroy(struct ctdp_table *t)
 {
-    free(buckets_get(t));
+    struct ctdp_buckets *bs = buckets_get(t);
+
+    if (bs->next) {
+        buckets_unmap(bs->next);
+    }
+    buckets_unmap(bs);
     for (size_t i = 0; i < CTDP_N_LOCKS; i++) {
         ovs_spin_destroy(&t->locks[i]);
     }
@@ -94,98 +125,49 @@ ctdp_table_hash(const struct ctdp_table *t, const struct ctdp_tuple *tuple)
     return ctdp_siphash_words(w, sizeof *tuple / 8, &t->hash_key);
 }
 
-static ATOMIC(struct ctdp_node *) *
-bucket_head(struct ctdp_buckets *b, uint32_t hash)
-{
-    return &b->heads[hash & b->mask];
-}
-
-static struct ctdp_node *
-node_next(struct ctdp_node *node)
-{
-    struct ctdp_node *next;
-
-    /* Pairs with the release in ctdp_table_insert_locked() and
-     * move_chain(): the node we reach is initialised. */
-    atomic_read_explicit(&node->next, &next, memory_order_acquire);
-    return next;
-}
-
+/* Prefetches the home bucket of 'hash'. */
 void
 ctdp_table_prefetch(const struct ctdp_table *t, uint32_t hash)
 {
-    OVS_PREFETCH(bucket_head(buckets_get(t), hash));
+    const struct ctdp_buckets *bs = buckets_get(t);
+
+    OVS_PREFETCH(&bs->b[hash & bs->mask]);
 }
 
-/* Prefetching a chain a step at a time, across a batch: '*cursor' starts
- * NULL; each call moves it one node along the chain of 'hash' (whose
- * previous node, or bucket, should have been prefetched a while before)
- * and prefetches that node's conn.  Running one step for every packet of
- * a batch before the next step overlaps the batch's memory latency. */
-void
-ctdp_table_prefetch_step(const struct ctdp_table *t, uint32_t hash,
-                         struct ctdp_node **cursor)
+/* Second step of a batch, once the bucket of 'hash' is in cache (or on
+ * its way): calls 'prefetch' on every object whose tag matches, and
+ * prefetches the overflow bucket, if any.  Returns the first of those
+ * objects, with its direction in '*dir' (a hint, which the caller checks
+ * in full), or NULL. */
+void *
+ctdp_table_prefetch_objects(const struct ctdp_table *t, uint32_t hash,
+                            void (*prefetch)(const void *obj), int *dir)
 {
-    struct ctdp_node *node;
+    const struct ctdp_bucket *b = ctdp_table_bucket(t, hash);
+    uint32_t m = ctdp_bucket_match(b, ctdp_table_tag(hash));
+    uint32_t link = ctdp_bucket_link(b) >> 1;
+    void *first = NULL;
 
-    /* Acquire, as every chain walk (free on x86): the next step reads the
-     * node's own 'next', written before its release in push_node(). */
-    if (*cursor) {
-        node = node_next(*cursor);
-    } else {
-        atomic_read_explicit(bucket_head(buckets_get(t), hash), &node,
+    for (; m; m &= m - 1) {
+        uint32_t e;
+
+        atomic_read_explicit(&CONST_CAST(struct ctdp_bucket *, b)
+                             ->ref[__builtin_ctz(m)], &e,
                              memory_order_acquire);
-    }
-    if (node) {
-        ctdp_conn_prefetch(ctdp_node_conn(node));
-        *cursor = node;
-    }
-}
+        if (e) {
+            void *obj = ctdp_pool_ptr(t->chunks, e >> 1);
 
-/* Returns the node of a live conn whose tuple in the node's direction is
- * 'key' ('inv_key' is 'key' inverted: see ctdp_conn_matches()), or NULL.
- * Removes the expired conns with that tuple that it meets. */
-struct ctdp_node *
-ctdp_table_lookup(struct ctdp_ct *ct, const struct ctdp_tuple *key,
-                  const struct ctdp_tuple *inv_key, uint32_t hash,
-                  long long now)
-{
-    struct ctdp_table *t = &ct->table;
-
-    for (;;) {
-        uint32_t seq, seq2;
-        struct ctdp_node *node;
-
-        atomic_read_explicit(&t->seq, &seq, memory_order_acquire);
-        atomic_read_explicit(bucket_head(buckets_get(t), hash), &node,
-                             memory_order_acquire);
-        for (; node; node = node_next(node)) {
-            struct ctdp_conn *conn = ctdp_node_conn(node);
-
-            if (ctdp_conn_matches(conn, ctdp_node_dir(node), key, inv_key)) {
-                if (ctdp_conn_is_live(conn, now)) {
-                    return node;
-                }
-                if (OVS_UNLIKELY(ct->test_delay)) {
-                    ct->test_delay(CTDP_TEST_LOOKUP_DEAD);
-                }
-                /* Expired: remove it now, as the kernel's lookup does
-                 * (nf_ct_gc_expired()), so that a thread whose clock lags
-                 * cannot revive it once this one has seen it expire.  The
-                 * node stays readable (RCU), so the walk goes on. */
-                if (!(ctdp_conn_status(conn) & CTDP_S_DYING)) {
-                    ctdp_conn_remove(ct, conn, now);
-                }
+            prefetch(obj);
+            if (!first) {
+                first = obj;
+                *dir = e & 1;
             }
         }
-        /* Pairs with the releases of 'seq' in ctdp_table_maybe_grow(). */
-        atomic_thread_fence(memory_order_acquire);
-        atomic_read_relaxed(&t->seq, &seq2);
-        if (!(seq & 1) && seq == seq2) {
-            return NULL;
-        }
-        ctdp_stat_inc(ct, CTDP_STAT_search_restart);
     }
+    if (link) {
+        OVS_PREFETCH(ctdp_pool_ptr(t->chunks, link));
+    }
+    return first;
 }
 
 void
@@ -212,24 +194,95 @@ ctdp_table_unlock_pair(struct ctdp_table *t, uint32_t h1, uint32_t h2)
     ovs_spin_unlock(&t->locks[MIN(a, b)]);
 }
 
-/* Returns the first node of the chain of 'hash' in the current table.
- * Under the chain's bucket lock, the chain is stable; without it (inside an
- * RCU read section), it is a snapshot that a resize may cut short. */
-struct ctdp_node *
-ctdp_table_chain(const struct ctdp_table *t, uint32_t hash)
+/* Puts entry 'e' with 'tag' in the first free slot of the chain that
+ * starts at 'b', linking an overflow bucket if the chain is full.  The
+ * caller holds the chain's lock.  The tag is written before the entry, so
+ * a reader that sees the entry sees its tag. */
+static void
+chain_put(struct ctdp_table *t, struct ctdp_bucket *b, uint32_t e,
+          uint16_t tag)
 {
-    struct ctdp_node *node;
+    for (;;) {
+        uint32_t link;
 
-    atomic_read_explicit(bucket_head(buckets_get(t), hash), &node,
-                         memory_order_acquire);
-    return node;
+        for (int i = 0; i < CTDP_BUCKET_SLOTS; i++) {
+            uint32_t cur;
+
+            atomic_read_relaxed(&b->ref[i], &cur);
+            if (!cur) {
+                atomic_store_relaxed(&b->tag[i], tag);
+                atomic_store_explicit(&b->ref[i], e, memory_order_release);
+                return;
+            }
+        }
+        atomic_read_relaxed(&b->link, &link);
+        if (!(link >> 1)) {
+            struct ctdp_bucket *ovf = ctdp_pool_alloc(t->pool, sizeof *ovf);
+
+            memset(ovf, 0, sizeof *ovf);
+            link |= ctdp_pool_ref(ovf) << 1;
+            atomic_store_explicit(&b->link, link, memory_order_release);
+        }
+        b = ctdp_pool_ptr(t->chunks, link >> 1);
+    }
 }
 
-/* Follows a chain: the node after 'node'. */
-struct ctdp_node *
-ctdp_table_next(struct ctdp_node *node)
+/* Clears entry 'e' from the chain that starts at 'b'.  The caller holds
+ * the chain's lock.  The tag stays: a reader that matched it finds the
+ * slot empty, or another entry, which it checks in full. */
+static void
+chain_clear(struct ctdp_table *t, struct ctdp_bucket *b, uint32_t e)
 {
-    return node_next(node);
+    for (;;) {
+        uint32_t link;
+
+        for (int i = 0; i < CTDP_BUCKET_SLOTS; i++) {
+            uint32_t cur;
+
+            atomic_read_relaxed(&b->ref[i], &cur);
+            if (cur == e) {
+                atomic_store_explicit(&b->ref[i], 0, memory_order_release);
+                return;
+            }
+        }
+        atomic_read_relaxed(&b->link, &link);
+        ovs_assert(link >> 1);
+        b = ctdp_pool_ptr(t->chunks, link >> 1);
+    }
+}
+
+static struct ctdp_bucket *
+bucket_locked(struct ctdp_table *t, uint32_t hash)
+{
+    return CONST_CAST(struct ctdp_bucket *, ctdp_table_bucket(t, hash));
+}
+
+static uint32_t
+entry(const void *obj, int dir)
+{
+    return ctdp_pool_ref(obj) << 1 | dir;
+}
+
+/* Inserts both of an object's entries.  The caller holds both bucket
+ * locks. */
+void
+ctdp_table_insert_locked(struct ctdp_table *t, const void *obj,
+                         uint32_t orig_hash, uint32_t reply_hash)
+{
+    chain_put(t, bucket_locked(t, orig_hash), entry(obj, 0),
+              ctdp_table_tag(orig_hash));
+    chain_put(t, bucket_locked(t, reply_hash), entry(obj, 1),
+              ctdp_table_tag(reply_hash));
+}
+
+/* Removes both of an object's entries.  The caller holds both bucket
+ * locks. */
+void
+ctdp_table_remove_locked(struct ctdp_table *t, const void *obj,
+                         uint32_t orig_hash, uint32_t reply_hash)
+{
+    chain_clear(t, bucket_locked(t, orig_hash), entry(obj, 0));
+    chain_clear(t, bucket_locked(t, reply_hash), entry(obj, 1));
 }
 
 uint32_t
@@ -238,137 +291,180 @@ ctdp_table_n_buckets(const struct ctdp_table *t)
     return buckets_get(t)->mask + 1;
 }
 
-uint32_t
-ctdp_table_seq(const struct ctdp_table *t)
+/* Bit 'k' of the hash of the entry 'e' whose tag is 'tag'. */
+static uint32_t
+hash_bit(const struct ctdp_table *t, uint32_t e, uint16_t tag, int k)
 {
-    uint32_t seq;
-
-    atomic_read_explicit(&CONST_CAST(struct ctdp_table *, t)->seq, &seq,
-                         memory_order_acquire);
-    return seq;
+    if (k >= CTDP_TAG_SHIFT && k < CTDP_TAG_SHIFT + 16) {
+        return (tag >> (k - CTDP_TAG_SHIFT)) & 1;
+    }
+    return (t->entry_hash(ctdp_pool_ptr(t->chunks, e >> 1), e & 1,
+                          t->entry_hash_aux) >> k) & 1;
 }
 
+/* Moves old bucket 'i' of 'old' to its two buckets in 'old->next', under
+ * its lock: copies its entries, then marks it MOVED. */
 static void
-push_node(ATOMIC(struct ctdp_node *) *head, struct ctdp_node *node)
+move_bucket(struct ctdp_table *t, struct ctdp_buckets *old, uint32_t i)
+    OVS_NO_THREAD_SAFETY_ANALYSIS
 {
-    struct ctdp_node *first;
+    struct ctdp_bucket *b = &old->b[i];
+    struct ctdp_buckets *new = old->next;
+    int k = log_2_floor(old->mask + 1);
+    uint32_t link;
 
-    atomic_read_relaxed(head, &first);
-    atomic_init(&node->next, first);
-    /* Pairs with the acquire in node_next() and ctdp_table_lookup(). */
-    atomic_store_explicit(head, node, memory_order_release);
-}
+    ovs_spin_lock(&t->locks[i & (CTDP_N_LOCKS - 1)]);
+    for (const struct ctdp_bucket *src = b; ; ) {
+        for (int s = 0; s < CTDP_BUCKET_SLOTS; s++) {
+            uint32_t e;
+            uint16_t tag;
 
-/* Inserts both of 'conn''s nodes.  The caller holds both bucket locks. */
-void
-ctdp_table_insert_locked(struct ctdp_table *t, struct ctdp_conn *conn,
-                         uint32_t orig_hash, uint32_t reply_hash)
-{
-    struct ctdp_buckets *b = buckets_get(t);
-
-    push_node(bucket_head(b, orig_hash), &conn->node[CTDP_DIR_ORIG]);
-    push_node(bucket_head(b, reply_hash), &conn->node[CTDP_DIR_REPLY]);
-}
-
-static void
-unlink_node(struct ctdp_buckets *b, uint32_t hash, struct ctdp_node *node)
-{
-    ATOMIC(struct ctdp_node *) *pprev = bucket_head(b, hash);
-
-    for (;;) {
-        struct ctdp_node *cur;
-
-        atomic_read_relaxed(pprev, &cur);
-        ovs_assert(cur);
-        if (cur == node) {
-            /* The unlinked node keeps its 'next', so a reader standing on
-             * it walks on. */
-            atomic_store_explicit(pprev, node_next(node),
-                                  memory_order_release);
-            return;
+            atomic_read_relaxed(&CONST_CAST(struct ctdp_bucket *, src)
+                                ->ref[s], &e);
+            atomic_read_relaxed(&CONST_CAST(struct ctdp_bucket *, src)
+                                ->tag[s], &tag);
+            if (e) {
+                chain_put(t, &new->b[i | hash_bit(t, e, tag, k) << k], e,
+                          tag);
+            }
         }
-        pprev = &cur->next;
+        link = ctdp_bucket_link(src) >> 1;
+        if (!link) {
+            break;
+        }
+        src = ctdp_pool_ptr(t->chunks, link);
     }
+    atomic_read_relaxed(&b->link, &link);
+    atomic_store_explicit(&b->link, link | CTDP_BUCKET_MOVED,
+                          memory_order_release);
+    ovs_spin_unlock(&t->locks[i & (CTDP_N_LOCKS - 1)]);
 }
 
-/* Removes both of 'conn''s nodes.  The caller holds both bucket locks. */
-void
-ctdp_table_unlink_locked(struct ctdp_table *t, struct ctdp_conn *conn,
-                         uint32_t orig_hash, uint32_t reply_hash)
-{
-    struct ctdp_buckets *b = buckets_get(t);
-
-    unlink_node(b, orig_hash, &conn->node[CTDP_DIR_ORIG]);
-    unlink_node(b, reply_hash, &conn->node[CTDP_DIR_REPLY]);
-}
-
-/* Moves every node of 'old''s chain 'i' to its chain in 'new'. */
+/* Frees an array whose buckets all moved, with its overflow buckets (the
+ * new array has its own), once the grace period has passed: from the
+ * RCU thread, so that no packet waits for the walk. */
 static void
-move_chain(struct ctdp_table *t, struct ctdp_buckets *old, uint32_t i,
-           struct ctdp_buckets *new)
+retire(struct ctdp_buckets *old)
 {
-    struct ctdp_node *node;
+    for (uint32_t i = 0; i <= old->mask; i++) {
+        uint32_t link = ctdp_bucket_link(&old->b[i]) >> 1;
 
-    atomic_read_relaxed(&old->heads[i], &node);
-    while (node) {
-        struct ctdp_node *next = node_next(node);
-        uint32_t hash = ctdp_conn_node_hash(t, ctdp_node_conn(node),
-                                            ctdp_node_dir(node));
+        while (link) {
+            struct ctdp_bucket *ovf = ctdp_pool_ptr(old->chunks, link);
 
-        push_node(bucket_head(new, hash), node);
-        node = next;
+            link = ctdp_bucket_link(ovf) >> 1;
+            ctdp_pool_free(ovf);
+        }
     }
+    buckets_unmap(old);
 }
 
+/* Moves up to 'max' buckets of a growth in progress; at the last one,
+ * makes the new array the table's and retires the old one.  The caller
+ * holds the resize mutex. */
 static void
-lock_all(struct ctdp_table *t) OVS_NO_THREAD_SAFETY_ANALYSIS
+move_buckets(struct ctdp_table *t, uint32_t max)
+    OVS_REQUIRES(t->resize_mutex)
 {
-    for (size_t i = 0; i < CTDP_N_LOCKS; i++) {
-        ovs_spin_lock(&t->locks[i]);
-    }
-}
+    struct ctdp_buckets *bs = buckets_get(t);
+    uint32_t end;
 
-static void
-unlock_all(struct ctdp_table *t) OVS_NO_THREAD_SAFETY_ANALYSIS
-{
-    for (size_t i = CTDP_N_LOCKS; i-- > 0;) {
-        ovs_spin_unlock(&t->locks[i]);
-    }
-}
-
-static void
-seq_bump(struct ctdp_table *t)
-{
-    uint32_t seq;
-
-    atomic_read_relaxed(&t->seq, &seq);
-    atomic_store_explicit(&t->seq, seq + 1, memory_order_release);
-}
-
-/* Doubles the table if 'n_conns' outnumber its buckets.  Called after an
- * insert; a thread that finds another one resizing leaves it the work. */
-void
-ctdp_table_maybe_grow(struct ctdp_table *t, uint32_t n_conns)
-{
-    struct ctdp_buckets *old = buckets_get(t), *new;
-
-    if (n_conns <= old->mask + 1 || old->mask + 1 >= CTDP_MAX_BUCKETS
-        || ovs_mutex_trylock(&t->resize_mutex)) {
+    if (!bs->next) {
         return;
     }
-    old = buckets_get(t);
-    if (n_conns > old->mask + 1) {
-        new = buckets_alloc(2 * (old->mask + 1));
-        lock_all(t);
-        seq_bump(t);                /* Odd: nodes are moving. */
-        atomic_thread_fence(memory_order_release);
-        for (uint32_t i = 0; i <= old->mask; i++) {
-            move_chain(t, old, i, new);
-        }
-        ovsrcu_set(&t->buckets, new);
-        seq_bump(t);                /* Even: done. */
-        unlock_all(t);
-        ovsrcu_postpone(free, old);
+    end = MIN((uint64_t) t->move_pos + max, bs->mask + 1);
+    for (; t->move_pos < end; t->move_pos++) {
+        move_bucket(t, bs, t->move_pos);
+    }
+    if (t->move_pos > bs->mask) {
+        ovsrcu_set(&t->buckets, bs->next);
+        ovsrcu_postpone(retire, bs);
+    }
+}
+
+/* Grows the table by steps, called after inserts with the number of
+ * objects now in the table: starts a new array when the load calls for
+ * one, and moves MOVE_STEP old buckets to it on one call in MOVE_EVERY.
+ * A thread that finds another one growing leaves it the work. */
+void
+ctdp_table_grow_step(struct ctdp_table *t, uint32_t n_objects)
+{
+    struct ctdp_buckets *bs = buckets_get(t);
+
+    if (bs->next
+        ? n_objects % MOVE_EVERY
+        : ((uint64_t) n_objects * 2 <= (uint64_t) GROW_LOAD * (bs->mask + 1)
+           || bs->mask + 1 >= MAX_BUCKETS)) {
+        return;
+    }
+    if (ovs_mutex_trylock(&t->resize_mutex)) {
+        return;
+    }
+    bs = buckets_get(t);
+    if (bs->next) {
+        move_buckets(t, MOVE_STEP);
+    } else if ((uint64_t) n_objects * 2 > (uint64_t) GROW_LOAD * (bs->mask + 1)
+               && bs->mask + 1 < MAX_BUCKETS) {
+        bs->next = buckets_alloc(t, 2 * (bs->mask + 1));
+        t->move_pos = 0;
     }
     ovs_mutex_unlock(&t->resize_mutex);
+}
+
+/* Moves up to 'max' buckets of a growth in progress, for the sweep. */
+void
+ctdp_table_move(struct ctdp_table *t, size_t max)
+{
+    if (buckets_get(t)->next) {
+        ovs_mutex_lock(&t->resize_mutex);
+        move_buckets(t, MIN(max, UINT32_MAX));
+        ovs_mutex_unlock(&t->resize_mutex);
+    }
+}
+
+static bool
+visit_chain(const struct ctdp_table *t, const struct ctdp_bucket *b,
+            bool (*visit)(void *obj, int dir, void *aux), void *aux)
+{
+    struct ctdp_table_cursor c = { .chunks = t->chunks, .all = true };
+    void *obj;
+    int dir;
+
+    ctdp_table_cursor_enter(&c, b);
+    while ((obj = ctdp_table_cursor_next(&c, &dir))) {
+        if (visit(obj, dir, aux)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+visit_bucket(const struct ctdp_table *t, const struct ctdp_buckets *bs,
+             uint32_t i, bool (*visit)(void *obj, int dir, void *aux),
+             void *aux)
+{
+    const struct ctdp_bucket *b = &bs->b[i];
+
+    if (ctdp_bucket_link(b) & CTDP_BUCKET_MOVED) {
+        return (visit_bucket(t, bs->next, i, visit, aux)
+                || visit_bucket(t, bs->next, i + bs->mask + 1, visit, aux));
+    }
+    return visit_chain(t, b, visit, aux);
+}
+
+/* Calls 'visit' on every entry whose hash has the low bits of 'cursor'
+ * that the current array's mask keeps, until it returns true; returns
+ * that mask.  Where growth moved the bucket, both of its new buckets are
+ * read, so the set is the same whichever array holds it (the contract of
+ * the dump's bit-reversed cursor, ctdp-dump.c).  Inside an RCU read
+ * section. */
+uint32_t
+ctdp_table_visit(const struct ctdp_table *t, uint64_t cursor,
+                 bool (*visit)(void *obj, int dir, void *aux), void *aux)
+{
+    const struct ctdp_buckets *bs = buckets_get(t);
+
+    visit_bucket(t, bs, cursor & bs->mask, visit, aux);
+    return bs->mask;
 }

@@ -13,6 +13,7 @@ tests_unit_ctdp_unit_SOURCES = \
 	tests/unit/test-ct-limits.c \
 	tests/unit/test-ct-expect.c \
 	tests/unit/test-ct-dump.c \
+	tests/unit/test-ct-table.c \
 	tests/unit/test-ct-reference.c \
 	tests/unit/test-ct-threads.c \
 	tests/unit/test-ct-malformed.c \

@@ -25,6 +25,7 @@ extern const struct ctdp_unit_suite ct_reclaim_suite;
 extern const struct ctdp_unit_suite ct_nat_suite;
 extern const struct ctdp_unit_suite ct_ftp_suite;
 extern const struct ctdp_unit_suite ct_sctp_suite;
+extern const struct ctdp_unit_suite ct_table_suite;
 
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
@@ -34,6 +35,7 @@ static const struct ctdp_unit_suite *const suites[] = {
     &ct_limits_suite,
     &ct_expect_suite,
     &ct_dump_suite,
+    &ct_table_suite,
     &ct_malformed_suite,
     &ct_reference_suite,
     &ct_threads_suite,

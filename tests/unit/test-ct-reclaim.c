@@ -26,17 +26,22 @@
 size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
-/* Bytes the heap holds for the program, after every postponed free ran. */
+/* Bytes the heap holds for the program, and 'ct''s pool for its conns,
+ * after every postponed free ran. */
 static size_t
-heap_in_use(void)
+heap_in_use(const struct ctdp_ct *ct)
 {
+    uint64_t mapped;
+    size_t pool;
+
     ovsrcu_barrier();
+    pool = ctdp_ct_memory(ct, &mapped);
 #if defined(__SANITIZE_ADDRESS__)
-    return __sanitizer_get_current_allocated_bytes();
+    return pool + __sanitizer_get_current_allocated_bytes();
 #else
     struct mallinfo2 mi = mallinfo2();
 
-    return mi.uordblks + mi.hblkhd;
+    return pool + mi.uordblks + mi.hblkhd;
 #endif
 }
 
@@ -86,12 +91,12 @@ test_reclaim_early_drop_flood(void)
         udp_batch(ct, 0x0a000000, i, 32, 0, true, 0);
     }
     CHECK_EQ(ctdp_ct_n_conns(ct), FULL);
-    before = heap_in_use();
+    before = heap_in_use(ct);
     for (uint32_t i = 0; i < FLOOD; i += 32) {
         dropped += udp_batch(ct, 0x0b000000, i, 32, 0, true, 1 + i / 1024);
         ovsrcu_quiesce();
     }
-    after = heap_in_use();
+    after = heap_in_use(ct);
     ctdp_ct_get_stats(ct, &s);
     printf("# %"PRIu64" early drops, %"PRIuSIZE" drops; heap %+lld bytes\n",
            s.early_drop, dropped, (long long) after - (long long) before);
@@ -118,12 +123,12 @@ test_reclaim_expired_on_lookup(void)
             udp_batch(ct, 0x0a000000, i, 32, 0, true, now);
         }
         if (round == 0) {
-            before = heap_in_use();
+            before = heap_in_use(ct);
         }
         ovsrcu_quiesce();
         now += 31 * 1000;       /* Past UDP's 30 s. */
     }
-    after = heap_in_use();
+    after = heap_in_use(ct);
     printf("# heap %+lld bytes over 39 rounds of %d expired conns\n",
            (long long) after - (long long) before, FULL);
     CHECK_EQ(ctdp_ct_n_conns(ct), FULL);

@@ -1,0 +1,322 @@
+/* The tracker's memory pool (ctdp-pool.h). */
+#include <config.h>
+#include "ctdp-pool.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include "ovs-rcu.h"
+#include "ovs-thread.h"
+#include "util.h"
+
+/* Under AddressSanitizer, a free object is poisoned until it is handed
+ * out again, so that a use after free is still reported (as the malloc'd
+ * conns were). */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(P, SIZE) ASAN_POISON_MEMORY_REGION(P, SIZE)
+#define UNPOISON(P, SIZE) ASAN_UNPOISON_MEMORY_REGION(P, SIZE)
+#else
+#define POISON(P, SIZE) ((void) (P), (void) (SIZE))
+#define UNPOISON(P, SIZE) ((void) (P), (void) (SIZE))
+#endif
+
+#define CHUNK_SIZE (1u << CTDP_POOL_CHUNK_SHIFT)
+#define UNIT (1u << CTDP_POOL_UNIT_SHIFT)
+#define UNITS_PER_CHUNK (1u << CTDP_POOL_REF_UNIT_BITS)
+#define N_CLASSES (CTDP_POOL_MAX_SIZE / UNIT + 1)   /* By size in units. */
+#define HEADER_UNITS 4                  /* A chunk's first cache line. */
+#define N_SHARDS 16
+#define CACHE_MAX 64                    /* Free refs a shard keeps per class. */
+#define BATCH (CACHE_MAX / 2)           /* Traded with the pool at once. */
+
+/* The first line of every chunk. */
+struct chunk_header {
+    struct ctdp_pool *pool;
+    uint32_t index;
+    uint32_t units;                     /* Object size, in units. */
+};
+
+/* One size class in a shard: free refs, and a range of a chunk never
+ * handed out. */
+struct class_cache {
+    uint32_t n;
+    uint32_t bump, bump_end;            /* Refs; empty when equal. */
+    uint32_t refs[CACHE_MAX];
+};
+
+struct pool_shard {
+    struct ovs_spin lock;
+    int64_t in_use;                     /* Bytes allocated less freed here. */
+    struct class_cache c[N_CLASSES];
+} __attribute__((aligned(64)));
+
+/* Free refs of one class that shards gave back, in batches. */
+struct spare {
+    uint32_t *refs;
+    size_t n, allocated;
+};
+
+struct ctdp_pool {
+    struct ctdp_pool_chunks *chunks;
+    struct ovs_mutex mutex;
+    uint32_t n_chunks OVS_GUARDED;
+    struct spare spare[N_CLASSES] OVS_GUARDED;
+    struct pool_shard shards[N_SHARDS];
+};
+
+struct ctdp_pool *
+ctdp_pool_create(void)
+{
+    struct ctdp_pool *pool = xzalloc_cacheline(sizeof *pool);
+
+    pool->chunks = xzalloc(sizeof *pool->chunks);
+    ovs_mutex_init(&pool->mutex);
+    for (size_t i = 0; i < N_SHARDS; i++) {
+        ovs_spin_init(&pool->shards[i].lock);
+    }
+    return pool;
+}
+
+static void
+pool_release(struct ctdp_pool *pool)
+{
+    for (uint32_t i = 0; i < pool->n_chunks; i++) {
+        munmap(pool->chunks->base[i], CHUNK_SIZE);
+    }
+    for (size_t i = 0; i < N_CLASSES; i++) {
+        free(pool->spare[i].refs);
+    }
+    for (size_t i = 0; i < N_SHARDS; i++) {
+        ovs_spin_destroy(&pool->shards[i].lock);
+    }
+    ovs_mutex_destroy(&pool->mutex);
+    free(pool->chunks);
+    free_cacheline(pool);
+}
+
+/* Frees the pool and every object in it, once the frees that threads have
+ * postponed with ovsrcu_postpone() before this call have run: after
+ * ovsrcu_synchronize() every thread has flushed its postponed callbacks,
+ * and the release queued now runs after them. */
+void
+ctdp_pool_destroy(struct ctdp_pool *pool)
+{
+    if (pool) {
+        ovsrcu_synchronize();
+        ovsrcu_postpone(pool_release, pool);
+    }
+}
+
+static struct chunk_header *
+chunk_of(const void *p)
+{
+    return (struct chunk_header *) ((uintptr_t) p & ~(uintptr_t) (CHUNK_SIZE
+                                                                  - 1));
+}
+
+const struct ctdp_pool_chunks *
+ctdp_pool_chunks(const struct ctdp_pool *pool)
+{
+    return pool->chunks;
+}
+
+uint32_t
+ctdp_pool_ref(const void *p)
+{
+    const struct chunk_header *h = chunk_of(p);
+
+    return h->index << CTDP_POOL_REF_UNIT_BITS
+           | (uint32_t) (((const char *) p - (const char *) h)
+                         >> CTDP_POOL_UNIT_SHIFT);
+}
+
+size_t
+ctdp_pool_size(const void *p)
+{
+    return (size_t) chunk_of(p)->units << CTDP_POOL_UNIT_SHIFT;
+}
+
+/* Maps 'size' bytes of zeroed memory aligned to 2 MiB (a chunk's size, so
+ * that an object's chunk header is found by masking its address), with
+ * 'flags' added to mmap()'s.  Huge pages (MADV_HUGEPAGE) were measured to
+ * change no lookup rate here, and are not asked for. */
+static void *
+map_aligned(size_t size, int flags)
+{
+    size_t align = CHUNK_SIZE;
+    char *p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    char *aligned;
+
+    if (p == MAP_FAILED) {
+        out_of_memory();
+    }
+    aligned = (char *) ROUND_UP((uintptr_t) p, align);
+    if (aligned > p) {
+        munmap(p, aligned - p);
+    }
+    munmap(aligned + size, p + size + align - (aligned + size));
+    return aligned;
+}
+
+/* Maps 'size' bytes of zeroed memory, which the kernel backs as they are
+ * first touched (a bucket array: growth touches it a bucket at a time). */
+void *
+ctdp_pool_map(size_t size)
+{
+    return map_aligned(size, 0);
+}
+
+void
+ctdp_pool_unmap(void *p, size_t size)
+{
+    munmap(p, size);
+}
+
+/* Gives 'cc' a new chunk of objects of 'units' units to hand out. */
+static void
+new_chunk(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
+    OVS_EXCLUDED(pool->mutex)
+{
+    /* Backed at once: one call faults in the 512 pages that first
+     * touches would fault one by one, inside 16384 inserts (a page fault
+     * costs microseconds in a VM). */
+    char *base = map_aligned(CHUNK_SIZE, MAP_POPULATE);
+    struct chunk_header *h = (struct chunk_header *) base;
+    uint32_t index;
+
+    ovs_mutex_lock(&pool->mutex);
+    index = pool->n_chunks++;
+    ovs_assert(index < CTDP_POOL_MAX_CHUNKS);
+    pool->chunks->base[index] = base;
+    ovs_mutex_unlock(&pool->mutex);
+
+    h->pool = pool;
+    h->index = index;
+    h->units = units;
+    POISON(base + HEADER_UNITS * UNIT, CHUNK_SIZE - HEADER_UNITS * UNIT);
+    cc->bump = index << CTDP_POOL_REF_UNIT_BITS | HEADER_UNITS;
+    cc->bump_end = cc->bump
+                   + (UNITS_PER_CHUNK - HEADER_UNITS) / units * units;
+    /* Lines: an object of whole lines starts on one. */
+    ovs_assert(!(HEADER_UNITS % 4));
+}
+
+/* Refills the empty cache 'cc' from the pool's spare refs; false if there
+ * are none. */
+static bool
+take_spare(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
+{
+    struct spare *s;
+    size_t n;
+
+    ovs_mutex_lock(&pool->mutex);
+    s = &pool->spare[units];
+    n = MIN(s->n, BATCH);
+    s->n -= n;
+    memcpy(cc->refs, &s->refs[s->n], n * sizeof *cc->refs);
+    cc->n = n;
+    ovs_mutex_unlock(&pool->mutex);
+    return n > 0;
+}
+
+/* Gives BATCH of the full cache 'cc''s refs back to the pool. */
+static void
+give_spare(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
+{
+    struct spare *s;
+
+    ovs_mutex_lock(&pool->mutex);
+    s = &pool->spare[units];
+    while (s->allocated - s->n < BATCH) {
+        s->refs = x2nrealloc(s->refs, &s->allocated, sizeof *s->refs);
+    }
+    cc->n -= BATCH;
+    memcpy(&s->refs[s->n], &cc->refs[cc->n], BATCH * sizeof *cc->refs);
+    s->n += BATCH;
+    ovs_mutex_unlock(&pool->mutex);
+}
+
+static struct pool_shard *
+my_shard(struct ctdp_pool *pool)
+{
+    return &pool->shards[ovsthread_id_self() % N_SHARDS];
+}
+
+/* Returns 'size' bytes (at most CTDP_POOL_MAX_SIZE), 16-byte aligned, not
+ * zeroed. */
+void *
+ctdp_pool_alloc(struct ctdp_pool *pool, size_t size)
+{
+    uint32_t units = DIV_ROUND_UP(size, UNIT);
+    struct pool_shard *shard = my_shard(pool);
+    struct class_cache *cc = &shard->c[units];
+    uint32_t ref;
+
+    ovs_assert(units > 0 && units < N_CLASSES);
+    ovs_spin_lock(&shard->lock);
+    if (!cc->n && cc->bump == cc->bump_end
+        && !take_spare(pool, cc, units)) {
+        new_chunk(pool, cc, units);
+    }
+    if (cc->n) {
+        ref = cc->refs[--cc->n];
+    } else {
+        ref = cc->bump;
+        cc->bump += units;
+    }
+    shard->in_use += units * UNIT;
+    ovs_spin_unlock(&shard->lock);
+    UNPOISON(ctdp_pool_ptr(pool->chunks, ref), units * UNIT);
+    return ctdp_pool_ptr(pool->chunks, ref);
+}
+
+/* Frees 'p', from ctdp_pool_alloc(), at once: the caller makes sure that
+ * no one can reach it any more (or postpones this with RCU). */
+void
+ctdp_pool_free(void *p)
+{
+    struct chunk_header *h = chunk_of(p);
+    struct ctdp_pool *pool = h->pool;
+    struct pool_shard *shard = my_shard(pool);
+    struct class_cache *cc = &shard->c[h->units];
+
+    POISON(p, h->units * UNIT);
+    ovs_spin_lock(&shard->lock);
+    if (cc->n == CACHE_MAX) {
+        give_spare(pool, cc, h->units);
+    }
+    cc->refs[cc->n++] = ctdp_pool_ref(p);
+    shard->in_use -= h->units * UNIT;
+    ovs_spin_unlock(&shard->lock);
+}
+
+/* Bytes of objects allocated and not freed; sets '*mapped' to the bytes of
+ * chunks the pool holds. */
+uint64_t
+ctdp_pool_in_use(struct ctdp_pool *pool, uint64_t *mapped)
+{
+    int64_t sum = 0;
+
+    for (size_t i = 0; i < N_SHARDS; i++) {
+        ovs_spin_lock(&pool->shards[i].lock);
+        sum += pool->shards[i].in_use;
+        ovs_spin_unlock(&pool->shards[i].lock);
+    }
+    ovs_mutex_lock(&pool->mutex);
+    *mapped = (uint64_t) pool->n_chunks * CHUNK_SIZE;
+    ovs_mutex_unlock(&pool->mutex);
+    return MAX(sum, 0);
+}
+
+/* Moves 'p' to an object of 'size' bytes of the same pool, copying what
+ * fits; 'p' is freed at once, so it must be the caller's alone. */
+void *
+ctdp_pool_realloc(void *p, size_t size)
+{
+    void *q = ctdp_pool_alloc(chunk_of(p)->pool, size);
+
+    memcpy(q, p, MIN(size, ctdp_pool_size(p)));
+    ctdp_pool_free(p);
+    return q;
+}

@@ -1,0 +1,226 @@
+#ifndef CTDP_TABLE_H
+#define CTDP_TABLE_H 1
+
+/* The conn hash table (ctdp-table.c): buckets of one cache line.
+ *
+ * A bucket holds up to CTDP_BUCKET_SLOTS entries, each a 32-bit pool ref
+ * of an object (a conn) with one bit of direction, and a 16-bit tag of its
+ * hash; a bucket that fills links an overflow bucket (from the pool).  A
+ * lookup reads the bucket's line, compares tags, and dereferences only
+ * the objects whose tag matches (one, nearly always): one line for the
+ * bucket, one for the conn, both prefetchable a batch ahead.
+ *
+ * Readers take no lock (RCU).  Writers take the bucket lock of the hash
+ * (1024 spinlocks, 'hash & 1023'), which a bucket keeps as the table
+ * grows.  Growth does not stop the world: a new array of twice the
+ * buckets is made, and writers move the old buckets' entries to it a few
+ * buckets at a time, each under its own lock, copying them and then
+ * marking the old bucket MOVED; readers that meet a MOVED bucket go on to
+ * the new array.  An old bucket is never changed after it moved, so a
+ * reader standing in it sees a consistent, if stale, set of entries
+ * (stale ones are dead conns, which every caller checks for).
+ *
+ * The table knows its entries only as pool objects, and their hashes
+ * through the callback given at init (needed to split small tables only:
+ * the tag holds the hash bits that split larger ones). */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "ctdp-pool.h"
+#include "ctdp-siphash.h"
+#include "ctdp-tuple.h"
+#include "ovs-atomic.h"
+#include "ovs-rcu.h"
+#include "ovs-thread.h"
+
+#define CTDP_BUCKET_SLOTS 10
+#define CTDP_N_LOCKS 1024
+
+/* Tags are the hash's bits [CTDP_TAG_SHIFT, CTDP_TAG_SHIFT + 16): past the
+ * index bits of small tables, and holding the bit that splits a table of
+ * 2^CTDP_TAG_SHIFT to 2^(CTDP_TAG_SHIFT + 15) buckets. */
+#define CTDP_TAG_SHIFT 12
+
+struct ctdp_bucket {
+    ATOMIC(uint32_t) ref[CTDP_BUCKET_SLOTS];    /* ref << 1 | dir; 0: free */
+    ATOMIC(uint16_t) tag[CTDP_BUCKET_SLOTS];
+    ATOMIC(uint32_t) link;          /* Overflow bucket's ref << 1 | MOVED. */
+};
+BUILD_ASSERT_DECL(sizeof(struct ctdp_bucket) == 64);
+
+#define CTDP_BUCKET_MOVED 1u
+
+struct ctdp_buckets {
+    uint32_t mask;                  /* n_buckets - 1. */
+    struct ctdp_buckets *next;      /* The array growth moves to, or NULL;
+                                     * set before any bucket is MOVED. */
+    struct ctdp_bucket *b;          /* 64-byte aligned, mask + 1 of them. */
+    const struct ctdp_pool_chunks *chunks;  /* Of the overflow buckets. */
+};
+
+typedef uint32_t ctdp_table_hash_cb(const void *obj, int dir,
+                                    const void *aux);
+
+struct ctdp_table {
+    OVSRCU_TYPE(struct ctdp_buckets *) buckets;
+    const struct ctdp_pool_chunks *chunks;
+    struct ctdp_pool *pool;
+    struct ovs_spin locks[CTDP_N_LOCKS];
+    /* Growth: one mover at a time; the next old bucket to move. */
+    struct ovs_mutex resize_mutex;
+    uint32_t move_pos OVS_GUARDED;
+    uint32_t max_chain;             /* 0: random per confirm. */
+    struct ctdp_siphash_key hash_key;
+    uint32_t (*test_hash)(const struct ctdp_tuple *);
+    ctdp_table_hash_cb *entry_hash;
+    const void *entry_hash_aux;
+};
+
+/* Walks the entries of one hash's chain (its bucket and overflow), those
+ * whose tag matches the hash's, or all.  Inside an RCU read section; under
+ * the hash's bucket lock the chain is stable. */
+struct ctdp_table_cursor {
+    const struct ctdp_pool_chunks *chunks;
+    const struct ctdp_bucket *b;
+    uint32_t pending;               /* Slots of 'b' still to look at. */
+    uint32_t len;                   /* Entries in the buckets entered. */
+    uint16_t tag;
+    bool all;
+};
+
+static inline uint16_t
+ctdp_table_tag(uint32_t hash)
+{
+    return hash >> CTDP_TAG_SHIFT;
+}
+
+static inline uint32_t
+ctdp_bucket_link(const struct ctdp_bucket *b)
+{
+    uint32_t link;
+
+    atomic_read_explicit(&CONST_CAST(struct ctdp_bucket *, b)->link, &link,
+                         memory_order_acquire);
+    return link;
+}
+
+/* The slots of 'b' whose tag is 'tag', as a bit mask. */
+static inline uint32_t
+ctdp_bucket_match(const struct ctdp_bucket *b, uint16_t tag)
+{
+    uint32_t m = 0;
+
+    for (int i = 0; i < CTDP_BUCKET_SLOTS; i++) {
+        uint16_t t;
+
+        atomic_read_relaxed(&CONST_CAST(struct ctdp_bucket *, b)->tag[i], &t);
+        m |= (uint32_t) (t == tag) << i;
+    }
+    return m;
+}
+
+static inline uint32_t
+ctdp_bucket_used(const struct ctdp_bucket *b)
+{
+    uint32_t n = 0;
+
+    for (int i = 0; i < CTDP_BUCKET_SLOTS; i++) {
+        uint32_t e;
+
+        atomic_read_relaxed(&CONST_CAST(struct ctdp_bucket *, b)->ref[i], &e);
+        n += e != 0;
+    }
+    return n;
+}
+
+/* The bucket that holds 'hash''s entries now: its home bucket in the
+ * current array, or where growth moved it. */
+static inline const struct ctdp_bucket *
+ctdp_table_bucket(const struct ctdp_table *t, uint32_t hash)
+{
+    const struct ctdp_buckets *bs = ovsrcu_get(struct ctdp_buckets *,
+                                               &t->buckets);
+    const struct ctdp_bucket *b = &bs->b[hash & bs->mask];
+
+    while (OVS_UNLIKELY(ctdp_bucket_link(b) & CTDP_BUCKET_MOVED)) {
+        bs = bs->next;
+        b = &bs->b[hash & bs->mask];
+    }
+    return b;
+}
+
+static inline void
+ctdp_table_cursor_enter(struct ctdp_table_cursor *c,
+                        const struct ctdp_bucket *b)
+{
+    c->b = b;
+    c->pending = c->all ? (1u << CTDP_BUCKET_SLOTS) - 1
+                        : ctdp_bucket_match(b, c->tag);
+    c->len += ctdp_bucket_used(b);
+}
+
+static inline void
+ctdp_table_cursor_init(struct ctdp_table_cursor *c,
+                       const struct ctdp_table *t, uint32_t hash, bool all)
+{
+    c->chunks = t->chunks;
+    c->tag = ctdp_table_tag(hash);
+    c->all = all;
+    c->len = 0;
+    ctdp_table_cursor_enter(c, ctdp_table_bucket(t, hash));
+}
+
+/* The next entry's object, with its direction in '*dir'; NULL at the end
+ * of the chain. */
+static inline void *
+ctdp_table_cursor_next(struct ctdp_table_cursor *c, int *dir)
+{
+    for (;;) {
+        uint32_t link;
+
+        while (c->pending) {
+            int i = __builtin_ctz(c->pending);
+            uint32_t e;
+
+            c->pending &= c->pending - 1;
+            atomic_read_explicit(&CONST_CAST(struct ctdp_bucket *, c->b)
+                                 ->ref[i], &e, memory_order_acquire);
+            if (e) {
+                *dir = e & 1;
+                return ctdp_pool_ptr(c->chunks, e >> 1);
+            }
+        }
+        link = ctdp_bucket_link(c->b) >> 1;
+        if (!link) {
+            return NULL;
+        }
+        ctdp_table_cursor_enter(c, ctdp_pool_ptr(c->chunks, link));
+    }
+}
+
+int ctdp_table_init(struct ctdp_table *, uint32_t n_buckets,
+                    uint32_t max_chain,
+                    uint32_t (*test_hash)(const struct ctdp_tuple *),
+                    struct ctdp_pool *, ctdp_table_hash_cb *,
+                    const void *aux);
+void ctdp_table_destroy(struct ctdp_table *);
+uint32_t ctdp_table_hash(const struct ctdp_table *,
+                         const struct ctdp_tuple *);
+void ctdp_table_prefetch(const struct ctdp_table *, uint32_t hash);
+void *ctdp_table_prefetch_objects(const struct ctdp_table *, uint32_t hash,
+                                  void (*prefetch)(const void *obj),
+                                  int *dir);
+void ctdp_table_lock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
+void ctdp_table_unlock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
+void ctdp_table_insert_locked(struct ctdp_table *, const void *obj,
+                              uint32_t orig_hash, uint32_t reply_hash);
+void ctdp_table_remove_locked(struct ctdp_table *, const void *obj,
+                              uint32_t orig_hash, uint32_t reply_hash);
+uint32_t ctdp_table_n_buckets(const struct ctdp_table *);
+void ctdp_table_grow_step(struct ctdp_table *, uint32_t n_objects);
+void ctdp_table_move(struct ctdp_table *, size_t max);
+uint32_t ctdp_table_visit(const struct ctdp_table *, uint64_t cursor,
+                          bool (*visit)(void *obj, int dir, void *aux),
+                          void *aux);
+
+#endif /* ctdp-table.h */

@@ -1,0 +1,190 @@
+/* The table (ctdp-table.c) and the pool (ctdp-pool.c) seen through the
+ * tracker: growth by steps keeps every conn reachable while the old and
+ * the new bucket arrays both hold entries, a dump sees each conn once
+ * then, chains that overflow their bucket line work, and the pool gives
+ * memory back to new conns. */
+#include <config.h>
+#include "ctdp-ct-private.h"
+#include "ctdp-pkt.h"
+#include "ctdp-unit.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "dp-packet.h"
+#include "ovs-rcu.h"
+#include "packets.h"
+#include "util.h"
+
+/* Commits conn 'i' (UDP from 10.(i)/16 port 1000 to 192.0.2.1:53). */
+static void
+commit_conn(struct ctdp_ct *ct, uint32_t i, long long now)
+{
+    struct tpkt_ip ip = tpkt_ip4(0x0a000000 + i, 0xc0000201);
+
+    CHECK_EQ(tpkt_udp_ct(ct, &ip, 1000, 53, 0, true, now), TRK_NEW);
+}
+
+/* Is conn 'i' found, from its reply? */
+static bool
+reply_found(struct ctdp_ct *ct, uint32_t i, long long now)
+{
+    struct tpkt_ip ip = tpkt_ip4(0xc0000201, 0x0a000000 + i);
+
+    return (tpkt_udp_ct(ct, &ip, 53, 1000, 0, false, now)
+            == (TRK_EST | CS_REPLY_DIR));
+}
+
+static bool
+growing(const struct ctdp_ct *ct)
+{
+    return ovsrcu_get(struct ctdp_buckets *, &ct->table.buckets)->next;
+}
+
+/* Dumps every conn; checks each of the first 'n' once and nothing else. */
+static void
+check_dump(struct ctdp_ct *ct, uint32_t n, long long now)
+{
+    uint8_t *seen = xcalloc(n, 1);
+    struct ctdp_ct_dump *dump = ctdp_ct_dump_start(ct, -1, now);
+    struct ctdp_ct_entry e;
+    uint32_t total = 0, twice = 0, stray = 0;
+
+    while (ctdp_ct_dump_next(dump, &e)) {
+        uint32_t i = ntohl(e.orig.src.ip4) - 0x0a000000;
+
+        total++;
+        if (i >= n) {
+            stray++;
+        } else if (seen[i]++) {
+            twice++;
+        }
+    }
+    ctdp_ct_dump_done(dump);
+    CHECK_EQ(total, n);
+    CHECK_EQ(twice, 0);
+    CHECK_EQ(stray, 0);
+    free(seen);
+}
+
+/* The first growth (1024 buckets, conns past 4096) moves buckets a few at
+ * a time, one step per confirm: half-way, every conn is found in both
+ * directions and dumped once, whether its bucket moved or not, and conns
+ * removed meanwhile are gone from both arrays. */
+static void
+test_table_growth_in_steps(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct ctdp_ct_flush_filter f;
+    uint32_t n = 0, missing = 0;
+
+    CHECK_EQ(ctdp_table_n_buckets(&ct->table), 1024);
+    while (!growing(ct)) {
+        commit_conn(ct, n++, 0);
+    }
+    /* Some 20 steps of 16 buckets: a third of the array moved. */
+    for (int k = 0; k < 20; k++) {
+        commit_conn(ct, n++, 0);
+    }
+    CHECK(growing(ct));
+    for (uint32_t i = 0; i < n; i++) {
+        missing += !reply_found(ct, i, 1);
+    }
+    CHECK_EQ(missing, 0);
+    check_dump(ct, n, 1);
+
+    /* Remove the last 100 mid-growth: their entries are in moved and in
+     * unmoved buckets alike. */
+    ctdp_ct_flush_filter_init(&f);
+    f.match_orig = true;
+    for (uint32_t i = n - 100; i < n; i++) {
+        struct tpkt_ip ip = tpkt_ip4(0x0a000000 + i, 0xc0000201);
+
+        tpkt_tuple(&f.orig, &ip, IPPROTO_UDP, 1000, 53, 0);
+        memset(&f.orig_mask, 0xff, sizeof f.orig_mask);
+        CHECK_EQ(ctdp_ct_flush(ct, &f, 1), 1);
+    }
+    n -= 100;
+    check_dump(ct, n, 1);
+    CHECK(!reply_found(ct, n, 1));
+
+    while (growing(ct)) {
+        commit_conn(ct, n++, 1);
+    }
+    CHECK_EQ(ctdp_table_n_buckets(&ct->table), 2048);
+    missing = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        missing += !reply_found(ct, i, 2);
+    }
+    CHECK_EQ(missing, 0);
+    check_dump(ct, n, 2);
+    tpkt_ct_destroy(ct);
+}
+
+static uint32_t
+same_hash(const struct ctdp_tuple *t OVS_UNUSED)
+{
+    return 7;
+}
+
+/* With every tuple hashed alike, one chain holds all entries across
+ * overflow buckets up to the chain bound, which refuses the next. */
+static void
+test_table_overflow_chain(void)
+{
+    struct ctdp_ct_params p = { .hash = same_hash, .max_chain = 63 };
+    struct ctdp_ct *ct = ctdp_ct_create(&p);
+    struct tpkt_ip ip = tpkt_ip4(0x0a000000 + 32, 0xc0000201);
+    struct ctdp_ct_stats s;
+    uint32_t missing = 0;
+
+    /* 32 conns: 64 entries, 7 buckets of 10; the 33rd would make 66. */
+    for (uint32_t i = 0; i < 32; i++) {
+        commit_conn(ct, i, 0);
+    }
+    for (uint32_t i = 0; i < 32; i++) {
+        missing += !reply_found(ct, i, 1);
+    }
+    CHECK_EQ(missing, 0);
+    check_dump(ct, 32, 1);
+    CHECK_EQ(tpkt_udp_ct(ct, &ip, 1000, 53, 0, true, 1), TPKT_DROPPED);
+    ctdp_ct_get_stats(ct, &s);
+    CHECK_EQ(s.chaintoolong, 1);
+    tpkt_ct_destroy(ct);
+}
+
+/* Freed conns go back to the pool and serve new ones: churning through
+ * 20 times the table's conns leaves the pool's memory where it was. */
+static void
+test_table_pool_reuse(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    uint64_t mapped, mapped_after, in_use;
+    struct ctdp_ct_flush_filter f;
+
+    ctdp_ct_flush_filter_init(&f);
+    for (uint32_t i = 0; i < 2000; i++) {
+        commit_conn(ct, i, 0);
+    }
+    in_use = ctdp_ct_memory(ct, &mapped);
+    CHECK(in_use >= 2000 * sizeof(struct ctdp_conn));
+    for (int round = 0; round < 20; round++) {
+        ctdp_ct_flush(ct, &f, 0);
+        ovsrcu_synchronize();
+        ovsrcu_barrier();
+        for (uint32_t i = 0; i < 2000; i++) {
+            commit_conn(ct, i, 0);
+        }
+    }
+    CHECK(ctdp_ct_memory(ct, &mapped_after) <= in_use + 64 * 64);
+    CHECK_EQ(mapped_after, mapped);
+    tpkt_ct_destroy(ct);
+}
+
+const struct ctdp_unit_suite ct_table_suite = {
+    "ct-table", (const struct ctdp_unit_case[]) {
+        { "growth_in_steps", test_table_growth_in_steps },
+        { "overflow_chain", test_table_overflow_chain },
+        { "pool_reuse", test_table_pool_reuse },
+        { NULL, NULL },
+    },
+};
