@@ -861,6 +861,9 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
     uint16_t zone = x->a->zone;
     struct ctdp_ct *ct = x->ct;
 
+    w->hint = NULL;
+    w->dup = false;
+    w->has_inv_hash = false;
     /* Already tracked in this zone: keep the conn, unless a force commit
      * must end it because the packet goes in its reply direction (the
      * kernel's skb_nfct_cached() does the same). */
@@ -874,9 +877,6 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
     ctdp_ct_packet_done(ct, pkt);
 
     w->kind = W_SKIP;
-    w->hint = NULL;
-    w->dup = false;
-    w->has_inv_hash = false;
     switch (ctdp_tuple_extract(pkt, zone, ctdp_knob(ct, CTDP_K_CHECKSUM),
                                &w->parsed)) {
     case CTDP_PARSE_OK:

@@ -81,7 +81,7 @@ static void
 pool_release(struct ctdp_pool *pool)
 {
     for (uint32_t i = 0; i < pool->n_chunks; i++) {
-        munmap(pool->chunks->base[i], CHUNK_SIZE);
+        ctdp_pool_unmap(pool->chunks->base[i], CHUNK_SIZE);
     }
     for (size_t i = 0; i < N_CLASSES; i++) {
         free(pool->spare[i].refs);
@@ -167,21 +167,54 @@ ctdp_pool_map(size_t size)
     return map_aligned(size, 0);
 }
 
+/* Unmaps what ctdp_pool_map() (or a chunk's map) returned.  The memory is
+ * unpoisoned first: AddressSanitizer's shadow outlives the mapping, and
+ * the next mapping at that address would read as poisoned. */
 void
 ctdp_pool_unmap(void *p, size_t size)
 {
+    UNPOISON(p, size);
     munmap(p, size);
 }
+
+/* Bump allocation has moved from unit 'from' to unit 'to' of a chunk: if
+ * that crossed into a new POPULATE_SIZE window, backs the next window with
+ * pages now, in one call, rather than one page fault at a time inside
+ * later inserts (a fault costs microseconds in a VM; a window, a few tens
+ * of them).  Best effort: without MADV_POPULATE_WRITE (Linux 5.14), pages
+ * fault in as they are touched. */
+#define POPULATE_SIZE (64u << 10)
+static void
+populate_ahead(const struct ctdp_pool *pool, uint32_t from, uint32_t to)
+{
+#ifdef MADV_POPULATE_WRITE
+    uint32_t w = POPULATE_SIZE >> CTDP_POOL_UNIT_SHIFT;
+    uint32_t chunk_units = 1u << CTDP_POOL_REF_UNIT_BITS;
+
+    if (from / w != to / w && (to % chunk_units) / w + 1 < chunk_units / w) {
+        char *next = (char *) ctdp_pool_ptr(pool->chunks, to / w * w + w);
+
+        madvise(next, POPULATE_SIZE, MADV_POPULATE_WRITE);
+    }
+#else
+    (void) pool;
+    (void) from;
+    (void) to;
+#endif
+}
+
 
 /* Gives 'cc' a new chunk of objects of 'units' units to hand out. */
 static void
 new_chunk(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
     OVS_EXCLUDED(pool->mutex)
 {
-    /* Backed at once: one call faults in the 512 pages that first
-     * touches would fault one by one, inside 16384 inserts (a page fault
-     * costs microseconds in a VM). */
-    char *base = map_aligned(CHUNK_SIZE, MAP_POPULATE);
+    char *base = map_aligned(CHUNK_SIZE, 0);
+
+#ifdef MADV_POPULATE_WRITE
+    /* The first two windows: see populate_ahead(). */
+    madvise(base, 2 * POPULATE_SIZE, MADV_POPULATE_WRITE);
+#endif
     struct chunk_header *h = (struct chunk_header *) base;
     uint32_t index;
 
@@ -213,8 +246,10 @@ take_spare(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
     ovs_mutex_lock(&pool->mutex);
     s = &pool->spare[units];
     n = MIN(s->n, BATCH);
-    s->n -= n;
-    memcpy(cc->refs, &s->refs[s->n], n * sizeof *cc->refs);
+    if (n) {
+        s->n -= n;
+        memcpy(cc->refs, &s->refs[s->n], n * sizeof *cc->refs);
+    }
     cc->n = n;
     ovs_mutex_unlock(&pool->mutex);
     return n > 0;
@@ -264,8 +299,19 @@ ctdp_pool_alloc(struct ctdp_pool *pool, size_t size)
     } else {
         ref = cc->bump;
         cc->bump += units;
+        populate_ahead(pool, ref, cc->bump);
     }
     shard->in_use += units * UNIT;
+    /* This thread's next object of the class, for writing: a new conn
+     * is written whole at once, and its lines are cold. */
+    if (cc->n || cc->bump != cc->bump_end) {
+        const char *next = ctdp_pool_ptr(pool->chunks,
+                                         cc->n ? cc->refs[cc->n - 1]
+                                               : cc->bump);
+
+        OVS_PREFETCH_WRITE(next);
+        OVS_PREFETCH_WRITE(next + units * UNIT - 1);
+    }
     ovs_spin_unlock(&shard->lock);
     UNPOISON(ctdp_pool_ptr(pool->chunks, ref), units * UNIT);
     return ctdp_pool_ptr(pool->chunks, ref);

@@ -11,14 +11,12 @@
 
 /* Growth: the table doubles when its entries (two per conn) pass this
  * many per bucket on average, which keeps it at 4 to 8 of the 10 slots.
- * One call of ctdp_table_grow_step() in MOVE_EVERY (by the object count
- * it is given) moves MOVE_STEP old buckets: the n buckets of an array are
- * moved after n more inserts, a quarter of the 4n that fill the new array
- * to the next growth; no insert pays for more than a few buckets, and
- * threads seldom meet on the mover's lock. */
+ * Each insert moves MOVE_STEP old buckets: the n buckets of an array are
+ * moved within n / MOVE_STEP inserts, a small part of the 4n that fill the
+ * new array to the next growth, and no insert pays for more than a few
+ * buckets. */
 #define GROW_LOAD 8
-#define MOVE_STEP 8
-#define MOVE_EVERY 8
+#define MOVE_STEP 2
 
 static size_t
 array_size(uint32_t n)
@@ -35,6 +33,9 @@ buckets_alloc(const struct ctdp_table *t, uint32_t n)
     struct ctdp_buckets *bs = xzalloc(sizeof *bs);
 
     bs->chunks = t->chunks;
+    atomic_init(&bs->next, NULL);
+    atomic_init(&bs->move_next, 0);
+    atomic_init(&bs->move_done, 0);
     bs->b = ctdp_pool_map(array_size(n));
     bs->mask = n - 1;
     return bs;
@@ -77,7 +78,6 @@ ctdp_table_init(struct ctdp_table *t, uint32_t n, uint32_t max_chain,
         ovs_spin_init(&t->locks[i]);
     }
     ovs_mutex_init(&t->resize_mutex);
-    t->move_pos = 0;
     t->max_chain = max_chain;
     t->test_hash = test_hash;
     t->entry_hash = entry_hash;
@@ -92,8 +92,8 @@ ctdp_table_destroy(struct ctdp_table *t)
 {
     struct ctdp_buckets *bs = buckets_get(t);
 
-    if (bs->next) {
-        buckets_unmap(bs->next);
+    if (ctdp_buckets_next(bs)) {
+        buckets_unmap(ctdp_buckets_next(bs));
     }
     buckets_unmap(bs);
     for (size_t i = 0; i < CTDP_N_LOCKS; i++) {
@@ -309,7 +309,7 @@ move_bucket(struct ctdp_table *t, struct ctdp_buckets *old, uint32_t i)
     OVS_NO_THREAD_SAFETY_ANALYSIS
 {
     struct ctdp_bucket *b = &old->b[i];
-    struct ctdp_buckets *new = old->next;
+    struct ctdp_buckets *new = ctdp_buckets_next(old);
     int k = log_2_floor(old->mask + 1);
     uint32_t link;
 
@@ -359,67 +359,63 @@ retire(struct ctdp_buckets *old)
     buckets_unmap(old);
 }
 
-/* Moves up to 'max' buckets of a growth in progress; at the last one,
- * makes the new array the table's and retires the old one.  The caller
- * holds the resize mutex. */
+/* Moves up to 'max' buckets of the growth of 'bs', if it has one, each
+ * claimed from the array's counter; the thread that moves the last one
+ * makes the new array the table's and retires the old one. */
 static void
-move_buckets(struct ctdp_table *t, uint32_t max)
-    OVS_REQUIRES(t->resize_mutex)
+move_buckets(struct ctdp_table *t, struct ctdp_buckets *bs, size_t max)
 {
-    struct ctdp_buckets *bs = buckets_get(t);
-    uint32_t end;
-
-    if (!bs->next) {
+    /* No claim before the new array exists: a claim is a bucket moved. */
+    if (!ctdp_buckets_next(bs)) {
         return;
     }
-    end = MIN((uint64_t) t->move_pos + max, bs->mask + 1);
-    for (; t->move_pos < end; t->move_pos++) {
-        move_bucket(t, bs, t->move_pos);
-    }
-    if (t->move_pos > bs->mask) {
-        ovsrcu_set(&t->buckets, bs->next);
-        ovsrcu_postpone(retire, bs);
+    for (size_t k = 0; k < max; k++) {
+        uint32_t i, done;
+
+        atomic_add_relaxed(&bs->move_next, 1, &i);
+        if (i > bs->mask) {
+            return;
+        }
+        move_bucket(t, bs, i);
+        atomic_add(&bs->move_done, 1, &done);
+        if (done == bs->mask) {
+            ovsrcu_set(&t->buckets, ctdp_buckets_next(bs));
+            ovsrcu_postpone(retire, bs);
+            return;
+        }
     }
 }
 
-/* Grows the table by steps, called after inserts with the number of
- * objects now in the table: starts a new array when the load calls for
- * one, and moves MOVE_STEP old buckets to it on one call in MOVE_EVERY.
- * A thread that finds another one growing leaves it the work. */
+/* Called after each insert, with the number of objects now in the table:
+ * starts a growth when the load calls for one, and moves MOVE_STEP old
+ * buckets of a growth in progress. */
 void
 ctdp_table_grow_step(struct ctdp_table *t, uint32_t n_objects)
 {
     struct ctdp_buckets *bs = buckets_get(t);
 
-    if (bs->next
-        ? n_objects % MOVE_EVERY
-        : ((uint64_t) n_objects * 2 <= (uint64_t) GROW_LOAD * (bs->mask + 1)
-           || bs->mask + 1 >= MAX_BUCKETS)) {
-        return;
-    }
-    if (ovs_mutex_trylock(&t->resize_mutex)) {
-        return;
-    }
-    bs = buckets_get(t);
-    if (bs->next) {
-        move_buckets(t, MOVE_STEP);
+    if (ctdp_buckets_next(bs)) {
+        move_buckets(t, bs, MOVE_STEP);
     } else if ((uint64_t) n_objects * 2 > (uint64_t) GROW_LOAD * (bs->mask + 1)
-               && bs->mask + 1 < MAX_BUCKETS) {
-        bs->next = buckets_alloc(t, 2 * (bs->mask + 1));
-        t->move_pos = 0;
+               && bs->mask + 1 < MAX_BUCKETS
+               && !ovs_mutex_trylock(&t->resize_mutex)) {
+        /* A thread that finds another one starting it leaves it that. */
+        bs = buckets_get(t);
+        if (!ctdp_buckets_next(bs)) {
+            atomic_store_explicit(&bs->next,
+                                  buckets_alloc(t, 2 * (bs->mask + 1)),
+                                  memory_order_release);
+        }
+        ovs_mutex_unlock(&t->resize_mutex);
     }
-    ovs_mutex_unlock(&t->resize_mutex);
 }
 
-/* Moves up to 'max' buckets of a growth in progress, for the sweep. */
+/* Moves up to 'max' buckets of a growth in progress, for the sweep, which
+ * finishes a growth that inserts left half-done. */
 void
 ctdp_table_move(struct ctdp_table *t, size_t max)
 {
-    if (buckets_get(t)->next) {
-        ovs_mutex_lock(&t->resize_mutex);
-        move_buckets(t, MIN(max, UINT32_MAX));
-        ovs_mutex_unlock(&t->resize_mutex);
-    }
+    move_buckets(t, buckets_get(t), max);
 }
 
 static bool
@@ -447,8 +443,10 @@ visit_bucket(const struct ctdp_table *t, const struct ctdp_buckets *bs,
     const struct ctdp_bucket *b = &bs->b[i];
 
     if (ctdp_bucket_link(b) & CTDP_BUCKET_MOVED) {
-        return (visit_bucket(t, bs->next, i, visit, aux)
-                || visit_bucket(t, bs->next, i + bs->mask + 1, visit, aux));
+        const struct ctdp_buckets *next = ctdp_buckets_next(bs);
+
+        return (visit_bucket(t, next, i, visit, aux)
+                || visit_bucket(t, next, i + bs->mask + 1, visit, aux));
     }
     return visit_chain(t, b, visit, aux);
 }

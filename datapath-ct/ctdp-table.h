@@ -13,10 +13,12 @@
  * Readers take no lock (RCU).  Writers take the bucket lock of the hash
  * (1024 spinlocks, 'hash & 1023'), which a bucket keeps as the table
  * grows.  Growth does not stop the world: a new array of twice the
- * buckets is made, and writers move the old buckets' entries to it a few
- * buckets at a time, each under its own lock, copying them and then
- * marking the old bucket MOVED; readers that meet a MOVED bucket go on to
- * the new array.  An old bucket is never changed after it moved, so a
+ * buckets is made, and inserts move the old buckets' entries to it, each
+ * insert claiming the next old bucket (an atomic counter of the array, so
+ * that no thread waits for another and a preempted one holds up nothing
+ * but its own bucket), copying its entries under its lock and then
+ * marking it MOVED; readers that meet a MOVED bucket go on to the new
+ * array.  An old bucket is never changed after it moved, so a
  * reader standing in it sees a consistent, if stale, set of entries
  * (stale ones are dead conns, which every caller checks for).
  *
@@ -52,8 +54,11 @@ BUILD_ASSERT_DECL(sizeof(struct ctdp_bucket) == 64);
 
 struct ctdp_buckets {
     uint32_t mask;                  /* n_buckets - 1. */
-    struct ctdp_buckets *next;      /* The array growth moves to, or NULL;
-                                     * set before any bucket is MOVED. */
+    /* The array growth moves to, or NULL; set (release) before any
+     * bucket is MOVED. */
+    ATOMIC(struct ctdp_buckets *) next;
+    ATOMIC(uint32_t) move_next;     /* Next bucket to claim for moving. */
+    ATOMIC(uint32_t) move_done;     /* Buckets moved. */
     struct ctdp_bucket *b;          /* 64-byte aligned, mask + 1 of them. */
     const struct ctdp_pool_chunks *chunks;  /* Of the overflow buckets. */
 };
@@ -66,9 +71,7 @@ struct ctdp_table {
     const struct ctdp_pool_chunks *chunks;
     struct ctdp_pool *pool;
     struct ovs_spin locks[CTDP_N_LOCKS];
-    /* Growth: one mover at a time; the next old bucket to move. */
-    struct ovs_mutex resize_mutex;
-    uint32_t move_pos OVS_GUARDED;
+    struct ovs_mutex resize_mutex;  /* Starting a growth. */
     uint32_t max_chain;             /* 0: random per confirm. */
     struct ctdp_siphash_key hash_key;
     uint32_t (*test_hash)(const struct ctdp_tuple *);
@@ -133,6 +136,16 @@ ctdp_bucket_used(const struct ctdp_bucket *b)
     return n;
 }
 
+static inline struct ctdp_buckets *
+ctdp_buckets_next(const struct ctdp_buckets *bs)
+{
+    struct ctdp_buckets *next;
+
+    atomic_read_explicit(&CONST_CAST(struct ctdp_buckets *, bs)->next,
+                         &next, memory_order_acquire);
+    return next;
+}
+
 /* The bucket that holds 'hash''s entries now: its home bucket in the
  * current array, or where growth moved it. */
 static inline const struct ctdp_bucket *
@@ -143,7 +156,7 @@ ctdp_table_bucket(const struct ctdp_table *t, uint32_t hash)
     const struct ctdp_bucket *b = &bs->b[hash & bs->mask];
 
     while (OVS_UNLIKELY(ctdp_bucket_link(b) & CTDP_BUCKET_MOVED)) {
-        bs = bs->next;
+        bs = ctdp_buckets_next(bs);
         b = &bs->b[hash & bs->mask];
     }
     return b;

@@ -37,7 +37,8 @@ reply_found(struct ctdp_ct *ct, uint32_t i, long long now)
 static bool
 growing(const struct ctdp_ct *ct)
 {
-    return ovsrcu_get(struct ctdp_buckets *, &ct->table.buckets)->next;
+    return ctdp_buckets_next(ovsrcu_get(struct ctdp_buckets *,
+                                        &ct->table.buckets));
 }
 
 /* Dumps every conn; checks each of the first 'n' once and nothing else. */
@@ -67,7 +68,7 @@ check_dump(struct ctdp_ct *ct, uint32_t n, long long now)
 }
 
 /* The first growth (1024 buckets, conns past 4096) moves buckets a few at
- * a time, one step per confirm: half-way, every conn is found in both
+ * a time, two per confirm: part-way, every conn is found in both
  * directions and dumped once, whether its bucket moved or not, and conns
  * removed meanwhile are gone from both arrays. */
 static void
@@ -81,8 +82,8 @@ test_table_growth_in_steps(void)
     while (!growing(ct)) {
         commit_conn(ct, n++, 0);
     }
-    /* Some 20 steps of 16 buckets: a third of the array moved. */
-    for (int k = 0; k < 20; k++) {
+    /* 100 confirms: a fifth of the array moved. */
+    for (int k = 0; k < 100; k++) {
         commit_conn(ct, n++, 0);
     }
     CHECK(growing(ct));
@@ -117,6 +118,35 @@ test_table_growth_in_steps(void)
     }
     CHECK_EQ(missing, 0);
     check_dump(ct, n, 2);
+    tpkt_ct_destroy(ct);
+}
+
+/* Growth goes on while a thread that would start one holds the resize
+ * mutex (or is preempted with it): moves are claimed bucket by bucket,
+ * not under that mutex.  When they were done under it, inserts that found
+ * it taken skipped their move, and a stalled holder let a table of 1024
+ * buckets take tens of thousands of conns, until confirms failed their
+ * chain bound (seen in ctdp-bench's 2-thread new-conns). */
+static void
+test_table_growth_without_mutex(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct ctdp_ct_stats s;
+    uint32_t n = 0;
+
+    while (!growing(ct)) {
+        commit_conn(ct, n++, 0);
+    }
+    ovs_mutex_lock(&ct->table.resize_mutex);
+    for (int k = 0; k < 1000; k++) {
+        commit_conn(ct, n++, 0);
+    }
+    CHECK(!growing(ct));
+    CHECK_EQ(ctdp_table_n_buckets(&ct->table), 2048);
+    ovs_mutex_unlock(&ct->table.resize_mutex);
+    ctdp_ct_get_stats(ct, &s);
+    CHECK_EQ(s.insert, n);
+    CHECK_EQ(s.drop, 0);
     tpkt_ct_destroy(ct);
 }
 
@@ -183,6 +213,7 @@ test_table_pool_reuse(void)
 const struct ctdp_unit_suite ct_table_suite = {
     "ct-table", (const struct ctdp_unit_case[]) {
         { "growth_in_steps", test_table_growth_in_steps },
+        { "growth_without_mutex", test_table_growth_without_mutex },
         { "overflow_chain", test_table_overflow_chain },
         { "pool_reuse", test_table_pool_reuse },
         { NULL, NULL },
