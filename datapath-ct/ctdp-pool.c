@@ -32,7 +32,6 @@
 /* The first line of every chunk. */
 struct chunk_header {
     struct ctdp_pool *pool;
-    uint32_t index;
     uint32_t units;                     /* Object size, in units. */
 };
 
@@ -57,19 +56,40 @@ struct spare {
 };
 
 struct ctdp_pool {
-    struct ctdp_pool_chunks *chunks;
+    struct ctdp_pool_region region;
+    size_t region_size;
     struct ovs_mutex mutex;
     uint32_t n_chunks OVS_GUARDED;
     struct spare spare[N_CLASSES] OVS_GUARDED;
     struct pool_shard shards[N_SHARDS];
 };
 
+static void *map_aligned(size_t size, int flags);
+
+/* Reserves the pool's region: as large as the kernel grants without
+ * counting it against memory (MAP_NORESERVE; under strict overcommit,
+ * smaller), down to 64 MiB. */
+static char *
+reserve_region(size_t *size)
+{
+    for (*size = CTDP_POOL_MAX_REGION; ; *size /= 2) {
+        char *p = map_aligned(*size, MAP_NORESERVE);
+
+        if (p || *size <= (64u << 20)) {
+            if (!p) {
+                out_of_memory();
+            }
+            return p;
+        }
+    }
+}
+
 struct ctdp_pool *
 ctdp_pool_create(void)
 {
     struct ctdp_pool *pool = xzalloc_cacheline(sizeof *pool);
 
-    pool->chunks = xzalloc(sizeof *pool->chunks);
+    pool->region.base = reserve_region(&pool->region_size);
     ovs_mutex_init(&pool->mutex);
     for (size_t i = 0; i < N_SHARDS; i++) {
         ovs_spin_init(&pool->shards[i].lock);
@@ -80,9 +100,10 @@ ctdp_pool_create(void)
 static void
 pool_release(struct ctdp_pool *pool)
 {
-    for (uint32_t i = 0; i < pool->n_chunks; i++) {
-        ctdp_pool_unmap(pool->chunks->base[i], CHUNK_SIZE);
-    }
+    /* Only the chunks handed out were poisoned (see ctdp_pool_unmap()). */
+    UNPOISON(pool->region.base,
+             (size_t) pool->n_chunks << CTDP_POOL_CHUNK_SHIFT);
+    munmap(pool->region.base, pool->region_size);
     for (size_t i = 0; i < N_CLASSES; i++) {
         free(pool->spare[i].refs);
     }
@@ -90,7 +111,6 @@ pool_release(struct ctdp_pool *pool)
         ovs_spin_destroy(&pool->shards[i].lock);
     }
     ovs_mutex_destroy(&pool->mutex);
-    free(pool->chunks);
     free_cacheline(pool);
 }
 
@@ -114,10 +134,10 @@ chunk_of(const void *p)
                                                                   - 1));
 }
 
-const struct ctdp_pool_chunks *
-ctdp_pool_chunks(const struct ctdp_pool *pool)
+const struct ctdp_pool_region *
+ctdp_pool_region(const struct ctdp_pool *pool)
 {
-    return pool->chunks;
+    return &pool->region;
 }
 
 uint32_t
@@ -125,9 +145,7 @@ ctdp_pool_ref(const void *p)
 {
     const struct chunk_header *h = chunk_of(p);
 
-    return h->index << CTDP_POOL_REF_UNIT_BITS
-           | (uint32_t) (((const char *) p - (const char *) h)
-                         >> CTDP_POOL_UNIT_SHIFT);
+    return ((const char *) p - h->pool->region.base) >> CTDP_POOL_UNIT_SHIFT;
 }
 
 size_t
@@ -149,7 +167,7 @@ map_aligned(size_t size, int flags)
     char *aligned;
 
     if (p == MAP_FAILED) {
-        out_of_memory();
+        return NULL;
     }
     aligned = (char *) ROUND_UP((uintptr_t) p, align);
     if (aligned > p) {
@@ -164,7 +182,28 @@ map_aligned(size_t size, int flags)
 void *
 ctdp_pool_map(size_t size)
 {
-    return map_aligned(size, 0);
+    void *p = map_aligned(size, 0);
+
+    if (!p) {
+        out_of_memory();
+    }
+    return p;
+}
+
+/* Backs 'size' bytes at 'p' (page aligned, inside a mapping) with pages
+ * now, in one call, where touching them would fault them in one at a
+ * time: about 0.7 us a page against 11 us on the reference VM.  Best
+ * effort: without MADV_POPULATE_WRITE (Linux 5.14), pages fault in as
+ * they are touched. */
+void
+ctdp_pool_populate(void *p, size_t size)
+{
+#ifdef MADV_POPULATE_WRITE
+    madvise(p, size, MADV_POPULATE_WRITE);
+#else
+    (void) p;
+    (void) size;
+#endif
 }
 
 /* Unmaps what ctdp_pool_map() (or a chunk's map) returned.  The memory is
@@ -178,29 +217,19 @@ ctdp_pool_unmap(void *p, size_t size)
 }
 
 /* Bump allocation has moved from unit 'from' to unit 'to' of a chunk: if
- * that crossed into a new POPULATE_SIZE window, backs the next window with
- * pages now, in one call, rather than one page fault at a time inside
- * later inserts (a fault costs microseconds in a VM; a window, a few tens
- * of them).  Best effort: without MADV_POPULATE_WRITE (Linux 5.14), pages
- * fault in as they are touched. */
-#define POPULATE_SIZE (64u << 10)
+ * that crossed into a new CTDP_POOL_POPULATE window, backs the next
+ * window with pages (ctdp_pool_populate()), ahead of the inserts that
+ * will write there. */
 static void
 populate_ahead(const struct ctdp_pool *pool, uint32_t from, uint32_t to)
 {
-#ifdef MADV_POPULATE_WRITE
-    uint32_t w = POPULATE_SIZE >> CTDP_POOL_UNIT_SHIFT;
+    uint32_t w = CTDP_POOL_POPULATE >> CTDP_POOL_UNIT_SHIFT;
     uint32_t chunk_units = 1u << CTDP_POOL_REF_UNIT_BITS;
 
     if (from / w != to / w && (to % chunk_units) / w + 1 < chunk_units / w) {
-        char *next = (char *) ctdp_pool_ptr(pool->chunks, to / w * w + w);
-
-        madvise(next, POPULATE_SIZE, MADV_POPULATE_WRITE);
+        ctdp_pool_populate(ctdp_pool_ptr(&pool->region, to / w * w + w),
+                           CTDP_POOL_POPULATE);
     }
-#else
-    (void) pool;
-    (void) from;
-    (void) to;
-#endif
 }
 
 
@@ -209,30 +238,28 @@ static void
 new_chunk(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
     OVS_EXCLUDED(pool->mutex)
 {
-    char *base = map_aligned(CHUNK_SIZE, 0);
-
-#ifdef MADV_POPULATE_WRITE
-    /* The first two windows: see populate_ahead(). */
-    madvise(base, 2 * POPULATE_SIZE, MADV_POPULATE_WRITE);
-#endif
-    struct chunk_header *h = (struct chunk_header *) base;
+    struct chunk_header *h;
     uint32_t index;
+    char *base;
 
     ovs_mutex_lock(&pool->mutex);
     index = pool->n_chunks++;
-    ovs_assert(index < CTDP_POOL_MAX_CHUNKS);
-    pool->chunks->base[index] = base;
     ovs_mutex_unlock(&pool->mutex);
-
+    if ((size_t) (index + 1) << CTDP_POOL_CHUNK_SHIFT > pool->region_size) {
+        out_of_memory();
+    }
+    base = pool->region.base + ((size_t) index << CTDP_POOL_CHUNK_SHIFT);
+    /* The first two windows: see populate_ahead(). */
+    ctdp_pool_populate(base, 2 * CTDP_POOL_POPULATE);
+    h = (struct chunk_header *) base;
     h->pool = pool;
-    h->index = index;
     h->units = units;
     POISON(base + HEADER_UNITS * UNIT, CHUNK_SIZE - HEADER_UNITS * UNIT);
+    /* An object of whole lines starts on one. */
+    BUILD_ASSERT(!(HEADER_UNITS % 4));
     cc->bump = index << CTDP_POOL_REF_UNIT_BITS | HEADER_UNITS;
     cc->bump_end = cc->bump
                    + (UNITS_PER_CHUNK - HEADER_UNITS) / units * units;
-    /* Lines: an object of whole lines starts on one. */
-    ovs_assert(!(HEADER_UNITS % 4));
 }
 
 /* Refills the empty cache 'cc' from the pool's spare refs; false if there
@@ -305,7 +332,7 @@ ctdp_pool_alloc(struct ctdp_pool *pool, size_t size)
     /* This thread's next object of the class, for writing: a new conn
      * is written whole at once, and its lines are cold. */
     if (cc->n || cc->bump != cc->bump_end) {
-        const char *next = ctdp_pool_ptr(pool->chunks,
+        const char *next = ctdp_pool_ptr(&pool->region,
                                          cc->n ? cc->refs[cc->n - 1]
                                                : cc->bump);
 
@@ -313,8 +340,8 @@ ctdp_pool_alloc(struct ctdp_pool *pool, size_t size)
         OVS_PREFETCH_WRITE(next + units * UNIT - 1);
     }
     ovs_spin_unlock(&shard->lock);
-    UNPOISON(ctdp_pool_ptr(pool->chunks, ref), units * UNIT);
-    return ctdp_pool_ptr(pool->chunks, ref);
+    UNPOISON(ctdp_pool_ptr(&pool->region, ref), units * UNIT);
+    return ctdp_pool_ptr(&pool->region, ref);
 }
 
 /* Frees 'p', from ctdp_pool_alloc(), at once: the caller makes sure that
@@ -350,7 +377,7 @@ ctdp_pool_in_use(struct ctdp_pool *pool, uint64_t *mapped)
         ovs_spin_unlock(&pool->shards[i].lock);
     }
     ovs_mutex_lock(&pool->mutex);
-    *mapped = (uint64_t) pool->n_chunks * CHUNK_SIZE;
+    *mapped = (uint64_t) pool->n_chunks << CTDP_POOL_CHUNK_SHIFT;
     ovs_mutex_unlock(&pool->mutex);
     return MAX(sum, 0);
 }

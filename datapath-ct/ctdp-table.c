@@ -18,6 +18,9 @@
 #define GROW_LOAD 8
 #define MOVE_STEP 2
 
+/* Buckets in a window of pages backed at once (ctdp_pool_populate()). */
+#define WINDOW (CTDP_POOL_POPULATE / sizeof(struct ctdp_bucket))
+
 static size_t
 array_size(uint32_t n)
 {
@@ -32,11 +35,17 @@ buckets_alloc(const struct ctdp_table *t, uint32_t n)
 {
     struct ctdp_buckets *bs = xzalloc(sizeof *bs);
 
-    bs->chunks = t->chunks;
+    bs->region = t->region;
     atomic_init(&bs->next, NULL);
     atomic_init(&bs->move_next, 0);
     atomic_init(&bs->move_done, 0);
     bs->b = ctdp_pool_map(array_size(n));
+    /* The first window of each half: the moves of a growth start there
+     * (see move_buckets()). */
+    ctdp_pool_populate(bs->b, MIN(array_size(n), CTDP_POOL_POPULATE));
+    if (n / 2 >= WINDOW) {
+        ctdp_pool_populate(&bs->b[n / 2], CTDP_POOL_POPULATE);
+    }
     bs->mask = n - 1;
     return bs;
 }
@@ -72,7 +81,7 @@ ctdp_table_init(struct ctdp_table *t, uint32_t n, uint32_t max_chain,
         return -error;
     }
     t->pool = pool;
-    t->chunks = ctdp_pool_chunks(pool);
+    t->region = ctdp_pool_region(pool);
     ovsrcu_init(&t->buckets, buckets_alloc(t, n));
     for (size_t i = 0; i < CTDP_N_LOCKS; i++) {
         ovs_spin_init(&t->locks[i]);
@@ -155,7 +164,7 @@ ctdp_table_prefetch_objects(const struct ctdp_table *t, uint32_t hash,
                              ->ref[__builtin_ctz(m)], &e,
                              memory_order_acquire);
         if (e) {
-            void *obj = ctdp_pool_ptr(t->chunks, e >> 1);
+            void *obj = ctdp_pool_ptr(t->region, e >> 1);
 
             prefetch(obj);
             if (!first) {
@@ -165,7 +174,7 @@ ctdp_table_prefetch_objects(const struct ctdp_table *t, uint32_t hash,
         }
     }
     if (link) {
-        OVS_PREFETCH(ctdp_pool_ptr(t->chunks, link));
+        OVS_PREFETCH(ctdp_pool_ptr(t->region, link));
     }
     return first;
 }
@@ -223,7 +232,7 @@ chain_put(struct ctdp_table *t, struct ctdp_bucket *b, uint32_t e,
             link |= ctdp_pool_ref(ovf) << 1;
             atomic_store_explicit(&b->link, link, memory_order_release);
         }
-        b = ctdp_pool_ptr(t->chunks, link >> 1);
+        b = ctdp_pool_ptr(t->region, link >> 1);
     }
 }
 
@@ -247,7 +256,7 @@ chain_clear(struct ctdp_table *t, struct ctdp_bucket *b, uint32_t e)
         }
         atomic_read_relaxed(&b->link, &link);
         ovs_assert(link >> 1);
-        b = ctdp_pool_ptr(t->chunks, link >> 1);
+        b = ctdp_pool_ptr(t->region, link >> 1);
     }
 }
 
@@ -298,7 +307,7 @@ hash_bit(const struct ctdp_table *t, uint32_t e, uint16_t tag, int k)
     if (k >= CTDP_TAG_SHIFT && k < CTDP_TAG_SHIFT + 16) {
         return (tag >> (k - CTDP_TAG_SHIFT)) & 1;
     }
-    return (t->entry_hash(ctdp_pool_ptr(t->chunks, e >> 1), e & 1,
+    return (t->entry_hash(ctdp_pool_ptr(t->region, e >> 1), e & 1,
                           t->entry_hash_aux) >> k) & 1;
 }
 
@@ -332,7 +341,7 @@ move_bucket(struct ctdp_table *t, struct ctdp_buckets *old, uint32_t i)
         if (!link) {
             break;
         }
-        src = ctdp_pool_ptr(t->chunks, link);
+        src = ctdp_pool_ptr(t->region, link);
     }
     atomic_read_relaxed(&b->link, &link);
     atomic_store_explicit(&b->link, link | CTDP_BUCKET_MOVED,
@@ -350,7 +359,7 @@ retire(struct ctdp_buckets *old)
         uint32_t link = ctdp_bucket_link(&old->b[i]) >> 1;
 
         while (link) {
-            struct ctdp_bucket *ovf = ctdp_pool_ptr(old->chunks, link);
+            struct ctdp_bucket *ovf = ctdp_pool_ptr(old->region, link);
 
             link = ctdp_bucket_link(ovf) >> 1;
             ctdp_pool_free(ovf);
@@ -375,6 +384,15 @@ move_buckets(struct ctdp_table *t, struct ctdp_buckets *bs, size_t max)
         atomic_add_relaxed(&bs->move_next, 1, &i);
         if (i > bs->mask) {
             return;
+        }
+        if (!(i % WINDOW) && i + WINDOW <= bs->mask) {
+            /* The moves write the new array at i and i + n, in order:
+             * back the next window of each with pages, ahead of them. */
+            struct ctdp_buckets *new = ctdp_buckets_next(bs);
+
+            ctdp_pool_populate(&new->b[i + WINDOW], CTDP_POOL_POPULATE);
+            ctdp_pool_populate(&new->b[i + WINDOW + bs->mask + 1],
+                               CTDP_POOL_POPULATE);
         }
         move_bucket(t, bs, i);
         atomic_add(&bs->move_done, 1, &done);
@@ -422,7 +440,7 @@ static bool
 visit_chain(const struct ctdp_table *t, const struct ctdp_bucket *b,
             bool (*visit)(void *obj, int dir, void *aux), void *aux)
 {
-    struct ctdp_table_cursor c = { .chunks = t->chunks, .all = true };
+    struct ctdp_table_cursor c = { .region = t->region, .all = true };
     void *obj;
     int dir;
 

@@ -60,7 +60,7 @@ struct ctdp_buckets {
     ATOMIC(uint32_t) move_next;     /* Next bucket to claim for moving. */
     ATOMIC(uint32_t) move_done;     /* Buckets moved. */
     struct ctdp_bucket *b;          /* 64-byte aligned, mask + 1 of them. */
-    const struct ctdp_pool_chunks *chunks;  /* Of the overflow buckets. */
+    const struct ctdp_pool_region *region;  /* Of the overflow buckets. */
 };
 
 typedef uint32_t ctdp_table_hash_cb(const void *obj, int dir,
@@ -68,7 +68,7 @@ typedef uint32_t ctdp_table_hash_cb(const void *obj, int dir,
 
 struct ctdp_table {
     OVSRCU_TYPE(struct ctdp_buckets *) buckets;
-    const struct ctdp_pool_chunks *chunks;
+    const struct ctdp_pool_region *region;
     struct ctdp_pool *pool;
     struct ovs_spin locks[CTDP_N_LOCKS];
     struct ovs_mutex resize_mutex;  /* Starting a growth. */
@@ -83,7 +83,7 @@ struct ctdp_table {
  * whose tag matches the hash's, or all.  Inside an RCU read section; under
  * the hash's bucket lock the chain is stable. */
 struct ctdp_table_cursor {
-    const struct ctdp_pool_chunks *chunks;
+    const struct ctdp_pool_region *region;
     const struct ctdp_bucket *b;
     uint32_t pending;               /* Slots of 'b' still to look at. */
     uint32_t len;                   /* Entries in the buckets entered. */
@@ -176,7 +176,7 @@ static inline void
 ctdp_table_cursor_init(struct ctdp_table_cursor *c,
                        const struct ctdp_table *t, uint32_t hash, bool all)
 {
-    c->chunks = t->chunks;
+    c->region = t->region;
     c->tag = ctdp_table_tag(hash);
     c->all = all;
     c->len = 0;
@@ -200,14 +200,14 @@ ctdp_table_cursor_next(struct ctdp_table_cursor *c, int *dir)
                                  ->ref[i], &e, memory_order_acquire);
             if (e) {
                 *dir = e & 1;
-                return ctdp_pool_ptr(c->chunks, e >> 1);
+                return ctdp_pool_ptr(c->region, e >> 1);
             }
         }
         link = ctdp_bucket_link(c->b) >> 1;
         if (!link) {
             return NULL;
         }
-        ctdp_table_cursor_enter(c, ctdp_pool_ptr(c->chunks, link));
+        ctdp_table_cursor_enter(c, ctdp_pool_ptr(c->region, link));
     }
 }
 
