@@ -21,6 +21,9 @@
 #endif
 
 #define CHUNK_SIZE (1u << CTDP_POOL_CHUNK_SHIFT)
+#define REGION_SIZE ((size_t) 1 << CTDP_POOL_REGION_SHIFT)
+#define CHUNKS_PER_REGION (1u << (CTDP_POOL_REGION_SHIFT \
+                                  - CTDP_POOL_CHUNK_SHIFT))
 #define UNIT (1u << CTDP_POOL_UNIT_SHIFT)
 #define UNITS_PER_CHUNK (1u << CTDP_POOL_REF_UNIT_BITS)
 #define N_CLASSES (CTDP_POOL_MAX_SIZE / UNIT + 1)   /* By size in units. */
@@ -32,6 +35,7 @@
 /* The first line of every chunk. */
 struct chunk_header {
     struct ctdp_pool *pool;
+    uint32_t ref;                       /* Of the chunk's first unit. */
     uint32_t units;                     /* Object size, in units. */
 };
 
@@ -56,8 +60,7 @@ struct spare {
 };
 
 struct ctdp_pool {
-    struct ctdp_pool_region region;
-    size_t region_size;
+    struct ctdp_pool_region region;     /* Written under 'mutex'. */
     struct ovs_mutex mutex;
     uint32_t n_chunks OVS_GUARDED;
     struct spare spare[N_CLASSES] OVS_GUARDED;
@@ -66,30 +69,11 @@ struct ctdp_pool {
 
 static void *map_aligned(size_t size, int flags);
 
-/* Reserves the pool's region: as large as the kernel grants without
- * counting it against memory (MAP_NORESERVE; under strict overcommit,
- * smaller), down to 64 MiB. */
-static char *
-reserve_region(size_t *size)
-{
-    for (*size = CTDP_POOL_MAX_REGION; ; *size /= 2) {
-        char *p = map_aligned(*size, MAP_NORESERVE);
-
-        if (p || *size <= (64u << 20)) {
-            if (!p) {
-                out_of_memory();
-            }
-            return p;
-        }
-    }
-}
-
 struct ctdp_pool *
 ctdp_pool_create(void)
 {
     struct ctdp_pool *pool = xzalloc_cacheline(sizeof *pool);
 
-    pool->region.base = reserve_region(&pool->region_size);
     ovs_mutex_init(&pool->mutex);
     for (size_t i = 0; i < N_SHARDS; i++) {
         ovs_spin_init(&pool->shards[i].lock);
@@ -100,10 +84,18 @@ ctdp_pool_create(void)
 static void
 pool_release(struct ctdp_pool *pool)
 {
-    /* Only the chunks handed out were poisoned (see ctdp_pool_unmap()). */
-    UNPOISON(pool->region.base,
-             (size_t) pool->n_chunks << CTDP_POOL_CHUNK_SHIFT);
-    munmap(pool->region.base, pool->region_size);
+    for (uint32_t r = 0; r < CTDP_POOL_MAX_REGIONS; r++) {
+        if (pool->region.base[r]) {
+            /* Only the chunks handed out were poisoned (see
+             * ctdp_pool_unmap()). */
+            uint32_t used = MIN(pool->n_chunks - r * CHUNKS_PER_REGION,
+                                CHUNKS_PER_REGION);
+
+            UNPOISON(pool->region.base[r],
+                     (size_t) used << CTDP_POOL_CHUNK_SHIFT);
+            munmap(pool->region.base[r], REGION_SIZE);
+        }
+    }
     for (size_t i = 0; i < N_CLASSES; i++) {
         free(pool->spare[i].refs);
     }
@@ -145,7 +137,8 @@ ctdp_pool_ref(const void *p)
 {
     const struct chunk_header *h = chunk_of(p);
 
-    return ((const char *) p - h->pool->region.base) >> CTDP_POOL_UNIT_SHIFT;
+    return h->ref + (uint32_t) (((const char *) p - (const char *) h)
+                                >> CTDP_POOL_UNIT_SHIFT);
 }
 
 size_t
@@ -244,15 +237,25 @@ new_chunk(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
 
     ovs_mutex_lock(&pool->mutex);
     index = pool->n_chunks++;
-    ovs_mutex_unlock(&pool->mutex);
-    if ((size_t) (index + 1) << CTDP_POOL_CHUNK_SHIFT > pool->region_size) {
+    if (index / CHUNKS_PER_REGION >= CTDP_POOL_MAX_REGIONS) {
         out_of_memory();
     }
-    base = pool->region.base + ((size_t) index << CTDP_POOL_CHUNK_SHIFT);
+    if (!pool->region.base[index / CHUNKS_PER_REGION]) {
+        char *r = map_aligned(REGION_SIZE, MAP_NORESERVE);
+
+        if (!r) {
+            out_of_memory();
+        }
+        pool->region.base[index / CHUNKS_PER_REGION] = r;
+    }
+    base = pool->region.base[index / CHUNKS_PER_REGION]
+           + ((size_t) (index % CHUNKS_PER_REGION) << CTDP_POOL_CHUNK_SHIFT);
+    ovs_mutex_unlock(&pool->mutex);
     /* The first two windows: see populate_ahead(). */
     ctdp_pool_populate(base, 2 * CTDP_POOL_POPULATE);
     h = (struct chunk_header *) base;
     h->pool = pool;
+    h->ref = index << CTDP_POOL_REF_UNIT_BITS;
     h->units = units;
     POISON(base + HEADER_UNITS * UNIT, CHUNK_SIZE - HEADER_UNITS * UNIT);
     /* An object of whole lines starts on one. */

@@ -27,9 +27,9 @@ array_size(uint32_t n)
     return ROUND_UP(n * sizeof(struct ctdp_bucket), get_page_size());
 }
 
-/* An array of 'n' empty buckets.  Mapped, not malloc'd: the kernel gives
- * zeroed pages as they are first touched, so a new array costs no time up
- * front. */
+/* An array of 'n' empty buckets.  Mapped, not malloc'd: zeroed pages that
+ * take memory as they are backed, a window at a time ahead of the moves
+ * that fill them, so a new array costs little time up front. */
 static struct ctdp_buckets *
 buckets_alloc(const struct ctdp_table *t, uint32_t n)
 {
