@@ -41,7 +41,7 @@
 #define CTDP_AHEAD 4
 
 enum work_kind {
-    W_SKIP,                     /* Done in the first pass (invalid). */
+    W_SKIP,                     /* Done in the first step (invalid). */
     W_CACHED,                   /* Already tracked in this zone. */
     W_TRACK,                    /* Look up and track. */
     W_RELATED,                  /* An ICMP error: look up what it quotes. */
@@ -59,7 +59,7 @@ struct exec {
 
 #define COUNT(X, NAME) ((X)->stats[CTDP_STAT_##NAME]++)
 
-/* One packet's work between the passes. */
+/* One packet's work between the steps. */
 struct work {
     enum work_kind kind;
     struct ctdp_parsed parsed;
@@ -515,7 +515,7 @@ max_chain(const struct ctdp_table *t)
 }
 
 /* Looks for a live conn that has 'tuple' in either direction, in the
- * chain of 'hash', counting the chain's length into '*len'. */
+ * chain of 'hash', setting '*len' as find_clash(). */
 static struct ctdp_conn *
 find_tuple_clash(const struct ctdp_table *t, uint32_t hash,
                  const struct ctdp_tuple *tuple, long long now, uint32_t *len)
