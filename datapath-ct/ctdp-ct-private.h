@@ -19,16 +19,15 @@
  *
  * Locks, in the order they are taken:
  *   1. ct->sweep_mutex: one sweep at a time; guards ct->sweep_zone.
- *   2. the table's resize_mutex: one mover at a time.
- *   3. the table's bucket locks, striped by hash (CTDP_N_LOCKS of them,
+ *   2. the table's bucket locks, striped by hash (CTDP_N_LOCKS of them,
  *      'hash & (CTDP_N_LOCKS - 1)': a bucket's lock does not change when
  *      the table grows, and there are never fewer buckets than locks, so
  *      one lock guards each bucket).  Two are taken in index order.
- *   4. conn->lock: a byte spinlock over the conn's mutable state (status,
+ *   3. conn->lock: a byte spinlock over the conn's mutable state (status,
  *      expires, mark, label, counters, protocol state).
  *   zone->lock (a zone's list links and sweep cursor; taken under bucket
- *   locks by a confirm), the pool's locks and the listener mutexes are
- *   leaves.
+ *   locks by a confirm), the table's resize_mutex (starting a growth), the
+ *   pool's locks and the listener mutexes are leaves.
  *
  * A confirm links a conn into the table and onto its zone list under its
  * bucket locks, so no thread can reach it before it is on both.  Removal
