@@ -452,14 +452,14 @@ put_per_thread(struct ds *s, const double x[N_THREADS])
     }
 }
 
-/* Lookups: ctdp ≥ 'factor'× OVS at 'size' conns ('label'), on every
- * thread count. */
+/* Reports 'target' (which it frees) on lookups at 'size' conns, on every
+ * thread count: with 'floor', the memory floor's rate at most 'factor'×
+ * ctdp's lookup rate; without, ctdp's at least 'factor'× OVS's. */
 static void
-target_lookups(struct bench_report *r, const struct bench_config *cfg,
-               const struct bench_results *res, uint32_t size,
-               const char *label, double factor)
+target_lookup_ratio(struct bench_report *r, const struct bench_config *cfg,
+                    const struct bench_results *res, uint32_t size,
+                    char *target, bool floor, double factor)
 {
-    char *target = xasprintf("lookups ≥ %g× OVS at %s conns", factor, label);
     size_t s = lookup_size_index(cfg, size);
 
     if (s == SIZE_MAX) {
@@ -472,9 +472,18 @@ target_lookups(struct bench_report *r, const struct bench_config *cfg,
         bool met = true;
 
         for (size_t t = 0; t < N_THREADS; t++) {
-            x[t] = ratio(&res->lookup[BENCH_CTDP][s][t],
-                         &res->lookup[BENCH_OVS][s][t]);
-            met = met && x[t] >= factor;
+            const struct bench_runs *ctdp = &res->lookup[BENCH_CTDP][s][t];
+
+            if (floor) {
+                x[t] = ratio(&res->floor[s][t], ctdp);
+                met = met && x[t] > 0 && x[t] <= factor;
+            } else {
+                x[t] = ratio(ctdp, &res->lookup[BENCH_OVS][s][t]);
+                met = met && x[t] >= factor;
+            }
+        }
+        if (floor) {
+            ds_put_cstr(&text, "the floor's rate over ctdp's lookup rate is ");
         }
         put_per_thread(&text, x);
         bench_report_target(r, target, met, "%s", ds_cstr(&text));
@@ -483,36 +492,28 @@ target_lookups(struct bench_report *r, const struct bench_config *cfg,
     free(target);
 }
 
-/* Lookups at 'size' conns ('label'): the memory floor's rate at most
- * 'factor'× ctdp's lookup rate, on every thread count. */
+/* Lookups: ctdp ≥ 'factor'× OVS at 'size' conns ('label'). */
+static void
+target_lookups(struct bench_report *r, const struct bench_config *cfg,
+               const struct bench_results *res, uint32_t size,
+               const char *label, double factor)
+{
+    target_lookup_ratio(r, cfg, res, size,
+                        xasprintf("lookups ≥ %g× OVS at %s conns", factor,
+                                  label), false, factor);
+}
+
+/* Lookups at 'size' conns ('label') within 'factor'× of the memory
+ * floor. */
 static void
 target_floor(struct bench_report *r, const struct bench_config *cfg,
              const struct bench_results *res, uint32_t size,
              const char *label, double factor)
 {
-    char *target = xasprintf("lookups at %s conns within %g× of the memory "
-                             "floor", label, factor);
-    size_t s = lookup_size_index(cfg, size);
-
-    if (s == SIZE_MAX) {
-        bench_report_target_unmeasured(
-            r, target, "this run's largest table has %"PRIu32" conns",
-            cfg->lookup_sizes[cfg->n_lookup_sizes - 1]);
-    } else {
-        struct ds text = DS_EMPTY_INITIALIZER;
-        double x[N_THREADS];
-        bool met = true;
-
-        for (size_t t = 0; t < N_THREADS; t++) {
-            x[t] = ratio(&res->floor[s][t], &res->lookup[BENCH_CTDP][s][t]);
-            met = met && x[t] > 0 && x[t] <= factor;
-        }
-        ds_put_cstr(&text, "the floor's rate over ctdp's lookup rate is ");
-        put_per_thread(&text, x);
-        bench_report_target(r, target, met, "%s", ds_cstr(&text));
-        ds_destroy(&text);
-    }
-    free(target);
+    target_lookup_ratio(r, cfg, res, size,
+                        xasprintf("lookups at %s conns within %g× of the "
+                                  "memory floor", label, factor),
+                        true, factor);
 }
 
 static void
