@@ -187,7 +187,7 @@ ctdp_conn_lookup(struct ctdp_ct *ct, const struct ctdp_tuple *key,
     struct ctdp_conn *conn;
     int dir;
 
-    ctdp_table_cursor_init(&c, &ct->table, hash, false);
+    ctdp_table_cursor_init(&c, &ct->table, hash, false, false);
     while ((conn = ctdp_table_cursor_next(&c, &dir))) {
         if (!ctdp_conn_matches(conn, dir, key, inv_key)) {
             continue;

@@ -388,7 +388,7 @@ early_drop(struct ctdp_ct *ct, uint32_t hash, long long now)
         struct ctdp_conn *conn;
         int dir;
 
-        ctdp_table_cursor_init(&c, &ct->table, hash + i, true);
+        ctdp_table_cursor_init(&c, &ct->table, hash + i, true, false);
         while ((conn = ctdp_table_cursor_next(&c, &dir))) {
             const struct ctdp_l4proto *l4 = ctdp_conn_l4proto(conn);
             uint16_t status = ctdp_conn_status(conn);
@@ -447,7 +447,7 @@ find_clash(const struct ctdp_table *t, uint32_t hash,
     struct ctdp_conn *conn;
     int dir;
 
-    ctdp_table_cursor_init(&c, t, hash, false);
+    ctdp_table_cursor_init(&c, t, hash, false, true);
     while ((conn = ctdp_table_cursor_next(&c, &dir))) {
         if (ctdp_conn_matches(conn, dir, tuple, inv)
             && ctdp_conn_is_live(conn, now)) {

@@ -86,9 +86,11 @@ struct ctdp_table_cursor {
     const struct ctdp_pool_region *region;
     const struct ctdp_bucket *b;
     uint32_t pending;               /* Slots of 'b' still to look at. */
-    uint32_t len;                   /* Entries in the buckets entered. */
+    uint32_t len;                   /* Entries in the buckets entered, if
+                                     * 'count' (the chain bound's check). */
     uint16_t tag;
     bool all;
+    bool count;
 };
 
 static inline uint16_t
@@ -169,16 +171,23 @@ ctdp_table_cursor_enter(struct ctdp_table_cursor *c,
     c->b = b;
     c->pending = c->all ? (1u << CTDP_BUCKET_SLOTS) - 1
                         : ctdp_bucket_match(b, c->tag);
-    c->len += ctdp_bucket_used(b);
+    if (c->count) {
+        c->len += ctdp_bucket_used(b);
+    }
 }
 
+/* Starts a walk of the chain of 'hash': of every entry if 'all', else of
+ * those whose tag matches; counting the entries of the buckets it enters
+ * into 'len' if 'count'. */
 static inline void
 ctdp_table_cursor_init(struct ctdp_table_cursor *c,
-                       const struct ctdp_table *t, uint32_t hash, bool all)
+                       const struct ctdp_table *t, uint32_t hash, bool all,
+                       bool count)
 {
     c->region = t->region;
     c->tag = ctdp_table_tag(hash);
     c->all = all;
+    c->count = count;
     c->len = 0;
     ctdp_table_cursor_enter(c, ctdp_table_bucket(t, hash));
 }
