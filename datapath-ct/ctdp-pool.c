@@ -67,8 +67,6 @@ struct ctdp_pool {
     struct pool_shard shards[N_SHARDS];
 };
 
-static void *map_aligned(size_t size, int flags);
-
 struct ctdp_pool *
 ctdp_pool_create(void)
 {
@@ -170,8 +168,8 @@ map_aligned(size_t size, int flags)
     return aligned;
 }
 
-/* Maps 'size' bytes of zeroed memory, which the kernel backs as they are
- * first touched (a bucket array: growth touches it a bucket at a time). */
+/* Maps 'size' bytes of zeroed memory (a bucket array), which takes memory
+ * as its pages are touched or populated (ctdp_pool_populate()). */
 void *
 ctdp_pool_map(size_t size)
 {
