@@ -24,3 +24,10 @@ utilities_ctdp_bench_SOURCES = \
 utilities_ctdp_bench_LDADD = datapath-ct/libctdp-ct.la \
 	$(OVS_LIBDIR)/libopenvswitch.la
 EXTRA_DIST += utilities/ctdp-bench-plot.py
+
+# The whole datapath against Open vSwitch's netdev datapath (`make
+# bench-dp`): the runner, its capture generator, and the sender of the
+# system-port (veth) part.  Never run by `make check`.
+noinst_PROGRAMS += utilities/ctdp-bench-send
+utilities_ctdp_bench_send_SOURCES = utilities/ctdp-bench-send.c
+EXTRA_DIST += utilities/ctdp-bench-netdev.py utilities/ctdp-bench-pcaps.py
