@@ -340,13 +340,21 @@ class Ovs:
         return flow_counts(out)
 
 
+def alive(pid):
+    """Whether 'pid' runs: a detached daemon that exited is reparented to
+    init and may stay a zombie for a while, which counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def stop_pid(pid, grace=10):
     """Waits up to 'grace' seconds for 'pid' to exit, then kills it."""
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not alive(pid):
             return
         time.sleep(0.05)
     try:
