@@ -11,6 +11,8 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-dp-commands.h \
 	lib/ctdp-dp.c \
 	lib/ctdp-dp.h \
+	lib/ctdp-dpcache.c \
+	lib/ctdp-dpcache.h \
 	lib/ctdp-event-commands.c \
 	lib/ctdp-event-commands.h \
 	lib/ctdp-flows.c \
@@ -26,5 +28,7 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-replay.c \
 	lib/ctdp-replay.h \
 	lib/ctdp-stream.c \
-	lib/ctdp-stream.h
+	lib/ctdp-stream.h \
+	lib/ctdp-xlate.c \
+	lib/ctdp-xlate.h
 lib_libctdp_la_LIBADD = datapath-ct/libctdp-ct.la

@@ -51,6 +51,17 @@ ctdp_dp_cmd_show(struct unixctl_conn *conn, int argc OVS_UNUSED,
 }
 
 void
+ctdp_dp_cmd_dump_dp_flows(struct unixctl_conn *conn, int argc OVS_UNUSED,
+                          const char *argv[] OVS_UNUSED, void *dp)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+
+    ctdp_dp_dump_dp_flows(dp, &s);
+    unixctl_command_reply(conn, ds_cstr(&s));
+    ds_destroy(&s);
+}
+
+void
 ctdp_dp_cmd_add_flow(struct unixctl_conn *conn, int argc OVS_UNUSED,
                      const char *argv[], void *dp)
 {

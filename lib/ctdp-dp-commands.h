@@ -2,7 +2,8 @@
 #define CTDP_DP_COMMANDS_H 1
 
 /* The datapath's commands: show, add-port, del-port, add-flow, add-flows,
- * del-flows, dump-flows and inject, and the conntrack dumps
+ * del-flows, dump-flows, dump-dp-flows and inject,
+ * and the conntrack dumps
  * dump-conntrack, dump-conntrack-exp and flush-conntrack-exp (as
  * "dpctl/NAME").  unixctl callbacks whose 'aux' is the datapath
  * (struct ctdp_dp *), listed in the command table (ctdp-command.h), which
@@ -18,6 +19,7 @@ unixctl_cb_func ctdp_dp_cmd_add_flow;
 unixctl_cb_func ctdp_dp_cmd_add_flows;
 unixctl_cb_func ctdp_dp_cmd_del_flows;
 unixctl_cb_func ctdp_dp_cmd_dump_flows;
+unixctl_cb_func ctdp_dp_cmd_dump_dp_flows;
 unixctl_cb_func ctdp_dp_cmd_inject;
 unixctl_cb_func ctdp_dp_cmd_dump_conntrack;
 unixctl_cb_func ctdp_dp_cmd_dump_conntrack_exp;

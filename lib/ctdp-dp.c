@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <string.h>
 #include "ctdp-ct.h"
+#include "ctdp-dpcache.h"
 #include "ctdp-flows.h"
 #include "ctdp-ipf.h"
 #include "ctdp-pcap.h"
@@ -130,6 +131,7 @@ struct dp_port {
     pthread_t thread;           /* Its own receive thread (no pool). */
     struct latch exit;
     int pool_thread;            /* With a pool: the thread polling it. */
+    struct ctdp_dpcache cache;  /* Its own thread's (no pool). */
 };
 
 /* With --n-threads, a fixed pool of receive threads, each polling the
@@ -140,6 +142,7 @@ struct dp_thread {
     pthread_t thread;
     struct latch exit;
     struct latch wake;          /* Its set of ports changed. */
+    struct ctdp_dpcache cache;
 };
 
 struct ctdp_dp {
@@ -164,6 +167,9 @@ struct ctdp_dp {
     long long capture_shift;    /* Added to this feed's timestamps. */
     bool clock_is_capture;      /* The clock has followed a capture. */
     uint64_t n_fed;             /* Pcap packets fed, ever. */
+
+    /* The flow cache of the main thread: pcap input and injection. */
+    struct ctdp_dpcache main_cache;
 
 #define CTDP_PIPELINE_STAT(NAME, HELP) ATOMIC(uint64_t) NAME;
     CTDP_PIPELINE_STATS
@@ -252,7 +258,8 @@ ctdp_dp_now(struct ctdp_dp *dp, long long *wall_offset)
 struct dp_when {
     long long now;              /* The tracker's time (ms). */
     long long usec;             /* Stamp for pcap outputs (us since the
-                                 * epoch). */
+                                 * epoch)... */
+    const long long *usecs;     /* ...or, if nonnull, one per packet. */
     bool flush;                 /* Flush pcap outputs after each send (live
                                  * input); the feeder flushes them after
                                  * each slice instead. */
@@ -267,6 +274,7 @@ struct txq {
     size_t n;
     struct {
         ofp_port_t ofport;
+        long long usec;         /* Of every packet in 'batch'. */
         struct dp_packet_batch batch;
     } q[TXQ_PORTS];
 };
@@ -277,7 +285,7 @@ txq_send(struct txq *t, size_t i)
     struct dp_port *dpp = port_get(t->dp, t->q[i].ofport);
 
     if (dpp) {
-        ctdp_port_send(dpp->port, &t->q[i].batch, t->when->usec);
+        ctdp_port_send(dpp->port, &t->q[i].batch, t->q[i].usec);
         if (t->when->flush) {
             ctdp_port_flush(dpp->port);
         }
@@ -295,11 +303,14 @@ txq_flush(struct txq *t)
     t->n = 0;
 }
 
-/* The pipeline's output callback. */
+/* The pipeline's output callback.  A pcap port's packets are written in
+ * runs of one stamp: a packet stamped otherwise than those queued sends
+ * them first. */
 static bool
-txq_output(void *t_, ofp_port_t ofport, struct dp_packet *pkt)
+txq_output(void *t_, ofp_port_t ofport, struct dp_packet *pkt, size_t idx)
 {
     struct txq *t = t_;
+    long long usec = t->when->usecs ? t->when->usecs[idx] : t->when->usec;
     size_t i;
 
     if (!port_get(t->dp, ofport)) {
@@ -318,9 +329,12 @@ txq_output(void *t_, ofp_port_t ofport, struct dp_packet *pkt)
         dp_packet_batch_init(&t->q[i].batch);
         t->n++;
     }
-    if (dp_packet_batch_is_full(&t->q[i].batch)) {
+    if (dp_packet_batch_is_full(&t->q[i].batch)
+        || (!dp_packet_batch_is_empty(&t->q[i].batch)
+            && t->q[i].usec != usec)) {
         txq_send(t, i);
     }
+    t->q[i].usec = usec;
     dp_packet_batch_add(&t->q[i].batch, pkt);
     return true;
 }
@@ -340,37 +354,36 @@ add_stats(struct ctdp_dp *dp, const struct ctdp_pipeline_stats *s)
 #undef CTDP_PIPELINE_STAT
 }
 
-/* Runs 'batch', received on 'in_port', through the pipeline at 'when' and
- * sends what it outputs. */
+/* Runs 'batch', received on 'in_port', through the pipeline at 'when'
+ * with the calling thread's flow cache 'cache', and sends what it
+ * outputs. */
 static void
-process_batch(struct ctdp_dp *dp, struct dp_packet_batch *batch,
-              ofp_port_t in_port, const struct dp_when *when)
+process_batch(struct ctdp_dp *dp, struct ctdp_dpcache *cache,
+              struct dp_packet_batch *batch, ofp_port_t in_port,
+              const struct dp_when *when)
 {
     struct txq t = { .dp = dp, .when = when };
     struct ctdp_pipeline p = {
-        .flows = &dp->flows, .ct = dp->ct, .ipf = dp->ipf,
+        .flows = &dp->flows, .ct = dp->ct, .ipf = dp->ipf, .cache = cache,
         .output = txq_output, .aux = &t,
     };
     struct ctdp_pipeline_stats stats = { 0 };
-    struct dp_packet *pkt;
 
-    DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
-        ctdp_pipeline_run(&p, pkt, in_port, when->now, &stats);
-    }
+    ctdp_pipeline_run(&p, batch, in_port, when->now, &stats);
     txq_flush(&t);
     add_stats(dp, &stats);
 }
 
 /* Processes 'batch', received live on 'in_port', now. */
 static void
-process_live(struct ctdp_dp *dp, struct dp_packet_batch *batch,
-             ofp_port_t in_port)
+process_live(struct ctdp_dp *dp, struct ctdp_dpcache *cache,
+             struct dp_packet_batch *batch, ofp_port_t in_port)
 {
     struct dp_when when = {
         .now = dp_now(dp), .usec = time_wall_usec(), .flush = true,
     };
 
-    process_batch(dp, batch, in_port, &when);
+    process_batch(dp, cache, batch, in_port, &when);
 }
 
 static void *
@@ -386,7 +399,7 @@ port_main(void *dpp_)
         dp_packet_batch_init(&batch);
         error = netdev_rxq_recv(dpp->port->rxq, &batch, NULL);
         if (!error) {
-            process_live(dpp->dp, &batch, dpp->port->ofport);
+            process_live(dpp->dp, &dpp->cache, &batch, dpp->port->ofport);
             ovsrcu_quiesce();
             continue;
         }
@@ -404,15 +417,17 @@ port_main(void *dpp_)
 /* Receives on every live port assigned to pool thread 'idx'; returns true
  * if any had packets.  With 'wait', arranges to wake when any has. */
 static bool
-pool_poll(struct ctdp_dp *dp, int idx, bool wait)
+pool_poll(struct dp_thread *t, bool wait)
 {
+    struct ctdp_dp *dp = t->dp;
+
     bool busy = false;
 
     for (size_t i = 1; i < CTDP_MAX_PORTS; i++) {
         struct dp_port *dpp = ovsrcu_get(struct dp_port *, &dp->ports[i]);
         struct dp_packet_batch batch;
 
-        if (!dpp || !dpp->port->rxq || dpp->pool_thread != idx) {
+        if (!dpp || !dpp->port->rxq || dpp->pool_thread != t->idx) {
             continue;
         }
         if (wait) {
@@ -421,7 +436,7 @@ pool_poll(struct ctdp_dp *dp, int idx, bool wait)
         }
         dp_packet_batch_init(&batch);
         if (!netdev_rxq_recv(dpp->port->rxq, &batch, NULL)) {
-            process_live(dp, &batch, dpp->port->ofport);
+            process_live(dp, &t->cache, &batch, dpp->port->ofport);
             busy = true;
         }
     }
@@ -435,11 +450,11 @@ pool_main(void *t_)
 
     while (!latch_is_set(&t->exit)) {
         latch_poll(&t->wake);
-        if (pool_poll(t->dp, t->idx, false)) {
+        if (pool_poll(t, false)) {
             ovsrcu_quiesce();
             continue;
         }
-        pool_poll(t->dp, t->idx, true);
+        pool_poll(t, true);
         latch_wait(&t->exit);
         latch_wait(&t->wake);
         poll_block();
@@ -544,6 +559,7 @@ ctdp_dp_add_port(struct ctdp_dp *dp, const char *spec_)
     if (port->rxq && dp->pool) {
         latch_set(&dp->pool[dpp->pool_thread].wake);
     } else if (port->rxq) {
+        ctdp_dpcache_init(&dpp->cache);
         dpp->thread = ovs_thread_create("ctdp_port", port_main, dpp);
     }
     if (port->pcap_rx) {
@@ -575,6 +591,7 @@ remove_port(struct ctdp_dp *dp, struct dp_port *dpp)
     } else if (dpp->port->rxq) {
         latch_set(&dpp->exit);
         xpthread_join(dpp->thread, NULL);
+        ctdp_dpcache_destroy(&dpp->cache);
     }
     /* Other threads may still be sending on it until they quiesce. */
     ovsrcu_postpone(dp_port_free, dpp);
@@ -620,20 +637,40 @@ flush_pcaps(struct ctdp_dp *dp)
     }
 }
 
-/* Runs one pcap packet through the pipeline, at its timestamp. */
-static void
-feed_packet(struct ctdp_dp *dp, struct dp_packet *pkt, ofp_port_t in_port,
-            long long usec)
-{
-    struct dp_when when = {
-        .now = clock_hold(dp, usec / 1000), .usec = usec, .flush = false,
-    };
+/* Consecutive pcap packets of one port with one timestamp in ms, which
+ * run through the pipeline as a batch (at the time of all of them). */
+struct feed_batch {
     struct dp_packet_batch batch;
+    ofp_port_t in_port;
+    long long usecs[NETDEV_MAX_BURST];
+};
 
-    dp_packet_batch_init_packet(&batch, pkt);
-    process_batch(dp, &batch, in_port, &when);
-    dp->n_fed++;
-    sweep_if_due(dp, when.now);
+static bool
+feed_batch_takes(const struct feed_batch *fb, ofp_port_t in_port,
+                 long long usec)
+{
+    size_t n = dp_packet_batch_size(&fb->batch);
+
+    return !n || (n < NETDEV_MAX_BURST && in_port == fb->in_port
+                  && usec / 1000 == fb->usecs[0] / 1000);
+}
+
+/* Runs the packets of 'fb' through the pipeline, at their timestamp. */
+static void
+feed_batch_run(struct ctdp_dp *dp, struct feed_batch *fb)
+{
+    size_t n = dp_packet_batch_size(&fb->batch);
+    struct dp_when when = {
+        .now = clock_hold(dp, fb->usecs[0] / 1000), .usecs = fb->usecs,
+        .flush = false,
+    };
+
+    if (n) {
+        process_batch(dp, &dp->main_cache, &fb->batch, fb->in_port, &when);
+        dp_packet_batch_init(&fb->batch);
+        dp->n_fed += n;
+        sweep_if_due(dp, when.now);
+    }
 }
 
 /* The end of all pcap input: reports each capture that ended early, the
@@ -664,7 +701,9 @@ static bool
 feed(struct ctdp_dp *dp, size_t budget, char **errorp)
 {
     struct dp_packet *pkt = NULL;
+    struct feed_batch fb;
 
+    dp_packet_batch_init(&fb.batch);
     for (size_t n = 0; n < budget; n++) {
         ofp_port_t in_port;
         long long usec;
@@ -673,8 +712,14 @@ feed(struct ctdp_dp *dp, size_t budget, char **errorp)
         if (!pkt) {
             break;
         }
-        feed_packet(dp, pkt, in_port, usec);
+        if (!feed_batch_takes(&fb, in_port, usec)) {
+            feed_batch_run(dp, &fb);
+        }
+        fb.in_port = in_port;
+        fb.usecs[dp_packet_batch_size(&fb.batch)] = usec;
+        dp_packet_batch_add(&fb.batch, pkt);
     }
+    feed_batch_run(dp, &fb);
     flush_pcaps(dp);
     if (!pkt && dp->feeding) {
         feed_end(dp, errorp);
@@ -766,7 +811,7 @@ ctdp_dp_inject(struct ctdp_dp *dp, const char *port_name, const char *text)
         return error;
     }
     dp_packet_batch_init_packet(&batch, pkt);
-    process_live(dp, &batch, dpp->port->ofport);
+    process_live(dp, &dp->main_cache, &batch, dpp->port->ofport);
     return NULL;
 }
 
@@ -793,6 +838,7 @@ ctdp_dp_create(int n_threads)
     atomic_init(&dp->clock_held, CLOCK_RUNNING);
     atomic_init(&dp->clock_offset, 0);
     dp->replay = ctdp_replay_create();
+    ctdp_dpcache_init(&dp->main_cache);
     dp->next_sweep = time_msec();
     if (n_threads > 0) {
         dp->n_pool = n_threads;
@@ -804,6 +850,7 @@ ctdp_dp_create(int n_threads)
             t->idx = i;
             latch_init(&t->exit);
             latch_init(&t->wake);
+            ctdp_dpcache_init(&t->cache);
             t->thread = ovs_thread_create("ctdp_rx", pool_main, t);
         }
     }
@@ -816,6 +863,7 @@ stop_pool(struct ctdp_dp *dp)
     for (int i = 0; i < dp->n_pool; i++) {
         latch_set(&dp->pool[i].exit);
         xpthread_join(dp->pool[i].thread, NULL);
+        ctdp_dpcache_destroy(&dp->pool[i].cache);
         latch_destroy(&dp->pool[i].exit);
         latch_destroy(&dp->pool[i].wake);
     }
@@ -836,6 +884,7 @@ ctdp_dp_destroy(struct ctdp_dp *dp)
         }
     }
     stop_pool(dp);
+    ctdp_dpcache_destroy(&dp->main_cache);
     ovsrcu_synchronize();
     ctdp_replay_destroy(dp->replay);
     ctdp_flows_destroy(&dp->flows);
@@ -862,6 +911,67 @@ ctdp_dp_ipf(struct ctdp_dp *dp)
     return dp->ipf;
 }
 
+/* Fills 'caches' with the datapath's flow caches, one per thread that
+ * runs the pipeline: the main thread's first, then the receive threads'
+ * in port or pool order.  Returns how many. */
+static size_t
+dp_caches(struct ctdp_dp *dp, struct ctdp_dpcache **caches)
+{
+    size_t n = 0;
+
+    caches[n++] = &dp->main_cache;
+    for (int i = 0; i < dp->n_pool; i++) {
+        caches[n++] = &dp->pool[i].cache;
+    }
+    for (size_t i = 0; i < CTDP_MAX_PORTS && !dp->pool; i++) {
+        struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
+
+        if (dpp && dpp->port->rxq) {
+            caches[n++] = &dpp->cache;
+        }
+    }
+    return n;
+}
+
+static uint64_t
+read_counter(ATOMIC(uint64_t) *counter)
+{
+    uint64_t v;
+
+    atomic_read_relaxed(counter, &v);
+    return v;
+}
+
+static void
+show_caches(struct ctdp_dp *dp, struct ds *s)
+{
+    struct ctdp_dpcache *caches[CTDP_MAX_PORTS + dp->n_pool + 1];
+    size_t n = dp_caches(dp, caches);
+    uint64_t entries = 0, hits = 0, misses = 0, flushes = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        entries += read_counter(&caches[i]->n_entries);
+        hits += read_counter(&caches[i]->hits);
+        misses += read_counter(&caches[i]->misses);
+        flushes += read_counter(&caches[i]->flushes);
+    }
+    ds_put_format(s, "  flow cache: entries:%"PRIu64" hits:%"PRIu64
+                  " misses:%"PRIu64" flushes:%"PRIu64"\n",
+                  entries, hits, misses, flushes);
+}
+
+void
+ctdp_dp_dump_dp_flows(struct ctdp_dp *dp, struct ds *s)
+{
+    struct ctdp_dpcache *caches[CTDP_MAX_PORTS + dp->n_pool + 1];
+    size_t n = dp_caches(dp, caches);
+    long long now = dp_now(dp);
+
+    for (size_t i = 0; i < n; i++) {
+        ctdp_dpcache_format(caches[i], now, s);
+    }
+}
+
 void
 ctdp_dp_show(struct ctdp_dp *dp, struct ds *s)
 {
@@ -875,6 +985,7 @@ ctdp_dp_show(struct ctdp_dp *dp, struct ds *s)
     }
     ds_put_format(s, "  event listeners: %zu (at most %d)\n",
                   ctdp_ct_n_listeners(dp->ct), CTDP_CT_MAX_LISTENERS);
+    show_caches(dp, s);
     for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
         struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
 

@@ -71,6 +71,10 @@ char *ctdp_dp_inject(struct ctdp_dp *, const char *port, const char *packet)
     OVS_WARN_UNUSED_RESULT;
 void ctdp_dp_show(struct ctdp_dp *, struct ds *);
 
+/* Appends the entries of every thread's flow cache (ctdp-dpcache.h), one
+ * line each, in Open vSwitch's dpctl/dump-flows style. */
+void ctdp_dp_dump_dp_flows(struct ctdp_dp *, struct ds *);
+
 struct ctdp_flows *ctdp_dp_flows(struct ctdp_dp *);
 struct ctdp_ct *ctdp_dp_ct(struct ctdp_dp *);
 struct ctdp_ipf *ctdp_dp_ipf(struct ctdp_dp *);

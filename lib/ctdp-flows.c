@@ -28,10 +28,21 @@
 void
 ctdp_flows_init(struct ctdp_flows *flows)
 {
+    /* As Open vSwitch's tables: lookups in stages (metadata, L2, L3, L4)
+     * and prefix tries on the IPv4 addresses, so that a lookup depends on
+     * as few bits of the flow as it can, which keeps the datapath flow
+     * cache's entries wide (ctdp-dpcache.h). */
+    static const enum mf_field_id prefix_fields[] = {
+        MFF_IPV4_DST, MFF_IPV4_SRC,
+    };
+
     for (size_t i = 0; i < CTDP_N_TABLES; i++) {
-        classifier_init(&flows->tables[i], NULL);
+        classifier_init(&flows->tables[i], flow_segment_u64s);
+        classifier_set_prefix_fields(&flows->tables[i], prefix_fields,
+                                     ARRAY_SIZE(prefix_fields));
     }
     atomic_init(&flows->version, OVS_VERSION_MIN);
+    atomic_init(&flows->gen, 0);
     ovs_mutex_init(&flows->mutex);
 }
 
@@ -51,6 +62,28 @@ current_version(const struct ctdp_flows *flows)
     atomic_read_relaxed(&CONST_CAST(struct ctdp_flows *, flows)->version,
                         &version);
     return version;
+}
+
+/* Tells the datapath's flow caches that the rules changed.  The caller
+ * holds the mutex and has made the change visible to lookups. */
+static void
+bump_gen(struct ctdp_flows *flows)
+    OVS_REQUIRES(flows->mutex)
+{
+    uint64_t gen;
+
+    atomic_read_relaxed(&flows->gen, &gen);
+    atomic_store_explicit(&flows->gen, gen + 1, memory_order_release);
+}
+
+uint64_t
+ctdp_flows_gen(const struct ctdp_flows *flows)
+{
+    uint64_t gen;
+
+    atomic_read_explicit(&CONST_CAST(struct ctdp_flows *, flows)->gen, &gen,
+                         memory_order_acquire);
+    return gen;
 }
 
 /* Removes every rule.  No lookup may run any more. */
@@ -317,6 +350,7 @@ insert_rule(struct ctdp_flows *flows, struct ctdp_rule *rule)
 
     old = classifier_replace(cls, &rule->cr, version, NULL, 0);
     atomic_store_relaxed(&flows->version, version);
+    bump_gen(flows);
     if (old) {
         ovsrcu_postpone(rule_free, CONTAINER_OF(old, struct ctdp_rule, cr));
     }
@@ -507,6 +541,9 @@ ctdp_flows_del(struct ctdp_flows *flows, const char *match_str,
             }
         }
     }
+    if (*n_deleted) {
+        bump_gen(flows);
+    }
     ovs_mutex_unlock(&flows->mutex);
     minimatch_destroy(&fm.match);
     free(fm.ofpacts);
@@ -596,7 +633,7 @@ ctdp_flows_count(struct ctdp_flows *flows)
 
 const struct ctdp_rule *
 ctdp_flows_lookup(const struct ctdp_flows *flows, uint8_t table,
-                  struct flow *flow)
+                  struct flow *flow, struct flow_wildcards *wc)
 {
     const struct cls_rule *cr;
 
@@ -604,16 +641,17 @@ ctdp_flows_lookup(const struct ctdp_flows *flows, uint8_t table,
         return NULL;
     }
     cr = classifier_lookup(&flows->tables[table], current_version(flows),
-                           flow, NULL);
+                           flow, wc);
     return cr ? CONTAINER_OF(cr, struct ctdp_rule, cr) : NULL;
 }
 
 void
-ctdp_rule_account(const struct ctdp_rule *rule_, uint64_t bytes)
+ctdp_rule_account(const struct ctdp_rule *rule_, uint64_t packets,
+                  uint64_t bytes)
 {
     struct ctdp_rule *rule = CONST_CAST(struct ctdp_rule *, rule_);
     uint64_t old;
 
-    atomic_add_relaxed(&rule->n_packets, 1, &old);
+    atomic_add_relaxed(&rule->n_packets, packets, &old);
     atomic_add_relaxed(&rule->n_bytes, bytes, &old);
 }

@@ -26,6 +26,7 @@
 
 struct ctdp_ct_action;
 struct flow;
+struct flow_wildcards;
 struct ofpact;
 struct ofpact_conntrack;
 
@@ -45,6 +46,7 @@ struct ctdp_rule {
 struct ctdp_flows {
     struct classifier tables[CTDP_N_TABLES];
     ATOMIC(ovs_version_t) version;  /* Rules visible to lookups. */
+    ATOMIC(uint64_t) gen;           /* Changes with every add or delete. */
     struct ovs_mutex mutex;         /* One writer at a time. */
 };
 
@@ -63,9 +65,19 @@ char *ctdp_flows_del(struct ctdp_flows *, const char *match,
 void ctdp_flows_dump(struct ctdp_flows *, int table, struct ds *);
 size_t ctdp_flows_count(struct ctdp_flows *);
 
+/* Returns the rule of 'table' that 'flow' matches, or NULL; with 'wc'
+ * nonnull, also adds to it the bits of 'flow' the answer depended on. */
 const struct ctdp_rule *ctdp_flows_lookup(const struct ctdp_flows *,
-                                          uint8_t table, struct flow *);
-void ctdp_rule_account(const struct ctdp_rule *, uint64_t bytes);
+                                          uint8_t table, struct flow *,
+                                          struct flow_wildcards *wc);
+void ctdp_rule_account(const struct ctdp_rule *, uint64_t packets,
+                       uint64_t bytes);
+
+/* The rules' generation: it changes (release) whenever a rule is added,
+ * replaced or deleted, after the change is visible to lookups, so that a
+ * cache of what the rules decided (ctdp-dpcache.h) built at an older one
+ * is stale. */
+uint64_t ctdp_flows_gen(const struct ctdp_flows *);
 
 char *ctdp_flows_check_actions(const struct ofpact *, size_t len)
     OVS_WARN_UNUSED_RESULT;

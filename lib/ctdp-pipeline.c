@@ -3,104 +3,96 @@
 
 #include <string.h>
 #include "ctdp-ct.h"
+#include "ctdp-dpcache.h"
 #include "ctdp-flows.h"
 #include "ctdp-ipf.h"
+#include "ctdp-xlate.h"
 #include "dp-packet.h"
 #include "flow.h"
 #include "openvswitch/meta-flow.h"
 #include "openvswitch/ofp-actions.h"
-#include "openvswitch/vlog.h"
 #include "packets.h"
 #include "util.h"
 
-VLOG_DEFINE_THIS_MODULE(ctdp_pipeline);
-
-/* As Open vSwitch's limit on resubmit depth. */
-#define MAX_DEPTH 64
-
 /* One packet's trip through the tables. */
 struct run {
-    const struct ctdp_pipeline *p;
-    struct dp_packet *pkt;          /* NULL once the tracker dropped it or
-                                     * defragmentation took it. */
+    struct dp_packet *pkt;          /* NULL once it is sent, dropped, or
+                                     * held by defragmentation. */
     /* With 'pkt' a datagram that defragmentation reassembled: its original
      * fragments, which an output sends in its place. */
     struct ctdp_ipf_dgram *dgram;
+    const struct ctdp_recirc *recirc;   /* Where it goes on; NULL: table 0. */
+    const struct ctdp_dpflow *entry;    /* This round's. */
+    size_t idx;                     /* In the received batch. */
     struct flow flow;
-    uint8_t table;                  /* The table being run. */
-    ofp_port_t in_port;
-    long long now;
-    int depth;
-    struct ctdp_pipeline_stats *stats;
 };
 
-static void run_table(struct run *, uint8_t table);
-static void run_actions(struct run *, const struct ofpact *, size_t len);
+/* One received batch. */
+struct trip {
+    const struct ctdp_pipeline *p;
+    ofp_port_t in_port;
+    long long now;
+    struct ctdp_pipeline_stats *stats;
+    struct run runs[NETDEV_MAX_BURST];
+};
 
-/* Copies the packet's ct metadata into the flow that the tables match,
- * as Open vSwitch's flow extraction does after a recirculation. */
+/* The packets of one round that share an entry, in arrival order. */
+struct group {
+    const struct ctdp_dpflow *entry;
+    size_t n;
+    struct run *runs[NETDEV_MAX_BURST];
+};
+
+/* Ends 'r': frees what it still holds. */
 static void
-flow_set_ct(struct flow *flow, const struct pkt_metadata *md)
+run_finish(struct trip *t, struct run *r)
 {
-    flow->ct_state = md->ct_state;
-    flow->ct_zone = md->ct_zone;
-    flow->ct_mark = md->ct_mark;
-    flow->ct_label = md->ct_label;
-    flow->ct_nw_src = flow->ct_nw_dst = 0;
-    memset(&flow->ct_ipv6_src, 0, sizeof flow->ct_ipv6_src);
-    memset(&flow->ct_ipv6_dst, 0, sizeof flow->ct_ipv6_dst);
-    flow->ct_nw_proto = 0;
-    flow->ct_tp_src = flow->ct_tp_dst = 0;
-    if (!md->ct_state || md->ct_state & CS_INVALID) {
-        return;
+    if (r->pkt) {
+        ctdp_ct_packet_done(t->p->ct, r->pkt);
+        dp_packet_delete(r->pkt);
+        r->pkt = NULL;
     }
-    if (md->ct_orig_tuple_ipv6) {
-        const struct ovs_key_ct_tuple_ipv6 *t = &md->ct_orig_tuple.ipv6;
+    if (r->dgram) {
+        for (size_t i = 0; i < r->dgram->n_frags; i++) {
+            dp_packet_delete(r->dgram->frags[i]);
+        }
+        ctdp_ipf_dgram_destroy(r->dgram);
+        free(r->dgram);
+        r->dgram = NULL;
+    }
+}
 
-        flow->ct_ipv6_src = t->ipv6_src;
-        flow->ct_ipv6_dst = t->ipv6_dst;
-        flow->ct_nw_proto = t->ipv6_proto;
-        flow->ct_tp_src = t->src_port;
-        flow->ct_tp_dst = t->dst_port;
+static void
+output_packet(struct trip *t, struct run *r, ofp_port_t port,
+              struct dp_packet *pkt)
+{
+    pkt->md.conn = NULL;        /* A copy's conn stays with the original. */
+    if (!t->p->output(t->p->aux, port, pkt, r->idx)) {
+        t->stats->no_port++;
+    }
+}
+
+/* Sends the packet, or a copy if it is not 'last', to 'port'; a
+ * reassembled datagram leaves as copies of its original fragments, brought
+ * up to date with it. */
+static void
+do_output(struct trip *t, struct run *r, ofp_port_t port, bool last)
+{
+    if (r->dgram) {
+        for (size_t i = 0; i < r->dgram->n_frags; i++) {
+            struct dp_packet *copy = dp_packet_clone(r->dgram->frags[i]);
+
+            ctdp_ipf_sync_fragment(copy, r->dgram);
+            output_packet(t, r, port, copy);
+        }
+    } else if (last) {
+        struct dp_packet *pkt = r->pkt;
+
+        ctdp_ct_packet_done(t->p->ct, pkt);
+        r->pkt = NULL;
+        output_packet(t, r, port, pkt);
     } else {
-        const struct ovs_key_ct_tuple_ipv4 *t = &md->ct_orig_tuple.ipv4;
-
-        flow->ct_nw_src = t->ipv4_src;
-        flow->ct_nw_dst = t->ipv4_dst;
-        flow->ct_nw_proto = t->ipv4_proto;
-        flow->ct_tp_src = t->src_port;
-        flow->ct_tp_dst = t->dst_port;
-    }
-}
-
-static void
-output_copy(struct run *r, ofp_port_t port, struct dp_packet *copy)
-{
-    copy->md.conn = NULL;       /* The conn stays with the original. */
-    if (!r->p->output(r->p->aux, port, copy)) {
-        r->stats->no_port++;
-    }
-}
-
-/* Sends a copy of the packet to 'port'; a reassembled datagram leaves as
- * its original fragments, brought up to date with it. */
-static void
-do_output(struct run *r, ofp_port_t port)
-{
-    if (port == OFPP_IN_PORT) {
-        port = r->in_port;
-    } else if (port == r->in_port) {
-        return;                 /* OpenFlow: never back out by number. */
-    }
-    if (!r->dgram) {
-        output_copy(r, port, dp_packet_clone(r->pkt));
-        return;
-    }
-    for (size_t i = 0; i < r->dgram->n_frags; i++) {
-        struct dp_packet *copy = dp_packet_clone(r->dgram->frags[i]);
-
-        ctdp_ipf_sync_fragment(copy, r->dgram);
-        output_copy(r, port, copy);
+        output_packet(t, r, port, dp_packet_clone(r->pkt));
     }
 }
 
@@ -120,183 +112,212 @@ flow_reextract(struct run *r)
     r->flow = now;
 }
 
-/* Runs the tracker on 'r''s packet with 'a', then the recirculation
- * table of 'oc'. */
+/* Runs the entry's actions, but its ct(), on the packets of 'g'. */
 static void
-track(struct run *r, const struct ofpact_conntrack *oc,
-      const struct ctdp_ct_action *a)
+run_ops(struct trip *t, const struct group *g)
 {
-    struct dp_packet_batch batch;
+    const struct ctdp_dpflow *e = g->entry;
 
-    dp_packet_batch_init_packet(&batch, r->pkt);
-    ctdp_ct_execute(r->p->ct, &batch, a, r->now);
-    if (dp_packet_batch_is_empty(&batch)) {
-        r->pkt = NULL;          /* Dropped and freed by the tracker. */
-        r->stats->ct_drop++;
-        return;
-    }
-    if (r->pkt->md.ct_state & (CS_SRC_NAT | CS_DST_NAT)) {
-        flow_reextract(r);
-    }
-    flow_set_ct(&r->flow, &r->pkt->md);
-    if (oc->recirc_table != NX_CT_RECIRC_NONE) {
-        run_table(r, oc->recirc_table);
+    for (size_t k = 0; k < e->n_ops; k++) {
+        const struct ctdp_op *op = &e->ops[k];
+
+        for (size_t i = 0; i < g->n; i++) {
+            struct run *r = g->runs[i];
+
+            switch (op->type) {
+            case CTDP_OP_OUTPUT:
+                do_output(t, r, op->port, k == e->last_output);
+                break;
+            case CTDP_OP_SET_FIELD:
+                mf_set_flow_value_masked(op->sf->field, op->sf->value,
+                                         ofpact_set_field_mask(op->sf),
+                                         &r->flow);
+                break;
+            case CTDP_OP_REG_MOVE:
+                mf_subfield_copy(&op->move->src, &op->move->dst, &r->flow,
+                                 NULL);
+                break;
+            case CTDP_OP_CT_CLEAR:
+                ctdp_ct_clear(t->p->ct, r->pkt);
+                ctdp_xlate_flow_set_ct(&r->flow, &r->pkt->md);
+                break;
+            case CTDP_OP_TABLE_MISS:
+                t->stats->table_miss++;
+                break;
+            case CTDP_OP_TOO_DEEP:
+                t->stats->too_deep++;
+                break;
+            }
+        }
     }
 }
 
-/* ct() on a fragment: defragmentation first, as the kernel's defrag hook
- * and Open vSwitch's ipf.  An incomplete datagram's fragment is held (its
- * run ends here); the fragment that completes one hands its run over to
- * the whole datagram, as the kernel's datapath does: it is tracked once,
- * every table after sees its L4 header, and an output sends the original
- * fragments (do_output()). */
-static void
-defrag_then_track(struct run *r, const struct ofpact_conntrack *oc,
-                  const struct ctdp_ct_action *a)
+/* Before a ct(): a fragment goes to defragmentation, as the kernel's
+ * defrag hook and Open vSwitch's ipf.  Returns false if it was held (its
+ * run ends here); the fragment that completes a datagram hands its run
+ * over to the whole datagram, as the kernel's datapath does: it is tracked
+ * once, every table after sees its L4 header, and an output sends the
+ * original fragments (do_output()). */
+static bool
+defrag(struct trip *t, struct run *r, uint16_t zone)
 {
     struct ctdp_ipf_dgram d;
 
-    ctdp_ct_packet_done(r->p->ct, r->pkt);
-    switch (ctdp_ipf_gather(r->p->ipf, r->pkt, a->zone, r->now, &d)) {
+    if (!t->p->ipf || !(r->flow.nw_frag & FLOW_NW_FRAG_ANY)) {
+        return true;
+    }
+    ctdp_ct_packet_done(t->p->ct, r->pkt);
+    switch (ctdp_ipf_gather(t->p->ipf, r->pkt, zone, t->now, &d)) {
     case CTDP_IPF_NOT_FRAGMENT:
-        break;
+        return true;
     case CTDP_IPF_HELD:
     case CTDP_IPF_DROPPED:      /* Counted by ipf-get-status. */
         r->pkt = NULL;
-        return;
+        return false;
     case CTDP_IPF_COMPLETE:
     default:
         ovs_assert(!r->dgram);  /* A whole datagram is no fragment. */
         r->pkt = d.whole;
         r->dgram = xmemdup(&d, sizeof d);
         flow_reextract(r);
-        break;
-    }
-    track(r, oc, a);
-}
-
-static void
-do_ct(struct run *r, const struct ofpact_conntrack *oc)
-{
-    struct ctdp_ct_action a;
-
-    ctdp_flows_ct_action(oc, &r->flow, &a);
-    if (r->p->ipf && r->flow.nw_frag & FLOW_NW_FRAG_ANY) {
-        defrag_then_track(r, oc, &a);
-    } else {
-        track(r, oc, &a);
+        return true;
     }
 }
 
+/* Runs the entry's ct() on the packets of 'g' as one batch, and appends
+ * those the tracker kept, with their ct fields set and the entry's
+ * recirculation id, to 'next'; the others' runs end. */
 static void
-do_resubmit(struct run *r, const struct ofpact_resubmit *rs)
+run_ct(struct trip *t, const struct group *g, struct run **next,
+       size_t *n_next)
 {
-    uint8_t table = rs->table_id == 0xff ? r->table : rs->table_id;
-    ofp_port_t saved_in_port = r->flow.in_port.ofp_port;
+    const struct ctdp_dpflow *e = g->entry;
+    struct run *tracked[NETDEV_MAX_BURST];
+    struct dp_packet_batch batch;
+    size_t n = 0, j = 0;
 
-    if (rs->in_port != OFPP_IN_PORT) {
-        r->flow.in_port.ofp_port = rs->in_port;
-    }
-    run_table(r, table);
-    r->flow.in_port.ofp_port = saved_in_port;
-}
+    dp_packet_batch_init(&batch);
+    for (size_t i = 0; i < g->n; i++) {
+        struct run *r = g->runs[i];
 
-/* Runs the actions 'ofpacts' ('len' bytes) in order, until the end, a
- * goto_table, or a drop. */
-static void
-run_actions(struct run *r, const struct ofpact *ofpacts, size_t len)
-{
-    const struct ofpact *a;
-
-    OFPACT_FOR_EACH (a, ofpacts, len) {
-        if (!r->pkt) {
-            return;
-        }
-        switch (a->type) {
-        case OFPACT_OUTPUT:
-            do_output(r, ofpact_get_OUTPUT(a)->port);
-            break;
-        case OFPACT_RESUBMIT:
-            do_resubmit(r, ofpact_get_RESUBMIT(a));
-            break;
-        case OFPACT_GOTO_TABLE:
-            run_table(r, ofpact_get_GOTO_TABLE(a)->table_id);
-            return;
-        case OFPACT_CT:
-            do_ct(r, ofpact_get_CT(a));
-            break;
-        case OFPACT_CT_CLEAR:
-            ctdp_ct_clear(r->p->ct, r->pkt);
-            flow_set_ct(&r->flow, &r->pkt->md);
-            break;
-        case OFPACT_SET_FIELD: {
-            const struct ofpact_set_field *sf = ofpact_get_SET_FIELD(a);
-
-            mf_set_flow_value_masked(sf->field, sf->value,
-                                     ofpact_set_field_mask(sf), &r->flow);
-            break;
-        }
-        case OFPACT_REG_MOVE: {
-            const struct ofpact_reg_move *m = ofpact_get_REG_MOVE(a);
-
-            mf_subfield_copy(&m->src, &m->dst, &r->flow, NULL);
-            break;
-        }
-        default:
-            /* ctdp_flows refuses every other action. */
-            break;
+        if (defrag(t, r, e->ct_action.zone)) {
+            dp_packet_batch_add(&batch, r->pkt);
+            tracked[n++] = r;
+        } else {
+            run_finish(t, r);
         }
     }
-}
-
-static void
-run_table(struct run *r, uint8_t table)
-{
-    const struct ctdp_rule *rule;
-    uint8_t saved = r->table;
-
-    if (++r->depth > MAX_DEPTH) {
-        r->stats->too_deep++;
-        r->depth--;
+    if (!n) {
         return;
     }
-    rule = ctdp_flows_lookup(r->p->flows, table, &r->flow);
-    if (!rule) {
-        r->stats->table_miss++;
-    } else {
-        ctdp_rule_account(rule, dp_packet_size(r->pkt));
-        r->table = table;
-        run_actions(r, rule->ofpacts, rule->ofpacts_len);
-        r->table = saved;
+    ctdp_ct_execute(t->p->ct, &batch, &e->ct_action, t->now);
+
+    /* The tracker keeps the packets it does not drop in order. */
+    for (size_t i = 0; i < n; i++) {
+        struct run *r = tracked[i];
+
+        if (j < dp_packet_batch_size(&batch) && batch.packets[j] == r->pkt) {
+            j++;
+            if (r->pkt->md.ct_state & (CS_SRC_NAT | CS_DST_NAT)) {
+                flow_reextract(r);
+            }
+            ctdp_xlate_flow_set_ct(&r->flow, &r->pkt->md);
+            r->recirc = e->recirc;
+            r->flow.recirc_id = e->recirc->id;
+            next[(*n_next)++] = r;
+        } else {
+            r->pkt = NULL;      /* Freed by the tracker. */
+            t->stats->ct_drop++;
+            run_finish(t, r);
+        }
     }
-    r->depth--;
 }
 
-/* Runs 'pkt', received on 'in_port', through the tables at time 'now';
- * takes the packet over. */
+static void
+run_group(struct trip *t, const struct group *g, struct run **next,
+          size_t *n_next)
+{
+    uint64_t bytes = 0;
+
+    for (size_t i = 0; i < g->n; i++) {
+        bytes += dp_packet_size(g->runs[i]->pkt);
+    }
+    ctdp_dpflow_account(g->entry, g->n, bytes, t->now);
+    run_ops(t, g);
+    if (g->entry->ct) {
+        run_ct(t, g, next, n_next);
+    } else {
+        for (size_t i = 0; i < g->n; i++) {
+            run_finish(t, g->runs[i]);
+        }
+    }
+}
+
+/* Looks up the 'n' runs of 'active' and sorts them into 'groups' by
+ * entry, in order of first arrival; returns the number of groups. */
+static size_t
+classify(struct trip *t, struct run **active, size_t n, struct group *groups)
+{
+    size_t n_groups = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct run *r = active[i];
+        size_t k;
+
+        r->entry = ctdp_dpcache_get(t->p->cache, t->p->flows, r->recirc,
+                                    &r->flow);
+        for (k = 0; k < n_groups && groups[k].entry != r->entry; k++) {
+            continue;
+        }
+        if (k == n_groups) {
+            groups[k].entry = r->entry;
+            groups[k].n = 0;
+            n_groups++;
+        }
+        groups[k].runs[groups[k].n++] = r;
+    }
+    return n_groups;
+}
+
+static void
+run_start(struct trip *t, struct run *r, struct dp_packet *pkt, size_t idx)
+{
+    r->pkt = pkt;
+    r->dgram = NULL;
+    r->recirc = NULL;
+    r->idx = idx;
+    pkt_metadata_init(&pkt->md, u32_to_odp(ofp_to_u16(t->in_port)));
+    flow_extract(pkt, &r->flow);
+    r->flow.in_port.ofp_port = t->in_port;
+}
+
 void
-ctdp_pipeline_run(const struct ctdp_pipeline *p, struct dp_packet *pkt,
+ctdp_pipeline_run(const struct ctdp_pipeline *p, struct dp_packet_batch *batch,
                   ofp_port_t in_port, long long now,
                   struct ctdp_pipeline_stats *stats)
 {
-    struct run r = {
-        .p = p, .pkt = pkt, .in_port = in_port, .now = now,
-        .stats = stats,
-    };
+    struct trip t = { .p = p, .in_port = in_port, .now = now,
+                      .stats = stats };
+    struct group groups[NETDEV_MAX_BURST];
+    struct run *active[NETDEV_MAX_BURST];
+    struct dp_packet *pkt;
+    size_t n = 0;
 
-    pkt_metadata_init(&pkt->md, u32_to_odp(ofp_to_u16(in_port)));
-    flow_extract(pkt, &r.flow);
-    r.flow.in_port.ofp_port = in_port;
-    run_table(&r, 0);
-    if (r.pkt) {
-        ctdp_ct_packet_done(p->ct, r.pkt);
-        dp_packet_delete(r.pkt);
+    ctdp_dpcache_sync(p->cache, p->flows);
+    DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
+        run_start(&t, &t.runs[i], pkt, i);
+        active[n++] = &t.runs[i];
     }
-    if (r.dgram) {
-        for (size_t i = 0; i < r.dgram->n_frags; i++) {
-            dp_packet_delete(r.dgram->frags[i]);
+    dp_packet_batch_init(batch);
+
+    /* A round per segment: each ct() sends the packets it keeps into the
+     * next round. */
+    while (n) {
+        size_t n_groups = classify(&t, active, n, groups);
+
+        n = 0;
+        for (size_t k = 0; k < n_groups; k++) {
+            run_group(&t, &groups[k], active, &n);
         }
-        ctdp_ipf_dgram_destroy(r.dgram);
-        free(r.dgram);
     }
 }

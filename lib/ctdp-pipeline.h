@@ -1,7 +1,7 @@
 #ifndef CTDP_PIPELINE_H
 #define CTDP_PIPELINE_H 1
 
-/* The pipeline: one packet through the flow tables.
+/* The pipeline: a batch of received packets through the flow tables.
  *
  * A packet starts at table 0 with its in_port; the highest-priority
  * matching rule's actions run in order:
@@ -28,19 +28,33 @@
  *   ct_clear, set_field/load, move, note.
  *
  * No match is a drop.  When the pipeline is done, the packet's
- * uncommitted conn is freed and the packet itself too (outputs are
- * copies).  Every drop has a named counter.
+ * uncommitted conn is freed; the last output of a packet whose walk ends
+ * with it sends the packet itself, every other output a copy.  Every drop
+ * has a named counter.
+ *
+ * How: the walk is translated once per kind of packet into segments that
+ * end at a ct() (ctdp-xlate.h), kept in the calling thread's flow cache
+ * (ctdp-dpcache.h).  A batch is looked up in the cache; the packets of
+ * one entry run its actions together, and its ct() as one batch of the
+ * tracker; those the tracker keeps are looked up again at the entry's
+ * recirculation id, as Open vSwitch's datapath runs per-flow batches and
+ * recirculates.  Packets of different entries may so leave in another
+ * order than they came; packets of one flow keep theirs.  What each rule
+ * matched is counted exactly, through the entries.
  *
  * Thread-safety: ctdp_pipeline_run() may run in any number of threads at
- * once; each must quiesce (RCU) between packets from time to time. */
+ * once, each with a flow cache of its own; each must quiesce (RCU)
+ * between batches from time to time. */
 
 #include <stdint.h>
 #include "openvswitch/types.h"
 
 struct ctdp_ct;
+struct ctdp_dpcache;
 struct ctdp_flows;
 struct ctdp_ipf;
 struct dp_packet;
+struct dp_packet_batch;
 
 #define CTDP_PIPELINE_STATS                                             \
     CTDP_PIPELINE_STAT(table_miss, "packets that matched no flow")     \
@@ -54,19 +68,24 @@ struct ctdp_pipeline_stats {
 #undef CTDP_PIPELINE_STAT
 };
 
-/* What the pipeline runs against.  'output' receives each copy to send
- * and takes it over ('port' is an OpenFlow port number); it returns false,
+/* What the pipeline runs against.  'output' receives each packet to send
+ * and takes it over ('port' is an OpenFlow port number, 'idx' the index in
+ * the received batch of the packet it comes from); it returns false,
  * keeping nothing, if there is no such port. */
 struct ctdp_pipeline {
     const struct ctdp_flows *flows;
     struct ctdp_ct *ct;
     struct ctdp_ipf *ipf;       /* NULL: fragments are tracked as they are
                                  * (and so marked invalid). */
-    bool (*output)(void *aux, ofp_port_t port, struct dp_packet *);
+    struct ctdp_dpcache *cache; /* The calling thread's. */
+    bool (*output)(void *aux, ofp_port_t port, struct dp_packet *,
+                   size_t idx);
     void *aux;
 };
 
-void ctdp_pipeline_run(const struct ctdp_pipeline *, struct dp_packet *,
+/* Runs the packets of 'batch', received on 'in_port', through the tables
+ * at time 'now'; takes them over and leaves 'batch' empty. */
+void ctdp_pipeline_run(const struct ctdp_pipeline *, struct dp_packet_batch *,
                        ofp_port_t in_port, long long now,
                        struct ctdp_pipeline_stats *);
 

@@ -6,6 +6,7 @@ tests_unit_ctdp_unit_SOURCES = \
 	tests/unit/ctdp-unit.h \
 	tests/unit/test-command.c \
 	tests/unit/test-flows.c \
+	tests/unit/test-pipeline.c \
 	tests/unit/test-random.c \
 	tests/unit/ctdp-pkt.c \
 	tests/unit/ctdp-pkt.h \

@@ -162,6 +162,7 @@ APPCTL_CALLS = [
     ("add-flows", ["{flows-file}"], ""),
     ("del-flows", ["table=5"], ""),
     ("dump-flows", ["table=1"], ""),
+    ("dump-dp-flows", [], ""),
     ("inject", ["p1", UDP], ""),
     ("dump-conntrack", ["zone=0"], "=="),
     ("dump-conntrack-exp", ["zone=0"], "=="),

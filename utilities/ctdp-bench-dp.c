@@ -19,7 +19,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "csum.h"
 #include "ovs-rcu.h"
+#include "packets.h"
 #include "util.h"
 
 /* Packets of each flow after its first; the first of a TCP flow is its
@@ -50,12 +52,14 @@ capture_close(struct capture *c)
 
 /* Writes one IPv4 frame between an inside host, 10.1.x.y (x.y from
  * 'flow'), and the server 10.2.0.1: from the host, or back to it if
- * 'reply'. */
+ * 'reply'; the L4 header and payload 'l4' get their checksum, as the IP
+ * header does. */
 static void
 put_frame(struct capture *c, uint64_t usec, uint32_t flow, bool reply,
-          uint8_t proto, const uint8_t *l4, size_t l4_len)
+          uint8_t proto, uint8_t *l4, size_t l4_len)
 {
     uint8_t f[14 + 20 + 64] = { 0 };
+    ovs_be16 sum;
     uint8_t host[4] = { 10, 1, flow >> 8, flow };
     uint8_t server[4] = { 10, 2, 0, 1 };
     struct pcap_pkthdr h;
@@ -71,6 +75,20 @@ put_frame(struct capture *c, uint64_t usec, uint32_t flow, bool reply,
     f[23] = proto;
     memcpy(&f[26], reply ? server : host, 4);
     memcpy(&f[30], reply ? host : server, 4);
+    sum = csum(&f[14], 20);
+    memcpy(&f[24], &sum, 2);
+    if (proto == 1) {
+        sum = csum(l4, l4_len);
+        memcpy(&l4[2], &sum, 2);
+    } else if (proto == 6) {
+        ovs_be32 src, dst;
+
+        memcpy(&src, &f[26], 4);
+        memcpy(&dst, &f[30], 4);
+        sum = csum_finish(csum_continue(packet_csum_pseudoheader(
+                              (const struct ip_header *) &f[14]), l4, l4_len));
+        memcpy(&l4[16], &sum, 2);
+    }
     memcpy(&f[34], l4, l4_len);
     h.ts.tv_sec = usec / 1000000;
     h.ts.tv_usec = usec % 1000000;
@@ -78,8 +96,20 @@ put_frame(struct capture *c, uint64_t usec, uint32_t flow, bool reply,
     pcap_dump((u_char *) c->dumper, &h, f);
 }
 
-/* Fills 'l4' with the L4 header of packet 'k' of 'flow'; returns its
- * length, with its protocol in '*proto' and its direction in '*reply'. */
+/* Fills 'l4' with the L4 header (and a TCP segment's payload) of packet
+ * 'k' of 'flow', checksum left 0; returns its length, with its protocol in
+ * '*proto' and its direction in '*reply'.  A TCP flow is a handshake, then
+ * 16-byte segments from the host, each acknowledged by the server, with
+ * the sequence numbers a tracker checks (ISNs 1000 and 5000). */
+static void
+put_be32(uint8_t *p, uint32_t x)
+{
+    p[0] = x >> 24;
+    p[1] = x >> 16;
+    p[2] = x >> 8;
+    p[3] = x;
+}
+
 static size_t
 flow_packet(uint32_t flow, int k, uint8_t *proto, bool *reply, uint8_t *l4)
 {
@@ -106,9 +136,25 @@ flow_packet(uint32_t flow, int k, uint8_t *proto, bool *reply, uint8_t *l4)
         return 8;
     }
     *proto = 6;
+    uint32_t seq, ack, data = 0;
+
+    if (!rpl) {
+        data = k >= 4 ? 16 : 0;
+        seq = k ? 1001 + 16 * (k >= 4 ? (k - 4) / 2 : 0) : 1000;
+        ack = k ? 5001 : 0;
+    } else {
+        seq = k == 1 ? 5000 : 5001;
+        ack = 1001 + 16 * (k >= 3 ? (k - 3) / 2 : 0);
+    }
+    put_be32(&l4[4], seq);
+    put_be32(&l4[8], ack);
     l4[12] = 5 << 4;
-    l4[13] = k == 0 ? 0x02 : k == 1 ? 0x12 : 0x10;    /* SYN, SYN-ACK, ACK */
-    return 20;
+    l4[13] = (k == 0 ? 0x02 : k == 1 ? 0x12                /* SYN, SYN-ACK */
+              : data ? 0x18 : 0x10);                        /* PSH-ACK, ACK */
+    l4[14] = 0xff;                                          /* Window. */
+    l4[15] = 0xff;
+    memset(&l4[20], 'x', data);
+    return 20 + data;
 }
 
 /* Writes the two captures; returns the number of packets. */
@@ -122,7 +168,7 @@ write_captures(const char *in, const char *out, uint32_t n_flows, int rounds)
     capture_open(&cout, out);
     for (int k = 0; k < rounds; k++) {
         for (uint32_t flow = 0; flow < n_flows; flow++) {
-            uint8_t l4[20], proto;
+            uint8_t l4[40], proto;
             bool reply;
             size_t len = flow_packet(flow, k, &proto, &reply, l4);
 
@@ -153,10 +199,40 @@ ctdpd_path(void)
     return path;
 }
 
-/* Runs `ctdpd --replay` on the captures and returns its wall time in
- * seconds, or a negative value if it failed. */
+/* Returns the tracker's "invalid" count from `ctdpd --replay`'s output in
+ * 'path', or -1 if it has none. */
+static long long
+read_invalid(const char *path)
+{
+    char buf[65536], *p;
+    long long n = -1;
+    FILE *f = fopen(path, "r");
+
+    if (f) {
+        size_t len;
+
+        /* The statistics come last, after the table. */
+        if (fseek(f, -(long) (sizeof buf - 1), SEEK_END)) {
+            rewind(f);
+        }
+        len = fread(buf, 1, sizeof buf - 1, f);
+
+        buf[len] = '\0';
+        p = strstr(buf, " invalid=");
+        if (p) {
+            n = strtoll(p + strlen(" invalid="), NULL, 10);
+        }
+        fclose(f);
+    }
+    return n;
+}
+
+/* Runs `ctdpd --replay` on the captures, its output to 'log', and returns
+ * its wall time in seconds, or a negative value if it failed or the
+ * tracker found a packet invalid (every packet of the captures is
+ * valid). */
 static double
-replay(const char *ctdpd, const char *in, const char *out)
+replay(const char *ctdpd, const char *in, const char *out, const char *log)
 {
     char *port_in = xasprintf("--port=in=pcap:rx=%s", in);
     char *port_out = xasprintf("--port=out=pcap:rx=%s", out);
@@ -170,8 +246,9 @@ replay(const char *ctdpd, const char *in, const char *out)
         ovs_fatal(errno, "fork");
     } else if (!pid) {
         int null = open("/dev/null", O_WRONLY);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-        dup2(null, STDOUT_FILENO);
+        dup2(fd, STDOUT_FILENO);
         dup2(null, STDERR_FILENO);
         execl(ctdpd, "ctdpd", "--replay", port_in, port_out, (char *) NULL);
         _exit(127);
@@ -182,7 +259,7 @@ replay(const char *ctdpd, const char *in, const char *out)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     free(port_in);
     free(port_out);
-    if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+    if (!WIFEXITED(status) || WEXITSTATUS(status) || read_invalid(log)) {
         return -1;
     }
     return (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -193,7 +270,7 @@ bench_datapath(const struct bench_config *cfg, uint32_t n_flows,
                struct bench_runs *runs)
 {
     char dir[] = "/tmp/ctdp-bench-XXXXXX";
-    char *ctdpd = ctdpd_path(), *files[4];
+    char *ctdpd = ctdpd_path(), *files[5];
     uint64_t n;
 
     if (!mkdtemp(dir)) {
@@ -202,12 +279,13 @@ bench_datapath(const struct bench_config *cfg, uint32_t n_flows,
     for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
         files[i] = xasprintf("%s/%zu.pcap", dir, i);
     }
-    /* files[0..1]: the workload; files[2..3]: one packet, the baseline. */
+    /* files[0..1]: the workload; files[2..3]: one packet, the baseline;
+     * files[4]: ctdpd's output. */
     n = write_captures(files[0], files[1], n_flows, DP_ROUNDS + 1);
     write_captures(files[2], files[3], 1, 1);
     for (unsigned int r = 0; r < cfg->heavy_runs; r++) {
-        double t = replay(ctdpd, files[0], files[1]);
-        double t0 = replay(ctdpd, files[2], files[3]);
+        double t = replay(ctdpd, files[0], files[1], files[4]);
+        double t0 = replay(ctdpd, files[2], files[3], files[4]);
 
         if (t < 0 || t0 < 0 || t <= t0) {
             runs->misses++;

@@ -10,6 +10,7 @@
 
 extern const struct ctdp_unit_suite command_suite;
 extern const struct ctdp_unit_suite flows_suite;
+extern const struct ctdp_unit_suite pipeline_suite;
 extern const struct ctdp_unit_suite random_suite;
 extern const struct ctdp_unit_suite ct_basic_suite;
 extern const struct ctdp_unit_suite ct_limits_suite;
@@ -30,6 +31,7 @@ extern const struct ctdp_unit_suite ct_table_suite;
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
     &flows_suite,
+    &pipeline_suite,
     &random_suite,
     &ct_basic_suite,
     &ct_limits_suite,
