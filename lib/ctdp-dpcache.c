@@ -11,7 +11,7 @@
 #include "ovs-rcu.h"
 #include "util.h"
 
-/* The lookups between two sorts of the subtables by hits. */
+/* The lookups of a partition between two sorts of its subtables. */
 #define SORT_INTERVAL 4096
 
 /* Entries of one mask.  A wildcarded flow matches only packets its
@@ -26,24 +26,25 @@ struct dpc_subtable {
     uint64_t hits;              /* Since the last sort. */
 };
 
-/* The subtables, as readers see them: replaced whole (RCU). */
+/* A partition's subtables, as readers see them: replaced whole (RCU). */
 struct dpc_subtables {
     size_t n;
     struct dpc_subtable *s[];
 };
 
 static struct dpc_subtables *
-subtables_get(const struct ctdp_dpcache *c)
+subtables_get(const struct dpc_partition *part)
 {
-    return ovsrcu_get(struct dpc_subtables *, &c->subtables);
+    return ovsrcu_get(struct dpc_subtables *, &part->subtables);
 }
 
-/* Publishes a copy of the subtables, with 'add' appended if nonnull. */
+/* Publishes a copy of the subtables of 'part', with 'add' appended if
+ * nonnull. */
 static void
-subtables_publish(struct ctdp_dpcache *c, struct dpc_subtable **s, size_t n,
-                  struct dpc_subtable *add)
+subtables_publish(struct dpc_partition *part, struct dpc_subtable **s,
+                  size_t n, struct dpc_subtable *add)
 {
-    struct dpc_subtables *new, *old = subtables_get(c);
+    struct dpc_subtables *new, *old = subtables_get(part);
 
     new = xmalloc(sizeof *new + (n + 1) * sizeof new->s[0]);
     memcpy(new->s, s, n * sizeof new->s[0]);
@@ -51,25 +52,18 @@ subtables_publish(struct ctdp_dpcache *c, struct dpc_subtable **s, size_t n,
         new->s[n++] = add;
     }
     new->n = n;
-    ovsrcu_set(&c->subtables, new);
+    ovsrcu_set(&part->subtables, new);
     if (old) {
         ovsrcu_postpone(free, old);
     }
 }
 
-void
-ctdp_dpcache_init(struct ctdp_dpcache *c)
+static void
+partition_init(struct dpc_partition *part)
 {
-    ovsrcu_init(&c->subtables, NULL);
-    subtables_publish(c, NULL, 0, NULL);
-    c->n_lookups = 0;
-    hmap_init(&c->recircs);
-    c->next_id = 1;
-    c->gen = 0;
-    atomic_init(&c->n_entries, 0);
-    atomic_init(&c->hits, 0);
-    atomic_init(&c->misses, 0);
-    atomic_init(&c->flushes, 0);
+    ovsrcu_init(&part->subtables, NULL);
+    subtables_publish(part, NULL, 0, NULL);
+    part->n_lookups = 0;
 }
 
 static void
@@ -78,17 +72,6 @@ dpflow_free(struct ctdp_dpflow *e)
     free(e->ops);
     free(e->rules);
     free(e);
-}
-
-/* Adds to a counter only its cache's thread writes (no atomic
- * read-modify-write needed: readers only need whole values). */
-static void
-counter_add(ATOMIC(uint64_t) *counter, uint64_t n)
-{
-    uint64_t v;
-
-    atomic_read_relaxed(counter, &v);
-    atomic_store_relaxed(counter, v + n);
 }
 
 /* Frees 's' and its entries, which no one can reach any more. */
@@ -104,21 +87,62 @@ subtable_free(struct dpc_subtable *s)
     free(s);
 }
 
-/* Removes every entry and id; they are freed after the grace period.  Ids
- * are not reused, so that a packet still carrying one (its continuation
- * is still valid) never meets another continuation's entries. */
+/* Empties 'part': its subtables are freed after the grace period. */
 static void
-flush(struct ctdp_dpcache *c)
+partition_clear(struct dpc_partition *part)
 {
-    struct dpc_subtables *st = subtables_get(c);
-    struct ctdp_recirc *r;
+    struct dpc_subtables *st = subtables_get(part);
 
     for (size_t i = 0; i < st->n; i++) {
         ovsrcu_postpone(subtable_free, st->s[i]);
     }
-    subtables_publish(c, NULL, 0, NULL);
-    HMAP_FOR_EACH_POP (r, node, &c->recircs) {
-        ovsrcu_postpone(free, r);
+    subtables_publish(part, NULL, 0, NULL);
+}
+
+static void
+recirc_free(struct ctdp_recirc *r)
+{
+    free(ovsrcu_get_protected(struct dpc_subtables *, &r->part.subtables));
+    free(r);
+}
+
+void
+ctdp_dpcache_init(struct ctdp_dpcache *c)
+{
+    partition_init(&c->root);
+    cmap_init(&c->recircs);
+    c->next_id = 1;
+    c->gen = 0;
+    atomic_init(&c->n_entries, 0);
+    atomic_init(&c->hits, 0);
+    atomic_init(&c->misses, 0);
+    atomic_init(&c->flushes, 0);
+}
+
+/* Adds to a counter only its cache's thread writes (no atomic
+ * read-modify-write needed: readers only need whole values). */
+static void
+counter_add(ATOMIC(uint64_t) *counter, uint64_t n)
+{
+    uint64_t v;
+
+    atomic_read_relaxed(counter, &v);
+    atomic_store_relaxed(counter, v + n);
+}
+
+/* Removes every entry and id; they are freed after the grace period.  Ids
+ * are not reused, so that a packet still carrying one never meets another
+ * continuation's entries. */
+static void
+flush(struct ctdp_dpcache *c)
+{
+    struct ctdp_recirc *r;
+
+    partition_clear(&c->root);
+    CMAP_FOR_EACH (r, node, &c->recircs) {
+        partition_clear(&r->part);
+        cmap_remove(&c->recircs, &r->node, r->hash);
+        ovsrcu_postpone(recirc_free, r);
     }
     atomic_store_relaxed(&c->n_entries, 0);
 }
@@ -127,44 +151,43 @@ void
 ctdp_dpcache_destroy(struct ctdp_dpcache *c)
 {
     flush(c);
-    ovsrcu_postpone(free, subtables_get(c));
-    hmap_destroy(&c->recircs);
+    ovsrcu_postpone(free, subtables_get(&c->root));
+    cmap_destroy(&c->recircs);
 }
 
 void
 ctdp_dpcache_sync(struct ctdp_dpcache *c, const struct ctdp_flows *flows)
 {
     uint64_t gen = ctdp_flows_gen(flows);
+    uint64_t n;
 
-    if (gen != c->gen) {
-        uint64_t n;
-
-        atomic_read_relaxed(&c->n_entries, &n);
-        if (n) {
-            flush(c);
-            counter_add(&c->flushes, 1);
-        }
-        c->gen = gen;
+    atomic_read_relaxed(&c->n_entries, &n);
+    if (n && (gen != c->gen || n >= CTDP_DPCACHE_MAX)) {
+        flush(c);
+        counter_add(&c->flushes, 1);
     }
+    c->gen = gen;
 }
 
 /* Returns the id of continuation 'cont', giving it one if it has none. */
-static const struct ctdp_recirc *
+static struct ctdp_recirc *
 recirc_intern(struct ctdp_dpcache *c, const struct ctdp_xlate_cont *cont)
 {
     size_t size = ctdp_xlate_cont_size(cont);
     uint32_t hash = hash_bytes(cont, size, 0);
     struct ctdp_recirc *r;
 
-    HMAP_FOR_EACH_WITH_HASH (r, node, hash, &c->recircs) {
+    CMAP_FOR_EACH_WITH_HASH (r, node, hash, &c->recircs) {
         if (!memcmp(&r->cont, cont, size)) {
             return r;
         }
     }
     r = xmalloc(offsetof(struct ctdp_recirc, cont) + size);
     r->id = c->next_id++;
+    r->hash = hash;
+    partition_init(&r->part);
     memcpy(&r->cont, cont, size);
-    hmap_insert(&c->recircs, &r->node, hash);
+    cmap_insert(&c->recircs, &r->node, hash);
     return r;
 }
 
@@ -199,6 +222,21 @@ subtable_key(const struct dpc_subtable *s, const struct flow *flow,
     return hash_finish(hash, s->n_words * 8);
 }
 
+/* Does 'flow' match 'e'? */
+static bool
+dpflow_matches(const struct ctdp_dpflow *e, const struct flow *flow)
+{
+    const struct dpc_subtable *s = e->subtable;
+    const uint64_t *f = (const uint64_t *) flow;
+
+    for (size_t i = 0; i < s->n_words; i++) {
+        if ((f[s->words[i]] & s->masks[i]) != e->key[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static struct ctdp_dpflow *
 subtable_find(const struct dpc_subtable *s, const struct flow *flow)
 {
@@ -231,11 +269,12 @@ subtable_create(const struct flow_wildcards *wc)
     return s;
 }
 
-/* Returns the subtable of mask 'wc', adding one if there is none. */
+/* Returns the subtable of 'part' for mask 'wc', adding one if there is
+ * none. */
 static struct dpc_subtable *
-subtable_for(struct ctdp_dpcache *c, const struct flow_wildcards *wc)
+subtable_for(struct dpc_partition *part, const struct flow_wildcards *wc)
 {
-    struct dpc_subtables *st = subtables_get(c);
+    struct dpc_subtables *st = subtables_get(part);
     struct dpc_subtable *s;
 
     for (size_t i = 0; i < st->n; i++) {
@@ -244,7 +283,7 @@ subtable_for(struct ctdp_dpcache *c, const struct flow_wildcards *wc)
         }
     }
     s = subtable_create(wc);
-    subtables_publish(c, st->s, st->n, s);
+    subtables_publish(part, st->s, st->n, s);
     return s;
 }
 
@@ -260,9 +299,9 @@ compare_hits(const void *a_, const void *b_)
 /* Puts the most hit subtables first, if they are not, and starts
  * counting anew. */
 static void
-subtables_sort(struct ctdp_dpcache *c)
+subtables_sort(struct dpc_partition *part)
 {
-    struct dpc_subtables *st = subtables_get(c);
+    struct dpc_subtables *st = subtables_get(part);
     bool sorted = true;
 
     for (size_t i = 1; i < st->n; i++) {
@@ -273,23 +312,23 @@ subtables_sort(struct ctdp_dpcache *c)
 
         memcpy(s, st->s, st->n * sizeof s[0]);
         qsort(s, st->n, sizeof s[0], compare_hits);
-        subtables_publish(c, s, st->n, NULL);
-        st = subtables_get(c);
+        subtables_publish(part, s, st->n, NULL);
+        st = subtables_get(part);
     }
     for (size_t i = 0; i < st->n; i++) {
         st->s[i]->hits = 0;
     }
-    c->n_lookups = 0;
+    part->n_lookups = 0;
 }
 
 static struct ctdp_dpflow *
-lookup(struct ctdp_dpcache *c, const struct flow *flow)
+lookup(struct dpc_partition *part, const struct flow *flow)
 {
-    struct dpc_subtables *st = subtables_get(c);
+    struct dpc_subtables *st = subtables_get(part);
 
-    if (++c->n_lookups >= SORT_INTERVAL) {
-        subtables_sort(c);
-        st = subtables_get(c);
+    if (++part->n_lookups >= SORT_INTERVAL) {
+        subtables_sort(part);
+        st = subtables_get(part);
     }
     for (size_t i = 0; i < st->n; i++) {
         struct ctdp_dpflow *e = subtable_find(st->s[i], flow);
@@ -303,12 +342,12 @@ lookup(struct ctdp_dpcache *c, const struct flow *flow)
 }
 
 /* Makes an entry of the segment 'x' translated from 'flow', taking over
- * its arrays, and puts it in its subtable. */
+ * its arrays, and puts it in its subtable of 'part'. */
 static struct ctdp_dpflow *
-dpflow_create(struct ctdp_dpcache *c, const struct flow *flow,
-              struct ctdp_xlate_out *x)
+dpflow_create(struct ctdp_dpcache *c, struct dpc_partition *part,
+              const struct flow *flow, struct ctdp_xlate_out *x)
 {
-    struct dpc_subtable *s = subtable_for(c, &x->wc);
+    struct dpc_subtable *s = subtable_for(part, &x->wc);
     struct ctdp_dpflow *e = xzalloc(sizeof *e + s->n_words * sizeof e->key[0]);
     uint32_t hash = subtable_key(s, flow, e->key);
 
@@ -337,32 +376,35 @@ dpflow_create(struct ctdp_dpcache *c, const struct flow *flow,
 
 const struct ctdp_dpflow *
 ctdp_dpcache_get(struct ctdp_dpcache *c, const struct ctdp_flows *flows,
-                 const struct ctdp_recirc *recirc, const struct flow *flow)
+                 const struct ctdp_recirc *recirc, const struct flow *flow,
+                 const struct ctdp_dpflow *hint)
 {
+    struct dpc_partition *part = (recirc
+                                  ? &CONST_CAST(struct ctdp_recirc *,
+                                                recirc)->part
+                                  : &c->root);
     struct ctdp_xlate_out x;
     struct ctdp_dpflow *e;
     struct flow walked;
     uint64_t n;
 
-    e = lookup(c, flow);
+    if (hint && dpflow_matches(hint, flow)) {
+        counter_add(&c->hits, 1);
+        return hint;
+    }
+    e = lookup(part, flow);
     if (e) {
         counter_add(&c->hits, 1);
         return e;
     }
     counter_add(&c->misses, 1);
 
-    atomic_read_relaxed(&c->n_entries, &n);
-    if (n >= CTDP_DPCACHE_MAX) {
-        flush(c);               /* 'recirc' stays valid till we quiesce. */
-        counter_add(&c->flushes, 1);
-        n = 0;
-    }
-
     ctdp_xlate_out_init(&x);
     walked = *flow;
     ctdp_xlate(flows, recirc ? &recirc->cont : NULL, &walked, &x);
-    e = dpflow_create(c, flow, &x);
+    e = dpflow_create(c, part, flow, &x);
     ctdp_xlate_out_destroy(&x);
+    atomic_read_relaxed(&c->n_entries, &n);
     atomic_store_relaxed(&c->n_entries, n + 1);
     return e;
 }
@@ -526,11 +568,11 @@ format_entry(const struct ctdp_dpflow *e_, long long now, struct ds *s)
     ds_put_char(s, '\n');
 }
 
-void
-ctdp_dpcache_format(const struct ctdp_dpcache *c, long long now,
-                    struct ds *s)
+static void
+format_partition(const struct dpc_partition *part, long long now,
+                 struct ds *s)
 {
-    const struct dpc_subtables *st = subtables_get(c);
+    const struct dpc_subtables *st = subtables_get(part);
 
     for (size_t i = 0; i < st->n; i++) {
         const struct ctdp_dpflow *e;
@@ -538,5 +580,17 @@ ctdp_dpcache_format(const struct ctdp_dpcache *c, long long now,
         CMAP_FOR_EACH (e, node, &st->s[i]->entries) {
             format_entry(e, now, s);
         }
+    }
+}
+
+void
+ctdp_dpcache_format(const struct ctdp_dpcache *c, long long now,
+                    struct ds *s)
+{
+    const struct ctdp_recirc *r;
+
+    format_partition(&c->root, now, s);
+    CMAP_FOR_EACH (r, node, &c->recircs) {
+        format_partition(&r->part, now, s);
     }
 }

@@ -5,10 +5,12 @@
  * wildcarded flows, as Open vSwitch's datapath keeps the megaflows its
  * translation builds.
  *
- * Entries with one mask share a subtable, a hash map of the masked flows;
- * a lookup tries the subtables, most hit first (re-sorted from time to
- * time, as Open vSwitch's dpcls), each with one hash of the masked words
- * of the flow and one probe.
+ * Entries are partitioned by recirculation id (a packet carries its
+ * continuation, so finds its partition at once); in a partition, entries
+ * with one mask share a subtable, a hash map of the masked flows; a lookup
+ * tries the subtables, most hit first (re-sorted from time to time, as
+ * Open vSwitch's dpcls), each with one hash of the masked words of the
+ * flow and one probe.
  *
  * An entry matches the flow bits its segment depended on (always the
  * recirc_id and the in_port) and holds the segment: its actions, the rules
@@ -22,7 +24,8 @@
  * Staleness: a cache remembers the rules' generation (ctdp_flows_gen()) it
  * was filled at; ctdp_dpcache_sync() empties it when that changed, so a
  * flow change takes effect for the next batch a thread receives.  A full
- * cache is emptied too (CTDP_DPCACHE_MAX entries).
+ * cache (CTDP_DPCACHE_MAX entries) is emptied there too, never within a
+ * batch, so that the continuations its packets carry stay in it.
  *
  * Thread-safety: a cache belongs to one datapath thread, which alone looks
  * up, inserts and empties it; any other thread may read its counters and
@@ -34,7 +37,6 @@
 #include <stdint.h>
 #include "cmap.h"
 #include "ctdp-xlate.h"
-#include "openvswitch/hmap.h"
 #include "ovs-atomic.h"
 #include "ovs-rcu.h"
 
@@ -45,10 +47,18 @@ struct ds;
 
 #define CTDP_DPCACHE_MAX 65536
 
-/* A continuation with its recirculation id. */
+/* The entries of one recirculation id. */
+struct dpc_partition {
+    OVSRCU_TYPE(struct dpc_subtables *) subtables;  /* Most hit first. */
+    uint64_t n_lookups;         /* Since the last sort. */
+};
+
+/* A continuation with its recirculation id and entries. */
 struct ctdp_recirc {
-    struct hmap_node node;      /* In the cache's 'recircs'. */
+    struct cmap_node node;      /* In the cache's 'recircs'. */
+    uint32_t hash;              /* Of the continuation. */
     uint32_t id;
+    struct dpc_partition part;
     struct ctdp_xlate_cont cont;    /* Only its frames in use are
                                      * allocated. */
 };
@@ -76,9 +86,8 @@ struct ctdp_dpflow {
 };
 
 struct ctdp_dpcache {
-    OVSRCU_TYPE(struct dpc_subtables *) subtables;  /* Most hit first. */
-    uint64_t n_lookups;         /* Since the last sort. */
-    struct hmap recircs;        /* By hash of the continuation. */
+    struct dpc_partition root;  /* recirc_id 0. */
+    struct cmap recircs;        /* By hash of the continuation. */
     uint32_t next_id;           /* Never reused (wraps after 2**32). */
     uint64_t gen;               /* The rules' generation of the entries. */
     ATOMIC(uint64_t) n_entries;
@@ -96,11 +105,14 @@ void ctdp_dpcache_sync(struct ctdp_dpcache *, const struct ctdp_flows *);
 
 /* Returns the entry 'flow' matches, translating it into a new entry if
  * none does.  'flow->recirc_id' must be 0 or an id of 'c', with
- * 'recirc' its continuation (NULL for 0). */
+ * 'recirc' its continuation (NULL for 0).  'hint', if nonnull, is an
+ * entry of the same partition to try first (the previous packet's: a
+ * burst of one flow is then found without a hash lookup). */
 const struct ctdp_dpflow *ctdp_dpcache_get(struct ctdp_dpcache *,
                                            const struct ctdp_flows *,
                                            const struct ctdp_recirc *recirc,
-                                           const struct flow *flow);
+                                           const struct flow *flow,
+                                           const struct ctdp_dpflow *hint);
 
 /* Adds to the entry's counters, once for a group of packets. */
 void ctdp_dpflow_account(const struct ctdp_dpflow *, uint64_t packets,

@@ -258,6 +258,8 @@ run_group(struct trip *t, const struct group *g, struct run **next,
 static size_t
 classify(struct trip *t, struct run **active, size_t n, struct group *groups)
 {
+    const struct ctdp_dpflow *hint = NULL;
+    const struct ctdp_recirc *hint_recirc = NULL;
     size_t n_groups = 0;
 
     for (size_t i = 0; i < n; i++) {
@@ -265,7 +267,10 @@ classify(struct trip *t, struct run **active, size_t n, struct group *groups)
         size_t k;
 
         r->entry = ctdp_dpcache_get(t->p->cache, t->p->flows, r->recirc,
-                                    &r->flow);
+                                    &r->flow,
+                                    r->recirc == hint_recirc ? hint : NULL);
+        hint = r->entry;
+        hint_recirc = r->recirc;
         for (k = 0; k < n_groups && groups[k].entry != r->entry; k++) {
             continue;
         }

@@ -39,8 +39,10 @@ follows; "recipe" below):
     Both instants are lines of ctdpd's own log ("added port ... (pcap)",
     "pcap input ended"), with millisecond timestamps, so that timing does
     not interrupt the thread being timed (the runner, on core 0, only
-    reads the log file).  The other port of a phase is a dummy port, which
-    frees what is sent to it, as the net_pcap vdevs do.
+    reads the log file).  The other port of a phase is a pcap port whose
+    capture is empty and that has no tx capture: it frees what is sent to
+    it, as the net_pcap vdevs do (a dummy port would take a mutex per
+    packet).
 
   Workloads a, b, c (recipe section 5) have two phases, each measured on
   its own: the forward capture in on port 1 (every packet +trk+new in both
@@ -529,24 +531,37 @@ class Ctdp:
                       self.ctl.call("show"))
         return int(m.group(1)) if m else 0
 
-    def wait_ended(self, n_ended):
-        """Waits until the log holds 'n_ended' "pcap input ended" lines,
-        reading the log file only (the daemon is not disturbed)."""
-        def ended():
-            ev = [e for e in log_events(self.log)
-                  if e[1].startswith("pcap input ended")]
-            return ev if len(ev) >= n_ended else None
-        return wait_until("ctdpd's pcap input to end", ended, PHASE_TIMEOUT)
+    def wait_ended(self, start_pat):
+        """Waits until the log holds a "pcap input ended" line after the
+        last line matching 'start_pat', reading the log file only (the
+        daemon is not disturbed)."""
+        return wait_until("ctdpd's pcap input to end",
+                          lambda: phase_end(log_events(self.log), start_pat),
+                          PHASE_TIMEOUT)
 
 
-def ctdp_phase_time(events, start_pat, n_end):
-    """Seconds from the last log line matching 'start_pat' to the
-    'n_end'th "pcap input ended" line."""
-    starts = [t for t, m in events if re.search(start_pat, m)]
-    ends = [t for t, m in events if m.startswith("pcap input ended")]
-    if not starts or len(ends) < n_end:
+def phase_end(events, start_pat):
+    """(start, end) times of the phase that the last log line matching
+    'start_pat' began, or None if its input has not ended yet: the first
+    "pcap input ended" line after it (an empty sink capture ends at once,
+    before)."""
+    lines = [(i, t) for i, (t, m) in enumerate(events)
+             if re.search(start_pat, m)]
+    if not lines:
+        return None
+    start_i, start = lines[-1]
+    ends = [t for t, m in events[start_i + 1:]
+            if m.startswith("pcap input ended")]
+    return (start, ends[0]) if ends else None
+
+
+def ctdp_phase_time(events, start_pat):
+    """Seconds from the last log line matching 'start_pat' to the first
+    "pcap input ended" line after it."""
+    span = phase_end(events, start_pat)
+    if not span:
         raise BenchError("ctdpd's log lacks the phase's start or end")
-    return ends[n_end - 1] - starts[-1]
+    return span[1] - span[0]
 
 
 def ctdp_run(ctx, wl):
@@ -561,25 +576,26 @@ def ctdp_run(ctx, wl):
             label, inputs, n = phases[0]
             d.start([f"p{o}=pcap:rx={pdir}/{c},ofport={o}" for o, c in inputs],
                     ctx["flows"])
-            d.wait_ended(1)
+            d.wait_ended(r"^ctdpd .* serving ")
             out.append((label, n, ctdp_phase_time(log_events(d.log),
-                                                  r"^ctdpd .* serving ", 1)))
+                                                  r"^ctdpd .* serving ")))
         else:
             # Forward: port 1 reads, port 2 is a sink; then replies: port
             # 2 reads, port 1 is a sink.
-            d.start(["out-sink=dummy:ofport=2"], ctx["flows"],
+            sink = f"pcap:rx={ctx['empty']}"
+            d.start([f"out-sink={sink},ofport=2"], ctx["flows"],
                     ["--n-threads=1"])
             for i, (label, ((ofport, cap),), n) in enumerate(phases):
                 if i:
                     d.ctl.call("del-port", "p1")
-                    d.ctl.call("add-port", "in-sink=dummy:ofport=1")
+                    d.ctl.call("add-port", f"in-sink={sink},ofport=1")
                     d.ctl.call("del-port", "out-sink")
+                start = rf"^added port p{ofport} \(pcap\)"
                 d.ctl.call("add-port", f"p{ofport}=pcap:rx={pdir}/{cap},"
                            f"ofport={ofport}")
-                d.wait_ended(i + 1)
-                out.append((label, n, ctdp_phase_time(
-                    log_events(d.log), rf"^added port p{ofport} \(pcap\)",
-                    i + 1)))
+                d.wait_ended(start)
+                out.append((label, n, ctdp_phase_time(log_events(d.log),
+                                                      start)))
         fed = d.fed()
         total = sum(n for _, _, n in phases)
         show = d.ctl.call("show")
