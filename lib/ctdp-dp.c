@@ -733,17 +733,19 @@ feed_pending(const struct ctdp_dp *dp)
     return dp->feeding || ctdp_replay_has_input(dp->replay);
 }
 
-/* Feeds all pcap input to its end at once, as a capture replay does.
- * Returns NULL, and in '*now' the tracker's time after the last packet
- * (the clock then, or now if there was none), or a malloc'd message
- * naming a capture that ended early; everything was fed either way. */
+/* See ctdp-dp.h; '*now' is the clock after the last packet, or now if
+ * there was none. */
 char *
-ctdp_dp_replay(struct ctdp_dp *dp, long long *now)
+ctdp_dp_replay(struct ctdp_dp *dp, long long *now,
+               void (*progress)(void *aux, uint64_t n_fed), void *aux)
 {
     char *error = NULL;
 
     while (feed(dp, FEED_SLICE, &error)) {
         ovsrcu_quiesce();
+        if (progress) {
+            progress(aux, dp->n_fed);
+        }
     }
     *now = dp->n_fed ? dp->held : dp_now(dp);
     return error;

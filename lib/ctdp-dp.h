@@ -38,6 +38,7 @@
  * Thread-safety: every function is for the main thread. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "openvswitch/dynamic-string.h"
 
 struct ctdp_ct;
@@ -83,7 +84,13 @@ struct ctdp_ipf *ctdp_dp_ipf(struct ctdp_dp *);
  * 'wall_offset' is nonnull, stores there what to add to it to get
  * wall-clock milliseconds. */
 long long ctdp_dp_now(struct ctdp_dp *, long long *wall_offset);
-char *ctdp_dp_replay(struct ctdp_dp *, long long *now)
+/* Feeds all pcap input to its end at once, as a capture replay does,
+ * calling 'progress' (if nonnull) with 'aux' and the packets fed so far
+ * after every slice of it.  Returns NULL, and in '*now' the tracker's time
+ * after the last packet, or a malloc'd message naming a capture that
+ * ended early; everything was fed either way. */
+char *ctdp_dp_replay(struct ctdp_dp *, long long *now,
+                     void (*progress)(void *aux, uint64_t n_fed), void *aux)
     OVS_WARN_UNUSED_RESULT;
 
 void ctdp_dp_run(struct ctdp_dp *);

@@ -7,6 +7,7 @@ the start times it prints do not depend on the machine's time zone.
 """
 import errno
 import os
+import re
 import struct
 import subprocess
 
@@ -135,6 +136,53 @@ def test_replay_prints_conntrack_and_stats(tmp_path, firewall_captures):
     assert stats["insert"] == 1
     assert stats["found"] == 1
     assert frames_of(out_tx) == stamped([c["request"]])
+
+
+def udp_capture(path, n):
+    """Writes 'n' UDP frames of 1000 flows from inside to 'path' quickly
+    (raw records, no scapy per frame), 1 us apart."""
+    base = bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                 / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(dport=53))
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i in range(n):
+            sport = 1024 + i % 1000
+            frame = base[:34] + struct.pack(">H", sport) + base[36:40] + \
+                b"\0\0" + base[42:]
+            f.write(struct.pack("<IIII", 1700000000, i % 1000000,
+                                len(frame), len(frame)))
+            f.write(frame)
+
+
+def test_replay_shows_progress_on_a_terminal_only(tmp_path):
+    """A replay long enough shows its progress (packets, rate, conns) on a
+    terminal's stderr, and clears the line at the end; with stderr not a
+    terminal it writes nothing there."""
+    import pty
+    cap = tmp_path / "big.pcap"
+    udp_capture(cap, 2000000)
+    args = [program("ctdpd"), "--replay", pcap_port("in", cap)]
+    plain = run(args, timeout=120)
+    assert plain.returncode == 0 and plain.stderr == "", plain.stderr
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        os.execv(args[0], args)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    text = seen.decode()
+    assert re.search(r"replay: \d+ packets, [\d.]+ Mpps, \d+ conns", text), text
+    assert text.endswith("\r\033[K"), repr(text[-40:])
 
 
 def test_replay_output_is_sorted(tmp_path):

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "command-line.h"
 #include "dirs.h"
@@ -231,11 +233,46 @@ print_conntrack(struct ctdp_dp *dp, long long now)
     ds_destroy(&s);
 }
 
+/* What --replay shows on a terminal while it runs. */
+struct progress {
+    struct ctdp_dp *dp;
+    struct timespec start, last;
+    bool shown;
+};
+
+static double
+seconds_between(const struct timespec *a, const struct timespec *b)
+{
+    return (b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* Rewrites the progress line (packets fed, their rate, conns) at most five
+ * times a second. */
+static void
+show_progress(void *p_, uint64_t n_fed)
+{
+    struct progress *p = p_;
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (seconds_between(&p->last, &now) < 0.2) {
+        return;
+    }
+    p->last = now;
+    p->shown = true;
+    fprintf(stderr, "\r\033[Kreplay: %"PRIu64" packets, %.2f Mpps, %u conns",
+            n_fed, n_fed / seconds_between(&p->start, &now) / 1e6,
+            ctdp_ct_n_conns(ctdp_dp_ct(p->dp)));
+}
+
 /* The --replay mode: no socket, no detaching; any error is one line on
- * stderr and exit status 1. */
+ * stderr and exit status 1.  On a terminal, stderr shows the progress of a
+ * replay that takes long enough, and the line is cleared at the end. */
 static int
 replay(const struct options *opts)
 {
+    struct progress progress = { .shown = false };
+    bool tty = isatty(STDERR_FILENO);
     struct ctdp_dp *dp;
     long long now;
     char *error;
@@ -246,7 +283,13 @@ replay(const struct options *opts)
     check_replay_ports(opts);
     dp = ctdp_dp_create(0);
     configure(dp, opts);
-    error = ctdp_dp_replay(dp, &now);
+    progress.dp = dp;
+    clock_gettime(CLOCK_MONOTONIC, &progress.start);
+    progress.last = progress.start;
+    error = ctdp_dp_replay(dp, &now, tty ? show_progress : NULL, &progress);
+    if (progress.shown) {
+        fputs("\r\033[K", stderr);
+    }
     if (error) {
         ovs_fatal(0, "--replay: %s", error);
     }

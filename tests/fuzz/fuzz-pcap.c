@@ -104,7 +104,7 @@ replay(void)
         ovs_assert(!ctdp_flows_add_text(ctdp_dp_flows(dp),
                                         ctdp_dp_firewall_flows,
                                         "firewall", &n));
-        error = ctdp_dp_replay(dp, &now);
+        error = ctdp_dp_replay(dp, &now, NULL, NULL);
     }
     free(error);
     ctdp_dp_destroy(dp);
