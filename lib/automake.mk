@@ -1,6 +1,8 @@
 # lib/: the datapath.  May use datapath-ct/ and the Open vSwitch library.
 noinst_LTLIBRARIES += lib/libctdp.la
 lib_libctdp_la_SOURCES = \
+	lib/ctdp-clock.c \
+	lib/ctdp-clock.h \
 	lib/ctdp-command.c \
 	lib/ctdp-command.h \
 	lib/ctdp-ct-commands.c \
@@ -17,6 +19,8 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-event-commands.h \
 	lib/ctdp-flows.c \
 	lib/ctdp-flows.h \
+	lib/ctdp-inject.c \
+	lib/ctdp-inject.h \
 	lib/ctdp-ipf-commands.c \
 	lib/ctdp-ipf-commands.h \
 	lib/ctdp-pcap.c \

@@ -2,11 +2,12 @@
 #include "ctdp-dp.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
+#include "ctdp-clock.h"
 #include "ctdp-ct.h"
 #include "ctdp-dpcache.h"
 #include "ctdp-flows.h"
+#include "ctdp-inject.h"
 #include "ctdp-ipf.h"
 #include "ctdp-pcap.h"
 #include "ctdp-pipeline.h"
@@ -16,7 +17,6 @@
 #include "flow.h"
 #include "latch.h"
 #include "netdev.h"
-#include "odp-util.h"
 #include "openvswitch/ofp-flow.h"
 #include "openvswitch/ofp-port.h"
 #include "openvswitch/poll-loop.h"
@@ -34,9 +34,6 @@ VLOG_DEFINE_THIS_MODULE(ctdp_dp);
 /* Packets of pcap input fed per ctdp_dp_run() (about half a millisecond),
  * so that the main thread still serves commands during a long replay. */
 #define FEED_SLICE 1024
-
-/* 'clock_held' when the clock is not held. */
-#define CLOCK_RUNNING LLONG_MIN
 
 const char ctdp_dp_firewall_flows[] =
     "# ctdp's default flows: a stateful firewall between port 1 (inside)\n"
@@ -154,18 +151,10 @@ struct ctdp_dp {
     struct dp_thread *pool;     /* 'n_pool' threads; NULL: one per port. */
     int n_pool;
 
-    /* The tracker's clock (see ctdp-dp.h): 'clock_held' while pcap input
-     * is fed, else time_msec() + 'clock_offset'.  Written by the main
-     * thread only, read by every thread (dp_now()). */
-    ATOMIC(long long) clock_held;       /* CLOCK_RUNNING: not held. */
-    ATOMIC(long long) clock_offset;
+    struct ctdp_clock clock;    /* The tracker's (ctdp-clock.h). */
 
     /* The pcap feeder's state; the main thread's only. */
     struct ctdp_replay *replay;
-    bool feeding;               /* Holding the clock for pcap input. */
-    long long held;             /* The clock's value while 'feeding'. */
-    long long capture_shift;    /* Added to this feed's timestamps. */
-    bool clock_is_capture;      /* The clock has followed a capture. */
     uint64_t n_fed;             /* Pcap packets fed, ever. */
 
     /* The flow cache of the main thread: pcap input and injection. */
@@ -188,52 +177,23 @@ port_get(const struct ctdp_dp *dp, ofp_port_t ofport)
 /* ---- The clock --------------------------------------------------------- */
 
 static long long
-dp_now(struct ctdp_dp *dp)
+dp_now(const struct ctdp_dp *dp)
 {
-    long long held, offset;
-
-    /* Pairs with the releases in clock_hold() and clock_release(). */
-    atomic_read_explicit(&dp->clock_held, &held, memory_order_acquire);
-    if (held != CLOCK_RUNNING) {
-        return held;
-    }
-    atomic_read_relaxed(&dp->clock_offset, &offset);
-    return time_msec() + offset;
+    return ctdp_clock_now(&dp->clock);
 }
 
-/* Holds the clock at 'ms', the timestamp of the pcap packet about to be
- * fed, and returns the clock: the first packet of a feed moves it forward
- * to its timestamp, later ones only move it forward.  A feed whose first
- * packet is older than the clock (a second capture recorded before the
- * first ended) is shifted to start at the clock's time: the tracker's
- * time never runs backwards. */
+/* Holds the clock for pcap packets stamped 'ms' (ctdp-clock.h); a feed
+ * that begins moves the sweep's schedule to the capture's time. */
 static long long
 clock_hold(struct ctdp_dp *dp, long long ms)
 {
-    if (!dp->feeding) {
-        long long now = dp_now(dp);
+    bool started;
+    long long now = ctdp_clock_hold(&dp->clock, ms, &started);
 
-        dp->capture_shift = ms < now ? now - ms : 0;
-        dp->feeding = true;
-        dp->clock_is_capture = true;
-        ms += dp->capture_shift;
-        dp->next_sweep = MAX(dp->next_sweep, ms);
-    } else {
-        ms = MAX(ms + dp->capture_shift, dp->held);
+    if (started) {
+        dp->next_sweep = MAX(dp->next_sweep, now);
     }
-    dp->held = ms;
-    atomic_store_explicit(&dp->clock_held, ms, memory_order_release);
-    return ms;
-}
-
-/* Lets the clock run on from where the feeder left it. */
-static void
-clock_release(struct ctdp_dp *dp)
-{
-    atomic_store_relaxed(&dp->clock_offset, dp->held - time_msec());
-    atomic_store_explicit(&dp->clock_held, CLOCK_RUNNING,
-                          memory_order_release);
-    dp->feeding = false;
+    return now;
 }
 
 /* Returns the tracker's time now, and in '*wall_offset' what to add to it
@@ -246,8 +206,7 @@ ctdp_dp_now(struct ctdp_dp *dp, long long *wall_offset)
     long long now = dp_now(dp);
 
     if (wall_offset) {
-        *wall_offset = (dp->clock_is_capture ? 0
-                        : time_wall_msec() - time_msec());
+        *wall_offset = ctdp_clock_wall_offset(&dp->clock);
     }
     return now;
 }
@@ -692,7 +651,7 @@ feed_end(struct ctdp_dp *dp, char **errorp)
         }
     }
     VLOG_INFO("pcap input ended: %"PRIu64" packets fed", dp->n_fed);
-    clock_release(dp);
+    ctdp_clock_release(&dp->clock);
 }
 
 /* Feeds up to 'budget' packets of pcap input, then flushes the tx
@@ -721,7 +680,7 @@ feed(struct ctdp_dp *dp, size_t budget, char **errorp)
     }
     feed_batch_run(dp, &fb);
     flush_pcaps(dp);
-    if (!pkt && dp->feeding) {
+    if (!pkt && dp->clock.feeding) {
         feed_end(dp, errorp);
     }
     return pkt != NULL;
@@ -730,7 +689,7 @@ feed(struct ctdp_dp *dp, size_t budget, char **errorp)
 static bool
 feed_pending(const struct ctdp_dp *dp)
 {
-    return dp->feeding || ctdp_replay_has_input(dp->replay);
+    return dp->clock.feeding || ctdp_replay_has_input(dp->replay);
 }
 
 /* See ctdp-dp.h; '*now' is the clock after the last packet, or now if
@@ -747,49 +706,11 @@ ctdp_dp_replay(struct ctdp_dp *dp, long long *now,
             progress(aux, dp->n_fed);
         }
     }
-    *now = dp->n_fed ? dp->held : dp_now(dp);
+    *now = dp->n_fed ? dp->clock.held_ms : dp_now(dp);
     return error;
 }
 
 /* ---- Injecting --------------------------------------------------------- */
-
-/* Makes a packet from 'text': a frame in hex, or a packet described in
- * the datapath flow syntax that netdev-dummy/receive accepts, e.g.
- * "eth(src=...,dst=...),eth_type(0x0800),ipv4(src=...,dst=...,proto=17,
- * ttl=64),udp(src=1000,dst=53)". */
-static char *
-packet_from_text(const char *text, struct dp_packet **pktp)
-{
-    struct dp_packet *pkt = dp_packet_new(0);
-    struct ofpbuf key;
-    const char *end;
-    struct flow flow;
-    char *why = NULL;
-
-    end = dp_packet_put_hex(pkt, text, NULL);
-    if (*end == '\0' && dp_packet_size(pkt) >= ETH_HEADER_LEN) {
-        *pktp = pkt;
-        return NULL;
-    }
-    dp_packet_delete(pkt);
-    ofpbuf_init(&key, 0);
-    if (odp_flow_from_string(text, NULL, &key, NULL, &why)
-        || odp_flow_key_to_flow(key.data, key.size, &flow, &why)
-           == ODP_FIT_ERROR) {
-        char *error = xasprintf("bad packet: not a frame in hex (at least "
-                                "%d bytes), nor a datapath flow (%s)",
-                                ETH_HEADER_LEN, why ? why : "unparsable");
-
-        free(why);
-        ofpbuf_uninit(&key);
-        return error;
-    }
-    ofpbuf_uninit(&key);
-    pkt = dp_packet_new(0);
-    flow_compose(pkt, &flow, NULL, 64);
-    *pktp = pkt;
-    return NULL;
-}
 
 /* Runs a packet through the pipeline as if received on 'port_name' (a name
  * or a number). */
@@ -808,7 +729,7 @@ ctdp_dp_inject(struct ctdp_dp *dp, const char *port_name, const char *text)
     if (!dpp) {
         return xasprintf("no port %s", port_name);
     }
-    error = packet_from_text(text, &pkt);
+    error = ctdp_inject_parse(text, &pkt);
     if (error) {
         return error;
     }
@@ -837,8 +758,7 @@ ctdp_dp_create(int n_threads)
 #define CTDP_PIPELINE_STAT(NAME, HELP) atomic_init(&dp->NAME, 0);
     CTDP_PIPELINE_STATS
 #undef CTDP_PIPELINE_STAT
-    atomic_init(&dp->clock_held, CLOCK_RUNNING);
-    atomic_init(&dp->clock_offset, 0);
+    ctdp_clock_init(&dp->clock);
     dp->replay = ctdp_replay_create();
     ctdp_dpcache_init(&dp->main_cache);
     dp->next_sweep = time_msec();

@@ -23,17 +23,10 @@
  * after every slice, after every live batch, and when the input ends;
  * the datapath keeps running after that.
  *
- * Time: the tracker's clock ('now' in ms, ctdp_dp_now()) is time_msec(),
- * so OVS's time/stop and time/warp commands move it too (for tests),
- * until pcap input is fed.  While it is, the clock is held at the
- * timestamp of the packet being fed: it jumps to the first packet's
- * timestamp, then follows the captures, never going back (a packet
- * stamped earlier than one already fed is processed at the later time,
- * and a capture added later whose first packet is older than the clock is
- * shifted to start at the clock's time).
- * A capture thus replays with the timeouts it had, however fast it is
- * fed; live ports see the same clock.  When all pcap input has ended, the
- * clock runs on from the last timestamp at time_msec()'s pace.
+ * Time: the tracker's clock ('now' in ms, ctdp_dp_now()) is the
+ * datapath's ctdp-clock.h: time_msec() until pcap input is fed, then held
+ * at the timestamps of the packets being fed, running on from the last
+ * one when the input ends.
  *
  * Thread-safety: every function is for the main thread. */
 
