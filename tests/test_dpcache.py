@@ -171,3 +171,39 @@ def test_pcap_batches_of_many_flows(make_dp, tmp_path):
             [f for f in sent_out if f[34:36] == (40000 + i).to_bytes(2, "big")]
         assert [bytes(f) for f in back if f[UDP].dport == 40000 + i] == \
             [f for f in sent_back if f[36:38] == (40000 + i).to_bytes(2, "big")]
+
+
+def test_caches_read_while_receive_threads_run(tmp_path):
+    """Two receive threads fill their caches while the main thread dumps
+    them, shows their counters and changes flows (which makes the threads
+    empty their caches): nothing is lost, dump-flows counts every frame.
+    Run under ThreadSanitizer too (quickstart's tsan flavour)."""
+    from conftest import Daemon
+    from scapy.all import Ether
+    d = Daemon(tmp_path).start("--n-threads=2", "--port=p1=dummy",
+                               "--port=p2=dummy")
+    try:
+        frames = [bytes(Ether(src=MAC_IN, dst=MAC_OUT)
+                        / IP(src=IP_IN, dst=IP_OUT)
+                        / UDP(sport=20000 + i, dport=53)).hex()
+                  for i in range(40)]
+        sent = 0
+        for round in range(12):
+            proc = d.appctl("netdev-dummy/receive", "p1", *frames)
+            assert proc.returncode == 0, proc.stderr
+            sent += len(frames)
+            for cmd in ("dump-dp-flows", "show"):
+                assert d.dpctl(cmd).returncode == 0
+            if round % 4 == 3:
+                assert d.dpctl("add-flow", f"table=9,priority={round},"
+                               "actions=drop").returncode == 0
+
+        def counted():
+            out = d.dpctl("dump-flows", "table=0").stdout
+            m = re.search(r"n_packets=(\d+),.*priority=10,ip actions", out)
+            return m and int(m[1]) == sent
+        wait_until(counted, what=f"{sent} frames counted")
+        flushes = int(re.search(r"flushes:(\d+)", d.dpctl("show").stdout)[1])
+        assert flushes >= 1
+    finally:
+        d.stop()
