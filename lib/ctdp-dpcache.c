@@ -47,7 +47,9 @@ subtables_publish(struct dpc_partition *part, struct dpc_subtable **s,
     struct dpc_subtables *new, *old = subtables_get(part);
 
     new = xmalloc(sizeof *new + (n + 1) * sizeof new->s[0]);
-    memcpy(new->s, s, n * sizeof new->s[0]);
+    if (n) {
+        memcpy(new->s, s, n * sizeof new->s[0]);
+    }
     if (add) {
         new->s[n++] = add;
     }
