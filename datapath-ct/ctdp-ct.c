@@ -65,9 +65,12 @@ struct work {
     struct ctdp_parsed parsed;
     struct ctdp_tuple key;      /* Lookup key... */
     struct ctdp_tuple inv;      /* ...inverted ('l3' 0: no inverse). */
-    uint32_t hash;              /* Of 'key'. */
-    uint32_t inv_hash;          /* Of 'inv', if 'has_inv_hash'. */
+    uint32_t hash;              /* Of 'key'; W_CACHED: of its conn's original
+                                 * tuple, if 'has_conn_hash'. */
+    uint32_t inv_hash;          /* Of 'inv' (W_CACHED: of the conn's reply
+                                 * tuple), if 'has_inv_hash'. */
     bool has_inv_hash;
+    bool has_conn_hash;
     bool dup;                   /* Same tuple as the packet before. */
     /* The first conn whose tag matched in the second step, if any, and
      * its direction: a hint, checked in full before use. */
@@ -853,6 +856,27 @@ track_related(struct exec *x, struct dp_packet *pkt, struct work *w)
 /* First step for one packet: decides its kind of work, reads and hashes
  * its tuple ('prev' is the previous packet's work, or NULL: a burst of
  * one flow is hashed once). */
+/* For a packet that brings its unconfirmed conn to a ct(commit) (tracked
+ * by an earlier ct() of its pipeline): hashes the conn's two tuples and
+ * prefetches their buckets, which the confirm locks and searches. */
+static void
+prefetch_confirm(struct exec *x, const struct ctdp_conn *conn,
+                 struct work *w)
+{
+    struct ctdp_table *t = &x->ct->table;
+    struct ctdp_tuple reply;
+
+    w->hash = ctdp_table_hash(t, &conn->key);
+    w->has_conn_hash = true;
+    ctdp_table_prefetch(t, w->hash);
+    if (!(ctdp_conn_status(conn) & CTDP_S_NAT)) {
+        ctdp_conn_reply_tuple(conn, &reply);
+        w->inv_hash = ctdp_table_hash(t, &reply);
+        w->has_inv_hash = true;
+        ctdp_table_prefetch(t, w->inv_hash);
+    }
+}
+
 static void
 prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         const struct work *prev)
@@ -864,6 +888,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
     w->hint = NULL;
     w->dup = false;
     w->has_inv_hash = false;
+    w->has_conn_hash = false;
     /* Already tracked in this zone: keep the conn, unless a force commit
      * must end it because the packet goes in its reply direction (the
      * kernel's skb_nfct_cached() does the same). */
@@ -871,6 +896,9 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         && !(x->a->force && x->a->commit && pkt->md.reply)) {
         COUNT(x, ignore);
         w->kind = W_CACHED;
+        if (x->a->commit && !(ctdp_conn_status(conn) & CTDP_S_CONFIRMED)) {
+            prefetch_confirm(x, conn, w);
+        }
         return;
     }
     /* Tracked in another zone before: that was another conn. */
@@ -1059,14 +1087,15 @@ commit_packet(struct exec *x, struct dp_packet *pkt, const struct work *w)
     struct ctdp_conn *conn = md_conn(pkt);
     uint32_t hash = w->hash;
 
-    if (conn && w->kind != W_TRACK) {
-        /* Only a packet that made its conn was hashed by that conn's
-         * original tuple. */
+    if (conn && w->kind != W_TRACK && !w->has_conn_hash) {
+        /* Only a packet that made its conn, or brought it unconfirmed
+         * (prefetch_confirm()), was hashed by that conn's original
+         * tuple. */
         hash = ctdp_table_hash(&x->ct->table, &conn->key);
     }
-    return commit(x, pkt, hash,
-                  w->kind == W_TRACK && w->has_inv_hash ? &w->inv_hash
-                                                        : NULL);
+    /* A W_TRACK packet's inverted tuple is its new conn's reply tuple
+     * unless NAT changed it (which confirm() checks). */
+    return commit(x, pkt, hash, w->has_inv_hash ? &w->inv_hash : NULL);
 }
 
 /* Second step: prefetches the conns the packet's bucket may hold. */

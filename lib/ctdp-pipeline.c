@@ -301,13 +301,16 @@ ctdp_pipeline_run(const struct ctdp_pipeline *p, struct dp_packet_batch *batch,
                   ofp_port_t in_port, long long now,
                   struct ctdp_pipeline_stats *stats)
 {
-    struct trip t = { .p = p, .in_port = in_port, .now = now,
-                      .stats = stats };
     struct group groups[NETDEV_MAX_BURST];
     struct run *active[NETDEV_MAX_BURST];
     struct dp_packet *pkt;
     size_t n = 0;
+    struct trip t;              /* Not zeroed: 'runs' is 22 kB. */
 
+    t.p = p;
+    t.in_port = in_port;
+    t.now = now;
+    t.stats = stats;
     ctdp_dpcache_sync(p->cache, p->flows);
     DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
         run_start(&t, &t.runs[i], pkt, i);
