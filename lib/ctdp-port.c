@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "ctdp-offload.h"
 #include "ctdp-pcap.h"
 #include "dp-packet.h"
 #include "netdev.h"
+#include "netdev-provider.h"
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/ofp-port.h"
 #include "util.h"
@@ -108,6 +110,8 @@ open_netdev(const struct ctdp_port_spec *spec, struct ctdp_port *port)
     char *error = NULL;
     int err;
 
+    /* Before the first system or tap device opens (see ctdp-offload.h). */
+    ctdp_offload_enable();
     err = netdev_open(spec->name, spec->type, &port->netdev);
     if (err) {
         return xasprintf("port %s: cannot open %s device: %s", spec->name,
@@ -203,6 +207,7 @@ ctdp_port_open(const struct ctdp_port_spec *spec, ofp_port_t ofport,
     port->name = xstrdup(spec->name);
     port->type = xstrdup(spec->type);
     port->ofport = ofport;
+    atomic_init(&port->n_gso_whole, 0);
     error = (!strcmp(spec->type, "pcap")
              ? open_pcap(spec, port)
              : open_netdev(spec, port));
@@ -228,6 +233,47 @@ ctdp_port_close(struct ctdp_port *port)
     }
 }
 
+int
+ctdp_port_recv(struct ctdp_port *port, struct dp_packet_batch *batch)
+{
+    struct dp_packet *pkt;
+    int error;
+
+    error = netdev_rxq_recv(port->rxq, batch, NULL);
+    if (!error) {
+        DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
+            ctdp_offload_rx(pkt);
+        }
+    }
+    return error;
+}
+
+/* True if 'port' can take GSO frames: a netdev that segments them (system
+ * and tap ports, with their virtio-net header). */
+static bool
+can_tso(const struct ctdp_port *port)
+{
+    return port->netdev
+           && port->netdev->ol_flags & NETDEV_TX_OFFLOAD_TCP_TSO;
+}
+
+/* Prepares the packets of 'batch' for 'port' (ctdp_offload_tx()) and
+ * counts the GSO frames it must send whole. */
+static void
+prepare_offloads(struct ctdp_port *port, struct dp_packet_batch *batch)
+{
+    bool tso = can_tso(port);
+    struct dp_packet *pkt;
+    uint64_t n = 0, old;
+
+    DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
+        n += ctdp_offload_tx(pkt, tso) == CTDP_OFFLOAD_TX_WHOLE;
+    }
+    if (n) {
+        atomic_add_relaxed(&port->n_gso_whole, n, &old);
+    }
+}
+
 void
 ctdp_port_send(struct ctdp_port *port, struct dp_packet_batch *batch,
                long long usec)
@@ -235,6 +281,7 @@ ctdp_port_send(struct ctdp_port *port, struct dp_packet_batch *batch,
     if (dp_packet_batch_is_empty(batch)) {
         return;
     }
+    prepare_offloads(port, batch);
     if (port->netdev) {
         netdev_send(port->netdev, 0, batch, true);
     } else {
@@ -254,9 +301,25 @@ ctdp_port_flush(struct ctdp_port *port)
     }
 }
 
+/* Appends the GSO frames 'port' sent whole once there are some, after what
+ * ctdp_port_format() wrote from 'start' on. */
+static void
+format_gso_whole(const struct ctdp_port *port, struct ds *s, size_t start)
+{
+    uint64_t n;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_port *, port)->n_gso_whole,
+                        &n);
+    if (n) {
+        ds_put_format(s, "%s gso_sent_whole=%"PRIu64,
+                      s->length > start + strlen(port->type) ? ";" : ":", n);
+    }
+}
+
 void
 ctdp_port_format(const struct ctdp_port *port, struct ds *s)
 {
+    size_t start = s->length;
     struct netdev_stats st;
 
     ds_put_cstr(s, port->type);
@@ -288,4 +351,5 @@ ctdp_port_format(const struct ctdp_port *port, struct ds *s)
                       ctdp_pcap_writer_file(port->pcap_tx),
                       ctdp_pcap_writer_n_packets(port->pcap_tx));
     }
+    format_gso_whole(port, s, start);
 }
