@@ -29,8 +29,13 @@
  *     tap); to any other port (dummy, pcap) the frame goes whole, with its
  *     whole checksum, as tcpdump would show it on the veth.
  *
- * Open vSwitch 3.1's netdev-linux does not keep the sender's segment size:
- * a GSO frame leaves in segments sized for the output port's MTU.
+ * The kernel cuts a GSO frame that netdev-linux sends into segments sized
+ * for the output port's MTU, not the sender's segment size, which Open
+ * vSwitch 3.1's netdev-linux does not keep.  A sender that chose smaller
+ * segments (a smaller path MTU beyond, or its peer's MSS) must get them,
+ * or a router beyond drops the larger ones: ctdp_offload_rx() recovers the
+ * sender's size from the virtio-net header where it can, and
+ * ctdp_offload_segment() cuts such a frame in software, to that size.
  *
  * Thread-safety: ctdp_offload_enable() may be called from any thread, any
  * number of times; the others work on a packet that belongs to the calling
@@ -51,7 +56,9 @@ void ctdp_offload_enable(void);
  * header cannot be found (not IP, a fragment, another protocol than the
  * flag's, truncated) keeps its bytes and loses the flag, so that the
  * tracker checks it and calls it invalid.  Returns false for such a
- * packet, true otherwise. */
+ * packet, true otherwise.  A TCP GSO frame also keeps its sender's segment
+ * size, where netdev-linux left it readable (see above), for
+ * ctdp_offload_tx(). */
 bool ctdp_offload_rx(struct dp_packet *pkt);
 
 /* What ctdp_offload_tx() did to a packet. */
@@ -59,20 +66,34 @@ enum ctdp_offload_tx {
     CTDP_OFFLOAD_TX_PLAIN,      /* Not a GSO frame: nothing. */
     CTDP_OFFLOAD_TX_GSO,        /* A GSO frame, prepared for segmentation by
                                  * the output netdev. */
+    CTDP_OFFLOAD_TX_SEGMENT,    /* A GSO frame whose sender's segments are
+                                 * smaller than the netdev would cut: for
+                                 * ctdp_offload_segment(), unchanged. */
     CTDP_OFFLOAD_TX_WHOLE,      /* A GSO frame, to be sent whole: its flag
                                  * cleared. */
 };
 
 /* Prepares 'pkt', whose checksums are whole (ctdp_offload_rx()), to be sent
- * on a port that can segment GSO frames ('can_tso') or not.  A GSO frame
- * for a port that can: its TCP checksum field gets the pseudo-header's sum
- * over its current addresses and length, its layer offsets are set and its
- * flags say "TCP checksum partial" and its IP version, as netdev-linux
- * wants them to write the virtio-net header.  For a port that cannot (or a
- * GSO frame that is no longer TCP in IP): the GSO flag is cleared and the
- * frame goes whole.  A partial checksum still flagged on any other packet
+ * on a port that segments GSO frames for MTU 'tso_mtu' (a netdev with TSO)
+ * or, with 'tso_mtu' 0, cannot.  A GSO frame for a port that can: if its
+ * sender's segment size is known and smaller than the netdev's, it is
+ * left for ctdp_offload_segment(); else its TCP checksum field gets the
+ * pseudo-header's sum over its current addresses and length, its layer
+ * offsets are set and its flags say "TCP checksum partial" and its IP
+ * version, as netdev-linux wants them to write the virtio-net header.  For
+ * a port that cannot (or a GSO frame that is no longer TCP in IP): the GSO
+ * flag is cleared and the frame goes whole.  A partial checksum still flagged on any other packet
  * is completed as ctdp_offload_rx() does.  So no packet leaves with an
  * offload flag that its port lacks, which netdev_send() would drop. */
-enum ctdp_offload_tx ctdp_offload_tx(struct dp_packet *pkt, bool can_tso);
+enum ctdp_offload_tx ctdp_offload_tx(struct dp_packet *pkt, int tso_mtu);
+
+/* Cuts GSO frame 'pkt', for which ctdp_offload_tx() said
+ * CTDP_OFFLOAD_TX_SEGMENT, into its sender's segments, as the kernel's TCP
+ * segmentation does, and passes each, a new packet with whole checksums
+ * and no offload flag, to 'emit' with 'aux', in order.  'pkt' is left as
+ * it was, for the caller to delete. */
+void ctdp_offload_segment(const struct dp_packet *pkt,
+                          void (*emit)(void *aux, struct dp_packet *seg),
+                          void *aux);
 
 #endif /* ctdp-offload.h */

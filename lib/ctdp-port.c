@@ -248,49 +248,93 @@ ctdp_port_recv(struct ctdp_port *port, struct dp_packet_batch *batch)
     return error;
 }
 
-/* True if 'port' can take GSO frames: a netdev that segments them (system
- * and tap ports, with their virtio-net header). */
-static bool
-can_tso(const struct ctdp_port *port)
+/* The MTU for which 'port' segments GSO frames, 0 if it cannot take them:
+ * only a netdev with TSO (system and tap ports, with their virtio-net
+ * header) can.  As netdev-linux, 1500 if the MTU cannot be read. */
+static int
+tso_mtu(const struct ctdp_port *port)
 {
-    return port->netdev
-           && port->netdev->ol_flags & NETDEV_TX_OFFLOAD_TCP_TSO;
+    int mtu;
+
+    if (!port->netdev
+        || !(port->netdev->ol_flags & NETDEV_TX_OFFLOAD_TCP_TSO)) {
+        return 0;
+    }
+    return netdev_get_mtu(port->netdev, &mtu) ? ETH_PAYLOAD_MAX : mtu;
 }
 
-/* Prepares the packets of 'batch' for 'port' (ctdp_offload_tx()) and
- * counts the GSO frames it must send whole. */
+/* Packets on their way out of a port, in batches. */
+struct port_out {
+    struct ctdp_port *port;
+    long long usec;
+    struct dp_packet_batch batch;
+};
+
+/* Sends the packets gathered in 'out' and empties it. */
 static void
-prepare_offloads(struct ctdp_port *port, struct dp_packet_batch *batch)
+out_flush(struct port_out *out)
 {
-    bool tso = can_tso(port);
-    struct dp_packet *pkt;
-    uint64_t n = 0, old;
+    struct ctdp_port *port = out->port;
 
-    DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
-        n += ctdp_offload_tx(pkt, tso) == CTDP_OFFLOAD_TX_WHOLE;
+    if (dp_packet_batch_is_empty(&out->batch)) {
+        return;
     }
-    if (n) {
-        atomic_add_relaxed(&port->n_gso_whole, n, &old);
+    if (port->netdev) {
+        netdev_send(port->netdev, 0, &out->batch, true);
+    } else {
+        if (port->pcap_tx) {
+            ctdp_pcap_writer_write(port->pcap_tx, &out->batch, out->usec);
+        }
+        dp_packet_delete_batch(&out->batch, true);
     }
+    dp_packet_batch_init(&out->batch);
 }
 
+static void
+out_add(void *out_, struct dp_packet *pkt)
+{
+    struct port_out *out = out_;
+
+    if (dp_packet_batch_is_full(&out->batch)) {
+        out_flush(out);
+    }
+    dp_packet_batch_add(&out->batch, pkt);
+}
+
+/* Sends the packets of 'batch' on 'port', each prepared for the port's
+ * offloads (ctdp_offload_tx()): GSO frames cut in software into their
+ * sender's segments where the port would cut them larger, GSO frames
+ * that the port cannot segment sent whole and counted. */
 void
 ctdp_port_send(struct ctdp_port *port, struct dp_packet_batch *batch,
                long long usec)
 {
-    if (dp_packet_batch_is_empty(batch)) {
-        return;
-    }
-    prepare_offloads(port, batch);
-    if (port->netdev) {
-        netdev_send(port->netdev, 0, batch, true);
-    } else {
-        if (port->pcap_tx) {
-            ctdp_pcap_writer_write(port->pcap_tx, batch, usec);
+    struct port_out out = { .port = port, .usec = usec };
+    int mtu = tso_mtu(port);
+    struct dp_packet *pkt;
+    uint64_t n_whole = 0, old;
+
+    dp_packet_batch_init(&out.batch);
+    DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
+        switch (ctdp_offload_tx(pkt, mtu)) {
+        case CTDP_OFFLOAD_TX_SEGMENT:
+            ctdp_offload_segment(pkt, out_add, &out);
+            dp_packet_delete(pkt);
+            continue;
+        case CTDP_OFFLOAD_TX_WHOLE:
+            n_whole++;
+            break;
+        case CTDP_OFFLOAD_TX_PLAIN:
+        case CTDP_OFFLOAD_TX_GSO:
+            break;
         }
-        dp_packet_delete_batch(batch, true);
+        out_add(&out, pkt);
     }
+    out_flush(&out);
     dp_packet_batch_init(batch);
+    if (n_whole) {
+        atomic_add_relaxed(&port->n_gso_whole, n_whole, &old);
+    }
 }
 
 void

@@ -28,7 +28,9 @@
  * frames of up to 64 KiB, come in whole (ctdp-offload.h): veth and tap
  * work with their default offloads.  ctdp_port_recv() hands out packets
  * whose checksums are complete; ctdp_port_send() has a system or tap port
- * segment GSO frames and sends them whole on other ports.
+ * segment GSO frames (or segments them itself, where the sender chose
+ * smaller segments than the port would cut) and sends them whole on
+ * other ports.
  *
  * Thread-safety: a port is opened and closed by the main thread; one
  * thread at a time may ctdp_port_recv() on it, and any thread may

@@ -9,8 +9,10 @@ sent whole to a port that cannot segment them (counted gso_sent_whole).
 Nothing here runs ethtool: every veth keeps its defaults.
 
 Bulk TCP both ways (large enough for GSO frames) and UDP, over IPv4 and
-IPv6, through the default firewall and the masquerade; a GSO frame seen
-whole in a pcap port's capture; a tap port as a host's interface.
+IPv6, through the default firewall and the masquerade; to a host behind a
+link of smaller MTU, whose sender's smaller segments ctdpd keeps; a GSO
+frame seen whole in a pcap port's capture; a tap port as a host's
+interface.
 """
 import hashlib
 import os
@@ -179,6 +181,51 @@ def test_udp(net, v6):
     inside.ok("/usr/bin/python3", "-c", UDP_CLIENT.format(addr=addr,
                                                           port=port))
     assert len(conn_lines(net, port)) == 1
+
+
+# ---- A smaller MTU beyond ---------------------------------------------------
+
+FAR, ROUTER_FAR = "198.19.7.9", "198.19.7.1"
+
+
+def test_tcp_bulk_behind_smaller_mtu(tmp_path):
+    """4 MiB each way through the masquerade to a host behind the outside
+    host, a router whose link to it has MTU 1280: the inside host learns
+    the path MTU from the router's ICMP error and sends GSO frames of
+    smaller segments, which ctdpd must not cut to its port's MTU of 1500
+    (netdev-linux would: ctdpd cuts them itself, to the sender's size)."""
+    with network(tmp_path, [(IN4, None), (OUT4, None)],
+                 daemon_args=[f"--masquerade={NAT}"]) as net:
+        masquerade_routes(net)
+        inside, outside = net.hosts
+        inside.ok("ip", "route", "add", "198.19.7.0/24", "via", OUT4, "dev",
+                  "eth0", "onlink")
+        far = f"{outside.ns}-far"
+        try:
+            sh("ip", "netns", "add", far)
+            outside.ok("ip", "link", "add", "far0", "mtu", "1280", "type",
+                       "veth", "peer", "name", "far1", "mtu", "1280",
+                       "netns", far)
+            outside.ok("ip", "link", "set", "far0", "up")
+            outside.ok("ip", "addr", "add", f"{ROUTER_FAR}/24", "dev",
+                       "far0")
+            outside.ok("sysctl", "-qw", "net.ipv4.ip_forward=1")
+            for args in (("link", "set", "lo", "up"),
+                         ("link", "set", "far1", "up"),
+                         ("addr", "add", f"{FAR}/24", "dev", "far1"),
+                         ("route", "add", "default", "via", ROUTER_FAR)):
+                sh("ip", "-n", far, *args)
+            server = subprocess.Popen(
+                ["ip", "netns", "exec", far, "/usr/bin/python3", "-c",
+                 SERVERS.format(addr=FAR, port=7170, bulk=BULK)])
+            net.procs.append(server)
+            wait_until(lambda: ":7171 " in run(
+                ["ip", "netns", "exec", far, "ss", "-ltnH"]).stdout,
+                what="the server behind the router")
+            inside.ok("/usr/bin/python3", "-c", CLIENT.format(
+                addr=FAR, port=7170, bulk=BULK), timeout=60)
+        finally:
+            run(["ip", "netns", "del", far])
 
 
 # ---- A port that cannot segment ------------------------------------------

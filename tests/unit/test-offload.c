@@ -6,13 +6,17 @@
  * SCTP's CRC32c; a frame whose L4 header is not the flag's loses the flag
  * and keeps its bytes; a GSO frame gets its partial form back for a port
  * that segments (and completing that again gives the whole checksum, also
- * after NAT changed an address), and goes whole to one that does not. */
+ * after NAT changed an address), and goes whole to one that does not; the
+ * sender's segment size is read from the virtio-net header netdev-linux
+ * leaves in the headroom, and a frame whose sender's segments are smaller
+ * than the port would cut is cut in software, as the kernel cuts it. */
 #include <config.h>
 #include "ctdp-offload.h"
 #include "ctdp-pkt.h"
 #include "ctdp-unit.h"
 
 #include <string.h>
+#include <linux/virtio_net.h>
 #include "csum.h"
 #include "dp-packet.h"
 #include "packets.h"
@@ -110,10 +114,20 @@ check_complete(struct dp_packet *pkt, uint8_t proto)
 }
 
 static struct dp_packet *
+tcp_flags_seg(const struct tpkt_ip *ip, uint8_t flags, uint32_t seq,
+              size_t payload)
+{
+    uint8_t opts[12];
+    size_t n = tpkt_tcp_opt_sack(opts, 7, 9);
+
+    return tpkt_tcp_seg(ip, 40000, 80, flags, seq, 2000, 512, opts, n,
+                        payload);
+}
+
+static struct dp_packet *
 tcp(const struct tpkt_ip *ip, size_t payload)
 {
-    return tpkt_tcp_seg(ip, 40000, 80, TCP_ACK | TCP_PSH, 1000, 2000, 512,
-                        NULL, 0, payload);
+    return tcp_flags_seg(ip, TCP_ACK | TCP_PSH, 1000, payload);
 }
 
 static void
@@ -255,7 +269,7 @@ check_restore(struct dp_packet *pkt, bool v6)
     uint16_t whole = get_u16(pkt, l4 + TCP_CSUM);
 
     set_flags(pkt, DP_PACKET_OL_TX_TCP_SEG);
-    CHECK_EQ(ctdp_offload_tx(pkt, true), CTDP_OFFLOAD_TX_GSO);
+    CHECK_EQ(ctdp_offload_tx(pkt, 1500), CTDP_OFFLOAD_TX_GSO);
     CHECK_EQ(get_u16(pkt, l4 + TCP_CSUM),
              pseudo(pkt, TPKT_L3_OFS, l4, IPPROTO_TCP));
     CHECK(dp_packet_hwol_is_tso(pkt));
@@ -326,13 +340,13 @@ test_tx_whole_and_plain(void)
 
     /* To a port that cannot segment: whole, unchanged, no flag. */
     set_flags(gso, DP_PACKET_OL_TX_TCP_SEG);
-    CHECK_EQ(ctdp_offload_tx(gso, false), CTDP_OFFLOAD_TX_WHOLE);
+    CHECK_EQ(ctdp_offload_tx(gso, 0), CTDP_OFFLOAD_TX_WHOLE);
     CHECK(same_bytes(gso, gso_copy));
     CHECK_EQ(flags(gso), 0);
 
     /* Not a GSO frame: nothing, to either kind of port. */
-    CHECK_EQ(ctdp_offload_tx(plain, true), CTDP_OFFLOAD_TX_PLAIN);
-    CHECK_EQ(ctdp_offload_tx(plain, false), CTDP_OFFLOAD_TX_PLAIN);
+    CHECK_EQ(ctdp_offload_tx(plain, 1500), CTDP_OFFLOAD_TX_PLAIN);
+    CHECK_EQ(ctdp_offload_tx(plain, 0), CTDP_OFFLOAD_TX_PLAIN);
     CHECK(same_bytes(plain, plain_copy));
     CHECK_EQ(flags(plain), 0);
 
@@ -340,7 +354,7 @@ test_tx_whole_and_plain(void)
      * flagged is completed, not left to a port that would drop it. */
     make_partial(udp, TPKT_L3_OFS, l4, IPPROTO_UDP);
     set_flags(udp, DP_PACKET_OL_TX_TCP_SEG);
-    CHECK_EQ(ctdp_offload_tx(udp, true), CTDP_OFFLOAD_TX_WHOLE);
+    CHECK_EQ(ctdp_offload_tx(udp, 1500), CTDP_OFFLOAD_TX_WHOLE);
     CHECK(same_bytes(udp, udp_copy));
     CHECK(!dp_packet_hwol_is_tso(udp));
     CHECK(!dp_packet_hwol_l4_mask(udp));
@@ -351,6 +365,139 @@ test_tx_whole_and_plain(void)
     dp_packet_delete(gso_copy);
     dp_packet_delete(plain_copy);
     dp_packet_delete(udp_copy);
+}
+
+
+/* ---- The sender's segment size ---------------------------------------- */
+
+/* Makes 'pkt' a received TCP GSO frame: its checksum partial, flagged, and
+ * before it in the headroom the virtio-net header that netdev-linux read
+ * and pulled off, with 'gso_size' and a checksum start at 'csum_start'. */
+static void
+make_received_gso(struct dp_packet *pkt, uint16_t gso_size, bool v6,
+                  size_t csum_start)
+{
+    size_t l4 = tpkt_l4_ofs(pkt);
+    struct virtio_net_hdr vnet = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+        .gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
+        .hdr_len = l4 + TCP_HEADER_LEN,
+        .gso_size = gso_size,
+        .csum_start = csum_start,
+        .csum_offset = TCP_CSUM,
+    };
+
+    make_partial(pkt, TPKT_L3_OFS, l4, IPPROTO_TCP);
+    set_flags(pkt, DP_PACKET_OL_TX_TCP_SEG);
+    memcpy(dp_packet_push_uninit(pkt, sizeof vnet), &vnet, sizeof vnet);
+    dp_packet_pull(pkt, sizeof vnet);
+}
+
+/* What ctdp_offload_segment() emits, gathered. */
+struct segs {
+    struct dp_packet *p[8];
+    size_t n;
+};
+
+static void
+gather(void *segs_, struct dp_packet *seg)
+{
+    struct segs *segs = segs_;
+
+    ovs_assert(segs->n < ARRAY_SIZE(segs->p));
+    segs->p[segs->n++] = seg;
+}
+
+/* The segment the kernel would make: built whole, IPv4 id 'id'. */
+static struct dp_packet *
+expected_segment(const struct tpkt_ip *ip, uint8_t flags, uint32_t seq,
+                 size_t payload, uint16_t id)
+{
+    struct dp_packet *pkt = tcp_flags_seg(ip, flags, seq, payload);
+
+    if (!ip->v6) {
+        uint8_t *l3 = (uint8_t *) dp_packet_data(pkt) + TPKT_L3_OFS;
+        ovs_be16 sum;
+
+        put_u16(pkt, TPKT_L3_OFS + 4, id);
+        memset(l3 + 10, 0, 2);
+        sum = csum(l3, IP_HEADER_LEN);
+        memcpy(l3 + 10, &sum, 2);
+    }
+    return pkt;
+}
+
+/* A 1460-byte GSO frame whose sender cut 500-byte segments: to a port
+ * with MTU 1500 it is cut in software into 500, 500 and 460 bytes, CWR on
+ * the first only, FIN and PSH on the last only, each with its sequence
+ * number, length, IPv4 id and checksums. */
+static void
+check_segmented(const struct tpkt_ip *ip)
+{
+    const uint8_t all = TCP_ACK | TCP_PSH | TCP_FIN | TCP_CWR;
+    struct dp_packet *pkt = tcp_flags_seg(ip, all, 1000, 1460);
+    struct dp_packet *copy;
+    struct segs segs = { .n = 0 };
+    static const struct {
+        uint8_t flags;
+        uint32_t seq;
+        size_t payload;
+    } want[] = {
+        { TCP_ACK | TCP_CWR, 1000, 500 },
+        { TCP_ACK, 1500, 500 },
+        { TCP_ACK | TCP_PSH | TCP_FIN, 2000, 460 },
+    };
+
+    make_received_gso(pkt, 500, ip->v6, tpkt_l4_ofs(pkt));
+    CHECK(ctdp_offload_rx(pkt));
+    copy = dp_packet_clone(pkt);
+    CHECK_EQ(ctdp_offload_tx(copy, 1500), CTDP_OFFLOAD_TX_SEGMENT);
+    ctdp_offload_segment(copy, gather, &segs);
+    CHECK_EQ(segs.n, ARRAY_SIZE(want));
+    for (size_t i = 0; i < MIN(segs.n, ARRAY_SIZE(want)); i++) {
+        struct dp_packet *exp = expected_segment(ip, want[i].flags,
+                                                 want[i].seq,
+                                                 want[i].payload, i);
+
+        CHECK(same_bytes(segs.p[i], exp));
+        CHECK_EQ(flags(segs.p[i]), 0);
+        dp_packet_delete(exp);
+    }
+    for (size_t i = 0; i < segs.n; i++) {
+        dp_packet_delete(segs.p[i]);
+    }
+    dp_packet_delete(copy);
+    dp_packet_delete(pkt);
+}
+
+static void
+test_segment(void)
+{
+    struct tpkt_ip ip4 = tpkt_ip(A, B), ip6 = tpkt_ip(A6, B6);
+
+    check_segmented(&ip4);
+    check_segmented(&ip6);
+}
+
+/* The netdev's segments are no larger than the sender's, or the header
+ * does not describe the frame (a VLAN tag pushed over it, say): the
+ * netdev segments it. */
+static void
+test_segment_not_needed(void)
+{
+    struct tpkt_ip ip = tpkt_ip(A, B);
+    struct dp_packet *big = tcp(&ip, 1460), *stale = tcp(&ip, 1460);
+
+    make_received_gso(big, 1446, false, tpkt_l4_ofs(big));
+    CHECK(ctdp_offload_rx(big));
+    CHECK_EQ(ctdp_offload_tx(big, 1500), CTDP_OFFLOAD_TX_GSO);
+    CHECK(!(flags(big) & DP_PACKET_OL_FLOW_MARK));
+
+    make_received_gso(stale, 500, false, tpkt_l4_ofs(stale) - 4);
+    CHECK(ctdp_offload_rx(stale));
+    CHECK_EQ(ctdp_offload_tx(stale, 1500), CTDP_OFFLOAD_TX_GSO);
+    dp_packet_delete(big);
+    dp_packet_delete(stale);
 }
 
 const struct ctdp_unit_suite offload_suite = {
@@ -366,4 +513,6 @@ const struct ctdp_unit_suite offload_suite = {
         { "tx_restore", test_tx_restore },
         { "tx_restore_after_nat", test_tx_restore_after_nat },
         { "tx_whole_and_plain", test_tx_whole_and_plain },
+        { "segment", test_segment },
+        { "segment_not_needed", test_segment_not_needed },
         { NULL, NULL } } };
