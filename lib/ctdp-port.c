@@ -8,7 +8,7 @@
 #include "ctdp-pcap.h"
 #include "dp-packet.h"
 #include "netdev.h"
-#include "netdev-provider.h"
+#include "netdev-provider.h"    /* A netdev's 'ol_flags' (see tso_mtu()). */
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/ofp-port.h"
 #include "util.h"
