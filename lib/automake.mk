@@ -23,6 +23,8 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-inject.h \
 	lib/ctdp-ipf-commands.c \
 	lib/ctdp-ipf-commands.h \
+	lib/ctdp-offload.c \
+	lib/ctdp-offload.h \
 	lib/ctdp-pcap.c \
 	lib/ctdp-pcap.h \
 	lib/ctdp-pipeline.c \

@@ -356,7 +356,7 @@ port_main(void *dpp_)
         int error;
 
         dp_packet_batch_init(&batch);
-        error = netdev_rxq_recv(dpp->port->rxq, &batch, NULL);
+        error = ctdp_port_recv(dpp->port, &batch);
         if (!error) {
             process_live(dpp->dp, &dpp->cache, &batch, dpp->port->ofport);
             ovsrcu_quiesce();
@@ -394,7 +394,7 @@ pool_poll(struct dp_thread *t, bool wait)
             continue;
         }
         dp_packet_batch_init(&batch);
-        if (!netdev_rxq_recv(dpp->port->rxq, &batch, NULL)) {
+        if (!ctdp_port_recv(dpp->port, &batch)) {
             process_live(dp, &t->cache, &batch, dpp->port->ofport);
             busy = true;
         }

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "ctdp-offload.h"
 #include "ctdp-pcap.h"
 #include "dp-packet.h"
 #include "netdev.h"
+#include "netdev-provider.h"    /* A netdev's 'ol_flags' (see tso_mtu()). */
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/ofp-port.h"
 #include "util.h"
@@ -108,6 +110,8 @@ open_netdev(const struct ctdp_port_spec *spec, struct ctdp_port *port)
     char *error = NULL;
     int err;
 
+    /* Before the first system or tap device opens (see ctdp-offload.h). */
+    ctdp_offload_enable();
     err = netdev_open(spec->name, spec->type, &port->netdev);
     if (err) {
         return xasprintf("port %s: cannot open %s device: %s", spec->name,
@@ -203,6 +207,7 @@ ctdp_port_open(const struct ctdp_port_spec *spec, ofp_port_t ofport,
     port->name = xstrdup(spec->name);
     port->type = xstrdup(spec->type);
     port->ofport = ofport;
+    atomic_init(&port->n_gso_whole, 0);
     error = (!strcmp(spec->type, "pcap")
              ? open_pcap(spec, port)
              : open_netdev(spec, port));
@@ -228,22 +233,108 @@ ctdp_port_close(struct ctdp_port *port)
     }
 }
 
+int
+ctdp_port_recv(struct ctdp_port *port, struct dp_packet_batch *batch)
+{
+    struct dp_packet *pkt;
+    int error;
+
+    error = netdev_rxq_recv(port->rxq, batch, NULL);
+    if (!error) {
+        DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
+            ctdp_offload_rx(pkt);
+        }
+    }
+    return error;
+}
+
+/* The MTU for which 'port' segments GSO frames, 0 if it cannot take them:
+ * only a netdev with TSO (system and tap ports, with their virtio-net
+ * header) can.  As netdev-linux, 1500 if the MTU cannot be read. */
+static int
+tso_mtu(const struct ctdp_port *port)
+{
+    int mtu;
+
+    if (!port->netdev
+        || !(port->netdev->ol_flags & NETDEV_TX_OFFLOAD_TCP_TSO)) {
+        return 0;
+    }
+    return netdev_get_mtu(port->netdev, &mtu) ? ETH_PAYLOAD_MAX : mtu;
+}
+
+/* Packets on their way out of a port, in batches. */
+struct port_out {
+    struct ctdp_port *port;
+    long long usec;
+    struct dp_packet_batch batch;
+};
+
+/* Sends the packets gathered in 'out' and empties it. */
+static void
+out_flush(struct port_out *out)
+{
+    struct ctdp_port *port = out->port;
+
+    if (dp_packet_batch_is_empty(&out->batch)) {
+        return;
+    }
+    if (port->netdev) {
+        netdev_send(port->netdev, 0, &out->batch, true);
+    } else {
+        if (port->pcap_tx) {
+            ctdp_pcap_writer_write(port->pcap_tx, &out->batch, out->usec);
+        }
+        dp_packet_delete_batch(&out->batch, true);
+    }
+    dp_packet_batch_init(&out->batch);
+}
+
+static void
+out_add(void *out_, struct dp_packet *pkt)
+{
+    struct port_out *out = out_;
+
+    if (dp_packet_batch_is_full(&out->batch)) {
+        out_flush(out);
+    }
+    dp_packet_batch_add(&out->batch, pkt);
+}
+
+/* Sends the packets of 'batch' on 'port', each prepared for the port's
+ * offloads (ctdp_offload_tx()): GSO frames cut in software into their
+ * sender's segments where the port would cut them larger, GSO frames
+ * that the port cannot segment sent whole and counted. */
 void
 ctdp_port_send(struct ctdp_port *port, struct dp_packet_batch *batch,
                long long usec)
 {
-    if (dp_packet_batch_is_empty(batch)) {
-        return;
-    }
-    if (port->netdev) {
-        netdev_send(port->netdev, 0, batch, true);
-    } else {
-        if (port->pcap_tx) {
-            ctdp_pcap_writer_write(port->pcap_tx, batch, usec);
+    struct port_out out = { .port = port, .usec = usec };
+    int mtu = tso_mtu(port);
+    struct dp_packet *pkt;
+    uint64_t n_whole = 0, old;
+
+    dp_packet_batch_init(&out.batch);
+    DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
+        switch (ctdp_offload_tx(pkt, mtu)) {
+        case CTDP_OFFLOAD_TX_SEGMENT:
+            ctdp_offload_segment(pkt, out_add, &out);
+            dp_packet_delete(pkt);
+            continue;
+        case CTDP_OFFLOAD_TX_WHOLE:
+            n_whole++;
+            break;
+        case CTDP_OFFLOAD_TX_PLAIN:
+        case CTDP_OFFLOAD_TX_GSO:
+            break;
         }
-        dp_packet_delete_batch(batch, true);
+        out_add(&out, pkt);
     }
+    out_flush(&out);
     dp_packet_batch_init(batch);
+    if (n_whole) {
+        atomic_add_relaxed(&port->n_gso_whole, n_whole, &old);
+    }
 }
 
 void
@@ -254,9 +345,25 @@ ctdp_port_flush(struct ctdp_port *port)
     }
 }
 
+/* Appends the GSO frames 'port' sent whole once there are some, after what
+ * ctdp_port_format() wrote from 'start' on. */
+static void
+format_gso_whole(const struct ctdp_port *port, struct ds *s, size_t start)
+{
+    uint64_t n;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_port *, port)->n_gso_whole,
+                        &n);
+    if (n) {
+        ds_put_format(s, "%s gso_sent_whole=%"PRIu64,
+                      s->length > start + strlen(port->type) ? ";" : ":", n);
+    }
+}
+
 void
 ctdp_port_format(const struct ctdp_port *port, struct ds *s)
 {
+    size_t start = s->length;
     struct netdev_stats st;
 
     ds_put_cstr(s, port->type);
@@ -288,4 +395,5 @@ ctdp_port_format(const struct ctdp_port *port, struct ds *s)
                       ctdp_pcap_writer_file(port->pcap_tx),
                       ctdp_pcap_writer_n_packets(port->pcap_tx));
     }
+    format_gso_whole(port, s, start);
 }

@@ -23,15 +23,26 @@
  * or a pcap port's rx and tx, plus "ofport=N" to choose the port number.
  * A file name is relative to the daemon's working directory.
  *
- * Thread-safety: a port is opened and closed by the main thread; any
- * thread may ctdp_port_send() and ctdp_port_flush() on it while it is
- * open; its 'pcap_rx' belongs to the main thread.
+ * System and tap ports exchange a virtio-net header with the kernel, so
+ * that frames whose checksum the sender left to the device, and TCP GSO
+ * frames of up to 64 KiB, come in whole (ctdp-offload.h): veth and tap
+ * work with their default offloads.  ctdp_port_recv() hands out packets
+ * whose checksums are complete; ctdp_port_send() has a system or tap port
+ * segment GSO frames (or segments them itself, where the sender chose
+ * smaller segments than the port would cut) and sends them whole on
+ * other ports.
+ *
+ * Thread-safety: a port is opened and closed by the main thread; one
+ * thread at a time may ctdp_port_recv() on it, and any thread may
+ * ctdp_port_send() and ctdp_port_flush() on it, while it is open; its
+ * 'pcap_rx' belongs to the main thread.
  *
  * Errors: the functions that can fail return NULL or a malloc'd one-line
  * message, having changed nothing. */
 
 #include <stdbool.h>
 #include "openvswitch/types.h"
+#include "ovs-atomic.h"
 #include "smap.h"
 
 struct ctdp_pcap_reader;
@@ -61,6 +72,8 @@ struct ctdp_port {
     /* A pcap port: its input and output captures, either may be NULL. */
     struct ctdp_pcap_reader *pcap_rx;
     struct ctdp_pcap_writer *pcap_tx;
+    /* GSO frames sent whole, to a port that cannot segment them. */
+    atomic_uint64_t n_gso_whole;
 };
 
 char *ctdp_port_parse(const char *spec, struct ctdp_port_spec *)
@@ -71,6 +84,11 @@ char *ctdp_port_open(const struct ctdp_port_spec *, ofp_port_t ofport,
                      struct ctdp_port **) OVS_WARN_UNUSED_RESULT;
 void ctdp_port_close(struct ctdp_port *);
 
+/* Receives a batch of packets on netdev port 'port' into 'batch', as
+ * netdev_rxq_recv() does (0, or a positive errno value: EAGAIN when there
+ * were none), with each packet's checksums completed. */
+int ctdp_port_recv(struct ctdp_port *, struct dp_packet_batch *);
+
 /* Sends the packets of 'batch' on 'port' and empties the batch.  A pcap
  * port writes them stamped 'usec' (microseconds since the epoch), maybe
  * buffered until ctdp_port_flush(); other ports ignore 'usec'. */
@@ -80,8 +98,9 @@ void ctdp_port_send(struct ctdp_port *, struct dp_packet_batch *,
  * ports. */
 void ctdp_port_flush(struct ctdp_port *);
 
-/* Appends the port's type, a netdev port's drops once it has some, and for
- * a pcap port its files and counts. */
+/* Appends the port's type, a netdev port's drops once it has some, for a
+ * pcap port its files and counts, and the GSO frames it sent whole
+ * ("gso_sent_whole=N") once there are some. */
 void ctdp_port_format(const struct ctdp_port *, struct ds *);
 
 #endif /* ctdp-port.h */

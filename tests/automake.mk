@@ -24,7 +24,8 @@ tests_unit_ctdp_unit_SOURCES = \
 	tests/unit/test-ct-reclaim.c \
 	tests/unit/test-ct-nat.c \
 	tests/unit/test-ct-ftp.c \
-	tests/unit/test-ct-sctp.c
+	tests/unit/test-ct-sctp.c \
+	tests/unit/test-offload.c
 tests_unit_ctdp_unit_LDADD = lib/libctdp.la $(OVS_LIBDIR)/libopenvswitch.la
 TESTS += tests/unit/ctdp-unit
 

@@ -27,6 +27,7 @@ extern const struct ctdp_unit_suite ct_nat_suite;
 extern const struct ctdp_unit_suite ct_ftp_suite;
 extern const struct ctdp_unit_suite ct_sctp_suite;
 extern const struct ctdp_unit_suite ct_table_suite;
+extern const struct ctdp_unit_suite offload_suite;
 
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
@@ -48,6 +49,7 @@ static const struct ctdp_unit_suite *const suites[] = {
     &ct_nat_suite,
     &ct_ftp_suite,
     &ct_sctp_suite,
+    &offload_suite,
 };
 
 static int n_failed_checks;
