@@ -358,15 +358,15 @@ port_main(void *dpp_)
         dp_packet_batch_init(&batch);
         error = ctdp_port_recv(dpp->port, &batch);
         if (!error) {
-            process_live(dpp->dp, &dpp->cache, &batch, dpp->port->ofport);
+            process_live(dpp->dp, &dpp->cache, &batch, ctdp_port_ofport(dpp->port));
             ovsrcu_quiesce();
             continue;
         }
         if (error != EAGAIN && error != EOPNOTSUPP) {
-            VLOG_WARN_RL(&rl, "%s: receive failed: %s", dpp->port->name,
+            VLOG_WARN_RL(&rl, "%s: receive failed: %s", ctdp_port_name(dpp->port),
                          ovs_strerror(error));
         }
-        netdev_rxq_wait(dpp->port->rxq);
+        ctdp_port_recv_wait(dpp->port);
         latch_wait(&dpp->exit);
         poll_block();
     }
@@ -386,16 +386,16 @@ pool_poll(struct dp_thread *t, bool wait)
         struct dp_port *dpp = ovsrcu_get(struct dp_port *, &dp->ports[i]);
         struct dp_packet_batch batch;
 
-        if (!dpp || !dpp->port->rxq || dpp->pool_thread != t->idx) {
+        if (!dpp || !ctdp_port_is_live(dpp->port) || dpp->pool_thread != t->idx) {
             continue;
         }
         if (wait) {
-            netdev_rxq_wait(dpp->port->rxq);
+            ctdp_port_recv_wait(dpp->port);
             continue;
         }
         dp_packet_batch_init(&batch);
         if (!ctdp_port_recv(dpp->port, &batch)) {
-            process_live(dp, &t->cache, &batch, dpp->port->ofport);
+            process_live(dp, &t->cache, &batch, ctdp_port_ofport(dpp->port));
             busy = true;
         }
     }
@@ -431,7 +431,7 @@ pool_assign(struct ctdp_dp *dp, struct dp_port *dpp)
     for (size_t i = 1; i < CTDP_MAX_PORTS; i++) {
         struct dp_port *other = port_get(dp, u16_to_ofp(i));
 
-        if (other && other->port->rxq && other != dpp) {
+        if (other && ctdp_port_is_live(other->port) && other != dpp) {
             load[other->pool_thread]++;
         }
     }
@@ -449,7 +449,7 @@ port_by_name(const struct ctdp_dp *dp, const char *name)
     for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
         struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
 
-        if (dpp && !strcmp(dpp->port->name, name)) {
+        if (dpp && !strcmp(ctdp_port_name(dpp->port), name)) {
             return dpp;
         }
     }
@@ -509,22 +509,22 @@ ctdp_dp_add_port(struct ctdp_dp *dp, const char *spec_)
     dpp->dp = dp;
     dpp->port = port;
     latch_init(&dpp->exit);
-    if (port->rxq && dp->pool) {
+    if (ctdp_port_is_live(port) && dp->pool) {
         /* Before the port is published: a pool thread that sees it must
          * see its thread too, or two threads could poll it. */
         pool_assign(dp, dpp);
     }
     ovsrcu_set(&dp->ports[ofp_to_u16(ofport)], dpp);
-    if (port->rxq && dp->pool) {
+    if (ctdp_port_is_live(port) && dp->pool) {
         latch_set(&dp->pool[dpp->pool_thread].wake);
-    } else if (port->rxq) {
+    } else if (ctdp_port_is_live(port)) {
         ctdp_dpcache_init(&dpp->cache);
         dpp->thread = ovs_thread_create("ctdp_port", port_main, dpp);
     }
-    if (port->pcap_rx) {
-        ctdp_replay_add(dp->replay, ofport, port->pcap_rx);
+    if (ctdp_port_pcap_input(port)) {
+        ctdp_replay_add(dp->replay, ofport, ctdp_port_pcap_input(port));
     }
-    VLOG_INFO("added port %s (%s) as port %u", port->name, port->type,
+    VLOG_INFO("added port %s (%s) as port %u", ctdp_port_name(port), ctdp_port_type(port),
               ofp_to_u16(ofport));
     return NULL;
 }
@@ -540,14 +540,14 @@ dp_port_free(struct dp_port *dpp)
 static void
 remove_port(struct ctdp_dp *dp, struct dp_port *dpp)
 {
-    ovsrcu_set(&dp->ports[ofp_to_u16(dpp->port->ofport)], NULL);
-    if (dpp->port->pcap_rx) {
-        ctdp_replay_remove(dp->replay, dpp->port->ofport);
+    ovsrcu_set(&dp->ports[ofp_to_u16(ctdp_port_ofport(dpp->port))], NULL);
+    if (ctdp_port_pcap_input(dpp->port)) {
+        ctdp_replay_remove(dp->replay, ctdp_port_ofport(dpp->port));
     }
-    if (dpp->port->rxq && dp->pool) {
+    if (ctdp_port_is_live(dpp->port) && dp->pool) {
         /* Its pool thread may be polling it: wake it to drop it. */
         latch_set(&dp->pool[dpp->pool_thread].wake);
-    } else if (dpp->port->rxq) {
+    } else if (ctdp_port_is_live(dpp->port)) {
         latch_set(&dpp->exit);
         xpthread_join(dpp->thread, NULL);
         ctdp_dpcache_destroy(&dpp->cache);
@@ -590,7 +590,7 @@ flush_pcaps(struct ctdp_dp *dp)
     for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
         struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
 
-        if (dpp && dpp->port->pcap_tx) {
+        if (dpp) {
             ctdp_port_flush(dpp->port);
         }
     }
@@ -642,12 +642,12 @@ feed_end(struct ctdp_dp *dp, char **errorp)
         struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
         const char *why;
 
-        why = dpp && dpp->port->pcap_rx
-              ? ctdp_pcap_reader_error(dpp->port->pcap_rx) : NULL;
+        why = dpp && ctdp_port_pcap_input(dpp->port)
+              ? ctdp_pcap_reader_error(ctdp_port_pcap_input(dpp->port)) : NULL;
         if (why && errorp && !*errorp) {
-            *errorp = xasprintf("port %s: %s", dpp->port->name, why);
+            *errorp = xasprintf("port %s: %s", ctdp_port_name(dpp->port), why);
         } else if (why) {
-            VLOG_WARN("port %s: %s", dpp->port->name, why);
+            VLOG_WARN("port %s: %s", ctdp_port_name(dpp->port), why);
         }
     }
     VLOG_INFO("pcap input ended: %"PRIu64" packets fed", dp->n_fed);
@@ -734,7 +734,7 @@ ctdp_dp_inject(struct ctdp_dp *dp, const char *port_name, const char *text)
         return error;
     }
     dp_packet_batch_init_packet(&batch, pkt);
-    process_live(dp, &dp->main_cache, &batch, dpp->port->ofport);
+    process_live(dp, &dp->main_cache, &batch, ctdp_port_ofport(dpp->port));
     return NULL;
 }
 
@@ -848,7 +848,7 @@ dp_caches(struct ctdp_dp *dp, struct ctdp_dpcache **caches)
     for (size_t i = 0; i < CTDP_MAX_PORTS && !dp->pool; i++) {
         struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
 
-        if (dpp && dpp->port->rxq) {
+        if (dpp && ctdp_port_is_live(dpp->port)) {
             caches[n++] = &dpp->cache;
         }
     }
@@ -912,7 +912,7 @@ ctdp_dp_show(struct ctdp_dp *dp, struct ds *s)
         struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
 
         if (dpp) {
-            ds_put_format(s, "  port %zu: %s (", i, dpp->port->name);
+            ds_put_format(s, "  port %zu: %s (", i, ctdp_port_name(dpp->port));
             ctdp_port_format(dpp->port, s);
             ds_put_cstr(s, ")\n");
         }

@@ -15,6 +15,56 @@
 
 static const char *const port_types[] = { "system", "tap", "dummy", "pcap" };
 
+struct ctdp_port {
+    char *name;
+    char *type;
+    ofp_port_t ofport;
+    /* A netdev port: both set.  A pcap port: both NULL. */
+    struct netdev *netdev;
+    struct netdev_rxq *rxq;
+    /* A pcap port: its input and output captures, either may be NULL. */
+    struct ctdp_pcap_reader *pcap_rx;
+    struct ctdp_pcap_writer *pcap_tx;
+    /* GSO frames sent whole, to a port that cannot segment them. */
+    atomic_uint64_t n_gso_whole;
+};
+
+const char *
+ctdp_port_name(const struct ctdp_port *port)
+{
+    return port->name;
+}
+
+const char *
+ctdp_port_type(const struct ctdp_port *port)
+{
+    return port->type;
+}
+
+ofp_port_t
+ctdp_port_ofport(const struct ctdp_port *port)
+{
+    return port->ofport;
+}
+
+bool
+ctdp_port_is_live(const struct ctdp_port *port)
+{
+    return port->rxq != NULL;
+}
+
+struct ctdp_pcap_reader *
+ctdp_port_pcap_input(const struct ctdp_port *port)
+{
+    return port->pcap_rx;
+}
+
+void
+ctdp_port_recv_wait(struct ctdp_port *port)
+{
+    netdev_rxq_wait(port->rxq);
+}
+
 static bool
 type_supported(const char *type)
 {

@@ -35,7 +35,7 @@
  * Thread-safety: a port is opened and closed by the main thread; one
  * thread at a time may ctdp_port_recv() on it, and any thread may
  * ctdp_port_send() and ctdp_port_flush() on it, while it is open; its
- * 'pcap_rx' belongs to the main thread.
+ * pcap input (ctdp_port_pcap_input()) belongs to the main thread.
  *
  * Errors: the functions that can fail return NULL or a malloc'd one-line
  * message, having changed nothing. */
@@ -62,19 +62,9 @@ struct ctdp_port_spec {
     struct smap options;        /* For the netdev, or rx and tx. */
 };
 
-struct ctdp_port {
-    char *name;
-    char *type;
-    ofp_port_t ofport;
-    /* A netdev port: both set.  A pcap port: both NULL. */
-    struct netdev *netdev;
-    struct netdev_rxq *rxq;
-    /* A pcap port: its input and output captures, either may be NULL. */
-    struct ctdp_pcap_reader *pcap_rx;
-    struct ctdp_pcap_writer *pcap_tx;
-    /* GSO frames sent whole, to a port that cannot segment them. */
-    atomic_uint64_t n_gso_whole;
-};
+/* An open port (opaque). */
+struct ctdp_port;
+
 
 char *ctdp_port_parse(const char *spec, struct ctdp_port_spec *)
     OVS_WARN_UNUSED_RESULT;
@@ -84,10 +74,23 @@ char *ctdp_port_open(const struct ctdp_port_spec *, ofp_port_t ofport,
                      struct ctdp_port **) OVS_WARN_UNUSED_RESULT;
 void ctdp_port_close(struct ctdp_port *);
 
+const char *ctdp_port_name(const struct ctdp_port *);
+const char *ctdp_port_type(const struct ctdp_port *);
+ofp_port_t ctdp_port_ofport(const struct ctdp_port *);
+
+/* Whether 'port' receives on its own (a netdev port), for a receive
+ * thread to poll with ctdp_port_recv() and ctdp_port_recv_wait(). */
+bool ctdp_port_is_live(const struct ctdp_port *);
+
+/* A pcap port's input capture, for the datapath's feeder, or NULL. */
+struct ctdp_pcap_reader *ctdp_port_pcap_input(const struct ctdp_port *);
+
 /* Receives a batch of packets on netdev port 'port' into 'batch', as
  * netdev_rxq_recv() does (0, or a positive errno value: EAGAIN when there
  * were none), with each packet's checksums completed. */
 int ctdp_port_recv(struct ctdp_port *, struct dp_packet_batch *);
+/* Arranges for poll_block() to wake when live 'port' has packets. */
+void ctdp_port_recv_wait(struct ctdp_port *);
 
 /* Sends the packets of 'batch' on 'port' and empties the batch.  A pcap
  * port writes them stamped 'usec' (microseconds since the epoch), maybe
