@@ -13,10 +13,12 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-dp-commands.h \
 	lib/ctdp-dp.c \
 	lib/ctdp-dp.h \
+	lib/ctdp-dp-private.h \
 	lib/ctdp-dpcache.c \
 	lib/ctdp-dpcache.h \
 	lib/ctdp-event-commands.c \
 	lib/ctdp-event-commands.h \
+	lib/ctdp-feed.c \
 	lib/ctdp-flows.c \
 	lib/ctdp-flows.h \
 	lib/ctdp-inject.c \
@@ -33,6 +35,7 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-port.h \
 	lib/ctdp-replay.c \
 	lib/ctdp-replay.h \
+	lib/ctdp-rx.c \
 	lib/ctdp-stream.c \
 	lib/ctdp-stream.h \
 	lib/ctdp-xlate.c \

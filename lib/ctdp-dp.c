@@ -1,5 +1,6 @@
 #include <config.h>
 #include "ctdp-dp.h"
+#include "ctdp-dp-private.h"
 
 #include <errno.h>
 #include <string.h>
@@ -9,31 +10,18 @@
 #include "ctdp-flows.h"
 #include "ctdp-inject.h"
 #include "ctdp-ipf.h"
-#include "ctdp-pcap.h"
 #include "ctdp-pipeline.h"
 #include "ctdp-port.h"
 #include "ctdp-replay.h"
 #include "dp-packet.h"
-#include "flow.h"
-#include "latch.h"
-#include "netdev.h"
-#include "openvswitch/ofp-flow.h"
 #include "openvswitch/ofp-port.h"
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/vlog.h"
 #include "ovs-rcu.h"
-#include "ovs-thread.h"
 #include "timeval.h"
 #include "util.h"
 
 VLOG_DEFINE_THIS_MODULE(ctdp_dp);
-
-/* Indexed by port number, 0 unused. */
-#define CTDP_MAX_PORTS (CTDP_PORT_MAX + 1)
-
-/* Packets of pcap input fed per ctdp_dp_run() (about half a millisecond),
- * so that the main thread still serves commands during a long replay. */
-#define FEED_SLICE 1024
 
 const char ctdp_dp_firewall_flows[] =
     "# ctdp's default flows: a stateful firewall between port 1 (inside)\n"
@@ -121,81 +109,6 @@ ctdp_dp_masquerade_flows(const char *range)
         range, range, range);
 }
 
-/* A port and the thread that receives on it (netdev ports only). */
-struct dp_port {
-    struct ctdp_dp *dp;
-    struct ctdp_port *port;
-    pthread_t thread;           /* Its own receive thread (no pool). */
-    struct latch exit;
-    int pool_thread;            /* With a pool: the thread polling it. */
-    struct ctdp_dpcache cache;  /* Its own thread's (no pool). */
-};
-
-/* With --n-threads, a fixed pool of receive threads, each polling the
- * ports assigned to it; without, every port has a thread of its own. */
-struct dp_thread {
-    struct ctdp_dp *dp;
-    int idx;
-    pthread_t thread;
-    struct latch exit;
-    struct latch wake;          /* Its set of ports changed. */
-    struct ctdp_dpcache cache;
-};
-
-struct ctdp_dp {
-    struct ctdp_flows flows;
-    struct ctdp_ct *ct;
-    struct ctdp_ipf *ipf;       /* Defragmentation in front of 'ct'. */
-    OVSRCU_TYPE(struct dp_port *) ports[CTDP_MAX_PORTS];   /* By ofport. */
-    long long next_sweep;       /* On the tracker's clock. */
-    struct dp_thread *pool;     /* 'n_pool' threads; NULL: one per port. */
-    int n_pool;
-
-    struct ctdp_clock clock;    /* The tracker's (ctdp-clock.h). */
-
-    /* The pcap feeder's state; the main thread's only. */
-    struct ctdp_replay *replay;
-    uint64_t n_fed;             /* Pcap packets fed, ever. */
-
-    /* The flow cache of the main thread: pcap input and injection. */
-    struct ctdp_dpcache main_cache;
-
-#define CTDP_PIPELINE_STAT(NAME, HELP) ATOMIC(uint64_t) NAME;
-    CTDP_PIPELINE_STATS
-#undef CTDP_PIPELINE_STAT
-};
-
-static struct dp_port *
-port_get(const struct ctdp_dp *dp, ofp_port_t ofport)
-{
-    uint16_t n = ofp_to_u16(ofport);
-
-    return n < CTDP_MAX_PORTS
-           ? ovsrcu_get(struct dp_port *, &dp->ports[n]) : NULL;
-}
-
-/* ---- The clock --------------------------------------------------------- */
-
-static long long
-dp_now(const struct ctdp_dp *dp)
-{
-    return ctdp_clock_now(&dp->clock);
-}
-
-/* Holds the clock for pcap packets stamped 'ms' (ctdp-clock.h); a feed
- * that begins moves the sweep's schedule to the capture's time. */
-static long long
-clock_hold(struct ctdp_dp *dp, long long ms)
-{
-    bool started;
-    long long now = ctdp_clock_hold(&dp->clock, ms, &started);
-
-    if (started) {
-        dp->next_sweep = MAX(dp->next_sweep, now);
-    }
-    return now;
-}
-
 /* Returns the tracker's time now, and in '*wall_offset' what to add to it
  * to get wall-clock milliseconds (0 once the clock has followed a capture,
  * whose timestamps are wall-clock times), as ctdp_ct_format_entry()
@@ -212,17 +125,6 @@ ctdp_dp_now(struct ctdp_dp *dp, long long *wall_offset)
 }
 
 /* ---- Output ------------------------------------------------------------ */
-
-/* When a batch is processed. */
-struct dp_when {
-    long long now;              /* The tracker's time (ms). */
-    long long usec;             /* Stamp for pcap outputs (us since the
-                                 * epoch)... */
-    const long long *usecs;     /* ...or, if nonnull, one per packet. */
-    bool flush;                 /* Flush pcap outputs after each send (live
-                                 * input); the feeder flushes them after
-                                 * each slice instead. */
-};
 
 /* The packets one thread has to send after a received batch, grouped by
  * port. */
@@ -316,8 +218,8 @@ add_stats(struct ctdp_dp *dp, const struct ctdp_pipeline_stats *s)
 /* Runs 'batch', received on 'in_port', through the pipeline at 'when'
  * with the calling thread's flow cache 'cache', and sends what it
  * outputs. */
-static void
-process_batch(struct ctdp_dp *dp, struct ctdp_dpcache *cache,
+void
+ctdp_dp_process(struct ctdp_dp *dp, struct ctdp_dpcache *cache,
               struct dp_packet_batch *batch, ofp_port_t in_port,
               const struct dp_when *when)
 {
@@ -334,111 +236,15 @@ process_batch(struct ctdp_dp *dp, struct ctdp_dpcache *cache,
 }
 
 /* Processes 'batch', received live on 'in_port', now. */
-static void
-process_live(struct ctdp_dp *dp, struct ctdp_dpcache *cache,
+void
+ctdp_dp_process_live(struct ctdp_dp *dp, struct ctdp_dpcache *cache,
              struct dp_packet_batch *batch, ofp_port_t in_port)
 {
     struct dp_when when = {
         .now = dp_now(dp), .usec = time_wall_usec(), .flush = true,
     };
 
-    process_batch(dp, cache, batch, in_port, &when);
-}
-
-static void *
-port_main(void *dpp_)
-{
-    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
-    struct dp_port *dpp = dpp_;
-
-    while (!latch_is_set(&dpp->exit)) {
-        struct dp_packet_batch batch;
-        int error;
-
-        dp_packet_batch_init(&batch);
-        error = ctdp_port_recv(dpp->port, &batch);
-        if (!error) {
-            process_live(dpp->dp, &dpp->cache, &batch, ctdp_port_ofport(dpp->port));
-            ovsrcu_quiesce();
-            continue;
-        }
-        if (error != EAGAIN && error != EOPNOTSUPP) {
-            VLOG_WARN_RL(&rl, "%s: receive failed: %s", ctdp_port_name(dpp->port),
-                         ovs_strerror(error));
-        }
-        ctdp_port_recv_wait(dpp->port);
-        latch_wait(&dpp->exit);
-        poll_block();
-    }
-    return NULL;
-}
-
-/* Receives on every live port assigned to pool thread 'idx'; returns true
- * if any had packets.  With 'wait', arranges to wake when any has. */
-static bool
-pool_poll(struct dp_thread *t, bool wait)
-{
-    struct ctdp_dp *dp = t->dp;
-
-    bool busy = false;
-
-    for (size_t i = 1; i < CTDP_MAX_PORTS; i++) {
-        struct dp_port *dpp = ovsrcu_get(struct dp_port *, &dp->ports[i]);
-        struct dp_packet_batch batch;
-
-        if (!dpp || !ctdp_port_is_live(dpp->port) || dpp->pool_thread != t->idx) {
-            continue;
-        }
-        if (wait) {
-            ctdp_port_recv_wait(dpp->port);
-            continue;
-        }
-        dp_packet_batch_init(&batch);
-        if (!ctdp_port_recv(dpp->port, &batch)) {
-            process_live(dp, &t->cache, &batch, ctdp_port_ofport(dpp->port));
-            busy = true;
-        }
-    }
-    return busy;
-}
-
-static void *
-pool_main(void *t_)
-{
-    struct dp_thread *t = t_;
-
-    while (!latch_is_set(&t->exit)) {
-        latch_poll(&t->wake);
-        if (pool_poll(t, false)) {
-            ovsrcu_quiesce();
-            continue;
-        }
-        pool_poll(t, true);
-        latch_wait(&t->exit);
-        latch_wait(&t->wake);
-        poll_block();
-    }
-    return NULL;
-}
-
-/* Assigns 'dpp' to the pool thread with the fewest receiving ports. */
-static void
-pool_assign(struct ctdp_dp *dp, struct dp_port *dpp)
-{
-    int load[dp->n_pool], best = 0;
-
-    memset(load, 0, sizeof load);
-    for (size_t i = 1; i < CTDP_MAX_PORTS; i++) {
-        struct dp_port *other = port_get(dp, u16_to_ofp(i));
-
-        if (other && ctdp_port_is_live(other->port) && other != dpp) {
-            load[other->pool_thread]++;
-        }
-    }
-    for (int i = 1; i < dp->n_pool; i++) {
-        best = load[i] < load[best] ? i : best;
-    }
-    dpp->pool_thread = best;
+    ctdp_dp_process(dp, cache, batch, in_port, &when);
 }
 
 /* ---- Ports ------------------------------------------------------------- */
@@ -508,19 +314,9 @@ ctdp_dp_add_port(struct ctdp_dp *dp, const char *spec_)
     dpp = xzalloc(sizeof *dpp);
     dpp->dp = dp;
     dpp->port = port;
-    latch_init(&dpp->exit);
-    if (ctdp_port_is_live(port) && dp->pool) {
-        /* Before the port is published: a pool thread that sees it must
-         * see its thread too, or two threads could poll it. */
-        pool_assign(dp, dpp);
-    }
+    ctdp_dp_rx_prepare(dp, dpp);
     ovsrcu_set(&dp->ports[ofp_to_u16(ofport)], dpp);
-    if (ctdp_port_is_live(port) && dp->pool) {
-        latch_set(&dp->pool[dpp->pool_thread].wake);
-    } else if (ctdp_port_is_live(port)) {
-        ctdp_dpcache_init(&dpp->cache);
-        dpp->thread = ovs_thread_create("ctdp_port", port_main, dpp);
-    }
+    ctdp_dp_rx_attach(dp, dpp);
     if (ctdp_port_pcap_input(port)) {
         ctdp_replay_add(dp->replay, ofport, ctdp_port_pcap_input(port));
     }
@@ -544,14 +340,7 @@ remove_port(struct ctdp_dp *dp, struct dp_port *dpp)
     if (ctdp_port_pcap_input(dpp->port)) {
         ctdp_replay_remove(dp->replay, ctdp_port_ofport(dpp->port));
     }
-    if (ctdp_port_is_live(dpp->port) && dp->pool) {
-        /* Its pool thread may be polling it: wake it to drop it. */
-        latch_set(&dp->pool[dpp->pool_thread].wake);
-    } else if (ctdp_port_is_live(dpp->port)) {
-        latch_set(&dpp->exit);
-        xpthread_join(dpp->thread, NULL);
-        ctdp_dpcache_destroy(&dpp->cache);
-    }
+    ctdp_dp_rx_detach(dp, dpp);
     /* Other threads may still be sending on it until they quiesce. */
     ovsrcu_postpone(dp_port_free, dpp);
 }
@@ -567,147 +356,6 @@ ctdp_dp_del_port(struct ctdp_dp *dp, const char *name)
     VLOG_INFO("deleting port %s", name);
     remove_port(dp, dpp);
     return NULL;
-}
-
-/* ---- Feeding pcap input ------------------------------------------------ */
-
-static void
-sweep_if_due(struct ctdp_dp *dp, long long now)
-{
-    if (now >= dp->next_sweep) {
-        unsigned int interval = ctdp_ct_get_sweep_interval(dp->ct);
-        size_t budget = MAX(10000, ctdp_ct_n_conns(dp->ct) / 10);
-
-        ctdp_ct_sweep(dp->ct, now, budget);
-        ctdp_ipf_expire(dp->ipf, now);
-        dp->next_sweep = now + MAX(interval / 10, 1);
-    }
-}
-
-static void
-flush_pcaps(struct ctdp_dp *dp)
-{
-    for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
-        struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
-
-        if (dpp) {
-            ctdp_port_flush(dpp->port);
-        }
-    }
-}
-
-/* Consecutive pcap packets of one port with one timestamp in ms, which
- * run through the pipeline as a batch (at the time of all of them). */
-struct feed_batch {
-    struct dp_packet_batch batch;
-    ofp_port_t in_port;
-    long long usecs[NETDEV_MAX_BURST];
-};
-
-static bool
-feed_batch_takes(const struct feed_batch *fb, ofp_port_t in_port,
-                 long long usec)
-{
-    size_t n = dp_packet_batch_size(&fb->batch);
-
-    return !n || (n < NETDEV_MAX_BURST && in_port == fb->in_port
-                  && usec / 1000 == fb->usecs[0] / 1000);
-}
-
-/* Runs the packets of 'fb' through the pipeline, at their timestamp. */
-static void
-feed_batch_run(struct ctdp_dp *dp, struct feed_batch *fb)
-{
-    size_t n = dp_packet_batch_size(&fb->batch);
-    struct dp_when when = {
-        .now = clock_hold(dp, fb->usecs[0] / 1000), .usecs = fb->usecs,
-        .flush = false,
-    };
-
-    if (n) {
-        process_batch(dp, &dp->main_cache, &fb->batch, fb->in_port, &when);
-        dp_packet_batch_init(&fb->batch);
-        dp->n_fed += n;
-        sweep_if_due(dp, when.now);
-    }
-}
-
-/* The end of all pcap input: reports each capture that ended early, the
- * first into '*errorp' if 'errorp' is nonnull, the others to the log, and
- * lets the clock run. */
-static void
-feed_end(struct ctdp_dp *dp, char **errorp)
-{
-    for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
-        struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
-        const char *why;
-
-        why = dpp && ctdp_port_pcap_input(dpp->port)
-              ? ctdp_pcap_reader_error(ctdp_port_pcap_input(dpp->port)) : NULL;
-        if (why && errorp && !*errorp) {
-            *errorp = xasprintf("port %s: %s", ctdp_port_name(dpp->port), why);
-        } else if (why) {
-            VLOG_WARN("port %s: %s", ctdp_port_name(dpp->port), why);
-        }
-    }
-    VLOG_INFO("pcap input ended: %"PRIu64" packets fed", dp->n_fed);
-    ctdp_clock_release(&dp->clock);
-}
-
-/* Feeds up to 'budget' packets of pcap input, then flushes the tx
- * captures.  Returns true if input may remain. */
-static bool
-feed(struct ctdp_dp *dp, size_t budget, char **errorp)
-{
-    struct dp_packet *pkt = NULL;
-    struct feed_batch fb;
-
-    dp_packet_batch_init(&fb.batch);
-    for (size_t n = 0; n < budget; n++) {
-        ofp_port_t in_port;
-        long long usec;
-
-        pkt = ctdp_replay_next(dp->replay, &in_port, &usec);
-        if (!pkt) {
-            break;
-        }
-        if (!feed_batch_takes(&fb, in_port, usec)) {
-            feed_batch_run(dp, &fb);
-        }
-        fb.in_port = in_port;
-        fb.usecs[dp_packet_batch_size(&fb.batch)] = usec;
-        dp_packet_batch_add(&fb.batch, pkt);
-    }
-    feed_batch_run(dp, &fb);
-    flush_pcaps(dp);
-    if (!pkt && dp->clock.feeding) {
-        feed_end(dp, errorp);
-    }
-    return pkt != NULL;
-}
-
-static bool
-feed_pending(const struct ctdp_dp *dp)
-{
-    return dp->clock.feeding || ctdp_replay_has_input(dp->replay);
-}
-
-/* See ctdp-dp.h; '*now' is the clock after the last packet, or now if
- * there was none. */
-char *
-ctdp_dp_replay(struct ctdp_dp *dp, long long *now,
-               void (*progress)(void *aux, uint64_t n_fed), void *aux)
-{
-    char *error = NULL;
-
-    while (feed(dp, FEED_SLICE, &error)) {
-        ovsrcu_quiesce();
-        if (progress) {
-            progress(aux, dp->n_fed);
-        }
-    }
-    *now = dp->n_fed ? dp->clock.held_ms : dp_now(dp);
-    return error;
 }
 
 /* ---- Injecting --------------------------------------------------------- */
@@ -734,7 +382,7 @@ ctdp_dp_inject(struct ctdp_dp *dp, const char *port_name, const char *text)
         return error;
     }
     dp_packet_batch_init_packet(&batch, pkt);
-    process_live(dp, &dp->main_cache, &batch, ctdp_port_ofport(dpp->port));
+    ctdp_dp_process_live(dp, &dp->main_cache, &batch, ctdp_port_ofport(dpp->port));
     return NULL;
 }
 
@@ -762,34 +410,8 @@ ctdp_dp_create(int n_threads)
     dp->replay = ctdp_replay_create();
     ctdp_dpcache_init(&dp->main_cache);
     dp->next_sweep = time_msec();
-    if (n_threads > 0) {
-        dp->n_pool = n_threads;
-        dp->pool = xcalloc(n_threads, sizeof *dp->pool);
-        for (int i = 0; i < n_threads; i++) {
-            struct dp_thread *t = &dp->pool[i];
-
-            t->dp = dp;
-            t->idx = i;
-            latch_init(&t->exit);
-            latch_init(&t->wake);
-            ctdp_dpcache_init(&t->cache);
-            t->thread = ovs_thread_create("ctdp_rx", pool_main, t);
-        }
-    }
+    ctdp_dp_rx_start(dp, n_threads);
     return dp;
-}
-
-static void
-stop_pool(struct ctdp_dp *dp)
-{
-    for (int i = 0; i < dp->n_pool; i++) {
-        latch_set(&dp->pool[i].exit);
-        xpthread_join(dp->pool[i].thread, NULL);
-        ctdp_dpcache_destroy(&dp->pool[i].cache);
-        latch_destroy(&dp->pool[i].exit);
-        latch_destroy(&dp->pool[i].wake);
-    }
-    free(dp->pool);
 }
 
 void
@@ -805,7 +427,7 @@ ctdp_dp_destroy(struct ctdp_dp *dp)
             remove_port(dp, dpp);
         }
     }
-    stop_pool(dp);
+    ctdp_dp_rx_stop(dp);
     ctdp_dpcache_destroy(&dp->main_cache);
     ovsrcu_synchronize();
     ctdp_replay_destroy(dp->replay);
@@ -919,7 +541,7 @@ ctdp_dp_show(struct ctdp_dp *dp, struct ds *s)
     }
     if (dp->n_fed || ctdp_replay_n_inputs(dp->replay)) {
         ds_put_format(s, "  pcap input: %"PRIu64" packets fed, %s\n",
-                      dp->n_fed, feed_pending(dp) ? "feeding" : "ended");
+                      dp->n_fed, ctdp_dp_feed_pending(dp) ? "feeding" : "ended");
     }
     ds_put_cstr(s, "  drops:");
 #define CTDP_PIPELINE_STAT(NAME, HELP)                          \
@@ -939,16 +561,16 @@ ctdp_dp_show(struct ctdp_dp *dp, struct ds *s)
 void
 ctdp_dp_run(struct ctdp_dp *dp)
 {
-    if (feed_pending(dp)) {
-        feed(dp, FEED_SLICE, NULL);
+    if (ctdp_dp_feed_pending(dp)) {
+        ctdp_dp_feed(dp, FEED_SLICE, NULL);
     }
-    sweep_if_due(dp, dp_now(dp));
+    ctdp_dp_sweep_if_due(dp, dp_now(dp));
 }
 
 void
 ctdp_dp_wait(struct ctdp_dp *dp)
 {
-    if (feed_pending(dp)) {
+    if (ctdp_dp_feed_pending(dp)) {
         poll_immediate_wake();
     } else {
         poll_timer_wait_until(time_msec()
