@@ -320,8 +320,8 @@ ctdp_dp_add_port(struct ctdp_dp *dp, const char *spec_)
     if (ctdp_port_pcap_input(port)) {
         ctdp_replay_add(dp->replay, ofport, ctdp_port_pcap_input(port));
     }
-    VLOG_INFO("added port %s (%s) as port %u", ctdp_port_name(port), ctdp_port_type(port),
-              ofp_to_u16(ofport));
+    VLOG_INFO("added port %s (%s) as port %u", ctdp_port_name(port),
+              ctdp_port_type(port), ofp_to_u16(ofport));
     return NULL;
 }
 
@@ -382,7 +382,8 @@ ctdp_dp_inject(struct ctdp_dp *dp, const char *port_name, const char *text)
         return error;
     }
     dp_packet_batch_init_packet(&batch, pkt);
-    ctdp_dp_process_live(dp, &dp->main_cache, &batch, ctdp_port_ofport(dpp->port));
+    ctdp_dp_process_live(dp, &dp->main_cache, &batch,
+                         ctdp_port_ofport(dpp->port));
     return NULL;
 }
 
@@ -541,7 +542,8 @@ ctdp_dp_show(struct ctdp_dp *dp, struct ds *s)
     }
     if (dp->n_fed || ctdp_replay_n_inputs(dp->replay)) {
         ds_put_format(s, "  pcap input: %"PRIu64" packets fed, %s\n",
-                      dp->n_fed, ctdp_dp_feed_pending(dp) ? "feeding" : "ended");
+                      dp->n_fed,
+                      ctdp_dp_feed_pending(dp) ? "feeding" : "ended");
     }
     ds_put_cstr(s, "  drops:");
 #define CTDP_PIPELINE_STAT(NAME, HELP)                          \

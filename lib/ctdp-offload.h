@@ -82,8 +82,8 @@ enum ctdp_offload_tx {
  * offsets are set and its flags say "TCP checksum partial" and its IP
  * version, as netdev-linux wants them to write the virtio-net header.  For
  * a port that cannot (or a GSO frame that is no longer TCP in IP): the GSO
- * flag is cleared and the frame goes whole.  A partial checksum still flagged on any other packet
- * is completed as ctdp_offload_rx() does.  So no packet leaves with an
+ * flag is cleared and the frame goes whole.  A partial checksum still
+ * flagged on any other packet is completed as ctdp_offload_rx() does.  So no packet leaves with an
  * offload flag that its port lacks, which netdev_send() would drop. */
 enum ctdp_offload_tx ctdp_offload_tx(struct dp_packet *pkt, int tso_mtu);
 

@@ -25,13 +25,14 @@ port_main(void *dpp_)
         dp_packet_batch_init(&batch);
         error = ctdp_port_recv(dpp->port, &batch);
         if (!error) {
-            ctdp_dp_process_live(dpp->dp, &dpp->cache, &batch, ctdp_port_ofport(dpp->port));
+            ctdp_dp_process_live(dpp->dp, &dpp->cache, &batch,
+                                 ctdp_port_ofport(dpp->port));
             ovsrcu_quiesce();
             continue;
         }
         if (error != EAGAIN && error != EOPNOTSUPP) {
-            VLOG_WARN_RL(&rl, "%s: receive failed: %s", ctdp_port_name(dpp->port),
-                         ovs_strerror(error));
+            VLOG_WARN_RL(&rl, "%s: receive failed: %s",
+                         ctdp_port_name(dpp->port), ovs_strerror(error));
         }
         ctdp_port_recv_wait(dpp->port);
         latch_wait(&dpp->exit);
@@ -40,20 +41,20 @@ port_main(void *dpp_)
     return NULL;
 }
 
-/* Receives on every live port assigned to pool thread 'idx'; returns true
- * if any had packets.  With 'wait', arranges to wake when any has. */
+/* Receives on every live port assigned to pool thread 't'; returns true if
+ * any had packets.  With 'wait', arranges to wake when any has. */
 static bool
 pool_poll(struct dp_thread *t, bool wait)
 {
     struct ctdp_dp *dp = t->dp;
-
     bool busy = false;
 
     for (size_t i = 1; i < CTDP_MAX_PORTS; i++) {
         struct dp_port *dpp = ovsrcu_get(struct dp_port *, &dp->ports[i]);
         struct dp_packet_batch batch;
 
-        if (!dpp || !ctdp_port_is_live(dpp->port) || dpp->pool_thread != t->idx) {
+        if (!dpp || !ctdp_port_is_live(dpp->port)
+            || dpp->pool_thread != t->idx) {
             continue;
         }
         if (wait) {
@@ -62,7 +63,8 @@ pool_poll(struct dp_thread *t, bool wait)
         }
         dp_packet_batch_init(&batch);
         if (!ctdp_port_recv(dpp->port, &batch)) {
-            ctdp_dp_process_live(dp, &t->cache, &batch, ctdp_port_ofport(dpp->port));
+            ctdp_dp_process_live(dp, &t->cache, &batch,
+                                 ctdp_port_ofport(dpp->port));
             busy = true;
         }
     }
