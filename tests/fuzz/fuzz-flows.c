@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ctdp-flows.h"
+#include "ctdp-xlate.h"
 #include "flow.h"
 #include "fuzz-common.h"
 #include "openvswitch/dynamic-string.h"
@@ -73,7 +74,9 @@ run_line(const char *line)
     free(error);
 }
 
-/* Looks up every table with the flows of a few kinds of packet. */
+/* Looks up every table with the flows of a few kinds of packet (with
+ * their wildcards), and translates each from table 0 as the datapath's
+ * flow cache does (ctdp-xlate.h). */
 static void
 lookup_all(void)
 {
@@ -90,14 +93,21 @@ lookup_all(void)
         flow.dl_type = htons(types[i]);
         flow.nw_proto = protos[i];
         flow.ct_state = CS_TRACKED | (i % 2 ? CS_ESTABLISHED : CS_NEW);
+        struct ctdp_xlate_out out;
+        struct flow_wildcards wc;
+
+        flow_wildcards_init_catchall(&wc);
         for (int t = 0; t < 4; t++) {
             const struct ctdp_rule *rule;
 
-            rule = ctdp_flows_lookup(&flows, t, &flow);
+            rule = ctdp_flows_lookup(&flows, t, &flow, &wc);
             if (rule) {
-                ctdp_rule_account(rule, 60);
+                ctdp_rule_account(rule, 1, 60);
             }
         }
+        ctdp_xlate_out_init(&out);
+        ctdp_xlate(&flows, NULL, &flow, &out);
+        ctdp_xlate_out_destroy(&out);
     }
 }
 
