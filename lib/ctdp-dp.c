@@ -456,9 +456,12 @@ ctdp_dp_ipf(struct ctdp_dp *dp)
     return dp->ipf;
 }
 
-/* Fills 'caches' with the datapath's flow caches, one per thread that
- * runs the pipeline: the main thread's first, then the receive threads'
- * in port or pool order.  Returns how many. */
+/* At most one flow cache per thread that runs the pipeline. */
+#define DP_MAX_CACHES(DP) (1 + (DP)->n_pool + CTDP_MAX_PORTS)
+
+/* Fills 'caches' (DP_MAX_CACHES) with the datapath's flow caches: the main
+ * thread's first, then the receive threads' in port or pool order.
+ * Returns how many. */
 static size_t
 dp_caches(struct ctdp_dp *dp, struct ctdp_dpcache **caches)
 {
@@ -490,7 +493,7 @@ read_counter(ATOMIC(uint64_t) *counter)
 static void
 show_caches(struct ctdp_dp *dp, struct ds *s)
 {
-    struct ctdp_dpcache *caches[CTDP_MAX_PORTS + dp->n_pool + 1];
+    struct ctdp_dpcache *caches[DP_MAX_CACHES(dp)];
     size_t n = dp_caches(dp, caches);
     uint64_t entries = 0, hits = 0, misses = 0, flushes = 0;
 
@@ -508,7 +511,7 @@ show_caches(struct ctdp_dp *dp, struct ds *s)
 void
 ctdp_dp_dump_dp_flows(struct ctdp_dp *dp, struct ds *s)
 {
-    struct ctdp_dpcache *caches[CTDP_MAX_PORTS + dp->n_pool + 1];
+    struct ctdp_dpcache *caches[DP_MAX_CACHES(dp)];
     size_t n = dp_caches(dp, caches);
     long long now = dp_now(dp);
 

@@ -498,9 +498,7 @@ format_ct(const struct ctdp_dpflow *e, struct ds *s)
             ds_put_char(s, ',');
         }
     }
-    if (s->string[s->length - 1] == ',') {
-        ds_chomp(s, ',');
-    }
+    ds_chomp(s, ',');         /* Only if there is one. */
     ds_put_char(s, ')');
     if (s->length == start + 4) {
         ds_truncate(s, start);
