@@ -35,6 +35,8 @@ lib_libctdp_la_SOURCES = \
 	lib/ctdp-port.h \
 	lib/ctdp-replay.c \
 	lib/ctdp-replay.h \
+	lib/ctdp-ring.c \
+	lib/ctdp-ring.h \
 	lib/ctdp-rx.c \
 	lib/ctdp-stream.c \
 	lib/ctdp-stream.h \

@@ -37,6 +37,8 @@ struct dp_port {
     struct ctdp_port *port;
     pthread_t thread;           /* Its own receive thread (no pool). */
     struct latch exit;
+    atomic_bool exiting;        /* Set with 'exit', for the thread to read
+                                 * without a system call per batch. */
     int pool_thread;            /* With a pool: the thread polling it. */
     struct ctdp_dpcache cache;  /* Its own thread's (no pool). */
 };
@@ -48,6 +50,7 @@ struct dp_thread {
     int idx;
     pthread_t thread;
     struct latch exit;
+    atomic_bool exiting;        /* As a dp_port's. */
     struct latch wake;          /* Its set of ports changed. */
     struct ctdp_dpcache cache;
 };

@@ -47,26 +47,36 @@ l4_min_size(uint8_t proto)
             : SCTP_HEADER_LEN);
 }
 
-/* Finds the 'proto' header of 'pkt' (its l3 offset if set, else past the
- * Ethernet header and any VLAN tags), in an IP packet that is whole (no
- * fragment: a stack computes the checksum of a datagram before cutting
- * it).  Returns false if there is none. */
+/* Reads the IP header of 'pkt' (at its l3 offset if set, else past the
+ * Ethernet header and any VLAN tags) into 'ip', its offset into '*l3', if
+ * it is a whole IP packet (no fragment: a stack computes the checksum of a
+ * datagram before cutting it).  Returns false if there is none. */
+static bool
+ip_locate(const struct dp_packet *pkt, size_t *l3, struct ctdp_ip_hdr *ip)
+{
+    const uint8_t *data = dp_packet_data(pkt);
+    ovs_be16 dl_type;
+
+    return (ctdp_tuple_find_l3(pkt, l3, &dl_type)
+            && ctdp_ip_read(data + *l3, dp_packet_size(pkt) - *l3, false,
+                            ip) == CTDP_IP_OK
+            && ip->version == (dl_type == htons(ETH_TYPE_IP) ? 4
+                               : dl_type == htons(ETH_TYPE_IPV6) ? 6 : 0)
+            && !ip->fragment);
+}
+
+/* Finds the 'proto' header of 'pkt', a whole IP packet (ip_locate()).
+ * Returns false if there is none. */
 static bool
 l4_locate(struct dp_packet *pkt, uint8_t proto, struct l4_loc *loc)
 {
-    uint8_t *data = dp_packet_data(pkt);
-    size_t size = dp_packet_size(pkt), l3;
-    ovs_be16 dl_type;
+    size_t l3;
 
-    if (!ctdp_tuple_find_l3(pkt, &l3, &dl_type)
-        || ctdp_ip_read(data + l3, size - l3, false, &loc->ip) != CTDP_IP_OK
-        || loc->ip.version != (dl_type == htons(ETH_TYPE_IP) ? 4
-                               : dl_type == htons(ETH_TYPE_IPV6) ? 6 : 0)
-        || loc->ip.fragment || loc->ip.proto != proto
+    if (!ip_locate(pkt, &l3, &loc->ip) || loc->ip.proto != proto
         || loc->ip.len - loc->ip.l4_ofs < l4_min_size(proto)) {
         return false;
     }
-    loc->l3 = data + l3;
+    loc->l3 = (uint8_t *) dp_packet_data(pkt) + l3;
     loc->l4 = loc->l3 + loc->ip.l4_ofs;
     loc->l4_size = loc->ip.len - loc->ip.l4_ofs;
     return true;
@@ -187,6 +197,31 @@ ctdp_offload_rx(struct dp_packet *pkt)
         *dp_packet_ol_flags_ptr(pkt) |= DP_PACKET_OL_RX_L4_CKSUM_GOOD;
     }
     return ok;
+}
+
+bool
+ctdp_offload_rx_vnet(struct dp_packet *pkt, const struct virtio_net_hdr *vnet)
+{
+    uint8_t gso_type = vnet->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+    struct ctdp_ip_hdr ip;
+    size_t l3;
+
+    if (vnet->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM
+        && ip_locate(pkt, &l3, &ip)) {
+        *dp_packet_ol_flags_ptr(pkt) |= (
+            ip.proto == IPPROTO_TCP ? DP_PACKET_OL_TX_TCP_CKSUM
+            : ip.proto == IPPROTO_UDP ? DP_PACKET_OL_TX_UDP_CKSUM
+            : ip.proto == IPPROTO_SCTP ? DP_PACKET_OL_TX_SCTP_CKSUM
+            : 0);
+    }
+    if (gso_type == VIRTIO_NET_HDR_GSO_TCPV4
+        || gso_type == VIRTIO_NET_HDR_GSO_TCPV6) {
+        *dp_packet_ol_flags_ptr(pkt) |= DP_PACKET_OL_TX_TCP_SEG;
+        if (vnet->gso_size) {
+            dp_packet_set_flow_mark(pkt, vnet->gso_size);
+        }
+    }
+    return ctdp_offload_rx(pkt);
 }
 
 /* The sum of the pseudo-header of the L4 packet at 'loc': its addresses

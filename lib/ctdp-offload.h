@@ -44,6 +44,7 @@
 #include <stdbool.h>
 
 struct dp_packet;
+struct virtio_net_hdr;
 
 /* Turns on the virtio-net header for system and tap ports opened from now
  * on (ports opened before keep what they had): call it before the first
@@ -60,6 +61,14 @@ void ctdp_offload_enable(void);
  * size, where netdev-linux left it readable (see above), for
  * ctdp_offload_tx(). */
 bool ctdp_offload_rx(struct dp_packet *pkt);
+
+/* Takes the virtio-net header 'vnet' that came with frame 'pkt' on a packet
+ * socket of ctdp's own (ctdp-ring.h), as netdev-linux takes it: a checksum
+ * the sender left partial flags the frame's L4 protocol, a TCP GSO type
+ * flags a GSO frame and keeps its segment size; then does what
+ * ctdp_offload_rx() does, and returns what it returns. */
+bool ctdp_offload_rx_vnet(struct dp_packet *pkt,
+                          const struct virtio_net_hdr *vnet);
 
 /* What ctdp_offload_tx() did to a packet. */
 enum ctdp_offload_tx {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include "ctdp-offload.h"
 #include "ctdp-pcap.h"
+#include "ctdp-ring.h"
 #include "dp-packet.h"
 #include "netdev.h"
 #include "netdev-provider.h"    /* A netdev's 'ol_flags' (see tso_mtu()). */
@@ -19,9 +20,11 @@ struct ctdp_port {
     char *name;
     char *type;
     ofp_port_t ofport;
-    /* A netdev port: both set.  A pcap port: both NULL. */
+    /* A netdev port: 'netdev', and a way to receive: a system port its
+     * ring, a tap or dummy port the netdev's rxq.  A pcap port: all NULL. */
     struct netdev *netdev;
     struct netdev_rxq *rxq;
+    struct ctdp_ring *ring;
     /* A pcap port: its input and output captures, either may be NULL. */
     struct ctdp_pcap_reader *pcap_rx;
     struct ctdp_pcap_writer *pcap_tx;
@@ -50,7 +53,7 @@ ctdp_port_ofport(const struct ctdp_port *port)
 bool
 ctdp_port_is_live(const struct ctdp_port *port)
 {
-    return port->rxq != NULL;
+    return port->rxq || port->ring;
 }
 
 struct ctdp_pcap_reader *
@@ -62,7 +65,11 @@ ctdp_port_pcap_input(const struct ctdp_port *port)
 void
 ctdp_port_recv_wait(struct ctdp_port *port)
 {
-    netdev_rxq_wait(port->rxq);
+    if (port->ring) {
+        ctdp_ring_recv_wait(port->ring);
+    } else {
+        netdev_rxq_wait(port->rxq);
+    }
 }
 
 static bool
@@ -176,6 +183,9 @@ open_netdev(const struct ctdp_port_spec *spec, struct ctdp_port *port)
         free(why);
         return error;
     }
+    if (!strcmp(spec->type, "system")) {
+        return ctdp_ring_open(spec->name, &port->ring);
+    }
     err = netdev_rxq_open(port->netdev, &port->rxq, 0);
     if (err) {
         return xasprintf("port %s: cannot receive: %s", spec->name,
@@ -274,6 +284,7 @@ ctdp_port_close(struct ctdp_port *port)
 {
     if (port) {
         netdev_rxq_close(port->rxq);
+        ctdp_ring_close(port->ring);
         netdev_close(port->netdev);
         ctdp_pcap_reader_close(port->pcap_rx);
         ctdp_pcap_writer_close(port->pcap_tx);
@@ -289,6 +300,9 @@ ctdp_port_recv(struct ctdp_port *port, struct dp_packet_batch *batch)
     struct dp_packet *pkt;
     int error;
 
+    if (port->ring) {
+        return ctdp_ring_recv(port->ring, batch);
+    }
     error = netdev_rxq_recv(port->rxq, batch, NULL);
     if (!error) {
         DP_PACKET_BATCH_FOR_EACH (i, pkt, batch) {
@@ -421,7 +435,8 @@ ctdp_port_format(const struct ctdp_port *port, struct ds *s)
      * socket buffer): shown once there are some.  UINT64_MAX means the
      * netdev does not count them. */
     if (port->netdev && !netdev_get_stats(port->netdev, &st)) {
-        uint64_t rx = st.rx_dropped == UINT64_MAX ? 0 : st.rx_dropped;
+        uint64_t rx = ((st.rx_dropped == UINT64_MAX ? 0 : st.rx_dropped)
+                       + (port->ring ? ctdp_ring_rx_dropped(port->ring) : 0));
         uint64_t tx = st.tx_dropped == UINT64_MAX ? 0 : st.tx_dropped;
 
         if (rx || tx) {

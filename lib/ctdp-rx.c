@@ -12,13 +12,31 @@
 
 VLOG_DEFINE_THIS_MODULE(ctdp_rx);
 
+/* Whether a receive thread was told to exit: set before its exit latch, so
+ * that a thread that sleeps on the latch wakes to see it. */
+static bool
+exiting(atomic_bool *flag)
+{
+    bool set;
+
+    atomic_read(flag, &set);
+    return set;
+}
+
+static void
+tell_exit(atomic_bool *flag, struct latch *exit)
+{
+    atomic_store(flag, true);
+    latch_set(exit);
+}
+
 static void *
 port_main(void *dpp_)
 {
     static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
     struct dp_port *dpp = dpp_;
 
-    while (!latch_is_set(&dpp->exit)) {
+    while (!exiting(&dpp->exiting)) {
         struct dp_packet_batch batch;
         int error;
 
@@ -76,12 +94,14 @@ pool_main(void *t_)
 {
     struct dp_thread *t = t_;
 
-    while (!latch_is_set(&t->exit)) {
-        latch_poll(&t->wake);
+    while (!exiting(&t->exiting)) {
         if (pool_poll(t, false)) {
             ovsrcu_quiesce();
             continue;
         }
+        /* Before the ports are read again for the wait: a change of the
+         * set after this wakes poll_block(). */
+        latch_poll(&t->wake);
         pool_poll(t, true);
         latch_wait(&t->exit);
         latch_wait(&t->wake);
@@ -124,6 +144,7 @@ ctdp_dp_rx_start(struct ctdp_dp *dp, int n_threads)
         t->dp = dp;
         t->idx = i;
         latch_init(&t->exit);
+        atomic_init(&t->exiting, false);
         latch_init(&t->wake);
         ctdp_dpcache_init(&t->cache);
         t->thread = ovs_thread_create("ctdp_rx", pool_main, t);
@@ -134,7 +155,7 @@ void
 ctdp_dp_rx_stop(struct ctdp_dp *dp)
 {
     for (int i = 0; i < dp->n_pool; i++) {
-        latch_set(&dp->pool[i].exit);
+        tell_exit(&dp->pool[i].exiting, &dp->pool[i].exit);
         xpthread_join(dp->pool[i].thread, NULL);
         ctdp_dpcache_destroy(&dp->pool[i].cache);
         latch_destroy(&dp->pool[i].exit);
@@ -147,6 +168,7 @@ void
 ctdp_dp_rx_prepare(struct ctdp_dp *dp, struct dp_port *dpp)
 {
     latch_init(&dpp->exit);
+    atomic_init(&dpp->exiting, false);
     if (ctdp_port_is_live(dpp->port) && dp->pool) {
         /* Before the port is published: a pool thread that sees it must
          * see its thread too, or two threads could poll it. */
@@ -172,7 +194,7 @@ ctdp_dp_rx_detach(struct ctdp_dp *dp, struct dp_port *dpp)
         /* Its pool thread may be polling it: wake it to drop it. */
         latch_set(&dp->pool[dpp->pool_thread].wake);
     } else if (ctdp_port_is_live(dpp->port)) {
-        latch_set(&dpp->exit);
+        tell_exit(&dpp->exiting, &dpp->exit);
         xpthread_join(dpp->thread, NULL);
         ctdp_dpcache_destroy(&dpp->cache);
     }

@@ -12,6 +12,7 @@ import os
 
 import pytest
 
+from conftest import wait_until
 from netns import network
 
 INSIDE4, OUTSIDE4 = "198.18.0.1", "198.18.0.2"
@@ -71,6 +72,36 @@ def test_ping_from_inside(net, inside):
     out = inside.exec("ping", "-c", "2", "-i", "0.2", "-W", "2", OUTSIDE4)
     assert out.returncode == 0, out.stdout
     assert f"icmp,orig=(src={INSIDE4},dst={OUTSIDE4}" in conntrack(net)
+
+
+VLAN_FLOWS = """\
+in_port=1,dl_vlan=100,actions=output:2
+priority=0,actions=drop
+"""
+
+SEND_TAGGED = """
+from scapy.all import Dot1Q, Ether, IP, UDP, sendp
+sendp(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+      / Dot1Q(vlan=100, prio=5) / IP(src="198.18.0.1", dst="198.18.0.2")
+      / UDP(sport=1000, dport=2000) / b"tagged", iface="eth0", verbose=0)
+"""
+
+
+def test_vlan_tag_kept(tmp_path):
+    """A VLAN tag comes through a system port: the kernel hands the port
+    its frames with the tag taken out (into the skb's metadata), and the
+    port puts it back, so a flow matches the VLAN and the frame leaves
+    with its tag, priority and all."""
+    cap = tmp_path / "out.pcap"
+    with network(tmp_path, [(INSIDE4, None)], flows=VLAN_FLOWS) as net:
+        net.dpctl("add-port", f"cap=pcap:tx={cap},ofport=2")
+        net.hosts[0].ok("/usr/bin/python3", "-c", SEND_TAGGED)
+        wait_until(lambda: "1 packets written" in net.dpctl("show"),
+                   what="the tagged frame in the capture")
+        net.dpctl("del-port", "cap")
+    frame = cap.read_bytes()[24 + 16:]
+    assert frame[12:16] == bytes([0x81, 0x00, 0xa0, 0x64]), frame[:20].hex()
+    assert frame.endswith(b"tagged")
 
 
 def test_ping6_from_inside(inside):
