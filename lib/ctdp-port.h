@@ -8,7 +8,9 @@
  *   - an Open vSwitch netdev: "system" (a Linux interface such as one end
  *     of a veth pair), "tap", or "dummy" (fed by OVS's
  *     netdev-dummy/receive, for tests); the datapath receives on it with
- *     a thread of its own; or
+ *     a receive thread (a system port through a ring of its own,
+ *     ctdp-ring.h; the others through the netdev) and sends through the
+ *     netdev; or
  *
  *   - "pcap": capture files (ctdp-pcap.h).  "rx=FILE" is read as the
  *     port's input, by the datapath's one pcap feeder (ctdp-dp.h), never
@@ -85,7 +87,7 @@ bool ctdp_port_is_live(const struct ctdp_port *);
 /* A pcap port's input capture, for the datapath's feeder, or NULL. */
 struct ctdp_pcap_reader *ctdp_port_pcap_input(const struct ctdp_port *);
 
-/* Receives a batch of packets on netdev port 'port' into 'batch', as
+/* Receives a batch of packets on live port 'port' into 'batch', as
  * netdev_rxq_recv() does (0, or a positive errno value: EAGAIN when there
  * were none), with each packet's checksums completed. */
 int ctdp_port_recv(struct ctdp_port *, struct dp_packet_batch *);

@@ -24,7 +24,7 @@
  *
  * The socket ignores the frames the host sends on the interface
  * (PACKET_IGNORE_OUTGOING), as netdev-linux's filter does.  Sending stays
- * netdev-linux's (sendmmsg), see ctdp-port.c.
+ * netdev-linux's (sendmmsg): see docs/DATAPATH.md, "Ports".
  *
  * Counters: frames the kernel could not put in the ring (it was full) and
  * frames ctdp dropped (truncated to a block, shorter than an Ethernet

@@ -9,7 +9,9 @@
  * after NAT changed an address), and goes whole to one that does not; the
  * sender's segment size is read from the virtio-net header netdev-linux
  * leaves in the headroom, and a frame whose sender's segments are smaller
- * than the port would cut is cut in software, as the kernel cuts it. */
+ * than the port would cut is cut in software, as the kernel cuts it; the
+ * virtio-net header of a frame from ctdp's own ring is taken as
+ * netdev-linux takes it. */
 #include <config.h>
 #include "ctdp-offload.h"
 #include "ctdp-pkt.h"
@@ -500,6 +502,47 @@ test_segment_not_needed(void)
     dp_packet_delete(stale);
 }
 
+/* The virtio-net header of a frame from ctdp's own ring: a partial
+ * checksum is flagged by the frame's protocol and completed; a TCP GSO
+ * frame is flagged and keeps its sender's segment size; a header without
+ * flags leaves the frame as it came. */
+static void
+test_rx_vnet(void)
+{
+    struct tpkt_ip ip4 = tpkt_ip(A, B), ip6 = tpkt_ip(A6, B6);
+    struct virtio_net_hdr vnet = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM };
+    struct dp_packet *pkt = tpkt_udp(&ip4, 1000, 53, 333);
+    size_t l4 = tpkt_l4_ofs(pkt);
+    uint16_t whole = make_partial(pkt, TPKT_L3_OFS, l4, IPPROTO_UDP);
+    uint32_t mark;
+
+    *dp_packet_ol_flags_ptr(pkt) &= ~DP_PACKET_OL_TX_L4_MASK;
+    CHECK(ctdp_offload_rx_vnet(pkt, &vnet));
+    CHECK_EQ(get_u16(pkt, l4 + UDP_CSUM), whole);
+    CHECK(dp_packet_l4_checksum_valid(pkt));
+    dp_packet_delete(pkt);
+
+    pkt = tcp(&ip6, 1400);
+    l4 = tpkt_l4_ofs(pkt);
+    whole = make_partial(pkt, TPKT_L3_OFS, l4, IPPROTO_TCP);
+    *dp_packet_ol_flags_ptr(pkt) &= ~DP_PACKET_OL_TX_L4_MASK;
+    vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+    vnet.gso_size = 1200;
+    CHECK(ctdp_offload_rx_vnet(pkt, &vnet));
+    CHECK_EQ(get_u16(pkt, l4 + TCP_CSUM), whole);
+    CHECK(dp_packet_hwol_is_tso(pkt));
+    CHECK(dp_packet_has_flow_mark(pkt, &mark) && mark == 1200);
+    dp_packet_delete(pkt);
+
+    pkt = tcp(&ip4, 100);
+    memset(&vnet, 0, sizeof vnet);
+    whole = get_u16(pkt, tpkt_l4_ofs(pkt) + TCP_CSUM);
+    CHECK(ctdp_offload_rx_vnet(pkt, &vnet));
+    CHECK_EQ(get_u16(pkt, tpkt_l4_ofs(pkt) + TCP_CSUM), whole);
+    CHECK(!flags(pkt));
+    dp_packet_delete(pkt);
+}
+
 const struct ctdp_unit_suite offload_suite = {
     "offload", (const struct ctdp_unit_case[]) {
         { "complete_tcp", test_complete_tcp },
@@ -510,6 +553,7 @@ const struct ctdp_unit_suite offload_suite = {
         { "complete_sctp", test_complete_sctp },
         { "rx_not_located", test_rx_not_located },
         { "rx_no_flag", test_rx_no_flag },
+        { "rx_vnet", test_rx_vnet },
         { "tx_restore", test_tx_restore },
         { "tx_restore_after_nat", test_tx_restore_after_nat },
         { "tx_whole_and_plain", test_tx_whole_and_plain },
