@@ -15,6 +15,7 @@ ctdp_conn_alloc(struct ctdp_ct *ct, const struct ctdp_tuple *key,
     memset(conn, 0, sizeof *conn + l4->tail_size);
     conn->key = *key;
     conn->start = now;
+    conn->zone_prev = CTDP_ZONE_OFF;
     atomic_init(&conn->expires, now);
     atomic_init(&conn->status, 0);
     return conn;
@@ -298,7 +299,7 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
         ctdp_expect_master_gone(ct, conn, now);
     }
     zone = ctdp_zone_find(ct, conn->key.zone);
-    ctdp_zone_unlink(zone, conn);
+    ctdp_zone_unlink(ct, zone, conn);
     atomic_sub_relaxed(&ct->n_conns, 1, &old);
     atomic_sub_relaxed(&zone->count, 1, &old);
     if (ctdp_events_wanted(ct)) {

@@ -3,8 +3,8 @@
 
 /* The tracker's internal layout, shared by datapath-ct/'s files only.
  *
- * Memory: a conn is 128 bytes (two cache lines) from the tracker's pool
- * (ctdp-pool.h), plus the protocol's tail (TCP's window state); the table
+ * Memory: a conn is 120 bytes from the tracker's pool (ctdp-pool.h), plus
+ * the protocol's tail (TCP's window state); the table
  * (ctdp-table.h) holds it in two 6-byte slots of 64-byte buckets, about
  * 20 bytes per conn at its usual load, so a UDP conn costs about 150
  * bytes.  To get there, the reply tuple is not stored: it is the original
@@ -60,11 +60,12 @@
 struct ctdp_conn {
     struct ctdp_tuple key;          /* Original direction, with the zone. */
     ATOMIC(long long) expires;      /* 'now' of expiry, in ms. */
-    /* Zone list (struct ctdp_zone): written under the zone's lock;
-     * 'zone_next' is also read by walkers without it.  'zone_pprev' is
-     * NULL once the conn is off the list. */
-    ATOMIC(struct ctdp_conn *) zone_next;
-    ATOMIC(struct ctdp_conn *) *zone_pprev;
+    /* Zone list (struct ctdp_zone), as pool refs (ctdp-pool.h: never 0
+     * for a conn) of the next and previous conns, 0 for none: written
+     * under the zone's lock; 'zone_next' is also read by walkers without
+     * it.  'zone_prev' is CTDP_ZONE_OFF once the conn is off the list. */
+    ATOMIC(uint32_t) zone_next;
+    uint32_t zone_prev;
     long long start;                /* 'now' of creation, in ms. */
     uint32_t mark;
     ATOMIC(uint16_t) status;        /* CTDP_S_*; written under 'lock'. */
@@ -75,11 +76,14 @@ struct ctdp_conn {
     uint8_t l4[];                   /* Protocol tail (l4proto->tail_size). */
 };
 BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, expires) == 40);
-BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) == 128);
+BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) == 120);
 
-/* Prefetches both cache lines of 'conn' (the pool puts a 128-byte conn on
- * two), for writing: a packet that finds it updates its counters and
- * timeout. */
+/* A conn's 'zone_prev' once it is off its zone's list: no ref (refs have
+ * 31 bits). */
+#define CTDP_ZONE_OFF UINT32_MAX
+
+/* Prefetches the two cache lines of 'conn' a packet reads and writes, for
+ * writing: a packet that finds it updates its counters and timeout. */
 static inline void
 ctdp_conn_prefetch(const void *conn)
 {
@@ -540,9 +544,10 @@ struct ctdp_zone *ctdp_zone_get(struct ctdp_ct *, uint16_t zone);
 struct ctdp_zone *ctdp_zone_find(const struct ctdp_ct *, uint16_t zone);
 bool ctdp_zone_reserve(struct ctdp_ct *, struct ctdp_zone *);
 void ctdp_zone_push(struct ctdp_zone *, struct ctdp_conn *);
-void ctdp_zone_unlink(struct ctdp_zone *, struct ctdp_conn *);
+void ctdp_zone_unlink(const struct ctdp_ct *, struct ctdp_zone *,
+                      struct ctdp_conn *);
 struct ctdp_conn *ctdp_zone_first(struct ctdp_zone *);
-struct ctdp_conn *ctdp_zone_next(struct ctdp_conn *);
+struct ctdp_conn *ctdp_zone_next(const struct ctdp_ct *, struct ctdp_conn *);
 struct ctdp_conn *ctdp_zone_cursor(struct ctdp_zone *);
 void ctdp_zone_set_cursor(struct ctdp_zone *, struct ctdp_conn *);
 const struct ctdp_timeout_policy *ctdp_zone_policy(const struct ctdp_ct *,

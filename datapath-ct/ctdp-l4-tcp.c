@@ -92,7 +92,10 @@ enum {
 #define TCP_MAX_WSCALE 14
 #define MAXACKWINCONST 66000
 
-/* One direction's window tracking (the kernel's ip_ct_tcp_state). */
+/* One direction's window tracking (the kernel's ip_ct_tcp_state).  Packed:
+ * the two directions' 2 bytes of padding are what puts a TCP conn in the
+ * pool's 176-byte class rather than its 192-byte one. */
+OVS_PACKED(
 struct tcp_dir {
     uint32_t td_end;            /* Highest seq + len sent. */
     uint32_t td_maxend;         /* Highest td_end the receiver allows. */
@@ -100,7 +103,8 @@ struct tcp_dir {
     uint32_t td_maxack;         /* Highest ack sent. */
     uint8_t td_scale;           /* Window scale. */
     uint8_t flags;              /* CTDP_TCP_F_*. */
-};
+});
+BUILD_ASSERT_DECL(sizeof(struct tcp_dir) == 18);
 
 /* The conn's protocol tail; its state is conn->l4_state. */
 struct tcp_conn {
@@ -110,6 +114,7 @@ struct tcp_conn {
     uint8_t last_dir, last_index, last_wscale, last_flags;
     uint8_t retrans;
 };
+BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) + sizeof(struct tcp_conn) <= 176);
 
 /* One segment as the tracker reads it. */
 struct tcp_seg {

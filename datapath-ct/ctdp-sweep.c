@@ -34,7 +34,7 @@ walk_zone(struct ctdp_ct *ct, struct ctdp_zone *zone, struct ctdp_conn *start,
           walk_fn *fn, const void *aux, long long now, size_t *budget,
           bool cursor, bool *finished)
 {
-    struct ctdp_conn *conn = start ? ctdp_zone_next(start)
+    struct ctdp_conn *conn = start ? ctdp_zone_next(ct, start)
                                    : ctdp_zone_first(zone);
     size_t removed = 0;
 
@@ -46,7 +46,7 @@ walk_zone(struct ctdp_ct *ct, struct ctdp_zone *zone, struct ctdp_conn *start,
         } else if (cursor) {
             ctdp_zone_set_cursor(zone, conn);
         }
-        conn = ctdp_zone_next(conn);
+        conn = ctdp_zone_next(ct, conn);
     }
     *finished = !conn;
     return removed;

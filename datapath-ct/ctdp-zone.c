@@ -78,54 +78,61 @@ ctdp_zone_reserve(struct ctdp_ct *ct, struct ctdp_zone *zone)
     return true;
 }
 
+/* The conn 'ref' names, NULL for 0. */
+static struct ctdp_conn *
+conn_of(const struct ctdp_ct *ct, uint32_t ref)
+{
+    return ref ? ctdp_pool_ptr(ctdp_pool_region(ct->pool), ref) : NULL;
+}
+
 /* Pushes 'conn' at the head of its zone's list. */
 void
 ctdp_zone_push(struct ctdp_zone *zone, struct ctdp_conn *conn)
 {
     struct ctdp_conn *head;
+    uint32_t ref = ctdp_pool_ref(conn);
 
     ovs_spin_lock(&zone->lock);
     atomic_read_relaxed(&zone->head, &head);
-    atomic_init(&conn->zone_next, head);
-    conn->zone_pprev = &zone->head;
+    atomic_init(&conn->zone_next, head ? ctdp_pool_ref(head) : 0);
+    conn->zone_prev = 0;
     if (head) {
-        head->zone_pprev = &conn->zone_next;
+        head->zone_prev = ref;
     }
     /* Pairs with the acquire in ctdp_zone_first(). */
     atomic_store_explicit(&zone->head, conn, memory_order_release);
     ovs_spin_unlock(&zone->lock);
 }
 
-/* The conn whose 'zone_next' is 'pprev', or NULL for the zone's head. */
-static struct ctdp_conn *
-pprev_conn(struct ctdp_zone *zone, ATOMIC(struct ctdp_conn *) *pprev)
-{
-    return pprev == &zone->head
-           ? NULL : CONTAINER_OF(pprev, struct ctdp_conn, zone_next);
-}
-
 /* Takes 'conn' off its zone's list, if it is on it.  It keeps its
  * 'zone_next', so a walker standing on it walks on. */
 void
-ctdp_zone_unlink(struct ctdp_zone *zone, struct ctdp_conn *conn)
+ctdp_zone_unlink(const struct ctdp_ct *ct, struct ctdp_zone *zone,
+                 struct ctdp_conn *conn)
 {
-    ATOMIC(struct ctdp_conn *) *pprev;
-    struct ctdp_conn *next;
+    struct ctdp_conn *prev, *next;
+    uint32_t next_ref;
 
     ovs_spin_lock(&zone->lock);
-    pprev = conn->zone_pprev;
-    if (pprev) {
+    if (conn->zone_prev != CTDP_ZONE_OFF) {
+        prev = conn_of(ct, conn->zone_prev);
         if (zone->sweep_cursor == conn) {
-            zone->sweep_cursor = pprev_conn(zone, pprev);
+            zone->sweep_cursor = prev;
         }
-        atomic_read_relaxed(&conn->zone_next, &next);
+        atomic_read_relaxed(&conn->zone_next, &next_ref);
+        next = conn_of(ct, next_ref);
         /* Pairs with the acquire in ctdp_zone_first() and
          * ctdp_zone_next(). */
-        atomic_store_explicit(pprev, next, memory_order_release);
-        if (next) {
-            next->zone_pprev = pprev;
+        if (prev) {
+            atomic_store_explicit(&prev->zone_next, next_ref,
+                                  memory_order_release);
+        } else {
+            atomic_store_explicit(&zone->head, next, memory_order_release);
         }
-        conn->zone_pprev = NULL;
+        if (next) {
+            next->zone_prev = conn->zone_prev;
+        }
+        conn->zone_prev = CTDP_ZONE_OFF;
     }
     ovs_spin_unlock(&zone->lock);
 }
@@ -143,12 +150,12 @@ ctdp_zone_first(struct ctdp_zone *zone)
 }
 
 struct ctdp_conn *
-ctdp_zone_next(struct ctdp_conn *conn)
+ctdp_zone_next(const struct ctdp_ct *ct, struct ctdp_conn *conn)
 {
-    struct ctdp_conn *next;
+    uint32_t next;
 
     atomic_read_explicit(&conn->zone_next, &next, memory_order_acquire);
-    return next;
+    return conn_of(ct, next);
 }
 
 /* The conn after which the sweep goes on in 'zone', or NULL for the head.
@@ -170,7 +177,7 @@ void
 ctdp_zone_set_cursor(struct ctdp_zone *zone, struct ctdp_conn *conn)
 {
     ovs_spin_lock(&zone->lock);
-    if (!conn || conn->zone_pprev) {
+    if (!conn || conn->zone_prev != CTDP_ZONE_OFF) {
         zone->sweep_cursor = conn;
     }
     ovs_spin_unlock(&zone->lock);
