@@ -14,10 +14,15 @@
 #include "ctdp-offload.h"
 #include "dp-packet.h"
 #include "openvswitch/poll-loop.h"
+#include "openvswitch/vlog.h"
 #include "ovs-atomic.h"
 #include "packets.h"
 #include "socket-util.h"
 #include "util.h"
+
+VLOG_DEFINE_THIS_MODULE(ctdp_ring);
+
+static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
 
 /* The ring: RING_BLOCKS blocks of RING_BLOCK_SIZE bytes (4 MiB), each
  * holding any frame up to 64 KiB of GSO frame and its headers.  At 1 Mpps
@@ -37,6 +42,7 @@
 #define RX_HEADROOM (2 + VLAN_HEADER_LEN)
 
 struct ctdp_ring {
+    char *name;                 /* The interface's. */
     int fd;
     uint8_t *map;               /* RING_BLOCKS * RING_BLOCK_SIZE bytes. */
 
@@ -125,6 +131,7 @@ ctdp_ring_open(const char *devname, struct ctdp_ring **rp)
     unsigned int ifindex = if_nametoindex(devname);
     char *error;
 
+    r->name = xstrdup(devname);
     atomic_init(&r->n_dropped, 0);
     atomic_init(&r->n_kernel_dropped, 0);
     r->fd = socket(AF_PACKET, SOCK_RAW, 0);
@@ -153,6 +160,7 @@ ctdp_ring_close(struct ctdp_ring *r)
         if (r->fd >= 0) {
             close(r->fd);
         }
+        free(r->name);
         free(r);
     }
 }
@@ -255,6 +263,16 @@ ctdp_ring_recv(struct ctdp_ring *r, struct dp_packet_batch *batch)
 void
 ctdp_ring_recv_wait(struct ctdp_ring *r)
 {
+    int error;
+    socklen_t len = sizeof error;
+
+    /* The kernel reports a link that went down (or away) as a socket error,
+     * which makes poll() return at once until it is read, and nothing here
+     * reads the socket: read it before each sleep, or the thread would
+     * spin from then on. */
+    if (!getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &error, &len) && error) {
+        VLOG_INFO_RL(&rl, "%s: %s", r->name, ovs_strerror(error));
+    }
     poll_fd_wait(r->fd, POLLIN);
 }
 

@@ -9,11 +9,12 @@ Addresses are from the benchmarking range 198.18.0.0/15 and the
 documentation range 2001:db8::/32.
 """
 import os
+import time
 
 import pytest
 
 from conftest import wait_until
-from netns import network
+from netns import network, sh
 
 INSIDE4, OUTSIDE4 = "198.18.0.1", "198.18.0.2"
 INSIDE6, OUTSIDE6 = "2001:db8::1", "2001:db8::2"
@@ -102,6 +103,33 @@ def test_vlan_tag_kept(tmp_path):
     frame = cap.read_bytes()[24 + 16:]
     assert frame[12:16] == bytes([0x81, 0x00, 0xa0, 0x64]), frame[:20].hex()
     assert frame.endswith(b"tagged")
+
+
+def cpu_ticks(pid):
+    """User and system clock ticks process 'pid' has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_link_down_and_up(tmp_path):
+    """A system port whose link goes down and up again: the kernel reports
+    it to the port's socket as an error, which poll() returns until it is
+    read; the port reads it before it sleeps, so its thread does not spin
+    (it did, at 100% of a CPU, from the first link down on), and traffic
+    passes again once the link is up."""
+    with network(tmp_path, [(INSIDE4, None), (OUTSIDE4, None)]) as net:
+        inside, pid = net.hosts[0], net.daemon.pid
+        sh("ip", "link", "set", inside.link, "down")
+        before = cpu_ticks(pid)
+        time.sleep(1)
+        idle_ticks = cpu_ticks(pid) - before
+        sh("ip", "link", "set", inside.link, "up")
+        out = inside.exec("ping", "-c", "2", "-i", "0.2", "-W", "2",
+                          OUTSIDE4)
+        assert out.returncode == 0, out.stdout
+        # A spinning thread takes a whole second; an idle daemon nearly none.
+        assert idle_ticks < os.sysconf("SC_CLK_TCK") // 4, idle_ticks
 
 
 def test_ping6_from_inside(inside):
