@@ -31,7 +31,7 @@ struct dp_packet_batch;
  * so that the main thread still serves commands during a long replay. */
 #define FEED_SLICE 1024
 
-/* A port and the thread that receives on it (netdev ports only). */
+/* A port and the thread that receives on it (live ports only). */
 struct dp_port {
     struct ctdp_dp *dp;
     struct ctdp_port *port;

@@ -194,8 +194,9 @@ configure_flows(struct ctdp_dp *dp, const struct options *opts)
     return n;
 }
 
-/* --replay accepts pcap ports only: live ports would make a replay depend
- * on what happens to arrive while it runs. */
+/* --replay accepts pcap ports in replay mode only: live ports, pcap ports
+ * with mode=poll among them, would make a replay depend on what happens
+ * to arrive, or on which thread is faster, while it runs. */
 static void
 check_replay_ports(const struct options *opts)
 {
@@ -209,6 +210,11 @@ check_replay_ports(const struct options *opts)
         if (strcmp(spec.type, "pcap")) {
             ovs_fatal(0, "--port: port %s: --replay takes pcap ports only, "
                       "not %s", spec.name, spec.type);
+        }
+        if (ctdp_port_spec_is_live(&spec)) {
+            ovs_fatal(0, "--port: port %s: mode=poll is for a running "
+                      "daemon; --replay feeds captures in timestamp order",
+                      spec.name);
         }
         ctdp_port_spec_destroy(&spec);
     }
@@ -499,7 +505,8 @@ usage(void)
            "  --port=NAME=TYPE[:OPTIONS]\n"
            "                     add a port (TYPE: system, tap, dummy,\n"
            "                     pcap; OPTIONS: ofport=N and the netdev's\n"
-           "                     own, or for pcap rx=IN.pcap,tx=OUT.pcap);\n"
+           "                     own, or for pcap rx=IN.pcap,tx=OUT.pcap,\n"
+           "                     mode=replay|poll);\n"
            "                     repeat for more ports, numbered from 1\n"
            "  --n-threads=N      N receive threads shared by the ports\n"
            "                     (default: one thread per port)\n"
