@@ -31,14 +31,12 @@ struct dp_packet_batch;
  * so that the main thread still serves commands during a long replay. */
 #define FEED_SLICE 1024
 
-/* A port and the thread that receives on it (netdev ports only). */
+/* A port and the thread that receives on it (live ports only). */
 struct dp_port {
     struct ctdp_dp *dp;
     struct ctdp_port *port;
     pthread_t thread;           /* Its own receive thread (no pool). */
     struct latch exit;
-    atomic_bool exiting;        /* Set with 'exit', for the thread to read
-                                 * without a system call per batch. */
     int pool_thread;            /* With a pool: the thread polling it. */
     struct ctdp_dpcache cache;  /* Its own thread's (no pool). */
 };
@@ -50,7 +48,6 @@ struct dp_thread {
     int idx;
     pthread_t thread;
     struct latch exit;
-    atomic_bool exiting;        /* As a dp_port's. */
     struct latch wake;          /* Its set of ports changed. */
     struct ctdp_dpcache cache;
 };

@@ -6,7 +6,8 @@
  * The tracker has IP defragmentation in front of it (ctdp-ipf.h), whose
  * expired queues are freed with the tracker's sweep.
  *
- * Each netdev port has a receive thread (or, with a pool, shares one:
+ * Each live port (a netdev port, or a pcap port with mode=poll:
+ * ctdp-port.h) has a receive thread (or, with a pool, shares one:
  * ctdp-rx.c) that runs each batch of up to 32 received packets through
  * the pipeline as a batch (ctdp-pipeline.h), with a datapath flow cache of
  * its own (ctdp-dpcache.h); outputs are batched per port.  All threads
@@ -15,13 +16,16 @@
  * of ctdp-dp-commands.h), feeds the pcap input and runs
  * the tracker's expiry sweep (ctdp_dp_run()), and may inject packets.
  *
- * Pcap input: the rx captures of all pcap ports (ctdp-port.h) are fed by
- * one feeder, the main thread, a slice of packets per ctdp_dp_run(), in
- * timestamp order across all of them with ties in port-number order
- * (ctdp-replay.h), consecutive packets of one port and millisecond as a
- * batch through the same pipeline as a received one (ctdp-feed.c).  What the datapath sends on a pcap port goes to its tx capture,
- * stamped with the time of the packet that caused it: its capture time
- * for pcap input, the wall clock for live input.  Tx captures are flushed
+ * Pcap input: the rx captures of all pcap ports in replay mode
+ * (ctdp-port.h) are fed by one feeder, the main thread, a slice of packets
+ * per ctdp_dp_run(), in timestamp order across all of them with ties in
+ * port-number order (ctdp-replay.h), consecutive packets of one port and
+ * millisecond as a batch through the same pipeline as a received one
+ * (ctdp-feed.c); a pcap port with mode=poll is live instead, its capture
+ * read by its receive thread.  What the datapath sends on a pcap port goes
+ * to its tx capture, stamped with the time of the packet that caused it:
+ * its capture time for fed pcap input, the wall clock for live input
+ * (polled pcap input too).  Tx captures are flushed
  * after every slice, after every live batch, and when the input ends;
  * the datapath keeps running after that.
  *

@@ -12,7 +12,11 @@
 #include "netdev-provider.h"    /* A netdev's 'ol_flags' (see tso_mtu()). */
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/ofp-port.h"
+#include "openvswitch/poll-loop.h"
+#include "openvswitch/vlog.h"
 #include "util.h"
+
+VLOG_DEFINE_THIS_MODULE(ctdp_port);
 
 static const char *const port_types[] = { "system", "tap", "dummy", "pcap" };
 
@@ -28,6 +32,12 @@ struct ctdp_port {
     /* A pcap port: its input and output captures, either may be NULL. */
     struct ctdp_pcap_reader *pcap_rx;
     struct ctdp_pcap_writer *pcap_tx;
+    /* A pcap port with mode=poll: 'pcap_rx' belongs to the receive thread
+     * that polls the port (pcap_poll_recv()), which publishes how far it
+     * read for the main thread (ctdp_port_format()). */
+    bool pcap_poll;
+    atomic_uint64_t n_polled;   /* Records read so far. */
+    atomic_bool poll_ended;     /* The capture is used up. */
     /* GSO frames sent whole, to a port that cannot segment them. */
     atomic_uint64_t n_gso_whole;
 };
@@ -53,19 +63,23 @@ ctdp_port_ofport(const struct ctdp_port *port)
 bool
 ctdp_port_is_live(const struct ctdp_port *port)
 {
-    return port->rxq || port->ring;
+    return port->rxq || port->ring || port->pcap_poll;
 }
 
 struct ctdp_pcap_reader *
 ctdp_port_pcap_input(const struct ctdp_port *port)
 {
-    return port->pcap_rx;
+    return port->pcap_poll ? NULL : port->pcap_rx;
 }
+
+static void pcap_poll_wait(struct ctdp_port *);
 
 void
 ctdp_port_recv_wait(struct ctdp_port *port)
 {
-    if (port->ring) {
+    if (port->pcap_poll) {
+        pcap_poll_wait(port);
+    } else if (port->ring) {
         ctdp_ring_recv_wait(port->ring);
     } else {
         netdev_rxq_wait(port->rxq);
@@ -194,9 +208,40 @@ open_netdev(const struct ctdp_port_spec *spec, struct ctdp_port *port)
     return NULL;
 }
 
-/* Checks a pcap port's options: rx and tx only, at least one of them,
- * each with a file name, and not both the same file (the port would
- * read back what it writes). */
+/* Whether pcap port 'spec' has mode=poll (see ctdp-port.h). */
+static bool
+pcap_spec_polls(const struct ctdp_port_spec *spec)
+{
+    return !strcmp(smap_get_def(&spec->options, "mode", ""), "poll");
+}
+
+bool
+ctdp_port_spec_is_live(const struct ctdp_port_spec *spec)
+{
+    return strcmp(spec->type, "pcap") || pcap_spec_polls(spec);
+}
+
+/* Checks a pcap port's mode: replay (the default) or poll, and poll only
+ * with a capture to read. */
+static char *
+check_pcap_mode(const struct ctdp_port_spec *spec)
+{
+    const char *mode = smap_get(&spec->options, "mode");
+
+    if (mode && strcmp(mode, "replay") && strcmp(mode, "poll")) {
+        return xasprintf("port %s: bad pcap mode '%s' (want replay or poll)",
+                         spec->name, mode);
+    }
+    if (pcap_spec_polls(spec) && !smap_get(&spec->options, "rx")) {
+        return xasprintf("port %s: mode=poll wants rx=FILE, the capture to "
+                         "poll", spec->name);
+    }
+    return NULL;
+}
+
+/* Checks a pcap port's options: rx, tx and mode only, at least one of rx
+ * and tx, each with a file name, and not both the same file (the port
+ * would read back what it writes). */
 static char *
 check_pcap_options(const struct ctdp_port_spec *spec)
 {
@@ -206,10 +251,13 @@ check_pcap_options(const struct ctdp_port_spec *spec)
     struct stat rx_st, tx_st;
 
     SMAP_FOR_EACH (node, &spec->options) {
+        if (!strcmp(node->key, "mode")) {
+            continue;
+        }
         if (strcmp(node->key, "rx") && strcmp(node->key, "tx")) {
             return xasprintf("port %s: unknown pcap option '%s' (want "
-                             "rx=FILE, tx=FILE, ofport=N)", spec->name,
-                             node->key);
+                             "rx=FILE, tx=FILE, mode=replay|poll, ofport=N)",
+                             spec->name, node->key);
         }
         if (!node->value[0]) {
             return xasprintf("port %s: %s= wants a file name", spec->name,
@@ -238,9 +286,13 @@ open_pcap(const struct ctdp_port_spec *spec, struct ctdp_port *port)
     const char *tx = smap_get(&spec->options, "tx");
     char *error = check_pcap_options(spec);
 
+    if (!error) {
+        error = check_pcap_mode(spec);
+    }
     if (error) {
         return error;
     }
+    port->pcap_poll = pcap_spec_polls(spec);
     if (rx) {
         error = ctdp_pcap_reader_open(rx, &port->pcap_rx);
     }
@@ -268,6 +320,8 @@ ctdp_port_open(const struct ctdp_port_spec *spec, ofp_port_t ofport,
     port->type = xstrdup(spec->type);
     port->ofport = ofport;
     atomic_init(&port->n_gso_whole, 0);
+    atomic_init(&port->n_polled, 0);
+    atomic_init(&port->poll_ended, false);
     error = (!strcmp(spec->type, "pcap")
              ? open_pcap(spec, port)
              : open_netdev(spec, port));
@@ -294,12 +348,78 @@ ctdp_port_close(struct ctdp_port *port)
     }
 }
 
+/* ---- Pcap input polled by a receive thread (mode=poll) ---------------- */
+
+/* Logs the end of polled pcap port 'port''s capture, once: the receive
+ * thread finds it at the first receive after the last batch, so that the
+ * line comes after the last packet went through the datapath, which lets
+ * a benchmark time the whole input from the log. */
+static void
+pcap_poll_end(struct ctdp_port *port)
+{
+    uint64_t n = ctdp_pcap_reader_n_packets(port->pcap_rx);
+    const char *why;
+    bool ended;
+
+    atomic_read_relaxed(&port->poll_ended, &ended);
+    if (ended) {
+        return;
+    }
+    why = ctdp_pcap_reader_error(port->pcap_rx);
+    if (why) {
+        VLOG_WARN("pcap input ended early on port %s: %"PRIu64" packets "
+                  "read: %s", port->name, n, why);
+    } else {
+        VLOG_INFO("pcap input ended on port %s: %"PRIu64" packets read",
+                  port->name, n);
+    }
+    /* Pairs with the acquire in format_pcap_rx(): the count and the
+     * reader's error are final, and the main thread may read them. */
+    atomic_store_explicit(&port->poll_ended, true, memory_order_release);
+}
+
+/* Receives up to a batch of records of polled pcap port 'port''s capture
+ * into 'batch', as fast as they can be read; EAGAIN once it is used up. */
+static int
+pcap_poll_recv(struct ctdp_port *port, struct dp_packet_batch *batch)
+{
+    struct dp_packet *pkt;
+    long long usec;
+
+    while (!dp_packet_batch_is_full(batch)
+           && (pkt = ctdp_pcap_reader_next(port->pcap_rx, &usec))) {
+        dp_packet_batch_add(batch, pkt);
+    }
+    if (dp_packet_batch_is_empty(batch)) {
+        pcap_poll_end(port);
+        return EAGAIN;
+    }
+    atomic_store_relaxed(&port->n_polled,
+                         ctdp_pcap_reader_n_packets(port->pcap_rx));
+    return 0;
+}
+
+/* Wakes the poll loop at once while polled pcap port 'port' has records
+ * left; never again once its capture is used up. */
+static void
+pcap_poll_wait(struct ctdp_port *port)
+{
+    long long usec;
+
+    if (ctdp_pcap_reader_peek(port->pcap_rx, &usec)) {
+        poll_immediate_wake();
+    }
+}
+
 int
 ctdp_port_recv(struct ctdp_port *port, struct dp_packet_batch *batch)
 {
     struct dp_packet *pkt;
     int error;
 
+    if (port->pcap_poll) {
+        return pcap_poll_recv(port, batch);
+    }
     if (port->ring) {
         return ctdp_ring_recv(port->ring, batch);
     }
@@ -424,6 +544,35 @@ format_gso_whole(const struct ctdp_port *port, struct ds *s, size_t start)
     }
 }
 
+/* Appends how far pcap port 'port' has read its input capture.  A polled
+ * port's reader belongs to its receive thread: what it published is read
+ * instead. */
+static void
+format_pcap_rx(const struct ctdp_port *port_, struct ds *s)
+{
+    struct ctdp_port *port = CONST_CAST(struct ctdp_port *, port_);
+    long long usec;
+    bool ended;
+    uint64_t n;
+
+    if (port->pcap_poll) {
+        /* Pairs with the release in pcap_poll_end(): once it ended, the
+         * count read after is the final one. */
+        atomic_read_explicit(&port->poll_ended, &ended,
+                             memory_order_acquire);
+        atomic_read_relaxed(&port->n_polled, &n);
+    } else {
+        n = ctdp_pcap_reader_n_packets(port->pcap_rx);
+        ended = !ctdp_pcap_reader_peek(port->pcap_rx, &usec);
+    }
+    ds_put_format(s, ": rx=%s, %s%"PRIu64" packets read, %s",
+                  ctdp_pcap_reader_file(port->pcap_rx),
+                  port->pcap_poll ? "mode=poll, " : "", n,
+                  (!ended ? "reading"
+                   : ctdp_pcap_reader_error(port->pcap_rx) ? "ended early"
+                   : "ended"));
+}
+
 void
 ctdp_port_format(const struct ctdp_port *port, struct ds *s)
 {
@@ -445,14 +594,7 @@ ctdp_port_format(const struct ctdp_port *port, struct ds *s)
         }
     }
     if (port->pcap_rx) {
-        const char *error = ctdp_pcap_reader_error(port->pcap_rx);
-        long long usec;
-
-        ds_put_format(s, ": rx=%s, %"PRIu64" packets read, %s",
-                      ctdp_pcap_reader_file(port->pcap_rx),
-                      ctdp_pcap_reader_n_packets(port->pcap_rx),
-                      (ctdp_pcap_reader_peek(port->pcap_rx, &usec)
-                       ? "reading" : error ? "ended early" : "ended"));
+        format_pcap_rx(port, s);
     }
     if (port->pcap_tx) {
         ds_put_format(s, "%s tx=%s, %"PRIu64" packets written",

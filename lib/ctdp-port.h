@@ -13,16 +13,28 @@
  *     netdev; or
  *
  *   - "pcap": capture files (ctdp-pcap.h).  "rx=FILE" is read as the
- *     port's input, by the datapath's one pcap feeder (ctdp-dp.h), never
- *     by a thread of the port; "tx=FILE" receives what the datapath sends
- *     on the port.  Either or both; Ethernet captures only.
+ *     port's input; "tx=FILE" receives what the datapath sends on the
+ *     port.  Either or both; Ethernet captures only.  "mode" says who
+ *     reads the input:
+ *
+ *       "replay" (the default): the datapath's one pcap feeder (ctdp-dp.h),
+ *       in timestamp order across every such port, with the tracker's
+ *       clock following the captures; the port is not live and hands its
+ *       reader to the feeder (ctdp_port_pcap_input()).
+ *
+ *       "poll": the port is live, like a DPDK net_pcap port that a PMD
+ *       thread polls: a receive thread reads its capture as fast as it can
+ *       (ctdp_port_recv()), at the datapath's clock, whatever the
+ *       timestamps; at the end of the capture it logs one line naming the
+ *       port and the records read, and receives nothing more.
  *
  * ctdp_port_parse() reads the spec that --port and add-port take:
  *
  *     NAME=TYPE[:KEY=VALUE[,KEY=VALUE...]]
  *
  * where the options are the netdev's own (passed to netdev_set_config())
- * or a pcap port's rx and tx, plus "ofport=N" to choose the port number.
+ * or a pcap port's rx, tx and mode, plus "ofport=N" to choose the port
+ * number.
  * A file name is relative to the daemon's working directory.
  *
  * System and tap ports exchange a virtio-net header with the kernel, so
@@ -37,7 +49,8 @@
  * Thread-safety: a port is opened and closed by the main thread; one
  * thread at a time may ctdp_port_recv() on it, and any thread may
  * ctdp_port_send() and ctdp_port_flush() on it, while it is open; its
- * pcap input (ctdp_port_pcap_input()) belongs to the main thread.
+ * pcap input belongs to the main thread (ctdp_port_pcap_input()), or with
+ * mode=poll to the thread that receives on it.
  *
  * Errors: the functions that can fail return NULL or a malloc'd one-line
  * message, having changed nothing. */
@@ -61,7 +74,7 @@ struct ctdp_port_spec {
     char *name;
     char *type;
     ofp_port_t ofport;          /* OFPP_NONE: the next free number. */
-    struct smap options;        /* For the netdev, or rx and tx. */
+    struct smap options;        /* For the netdev, or rx, tx, mode. */
 };
 
 /* An open port (opaque). */
@@ -71,6 +84,10 @@ struct ctdp_port;
 char *ctdp_port_parse(const char *spec, struct ctdp_port_spec *)
     OVS_WARN_UNUSED_RESULT;
 void ctdp_port_spec_destroy(struct ctdp_port_spec *);
+/* Whether a port opened from 'spec' would be live (ctdp_port_is_live()):
+ * a netdev port, or a pcap port with mode=poll.  Looks at the type and
+ * mode only; ctdp_port_open() checks the rest. */
+bool ctdp_port_spec_is_live(const struct ctdp_port_spec *);
 
 char *ctdp_port_open(const struct ctdp_port_spec *, ofp_port_t ofport,
                      struct ctdp_port **) OVS_WARN_UNUSED_RESULT;
@@ -80,18 +97,23 @@ const char *ctdp_port_name(const struct ctdp_port *);
 const char *ctdp_port_type(const struct ctdp_port *);
 ofp_port_t ctdp_port_ofport(const struct ctdp_port *);
 
-/* Whether 'port' receives on its own (a netdev port), for a receive
- * thread to poll with ctdp_port_recv() and ctdp_port_recv_wait(). */
+/* Whether 'port' receives on its own (a netdev port, or a pcap port with
+ * mode=poll), for a receive thread to poll with ctdp_port_recv() and
+ * ctdp_port_recv_wait(). */
 bool ctdp_port_is_live(const struct ctdp_port *);
 
-/* A pcap port's input capture, for the datapath's feeder, or NULL. */
+/* A pcap port's input capture, for the datapath's feeder, or NULL (none,
+ * or mode=poll). */
 struct ctdp_pcap_reader *ctdp_port_pcap_input(const struct ctdp_port *);
 
 /* Receives a batch of packets on live port 'port' into 'batch', as
  * netdev_rxq_recv() does (0, or a positive errno value: EAGAIN when there
- * were none), with each packet's checksums completed. */
+ * were none), with each packet's checksums completed.  A pcap port with
+ * mode=poll gives up to NETDEV_MAX_BURST records of its capture, EAGAIN
+ * from its end on. */
 int ctdp_port_recv(struct ctdp_port *, struct dp_packet_batch *);
-/* Arranges for poll_block() to wake when live 'port' has packets. */
+/* Arranges for poll_block() to wake when live 'port' has packets (for a
+ * pcap port with mode=poll: at once, until its capture is used up). */
 void ctdp_port_recv_wait(struct ctdp_port *);
 
 /* Sends the packets of 'batch' on 'port' and empties the batch.  A pcap
@@ -104,8 +126,8 @@ void ctdp_port_send(struct ctdp_port *, struct dp_packet_batch *,
 void ctdp_port_flush(struct ctdp_port *);
 
 /* Appends the port's type, a netdev port's drops once it has some, for a
- * pcap port its files and counts, and the GSO frames it sent whole
- * ("gso_sent_whole=N") once there are some. */
+ * pcap port its files, mode=poll if so, and counts, and the GSO frames it
+ * sent whole ("gso_sent_whole=N") once there are some. */
 void ctdp_port_format(const struct ctdp_port *, struct ds *);
 
 #endif /* ctdp-port.h */

@@ -12,22 +12,35 @@
 
 VLOG_DEFINE_THIS_MODULE(ctdp_rx);
 
-/* Whether a receive thread was told to exit: set before its exit latch, so
- * that a thread that sleeps on the latch wakes to see it. */
-static bool
-exiting(atomic_bool *flag)
-{
-    bool set;
+/* A busy receive thread runs this many rounds of receiving (a batch of
+ * its port, or one of each of its pool's ports) between two looks at its
+ * latches and two quiescent states, as an Open vSwitch PMD thread does:
+ * looking at a latch is a system call, and ovsrcu_quiesce() takes the
+ * process's one seq mutex twice and may wake the RCU thread.  Done every
+ * round, they cost a busy thread 10 to 20% of its time, and more with two
+ * threads than with one (ctdp-bench-netdev.py --threads).  64 rounds take
+ * a few milliseconds at most. */
+#define BUSY_ROUNDS 64
 
-    atomic_read(flag, &set);
-    return set;
-}
-
-static void
-tell_exit(atomic_bool *flag, struct latch *exit)
+/* Receives up to BUSY_ROUNDS batches on 'dpp''s port and runs them through
+ * the datapath.  Returns 0 if every round had packets, else what the
+ * last receive returned. */
+static int
+port_run(struct dp_port *dpp)
 {
-    atomic_store(flag, true);
-    latch_set(exit);
+    for (int i = 0; i < BUSY_ROUNDS; i++) {
+        struct dp_packet_batch batch;
+        int error;
+
+        dp_packet_batch_init(&batch);
+        error = ctdp_port_recv(dpp->port, &batch);
+        if (error) {
+            return error;
+        }
+        ctdp_dp_process_live(dpp->dp, &dpp->cache, &batch,
+                             ctdp_port_ofport(dpp->port));
+    }
+    return 0;
 }
 
 static void *
@@ -36,16 +49,11 @@ port_main(void *dpp_)
     static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
     struct dp_port *dpp = dpp_;
 
-    while (!exiting(&dpp->exiting)) {
-        struct dp_packet_batch batch;
-        int error;
+    while (!latch_is_set(&dpp->exit)) {
+        int error = port_run(dpp);
 
-        dp_packet_batch_init(&batch);
-        error = ctdp_port_recv(dpp->port, &batch);
+        ovsrcu_quiesce();
         if (!error) {
-            ctdp_dp_process_live(dpp->dp, &dpp->cache, &batch,
-                                 ctdp_port_ofport(dpp->port));
-            ovsrcu_quiesce();
             continue;
         }
         if (error != EAGAIN && error != EOPNOTSUPP) {
@@ -94,14 +102,19 @@ pool_main(void *t_)
 {
     struct dp_thread *t = t_;
 
-    while (!exiting(&t->exiting)) {
-        if (pool_poll(t, false)) {
-            ovsrcu_quiesce();
+    while (!latch_is_set(&t->exit)) {
+        int n = 0;
+
+        /* Drained before the rounds: a port set that changes after it is
+         * read by the next round, or wakes the poll_block() below. */
+        latch_poll(&t->wake);
+        while (n < BUSY_ROUNDS && pool_poll(t, false)) {
+            n++;
+        }
+        ovsrcu_quiesce();
+        if (n == BUSY_ROUNDS) {
             continue;
         }
-        /* Before the ports are read again for the wait: a change of the
-         * set after this wakes poll_block(). */
-        latch_poll(&t->wake);
         pool_poll(t, true);
         latch_wait(&t->exit);
         latch_wait(&t->wake);
@@ -144,7 +157,6 @@ ctdp_dp_rx_start(struct ctdp_dp *dp, int n_threads)
         t->dp = dp;
         t->idx = i;
         latch_init(&t->exit);
-        atomic_init(&t->exiting, false);
         latch_init(&t->wake);
         ctdp_dpcache_init(&t->cache);
         t->thread = ovs_thread_create("ctdp_rx", pool_main, t);
@@ -155,7 +167,7 @@ void
 ctdp_dp_rx_stop(struct ctdp_dp *dp)
 {
     for (int i = 0; i < dp->n_pool; i++) {
-        tell_exit(&dp->pool[i].exiting, &dp->pool[i].exit);
+        latch_set(&dp->pool[i].exit);
         xpthread_join(dp->pool[i].thread, NULL);
         ctdp_dpcache_destroy(&dp->pool[i].cache);
         latch_destroy(&dp->pool[i].exit);
@@ -168,7 +180,6 @@ void
 ctdp_dp_rx_prepare(struct ctdp_dp *dp, struct dp_port *dpp)
 {
     latch_init(&dpp->exit);
-    atomic_init(&dpp->exiting, false);
     if (ctdp_port_is_live(dpp->port) && dp->pool) {
         /* Before the port is published: a pool thread that sees it must
          * see its thread too, or two threads could poll it. */
@@ -194,7 +205,7 @@ ctdp_dp_rx_detach(struct ctdp_dp *dp, struct dp_port *dpp)
         /* Its pool thread may be polling it: wake it to drop it. */
         latch_set(&dp->pool[dpp->pool_thread].wake);
     } else if (ctdp_port_is_live(dpp->port)) {
-        tell_exit(&dpp->exiting, &dpp->exit);
+        latch_set(&dpp->exit);
         xpthread_join(dpp->thread, NULL);
         ctdp_dpcache_destroy(&dpp->cache);
     }

@@ -25,7 +25,8 @@ tests_unit_ctdp_unit_SOURCES = \
 	tests/unit/test-ct-nat.c \
 	tests/unit/test-ct-ftp.c \
 	tests/unit/test-ct-sctp.c \
-	tests/unit/test-offload.c
+	tests/unit/test-offload.c \
+	tests/unit/test-port-pcap.c
 tests_unit_ctdp_unit_LDADD = lib/libctdp.la $(OVS_LIBDIR)/libopenvswitch.la
 TESTS += tests/unit/ctdp-unit
 

@@ -10,6 +10,7 @@ import os
 import re
 import struct
 import subprocess
+import time
 
 import pytest
 from scapy.all import IP, UDP, Ether, Raw, wrpcap
@@ -317,10 +318,15 @@ def test_bad_capture_fails_daemon_start(tmp_path):
     ("in=pcap:rx=", "rx= wants a file name"),
     ("in=pcap:rx=SAME,tx=SAME", "rx and tx are the same file"),
     ("in=dummy", "--replay takes pcap ports only"),
+    ("in=pcap:rx=SAME,mode=fast", "bad pcap mode 'fast' (want replay or "
+     "poll)"),
+    ("in=pcap:rx=SAME,mode=poll", "port in: mode=poll is for a running "
+     "daemon; --replay feeds captures in timestamp order"),
 ])
 def test_bad_pcap_port_spec(tmp_path, spec, reason):
-    """Pcap port options are checked: rx and/or tx, nothing else, not the
-    same file twice; --replay takes only pcap ports."""
+    """Pcap port options are checked: rx and/or tx, and mode replay or
+    poll, nothing else, not the same file twice; --replay takes only pcap
+    ports, and only in replay mode."""
     same = write(tmp_path / "same.pcap", [udp(True, 1000, 53, 0)])
     proc = replay("--port=" + spec.replace("SAME", same))
     one_line_error(proc, reason)
@@ -520,3 +526,176 @@ def test_tx_appends_to_existing_capture(tmp_path, options):
                    == want, what="the new frame after the old ones")
     finally:
         d.stop()
+
+
+# ---- Polled input (mode=poll) -----------------------------------------------
+
+# Ports 1 and 3 inside, both committing new conns out of port 2.
+POLL_FLOWS = """\
+table=0,priority=10,ip,actions=ct(table=1)
+table=0,priority=0,actions=drop
+table=1,priority=50,ct_state=+trk+new,ip,in_port=1,actions=ct(commit),output:2
+table=1,priority=50,ct_state=+trk+new,ip,in_port=3,actions=ct(commit),output:2
+table=1,priority=50,ct_state=+trk+est,ip,actions=output:2
+table=1,priority=0,actions=drop
+"""
+
+
+def flows_capture(path, src, n_flows, n):
+    """Writes 'n' UDP frames from 'src' to 10.0.0.2:53, of 'n_flows' flows
+    (source ports 1024 on) in turn, as raw records; returns the frames."""
+    base = bytes(Ether(src=IN_MAC, dst=OUT_MAC) / IP(src=src, dst=OUT_IP)
+                 / UDP(sport=1024, dport=53))
+    frames = [base[:34] + struct.pack(">H", 1024 + i % n_flows) + base[36:40]
+              + b"\0\0" + base[42:] for i in range(n)]
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i, frame in enumerate(frames):
+            f.write(struct.pack("<IIII", 1700000000, i, len(frame),
+                                len(frame)) + frame)
+    return frames
+
+
+def poll_ended_lines(d):
+    """The log's "pcap input ended on port" lines, as (thread, port, n)."""
+    text = d.logfile.read_text() if d.logfile.exists() else ""
+    return re.findall(r"\|ctdp_port\((\w+)\)\|INFO\|pcap input ended on "
+                      r"port (\w+): (\d+) packets read", text)
+
+
+def test_poll_ports_on_two_threads(tmp_path):
+    """Two pcap ports with mode=poll on --n-threads=2 are read by two
+    receive threads side by side: every packet of both captures is
+    forwarded (the tx capture holds exactly their frames) and tracked
+    (one conn per flow, none dropped), the feeder sees none of them, each
+    port logs one "pcap input ended on port" line with its count, from a
+    thread of its own, and show says mode=poll, the count and ended."""
+    n, n_flows = 20000, 100
+    a = flows_capture(tmp_path / "a.pcap", "10.0.0.1", n_flows, n)
+    b = flows_capture(tmp_path / "b.pcap", "10.0.0.3", n_flows, n)
+    flows = tmp_path / "flows.txt"
+    flows.write_text(POLL_FLOWS)
+    out_tx = tmp_path / "out-tx.pcap"
+    d = Daemon(tmp_path).start(
+        "--n-threads=2", f"--flows={flows}",
+        f"--port=out=pcap:tx={out_tx},ofport=2",
+        f"--port=p1=pcap:rx={tmp_path / 'a.pcap'},mode=poll,ofport=1",
+        f"--port=p3=pcap:rx={tmp_path / 'b.pcap'},mode=poll,ofport=3")
+    try:
+        # show while the threads read: its counts are published ones.
+        wait_until(lambda: d.dpctl("show").stdout.count(
+            f"mode=poll, {n} packets read, ended") == 2, timeout=60,
+            what="both polled captures to end")
+        show = d.dpctl("show").stdout
+        assert "receive threads: 2, shared by the ports" in show
+        assert f"port 1: p1 (pcap: rx={tmp_path / 'a.pcap'}, mode=poll, " \
+            f"{n} packets read, ended)" in show
+        assert "pcap input:" not in show        # Nothing fed.
+        assert re.search(r"drops: table_miss=0 ct_drop=0 too_deep=0 "
+                         r"no_port=0$", show, re.M), show
+        assert f"conns: {2 * n_flows}" in show
+        lines = wait_until(lambda: len(poll_ended_lines(d)) == 2
+                           and poll_ended_lines(d), what="the log lines")
+        assert sorted((port, int(k)) for _, port, k in lines) == \
+            [("p1", n), ("p3", n)]
+        assert lines[0][0] != lines[1][0], lines      # Two threads.
+        conns = d.dpctl("dump-conntrack", "-s").stdout.splitlines()
+        assert len(conns) == 2 * n_flows
+        assert all(re.search(rf"dport=53,packets={n // n_flows},", c)
+                   for c in conns), conns[:3]
+        wait_until(lambda: f"tx={out_tx}, {2 * n} packets written"
+                   in d.dpctl("show").stdout, what="every frame out")
+        assert sorted(data for _, data in frames_of(out_tx)) == sorted(a + b)
+    finally:
+        d.stop()
+
+
+def test_explicit_replay_mode_is_the_default(tmp_path, firewall_captures):
+    """mode=replay is what a pcap port does without a mode: --replay gives
+    the same conns and statistics either way."""
+    c = firewall_captures
+    plain = replay(pcap_port("in", c["in"]), pcap_port("out", c["out"]))
+    explicit = replay(pcap_port("in", c["in"]) + ",mode=replay",
+                      pcap_port("out", c["out"]) + ",mode=replay")
+    assert parse_replay(explicit) == parse_replay(plain)
+
+
+BAD_MODES = {
+    "fast": ("rx=IN,mode=fast", "bad pcap mode 'fast' (want replay or poll)"),
+    "empty": ("rx=IN,mode=", "bad pcap mode '' (want replay or poll)"),
+    "no-rx": ("tx=OUT,mode=poll", "mode=poll wants rx=FILE"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_MODES))
+def test_bad_pcap_mode_fails_daemon_start(tmp_path, kind):
+    """ctdpd with a bad pcap mode, or mode=poll with nothing to read, exits
+    non-zero at once with one line naming the port and the reason, and
+    creates no tx file."""
+    options, reason = BAD_MODES[kind]
+    cap = write(tmp_path / "in.pcap", [udp(True, 1000, 53, 0)])
+    options = options.replace("IN", cap).replace("OUT",
+                                                 str(tmp_path / "out.pcap"))
+    proc = ctdpd_foreground(tmp_path, f"--port=in=pcap:{options}")
+    one_line_error(proc, "--port: port in", reason)
+    assert not (tmp_path / "out.pcap").exists()
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_MODES))
+def test_bad_pcap_mode_refused_by_add_port(tmp_path, daemon, kind):
+    """add-port with a bad pcap mode fails with one line and changes
+    nothing."""
+    options, reason = BAD_MODES[kind]
+    cap = write(tmp_path / "in.pcap", [udp(True, 1000, 53, 0)])
+    options = options.replace("IN", cap).replace("OUT",
+                                                 str(tmp_path / "out.pcap"))
+    before = daemon.dpctl("show").stdout
+    one_line_error(daemon.dpctl("add-port", f"in=pcap:{options}"),
+                   "port in", reason)
+    assert daemon.dpctl("show").stdout == before
+    assert not (tmp_path / "out.pcap").exists()
+
+
+def cpu_seconds(pid):
+    """User and system CPU time 'pid' has used, in seconds."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("threads", [[], ["--n-threads=2"]],
+                         ids=["thread-per-port", "pool"])
+def test_polled_port_idles_once_read(tmp_path, threads):
+    """Once its capture is used up, a polled port's thread waits instead of
+    polling it again and again: the daemon then uses next to no CPU, with a
+    thread of the port's own or in a pool."""
+    flows_capture(tmp_path / "a.pcap", "10.0.0.1", 10, 1000)
+    d = Daemon(tmp_path).start(
+        *threads, f"--port=out=pcap:tx={tmp_path / 'out.pcap'},ofport=2",
+        f"--port=in=pcap:rx={tmp_path / 'a.pcap'},mode=poll,ofport=1")
+    try:
+        wait_until(lambda: "1000 packets read, ended"
+                   in d.dpctl("show").stdout, what="the capture to end")
+        before = cpu_seconds(d.pid)
+        time.sleep(1)
+        assert cpu_seconds(d.pid) - before < 0.2
+    finally:
+        d.stop()
+
+
+def test_polled_port_added_later_ends_early(tmp_path, daemon):
+    """A polled port added to a running daemon starts reading at once; a
+    capture that breaks off in a record is read up to there, show says
+    "ended early", and the log warns with the port, the count and the
+    reason."""
+    path = write(tmp_path / "in.pcap", [udp(True, 1000, 53, 0),
+                                        udp(True, 1001, 53, 1)])
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - 5)
+    proc = daemon.dpctl("add-port", f"in=pcap:rx={path},mode=poll")
+    assert proc.returncode == 0, proc.stderr
+    wait_until(lambda: f"rx={path}, mode=poll, 1 packets read, ended early"
+               in daemon.dpctl("show").stdout, what="the capture to end")
+    log = wait_until(lambda: re.search(
+        r"WARN\|pcap input ended early on port in: 1 packets read: .*"
+        r"truncated", daemon.logfile.read_text()), what="the warning")
+    assert path in log.group(0)

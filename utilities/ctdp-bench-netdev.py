@@ -5,7 +5,8 @@ Usage (as root; `make bench-dp` runs it from the build tree):
 
   ctdp-bench-netdev.py --ctdpd=PATH --ovs=DIR [--pcaps=DIR] [--runs=N]
                        [--workloads=a,b,c,m] [--veth] [--veth-only]
-                       [--send=PATH] [--markdown=FILE]
+                       [--send=PATH] [--threads] [--threads-only]
+                       [--threads-workloads=b,c] [--markdown=FILE]
 
   --ctdpd     ctdp's daemon (utilities/ctdpd of a build tree)
   --ovs       the cache directory build-aux/ovs-dpdk.sh prints
@@ -15,6 +16,9 @@ Usage (as root; `make bench-dp` runs it from the build tree):
   --runs      runs of each switch per workload (default 3), interleaved
   --veth      also the system-port benchmark on veth pairs (needs --send,
               utilities/ctdp-bench-send); --veth-only runs only that
+  --threads   also ctdp's two datapath threads against one (no OVS);
+              --threads-only runs only that; --threads-workloads picks
+              among b and c (default both)
   --markdown  replaces the block between the markers below in FILE
 
 Method (after /work/shared/bench/OVS-NETDEV.md, the measured recipe this
@@ -67,6 +71,25 @@ follows; "recipe" below):
   out of the second pair / the time between the first and last change of
   that counter, polled every 2 ms (recipe section 8).
 
+  --threads: ctdp alone, two datapath threads against one, on workloads
+  (b) and (c) split in two by flow (the *-1of2 and *-2of2 captures of
+  ctdp-bench-pcaps.py: even flows, odd flows).  Each half is a pcap port
+  with mode=poll, read as fast as it can be by a receive thread (as a
+  net_pcap port by a PMD thread): ports 1 and 3 take the forward halves,
+  then ports 2 and 4 the reply halves (ports 3 and 4 are a second inside
+  and outside port in THREAD_FLOWS).  The same two ports run on
+  `--n-threads=2` with ctdpd on cores 0 and 1 (each port on a thread of
+  its own) and on `--n-threads=1` with ctdpd on core 1; runs alternate
+  between the two.  The forward ports are on the command line, so that
+  both start within microseconds; the reply ports are added with two
+  add-port calls.  A phase's time runs from its first port's "added port"
+  log line to the last of its ports' "pcap input ended on port" lines;
+  the checks are those of the other ctdp runs, and each port of a phase
+  must have run on a thread of its own (on the same one, with one).  The
+  runner also reads the receive threads' CPU time from /proc before and
+  after each phase: CPU ns per packet, which other load on the machine
+  changes less than the rate, tells what running on two threads costs.
+
 Every failure is one line on stderr and exit status 1; every wait has a
 timeout; daemons, namespaces and veths are removed on exit, failure or not.
 """
@@ -106,6 +129,14 @@ table=1,priority=90,ct_state=+trk+inv,ip,actions=drop
 table=1,priority=0,actions=drop
 """
 
+# FLOWS with a second inside port (3, out of port 2) and a second outside
+# port (4, out of port 1), for --threads.
+THREAD_FLOWS = FLOWS + """\
+table=1,priority=100,ct_state=+trk+new,ip,in_port=3,actions=ct(commit,zone=1),output:2
+table=1,priority=100,ct_state=+trk+est,ip,in_port=3,actions=output:2
+table=1,priority=100,ct_state=+trk+est,ip,in_port=4,actions=output:1
+"""
+
 # name: (description, phases); a phase is (label, [(ofport, capture)],
 # packets).  Captures are those of ctdp-bench-pcaps.py.
 WORKLOADS = {
@@ -124,6 +155,17 @@ WORKLOADS = {
 }
 # Conns each workload leaves.
 CONNS = {"a": 1, "b": 100_000, "c": 1_000_000, "m": 30_000}
+
+# --threads: the workloads split in two by flow; a phase is (label,
+# [(ofport, capture)] for its two polled ports, packets).
+THREAD_WORKLOADS = {
+    wl: [("forward", [(1, f"{name}-1of2.pcap"), (3, f"{name}-2of2.pcap")],
+          1_000_000),
+         ("replies", [(2, f"{name}-1of2-reply.pcap"),
+                      (4, f"{name}-2of2-reply.pcap")], 1_000_000)]
+    for wl, name in (("b", "b-100kx10"), ("c", "c-1Mx1"))}
+# ctdpd's cores for each number of datapath threads.
+THREAD_CPUS = {1: "1", 2: "0,1"}
 
 
 class BenchError(Exception):
@@ -476,15 +518,21 @@ def ovs_run(ctx, wl):
 LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z\|\d+\|(\S+)\|\w+\|(.*)$")
 
 
-def log_events(path):
-    """(seconds, message) of each line of a ctdpd log, in order."""
+def log_events(path, threads=False):
+    """(seconds, message) of each line of a ctdpd log, in order; with
+    'threads', (seconds, message, thread) ("main", or the thread's name
+    that vlog puts after the module's)."""
     events = []
     with open(path) as f:
         for line in f:
             m = LOG_TIME.match(line.rstrip("\n"))
             if m:
                 t = time.mktime(time.strptime(m.group(1)[:19], "%Y-%m-%dT%H:%M:%S"))
-                events.append((t + int(m.group(1)[20:]) / 1000, m.group(3)))
+                ev = (t + int(m.group(1)[20:]) / 1000, m.group(3))
+                if threads:
+                    th = re.search(r"\((\w+)\)$", m.group(2))
+                    ev += (th.group(1) if th else "main",)
+                events.append(ev)
     return events
 
 
@@ -500,14 +548,14 @@ class Ctdp:
         self.ctl = None
         self.pid = None
 
-    def start(self, ports, flows_file, extra=()):
+    def start(self, ports, flows_file, extra=(), cpus="1"):
         os.makedirs(self.dir, exist_ok=True)
         for f in (self.log,):
             if os.path.exists(f):
                 os.unlink(f)
         env = dict(os.environ, CTDP_RUNDIR=self.dir, OVS_RUNDIR=self.dir,
                    TZ="UTC")
-        run(["taskset", "-c", "1", self.ctdpd, "--detach", "--no-chdir",
+        run(["taskset", "-c", cpus, self.ctdpd, "--detach", "--no-chdir",
              "--pidfile", f"--log-file={self.log}", f"--unixctl={self.sock}",
              f"--flows={flows_file}", *extra,
              *[f"--port={p}" for p in ports]], env=env)
@@ -551,7 +599,7 @@ def phase_end(events, start_pat):
         return None
     start_i, start = lines[-1]
     ends = [t for t, m in events[start_i + 1:]
-            if m.startswith("pcap input ended")]
+            if m.startswith("pcap input ended:")]
     return (start, ends[0]) if ends else None
 
 
@@ -609,6 +657,142 @@ def ctdp_run(ctx, wl):
         return out
     finally:
         d.stop()
+
+
+# ---- ctdp on two threads -----------------------------------------------------
+
+POLL_END = re.compile(r"^pcap input ended (early )?on port (\S+): (\d+) "
+                      r"packets read")
+
+
+def polled_span(events, start_pat, ports):
+    """(start, end, {port: thread}) of a phase of polled pcap ports: the
+    time of the last log line matching 'start_pat', that of the last of
+    'ports'' "pcap input ended on port" lines after it, and the thread
+    that logged each; None until all of them have ended."""
+    lines = [i for i, ev in enumerate(events) if re.search(start_pat, ev[1])]
+    if not lines:
+        return None
+    ends, threads = {}, {}
+    for t, m, thread in events[lines[-1] + 1:]:
+        e = POLL_END.match(m)
+        if e and e.group(2) in ports:
+            if e.group(1):
+                raise BenchError(f"ctdp: {m}")
+            ends[e.group(2)], threads[e.group(2)] = t, thread
+    if len(ends) < len(ports):
+        return None
+    return events[lines[-1]][0], max(ends.values()), threads
+
+
+def polled_port(pdir, ofport, capture):
+    return f"p{ofport}=pcap:rx={pdir}/{capture},mode=poll,ofport={ofport}"
+
+
+def check_threads_run(d, wl, n_threads, spans):
+    """Raises unless the run of 'wl' on 'n_threads' read every record of
+    every half, left the workload's conns, dropped nothing, and ran the
+    two ports of each phase on two threads, or with one on that one."""
+    show = d.ctl.call("show")
+    for label, inputs, n in THREAD_WORKLOADS[wl]:
+        for ofport, _ in inputs:
+            if not re.search(rf"p{ofport} \(pcap: rx=\S+, mode=poll, "
+                             rf"{n // len(inputs)} packets read, ended\)",
+                             show):
+                raise BenchError(f"ctdp: workload {wl} {label}: port "
+                                 f"p{ofport} did not read its half: {show}")
+        n_used = len(set(spans[label].values()))
+        if n_used != min(n_threads, len(inputs)):
+            raise BenchError(f"ctdp: workload {wl} {label} on {n_threads} "
+                             f"threads: its ports ran on {spans[label]}")
+    nconns = int(re.search(r"conns: (\d+)", show).group(1))
+    drops = re.search(r"drops: (.*)", show).group(1)
+    if nconns != CONNS[wl] or re.search(r"=[1-9]", drops):
+        raise BenchError(f"ctdp: workload {wl} on {n_threads} threads: "
+                         f"{nconns} conns (expected {CONNS[wl]}), drops "
+                         f"{drops}")
+    check_counts("ctdp", flow_counts(d.ctl.call("dump-flows")))
+
+
+def rx_cpu(pid):
+    """Seconds of CPU that ctdpd 'pid''s receive threads ("ctdp_rx*") have
+    used, from /proc (10 ms ticks)."""
+    ticks = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError as e:
+        raise BenchError(f"ctdpd {pid}: {e.strerror}")
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue                    # The thread has just gone.
+        name, rest = stat[stat.index("(") + 1:].rsplit(")", 1)
+        if name.startswith("ctdp_rx"):
+            fields = rest.split()
+            ticks += int(fields[11]) + int(fields[12])     # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def ctdp_threads_run(ctx, wl, n_threads):
+    """One run of workload 'wl''s halves in ctdpd on 'n_threads' datapath
+    threads; returns [(label, packets, seconds, CPU seconds of the receive
+    threads)] per phase."""
+    pdir, phases = ctx["pcaps"], THREAD_WORKLOADS[wl]
+    d = Ctdp(ctx["ctdpd"], ctx["scratch"])
+    out, spans = [], {}
+    cpu = 0.0                           # The threads start with the daemon.
+    try:
+        # The sink first: the polled ports send to it from the start.
+        d.start([f"out-sink=pcap:rx={ctx['empty']},ofport=2"]
+                + [polled_port(pdir, o, c) for o, c in phases[0][1]],
+                ctx["thread_flows"], [f"--n-threads={n_threads}"],
+                cpus=THREAD_CPUS[n_threads])
+        for i, (label, inputs, n) in enumerate(phases):
+            if i:
+                # Replies go out of port 1, whose capture has ended.
+                cpu = rx_cpu(d.pid)
+                d.ctl.call("del-port", "out-sink")
+                for o, c in inputs:
+                    d.ctl.call("add-port", polled_port(pdir, o, c))
+            start = rf"^added port p{inputs[0][0]} \(pcap\)"
+            ports = [f"p{o}" for o, _ in inputs]
+            t0, t1, spans[label] = wait_until(
+                f"ctdpd's polled ports {ports} to end",
+                lambda: polled_span(log_events(d.log, True), start, ports),
+                PHASE_TIMEOUT, interval=0.05)
+            out.append((label, n, t1 - t0, rx_cpu(d.pid) - cpu))
+        check_threads_run(d, wl, n_threads, spans)
+        return out
+    finally:
+        d.stop()
+
+
+def bench_threads(ctx, workloads, runs):
+    """Runs each workload's halves 'runs' times on one and on two threads,
+    alternating; returns rows (workload, phase, {1: Mpps list, 2: Mpps
+    list}, {1: CPU ns per packet list, 2: ...})."""
+    res = {}
+    for r in range(runs):
+        for wl in workloads:
+            warm(f"{ctx['pcaps']}/{c}" for ph in THREAD_WORKLOADS[wl]
+                 for _, c in ph[1])
+            for n_threads in (1, 2):
+                for label, n, secs, cpu in ctdp_threads_run(ctx, wl,
+                                                            n_threads):
+                    mpps = n / secs / 1e6
+                    v = res.setdefault((wl, label), ({1: [], 2: []},
+                                                     {1: [], 2: []}))
+                    v[0][n_threads].append(mpps)
+                    v[1][n_threads].append(cpu / n * 1e9)
+                    print(f"  run {r + 1} {wl} {label}: ctdp {n_threads} "
+                          f"thread{'s' if n_threads > 1 else ''} "
+                          f"{mpps:.3f} Mpps ({n} packets in "
+                          f"{secs * 1e3:.0f} ms; receive threads' CPU "
+                          f"{cpu * 1e3:.0f} ms)", flush=True)
+    return [(wl, label, mpps, cpu) for (wl, label), (mpps, cpu)
+            in res.items()]
 
 
 # ---- The pcap benchmark ------------------------------------------------------
@@ -778,7 +962,7 @@ def bench_veth(ctx, workloads, runs):
 
 # ---- Report ------------------------------------------------------------------
 
-def report(rows, args, started):
+def report(rows, thread_rows, args, started):
     """The results block (Markdown), also printed."""
     cpu = "?"
     for line in open("/proc/cpuinfo"):
@@ -791,16 +975,38 @@ def report(rows, args, started):
            f"-{time.strftime('%H:%M UTC', time.gmtime())}",
            f"- CPU: {cpu}, {os.cpu_count()} online CPUs; load average before "
            f"the run: {args.loadavg}",
-           f"- Kernel: {' '.join(os.uname()[2:4])}",
-           f"- Runs: {args.runs} per switch and workload, interleaved "
-           "(ctdp, OVS, ctdp, OVS, ...); median (min-max)",
-           "", "### Results", "",
-           "| Workload | Phase | ctdp Mpps | OVS Mpps | ctdp/OVS |",
-           "|---|---|---|---|---:|"]
+           f"- Kernel: {' '.join(os.uname()[2:4])}"]
+    if rows:
+        out.append(f"- Runs: {args.runs} per switch and workload, "
+                   "interleaved (ctdp, OVS, ctdp, OVS, ...); median "
+                   "(min-max)")
+    if thread_rows:
+        out.append(f"- Threads: {args.runs} runs per thread count and "
+                   "workload, interleaved (1, 2, 1, 2, ...); median "
+                   "(min-max); ctdpd on core 1 with one thread, on cores 0 "
+                   "and 1 with two")
+    out += ["", "### Results", ""]
+    if rows:
+        out += ["| Workload | Phase | ctdp Mpps | OVS Mpps | ctdp/OVS |",
+                "|---|---|---|---|---:|"]
     for wl, label, c, o in rows:
         ratio = statistics.median(c) / statistics.median(o)
         out.append(f"| {wl}: {WORKLOADS[wl][0]} | {label} | {summary(c)} | "
                    f"{summary(o)} | {ratio:.2f}× |")
+    if thread_rows:
+        out += ([""] if rows else []) + [
+            "Two datapath threads against one (ctdp alone; each workload "
+            "split in two by flow, two pcap ports with mode=poll; CPU: the "
+            "receive threads' CPU time per packet, from /proc):", "",
+            "| Workload | Phase | 1 thread Mpps | 2 threads Mpps "
+            "| 2 threads/1 | CPU ns/packet, 1 thread | 2 threads |",
+            "|---|---|---|---|---:|---|---|"]
+    for wl, label, mpps, cpu in thread_rows:
+        ratio = statistics.median(mpps[2]) / statistics.median(mpps[1])
+        out.append(f"| {wl}: {WORKLOADS[wl][0]} | {label} "
+                   f"| {summary(mpps[1])} | {summary(mpps[2])} "
+                   f"| {ratio:.2f}× | {summary(cpu[1])} "
+                   f"| {summary(cpu[2])} |")
     out += ["", END_MARK, ""]
     return "\n".join(out)
 
@@ -833,10 +1039,18 @@ def parse_args():
     p.add_argument("--veth-only", action="store_true")
     p.add_argument("--veth-workloads", default="a,b,c")
     p.add_argument("--send", help="utilities/ctdp-bench-send (for --veth)")
+    p.add_argument("--threads", action="store_true")
+    p.add_argument("--threads-only", action="store_true")
+    p.add_argument("--threads-workloads", default="b,c")
     p.add_argument("--markdown")
     args = p.parse_args()
     args.workloads = [w for w in args.workloads.split(",") if w]
     args.veth_workloads = [w for w in args.veth_workloads.split(",") if w]
+    args.threads_workloads = [w for w in args.threads_workloads.split(",")
+                              if w]
+    for w in args.threads_workloads:
+        if w not in THREAD_WORKLOADS:
+            p.error(f"unknown --threads workload {w} (b or c)")
     for w in args.workloads + args.veth_workloads:
         if w not in WORKLOADS:
             p.error(f"unknown workload {w} (a, b, c or m)")
@@ -855,6 +1069,8 @@ def preflight(args):
         raise BenchError(f"{args.ctdpd}: not an executable ctdpd")
     for rel in ("openvswitch/vswitchd/ovs-vswitchd",
                 "openvswitch/utilities/ovs-vsctl"):
+        if args.threads_only and not args.veth_only:
+            break                       # ctdp alone.
         if not os.access(os.path.join(args.ovs, rel), os.X_OK):
             raise BenchError(f"{args.ovs}/{rel} is missing: run "
                              "build-aux/ovs-dpdk.sh")
@@ -897,14 +1113,23 @@ def main():
         empty = os.path.join(scratch, "empty.pcap")
         with open(empty, "wb") as f:
             f.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+        thread_flows = os.path.join(scratch, "flows-fw-threads.txt")
+        with open(thread_flows, "w") as f:
+            f.write(THREAD_FLOWS)
         ctx.update(ctdpd=os.path.abspath(args.ctdpd), ovs=args.ovs,
                    pcaps=args.pcaps, flows=flows, empty=empty,
-                   scratch=scratch, send=args.send)
-        rows = []
-        if not args.veth_only:
+                   thread_flows=thread_flows, scratch=scratch,
+                   send=args.send)
+        # Each --*-only runs its part and the other --*-only parts only.
+        only = args.veth_only or args.threads_only
+        rows, thread_rows = [], []
+        if not only:
             rows += bench_pcap(ctx, args.workloads, args.runs)
-        if args.veth or args.veth_only:
+        if args.veth_only or (args.veth and not only):
             rows += bench_veth(ctx, args.veth_workloads, args.runs)
+        if args.threads_only or (args.threads and not only):
+            thread_rows = bench_threads(ctx, args.threads_workloads,
+                                        args.runs)
     except BenchError as e:
         print(f"ctdp-bench-netdev: {e}", file=sys.stderr)
         sys.exit(1)
@@ -916,8 +1141,14 @@ def main():
         print(f"{wl} {label}: ctdp {statistics.median(c):.3f} Mpps  "
               f"ovs {statistics.median(o):.3f} Mpps  ratio "
               f"{statistics.median(c) / statistics.median(o):.2f}×")
+    for wl, label, mpps, cpu in thread_rows:
+        one, two = statistics.median(mpps[1]), statistics.median(mpps[2])
+        print(f"{wl} {label}: ctdp 1 thread {one:.3f} Mpps  2 threads "
+              f"{two:.3f} Mpps  ratio {two / one:.2f}×  CPU/packet "
+              f"{statistics.median(cpu[1]):.0f} / "
+              f"{statistics.median(cpu[2]):.0f} ns")
     print(f"(command: {' '.join(sys.argv)})\n")
-    block = report(rows, args, started)
+    block = report(rows, thread_rows, args, started)
     print(block)
     if args.markdown:
         write_markdown(args.markdown, block)

@@ -18,6 +18,12 @@ MACs 02:00:00:00:00:01 -> 02:00:00:00:00:02, flow i from
 Each reply capture's timestamps start after its forward capture's end, so
 that a merge by timestamp (ctdpd --replay) runs the forward phase first.
 
+  b-100kx10-{1,2}of2[-reply].pcap, c-1Mx1-{1,2}of2[-reply].pcap
+      (b) and (c) split in two by flow, for two datapath threads (ctdpd's
+      pcap ports with mode=poll, ctdp-bench-netdev.py --threads): half 1
+      holds the even flows, half 2 the odd ones, each in the order of the
+      whole capture (and so each reply half answers its forward half).
+
   m-mixed-in.pcap, m-mixed-out.pcap
       ctdp's own datapath workload (utilities/ctdp-bench-dp.c): 30,000
       flows opened from inside (10.1.x.y, port 1024 + flow % 60000) to
@@ -121,6 +127,27 @@ def write_pair(out, name, fwd, rev):
     write_pcap(f"{out}/{name}-reply.pcap", rev, t + 1000)
 
 
+def write_halves(out, name, fwd, rev, order_fwd, order_rev):
+    """Writes NAME-1of2[-reply].pcap and NAME-2of2[-reply].pcap: the
+    frames fwd[i] and rev[i] for i in 'order_fwd' and 'order_rev' (flow
+    numbers), split by flow, even flows in half 1 and odd ones in half
+    2."""
+    for h in range(2):
+        write_pair(out, f"{name}-{h + 1}of2",
+                   (fwd[i] for i in order_fwd if i % 2 == h),
+                   (rev[i] for i in order_rev if i % 2 == h))
+
+
+class Anchor:
+    """anchor_frame(i, reply) as a sequence indexed by flow i."""
+
+    def __init__(self, reply):
+        self.reply = reply
+
+    def __getitem__(self, i):
+        return anchor_frame(i, self.reply)
+
+
 def gen_anchor(out):
     rnd = random.Random(12345)
     f, r = anchor_frame(0), anchor_frame(0, True)
@@ -134,9 +161,12 @@ def gen_anchor(out):
     rnd.shuffle(o1)
     rnd.shuffle(o2)
     write_pair(out, "b-100kx10", (fwd[i] for i in o1), (rev[i] for i in o2))
+    write_halves(out, "b-100kx10", fwd, rev, o1, o2)
 
     write_pair(out, "c-1Mx1", (anchor_frame(i) for i in range(N)),
                (anchor_frame(i, True) for i in range(N)))
+    write_halves(out, "c-1Mx1", Anchor(False), Anchor(True), range(N),
+                 range(N))
 
 
 # ---- Workload (m): ctdp-bench-dp.c's mixed flows ---------------------------

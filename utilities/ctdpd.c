@@ -56,6 +56,7 @@ struct options {
 static void parse_options(int argc, char *argv[], struct options *);
 static char *parse_masquerade(const char *arg);
 static void configure(struct ctdp_dp *, const struct options *);
+static size_t configure_flows(struct ctdp_dp *, const struct options *);
 static int replay(const struct options *);
 static void usage(void) OVS_NO_RETURN;
 static void make_dir(const char *dir);
@@ -131,25 +132,46 @@ make_dir(const char *dir)
     }
 }
 
-/* Adds the ports and flows the command line asks for; any error is fatal,
+/* Adds the flows and ports the command line asks for; any error is fatal,
  * before the daemon detaches, so that a bad --port or --flows is reported
  * to whoever started it. */
 static void
 configure(struct ctdp_dp *dp, const struct options *opts)
 {
     size_t n;
-    char *error;
 
-    /* Before the ports, so that no packet meets another limit. */
+    /* Before the ports, so that no packet meets another limit, or no
+     * flows: a live port receives as soon as it is added. */
     if (opts->max_conns) {
         ctdp_ct_set_max_conns(ctdp_dp_ct(dp), opts->max_conns);
     }
+    n = configure_flows(dp, opts);
     for (size_t i = 0; i < opts->n_ports; i++) {
-        error = ctdp_dp_add_port(dp, opts->ports[i]);
+        char *error = ctdp_dp_add_port(dp, opts->ports[i]);
+
         if (error) {
             ovs_fatal(0, "--port: %s", error);
         }
     }
+    /* Once the ports are good: a bad one is then the only line. */
+    if (opts->masquerade) {
+        VLOG_INFO("%zu flows from the default firewall, masquerading IPv4 "
+                  "as %s", n, opts->masquerade);
+    } else {
+        VLOG_INFO("%zu flows from %s", n, opts->flows
+                                          ? opts->flows
+                                          : "the default firewall");
+    }
+}
+
+/* Loads the flows of --flows, or the default firewall, with or without
+ * --masquerade; returns how many. */
+static size_t
+configure_flows(struct ctdp_dp *dp, const struct options *opts)
+{
+    size_t n;
+    char *error;
+
     if (opts->flows) {
         error = ctdp_flows_add_file(ctdp_dp_flows(dp), opts->flows, &n);
     } else if (opts->masquerade) {
@@ -169,18 +191,12 @@ configure(struct ctdp_dp *dp, const struct options *opts)
     if (error) {
         ovs_fatal(0, "--flows: %s", error);
     }
-    if (opts->masquerade) {
-        VLOG_INFO("%zu flows from the default firewall, masquerading IPv4 "
-                  "as %s", n, opts->masquerade);
-    } else {
-        VLOG_INFO("%zu flows from %s", n, opts->flows
-                                          ? opts->flows
-                                          : "the default firewall");
-    }
+    return n;
 }
 
-/* --replay accepts pcap ports only: live ports would make a replay depend
- * on what happens to arrive while it runs. */
+/* --replay accepts pcap ports in replay mode only: live ports, pcap ports
+ * with mode=poll among them, would make a replay depend on what happens
+ * to arrive, or on which thread is faster, while it runs. */
 static void
 check_replay_ports(const struct options *opts)
 {
@@ -194,6 +210,11 @@ check_replay_ports(const struct options *opts)
         if (strcmp(spec.type, "pcap")) {
             ovs_fatal(0, "--port: port %s: --replay takes pcap ports only, "
                       "not %s", spec.name, spec.type);
+        }
+        if (ctdp_port_spec_is_live(&spec)) {
+            ovs_fatal(0, "--port: port %s: mode=poll is for a running "
+                      "daemon; --replay feeds captures in timestamp order",
+                      spec.name);
         }
         ctdp_port_spec_destroy(&spec);
     }
@@ -484,7 +505,8 @@ usage(void)
            "  --port=NAME=TYPE[:OPTIONS]\n"
            "                     add a port (TYPE: system, tap, dummy,\n"
            "                     pcap; OPTIONS: ofport=N and the netdev's\n"
-           "                     own, or for pcap rx=IN.pcap,tx=OUT.pcap);\n"
+           "                     own, or for pcap rx=IN.pcap,tx=OUT.pcap,\n"
+           "                     mode=replay|poll);\n"
            "                     repeat for more ports, numbered from 1\n"
            "  --n-threads=N      N receive threads shared by the ports\n"
            "                     (default: one thread per port)\n"

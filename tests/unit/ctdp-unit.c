@@ -28,6 +28,7 @@ extern const struct ctdp_unit_suite ct_ftp_suite;
 extern const struct ctdp_unit_suite ct_sctp_suite;
 extern const struct ctdp_unit_suite ct_table_suite;
 extern const struct ctdp_unit_suite offload_suite;
+extern const struct ctdp_unit_suite port_pcap_suite;
 
 static const struct ctdp_unit_suite *const suites[] = {
     &command_suite,
@@ -50,6 +51,7 @@ static const struct ctdp_unit_suite *const suites[] = {
     &ct_ftp_suite,
     &ct_sctp_suite,
     &offload_suite,
+    &port_pcap_suite,
 };
 
 static int n_failed_checks;
