@@ -340,6 +340,16 @@ struct ctdp_expect {
  * it.  So a flush of one zone or a sweep walks only that zone's conns, and
  * a removal is O(1) whoever does it. */
 struct ctdp_zone {
+    /* Read by every packet (the policy) and every new conn (the limit),
+     * rarely written: a cache line apart from what every new conn writes,
+     * so that threads read it from their own caches. */
+    PADDED_MEMBERS(CACHE_LINE_SIZE,
+        ATOMIC(uint32_t) limit;     /* Own limit; see 'has_limit'. */
+        ATOMIC(bool) has_limit;
+        OVSRCU_TYPE(struct ctdp_timeout_policy *) policy;
+    );
+    /* Written by every new conn (one line, passed once between threads
+     * per conn). */
     struct ovs_spin lock;
     /* Written under 'lock' (clang's guarded_by cannot name a sibling
      * member in C: OVS_GUARDED, as Open vSwitch's own structs). */
@@ -349,9 +359,6 @@ struct ctdp_zone {
      * points at a conn on the list. */
     struct ctdp_conn *sweep_cursor OVS_GUARDED;
     ATOMIC(uint32_t) count;         /* Confirmed, not yet removed. */
-    ATOMIC(uint32_t) limit;         /* Own limit; see 'has_limit'. */
-    ATOMIC(bool) has_limit;
-    OVSRCU_TYPE(struct ctdp_timeout_policy *) policy;
 };
 
 #define CTDP_N_ZONES 65536

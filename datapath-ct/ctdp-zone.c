@@ -26,7 +26,7 @@ ctdp_zone_get(struct ctdp_ct *ct, uint16_t id)
     if (OVS_LIKELY(zone)) {
         return zone;
     }
-    zone = xzalloc(sizeof *zone);
+    zone = xzalloc_cacheline(sizeof *zone);
     ovs_spin_init(&zone->lock);
     atomic_init(&zone->head, NULL);
     atomic_init(&zone->count, 0);
@@ -36,7 +36,7 @@ ctdp_zone_get(struct ctdp_ct *ct, uint16_t id)
     if (!atomic_compare_exchange_strong_explicit(&ct->zones[id], &expected,
                                                  zone, memory_order_release,
                                                  memory_order_acquire)) {
-        free(zone);             /* Another thread made it first. */
+        free_cacheline(zone);   /* Another thread made it first. */
         zone = expected;
     }
     return zone;
@@ -202,7 +202,7 @@ ctdp_zones_destroy(struct ctdp_ct *ct)
         if (zone) {
             free(ovsrcu_get(struct ctdp_timeout_policy *, &zone->policy));
             ovs_spin_destroy(&zone->lock);
-            free(zone);
+            free_cacheline(zone);
         }
     }
 }
