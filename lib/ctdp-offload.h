@@ -15,6 +15,8 @@
  *     TUNSETOFFLOAD): a received frame says whether its checksum is
  *     partial (an L4 checksum flag, DP_PACKET_OL_TX_*_CKSUM) and whether
  *     it is a GSO frame (DP_PACKET_OL_TX_TCP_SEG), into a 64 KiB buffer.
+ *     A system port's own receive ring (ctdp-ring.h) gets the same header
+ *     and takes it with ctdp_offload_rx_vnet().
  *
  *   - ctdp_offload_rx(), on each received packet, completes a partial
  *     checksum in software and marks it good, as the kernel trusts
