@@ -545,6 +545,10 @@ class Ctdp:
         self.dir = os.path.join(scratch, "ctdp-run")
         self.log = os.path.join(self.dir, "ctdpd.log")
         self.sock = os.path.join(self.dir, "ctdpd.ctl")
+        # Named here, not after the program: a ctdpd by another name (a
+        # copy of a build to compare) would otherwise write a pidfile the
+        # runner does not find, and be left running.
+        self.pidfile = os.path.join(self.dir, "ctdpd.pid")
         self.ctl = None
         self.pid = None
 
@@ -556,10 +560,10 @@ class Ctdp:
         env = dict(os.environ, CTDP_RUNDIR=self.dir, OVS_RUNDIR=self.dir,
                    TZ="UTC")
         run(["taskset", "-c", cpus, self.ctdpd, "--detach", "--no-chdir",
-             "--pidfile", f"--log-file={self.log}", f"--unixctl={self.sock}",
-             f"--flows={flows_file}", *extra,
+             f"--pidfile={self.pidfile}", f"--log-file={self.log}",
+             f"--unixctl={self.sock}", f"--flows={flows_file}", *extra,
              *[f"--port={p}" for p in ports]], env=env)
-        self.pid = int(open(os.path.join(self.dir, "ctdpd.pid")).read())
+        self.pid = int(open(self.pidfile).read())
         self.ctl = Unixctl(self.sock)
 
     def stop(self):
