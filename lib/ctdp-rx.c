@@ -190,9 +190,12 @@ ctdp_dp_rx_prepare(struct ctdp_dp *dp, struct dp_port *dpp)
 void
 ctdp_dp_rx_attach(struct ctdp_dp *dp, struct dp_port *dpp)
 {
-    if (ctdp_port_is_live(dpp->port) && dp->pool) {
+    if (!ctdp_port_is_live(dpp->port)) {
+        return;
+    }
+    if (dp->pool) {
         latch_set(&dp->pool[dpp->pool_thread].wake);
-    } else if (ctdp_port_is_live(dpp->port)) {
+    } else {
         ctdp_dpcache_init(&dpp->cache);
         dpp->thread = ovs_thread_create("ctdp_port", port_main, dpp);
     }
@@ -201,10 +204,13 @@ ctdp_dp_rx_attach(struct ctdp_dp *dp, struct dp_port *dpp)
 void
 ctdp_dp_rx_detach(struct ctdp_dp *dp, struct dp_port *dpp)
 {
-    if (ctdp_port_is_live(dpp->port) && dp->pool) {
+    if (!ctdp_port_is_live(dpp->port)) {
+        return;
+    }
+    if (dp->pool) {
         /* Its pool thread may be polling it: wake it to drop it. */
         latch_set(&dp->pool[dpp->pool_thread].wake);
-    } else if (ctdp_port_is_live(dpp->port)) {
+    } else {
         latch_set(&dpp->exit);
         xpthread_join(dpp->thread, NULL);
         ctdp_dpcache_destroy(&dpp->cache);
