@@ -64,6 +64,10 @@ struct ctdp_pool {
     struct ovs_mutex mutex;
     uint32_t n_chunks OVS_GUARDED;
     struct spare spare[N_CLASSES] OVS_GUARDED;
+    /* Whether 'spare[i]' has refs: written under 'mutex', read without
+     * it, so that a shard with no free refs of its own looks for spare
+     * ones without taking the mutex when there are none. */
+    ATOMIC(bool) has_spare[N_CLASSES];
     struct pool_shard shards[N_SHARDS];
 };
 
@@ -269,8 +273,13 @@ static bool
 take_spare(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
 {
     struct spare *s;
+    bool has_spare;
     size_t n;
 
+    atomic_read_relaxed(&pool->has_spare[units], &has_spare);
+    if (!has_spare) {
+        return false;
+    }
     ovs_mutex_lock(&pool->mutex);
     s = &pool->spare[units];
     n = MIN(s->n, BATCH);
@@ -279,6 +288,7 @@ take_spare(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
         memcpy(cc->refs, &s->refs[s->n], n * sizeof *cc->refs);
     }
     cc->n = n;
+    atomic_store_relaxed(&pool->has_spare[units], s->n > 0);
     ovs_mutex_unlock(&pool->mutex);
     return n > 0;
 }
@@ -297,6 +307,7 @@ give_spare(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
     cc->n -= BATCH;
     memcpy(&s->refs[s->n], &cc->refs[cc->n], BATCH * sizeof *cc->refs);
     s->n += BATCH;
+    atomic_store_relaxed(&pool->has_spare[units], true);
     ovs_mutex_unlock(&pool->mutex);
 }
 
@@ -318,8 +329,12 @@ ctdp_pool_alloc(struct ctdp_pool *pool, size_t size)
 
     ovs_assert(units > 0 && units < N_CLASSES);
     ovs_spin_lock(&shard->lock);
-    if (!cc->n && cc->bump == cc->bump_end
-        && !take_spare(pool, cc, units)) {
+    /* Freed objects first, this shard's then other threads', before a
+     * chunk's fresh memory: memory that is freed (conns that expired, the
+     * overflow buckets of an array that growth retired) is resident, and
+     * is reused before more is backed. */
+    if (!cc->n && !take_spare(pool, cc, units)
+        && cc->bump == cc->bump_end) {
         new_chunk(pool, cc, units);
     }
     if (cc->n) {

@@ -2,7 +2,7 @@
  * tracker: growth by steps keeps every conn reachable while the old and
  * the new bucket arrays both hold entries, a dump sees each conn once
  * then, chains that overflow their bucket line work, and the pool gives
- * memory back to new conns. */
+ * memory back to new conns, before it backs more. */
 #include <config.h>
 #include "ctdp-ct-private.h"
 #include "ctdp-pkt.h"
@@ -12,6 +12,7 @@
 #include <string.h>
 #include "dp-packet.h"
 #include "ovs-rcu.h"
+#include "ovs-thread.h"
 #include "packets.h"
 #include "util.h"
 
@@ -210,12 +211,51 @@ test_table_pool_reuse(void)
     tpkt_ct_destroy(ct);
 }
 
+static void *
+free_objects(void *objs_)
+{
+    void **objs = objs_;
+
+    for (size_t i = 0; objs[i]; i++) {
+        ctdp_pool_free(objs[i]);
+    }
+    return NULL;
+}
+
+/* Objects that another thread freed are given out again before memory of
+ * a chunk never used: the overflow buckets of an array that growth
+ * retired (freed from the RCU thread) used to stay resident while a
+ * shard went on backing fresh memory for new ones. */
+static void
+test_table_pool_spares_first(void)
+{
+    enum { N = 1024 };
+    struct ctdp_pool *pool = ctdp_pool_create();
+    void **objs = xcalloc(N + 1, sizeof *objs);
+    char *last = NULL;
+    size_t reused = 0;
+
+    for (size_t i = 0; i < N; i++) {
+        objs[i] = ctdp_pool_alloc(pool, 64);
+        last = MAX(last, (char *) objs[i]);
+    }
+    xpthread_join(ovs_thread_create("pool-free", free_objects, objs), NULL);
+    for (size_t i = 0; i < N; i++) {
+        reused += (char *) ctdp_pool_alloc(pool, 64) <= last;
+    }
+    /* The freeing thread's shard keeps up to 64 for itself. */
+    CHECK(reused >= N - 64);
+    ctdp_pool_destroy(pool);
+    free(objs);
+}
+
 const struct ctdp_unit_suite ct_table_suite = {
     "ct-table", (const struct ctdp_unit_case[]) {
         { "growth_in_steps", test_table_growth_in_steps },
         { "growth_without_mutex", test_table_growth_without_mutex },
         { "overflow_chain", test_table_overflow_chain },
         { "pool_reuse", test_table_pool_reuse },
+        { "pool_spares_first", test_table_pool_spares_first },
         { NULL, NULL },
     },
 };
