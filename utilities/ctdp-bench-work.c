@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,14 +416,59 @@ round_impl(unsigned int r, unsigned int k)
     return r % 2 ? BENCH_N_IMPLS - 1 - k : k;
 }
 
+static long
+rss_bytes(void)
+{
+    long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2) {
+        ovs_fatal(errno, "cannot read /proc/self/statm");
+    }
+    fclose(f);
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
 /* Destroys 'ct' and waits until the frees it postponed have run (Open
  * vSwitch's conntrack frees its conns through RCU), so that they do not
- * land in the next run, which may be the other tracker's. */
+ * land in the next run, which may be the other tracker's; then gives the
+ * freed heap back to the system, so that every run starts from memory
+ * that is not backed yet, as the first one does.  (Without the trim, the
+ * malloc'd conns of one Open vSwitch run left pages that a later run
+ * reused without faulting them in: its new conns went from 0.6 to 2.2
+ * Mconn/s from the first run to the third, which measured the heap's
+ * history rather than the tracker.) */
 static void
 destroy_tracker(struct bench_ct *ct)
 {
     bench_ct_destroy(ct);
     ovsrcu_barrier();
+    malloc_trim(0);
+}
+
+#ifdef __SANITIZE_ADDRESS__
+#define ASAN_BUILD true
+#else
+#define ASAN_BUILD false
+#endif
+
+/* What a run may leave resident after destroy_tracker(): the stacks and
+ * arenas of its threads, not its conns. */
+#define RUN_RESIDUE (16 << 20)
+
+/* Checks that destroy_tracker() gave back what the run took since
+ * 'rss_before', the RSS before its tracker was made.  Not under
+ * AddressSanitizer, whose allocator keeps freed memory in quarantine (and
+ * whose times measure the sanitizer). */
+static void
+check_cold(long rss_before)
+{
+    long rss = rss_bytes();
+
+    if (!ASAN_BUILD && rss > rss_before + RUN_RESIDUE) {
+        ovs_fatal(0, "a run left %ld MiB resident, which the next run "
+                  "would reuse", (rss - rss_before) >> 20);
+    }
 }
 
 /* Runs 'job' as one timed run, with ctdp's sweep alongside; returns the
@@ -578,17 +624,19 @@ latency_add(struct bench_latency *latency, uint64_t *batch_ns, size_t n)
     }
 }
 
-/* One run of new-conns on a fresh 'impl' tracker.  With 'latency' (one
- * thread only), every batch of the run is timed too.  The times go into
- * an array allocated and written before the run starts, so that neither
- * its allocation nor its page faults are timed. */
+/* One run of new-conns on a fresh 'impl' tracker; if 'warm', one that held
+ * the same conns before, flushed (untimed).  With 'latency' (one thread
+ * only), every batch of the run is timed too.  The times go into an array
+ * allocated and written before the run starts, so that neither its
+ * allocation nor its page faults are timed. */
 static void
 new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
-              enum bench_proto proto, unsigned int n_threads,
+              enum bench_proto proto, unsigned int n_threads, bool warm,
               struct bench_runs *runs, struct bench_latency *latency)
 {
     size_t n_batches = DIV_ROUND_UP(cfg->big, BENCH_BATCH);
     bool tcp = proto == BENCH_TCP;
+    long rss_before = rss_bytes();
     struct bench_job job = {
         .work = work_conns, .ct = bench_ct_create(impl),
         .n_threads = n_threads, .proto = proto, .n = cfg->big,
@@ -602,6 +650,12 @@ new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
         job.batch_ns = xmalloc(n_batches * sizeof *job.batch_ns);
         memset(job.batch_ns, 0, n_batches * sizeof *job.batch_ns);
     }
+    if (warm) {
+        job_run(&job, runs);
+        bench_ct_flush_zone(job.ct, job.zone, time_msec());
+        ovsrcu_synchronize();
+        ovsrcu_barrier();       /* Runs the postponed frees. */
+    }
     secs = timed_run(&job, runs);
     bench_runs_add(runs, cfg->big / secs / 1e6);
     runs->misses += cfg->big - MIN(cfg->big, bench_ct_n_conns(job.ct));
@@ -610,19 +664,21 @@ new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
         free(job.batch_ns);
     }
     destroy_tracker(job.ct);
+    check_cold(rss_before);
 }
 
 void
 bench_new_conns(const struct bench_config *cfg, enum bench_proto proto,
-                unsigned int n_threads,
+                unsigned int n_threads, bool warm,
                 struct bench_runs *runs[BENCH_N_IMPLS],
                 struct bench_latency *latency[BENCH_N_IMPLS])
 {
+    ovs_assert(!(warm && latency));
     for (unsigned int r = 0; r < cfg->runs; r++) {
         for (unsigned int k = 0; k < BENCH_N_IMPLS; k++) {
             enum bench_impl impl = round_impl(r, k);
 
-            new_conns_run(cfg, impl, proto, n_threads, runs[impl],
+            new_conns_run(cfg, impl, proto, n_threads, warm, runs[impl],
                           latency ? latency[impl] : NULL);
         }
     }
@@ -924,19 +980,6 @@ bench_nat_lookups(const struct bench_config *cfg, uint32_t n_conns,
 }
 
 /* ---- Memory ------------------------------------------------------------ */
-
-static long
-rss_bytes(void)
-{
-    long size = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-
-    if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2) {
-        ovs_fatal(errno, "cannot read /proc/self/statm");
-    }
-    fclose(f);
-    return resident * sysconf(_SC_PAGESIZE);
-}
 
 /* What a memory child reports. */
 struct memory_result {

@@ -41,6 +41,7 @@ struct bench_results {
     struct bench_runs lookup[BENCH_N_IMPLS][MAX_SIZES][N_THREADS];
     struct bench_runs floor[MAX_SIZES][N_THREADS];
     struct bench_runs conns[BENCH_N_IMPLS][2][N_THREADS];  /* By proto. */
+    struct bench_runs warm[BENCH_N_IMPLS][2][N_THREADS];   /* Likewise. */
     struct bench_latency latency[BENCH_N_IMPLS][2];         /* 1 thread. */
     double clock_ns;            /* One read of the clock timing batches. */
     struct bench_runs memory[BENCH_N_IMPLS][2];             /* By proto. */
@@ -187,31 +188,40 @@ progress_latency(enum bench_proto proto, enum bench_impl impl,
     fprintf(stderr, " µs\n");
 }
 
-/* New conns on 1 and 2 threads; the one-thread runs also time every
- * batch. */
+/* New conns on 1 and 2 threads, on fresh trackers (the one-thread runs
+ * also time every batch), then on warm ones. */
 static void
 measure_new_conns(const struct bench_config *cfg, struct bench_results *res)
 {
-    res->clock_ns = bench_clock_read_ns();
-    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
-        for (size_t t = 0; t < N_THREADS; t++) {
-            struct bench_runs *runs[BENCH_N_IMPLS] = {
-                [BENCH_CTDP] = &res->conns[BENCH_CTDP][proto][t],
-                [BENCH_OVS] = &res->conns[BENCH_OVS][proto][t],
-            };
-            struct bench_latency *latency[BENCH_N_IMPLS] = {
-                [BENCH_CTDP] = &res->latency[BENCH_CTDP][proto],
-                [BENCH_OVS] = &res->latency[BENCH_OVS][proto],
-            };
-            bool one = bench_threads[t] == 1;
+    static const char *names[2][2] = {
+        { "new-udp", "new-tcp" }, { "new-udp-warm", "new-tcp-warm" },
+    };
 
-            bench_new_conns(cfg, proto, bench_threads[t], runs,
-                            one ? latency : NULL);
-            for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
-                progress(proto == BENCH_TCP ? "new-tcp" : "new-udp", impl,
-                         bench_threads[t], cfg->big, runs[impl], "Mconn/s");
-                if (one) {
-                    progress_latency(proto, impl, cfg->big, latency[impl]);
+    res->clock_ns = bench_clock_read_ns();
+    for (int warm = 0; warm < 2; warm++) {
+        for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+            for (size_t t = 0; t < N_THREADS; t++) {
+                struct bench_runs (*all)[2][N_THREADS] = (warm ? res->warm
+                                                          : res->conns);
+                struct bench_runs *runs[BENCH_N_IMPLS] = {
+                    [BENCH_CTDP] = &all[BENCH_CTDP][proto][t],
+                    [BENCH_OVS] = &all[BENCH_OVS][proto][t],
+                };
+                struct bench_latency *latency[BENCH_N_IMPLS] = {
+                    [BENCH_CTDP] = &res->latency[BENCH_CTDP][proto],
+                    [BENCH_OVS] = &res->latency[BENCH_OVS][proto],
+                };
+                bool timed = bench_threads[t] == 1 && !warm;
+
+                bench_new_conns(cfg, proto, bench_threads[t], warm, runs,
+                                timed ? latency : NULL);
+                for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+                    progress(names[warm][proto], impl, bench_threads[t],
+                             cfg->big, runs[impl], "Mconn/s");
+                    if (timed) {
+                        progress_latency(proto, impl, cfg->big,
+                                         latency[impl]);
+                    }
                 }
             }
         }
@@ -359,6 +369,9 @@ report_rows(struct bench_report *r, const struct bench_config *cfg,
     static const char *conn_names[] = {
         "new-conns UDP", "new-conns TCP",
     };
+    static const char *warm_names[] = {
+        "new-conns UDP, warm", "new-conns TCP, warm",
+    };
     static const char *memory_names[] = {
         "memory UDP", "memory TCP",
     };
@@ -382,6 +395,14 @@ report_rows(struct bench_report *r, const struct bench_config *cfg,
                              cfg->big, "Mconn/s", true,
                              &res->conns[BENCH_CTDP][proto][t],
                              &res->conns[BENCH_OVS][proto][t]);
+        }
+    }
+    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+        for (size_t t = 0; t < N_THREADS; t++) {
+            bench_report_row(r, warm_names[proto], bench_threads[t],
+                             cfg->big, "Mconn/s", true,
+                             &res->warm[BENCH_CTDP][proto][t],
+                             &res->warm[BENCH_OVS][proto][t]);
         }
     }
     report_latency_rows(r, cfg, res);
@@ -664,6 +685,13 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       "None are expected.");
     bench_report_note(r, "new-conns TCP: both trackers run their full TCP "
                       "state machine and window tracking.");
+    bench_report_note(r, "new-conns: each run on a fresh tracker, the heap "
+                      "trimmed after the one before (malloc_trim()), so "
+                      "that every run starts from memory that is not "
+                      "backed yet; \"warm\": the tracker held the same "
+                      "conns before, flushed untimed, so its memory is "
+                      "backed and its table grown (a tracker's steady "
+                      "state); both trackers alike.");
     bench_report_note(r, "new-conns batch latency: the one-thread "
                       "new-conns runs (the same runs as the rate) read the "
                       "monotonic clock right before and after every ct() "
@@ -908,8 +936,9 @@ usage(void)
            "  --csv=FILE       write the lookup series (for the plot)\n"
            "  --only=LIST      run only these workloads, comma-separated:\n"
            "                   single-flow, lookup (with the memory floor),\n"
-           "                   new-conns (with the batch latency of\n"
-           "                   one thread), memory, dump (with flush),\n"
+           "                   new-conns (on fresh and on warm trackers,\n"
+           "                   with the batch latency of one thread),\n"
+           "                   memory, dump (with flush),\n"
            "                   datapath (ctdpd --replay of captures),\n"
            "                   nat (new conns with source NAT, lookups\n"
            "                   of NATed conns, and their baselines)\n"

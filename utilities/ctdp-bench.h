@@ -175,10 +175,12 @@ const char *bench_pct_name(enum bench_pct);
 double bench_clock_read_ns(void);
 
 /* New conns: 'cfg->big' conns on a fresh tracker per run, the rate in
- * Mconn/s in 'runs[impl]'.  If 'latency' is nonnull (one thread only),
+ * Mconn/s in 'runs[impl]'.  If 'warm', the tracker has held the same
+ * conns before the timed run, and they were flushed (its memory is backed,
+ * its table grown).  If 'latency' is nonnull (one thread, not 'warm'),
  * the same runs also time every batch, into 'latency[impl]'. */
 void bench_new_conns(const struct bench_config *, enum bench_proto,
-                     unsigned int n_threads,
+                     unsigned int n_threads, bool warm,
                      struct bench_runs *runs[BENCH_N_IMPLS],
                      struct bench_latency *latency[BENCH_N_IMPLS]);
 
