@@ -366,11 +366,9 @@ static void
 report_rows(struct bench_report *r, const struct bench_config *cfg,
             const struct bench_results *res)
 {
-    static const char *conn_names[] = {
-        "new-conns UDP", "new-conns TCP",
-    };
-    static const char *warm_names[] = {
-        "new-conns UDP, warm", "new-conns TCP, warm",
+    static const char *conn_names[2][2] = {     /* By warmth, proto. */
+        { "new-conns UDP", "new-conns TCP" },
+        { "new-conns UDP, warm", "new-conns TCP, warm" },
     };
     static const char *memory_names[] = {
         "memory UDP", "memory TCP",
@@ -389,20 +387,17 @@ report_rows(struct bench_report *r, const struct bench_config *cfg,
                              &res->lookup[BENCH_OVS][s][t]);
         }
     }
-    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
-        for (size_t t = 0; t < N_THREADS; t++) {
-            bench_report_row(r, conn_names[proto], bench_threads[t],
-                             cfg->big, "Mconn/s", true,
-                             &res->conns[BENCH_CTDP][proto][t],
-                             &res->conns[BENCH_OVS][proto][t]);
-        }
-    }
-    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
-        for (size_t t = 0; t < N_THREADS; t++) {
-            bench_report_row(r, warm_names[proto], bench_threads[t],
-                             cfg->big, "Mconn/s", true,
-                             &res->warm[BENCH_CTDP][proto][t],
-                             &res->warm[BENCH_OVS][proto][t]);
+    for (int warm = 0; warm < 2; warm++) {
+        const struct bench_runs (*conns)[2][N_THREADS] = (warm ? res->warm
+                                                          : res->conns);
+
+        for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+            for (size_t t = 0; t < N_THREADS; t++) {
+                bench_report_row(r, conn_names[warm][proto], bench_threads[t],
+                                 cfg->big, "Mconn/s", true,
+                                 &conns[BENCH_CTDP][proto][t],
+                                 &conns[BENCH_OVS][proto][t]);
+            }
         }
     }
     report_latency_rows(r, cfg, res);
