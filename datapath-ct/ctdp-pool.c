@@ -56,7 +56,7 @@ struct pool_shard {
 /* Free refs of one class that shards gave back, in batches. */
 struct spare {
     uint32_t *refs;
-    size_t n, allocated;
+    size_t allocated;
 };
 
 struct ctdp_pool {
@@ -64,10 +64,10 @@ struct ctdp_pool {
     struct ovs_mutex mutex;
     uint32_t n_chunks OVS_GUARDED;
     struct spare spare[N_CLASSES] OVS_GUARDED;
-    /* Whether 'spare[i]' has refs: written under 'mutex', read without
-     * it, so that a shard with no free refs of its own looks for spare
-     * ones without taking the mutex when there are none. */
-    ATOMIC(bool) has_spare[N_CLASSES];
+    /* The refs in 'spare[i]': written under 'mutex', read without it, so
+     * that a shard with no free refs of its own looks for spare ones
+     * without taking the mutex when there are none. */
+    ATOMIC(size_t) n_spare[N_CLASSES];
     struct pool_shard shards[N_SHARDS];
 };
 
@@ -272,23 +272,19 @@ new_chunk(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
 static bool
 take_spare(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
 {
-    struct spare *s;
-    bool has_spare;
-    size_t n;
+    size_t left, n;
 
-    atomic_read_relaxed(&pool->has_spare[units], &has_spare);
-    if (!has_spare) {
+    atomic_read_relaxed(&pool->n_spare[units], &left);
+    if (!left) {
         return false;
     }
     ovs_mutex_lock(&pool->mutex);
-    s = &pool->spare[units];
-    n = MIN(s->n, BATCH);
-    if (n) {
-        s->n -= n;
-        memcpy(cc->refs, &s->refs[s->n], n * sizeof *cc->refs);
-    }
+    atomic_read_relaxed(&pool->n_spare[units], &left);
+    n = MIN(left, BATCH);
+    left -= n;
+    memcpy(cc->refs, &pool->spare[units].refs[left], n * sizeof *cc->refs);
+    atomic_store_relaxed(&pool->n_spare[units], left);
     cc->n = n;
-    atomic_store_relaxed(&pool->has_spare[units], s->n > 0);
     ovs_mutex_unlock(&pool->mutex);
     return n > 0;
 }
@@ -298,16 +294,17 @@ static void
 give_spare(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
 {
     struct spare *s;
+    size_t n;
 
     ovs_mutex_lock(&pool->mutex);
     s = &pool->spare[units];
-    while (s->allocated - s->n < BATCH) {
+    atomic_read_relaxed(&pool->n_spare[units], &n);
+    while (s->allocated - n < BATCH) {
         s->refs = x2nrealloc(s->refs, &s->allocated, sizeof *s->refs);
     }
     cc->n -= BATCH;
-    memcpy(&s->refs[s->n], &cc->refs[cc->n], BATCH * sizeof *cc->refs);
-    s->n += BATCH;
-    atomic_store_relaxed(&pool->has_spare[units], true);
+    memcpy(&s->refs[n], &cc->refs[cc->n], BATCH * sizeof *cc->refs);
+    atomic_store_relaxed(&pool->n_spare[units], n + BATCH);
     ovs_mutex_unlock(&pool->mutex);
 }
 
