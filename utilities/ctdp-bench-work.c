@@ -657,7 +657,6 @@ new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
     if (warm) {
         job_run(&job, runs);
         bench_ct_flush_zone(job.ct, job.zone, time_msec());
-        ovsrcu_synchronize();
         ovsrcu_barrier();       /* Runs the postponed frees. */
     }
     secs = timed_run(&job, runs);

@@ -40,8 +40,8 @@ struct bench_results {
     struct bench_runs flow[BENCH_N_IMPLS][N_THREADS];
     struct bench_runs lookup[BENCH_N_IMPLS][MAX_SIZES][N_THREADS];
     struct bench_runs floor[MAX_SIZES][N_THREADS];
-    struct bench_runs conns[BENCH_N_IMPLS][2][N_THREADS];  /* By proto. */
-    struct bench_runs warm[BENCH_N_IMPLS][2][N_THREADS];   /* Likewise. */
+    /* New conns by warmth (0: fresh trackers), tracker, proto. */
+    struct bench_runs conns[2][BENCH_N_IMPLS][2][N_THREADS];
     struct bench_latency latency[BENCH_N_IMPLS][2];         /* 1 thread. */
     double clock_ns;            /* One read of the clock timing batches. */
     struct bench_runs memory[BENCH_N_IMPLS][2];             /* By proto. */
@@ -188,41 +188,46 @@ progress_latency(enum bench_proto proto, enum bench_impl impl,
     fprintf(stderr, " µs\n");
 }
 
-/* New conns on 1 and 2 threads, on fresh trackers (the one-thread runs
- * also time every batch), then on warm ones. */
+/* New conns of 'proto' on bench_threads[t] threads, on fresh trackers
+ * (timing every batch on one thread) or on 'warm' ones. */
 static void
-measure_new_conns(const struct bench_config *cfg, struct bench_results *res)
+measure_new_conns_case(const struct bench_config *cfg,
+                       struct bench_results *res, int warm,
+                       enum bench_proto proto, size_t t)
 {
     static const char *names[2][2] = {
         { "new-udp", "new-tcp" }, { "new-udp-warm", "new-tcp-warm" },
     };
+    struct bench_runs *runs[BENCH_N_IMPLS] = {
+        [BENCH_CTDP] = &res->conns[warm][BENCH_CTDP][proto][t],
+        [BENCH_OVS] = &res->conns[warm][BENCH_OVS][proto][t],
+    };
+    struct bench_latency *latency[BENCH_N_IMPLS] = {
+        [BENCH_CTDP] = &res->latency[BENCH_CTDP][proto],
+        [BENCH_OVS] = &res->latency[BENCH_OVS][proto],
+    };
+    bool timed = bench_threads[t] == 1 && !warm;
 
+    bench_new_conns(cfg, proto, bench_threads[t], warm, runs,
+                    timed ? latency : NULL);
+    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+        progress(names[warm][proto], impl, bench_threads[t], cfg->big,
+                 runs[impl], "Mconn/s");
+        if (timed) {
+            progress_latency(proto, impl, cfg->big, latency[impl]);
+        }
+    }
+}
+
+/* New conns on 1 and 2 threads, on fresh trackers, then on warm ones. */
+static void
+measure_new_conns(const struct bench_config *cfg, struct bench_results *res)
+{
     res->clock_ns = bench_clock_read_ns();
     for (int warm = 0; warm < 2; warm++) {
         for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
             for (size_t t = 0; t < N_THREADS; t++) {
-                struct bench_runs (*all)[2][N_THREADS] = (warm ? res->warm
-                                                          : res->conns);
-                struct bench_runs *runs[BENCH_N_IMPLS] = {
-                    [BENCH_CTDP] = &all[BENCH_CTDP][proto][t],
-                    [BENCH_OVS] = &all[BENCH_OVS][proto][t],
-                };
-                struct bench_latency *latency[BENCH_N_IMPLS] = {
-                    [BENCH_CTDP] = &res->latency[BENCH_CTDP][proto],
-                    [BENCH_OVS] = &res->latency[BENCH_OVS][proto],
-                };
-                bool timed = bench_threads[t] == 1 && !warm;
-
-                bench_new_conns(cfg, proto, bench_threads[t], warm, runs,
-                                timed ? latency : NULL);
-                for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
-                    progress(names[warm][proto], impl, bench_threads[t],
-                             cfg->big, runs[impl], "Mconn/s");
-                    if (timed) {
-                        progress_latency(proto, impl, cfg->big,
-                                         latency[impl]);
-                    }
-                }
+                measure_new_conns_case(cfg, res, warm, proto, t);
             }
         }
     }
@@ -388,15 +393,12 @@ report_rows(struct bench_report *r, const struct bench_config *cfg,
         }
     }
     for (int warm = 0; warm < 2; warm++) {
-        const struct bench_runs (*conns)[2][N_THREADS] = (warm ? res->warm
-                                                          : res->conns);
-
         for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
             for (size_t t = 0; t < N_THREADS; t++) {
                 bench_report_row(r, conn_names[warm][proto], bench_threads[t],
                                  cfg->big, "Mconn/s", true,
-                                 &conns[BENCH_CTDP][proto][t],
-                                 &conns[BENCH_OVS][proto][t]);
+                                 &res->conns[warm][BENCH_CTDP][proto][t],
+                                 &res->conns[warm][BENCH_OVS][proto][t]);
             }
         }
     }
@@ -549,8 +551,8 @@ target_single_flow(struct bench_report *r, const struct bench_results *res)
 static void
 target_new_conns(struct bench_report *r, const struct bench_results *res)
 {
-    const struct bench_runs (*ctdp)[N_THREADS] = res->conns[BENCH_CTDP];
-    const struct bench_runs (*ovs)[N_THREADS] = res->conns[BENCH_OVS];
+    const struct bench_runs (*ctdp)[N_THREADS] = res->conns[0][BENCH_CTDP];
+    const struct bench_runs (*ovs)[N_THREADS] = res->conns[0][BENCH_OVS];
     double udp = ratio(&ctdp[BENCH_UDP][0], &ovs[BENCH_UDP][0]);
     double tcp = ratio(&ctdp[BENCH_TCP][0], &ovs[BENCH_TCP][0]);
 
@@ -627,7 +629,7 @@ report_targets(struct bench_report *r, const struct bench_config *cfg,
     if (res->flow[BENCH_CTDP][0].n) {
         target_single_flow(r, res);
     }
-    if (res->conns[BENCH_CTDP][BENCH_UDP][0].n) {
+    if (res->conns[0][BENCH_CTDP][BENCH_UDP][0].n) {
         target_new_conns(r, res);
     }
     if (res->memory[BENCH_CTDP][BENCH_UDP].n) {
