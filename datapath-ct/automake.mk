@@ -2,6 +2,8 @@
 # library's primitives and OpenSSL; never on lib/.
 noinst_LTLIBRARIES += datapath-ct/libctdp-ct.la
 datapath_ct_libctdp_ct_la_SOURCES = \
+	datapath-ct/ctdp-backer.c \
+	datapath-ct/ctdp-backer.h \
 	datapath-ct/ctdp-conn.c \
 	datapath-ct/ctdp-ct-private.h \
 	datapath-ct/ctdp-ct.c \

@@ -27,7 +27,8 @@
  *      expires, mark, label, counters, protocol state).
  *   zone->lock (a zone's list links and sweep cursor; taken under bucket
  *   locks by a confirm), the table's resize_mutex (starting a growth), the
- *   pool's locks and the listener mutexes are leaves.
+ *   pool's locks, the backer's mutex (taken under the pool's) and the
+ *   listener mutexes are leaves.
  *
  * A confirm links a conn into the table and onto its zone list under its
  * bucket locks, so no thread can reach it before it is on both.  Removal

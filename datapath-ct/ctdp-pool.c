@@ -2,6 +2,8 @@
 #include <config.h>
 #include "ctdp-pool.h"
 
+#include "ctdp-backer.h"
+
 #include <string.h>
 #include <sys/mman.h>
 #include "ovs-rcu.h"
@@ -93,6 +95,7 @@ pool_release(struct ctdp_pool *pool)
             uint32_t used = MIN(pool->n_chunks - r * CHUNKS_PER_REGION,
                                 CHUNKS_PER_REGION);
 
+            ctdp_backer_forget(pool->region.base[r], REGION_SIZE);
             UNPOISON(pool->region.base[r],
                      (size_t) used << CTDP_POOL_CHUNK_SHIFT);
             munmap(pool->region.base[r], REGION_SIZE);
@@ -186,19 +189,11 @@ ctdp_pool_map(size_t size)
 }
 
 /* Backs 'size' bytes at 'p' (page aligned, inside a mapping) with pages
- * now, in one call, where touching them would fault them in one at a
- * time: about 0.7 us a page against 11 us on the reference VM.  Best
- * effort: without MADV_POPULATE_WRITE (Linux 5.14), pages fault in as
- * they are touched. */
+ * ahead of use, from the backer's thread (ctdp-backer.h). */
 void
 ctdp_pool_populate(void *p, size_t size)
 {
-#ifdef MADV_POPULATE_WRITE
-    madvise(p, size, MADV_POPULATE_WRITE);
-#else
-    (void) p;
-    (void) size;
-#endif
+    ctdp_backer_request(p, size);
 }
 
 /* Unmaps what ctdp_pool_map() (or a chunk's map) returned.  The memory is
@@ -207,6 +202,7 @@ ctdp_pool_populate(void *p, size_t size)
 void
 ctdp_pool_unmap(void *p, size_t size)
 {
+    ctdp_backer_forget(p, size);
     UNPOISON(p, size);
     munmap(p, size);
 }

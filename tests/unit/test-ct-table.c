@@ -2,14 +2,17 @@
  * tracker: growth by steps keeps every conn reachable while the old and
  * the new bucket arrays both hold entries, a dump sees each conn once
  * then, chains that overflow their bucket line work, and the pool gives
- * memory back to new conns, before it backs more. */
+ * memory back to new conns, before it backs more; the backer backs the
+ * pages it is asked to, and never those of a range it was told to forget. */
 #include <config.h>
+#include "ctdp-backer.h"
 #include "ctdp-ct-private.h"
 #include "ctdp-pkt.h"
 #include "ctdp-unit.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "dp-packet.h"
 #include "ovs-rcu.h"
 #include "ovs-thread.h"
@@ -249,8 +252,64 @@ test_table_pool_spares_first(void)
     free(objs);
 }
 
+/* Pages of the 'size' bytes at 'p' that are resident. */
+static size_t
+resident_pages(void *p, size_t size)
+{
+    size_t n = size / get_page_size(), resident = 0;
+    unsigned char *vec = xmalloc(n);
+
+    CHECK(!mincore(p, size, vec));
+    for (size_t i = 0; i < n; i++) {
+        resident += vec[i] & 1;
+    }
+    free(vec);
+    return resident;
+}
+
+/* A range the backer was asked for is resident once it has drained. */
+static void
+test_table_backer_backs(void)
+{
+    size_t size = 1 << 20;
+    char *p = ctdp_pool_map(size);
+
+    CHECK_EQ(resident_pages(p, size), 0);
+    ctdp_backer_request(p, size / 2);
+    ctdp_backer_request(p + size / 2, size / 2);
+    ctdp_backer_drain();
+    CHECK_EQ(resident_pages(p, size), size / get_page_size());
+    ctdp_pool_unmap(p, size);
+}
+
+/* After ctdp_backer_forget(), the backer touches no page of the range:
+ * pages made inaccessible right after it would fault the backer's
+ * thread (and the test with it) if a request for them were still
+ * waiting or being worked on. */
+static void
+test_table_backer_forget(void)
+{
+    enum { N = 64 };
+    size_t size = 64 << 10;
+    char *p = ctdp_pool_map(N * size);
+
+    for (int round = 0; round < 20; round++) {
+        for (size_t i = 0; i < N; i++) {
+            ctdp_backer_request(p + i * size, size);
+        }
+        ctdp_backer_forget(p, N * size);
+        CHECK(!mprotect(p, N * size, PROT_NONE));
+        ctdp_backer_drain();
+        CHECK(!mprotect(p, N * size, PROT_READ | PROT_WRITE));
+        CHECK(!madvise(p, N * size, MADV_DONTNEED));
+    }
+    ctdp_pool_unmap(p, N * size);
+}
+
 const struct ctdp_unit_suite ct_table_suite = {
     "ct-table", (const struct ctdp_unit_case[]) {
+        { "backer_backs", test_table_backer_backs },
+        { "backer_forget", test_table_backer_forget },
         { "growth_in_steps", test_table_growth_in_steps },
         { "growth_without_mutex", test_table_growth_without_mutex },
         { "overflow_chain", test_table_overflow_chain },
