@@ -2,10 +2,9 @@
 #include <config.h>
 #include "ctdp-pool.h"
 
-#include "ctdp-backer.h"
-
 #include <string.h>
 #include <sys/mman.h>
+#include "ctdp-backer.h"
 #include "ovs-rcu.h"
 #include "ovs-thread.h"
 #include "util.h"
