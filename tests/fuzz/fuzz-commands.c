@@ -149,7 +149,7 @@ __wrap_unixctl_command_reply_error(struct unixctl_conn *conn,
 int
 LLVMFuzzerInitialize(int *argc OVS_UNUSED, char ***argv OVS_UNUSED)
 {
-    fuzz_quiet();
+    fuzz_init();
     for (int i = 0; i < 2; i++) {
         char *file = fuzz_memfile("fuzz-commands", &port_fds[i]);
 

@@ -6,9 +6,11 @@
 #include <sys/mman.h>
 #include "csum.h"
 #include "dp-packet.h"
+#include "fatal-signal.h"
 #include "flow.h"
 #include "openvswitch/vlog.h"
 #include "packets.h"
+#include "signals.h"
 #include "util.h"
 
 /* ---- Reading an input -------------------------------------------------- */
@@ -79,13 +81,25 @@ fuzz_memfile(const char *name, int *fd)
 }
 
 void
-fuzz_quiet(void)
+fuzz_init(void)
 {
     static bool done;
 
     if (!done) {
+        struct sigaction alarm;
+
         done = true;
         vlog_set_levels(NULL, VLF_ANY_DESTINATION, VLL_OFF);
+        /* SIGALRM is libFuzzer's (its per-input timeout), installed before
+         * or after this call, in the latter case only where no handler is.
+         * A tracker starts a thread (the backer), which starts Open
+         * vSwitch's RCU thread, whose poll loop installs Open vSwitch's
+         * fatal-signal handlers, SIGALRM's among them: the target then
+         * died at its first alarm.  So they are installed now, and
+         * SIGALRM's disposition is put back as it was. */
+        xsigaction(SIGALRM, NULL, &alarm);
+        fatal_signal_init();
+        xsigaction(SIGALRM, &alarm, NULL);
     }
 }
 

@@ -47,9 +47,11 @@ char *fuzz_take_line(struct fuzz_input *, char delim);
  * ftruncate(), since a pcap port's tx= appends).  Aborts on failure. */
 char *fuzz_memfile(const char *name, int *fd);
 
-/* Silences the Open vSwitch library's logging (a fuzzer sends it far too
- * many bad packets), once per process. */
-void fuzz_quiet(void);
+/* Prepares the process, once: silences the Open vSwitch library's logging
+ * (a fuzzer sends it far too many bad packets) and installs its
+ * fatal-signal handlers, all but SIGALRM's, which is libFuzzer's.  Called
+ * first by every target's LLVMFuzzerInitialize(). */
+void fuzz_init(void);
 
 /* Writes the IPv4 header checksum and the TCP, UDP, ICMP or ICMPv6
  * checksum of Ethernet frame 'frame' (with up to two VLAN tags) wherever

@@ -118,7 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = xmemdup0((const char *) data, size), *line, *error;
     size_t n = 0;
 
-    fuzz_quiet();
+    fuzz_init();
     ctdp_flows_init(&flows);
     error = ctdp_flows_add_text(&flows, text, "fuzz", &n);
     /* A flow may replace an earlier one of the same file. */

@@ -45,7 +45,7 @@ LLVMFuzzerInitialize(int *argc OVS_UNUSED, char ***argv OVS_UNUSED)
 {
     struct ctdp_ct_params params = { .max_conns = 64 };
 
-    fuzz_quiet();
+    fuzz_init();
     ct = ctdp_ct_create(&params);
     ovs_assert(ct);
     return 0;

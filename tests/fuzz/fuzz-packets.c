@@ -76,7 +76,7 @@ LLVMFuzzerInitialize(int *argc OVS_UNUSED, char ***argv OVS_UNUSED)
 {
     struct ctdp_ct_params params = { .max_conns = MAX_CONNS };
 
-    fuzz_quiet();
+    fuzz_init();
     ct = ctdp_ct_create(&params);
     ovs_assert(ct);
     listener = ctdp_ct_listen(ct, 64, -1);

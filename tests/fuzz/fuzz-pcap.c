@@ -35,7 +35,7 @@ LLVMFuzzerInitialize(int *argc OVS_UNUSED, char ***argv OVS_UNUSED)
 {
     char *tx;
 
-    fuzz_quiet();
+    fuzz_init();
     path = fuzz_memfile("fuzz-pcap-rx", &fd);
     tx = fuzz_memfile("fuzz-pcap-tx", &tx_fd);
     tx_spec = xasprintf("p2=pcap:tx=%s", tx);
