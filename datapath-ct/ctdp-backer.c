@@ -59,14 +59,14 @@ backer_main(void *aux OVS_UNUSED)
     ovsrcu_quiesce_start();
     ovs_mutex_lock(&mutex);
     for (;;) {
+        struct range r;
+
         while (head == tail) {
-            busy.size = 0;
-            xpthread_cond_broadcast(&idle_cond);
             ovs_mutex_cond_wait(&work_cond, &mutex);
         }
-        busy = ring[head++ % RING];
+        r = busy = ring[head++ % RING];
         ovs_mutex_unlock(&mutex);
-        back(&busy);
+        back(&r);
         ovs_mutex_lock(&mutex);
         busy.size = 0;
         xpthread_cond_broadcast(&idle_cond);
