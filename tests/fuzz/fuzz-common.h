@@ -49,8 +49,9 @@ char *fuzz_memfile(const char *name, int *fd);
 
 /* Prepares the process, once: silences the Open vSwitch library's logging
  * (a fuzzer sends it far too many bad packets) and installs its
- * fatal-signal handlers, all but SIGALRM's, which is libFuzzer's.  Called
- * first by every target's LLVMFuzzerInitialize(). */
+ * fatal-signal handlers, all but SIGALRM's, which is libFuzzer's.  A
+ * target that uses the library calls it before anything else (from
+ * LLVMFuzzerInitialize(), or its first input). */
 void fuzz_init(void);
 
 /* Writes the IPv4 header checksum and the TCP, UDP, ICMP or ICMPv6
