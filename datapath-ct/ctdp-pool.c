@@ -40,11 +40,12 @@ struct chunk_header {
     uint32_t units;                     /* Object size, in units. */
 };
 
-/* One size class in a shard: free refs, and a range of a chunk never
- * handed out. */
+/* One size class in a shard: free refs, a range of a chunk never handed
+ * out, and the chunk claimed to follow it. */
 struct class_cache {
     uint32_t n;
     uint32_t bump, bump_end;            /* Refs; empty when equal. */
+    uint32_t next;                      /* Claimed chunk's index + 1, or 0. */
     uint32_t refs[CACHE_MAX];
 };
 
@@ -206,31 +207,12 @@ ctdp_pool_unmap(void *p, size_t size)
     munmap(p, size);
 }
 
-/* Bump allocation has moved from unit 'from' to unit 'to' of a chunk: if
- * that crossed into a new CTDP_POOL_POPULATE window, backs the next
- * window with pages (ctdp_pool_populate()), ahead of the inserts that
- * will write there. */
-static void
-populate_ahead(const struct ctdp_pool *pool, uint32_t from, uint32_t to)
-{
-    uint32_t w = CTDP_POOL_POPULATE >> CTDP_POOL_UNIT_SHIFT;
-    uint32_t chunk_units = 1u << CTDP_POOL_REF_UNIT_BITS;
-
-    if (from / w != to / w && (to % chunk_units) / w + 1 < chunk_units / w) {
-        ctdp_pool_populate(ctdp_pool_ptr(&pool->region, to / w * w + w),
-                           CTDP_POOL_POPULATE);
-    }
-}
-
-
-/* Gives 'cc' a new chunk of objects of 'units' units to hand out. */
-static void
-new_chunk(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
+/* Takes the pool's next chunk, unused yet, and returns its index. */
+static uint32_t
+claim_chunk(struct ctdp_pool *pool)
     OVS_EXCLUDED(pool->mutex)
 {
-    struct chunk_header *h;
     uint32_t index;
-    char *base;
 
     ovs_mutex_lock(&pool->mutex);
     index = pool->n_chunks++;
@@ -245,12 +227,58 @@ new_chunk(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
         }
         pool->region.base[index / CHUNKS_PER_REGION] = r;
     }
-    base = pool->region.base[index / CHUNKS_PER_REGION]
-           + ((size_t) (index % CHUNKS_PER_REGION) << CTDP_POOL_CHUNK_SHIFT);
     ovs_mutex_unlock(&pool->mutex);
-    /* The first two windows: see populate_ahead(). */
-    ctdp_pool_populate(base, 2 * CTDP_POOL_POPULATE);
-    h = (struct chunk_header *) base;
+    return index;
+}
+
+/* The address of chunk 'index', claimed. */
+static char *
+chunk_base(const struct ctdp_pool *pool, uint32_t index)
+{
+    return ctdp_pool_ptr(&pool->region, index << CTDP_POOL_REF_UNIT_BITS);
+}
+
+/* Bump allocation in 'cc' has moved from unit 'from' to unit 'to' of a
+ * chunk: if that crossed into a new CTDP_POOL_POPULATE window, backs the
+ * window after it with pages (ctdp_pool_populate()), ahead of the inserts
+ * that will write there.  Past the chunk's last window, that is the first
+ * window of the chunk that will follow, claimed now: a chunk's start then
+ * finds its pages backed as any other window does. */
+static void
+populate_ahead(struct ctdp_pool *pool, struct class_cache *cc,
+               uint32_t from, uint32_t to)
+{
+    uint32_t w = CTDP_POOL_POPULATE >> CTDP_POOL_UNIT_SHIFT;
+
+    if (from / w == to / w) {
+        return;
+    }
+    if ((to % UNITS_PER_CHUNK) / w + 1 < UNITS_PER_CHUNK / w) {
+        ctdp_pool_populate(ctdp_pool_ptr(&pool->region, to / w * w + w),
+                           CTDP_POOL_POPULATE);
+    } else if (!cc->next) {
+        cc->next = claim_chunk(pool) + 1;
+        ctdp_pool_populate(chunk_base(pool, cc->next - 1),
+                           CTDP_POOL_POPULATE);
+    }
+}
+
+/* Gives 'cc' a new chunk of objects of 'units' units to hand out: the one
+ * claimed ahead, if any (its first window is being backed, see
+ * populate_ahead()), else one claimed now. */
+static void
+new_chunk(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
+    OVS_EXCLUDED(pool->mutex)
+{
+    uint32_t index = cc->next ? cc->next - 1 : claim_chunk(pool);
+    char *base = chunk_base(pool, index);
+    struct chunk_header *h = (struct chunk_header *) base;
+
+    if (!cc->next) {
+        ctdp_pool_populate(base, CTDP_POOL_POPULATE);
+    }
+    cc->next = 0;
+    ctdp_pool_populate(base + CTDP_POOL_POPULATE, CTDP_POOL_POPULATE);
     h->pool = pool;
     h->ref = index << CTDP_POOL_REF_UNIT_BITS;
     h->units = units;
@@ -334,7 +362,7 @@ ctdp_pool_alloc(struct ctdp_pool *pool, size_t size)
     } else {
         ref = cc->bump;
         cc->bump += units;
-        populate_ahead(pool, ref, cc->bump);
+        populate_ahead(pool, cc, ref, cc->bump);
     }
     shard->in_use += units * UNIT;
     /* This thread's next object of the class, for writing: a new conn

@@ -18,6 +18,12 @@
 #define GROW_LOAD 8
 #define MOVE_STEP 2
 
+/* A growth's new array is made this many objects before the load calls
+ * for the moves, so that the backer (ctdp-backer.h) has backed the first
+ * window of each half when they start, as later windows are backed a
+ * window ahead of the moves (see move_buckets()). */
+#define GROW_LEAD(N_BUCKETS) MIN(2 * WINDOW, (N_BUCKETS) / 8)
+
 /* Buckets in a window of pages backed at once (ctdp_pool_populate()). */
 #define WINDOW (CTDP_POOL_POPULATE / sizeof(struct ctdp_bucket))
 
@@ -405,17 +411,22 @@ move_buckets(struct ctdp_table *t, struct ctdp_buckets *bs, size_t max)
 }
 
 /* Called after each insert, with the number of objects now in the table:
- * starts a growth when the load calls for one, and moves MOVE_STEP old
- * buckets of a growth in progress. */
+ * makes a growth's new array GROW_LEAD objects before the load calls for
+ * the growth, and then moves MOVE_STEP old buckets of the growth per
+ * insert. */
 void
 ctdp_table_grow_step(struct ctdp_table *t, uint32_t n_objects)
 {
     struct ctdp_buckets *bs = buckets_get(t);
+    uint64_t n_buckets = bs->mask + 1;
+    uint64_t entries = (uint64_t) n_objects * 2;
 
     if (ctdp_buckets_next(bs)) {
-        move_buckets(t, bs, MOVE_STEP);
-    } else if ((uint64_t) n_objects * 2 > (uint64_t) GROW_LOAD * (bs->mask + 1)
-               && bs->mask + 1 < MAX_BUCKETS
+        if (entries > GROW_LOAD * n_buckets) {
+            move_buckets(t, bs, MOVE_STEP);
+        }
+    } else if (entries + 2 * GROW_LEAD(n_buckets) > GROW_LOAD * n_buckets
+               && n_buckets < MAX_BUCKETS
                && !ovs_mutex_trylock(&t->resize_mutex)) {
         /* A thread that finds another one starting it leaves it that. */
         bs = buckets_get(t);

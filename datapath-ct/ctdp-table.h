@@ -13,7 +13,9 @@
  * Readers take no lock (RCU).  Writers take the bucket lock of the hash
  * (1024 spinlocks, 'hash & 1023'), which a bucket keeps as the table
  * grows.  Growth does not stop the world: a new array of twice the
- * buckets is made, and inserts move the old buckets' entries to it, each
+ * buckets is made (a little before the load calls for it, so that its
+ * first pages are backed in time), and inserts move the old buckets'
+ * entries to it, each
  * insert claiming the next old bucket (an atomic counter of the array, so
  * that no thread waits for another and a preempted one holds up nothing
  * but its own bucket), copying its entries under its lock and then

@@ -2,7 +2,8 @@
  * tracker: growth by steps keeps every conn reachable while the old and
  * the new bucket arrays both hold entries, a dump sees each conn once
  * then, chains that overflow their bucket line work, and the pool gives
- * memory back to new conns, before it backs more; the backer backs the
+ * memory back to new conns, before it backs more, and backs a growth's
+ * array and a chunk's start ahead of their use; the backer backs the
  * pages it is asked to, and never those of a range it was told to forget. */
 #include <config.h>
 #include "ctdp-backer.h"
@@ -18,6 +19,8 @@
 #include "ovs-thread.h"
 #include "packets.h"
 #include "util.h"
+
+static size_t resident_pages(void *, size_t size);
 
 /* Commits conn 'i' (UDP from 10.(i)/16 port 1000 to 192.0.2.1:53). */
 static void
@@ -43,6 +46,18 @@ growing(const struct ctdp_ct *ct)
 {
     return ctdp_buckets_next(ovsrcu_get(struct ctdp_buckets *,
                                         &ct->table.buckets));
+}
+
+/* Old buckets a growth in progress has moved. */
+static uint32_t
+moved(const struct ctdp_ct *ct)
+{
+    struct ctdp_buckets *bs = ovsrcu_get(struct ctdp_buckets *,
+                                         &ct->table.buckets);
+    uint32_t done;
+
+    atomic_read_relaxed(&bs->move_done, &done);
+    return done;
 }
 
 /* Dumps every conn; checks each of the first 'n' once and nothing else. */
@@ -83,7 +98,7 @@ test_table_growth_in_steps(void)
     uint32_t n = 0, missing = 0;
 
     CHECK_EQ(ctdp_table_n_buckets(&ct->table), 1024);
-    while (!growing(ct)) {
+    while (!moved(ct)) {
         commit_conn(ct, n++, 0);
     }
     /* 100 confirms: a fifth of the array moved. */
@@ -122,6 +137,37 @@ test_table_growth_in_steps(void)
     }
     CHECK_EQ(missing, 0);
     check_dump(ct, n, 2);
+    tpkt_ct_destroy(ct);
+}
+
+/* A growth's new array is made ahead of the moves (128 conns ahead for
+ * 1024 buckets), which start once the load passes 8 entries a bucket
+ * (4096 conns), so that the backer backs its first pages before they are
+ * written.  When the moves began at once, the first inserts of every
+ * growth faulted those pages in themselves, the slowest batches of
+ * ctdp-bench's new-conns runs. */
+static void
+test_table_growth_array_ahead(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct ctdp_buckets *next;
+    uint32_t n = 0;
+
+    while (!growing(ct)) {
+        commit_conn(ct, n++, 0);
+    }
+    CHECK_EQ(n, 4096 - 128 + 1);
+    next = ctdp_buckets_next(ovsrcu_get(struct ctdp_buckets *,
+                                        &ct->table.buckets));
+    ctdp_backer_drain();
+    CHECK_EQ(resident_pages(next->b, CTDP_POOL_POPULATE),
+             CTDP_POOL_POPULATE / get_page_size());
+    while (n < 4096) {
+        commit_conn(ct, n++, 0);
+        CHECK_EQ(moved(ct), 0);
+    }
+    commit_conn(ct, n++, 0);
+    CHECK_EQ(moved(ct), 2);
     tpkt_ct_destroy(ct);
 }
 
@@ -282,6 +328,41 @@ test_table_backer_backs(void)
     ctdp_pool_unmap(p, size);
 }
 
+/* Once a size class's bump allocation is in its chunk's last window, the
+ * chunk that will follow is claimed and its first window backed: a
+ * chunk's start faulted its pages in on the insert path, one of the
+ * slowest batches of ctdp-bench's new-conns runs. */
+static void
+test_table_pool_next_chunk_ahead(void)
+{
+    /* 64-byte objects: a 2 MiB chunk holds 32767, its last 64 KiB window
+     * starts with the 31743rd. */
+    enum { N = 32000 };
+    struct ctdp_pool *pool = ctdp_pool_create();
+    uint64_t mapped;
+    char *first = NULL, *next;
+
+    for (size_t i = 0; i < N; i++) {
+        char *p = ctdp_pool_alloc(pool, 64);
+
+        first = first ? MIN(first, p) : p;
+    }
+    ctdp_pool_in_use(pool, &mapped);
+    CHECK_EQ(mapped, 2 * (2 << 20));       /* Its chunk and the next. */
+    next = (char *) ROUND_DOWN((uintptr_t) first, 2 << 20) + (2 << 20);
+    ctdp_backer_drain();
+    CHECK_EQ(resident_pages(next, CTDP_POOL_POPULATE),
+             CTDP_POOL_POPULATE / get_page_size());
+    /* The next object after the chunk's last is the claimed chunk's. */
+    for (size_t i = N; i < 32767; i++) {
+        ctdp_pool_alloc(pool, 64);
+    }
+    CHECK((char *) ctdp_pool_alloc(pool, 64) == next + 64);
+    ctdp_pool_in_use(pool, &mapped);
+    CHECK_EQ(mapped, 2 * (2 << 20));       /* No third chunk. */
+    ctdp_pool_destroy(pool);
+}
+
 /* After ctdp_backer_forget(), the backer touches no page of the range:
  * pages made inaccessible right after it would fault the backer's
  * thread (and the test with it) if a request for them were still
@@ -310,9 +391,11 @@ const struct ctdp_unit_suite ct_table_suite = {
     "ct-table", (const struct ctdp_unit_case[]) {
         { "backer_backs", test_table_backer_backs },
         { "backer_forget", test_table_backer_forget },
+        { "growth_array_ahead", test_table_growth_array_ahead },
         { "growth_in_steps", test_table_growth_in_steps },
         { "growth_without_mutex", test_table_growth_without_mutex },
         { "overflow_chain", test_table_overflow_chain },
+        { "pool_next_chunk_ahead", test_table_pool_next_chunk_ahead },
         { "pool_reuse", test_table_pool_reuse },
         { "pool_spares_first", test_table_pool_spares_first },
         { NULL, NULL },
