@@ -296,9 +296,10 @@ bool ctdp_ct_dump_next(struct ctdp_ct_dump *, struct ctdp_ct_entry *);
 void ctdp_ct_dump_done(struct ctdp_ct_dump *);
 
 /* Bytes of conns (and the table's overflow buckets) allocated from the
- * tracker's pool and not yet freed; '*mapped' gets the bytes the pool has
- * taken from the system, which it keeps until the tracker is destroyed.
- * The bucket arrays are not counted. */
+ * tracker's pool and not yet freed; '*mapped' gets the bytes of chunks the
+ * pool has taken (address space, backed as it is used), the bucket
+ * arrays' included, which it keeps until the tracker is destroyed.  The
+ * bucket arrays are not counted in the bytes allocated. */
 uint64_t ctdp_ct_memory(const struct ctdp_ct *, uint64_t *mapped);
 
 /* The table's chain lengths, for ct-bkts: see ctdp-dump.c. */

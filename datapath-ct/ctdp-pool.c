@@ -65,6 +65,10 @@ struct ctdp_pool {
     struct ctdp_pool_region region;     /* Written under 'mutex'. */
     struct ovs_mutex mutex;
     uint32_t n_chunks OVS_GUARDED;
+    /* Chunks handed back (a retired bucket array's, a region's tail that
+     * a span skipped), taken before fresh ones for objects. */
+    uint32_t *free_chunks OVS_GUARDED;
+    size_t n_free_chunks OVS_GUARDED, allocated_free_chunks OVS_GUARDED;
     struct spare spare[N_CLASSES] OVS_GUARDED;
     /* The refs in 'spare[i]': written under 'mutex', read without it, so
      * that a shard with no free refs of its own looks for spare ones
@@ -90,8 +94,9 @@ pool_release(struct ctdp_pool *pool)
 {
     for (uint32_t r = 0; r < CTDP_POOL_MAX_REGIONS; r++) {
         if (pool->region.base[r]) {
-            /* Only the chunks handed out were poisoned (see
-             * ctdp_pool_unmap()). */
+            /* Only the chunks handed out were poisoned.  AddressSanitizer's
+             * shadow outlives the mapping: the next mapping at that
+             * address would read as poisoned. */
             uint32_t used = MIN(pool->n_chunks - r * CHUNKS_PER_REGION,
                                 CHUNKS_PER_REGION);
 
@@ -104,6 +109,7 @@ pool_release(struct ctdp_pool *pool)
     for (size_t i = 0; i < N_CLASSES; i++) {
         free(pool->spare[i].refs);
     }
+    free(pool->free_chunks);
     for (size_t i = 0; i < N_SHARDS; i++) {
         ovs_spin_destroy(&pool->shards[i].lock);
     }
@@ -175,19 +181,6 @@ map_aligned(size_t size, int flags)
     return aligned;
 }
 
-/* Maps 'size' bytes of zeroed memory (a bucket array), which takes memory
- * as its pages are touched or populated (ctdp_pool_populate()). */
-void *
-ctdp_pool_map(size_t size)
-{
-    void *p = map_aligned(size, 0);
-
-    if (!p) {
-        out_of_memory();
-    }
-    return p;
-}
-
 /* Backs 'size' bytes at 'p' (page aligned, inside a mapping) with pages
  * ahead of use, from the backer's thread (ctdp-backer.h). */
 void
@@ -196,18 +189,38 @@ ctdp_pool_populate(void *p, size_t size)
     ctdp_backer_request(p, size);
 }
 
-/* Unmaps what ctdp_pool_map() (or a chunk's map) returned.  The memory is
- * unpoisoned first: AddressSanitizer's shadow outlives the mapping, and
- * the next mapping at that address would read as poisoned. */
-void
-ctdp_pool_unmap(void *p, size_t size)
+/* Makes sure that region 'r' is mapped. */
+static void
+map_region(struct ctdp_pool *pool, uint32_t r)
+    OVS_REQUIRES(pool->mutex)
 {
-    ctdp_backer_forget(p, size);
-    UNPOISON(p, size);
-    munmap(p, size);
+    if (r >= CTDP_POOL_MAX_REGIONS) {
+        out_of_memory();
+    }
+    if (!pool->region.base[r]) {
+        char *base = map_aligned(REGION_SIZE, MAP_NORESERVE);
+
+        if (!base) {
+            out_of_memory();
+        }
+        pool->region.base[r] = base;
+    }
 }
 
-/* Takes the pool's next chunk, unused yet, and returns its index. */
+static void
+push_free_chunk(struct ctdp_pool *pool, uint32_t index)
+    OVS_REQUIRES(pool->mutex)
+{
+    if (pool->n_free_chunks == pool->allocated_free_chunks) {
+        pool->free_chunks = x2nrealloc(pool->free_chunks,
+                                       &pool->allocated_free_chunks,
+                                       sizeof *pool->free_chunks);
+    }
+    pool->free_chunks[pool->n_free_chunks++] = index;
+}
+
+/* Takes a chunk for objects, unused yet or handed back, and returns its
+ * index. */
 static uint32_t
 claim_chunk(struct ctdp_pool *pool)
     OVS_EXCLUDED(pool->mutex)
@@ -215,17 +228,11 @@ claim_chunk(struct ctdp_pool *pool)
     uint32_t index;
 
     ovs_mutex_lock(&pool->mutex);
-    index = pool->n_chunks++;
-    if (index / CHUNKS_PER_REGION >= CTDP_POOL_MAX_REGIONS) {
-        out_of_memory();
-    }
-    if (!pool->region.base[index / CHUNKS_PER_REGION]) {
-        char *r = map_aligned(REGION_SIZE, MAP_NORESERVE);
-
-        if (!r) {
-            out_of_memory();
-        }
-        pool->region.base[index / CHUNKS_PER_REGION] = r;
+    if (pool->n_free_chunks) {
+        index = pool->free_chunks[--pool->n_free_chunks];
+    } else {
+        index = pool->n_chunks++;
+        map_region(pool, index / CHUNKS_PER_REGION);
     }
     ovs_mutex_unlock(&pool->mutex);
     return index;
@@ -236,6 +243,66 @@ static char *
 chunk_base(const struct ctdp_pool *pool, uint32_t index)
 {
     return ctdp_pool_ptr(&pool->region, index << CTDP_POOL_REF_UNIT_BITS);
+}
+
+/* Returns 'size' bytes of zeroed memory (a bucket array), aligned to 2
+ * MiB, which take memory as their pages are touched or populated
+ * (ctdp_pool_populate()): fresh chunks of one region, whole, unless
+ * 'size' is more than a region, which gets a mapping of its own. */
+void *
+ctdp_pool_span(struct ctdp_pool *pool, size_t size)
+{
+    uint32_t n = DIV_ROUND_UP(size, CHUNK_SIZE);
+    uint32_t index;
+    void *p;
+
+    if (size > REGION_SIZE) {
+        p = map_aligned(size, 0);
+        if (!p) {
+            out_of_memory();
+        }
+        return p;
+    }
+    ovs_mutex_lock(&pool->mutex);
+    /* A span does not cross regions: a region's tail too short for it
+     * goes to objects. */
+    while (pool->n_chunks % CHUNKS_PER_REGION + n > CHUNKS_PER_REGION) {
+        push_free_chunk(pool, pool->n_chunks++);
+    }
+    index = pool->n_chunks;
+    pool->n_chunks += n;
+    map_region(pool, index / CHUNKS_PER_REGION);
+    ovs_mutex_unlock(&pool->mutex);
+    return chunk_base(pool, index);
+}
+
+/* Gives back what ctdp_pool_span() returned for 'size' bytes, once no one
+ * can reach it: its chunks go to objects, backed as they are.  Nothing
+ * is unmapped while the pool lives: an unmap's TLB shootdown stalls every
+ * CPU the process runs on, the packet threads' too. */
+void
+ctdp_pool_span_free(struct ctdp_pool *pool, void *p, size_t size)
+{
+    if (size > REGION_SIZE) {
+        ctdp_backer_forget(p, size);
+        munmap(p, size);
+        return;
+    }
+    ovs_mutex_lock(&pool->mutex);
+    for (uint32_t r = 0; r < CTDP_POOL_MAX_REGIONS; r++) {
+        char *base = pool->region.base[r];
+
+        if (base && (char *) p >= base && (char *) p < base + REGION_SIZE) {
+            uint32_t first = r * CHUNKS_PER_REGION
+                             + (((char *) p - base) >> CTDP_POOL_CHUNK_SHIFT);
+
+            for (uint32_t i = 0; i < DIV_ROUND_UP(size, CHUNK_SIZE); i++) {
+                push_free_chunk(pool, first + i);
+            }
+            break;
+        }
+    }
+    ovs_mutex_unlock(&pool->mutex);
 }
 
 /* Bump allocation in 'cc' has moved from unit 'from' to unit 'to' of a

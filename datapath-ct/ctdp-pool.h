@@ -2,7 +2,8 @@
 #define CTDP_POOL_H 1
 
 /* The tracker's memory pool: conns and overflow buckets, named by 32-bit
- * refs so that a hash-table slot holds a conn in four bytes.
+ * refs so that a hash-table slot holds a conn in four bytes, and the
+ * table's bucket arrays.
  *
  * The pool reserves address space 1 GiB at a time (MAP_NORESERVE: only
  * pages touched take memory; one system call per 1 GiB of objects) and
@@ -17,8 +18,11 @@
  * Allocation and free go through per-thread shards (a free list and a
  * bump range per class, behind an uncontended spinlock), which trade
  * objects with a pool-wide list in batches: the packet path neither calls
- * malloc nor touches a line another thread writes.  Memory goes back to
- * the system only when the pool is destroyed.
+ * malloc nor touches a line another thread writes.  A bucket array is a
+ * span of whole fresh chunks (ctdp_pool_span()); when growth retires it,
+ * its chunks, backed already, go to objects.  Memory goes back to the
+ * system only when the pool is destroyed: an unmap would stall every CPU
+ * of the process in a TLB shootdown.
  *
  * Thread safety: any thread may allocate and free at once; ctdp_pool_ptr()
  * is lock-free for any ref the caller got through an acquire of the
@@ -38,9 +42,9 @@ void *ctdp_pool_alloc(struct ctdp_pool *, size_t size);
 void ctdp_pool_free(void *);
 void *ctdp_pool_realloc(void *, size_t size);
 
-void *ctdp_pool_map(size_t size);
+void *ctdp_pool_span(struct ctdp_pool *, size_t size);
+void ctdp_pool_span_free(struct ctdp_pool *, void *, size_t size);
 void ctdp_pool_populate(void *, size_t size);
-void ctdp_pool_unmap(void *, size_t size);
 size_t ctdp_pool_size(const void *);
 uint64_t ctdp_pool_in_use(struct ctdp_pool *, uint64_t *mapped);
 

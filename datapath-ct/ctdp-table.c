@@ -33,19 +33,21 @@ array_size(uint32_t n)
     return ROUND_UP(n * sizeof(struct ctdp_bucket), get_page_size());
 }
 
-/* An array of 'n' empty buckets.  Mapped, not malloc'd: zeroed pages that
- * take memory as they are backed, a window at a time ahead of the moves
- * that fill them, so a new array costs little time up front. */
+/* An array of 'n' empty buckets.  A span of the pool, not malloc'd:
+ * zeroed pages that take memory as they are backed, a window at a time
+ * ahead of the moves that fill them, so a new array costs little time up
+ * front. */
 static struct ctdp_buckets *
 buckets_alloc(const struct ctdp_table *t, uint32_t n)
 {
     struct ctdp_buckets *bs = xzalloc(sizeof *bs);
 
     bs->region = t->region;
+    bs->pool = t->pool;
     atomic_init(&bs->next, NULL);
     atomic_init(&bs->move_next, 0);
     atomic_init(&bs->move_done, 0);
-    bs->b = ctdp_pool_map(array_size(n));
+    bs->b = ctdp_pool_span(t->pool, array_size(n));
     /* The first window of each half: the moves of a growth start there
      * (see move_buckets()). */
     ctdp_pool_populate(bs->b, MIN(array_size(n), CTDP_POOL_POPULATE));
@@ -57,9 +59,9 @@ buckets_alloc(const struct ctdp_table *t, uint32_t n)
 }
 
 static void
-buckets_unmap(struct ctdp_buckets *bs)
+buckets_free(struct ctdp_buckets *bs)
 {
-    ctdp_pool_unmap(bs->b, array_size(bs->mask + 1));
+    ctdp_pool_span_free(bs->pool, bs->b, array_size(bs->mask + 1));
     free(bs);
 }
 
@@ -108,9 +110,9 @@ ctdp_table_destroy(struct ctdp_table *t)
     struct ctdp_buckets *bs = buckets_get(t);
 
     if (ctdp_buckets_next(bs)) {
-        buckets_unmap(ctdp_buckets_next(bs));
+        buckets_free(ctdp_buckets_next(bs));
     }
-    buckets_unmap(bs);
+    buckets_free(bs);
     for (size_t i = 0; i < CTDP_N_LOCKS; i++) {
         ovs_spin_destroy(&t->locks[i]);
     }
@@ -371,7 +373,7 @@ retire(struct ctdp_buckets *old)
             ctdp_pool_free(ovf);
         }
     }
-    buckets_unmap(old);
+    buckets_free(old);
 }
 
 /* Moves up to 'max' buckets of the growth of 'bs', if it has one, each

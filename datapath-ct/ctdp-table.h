@@ -63,6 +63,7 @@ struct ctdp_buckets {
     ATOMIC(uint32_t) move_done;     /* Buckets moved. */
     struct ctdp_bucket *b;          /* 64-byte aligned, mask + 1 of them. */
     const struct ctdp_pool_region *region;  /* Of the overflow buckets. */
+    struct ctdp_pool *pool;         /* Of 'b' and the overflow buckets. */
 };
 
 typedef uint32_t ctdp_table_hash_cb(const void *obj, int dir,

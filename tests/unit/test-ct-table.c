@@ -2,8 +2,9 @@
  * tracker: growth by steps keeps every conn reachable while the old and
  * the new bucket arrays both hold entries, a dump sees each conn once
  * then, chains that overflow their bucket line work, and the pool gives
- * memory back to new conns, before it backs more, and backs a growth's
- * array and a chunk's start ahead of their use; the backer backs the
+ * memory back to new conns, before it backs more, backs a growth's array
+ * and a chunk's start ahead of their use, and gives a retired array's
+ * chunks to conns instead of unmapping them; the backer backs the
  * pages it is asked to, and never those of a range it was told to forget. */
 #include <config.h>
 #include "ctdp-backer.h"
@@ -171,6 +172,33 @@ test_table_growth_array_ahead(void)
     tpkt_ct_destroy(ct);
 }
 
+/* A bucket array that growth retired stays mapped, and its chunk goes to
+ * objects: an array used to be unmapped, and the unmap's TLB shootdown
+ * stalled the packet threads' CPUs (150-500 us batches in ctdp-bench's
+ * new-conns runs). */
+static void
+test_table_growth_keeps_retired_array(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    char *old = (char *) ovsrcu_get(struct ctdp_buckets *,
+                                    &ct->table.buckets)->b;
+    unsigned char vec[1];
+    uint32_t n = 0;
+    void *obj;
+
+    while (ctdp_table_n_buckets(&ct->table) == 1024 || growing(ct)) {
+        commit_conn(ct, n++, 0);
+    }
+    ovsrcu_synchronize();
+    ovsrcu_barrier();           /* Runs the retire. */
+    CHECK(!mincore(old, get_page_size(), vec));
+    /* A size no conn has: its class's first chunk is the array's. */
+    obj = ctdp_pool_alloc(ct->pool, 512);
+    CHECK((char *) obj == old + 64);
+    ctdp_pool_free(obj);
+    tpkt_ct_destroy(ct);
+}
+
 /* Growth goes on while a thread that would start one holds the resize
  * mutex (or is preempted with it): moves are claimed bucket by bucket,
  * not under that mutex.  When they were done under it, inserts that found
@@ -313,19 +341,38 @@ resident_pages(void *p, size_t size)
     return resident;
 }
 
+/* 'size' bytes of fresh anonymous memory. */
+static char *
+map_fresh(size_t size)
+{
+    char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    CHECK(p != MAP_FAILED);
+    return p;
+}
+
+/* Unmaps what map_fresh() returned, which the backer may be asked for. */
+static void
+unmap_fresh(char *p, size_t size)
+{
+    ctdp_backer_forget(p, size);
+    munmap(p, size);
+}
+
 /* A range the backer was asked for is resident once it has drained. */
 static void
 test_table_backer_backs(void)
 {
     size_t size = 1 << 20;
-    char *p = ctdp_pool_map(size);
+    char *p = map_fresh(size);
 
     CHECK_EQ(resident_pages(p, size), 0);
     ctdp_backer_request(p, size / 2);
     ctdp_backer_request(p + size / 2, size / 2);
     ctdp_backer_drain();
     CHECK_EQ(resident_pages(p, size), size / get_page_size());
-    ctdp_pool_unmap(p, size);
+    unmap_fresh(p, size);
 }
 
 /* Once a size class's bump allocation is in its chunk's last window, the
@@ -372,7 +419,7 @@ test_table_backer_forget(void)
 {
     enum { N = 64 };
     size_t size = 64 << 10;
-    char *p = ctdp_pool_map(N * size);
+    char *p = map_fresh(N * size);
 
     for (int round = 0; round < 20; round++) {
         for (size_t i = 0; i < N; i++) {
@@ -384,7 +431,7 @@ test_table_backer_forget(void)
         CHECK(!mprotect(p, N * size, PROT_READ | PROT_WRITE));
         CHECK(!madvise(p, N * size, MADV_DONTNEED));
     }
-    ctdp_pool_unmap(p, N * size);
+    unmap_fresh(p, N * size);
 }
 
 const struct ctdp_unit_suite ct_table_suite = {
@@ -393,6 +440,8 @@ const struct ctdp_unit_suite ct_table_suite = {
         { "backer_forget", test_table_backer_forget },
         { "growth_array_ahead", test_table_growth_array_ahead },
         { "growth_in_steps", test_table_growth_in_steps },
+        { "growth_keeps_retired_array",
+          test_table_growth_keeps_retired_array },
         { "growth_without_mutex", test_table_growth_without_mutex },
         { "overflow_chain", test_table_overflow_chain },
         { "pool_next_chunk_ahead", test_table_pool_next_chunk_ahead },
