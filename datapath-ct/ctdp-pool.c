@@ -245,6 +245,24 @@ chunk_base(const struct ctdp_pool *pool, uint32_t index)
     return ctdp_pool_ptr(&pool->region, index << CTDP_POOL_REF_UNIT_BITS);
 }
 
+/* The index of the chunk at 'p', the start of a chunk of the pool. */
+static uint32_t
+chunk_index(const struct ctdp_pool *pool, const void *p)
+    OVS_REQUIRES(pool->mutex)
+{
+    uint32_t r = 0;
+
+    while (!pool->region.base[r]
+           || (const char *) p < pool->region.base[r]
+           || (const char *) p >= pool->region.base[r] + REGION_SIZE) {
+        r++;
+        ovs_assert(r < CTDP_POOL_MAX_REGIONS);
+    }
+    return r * CHUNKS_PER_REGION
+           + (((const char *) p - pool->region.base[r])
+              >> CTDP_POOL_CHUNK_SHIFT);
+}
+
 /* Returns 'size' bytes of zeroed memory (a bucket array), aligned to 2
  * MiB, which take memory as their pages are touched or populated
  * (ctdp_pool_populate()): fresh chunks of one region, whole, unless
@@ -283,24 +301,17 @@ ctdp_pool_span(struct ctdp_pool *pool, size_t size)
 void
 ctdp_pool_span_free(struct ctdp_pool *pool, void *p, size_t size)
 {
+    uint32_t first;
+
     if (size > REGION_SIZE) {
         ctdp_backer_forget(p, size);
         munmap(p, size);
         return;
     }
     ovs_mutex_lock(&pool->mutex);
-    for (uint32_t r = 0; r < CTDP_POOL_MAX_REGIONS; r++) {
-        char *base = pool->region.base[r];
-
-        if (base && (char *) p >= base && (char *) p < base + REGION_SIZE) {
-            uint32_t first = r * CHUNKS_PER_REGION
-                             + (((char *) p - base) >> CTDP_POOL_CHUNK_SHIFT);
-
-            for (uint32_t i = 0; i < DIV_ROUND_UP(size, CHUNK_SIZE); i++) {
-                push_free_chunk(pool, first + i);
-            }
-            break;
-        }
+    first = chunk_index(pool, p);
+    for (uint32_t i = 0; i < DIV_ROUND_UP(size, CHUNK_SIZE); i++) {
+        push_free_chunk(pool, first + i);
     }
     ovs_mutex_unlock(&pool->mutex);
 }

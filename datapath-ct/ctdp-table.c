@@ -18,14 +18,14 @@
 #define GROW_LOAD 8
 #define MOVE_STEP 2
 
+/* Buckets in a window of pages backed at once (ctdp_pool_populate()). */
+#define WINDOW (CTDP_POOL_POPULATE / sizeof(struct ctdp_bucket))
+
 /* A growth's new array is made this many objects before the load calls
  * for the moves, so that the backer (ctdp-backer.h) has backed the first
  * window of each half when they start, as later windows are backed a
  * window ahead of the moves (see move_buckets()). */
 #define GROW_LEAD(N_BUCKETS) MIN(2 * WINDOW, (N_BUCKETS) / 8)
-
-/* Buckets in a window of pages backed at once (ctdp_pool_populate()). */
-#define WINDOW (CTDP_POOL_POPULATE / sizeof(struct ctdp_bucket))
 
 static size_t
 array_size(uint32_t n)

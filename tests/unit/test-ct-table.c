@@ -12,6 +12,7 @@
 #include "ctdp-pkt.h"
 #include "ctdp-unit.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -410,6 +411,40 @@ test_table_pool_next_chunk_ahead(void)
     ctdp_pool_destroy(pool);
 }
 
+/* Bucket arrays' spans: a span does not cross regions (1 GiB, 512
+ * chunks), the region's tail it skips goes to objects, and a span over a
+ * region is a mapping of its own, unmapped when freed. */
+static void
+test_table_pool_spans(void)
+{
+    const size_t chunk = 2 << 20, region = (size_t) 1 << 30;
+    struct ctdp_pool *pool = ctdp_pool_create();
+    char *a = ctdp_pool_span(pool, 300 * chunk);
+    char *b = ctdp_pool_span(pool, 300 * chunk);
+    char *big = ctdp_pool_span(pool, region + chunk);
+    unsigned char vec[1];
+    uint64_t mapped;
+    void *obj;
+
+    ctdp_pool_in_use(pool, &mapped);
+    CHECK_EQ(mapped, (512 + 300) * chunk);
+    CHECK(b < a || b >= a + region);
+    /* The skipped tail's last chunk is the first an object class gets. */
+    obj = ctdp_pool_alloc(pool, 64);
+    CHECK((char *) obj == a + 511 * chunk + 64);
+    ctdp_pool_free(obj);
+
+    CHECK(!((uintptr_t) big % chunk));
+    big[0] = big[region + chunk - 1] = 1;
+    ctdp_pool_in_use(pool, &mapped);
+    CHECK_EQ(mapped, (512 + 300) * chunk);
+    ctdp_pool_span_free(pool, big, region + chunk);
+    CHECK(mincore(big, get_page_size(), vec) && errno == ENOMEM);
+    ctdp_pool_span_free(pool, b, 300 * chunk);
+    ctdp_pool_span_free(pool, a, 300 * chunk);
+    ctdp_pool_destroy(pool);
+}
+
 /* After ctdp_backer_forget(), the backer touches no page of the range:
  * pages made inaccessible right after it would fault the backer's
  * thread (and the test with it) if a request for them were still
@@ -446,6 +481,7 @@ const struct ctdp_unit_suite ct_table_suite = {
         { "overflow_chain", test_table_overflow_chain },
         { "pool_next_chunk_ahead", test_table_pool_next_chunk_ahead },
         { "pool_reuse", test_table_pool_reuse },
+        { "pool_spans", test_table_pool_spans },
         { "pool_spares_first", test_table_pool_spares_first },
         { NULL, NULL },
     },
