@@ -83,12 +83,18 @@ ctdp_conn_l4proto(const struct ctdp_conn *conn)
     return ctdp_l4proto_find(&conn->key);
 }
 
+/* Takes 'conn''s lock, bit 0 of its lock byte: the other bits never change
+ * while other threads can reach the conn, so the exchange writes them
+ * back as they are. */
 void
 ctdp_conn_lock(struct ctdp_conn *conn)
 {
-    while (__atomic_exchange_n((uint8_t *) &conn->lock, 1,
-                               __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n((uint8_t *) &conn->lock, __ATOMIC_RELAXED)) {
+    uint8_t *lock = (uint8_t *) &conn->lock;
+    uint8_t locked = ctdp_conn_lock_byte(conn) | CTDP_CONN_LOCKED;
+
+    while (__atomic_exchange_n(lock, locked, __ATOMIC_ACQUIRE)
+           & CTDP_CONN_LOCKED) {
+        while (__atomic_load_n(lock, __ATOMIC_RELAXED) & CTDP_CONN_LOCKED) {
             __builtin_ia32_pause();
         }
     }
@@ -97,7 +103,9 @@ ctdp_conn_lock(struct ctdp_conn *conn)
 void
 ctdp_conn_unlock(struct ctdp_conn *conn)
 {
-    __atomic_store_n((uint8_t *) &conn->lock, 0, __ATOMIC_RELEASE);
+    __atomic_store_n((uint8_t *) &conn->lock,
+                     ctdp_conn_lock_byte(conn) & ~CTDP_CONN_LOCKED,
+                     __ATOMIC_RELEASE);
 }
 
 /* Sets status 'bits'.  The caller holds the conn's lock, or owns the
@@ -300,8 +308,8 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
     }
     zone = ctdp_zone_find(ct, conn->key.zone);
     ctdp_zone_unlink(ct, zone, conn);
+    ctdp_zone_unreserve(zone);
     atomic_sub_relaxed(&ct->n_conns, 1, &old);
-    atomic_sub_relaxed(&zone->count, 1, &old);
     if (ctdp_events_wanted(ct)) {
         ctdp_event_emit_destroy(ct, conn, expires, now);
     }

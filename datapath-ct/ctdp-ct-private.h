@@ -18,15 +18,16 @@
  * which know conns only as pool objects.
  *
  * Locks, in the order they are taken:
- *   1. ct->sweep_mutex: one sweep at a time; guards ct->sweep_zone.
+ *   1. ct->sweep_mutex: one sweep at a time; guards ct->sweep_zone and
+ *      ct->sweep_lane.
  *   2. the table's bucket locks, striped by hash (CTDP_N_LOCKS of them,
  *      'hash & (CTDP_N_LOCKS - 1)': a bucket's lock does not change when
  *      the table grows, and there are never fewer buckets than locks, so
  *      one lock guards each bucket).  Two are taken in index order.
  *   3. conn->lock: a byte spinlock over the conn's mutable state (status,
  *      expires, mark, label, counters, protocol state).
- *   zone->lock (a zone's list links and sweep cursor; taken under bucket
- *   locks by a confirm), the table's resize_mutex (starting a growth), the
+ *   a zone lane's lock (its list links and sweep cursor; taken under
+ *   bucket locks by a confirm), the table's resize_mutex (starting a growth), the
  *   pool's locks, the backer's mutex (taken under the pool's) and the
  *   listener mutexes are leaves.
  *
@@ -34,7 +35,7 @@
  * bucket locks, so no thread can reach it before it is on both.  Removal
  * (ctdp_conn_remove()) is done whole by the one thread that marks a conn
  * DYING: it clears its table entries under its bucket locks, then unlinks
- * it from its zone list under the zone's lock, and only then postpones
+ * it from its zone list under its lane's lock, and only then postpones
  * its free with ovsrcu_postpone().  So a removed conn costs memory for one
  * RCU grace period, whoever removed it, and nothing is freed while any
  * bucket or list still leads to it.
@@ -70,7 +71,7 @@ struct ctdp_conn {
     long long start;                /* 'now' of creation, in ms. */
     uint32_t mark;
     ATOMIC(uint16_t) status;        /* CTDP_S_*; written under 'lock'. */
-    ATOMIC(uint8_t) lock;           /* Byte spinlock. */
+    ATOMIC(uint8_t) lock;           /* Byte spinlock; see CTDP_CONN_LOCKED. */
     uint8_t l4_state;               /* The protocol tracker's state. */
     ovs_u128 label;
     uint64_t packets[2], bytes[2];  /* By direction, under 'lock'. */
@@ -82,6 +83,20 @@ BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) == 120);
 /* A conn's 'zone_prev' once it is off its zone's list: no ref (refs have
  * 31 bits). */
 #define CTDP_ZONE_OFF UINT32_MAX
+
+/* A conn's 'lock' byte: bit 0 is the spinlock (ctdp_conn_lock()).  The
+ * lane bits are set once, by ctdp_zone_reserve() before the conn is
+ * confirmed, and never change after: they name the lane whose list holds
+ * the conn (struct ctdp_zone_lane). */
+#define CTDP_CONN_LOCKED 0x01
+#define CTDP_CONN_LANE_SHIFT 1
+#define CTDP_CONN_LANE_MASK 0x0e
+
+static inline uint8_t
+ctdp_conn_lock_byte(const struct ctdp_conn *conn)
+{
+    return __atomic_load_n((const uint8_t *) &conn->lock, __ATOMIC_RELAXED);
+}
 
 /* Prefetches the two cache lines of 'conn' a packet reads and writes, for
  * writing: a packet that finds it updates its counters and timeout. */
@@ -335,31 +350,48 @@ struct ctdp_expect {
 
 /* ---- Zones ------------------------------------------------------------- */
 
-/* Per-zone state.  Every confirmed conn is on its zone's list from its
- * confirm until its removal (ctdp_conn_remove()): a doubly linked list,
- * pushed at the head and unlinked anywhere under 'lock', walked without
- * it.  So a flush of one zone or a sweep walks only that zone's conns, and
- * a removal is O(1) whoever does it. */
+/* Per-zone state.  Every confirmed conn is on one of its zone's lists
+ * from its confirm until its removal (ctdp_conn_remove()): doubly linked
+ * lists, pushed at the head and unlinked anywhere under their lane's
+ * 'lock', walked without it.  So a flush of one zone or a sweep walks only
+ * that zone's conns, and a removal is O(1) whoever does it.
+ *
+ * A zone has CTDP_ZONE_LANES lists and counts, each on a cache line of its
+ * own: a thread confirms into and counts in the lane its id names, so that
+ * threads of different lanes write different lines (a conn remembers its
+ * lane in its lock byte).  The zone's count is the sum of the lanes'
+ * counts and 'limited' (ctdp_zone_reserve()). */
+#define CTDP_ZONE_LANES 8
+BUILD_ASSERT_DECL((CTDP_ZONE_LANES - 1) << CTDP_CONN_LANE_SHIFT
+                  == CTDP_CONN_LANE_MASK);
+
+struct ctdp_zone_lane {
+    PADDED_MEMBERS(CACHE_LINE_SIZE,
+        struct ovs_spin lock;
+        /* Written under 'lock' (clang's guarded_by cannot name a sibling
+         * member in C: OVS_GUARDED, as Open vSwitch's own structs). */
+        ATOMIC(struct ctdp_conn *) head OVS_GUARDED;
+        /* The conn after which the sweep goes on (NULL: from the head).
+         * An unlink of this conn moves it back to its predecessor, so it
+         * always points at a conn on the list. */
+        struct ctdp_conn *sweep_cursor OVS_GUARDED;
+        ATOMIC(uint32_t) count;     /* Added here less removed here. */
+    );
+};
+
 struct ctdp_zone {
     /* Read by every packet (the policy) and every new conn (the limit),
-     * rarely written: a cache line apart from what every new conn writes,
-     * so that threads read it from their own caches. */
+     * rarely written: a cache line apart from what new conns write, so
+     * that threads read it from their own caches. */
     PADDED_MEMBERS(CACHE_LINE_SIZE,
         ATOMIC(uint32_t) limit;     /* Own limit; see 'has_limit'. */
         ATOMIC(bool) has_limit;
         OVSRCU_TYPE(struct ctdp_timeout_policy *) policy;
     );
-    /* Written by every new conn (one line, passed once between threads
-     * per conn). */
-    struct ovs_spin lock;
-    /* Written under 'lock' (clang's guarded_by cannot name a sibling
-     * member in C: OVS_GUARDED, as Open vSwitch's own structs). */
-    ATOMIC(struct ctdp_conn *) head OVS_GUARDED;
-    /* The conn after which the sweep goes on (NULL: from the head).  An
-     * unlink of this conn moves it back to its predecessor, so it always
-     * points at a conn on the list. */
-    struct ctdp_conn *sweep_cursor OVS_GUARDED;
-    ATOMIC(uint32_t) count;         /* Confirmed, not yet removed. */
+    PADDED_MEMBERS(CACHE_LINE_SIZE,
+        ATOMIC(uint32_t) limited;   /* Conns counted under a limit. */
+    );
+    struct ctdp_zone_lane lanes[CTDP_ZONE_LANES];
 };
 
 #define CTDP_N_ZONES 65536
@@ -425,6 +457,7 @@ struct ctdp_ct {
 
     struct ovs_mutex sweep_mutex;
     uint32_t sweep_zone OVS_GUARDED;        /* By 'sweep_mutex'. */
+    unsigned int sweep_lane OVS_GUARDED;    /* In 'sweep_zone'. */
     ATOMIC(unsigned int) sweep_interval;
 
     struct ovs_mutex listeners_mutex;
@@ -552,14 +585,17 @@ bool ctdp_seqadj_packet(struct ctdp_conn *, enum ctdp_ct_dir,
 /* ctdp-zone.c */
 struct ctdp_zone *ctdp_zone_get(struct ctdp_ct *, uint16_t zone);
 struct ctdp_zone *ctdp_zone_find(const struct ctdp_ct *, uint16_t zone);
-bool ctdp_zone_reserve(struct ctdp_ct *, struct ctdp_zone *);
+bool ctdp_zone_reserve(struct ctdp_ct *, struct ctdp_zone *,
+                       struct ctdp_conn *);
+void ctdp_zone_unreserve(struct ctdp_zone *);
+uint32_t ctdp_zone_count(const struct ctdp_zone *);
 void ctdp_zone_push(struct ctdp_zone *, struct ctdp_conn *);
 void ctdp_zone_unlink(const struct ctdp_ct *, struct ctdp_zone *,
                       struct ctdp_conn *);
-struct ctdp_conn *ctdp_zone_first(struct ctdp_zone *);
+struct ctdp_conn *ctdp_zone_first(struct ctdp_zone_lane *);
 struct ctdp_conn *ctdp_zone_next(const struct ctdp_ct *, struct ctdp_conn *);
-struct ctdp_conn *ctdp_zone_cursor(struct ctdp_zone *);
-void ctdp_zone_set_cursor(struct ctdp_zone *, struct ctdp_conn *);
+struct ctdp_conn *ctdp_zone_cursor(struct ctdp_zone_lane *);
+void ctdp_zone_set_cursor(struct ctdp_zone_lane *, struct ctdp_conn *);
 const struct ctdp_timeout_policy *ctdp_zone_policy(const struct ctdp_ct *,
                                                    uint16_t zone);
 void ctdp_zones_destroy(struct ctdp_ct *);

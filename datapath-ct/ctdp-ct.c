@@ -409,15 +409,19 @@ early_drop(struct ctdp_ct *ct, uint32_t hash, long long now)
 }
 
 /* Counts one more conn against the table's limit, making room by early
- * drop if the table is full.  Returns false if there is no room. */
+ * drop if the table is full.  Returns false if there is no room, else
+ * true with '*n_conns' set to the count this one made (what the table's
+ * growth goes by: reading the shared count again would cost another
+ * transfer of its cache line). */
 static bool
-reserve_conn(struct exec *x, uint32_t hash)
+reserve_conn(struct exec *x, uint32_t hash, uint32_t *n_conns)
 {
     struct ctdp_ct *ct = x->ct;
     uint32_t n, max;
 
     atomic_add_relaxed(&ct->n_conns, 1, &n);
     atomic_read_relaxed(&ct->max_conns, &max);
+    *n_conns = n + 1;
     if (n < max) {
         return true;
     }
@@ -435,7 +439,7 @@ unreserve(struct ctdp_ct *ct, struct ctdp_zone *zone)
     uint32_t old;
 
     atomic_sub_relaxed(&ct->n_conns, 1, &old);
-    atomic_sub_relaxed(&zone->count, 1, &old);
+    ctdp_zone_unreserve(zone);
 }
 
 /* Looks in the chain of 'hash' for a live conn with 'tuple' in some
@@ -550,19 +554,17 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     long long now = x->now;
     struct ctdp_zone *zone = ctdp_zone_get(ct, conn->key.zone);
     struct ctdp_table *t = &ct->table;
-    uint32_t reply_hash, len, limit = max_chain(t);
+    uint32_t reply_hash, len, limit = max_chain(t), n_conns;
     struct ctdp_conn *clash;
     struct ctdp_tuple reply;
 
-    if (!ctdp_zone_reserve(ct, zone)) {
+    if (!ctdp_zone_reserve(ct, zone, conn)) {
         COUNT(x, zone_limit_drop);
         drop_conn(x, conn);
         return NULL;
     }
-    if (!reserve_conn(x, orig_hash)) {
-        uint32_t old;
-
-        atomic_sub_relaxed(&zone->count, 1, &old);
+    if (!reserve_conn(x, orig_hash, &n_conns)) {
+        ctdp_zone_unreserve(zone);
         drop_conn(x, conn);
         return NULL;
     }
@@ -619,7 +621,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     if (ctdp_events_wanted(ct)) {
         ctdp_event_emit(ct, CTDP_EVENT_NEW, conn, now);
     }
-    ctdp_table_grow_step(t, ctdp_ct_n_conns(ct));
+    ctdp_table_grow_step(t, n_conns);
     return conn;
 }
 

@@ -22,20 +22,20 @@ enum walk_action {
 typedef enum walk_action walk_fn(struct ctdp_conn *, long long now,
                                  const void *aux);
 
-/* Walks 'zone''s list from after 'start' (NULL: the head), applying 'fn' to
- * each conn still in the table.  Stops after '*budget' conns, subtracting
- * those it visited.  Returns the number 'fn' removed, leaving '*finished'
- * false if the walk stopped before the end.  With 'cursor', each conn it
- * keeps becomes the zone's sweep cursor as it goes (every conn visited
- * after it is gone, so a later walk goes on from there; an unlink of it
- * moves the cursor back to its predecessor). */
+/* Walks 'lane''s list from after 'start' (NULL: the head), applying 'fn'
+ * to each conn still in the table.  Stops after '*budget' conns,
+ * subtracting those it visited.  Returns the number 'fn' removed, leaving
+ * '*finished' false if the walk stopped before the end.  With 'cursor',
+ * each conn it keeps becomes the lane's sweep cursor as it goes (every
+ * conn visited after it is gone, so a later walk goes on from there; an
+ * unlink of it moves the cursor back to its predecessor). */
 static size_t
-walk_zone(struct ctdp_ct *ct, struct ctdp_zone *zone, struct ctdp_conn *start,
-          walk_fn *fn, const void *aux, long long now, size_t *budget,
-          bool cursor, bool *finished)
+walk_lane(struct ctdp_ct *ct, struct ctdp_zone_lane *lane,
+          struct ctdp_conn *start, walk_fn *fn, const void *aux,
+          long long now, size_t *budget, bool cursor, bool *finished)
 {
     struct ctdp_conn *conn = start ? ctdp_zone_next(ct, start)
-                                   : ctdp_zone_first(zone);
+                                   : ctdp_zone_first(lane);
     size_t removed = 0;
 
     for (; conn && *budget > 0; --*budget) {
@@ -44,7 +44,7 @@ walk_zone(struct ctdp_ct *ct, struct ctdp_zone *zone, struct ctdp_conn *start,
         } else if (fn(conn, now, aux) == WALK_REMOVE) {
             removed += ctdp_conn_remove(ct, conn, now);
         } else if (cursor) {
-            ctdp_zone_set_cursor(zone, conn);
+            ctdp_zone_set_cursor(lane, conn);
         }
         conn = ctdp_zone_next(ct, conn);
     }
@@ -60,7 +60,8 @@ expired(struct ctdp_conn *conn, long long now,
 }
 
 /* Removes expired conns, visiting at most 'budget' of them from where the
- * last sweep stopped, zone by zone.  Returns how many it removed. */
+ * last sweep stopped, zone by zone and lane by lane.  Returns how many it
+ * removed. */
 size_t
 ctdp_ct_sweep(struct ctdp_ct *ct, long long now, size_t budget)
 {
@@ -72,18 +73,24 @@ ctdp_ct_sweep(struct ctdp_ct *ct, long long now, size_t budget)
     ovs_mutex_lock(&ct->sweep_mutex);
     for (uint32_t n = 0; n <= CTDP_N_ZONES && budget > 0; n++) {
         struct ctdp_zone *zone = ctdp_zone_find(ct, ct->sweep_zone);
-        bool finished = true;
 
-        if (zone) {
-            removed += walk_zone(ct, zone, ctdp_zone_cursor(zone), expired,
+        while (zone && budget > 0 && ct->sweep_lane < CTDP_ZONE_LANES) {
+            struct ctdp_zone_lane *lane = &zone->lanes[ct->sweep_lane];
+            bool finished;
+
+            removed += walk_lane(ct, lane, ctdp_zone_cursor(lane), expired,
                                  NULL, now, &budget, true, &finished);
-            if (finished) {
-                ctdp_zone_set_cursor(zone, NULL);
+            if (!finished) {
+                break;
             }
+            ctdp_zone_set_cursor(lane, NULL);
+            ct->sweep_lane++;
         }
-        if (finished) {
-            ct->sweep_zone = (ct->sweep_zone + 1) % CTDP_N_ZONES;
+        if (zone && ct->sweep_lane < CTDP_ZONE_LANES) {
+            break;              /* Out of budget inside the zone. */
         }
+        ct->sweep_zone = (ct->sweep_zone + 1) % CTDP_N_ZONES;
+        ct->sweep_lane = 0;
     }
     ovs_mutex_unlock(&ct->sweep_mutex);
     if (ctdp_ct_n_expects(ct)) {
@@ -177,12 +184,13 @@ ctdp_ct_flush(struct ctdp_ct *ct, const struct ctdp_ct_flush_filter *f,
 
     for (uint32_t z = first; z < end; z++) {
         struct ctdp_zone *zone = ctdp_zone_find(ct, z);
-        size_t budget = SIZE_MAX;
-        bool finished;
 
-        if (zone) {
-            removed += walk_zone(ct, zone, NULL, flush_matches, f, now,
-                                 &budget, false, &finished);
+        for (size_t i = 0; zone && i < CTDP_ZONE_LANES; i++) {
+            size_t budget = SIZE_MAX;
+            bool finished;
+
+            removed += walk_lane(ct, &zone->lanes[i], NULL, flush_matches, f,
+                                 now, &budget, false, &finished);
         }
     }
     return removed;

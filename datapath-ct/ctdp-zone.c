@@ -27,9 +27,14 @@ ctdp_zone_get(struct ctdp_ct *ct, uint16_t id)
         return zone;
     }
     zone = xzalloc_cacheline(sizeof *zone);
-    ovs_spin_init(&zone->lock);
-    atomic_init(&zone->head, NULL);
-    atomic_init(&zone->count, 0);
+    for (size_t i = 0; i < CTDP_ZONE_LANES; i++) {
+        struct ctdp_zone_lane *lane = &zone->lanes[i];
+
+        ovs_spin_init(&lane->lock);
+        atomic_init(&lane->head, NULL);
+        atomic_init(&lane->count, 0);
+    }
+    atomic_init(&zone->limited, 0);
     atomic_init(&zone->limit, 0);
     atomic_init(&zone->has_limit, false);
     ovsrcu_init(&zone->policy, NULL);
@@ -60,22 +65,95 @@ zone_limit(const struct ctdp_ct *ct, const struct ctdp_zone *zone)
     return limit;
 }
 
-/* Counts one more conn in 'zone' unless that would pass its limit.
- * Returns false, counting nothing, if the zone is full. */
+/* The lane of the calling thread. */
+static unsigned int
+my_lane(void)
+{
+    return ovsthread_id_self() % CTDP_ZONE_LANES;
+}
+
+/* The lane that lists 'conn'. */
+static struct ctdp_zone_lane *
+conn_lane(struct ctdp_zone *zone, const struct ctdp_conn *conn)
+{
+    uint8_t bits = ctdp_conn_lock_byte(conn);
+
+    return &zone->lanes[(bits & CTDP_CONN_LANE_MASK) >> CTDP_CONN_LANE_SHIFT];
+}
+
+/* The sum of the lanes' counts, modulo 2**32 as each of them. */
+static uint32_t
+lanes_count(const struct ctdp_zone *zone)
+{
+    uint32_t sum = 0;
+
+    for (size_t i = 0; i < CTDP_ZONE_LANES; i++) {
+        uint32_t count;
+
+        atomic_read_relaxed(&CONST_CAST(struct ctdp_zone *, zone)
+                            ->lanes[i].count, &count);
+        sum += count;
+    }
+    return sum;
+}
+
+/* Counts unconfirmed 'conn' in 'zone' unless that would pass the zone's
+ * limit, and gives it the calling thread's lane (recorded in its lock
+ * byte), where ctdp_zone_push() will list it.  Returns false, counting
+ * nothing, if the zone is full.
+ *
+ * Without a limit, the conn is counted in the thread's lane.  Under one it
+ * is counted in 'limited', with a compare-and-swap that checks it together
+ * with the lanes' counts, which only fall while the limit stays set: so no
+ * two threads pass the limit together. */
 bool
-ctdp_zone_reserve(struct ctdp_ct *ct, struct ctdp_zone *zone)
+ctdp_zone_reserve(struct ctdp_ct *ct, struct ctdp_zone *zone,
+                  struct ctdp_conn *conn)
 {
     uint32_t limit = zone_limit(ct, zone);
+    unsigned int lane = my_lane();
     uint32_t count;
 
-    atomic_read_relaxed(&zone->count, &count);
-    do {
-        if (limit && count >= limit) {
-            return false;
-        }
-    } while (!atomic_compare_exchange_weak_relaxed(&zone->count, &count,
-                                                   count + 1));
+    if (!limit) {
+        atomic_add_relaxed(&zone->lanes[lane].count, 1, &count);
+    } else {
+        uint32_t others = lanes_count(zone);
+
+        atomic_read_relaxed(&zone->limited, &count);
+        do {
+            if (count + others >= limit) {
+                return false;
+            }
+        } while (!atomic_compare_exchange_weak_relaxed(&zone->limited,
+                                                       &count, count + 1));
+    }
+    /* The conn is this thread's alone until it is confirmed. */
+    __atomic_store_n((uint8_t *) &conn->lock,
+                     (ctdp_conn_lock_byte(conn) & CTDP_CONN_LOCKED)
+                     | lane << CTDP_CONN_LANE_SHIFT, __ATOMIC_RELAXED);
     return true;
+}
+
+/* Uncounts one conn of 'zone', in the calling thread's lane whichever
+ * thread counted it (as the kernel's percpu_counter): a lane's count alone
+ * means nothing, their sum with 'limited' is the zone's count. */
+void
+ctdp_zone_unreserve(struct ctdp_zone *zone)
+{
+    uint32_t old;
+
+    atomic_sub_relaxed(&zone->lanes[my_lane()].count, 1, &old);
+}
+
+/* The conns counted in 'zone'. */
+uint32_t
+ctdp_zone_count(const struct ctdp_zone *zone)
+{
+    uint32_t limited;
+
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_zone *, zone)->limited,
+                        &limited);
+    return limited + lanes_count(zone);
 }
 
 /* The conn 'ref' names, NULL for 0. */
@@ -85,23 +163,24 @@ conn_of(const struct ctdp_ct *ct, uint32_t ref)
     return ref ? ctdp_pool_ptr(ctdp_pool_region(ct->pool), ref) : NULL;
 }
 
-/* Pushes 'conn' at the head of its zone's list. */
+/* Pushes 'conn' at the head of its lane's list in 'zone'. */
 void
 ctdp_zone_push(struct ctdp_zone *zone, struct ctdp_conn *conn)
 {
+    struct ctdp_zone_lane *lane = conn_lane(zone, conn);
     struct ctdp_conn *head;
     uint32_t ref = ctdp_pool_ref(conn);
 
-    ovs_spin_lock(&zone->lock);
-    atomic_read_relaxed(&zone->head, &head);
+    ovs_spin_lock(&lane->lock);
+    atomic_read_relaxed(&lane->head, &head);
     atomic_init(&conn->zone_next, head ? ctdp_pool_ref(head) : 0);
     conn->zone_prev = 0;
     if (head) {
         head->zone_prev = ref;
     }
     /* Pairs with the acquire in ctdp_zone_first(). */
-    atomic_store_explicit(&zone->head, conn, memory_order_release);
-    ovs_spin_unlock(&zone->lock);
+    atomic_store_explicit(&lane->head, conn, memory_order_release);
+    ovs_spin_unlock(&lane->lock);
 }
 
 /* Takes 'conn' off its zone's list, if it is on it.  It keeps its
@@ -110,14 +189,15 @@ void
 ctdp_zone_unlink(const struct ctdp_ct *ct, struct ctdp_zone *zone,
                  struct ctdp_conn *conn)
 {
+    struct ctdp_zone_lane *lane = conn_lane(zone, conn);
     struct ctdp_conn *prev, *next;
     uint32_t next_ref;
 
-    ovs_spin_lock(&zone->lock);
+    ovs_spin_lock(&lane->lock);
     if (conn->zone_prev != CTDP_ZONE_OFF) {
         prev = conn_of(ct, conn->zone_prev);
-        if (zone->sweep_cursor == conn) {
-            zone->sweep_cursor = prev;
+        if (lane->sweep_cursor == conn) {
+            lane->sweep_cursor = prev;
         }
         atomic_read_relaxed(&conn->zone_next, &next_ref);
         next = conn_of(ct, next_ref);
@@ -127,25 +207,25 @@ ctdp_zone_unlink(const struct ctdp_ct *ct, struct ctdp_zone *zone,
             atomic_store_explicit(&prev->zone_next, next_ref,
                                   memory_order_release);
         } else {
-            atomic_store_explicit(&zone->head, next, memory_order_release);
+            atomic_store_explicit(&lane->head, next, memory_order_release);
         }
         if (next) {
             next->zone_prev = conn->zone_prev;
         }
         conn->zone_prev = CTDP_ZONE_OFF;
     }
-    ovs_spin_unlock(&zone->lock);
+    ovs_spin_unlock(&lane->lock);
 }
 
-/* Walking a zone's list without its lock, inside an RCU read section:
+/* Walking a lane's list without its lock, inside an RCU read section:
  * conns pushed meanwhile may be missed, conns unlinked meanwhile may still
  * be met (they are DYING). */
 struct ctdp_conn *
-ctdp_zone_first(struct ctdp_zone *zone)
+ctdp_zone_first(struct ctdp_zone_lane *lane)
 {
     struct ctdp_conn *head;
 
-    atomic_read_explicit(&zone->head, &head, memory_order_acquire);
+    atomic_read_explicit(&lane->head, &head, memory_order_acquire);
     return head;
 }
 
@@ -158,29 +238,29 @@ ctdp_zone_next(const struct ctdp_ct *ct, struct ctdp_conn *conn)
     return conn_of(ct, next);
 }
 
-/* The conn after which the sweep goes on in 'zone', or NULL for the head.
+/* The conn after which the sweep goes on in 'lane', or NULL for the head.
  * It stays readable until the caller's next quiescent point. */
 struct ctdp_conn *
-ctdp_zone_cursor(struct ctdp_zone *zone)
+ctdp_zone_cursor(struct ctdp_zone_lane *lane)
 {
     struct ctdp_conn *cursor;
 
-    ovs_spin_lock(&zone->lock);
-    cursor = zone->sweep_cursor;
-    ovs_spin_unlock(&zone->lock);
+    ovs_spin_lock(&lane->lock);
+    cursor = lane->sweep_cursor;
+    ovs_spin_unlock(&lane->lock);
     return cursor;
 }
 
-/* Sets the sweep's cursor to 'conn' (NULL: the head).  A conn no longer
- * on the list leaves the cursor where it was. */
+/* Sets the sweep's cursor in 'lane' to 'conn' (NULL: the head).  A conn no
+ * longer on the list leaves the cursor where it was. */
 void
-ctdp_zone_set_cursor(struct ctdp_zone *zone, struct ctdp_conn *conn)
+ctdp_zone_set_cursor(struct ctdp_zone_lane *lane, struct ctdp_conn *conn)
 {
-    ovs_spin_lock(&zone->lock);
+    ovs_spin_lock(&lane->lock);
     if (!conn || conn->zone_prev != CTDP_ZONE_OFF) {
-        zone->sweep_cursor = conn;
+        lane->sweep_cursor = conn;
     }
-    ovs_spin_unlock(&zone->lock);
+    ovs_spin_unlock(&lane->lock);
 }
 
 const struct ctdp_timeout_policy *
@@ -201,7 +281,9 @@ ctdp_zones_destroy(struct ctdp_ct *ct)
 
         if (zone) {
             free(ovsrcu_get(struct ctdp_timeout_policy *, &zone->policy));
-            ovs_spin_destroy(&zone->lock);
+            for (size_t j = 0; j < CTDP_ZONE_LANES; j++) {
+                ovs_spin_destroy(&zone->lanes[j].lock);
+            }
             free_cacheline(zone);
         }
     }
@@ -253,7 +335,7 @@ ctdp_ct_get_zone_limit(const struct ctdp_ct *ct, uint16_t id,
     if (!zone) {
         return ctdp_ct_get_default_zone_limit(ct);
     }
-    atomic_read_relaxed(&CONST_CAST(struct ctdp_zone *, zone)->count, count);
+    *count = ctdp_zone_count(zone);
     atomic_read_relaxed(&CONST_CAST(struct ctdp_zone *, zone)->has_limit,
                         has_own);
     return zone_limit(ct, zone);

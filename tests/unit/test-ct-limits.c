@@ -2,11 +2,13 @@
  * drop, chain length, per-zone limits, and per-zone timeout policies. */
 #include <config.h>
 #include "ctdp-ct.h"
+#include "ctdp-ct-private.h"
 #include "ctdp-pkt.h"
 #include "ctdp-unit.h"
 
 #include <string.h>
 #include "dp-packet.h"
+#include "ovs-thread.h"
 #include "packets.h"
 
 static struct ctdp_ct_stats
@@ -489,6 +491,90 @@ test_zone_limit(void)
     tpkt_ct_destroy(ct);
 }
 
+/* Commits of UDP conns from 10.0.0.1 ports 'first'.. into zone 5, made
+ * by a thread of its own unless its zone lane, 'lane', is 'avoid'. */
+struct lane_job {
+    struct ctdp_ct *ct;
+    uint16_t first;
+    int n, n_new;
+    unsigned int avoid, lane;
+};
+
+static void *
+lane_main(void *job_)
+{
+    struct lane_job *job = job_;
+    struct tpkt_ip ab = tpkt_ip("10.0.0.1", "10.0.0.2");
+
+    job->lane = ovsthread_id_self() % CTDP_ZONE_LANES;
+    for (int i = 0; job->lane != job->avoid && i < job->n; i++) {
+        job->n_new += tpkt_udp_ct(job->ct, &ab, job->first + i, 53, 5, true,
+                                  0) == TRK_NEW;
+    }
+    return NULL;
+}
+
+/* The conns on zone 5's list in 'lane'. */
+static int
+lane_length(struct ctdp_ct *ct, unsigned int lane)
+{
+    struct ctdp_conn *conn = ctdp_zone_first(&ctdp_zone_find(ct, 5)
+                                             ->lanes[lane]);
+    int n = 0;
+
+    for (; conn; conn = ctdp_zone_next(ct, conn)) {
+        n++;
+    }
+    return n;
+}
+
+/* Threads of two lanes confirm into their own lists; a limit set later
+ * holds exactly over both (conns counted in a lane before it count
+ * against it); a sweep with a small budget goes on lane by lane until
+ * every expired conn is gone, and the zone's count, whatever lanes the
+ * removals were counted in, comes back to 0, so the limit has its whole
+ * room back. */
+static void
+test_zone_lanes(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct tpkt_ip ab = tpkt_ip("10.0.0.1", "10.0.0.2");
+    unsigned int mine = ovsthread_id_self() % CTDP_ZONE_LANES;
+    struct lane_job job;
+    uint32_t count;
+    bool own;
+    int sweeps;
+
+    for (int i = 0; i < 6; i++) {
+        CHECK_STATE(tpkt_udp_ct(ct, &ab, 1000 + i, 53, 5, true, 0), TRK_NEW);
+    }
+    ctdp_ct_set_zone_limit(ct, 5, 10);
+    do {
+        job = (struct lane_job) {
+            .ct = ct, .first = 2000, .n = 6, .avoid = mine,
+        };
+        xpthread_join(ovs_thread_create("lane", lane_main, &job), NULL);
+    } while (job.lane == mine);
+    CHECK_EQ(job.n_new, 4);
+    CHECK_EQ(stats_of(ct).zone_limit_drop, 2);
+    CHECK_EQ(ctdp_ct_get_zone_limit(ct, 5, &count, &own), 10);
+    CHECK_EQ(count, 10);
+    CHECK_EQ(lane_length(ct, mine), 6);
+    CHECK_EQ(lane_length(ct, job.lane), 4);
+
+    for (sweeps = 0; ctdp_ct_n_conns(ct) && sweeps < 10; sweeps++) {
+        ctdp_ct_sweep(ct, 3600 * 1000, 3);
+    }
+    CHECK_EQ(sweeps, 4);
+    CHECK_EQ(ctdp_ct_n_conns(ct), 0);
+    ctdp_ct_get_zone_limit(ct, 5, &count, &own);
+    CHECK_EQ(count, 0);
+    for (int i = 0; i < 11; i++) {
+        CHECK_EQ(udp_refused(ct, &ab, 3000 + i, 5, 3600 * 1000), i == 10);
+    }
+    tpkt_ct_destroy(ct);
+}
+
 /* The default limit applies to zones without their own; deleting a zone's
  * own limit returns it to the default; swept conns stop counting. */
 static void
@@ -636,6 +722,7 @@ const struct ctdp_unit_suite ct_limits_suite = {
         { "max_chain", test_max_chain },
         { "zone_limit", test_zone_limit },
         { "zone_limit_default", test_zone_limit_default },
+        { "zone_lanes", test_zone_lanes },
         { "timeout_policy", test_timeout_policy },
         { "timeout_policy_slots", test_timeout_policy_slots },
         { "timeout_defaults", test_timeout_defaults },
