@@ -605,6 +605,56 @@ bench_clock_read_ns(void)
     return (monotonic_ns() - start) / (double) N_READS;
 }
 
+/* A cache line that two threads pass back and forth: each waits for its
+ * turn's value and writes the other's. */
+struct ping_pong {
+    PADDED_MEMBERS(CACHE_LINE_SIZE, ATOMIC(uint64_t) turn;);
+    uint64_t n;
+};
+
+static void
+ping_pong_play(struct ping_pong *pp, uint64_t mine)
+{
+    for (uint64_t i = 0; i < pp->n; i++) {
+        uint64_t turn;
+
+        do {
+            atomic_read_explicit(&pp->turn, &turn, memory_order_acquire);
+        } while (turn != 2 * i + mine);
+        atomic_store_explicit(&pp->turn, turn + 1, memory_order_release);
+    }
+}
+
+static void *
+ping_pong_main(void *pp)
+{
+    ping_pong_play(pp, 1);
+    return NULL;
+}
+
+/* The time a cache line written by one thread takes to reach another
+ * that waits for it, one way: the median of 5 games of 100,000 round
+ * trips.  What two threads pay per conn for each line they both write. */
+double
+bench_line_transfer_ns(void)
+{
+    struct bench_runs runs = { .n = 0 };
+
+    for (int r = 0; r < 5; r++) {
+        struct ping_pong pp = { .n = 100000 };
+        long long start;
+        pthread_t other;
+
+        atomic_init(&pp.turn, 0);
+        other = ovs_thread_create("bench_ping", ping_pong_main, &pp);
+        start = monotonic_ns();
+        ping_pong_play(&pp, 0);
+        xpthread_join(other, NULL);
+        bench_runs_add(&runs, (monotonic_ns() - start) / (2.0 * pp.n));
+    }
+    return bench_runs_median(&runs);
+}
+
 static int
 compare_uint64s(const void *a_, const void *b_)
 {

@@ -45,6 +45,7 @@ struct bench_results {
     struct bench_runs conns[2][BENCH_N_IMPLS][2][N_THREADS];
     struct bench_latency latency[BENCH_N_IMPLS][2];         /* 1 thread. */
     double clock_ns;            /* One read of the clock timing batches. */
+    double transfer_ns;         /* A cache line between two threads. */
     struct bench_runs memory[BENCH_N_IMPLS][2];             /* By proto. */
     struct bench_runs dump[BENCH_N_IMPLS], flush[BENCH_N_IMPLS];
     struct bench_runs datapath;                             /* ctdp only. */
@@ -225,6 +226,7 @@ static void
 measure_new_conns(const struct bench_config *cfg, struct bench_results *res)
 {
     res->clock_ns = bench_clock_read_ns();
+    res->transfer_ns = bench_line_transfer_ns();
     for (int warm = 0; warm < 2; warm++) {
         for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
             for (size_t t = 0; t < N_THREADS; t++) {
@@ -704,6 +706,13 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       DIV_ROUND_UP(cfg->big, BENCH_BATCH), cfg->big);
     if (res->latency[BENCH_CTDP][BENCH_UDP].pct[BENCH_P50].n) {
         report_clock_note(r, res);
+        bench_report_note(r, "Two threads: a cache line that one thread "
+                          "wrote reached the other, waiting for it, in "
+                          "%.0f ns here (one way; median of 5 games of "
+                          "100,000 round trips, before the new-conns "
+                          "runs): the price, per conn, of each line that "
+                          "two threads both write.",
+                          res->transfer_ns);
     }
     bench_report_note(r, "The memory floor reads one random cache line "
                       "per packet, prefetched %u at a time, from an array "
