@@ -27,9 +27,9 @@
  *   3. conn->lock: a byte spinlock over the conn's mutable state (status,
  *      expires, mark, label, counters, protocol state).
  *   a zone lane's lock (its list links and sweep cursor; taken under
- *   bucket locks by a confirm), the table's resize_mutex (starting a growth), the
- *   pool's locks, the backer's mutex (taken under the pool's) and the
- *   listener mutexes are leaves.
+ *   bucket locks by a confirm), the table's resize_mutex (starting a
+ *   growth), the pool's locks, the backer's mutex (taken under the pool's)
+ *   and the listener mutexes are leaves.
  *
  * A confirm links a conn into the table and onto its zone list under its
  * bucket locks, so no thread can reach it before it is on both.  Removal
