@@ -98,6 +98,23 @@ ctdp_conn_lock_byte(const struct ctdp_conn *conn)
     return __atomic_load_n((const uint8_t *) &conn->lock, __ATOMIC_RELAXED);
 }
 
+static inline unsigned int
+ctdp_conn_lane(const struct ctdp_conn *conn)
+{
+    return (ctdp_conn_lock_byte(conn) & CTDP_CONN_LANE_MASK)
+           >> CTDP_CONN_LANE_SHIFT;
+}
+
+/* Gives unconfirmed 'conn', which no other thread can reach yet, its
+ * lane, keeping its lock bit. */
+static inline void
+ctdp_conn_set_lane(struct ctdp_conn *conn, unsigned int lane)
+{
+    __atomic_store_n((uint8_t *) &conn->lock,
+                     (ctdp_conn_lock_byte(conn) & CTDP_CONN_LOCKED)
+                     | lane << CTDP_CONN_LANE_SHIFT, __ATOMIC_RELAXED);
+}
+
 /* Prefetches the two cache lines of 'conn' a packet reads and writes, for
  * writing: a packet that finds it updates its counters and timeout. */
 static inline void

@@ -59,6 +59,28 @@ expired(struct ctdp_conn *conn, long long now,
     return ctdp_conn_is_live(conn, now) ? WALK_KEEP : WALK_REMOVE;
 }
 
+/* Sweeps 'zone''s lanes from 'ct->sweep_lane' on, going on in each from
+ * its cursor, within '*budget', adding the conns it removes to
+ * '*removed'.  Returns true if it finished the zone's last lane. */
+static bool
+sweep_lanes(struct ctdp_ct *ct, struct ctdp_zone *zone, long long now,
+            size_t *budget, size_t *removed)
+    OVS_REQUIRES(ct->sweep_mutex)
+{
+    for (; ct->sweep_lane < CTDP_ZONE_LANES; ct->sweep_lane++) {
+        struct ctdp_zone_lane *lane = &zone->lanes[ct->sweep_lane];
+        bool finished;
+
+        *removed += walk_lane(ct, lane, ctdp_zone_cursor(lane), expired,
+                              NULL, now, budget, true, &finished);
+        if (!finished) {
+            return false;
+        }
+        ctdp_zone_set_cursor(lane, NULL);
+    }
+    return true;
+}
+
 /* Removes expired conns, visiting at most 'budget' of them from where the
  * last sweep stopped, zone by zone and lane by lane.  Returns how many it
  * removed. */
@@ -74,19 +96,7 @@ ctdp_ct_sweep(struct ctdp_ct *ct, long long now, size_t budget)
     for (uint32_t n = 0; n <= CTDP_N_ZONES && budget > 0; n++) {
         struct ctdp_zone *zone = ctdp_zone_find(ct, ct->sweep_zone);
 
-        while (zone && budget > 0 && ct->sweep_lane < CTDP_ZONE_LANES) {
-            struct ctdp_zone_lane *lane = &zone->lanes[ct->sweep_lane];
-            bool finished;
-
-            removed += walk_lane(ct, lane, ctdp_zone_cursor(lane), expired,
-                                 NULL, now, &budget, true, &finished);
-            if (!finished) {
-                break;
-            }
-            ctdp_zone_set_cursor(lane, NULL);
-            ct->sweep_lane++;
-        }
-        if (zone && ct->sweep_lane < CTDP_ZONE_LANES) {
+        if (zone && !sweep_lanes(ct, zone, now, &budget, &removed)) {
             break;              /* Out of budget inside the zone. */
         }
         ct->sweep_zone = (ct->sweep_zone + 1) % CTDP_N_ZONES;

@@ -76,9 +76,7 @@ my_lane(void)
 static struct ctdp_zone_lane *
 conn_lane(struct ctdp_zone *zone, const struct ctdp_conn *conn)
 {
-    uint8_t bits = ctdp_conn_lock_byte(conn);
-
-    return &zone->lanes[(bits & CTDP_CONN_LANE_MASK) >> CTDP_CONN_LANE_SHIFT];
+    return &zone->lanes[ctdp_conn_lane(conn)];
 }
 
 /* The sum of the lanes' counts, modulo 2**32 as each of them. */
@@ -127,10 +125,7 @@ ctdp_zone_reserve(struct ctdp_ct *ct, struct ctdp_zone *zone,
         } while (!atomic_compare_exchange_weak_relaxed(&zone->limited,
                                                        &count, count + 1));
     }
-    /* The conn is this thread's alone until it is confirmed. */
-    __atomic_store_n((uint8_t *) &conn->lock,
-                     (ctdp_conn_lock_byte(conn) & CTDP_CONN_LOCKED)
-                     | lane << CTDP_CONN_LANE_SHIFT, __ATOMIC_RELAXED);
+    ctdp_conn_set_lane(conn, lane);
     return true;
 }
 

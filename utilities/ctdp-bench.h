@@ -173,6 +173,7 @@ const char *bench_pct_name(enum bench_pct);
 
 /* The ns that one read of the clock that times batches costs. */
 double bench_clock_read_ns(void);
+/* The ns that a cache line takes from one thread to another, one way. */
 double bench_line_transfer_ns(void);
 
 /* New conns: 'cfg->big' conns on a fresh tracker per run, the rate in
