@@ -8,6 +8,7 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-ct-private.h \
 	datapath-ct/ctdp-ct.c \
 	datapath-ct/ctdp-ct.h \
+	datapath-ct/ctdp-csum.h \
 	datapath-ct/ctdp-dump.c \
 	datapath-ct/ctdp-event.c \
 	datapath-ct/ctdp-expect.c \

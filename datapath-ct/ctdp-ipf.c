@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <string.h>
 #include "csum.h"
+#include "ctdp-csum.h"
 #include "ctdp-ip.h"
 #include "dp-packet.h"
 #include "hash.h"
@@ -281,7 +282,7 @@ parse_ipv4(const uint8_t *frame, size_t l3, enum ctdp_ip_result r,
     if (r != CTDP_IP_OK) {
         return FP_MALFORMED;
     }
-    if (check_csum && csum(ip, h->l4_ofs)) {
+    if (check_csum && ctdp_csum_fold(ctdp_csum_add(0, ip, h->l4_ofs))) {
         return FP_MALFORMED;            /* IP input would drop it. */
     }
     f->key.src.ip4 = get_16aligned_be32(&ip->ip_src);

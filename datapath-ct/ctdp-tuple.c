@@ -3,7 +3,7 @@
 #include "ctdp-ct-private.h"
 
 #include <string.h>
-#include "csum.h"
+#include "ctdp-csum.h"
 #include "ctdp-ip.h"
 #include "dp-packet.h"
 #include "packets.h"
@@ -97,14 +97,14 @@ static bool
 l4_checksum_ok(const struct ctdp_tuple *key, const uint8_t *l4, size_t size)
 {
     uint8_t proto = key->nw_proto;
-    uint32_t partial = 0;
+    uint64_t sum = 0;
     ovs_be32 len_proto[2];
 
     if (proto == IPPROTO_SCTP) {
-        ovs_be32 sum;
+        ovs_be32 crc;
 
-        memcpy(&sum, l4 + 8, sizeof sum);
-        return sum == ctdp_sctp_csum(l4, size);
+        memcpy(&crc, l4 + 8, sizeof crc);
+        return crc == ctdp_sctp_csum(l4, size);
     }
     if (proto == IPPROTO_UDP) {
         if (!l4[6] && !l4[7]) {
@@ -120,13 +120,13 @@ l4_checksum_ok(const struct ctdp_tuple *key, const uint8_t *l4, size_t size)
     if (proto != IPPROTO_ICMP) {
         size_t alen = key->l3 == CTDP_L3_IPV4 ? 4 : 16;
 
-        partial = csum_continue(partial, &key->src, alen);
-        partial = csum_continue(partial, &key->dst, alen);
+        sum = ctdp_csum_add(sum, &key->src, alen);
+        sum = ctdp_csum_add(sum, &key->dst, alen);
         len_proto[0] = htonl(size);
         len_proto[1] = htonl(proto);
-        partial = csum_continue(partial, len_proto, sizeof len_proto);
+        sum = ctdp_csum_add(sum, len_proto, sizeof len_proto);
     }
-    return !csum_finish(csum_continue(partial, l4, size));
+    return !ctdp_csum_fold(ctdp_csum_add(sum, l4, size));
 }
 
 /* GRE's keys (the kernel's gre_pkt_to_tuple()): version 1 (PPTP) is
@@ -261,7 +261,8 @@ extract_ip(struct cursor *c, uint8_t version, bool inner,
     }
     /* Even a truncated packet's header checksum is checked first, as IP
      * input checks it before the length. */
-    if (version == 4 && c->csum_l3 && csum(c->p, h.l4_ofs)) {
+    if (version == 4 && c->csum_l3
+        && ctdp_csum_fold(ctdp_csum_add(0, c->p, h.l4_ofs))) {
         return CTDP_PARSE_BAD_CHECKSUM;
     }
     if (r != CTDP_IP_OK) {

@@ -2,8 +2,10 @@
  * it accepts, where it says L4 starts, and each way a header can lie. */
 #include <config.h>
 #include "ctdp-ip.h"
+#include "ctdp-csum.h"
 #include "ctdp-unit.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -309,6 +311,66 @@ test_v6_cut(void)
     CHECK(h.fragment && !h.later);
 }
 
+/* RFC 1071's sum, two bytes at a time in network order: the reference
+ * ctdp_csum_add() and ctdp_csum_fold() must agree with. */
+static uint16_t
+reference_csum(const uint8_t *p, size_t n)
+{
+    uint32_t sum = 0;
+
+    for (size_t i = 0; i < n; i += 2) {
+        sum += p[i] << 8 | (i + 1 < n ? p[i + 1] : 0);
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return ~sum & 0xffff;
+}
+
+/* The checksum of every length to 80 bytes at every alignment, whole and
+ * in two parts split at an even offset, against the reference; RFC 1071's
+ * example; and a header that holds its own checksum sums to 0. */
+static void
+test_csum(void)
+{
+    static const uint8_t rfc[] = { 0x00, 0x01, 0xf2, 0x03,
+                                   0xf4, 0xf5, 0xf6, 0xf7 };
+    uint8_t buf[96], hdr[60];
+    uint32_t x = 12345;
+
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x = x * 1103515245 + 12345;
+        buf[i] = x >> 16;
+    }
+    buf[7] = buf[8] = 0xff;     /* Sums that carry out of 16 bits. */
+    for (size_t align = 0; align < 4; align++) {
+        for (size_t n = 0; n <= 80; n++) {
+            const uint8_t *p = buf + align;
+            uint16_t want = reference_csum(p, n);
+
+            CHECK_EQ(ntohs(ctdp_csum_fold(ctdp_csum_add(0, p, n))), want);
+            for (size_t cut = 0; cut <= n; cut += 2) {
+                uint64_t sum = ctdp_csum_add(0, p, cut);
+
+                sum = ctdp_csum_add(sum, p + cut, n - cut);
+                CHECK_EQ(ntohs(ctdp_csum_fold(sum)), want);
+            }
+        }
+    }
+    CHECK_EQ(ntohs(ctdp_csum_fold(ctdp_csum_add(0, rfc, sizeof rfc))),
+             (uint16_t) ~0xddf2);
+
+    put_ip4(hdr, 5, 20, 0, 7, IPPROTO_UDP);
+    hdr[12] = hdr[16] = 10;
+    hdr[15] = 1;
+    hdr[19] = 2;
+    hdr[10] = reference_csum(hdr, 20) >> 8;
+    hdr[11] = reference_csum(hdr, 20);
+    CHECK_EQ(ctdp_csum_fold(ctdp_csum_add(0, hdr, 20)), 0);
+    hdr[19] ^= 1;
+    CHECK(ctdp_csum_fold(ctdp_csum_add(0, hdr, 20)) != 0);
+}
+
 const struct ctdp_unit_suite ct_ip_suite = {
     "ct-ip", (const struct ctdp_unit_case[]) {
         { "v4", test_v4 },
@@ -320,4 +382,5 @@ const struct ctdp_unit_suite ct_ip_suite = {
         { "v6-later-fragment", test_v6_later_fragment },
         { "v6-chain-past-end", test_v6_chain_past_end },
         { "v6-cut", test_v6_cut },
+        { "csum", test_csum },
         { NULL, NULL } } };

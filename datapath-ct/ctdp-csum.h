@@ -1,0 +1,69 @@
+#ifndef CTDP_CSUM_H
+#define CTDP_CSUM_H 1
+
+/* The Internet checksum (RFC 1071), four bytes at a time.
+ *
+ * Open vSwitch's csum_continue() adds two bytes per step; the tracker
+ * checks the IPv4 header and the L4 checksum of every packet that the NIC
+ * did not vouch for, so it sums 32-bit words into a 64-bit accumulator
+ * and folds once at the end.  Words are taken in memory order, as
+ * csum_continue() takes them: since 2^16 = 1 modulo 2^16 - 1, a 16-bit
+ * word counts the same in either half of a 32-bit one, and the folded sum
+ * is the checksum's bytes as they lie in the packet.
+ *
+ *     if (ctdp_csum_fold(ctdp_csum_add(0, ip, ihl * 4))) {
+ *         the IPv4 header's checksum is wrong;
+ *     }
+ *
+ * A sum of parts (a pseudo-header, then the L4 bytes) adds each in turn;
+ * every part but the last must have an even length, as a part starts a
+ * 16-bit word of the whole.  The accumulator cannot overflow under
+ * 2^32 words, far beyond any packet. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "openvswitch/types.h"
+
+/* Adds the 'n' bytes at 'p' (of any alignment) to 'sum'. */
+static inline uint64_t
+ctdp_csum_add(uint64_t sum, const void *p_, size_t n)
+{
+    const uint8_t *p = p_;
+    uint32_t w32;
+    uint16_t w16;
+
+    for (; n >= 4; p += 4, n -= 4) {
+        memcpy(&w32, p, 4);
+        sum += w32;
+    }
+    if (n >= 2) {
+        memcpy(&w16, p, 2);
+        sum += w16;
+        p += 2;
+        n -= 2;
+    }
+    if (n) {
+        /* The odd last byte, padded with a zero byte after it. */
+        uint8_t last[2] = { p[0], 0 };
+
+        memcpy(&w16, last, 2);
+        sum += w16;
+    }
+    return sum;
+}
+
+/* The checksum of what 'sum' added: its ones' complement sum, folded to
+ * 16 bits and complemented.  0 if the bytes added held their own correct
+ * checksum. */
+static inline ovs_be16
+ctdp_csum_fold(uint64_t sum)
+{
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return (OVS_FORCE ovs_be16) (uint16_t) ~sum;
+}
+
+#endif /* ctdp-csum.h */
