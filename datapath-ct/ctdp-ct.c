@@ -18,9 +18,11 @@
  * a packet's tuple and prefetches its bucket; CTDP_AHEAD packets later,
  * the second reads that bucket and prefetches the conns whose tags match;
  * CTDP_AHEAD packets later again, the last looks the packet up and tracks
- * it.  Spreading the prefetches between the packets' work, rather than
- * issuing a batch's worth at once, keeps the misses in flight within what
- * the core can track. */
+ * it.  (Halfway between the last two, a packet that will confirm a conn
+ * has the overflow buckets of its two chains prefetched.)  Spreading the
+ * prefetches between the packets' work, rather than issuing a batch's
+ * worth at once, keeps the misses in flight within what the core can
+ * track. */
 #include <config.h>
 #include "ctdp-ct-private.h"
 
@@ -39,6 +41,7 @@
 /* Packets between the steps of the pipeline (see above): a packet's work
  * takes some 60 ns, so four packets cover a miss to memory. */
 #define CTDP_AHEAD 4
+#define CTDP_HALFWAY (CTDP_AHEAD + CTDP_AHEAD / 2)
 
 enum work_kind {
     W_SKIP,                     /* Done in the first step (invalid). */
@@ -1120,6 +1123,23 @@ prefetch_conns(struct exec *x, struct work *w)
     }
 }
 
+/* Halfway between the second step and the last: for a packet that will
+ * confirm a conn, the buckets the second step (or the first) prefetched
+ * are in cache by now; prefetches their overflow buckets, which the
+ * confirm's clash check walks and no other step brings in. */
+static void
+prefetch_overflows(struct exec *x, const struct work *w)
+{
+    struct ctdp_table *t = &x->ct->table;
+
+    if (w->has_inv_hash) {
+        ctdp_table_prefetch_overflow(t, w->inv_hash);
+    }
+    if (w->has_conn_hash) {
+        ctdp_table_prefetch_overflow(t, w->hash);
+    }
+}
+
 /* Last step: tracks the packet and finishes ct() on it; returns false if
  * it must be dropped.  'prev' is the packet before, if it was kept: a
  * packet of the same flow finds its conn there (checked in full). */
@@ -1166,6 +1186,9 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
         }
         if (i >= CTDP_AHEAD && i - CTDP_AHEAD < n) {
             prefetch_conns(&x, &work[i - CTDP_AHEAD]);
+        }
+        if (i >= CTDP_HALFWAY && i - CTDP_HALFWAY < n) {
+            prefetch_overflows(&x, &work[i - CTDP_HALFWAY]);
         }
         if (i >= 2 * CTDP_AHEAD) {
             size_t j = i - 2 * CTDP_AHEAD;

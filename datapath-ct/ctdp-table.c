@@ -151,6 +151,26 @@ ctdp_table_prefetch(const struct ctdp_table *t, uint32_t hash)
     OVS_PREFETCH(&bs->b[hash & bs->mask]);
 }
 
+/* Prefetches the overflow bucket of 'b', if it has one. */
+static void
+prefetch_overflow(const struct ctdp_table *t, const struct ctdp_bucket *b)
+{
+    uint32_t link = ctdp_bucket_link(b) >> 1;
+
+    if (link) {
+        OVS_PREFETCH(ctdp_pool_ptr(t->region, link));
+    }
+}
+
+/* Once the bucket of 'hash' is in cache (or on its way): prefetches its
+ * overflow bucket, if any, for a caller that will walk the whole chain
+ * (a confirm's clash check). */
+void
+ctdp_table_prefetch_overflow(const struct ctdp_table *t, uint32_t hash)
+{
+    prefetch_overflow(t, ctdp_table_bucket(t, hash));
+}
+
 /* Second step of a batch, once the bucket of 'hash' is in cache (or on
  * its way): calls 'prefetch' on every object whose tag matches, and
  * prefetches the overflow bucket, if any.  Returns the first of those
@@ -162,7 +182,6 @@ ctdp_table_prefetch_objects(const struct ctdp_table *t, uint32_t hash,
 {
     const struct ctdp_bucket *b = ctdp_table_bucket(t, hash);
     uint32_t m = ctdp_bucket_match(b, ctdp_table_tag(hash));
-    uint32_t link = ctdp_bucket_link(b) >> 1;
     void *first = NULL;
 
     for (; m; m &= m - 1) {
@@ -181,9 +200,7 @@ ctdp_table_prefetch_objects(const struct ctdp_table *t, uint32_t hash,
             }
         }
     }
-    if (link) {
-        OVS_PREFETCH(ctdp_pool_ptr(t->region, link));
-    }
+    prefetch_overflow(t, b);
     return first;
 }
 

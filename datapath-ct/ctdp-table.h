@@ -232,6 +232,7 @@ void ctdp_table_destroy(struct ctdp_table *);
 uint32_t ctdp_table_hash(const struct ctdp_table *,
                          const struct ctdp_tuple *);
 void ctdp_table_prefetch(const struct ctdp_table *, uint32_t hash);
+void ctdp_table_prefetch_overflow(const struct ctdp_table *, uint32_t hash);
 void *ctdp_table_prefetch_objects(const struct ctdp_table *, uint32_t hash,
                                   void (*prefetch)(const void *obj),
                                   int *dir);
