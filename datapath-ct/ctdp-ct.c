@@ -13,16 +13,18 @@
  *      confirmed meanwhile (then merge with it if the protocol allows, else
  *      drop), subject to the table and zone limits.
  *
- * The batch is processed as a pipeline of three steps, so that memory
- * latency overlaps the work on other packets: the first reads and hashes
- * a packet's tuple and prefetches its bucket; CTDP_AHEAD packets later,
- * the second reads that bucket and prefetches the conns whose tags match;
- * CTDP_AHEAD packets later again, the last looks the packet up and tracks
- * it.  (Halfway between the last two, a packet that will confirm a conn
- * has the overflow buckets of its two chains prefetched.)  Spreading the
- * prefetches between the packets' work, rather than issuing a batch's
- * worth at once, keeps the misses in flight within what the core can
- * track. */
+ * The batch goes through in passes, so that its packets' misses overlap:
+ * the first reads and hashes every packet's tuple; the second prefetches
+ * their buckets; the third reads each bucket's tags for the conn that
+ * may match (the hint); the fourth prefetches the hints (and a new conn's
+ * reply bucket); the fifth, for packets that will confirm, the overflow
+ * buckets the confirm walks; the last tracks the packets, one by one, in
+ * order.  The prefetches go back to back, a batch's worth at once: on the
+ * reference machine a prefetch that misses the TLB holds up the
+ * instructions after it until its page walk ends, so walks overlap only
+ * when their prefetches are issued together (spread between packets, four
+ * apart, lookups among 1M conns ran at 0.61-0.65 of the rate;
+ * docs/BENCHMARKS.md). */
 #include <config.h>
 #include "ctdp-ct-private.h"
 
@@ -37,11 +39,6 @@
 /* Buckets early drop searches from the new conn's, as the kernel's
  * NF_CT_EVICTION_RANGE. */
 #define CTDP_EVICTION_RANGE 8
-
-/* Packets between the steps of the pipeline (see above): a packet's work
- * takes some 60 ns, so four packets cover a miss to memory. */
-#define CTDP_AHEAD 4
-#define CTDP_HALFWAY (CTDP_AHEAD + CTDP_AHEAD / 2)
 
 enum work_kind {
     W_SKIP,                     /* Done in the first step (invalid). */
@@ -75,7 +72,7 @@ struct work {
     bool has_inv_hash;
     bool has_conn_hash;
     bool dup;                   /* Same tuple as the packet before. */
-    /* The first conn whose tag matched in the second step, if any, and
+    /* The first conn whose tag matched in the third pass, if any, and
      * its direction: a hint, checked in full before use. */
     struct ctdp_conn *hint;
     int hint_dir;
@@ -746,7 +743,7 @@ new_conn(struct exec *x, const struct work *w)
     return conn;
 }
 
-/* Looks up 'w''s tuple: the second step's hint, if it is the conn, else
+/* Looks up 'w''s tuple: the third pass's hint, if it is the conn, else
  * the table. */
 static struct ctdp_conn *
 lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
@@ -858,30 +855,27 @@ track_related(struct exec *x, struct dp_packet *pkt, struct work *w)
     md_set_invalid(pkt, w->parsed.key.zone);
 }
 
-/* First step for one packet: decides its kind of work, reads and hashes
- * its tuple ('prev' is the previous packet's work, or NULL: a burst of
- * one flow is hashed once). */
 /* For a packet that brings its unconfirmed conn to a ct(commit) (tracked
- * by an earlier ct() of its pipeline): hashes the conn's two tuples and
- * prefetches their buckets, which the confirm locks and searches. */
+ * by an earlier ct() of its pipeline): hashes the conn's two tuples, whose
+ * buckets the confirm locks and searches. */
 static void
-prefetch_confirm(struct exec *x, const struct ctdp_conn *conn,
-                 struct work *w)
+hash_confirm(struct exec *x, const struct ctdp_conn *conn, struct work *w)
 {
     struct ctdp_table *t = &x->ct->table;
     struct ctdp_tuple reply;
 
     w->hash = ctdp_table_hash(t, &conn->key);
     w->has_conn_hash = true;
-    ctdp_table_prefetch(t, w->hash);
     if (!(ctdp_conn_status(conn) & CTDP_S_NAT)) {
         ctdp_conn_reply_tuple(conn, &reply);
         w->inv_hash = ctdp_table_hash(t, &reply);
         w->has_inv_hash = true;
-        ctdp_table_prefetch(t, w->inv_hash);
     }
 }
 
+/* First pass, for one packet: decides its kind of work, reads and hashes
+ * its tuple ('prev' is the previous packet's work, or NULL: a burst of
+ * one flow is hashed once). */
 static void
 prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         const struct work *prev)
@@ -902,7 +896,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         COUNT(x, ignore);
         w->kind = W_CACHED;
         if (x->a->commit && !(ctdp_conn_status(conn) & CTDP_S_CONFIRMED)) {
-            prefetch_confirm(x, conn, w);
+            hash_confirm(x, conn, w);
         }
         return;
     }
@@ -926,7 +920,6 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
             return;
         }
         w->hash = ctdp_table_hash(&ct->table, &w->key);
-        ctdp_table_prefetch(&ct->table, w->hash);
         return;
     case CTDP_PARSE_NOT_IP:
         COUNT(x, not_ip);
@@ -963,7 +956,6 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         w->inv.l3 = 0;
     }
     w->hash = ctdp_table_hash(&ct->table, &w->key);
-    ctdp_table_prefetch(&ct->table, w->hash);
 }
 
 /* ct(nat(...)): gives the packet's unconfirmed conn its binding from the
@@ -1094,7 +1086,7 @@ commit_packet(struct exec *x, struct dp_packet *pkt, const struct work *w)
 
     if (conn && w->kind != W_TRACK && !w->has_conn_hash) {
         /* Only a packet that made its conn, or brought it unconfirmed
-         * (prefetch_confirm()), was hashed by that conn's original
+         * (hash_confirm()), was hashed by that conn's original
          * tuple. */
         hash = ctdp_table_hash(&x->ct->table, &conn->key);
     }
@@ -1103,30 +1095,64 @@ commit_packet(struct exec *x, struct dp_packet *pkt, const struct work *w)
     return commit(x, pkt, hash, w->has_inv_hash ? &w->inv_hash : NULL);
 }
 
-/* Second step: prefetches the conns the packet's bucket may hold. */
+/* Does the packet look up the chain of 'w->hash'? */
+static bool
+looks_up(const struct work *w)
+{
+    return !w->dup
+           && (w->kind == W_TRACK || (w->kind == W_RELATED && w->key.l3));
+}
+
+/* Second pass: prefetches the buckets the packet looks up or confirms
+ * into. */
 static void
-prefetch_conns(struct exec *x, struct work *w)
+prefetch_buckets(struct exec *x, const struct work *w)
 {
     struct ctdp_table *t = &x->ct->table;
 
-    if (w->dup
-        || !(w->kind == W_TRACK || (w->kind == W_RELATED && w->key.l3))) {
-        return;
+    if (looks_up(w) || w->has_conn_hash) {
+        ctdp_table_prefetch(t, w->hash);
     }
-    w->hint = ctdp_table_prefetch_objects(t, w->hash, ctdp_conn_prefetch,
-                                          &w->hint_dir);
-    if (!w->hint && w->kind == W_TRACK && x->a->commit && w->inv.l3) {
-        /* Likely a new conn that this ct() confirms: its reply bucket. */
-        w->inv_hash = ctdp_table_hash(t, &w->inv);
-        w->has_inv_hash = true;
+    if (w->has_inv_hash) {
         ctdp_table_prefetch(t, w->inv_hash);
     }
 }
 
-/* Halfway between the second step and the last: for a packet that will
- * confirm a conn, the buckets the second step (or the first) prefetched
- * are in cache by now; prefetches their overflow buckets, which the
- * confirm's clash check walks and no other step brings in. */
+/* Third pass: finds the packet's hint in its bucket (and prefetches the
+ * bucket's overflow).  With commit and no hint, the packet likely makes a
+ * conn that this ct() confirms: hashes its reply tuple, whose bucket the
+ * confirm searches. */
+static void
+find_hint(struct exec *x, struct work *w)
+{
+    struct ctdp_table *t = &x->ct->table;
+
+    if (!looks_up(w)) {
+        return;
+    }
+    w->hint = ctdp_table_hint(t, w->hash, &w->hint_dir);
+    if (!w->hint && w->kind == W_TRACK && x->a->commit && w->inv.l3) {
+        w->inv_hash = ctdp_table_hash(t, &w->inv);
+        w->has_inv_hash = true;
+    }
+}
+
+/* Fourth pass: prefetches the hint, and the reply bucket the third pass
+ * hashed. */
+static void
+prefetch_hint(struct exec *x, const struct work *w)
+{
+    if (w->hint) {
+        ctdp_conn_prefetch(w->hint);
+    }
+    if (w->has_inv_hash && w->kind == W_TRACK) {
+        ctdp_table_prefetch(&x->ct->table, w->inv_hash);
+    }
+}
+
+/* Fifth pass: for a packet that will confirm a conn, prefetches the
+ * overflow buckets of its two chains, which the confirm's clash check
+ * walks and no other pass brings in. */
 static void
 prefetch_overflows(struct exec *x, const struct work *w)
 {
@@ -1140,7 +1166,7 @@ prefetch_overflows(struct exec *x, const struct work *w)
     }
 }
 
-/* Last step: tracks the packet and finishes ct() on it; returns false if
+/* Last pass: tracks the packet and finishes ct() on it; returns false if
  * it must be dropped.  'prev' is the packet before, if it was kept: a
  * packet of the same flow finds its conn there (checked in full). */
 static bool
@@ -1179,29 +1205,31 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
     /* Kept packets are written back from the start of the batch, never
      * past the one read last (as DP_PACKET_BATCH_REFILL_FOR_EACH). */
     dp_packet_batch_refill_init(batch);
-    for (size_t i = 0; i < n + 2 * CTDP_AHEAD; i++) {
-        if (i < n) {
-            prepare(&x, batch->packets[i], &work[i],
-                    i ? &work[i - 1] : NULL);
-        }
-        if (i >= CTDP_AHEAD && i - CTDP_AHEAD < n) {
-            prefetch_conns(&x, &work[i - CTDP_AHEAD]);
-        }
-        if (i >= CTDP_HALFWAY && i - CTDP_HALFWAY < n) {
-            prefetch_overflows(&x, &work[i - CTDP_HALFWAY]);
-        }
-        if (i >= 2 * CTDP_AHEAD) {
-            size_t j = i - 2 * CTDP_AHEAD;
-            struct dp_packet *pkt = batch->packets[j];
+    for (size_t i = 0; i < n; i++) {
+        prepare(&x, batch->packets[i], &work[i], i ? &work[i - 1] : NULL);
+    }
+    for (size_t i = 0; i < n; i++) {
+        prefetch_buckets(&x, &work[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        find_hint(&x, &work[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        prefetch_hint(&x, &work[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        prefetch_overflows(&x, &work[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct dp_packet *pkt = batch->packets[i];
 
-            if (run_packet(&x, pkt, &work[j], prev)) {
-                dp_packet_batch_refill(batch, pkt, j);
-                prev = pkt;
-            } else {
-                ctdp_ct_packet_done(ct, pkt);
-                dp_packet_delete(pkt);
-                prev = NULL;
-            }
+        if (run_packet(&x, pkt, &work[i], prev)) {
+            dp_packet_batch_refill(batch, pkt, i);
+            prev = pkt;
+        } else {
+            ctdp_ct_packet_done(ct, pkt);
+            dp_packet_delete(pkt);
+            prev = NULL;
         }
     }
     exec_flush_stats(&x);

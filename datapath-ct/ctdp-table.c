@@ -171,19 +171,18 @@ ctdp_table_prefetch_overflow(const struct ctdp_table *t, uint32_t hash)
     prefetch_overflow(t, ctdp_table_bucket(t, hash));
 }
 
-/* Second step of a batch, once the bucket of 'hash' is in cache (or on
- * its way): calls 'prefetch' on every object whose tag matches, and
- * prefetches the overflow bucket, if any.  Returns the first of those
- * objects, with its direction in '*dir' (a hint, which the caller checks
- * in full), or NULL. */
+/* Once the bucket of 'hash' is in cache (or on its way): the first object
+ * of the bucket whose tag matches, with its direction in '*dir' (a hint,
+ * which the caller checks in full), or NULL; prefetches the overflow
+ * bucket, if any, where the lookup may go on. */
 void *
-ctdp_table_prefetch_objects(const struct ctdp_table *t, uint32_t hash,
-                            void (*prefetch)(const void *obj), int *dir)
+ctdp_table_hint(const struct ctdp_table *t, uint32_t hash, int *dir)
 {
     const struct ctdp_bucket *b = ctdp_table_bucket(t, hash);
     uint32_t m = ctdp_bucket_match(b, ctdp_table_tag(hash));
     void *first = NULL;
 
+    prefetch_overflow(t, b);
     for (; m; m &= m - 1) {
         uint32_t e;
 
@@ -191,16 +190,11 @@ ctdp_table_prefetch_objects(const struct ctdp_table *t, uint32_t hash,
                              ->ref[__builtin_ctz(m)], &e,
                              memory_order_acquire);
         if (e) {
-            void *obj = ctdp_pool_ptr(t->region, e >> 1);
-
-            prefetch(obj);
-            if (!first) {
-                first = obj;
-                *dir = e & 1;
-            }
+            first = ctdp_pool_ptr(t->region, e >> 1);
+            *dir = e & 1;
+            break;
         }
     }
-    prefetch_overflow(t, b);
     return first;
 }
 

@@ -233,9 +233,7 @@ uint32_t ctdp_table_hash(const struct ctdp_table *,
                          const struct ctdp_tuple *);
 void ctdp_table_prefetch(const struct ctdp_table *, uint32_t hash);
 void ctdp_table_prefetch_overflow(const struct ctdp_table *, uint32_t hash);
-void *ctdp_table_prefetch_objects(const struct ctdp_table *, uint32_t hash,
-                                  void (*prefetch)(const void *obj),
-                                  int *dir);
+void *ctdp_table_hint(const struct ctdp_table *, uint32_t hash, int *dir);
 void ctdp_table_lock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
 void ctdp_table_unlock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
 void ctdp_table_insert_locked(struct ctdp_table *, const void *obj,
