@@ -41,13 +41,13 @@
 #define CTDP_EVICTION_RANGE 8
 
 enum work_kind {
-    W_SKIP,                     /* Done in the first step (invalid). */
+    W_SKIP,                     /* Done in the first pass (invalid). */
     W_CACHED,                   /* Already tracked in this zone. */
     W_TRACK,                    /* Look up and track. */
     W_RELATED,                  /* An ICMP error: look up what it quotes. */
 };
 
-/* One ctdp_ct_execute() call: what every step of the packet path needs.
+/* One ctdp_ct_execute() call: what every pass of the packet path needs.
  * Statistics are counted here and added to the tracker's once per batch,
  * sparing an atomic add per packet. */
 struct exec {
@@ -59,7 +59,7 @@ struct exec {
 
 #define COUNT(X, NAME) ((X)->stats[CTDP_STAT_##NAME]++)
 
-/* One packet's work between the steps. */
+/* One packet's work between the passes. */
 struct work {
     enum work_kind kind;
     struct ctdp_parsed parsed;
