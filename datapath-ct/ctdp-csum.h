@@ -11,7 +11,7 @@
  * word counts the same in either half of a 32-bit one, and the folded sum
  * is the checksum's bytes as they lie in the packet.
  *
- *     if (ctdp_csum_fold(ctdp_csum_add(0, ip, ihl * 4))) {
+ *     if (ctdp_csum(ip, ihl * 4)) {
  *         the IPv4 header's checksum is wrong;
  *     }
  *
@@ -64,6 +64,14 @@ ctdp_csum_fold(uint64_t sum)
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
     return (OVS_FORCE ovs_be16) (uint16_t) ~sum;
+}
+
+/* The checksum of the 'n' bytes at 'p': 0 if they hold their own correct
+ * checksum. */
+static inline ovs_be16
+ctdp_csum(const void *p, size_t n)
+{
+    return ctdp_csum_fold(ctdp_csum_add(0, p, n));
 }
 
 #endif /* ctdp-csum.h */

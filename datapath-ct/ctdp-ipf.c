@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include "csum.h"
 #include "ctdp-csum.h"
 #include "ctdp-ip.h"
 #include "dp-packet.h"
@@ -282,7 +281,7 @@ parse_ipv4(const uint8_t *frame, size_t l3, enum ctdp_ip_result r,
     if (r != CTDP_IP_OK) {
         return FP_MALFORMED;
     }
-    if (check_csum && ctdp_csum_fold(ctdp_csum_add(0, ip, h->l4_ofs))) {
+    if (check_csum && ctdp_csum(ip, h->l4_ofs)) {
         return FP_MALFORMED;            /* IP input would drop it. */
     }
     f->key.src.ip4 = get_16aligned_be32(&ip->ip_src);
@@ -582,7 +581,7 @@ reassemble(const struct ipf_queue *q, const struct dp_packet *last)
         ip->ip_tot_len = htons(ip_len);
         ip->ip_frag_off &= htons(IP_DONT_FRAGMENT);
         ip->ip_csum = 0;
-        ip->ip_csum = csum(ip, hdr_end - l3);
+        ip->ip_csum = ctdp_csum(ip, hdr_end - l3);
     } else {
         struct ovs_16aligned_ip6_hdr *ip6 = (void *) (data + l3);
 
@@ -799,7 +798,7 @@ ctdp_ipf_sync_fragment(struct dp_packet *frag,
         ip->ip_src = wip->ip_src;
         ip->ip_dst = wip->ip_dst;
         ip->ip_csum = 0;
-        ip->ip_csum = csum(ip, IP_IHL(ip->ip_ihl_ver) * 4);
+        ip->ip_csum = ctdp_csum(ip, IP_IHL(ip->ip_ihl_ver) * 4);
     } else {
         /* Source and destination: the last 32 of the 40 bytes. */
         memcpy(data + f.pos.l3_ofs + 8, w + w_l3 + 8, 32);

@@ -261,8 +261,7 @@ extract_ip(struct cursor *c, uint8_t version, bool inner,
     }
     /* Even a truncated packet's header checksum is checked first, as IP
      * input checks it before the length. */
-    if (version == 4 && c->csum_l3
-        && ctdp_csum_fold(ctdp_csum_add(0, c->p, h.l4_ofs))) {
+    if (version == 4 && c->csum_l3 && ctdp_csum(c->p, h.l4_ofs)) {
         return CTDP_PARSE_BAD_CHECKSUM;
     }
     if (r != CTDP_IP_OK) {

@@ -348,7 +348,7 @@ test_csum(void)
             const uint8_t *p = buf + align;
             uint16_t want = reference_csum(p, n);
 
-            CHECK_EQ(ntohs(ctdp_csum_fold(ctdp_csum_add(0, p, n))), want);
+            CHECK_EQ(ntohs(ctdp_csum(p, n)), want);
             for (size_t cut = 0; cut <= n; cut += 2) {
                 uint64_t sum = ctdp_csum_add(0, p, cut);
 
@@ -357,7 +357,7 @@ test_csum(void)
             }
         }
     }
-    CHECK_EQ(ntohs(ctdp_csum_fold(ctdp_csum_add(0, rfc, sizeof rfc))),
+    CHECK_EQ(ntohs(ctdp_csum(rfc, sizeof rfc)),
              (uint16_t) ~0xddf2);
 
     put_ip4(hdr, 5, 20, 0, 7, IPPROTO_UDP);
@@ -366,9 +366,9 @@ test_csum(void)
     hdr[19] = 2;
     hdr[10] = reference_csum(hdr, 20) >> 8;
     hdr[11] = reference_csum(hdr, 20);
-    CHECK_EQ(ctdp_csum_fold(ctdp_csum_add(0, hdr, 20)), 0);
+    CHECK_EQ(ctdp_csum(hdr, 20), 0);
     hdr[19] ^= 1;
-    CHECK(ctdp_csum_fold(ctdp_csum_add(0, hdr, 20)) != 0);
+    CHECK(ctdp_csum(hdr, 20) != 0);
 }
 
 const struct ctdp_unit_suite ct_ip_suite = {
