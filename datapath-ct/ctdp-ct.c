@@ -63,8 +63,13 @@ struct exec {
 struct work {
     enum work_kind kind;
     struct ctdp_parsed parsed;
-    struct ctdp_tuple key;      /* Lookup key... */
+    /* The lookup key: 'parsed.key', not copied (ctdp-tuple.c writes it in
+     * whole words, which the first pass reads back at once), or for
+     * W_RELATED 'quoted'... */
+    const struct ctdp_tuple *key;
     struct ctdp_tuple inv;      /* ...inverted ('l3' 0: no inverse). */
+    struct ctdp_tuple quoted;   /* W_RELATED: the quoted tuple inverted
+                                 * ('l3' 0: it has no inverse). */
     uint32_t hash;              /* Of 'key'; W_CACHED: of its conn's original
                                  * tuple, if 'has_conn_hash'. */
     uint32_t inv_hash;          /* Of 'inv' (W_CACHED: of the conn's reply
@@ -723,14 +728,14 @@ commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash,
 static struct ctdp_conn *
 new_conn(struct exec *x, const struct work *w)
 {
-    struct ctdp_conn *conn = ctdp_conn_alloc(x->ct, &w->key,
-                                             ctdp_l4proto_find(&w->key),
+    struct ctdp_conn *conn = ctdp_conn_alloc(x->ct, w->key,
+                                             ctdp_l4proto_find(w->key),
                                              x->now);
     struct ctdp_expect_nat nat;
     bool has_nat;
 
     if (ctdp_ct_n_expects(x->ct)
-        && ctdp_expect_find(x->ct, &w->key, x->now, &conn->mark,
+        && ctdp_expect_find(x->ct, w->key, x->now, &conn->mark,
                             &conn->label, &nat, &has_nat)) {
         ctdp_conn_set_status(conn, CTDP_S_EXPECTED);
         if (has_nat) {
@@ -751,19 +756,19 @@ lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
     struct ctdp_conn *conn = w->hint;
 
     w->hint = NULL;
-    if (conn && ctdp_conn_matches(conn, w->hint_dir, &w->key, &w->inv)
+    if (conn && ctdp_conn_matches(conn, w->hint_dir, w->key, &w->inv)
         && ctdp_conn_is_live(conn, x->now)) {
         *dir = w->hint_dir;
         return conn;
     }
-    return ctdp_conn_lookup(x->ct, &w->key, &w->inv, w->hash, x->now, dir);
+    return ctdp_conn_lookup(x->ct, w->key, &w->inv, w->hash, x->now, dir);
 }
 
 /* Looks up 'w''s tuple and tracks the packet (steps 3 to 5 above). */
 static void
 track(struct exec *x, struct dp_packet *pkt, struct work *w)
 {
-    const struct ctdp_l4proto *l4 = ctdp_l4proto_find(&w->key);
+    const struct ctdp_l4proto *l4 = ctdp_l4proto_find(w->key);
     const struct ctdp_ct_action *a = x->a;
     struct ctdp_ct *ct = x->ct;
     long long now = x->now;
@@ -782,7 +787,7 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
             }
         }
         if (!found) {
-            if (!w->inv.l3 || !l4->new_ok(&w->key)) {
+            if (!w->inv.l3 || !l4->new_ok(w->key)) {
                 break;
             }
             conn = new_conn(x, w);
@@ -820,7 +825,7 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
         break;
     }
     COUNT(x, invalid);
-    md_set_invalid(pkt, w->key.zone);
+    md_set_invalid(pkt, w->key->zone);
 }
 
 /* An ICMP error is RELATED to the conn of the packet it quotes, in that
@@ -832,7 +837,7 @@ track_related(struct exec *x, struct dp_packet *pkt, struct work *w)
     enum ctdp_ct_dir dir = CTDP_DIR_ORIG;
     struct ctdp_conn *conn = NULL;
 
-    if (w->key.l3) {
+    if (w->key->l3) {
         conn = lookup(x, w, &dir);
     }
     if (conn) {
@@ -908,18 +913,19 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
                                &w->parsed)) {
     case CTDP_PARSE_OK:
         w->kind = W_TRACK;
-        w->key = w->parsed.key;
+        w->key = &w->parsed.key;
         break;
     case CTDP_PARSE_ICMP_ERROR:
         /* Look up the quoted packet's tuple inverted: the direction the
          * quoted packet would have been answered in. */
         w->kind = W_RELATED;
+        w->key = &w->quoted;
         w->inv = w->parsed.inner;
-        if (!ctdp_tuple_invert(&w->parsed.inner, &w->key)) {
-            w->key.l3 = 0;
+        if (!ctdp_tuple_invert(&w->parsed.inner, &w->quoted)) {
+            w->quoted.l3 = 0;
             return;
         }
-        w->hash = ctdp_table_hash(&ct->table, &w->key);
+        w->hash = ctdp_table_hash(&ct->table, w->key);
         return;
     case CTDP_PARSE_NOT_IP:
         COUNT(x, not_ip);
@@ -946,16 +952,16 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         return;
     }
     if (prev && prev->kind == W_TRACK
-        && ctdp_tuple_equal(&prev->key, &w->key)) {
+        && ctdp_tuple_equal(prev->key, w->key)) {
         w->dup = true;
         w->inv = prev->inv;
         w->hash = prev->hash;
         return;
     }
-    if (!ctdp_tuple_invert(&w->key, &w->inv)) {
+    if (!ctdp_tuple_invert(w->key, &w->inv)) {
         w->inv.l3 = 0;
     }
-    w->hash = ctdp_table_hash(&ct->table, &w->key);
+    w->hash = ctdp_table_hash(&ct->table, w->key);
 }
 
 /* ct(nat(...)): gives the packet's unconfirmed conn its binding from the
@@ -1100,7 +1106,7 @@ static bool
 looks_up(const struct work *w)
 {
     return !w->dup
-           && (w->kind == W_TRACK || (w->kind == W_RELATED && w->key.l3));
+           && (w->kind == W_TRACK || (w->kind == W_RELATED && w->key->l3));
 }
 
 /* Second pass: prefetches the buckets the packet looks up or confirms
