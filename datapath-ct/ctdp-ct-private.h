@@ -278,6 +278,12 @@ void ctdp_l4_whyv(const struct ctdp_l4_ctx *, const char *format, va_list)
 struct ctdp_l4proto {
     const char *name;
     bool allow_clash;               /* Clashing entries may merge. */
+    /* Does a packet that changed nothing in its conn (status, state)
+     * leave the next packet of the same direction, at the same time,
+     * nothing to change either?  True for protocols whose outcome is a
+     * function of the status and the time: the packet path then counts
+     * such a repeat without running the tracker (ctdp-ct.c). */
+    bool repeatable;
     size_t tail_size;               /* Bytes of conn->l4[]. */
     /* May a packet with tuple 't' create a conn? */
     bool (*new_ok)(const struct ctdp_tuple *t);

@@ -24,7 +24,12 @@
  * instructions after it until its page walk ends, so walks overlap only
  * when their prefetches are issued together (spread between packets, four
  * apart, lookups among 1M conns ran at 0.61-0.65 of the rate;
- * docs/BENCHMARKS.md). */
+ * docs/BENCHMARKS.md).
+ *
+ * A burst of one flow is read, checked and hashed packet by packet, but
+ * looked up once; and when a packet changed nothing in its conn (a UDP
+ * stream's packet, say), the next one of its tuple would not either, so it
+ * takes the same outcome without the conn's lock (repeat_packet()). */
 #include <config.h>
 #include "ctdp-ct-private.h"
 
@@ -55,6 +60,15 @@ struct exec {
     const struct ctdp_ct_action *a;
     long long now;
     uint32_t stats[CTDP_N_STATS];
+    /* The conn whose last packet, in direction 'steady_dir', changed
+     * nothing in it (a repeatable protocol): the next packet of the same
+     * tuple has that packet's outcome (repeat_packet()).  NULL if none. */
+    struct ctdp_conn *steady;
+    enum ctdp_ct_dir steady_dir;
+    /* What the repeats counted for 'steady', added to it once, under its
+     * lock, when the run ends (exec_settle()). */
+    uint32_t acct_packets;
+    uint64_t acct_bytes;
 };
 
 #define COUNT(X, NAME) ((X)->stats[CTDP_STAT_##NAME]++)
@@ -285,12 +299,13 @@ state_of(const struct ctdp_conn *conn, enum ctdp_ct_dir dir)
 
 /* Runs the protocol tracker on 'conn' for one packet and, if it accepts,
  * refreshes the timeout and counts the packet; copies the conn's mark and
- * label into 'md' meanwhile.  Reports UPDATE for a confirmed conn whose
- * status or protocol state changed. */
+ * label into 'md' meanwhile.  Sets '*changedp' if the conn's status or
+ * protocol state changed, and then reports UPDATE for a confirmed
+ * conn. */
 static enum ctdp_verdict
 run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
        const struct ctdp_parsed *parsed, enum ctdp_ct_dir dir, long long now,
-       struct pkt_metadata *md)
+       struct pkt_metadata *md, bool *changedp)
 {
     bool confirmed = ctdp_conn_status(conn) & CTDP_S_CONFIRMED;
     struct ctdp_l4_ctx ctx = {
@@ -352,6 +367,7 @@ run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
     if (ctx.why && ctx.why[0]) {
         ctdp_log_invalid(conn->key.nw_proto, parsed, why);
     }
+    *changedp = changed;
     return verdict;
 }
 
@@ -792,8 +808,15 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
             }
             conn = new_conn(x, w);
         }
-        switch (run_l4(ct, conn, &w->parsed, dir, now, &pkt->md)) {
+        bool changed;
+
+        switch (run_l4(ct, conn, &w->parsed, dir, now, &pkt->md, &changed)) {
         case CTDP_ACCEPT:
+            if (found && !changed && l4->repeatable) {
+                x->steady = conn;
+                x->steady_dir = dir;
+            }
+            /* Fall through. */
         case CTDP_IGNORE:
             md_set_conn(pkt, conn, dir, state_of(conn, dir));
             return;
@@ -1172,15 +1195,66 @@ prefetch_overflows(struct exec *x, const struct work *w)
     }
 }
 
+/* Ends a run of repeats: adds what they counted to their conn. */
+static void
+exec_settle(struct exec *x)
+{
+    struct ctdp_conn *conn = x->steady;
+
+    if (x->acct_packets) {
+        ctdp_conn_lock(conn);
+        conn->packets[x->steady_dir] += x->acct_packets;
+        conn->bytes[x->steady_dir] += x->acct_bytes;
+        ctdp_conn_unlock(conn);
+        x->acct_packets = 0;
+        x->acct_bytes = 0;
+    }
+    x->steady = NULL;
+}
+
+/* For a packet with the same tuple as 'prev', the packet before it, whose
+ * conn 'prev' left unchanged ('x->steady'): the tracker, at the same time,
+ * would reach the same outcome and change nothing again, so the packet
+ * takes that outcome, and the conn's marks as 'prev' left them, without
+ * the conn's lock; its packet and bytes are added when the run ends.  A
+ * conn removed meanwhile is not live and sends the packet the whole way.
+ * Returns false if the packet is not such a repeat. */
+static bool
+repeat_packet(struct exec *x, struct dp_packet *pkt, const struct work *w,
+              const struct dp_packet *prev)
+{
+    struct ctdp_conn *conn = x->steady;
+    enum ctdp_ct_dir dir = x->steady_dir;
+
+    if (!w->dup || !prev || md_conn(prev) != conn
+        || !ctdp_conn_is_live(conn, x->now)) {
+        return false;
+    }
+    COUNT(x, found);
+    md_set_conn(pkt, conn, dir, state_of(conn, dir));
+    pkt->md.ct_mark = prev->md.ct_mark;
+    pkt->md.ct_label = prev->md.ct_label;
+    if (ctdp_knob(x->ct, CTDP_K_ACCT)) {
+        x->acct_packets++;
+        x->acct_bytes += w->parsed.l3_size;
+    }
+    return true;
+}
+
 /* Last pass: tracks the packet and finishes ct() on it; returns false if
  * it must be dropped.  'prev' is the packet before, if it was kept: a
- * packet of the same flow finds its conn there (checked in full). */
+ * packet of the same flow finds its conn there (checked in full), or
+ * repeats its outcome. */
 static bool
 run_packet(struct exec *x, struct dp_packet *pkt, struct work *w,
            const struct dp_packet *prev)
 {
     struct ctdp_conn *prev_conn = prev ? md_conn(prev) : NULL;
 
+    if (x->steady && repeat_packet(x, pkt, w, prev)) {
+        return finish_packet(x, pkt, w);
+    }
+    exec_settle(x);
     if (w->dup && prev_conn
         && ctdp_conn_status(prev_conn) & CTDP_S_CONFIRMED) {
         w->hint = prev_conn;
@@ -1238,6 +1312,7 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
             prev = NULL;
         }
     }
+    exec_settle(&x);
     exec_flush_stats(&x);
 }
 

@@ -23,6 +23,7 @@ generic_packet(struct ctdp_conn *conn OVS_UNUSED,
 const struct ctdp_l4proto ctdp_l4_generic = {
     .name = "generic",
     .allow_clash = true,
+    .repeatable = true,
     .new_ok = generic_new_ok,
     .packet = generic_packet,
 };

@@ -66,6 +66,7 @@ gre_describe(const struct ctdp_conn *conn, struct ctdp_ct_entry *e)
 const struct ctdp_l4proto ctdp_l4_gre = {
     .name = "gre",
     .allow_clash = true,
+    .repeatable = true,
     .tail_size = sizeof(struct gre_conn),
     .new_ok = gre_new_ok,
     .packet = gre_packet,

@@ -38,6 +38,7 @@ icmp_packet(struct ctdp_conn *conn,
 const struct ctdp_l4proto ctdp_l4_icmp = {
     .name = "icmp",
     .allow_clash = false,
+    .repeatable = true,
     .new_ok = icmp_new_ok,
     .packet = icmp_packet,
 };

@@ -36,6 +36,7 @@ udp_packet(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
 const struct ctdp_l4proto ctdp_l4_udp = {
     .name = "udp",
     .allow_clash = true,
+    .repeatable = true,
     .new_ok = udp_new_ok,
     .packet = udp_packet,
 };

@@ -867,6 +867,84 @@ test_batch_in_order(void)
     tpkt_ct_destroy(ct);
 }
 
+/* Runs ct() 'a' at 'now' on one batch of 'n' packets and checks that it
+ * keeps them all, each with state 'want[i]' and mark 'mark'; frees them. */
+static void
+run_batch(struct ctdp_ct *ct, struct dp_packet **pkts, const int *want,
+          size_t n, const struct ctdp_ct_action *a, uint32_t mark,
+          long long now)
+{
+    struct dp_packet_batch batch;
+
+    dp_packet_batch_init(&batch);
+    for (size_t i = 0; i < n; i++) {
+        dp_packet_batch_add(&batch, pkts[i]);
+    }
+    ctdp_ct_execute(ct, &batch, a, now);
+    CHECK_EQ(dp_packet_batch_size(&batch), n);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_STATE(pkts[i]->md.ct_state, want[i]);
+        CHECK_EQ(pkts[i]->md.ct_mark, mark);
+        tpkt_free(ct, pkts[i]);
+    }
+}
+
+/* Packets of one flow that follow each other in a batch are tracked as
+ * if one by one: a packet whose predecessor changed the conn (the first
+ * reply sets SEEN_REPLY, the next one ASSURED and the stream's timeout)
+ * runs the tracker again, and the counters hold every packet, also of a
+ * run that ends the batch or is broken by another flow. */
+static void
+test_batch_repeats(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct tpkt_ip ab = tpkt_ip(A, B), ba = tpkt_ip(B, A);
+    struct ctdp_ct_action a = tpkt_action(0, true);
+    static const int replies[] = { TRK_EST_RPL, TRK_EST_RPL, TRK_EST_RPL };
+    static const int origs[] = { TRK_EST, TRK_EST, TRK_NEW, TRK_EST,
+                                 TRK_EST };
+    struct dp_packet *pkts[5];
+    struct ctdp_ct_entry e;
+    uint64_t size;
+
+    CHECK_STATE(tpkt_udp_ct(ct, &ab, 1000, 53, 0, true, 0), TRK_NEW);
+    size = entry_of(ct, &ab, UDP, 1000, 53, 0, 0).bytes[CTDP_DIR_ORIG];
+    CHECK(size > 0);
+
+    /* 3 s after the first packet, three replies in one batch. */
+    a.set_mark = true;
+    a.mark = 7;
+    a.mark_mask = UINT32_MAX;
+    for (int i = 0; i < 3; i++) {
+        pkts[i] = tpkt_udp(&ba, 53, 1000, 0);
+    }
+    run_batch(ct, pkts, replies, 3, &a, 7, 3000);
+    e = entry_of(ct, &ab, UDP, 1000, 53, 0, 3000);
+    CHECK(e.status & CTDP_S_SEEN_REPLY);
+    CHECK(e.status & CTDP_S_ASSURED);
+    CHECK_EQ(e.expires, 3000 + 120000);
+    CHECK_EQ(e.packets[CTDP_DIR_REPLY], 3);
+    CHECK_EQ(e.bytes[CTDP_DIR_REPLY], 3 * size);
+
+    /* A run of two, another flow, and a run that ends the batch. */
+    pkts[0] = tpkt_udp(&ab, 1000, 53, 0);
+    pkts[1] = tpkt_udp(&ab, 1000, 53, 0);
+    pkts[2] = tpkt_udp(&ab, 1001, 53, 0);
+    pkts[3] = tpkt_udp(&ab, 1000, 53, 0);
+    pkts[4] = tpkt_udp(&ab, 1000, 53, 0);
+    a.mark = 8;
+    run_batch(ct, pkts, origs, 5, &a, 8, 4000);
+    e = entry_of(ct, &ab, UDP, 1000, 53, 0, 4000);
+    CHECK_EQ(e.expires, 4000 + 120000);
+    CHECK_EQ(e.mark, 8);
+    CHECK_EQ(e.packets[CTDP_DIR_ORIG], 5);
+    CHECK_EQ(e.packets[CTDP_DIR_REPLY], 3);
+    CHECK_EQ(e.bytes[CTDP_DIR_ORIG], 5 * size);
+    CHECK_EQ(stats_of(ct).found, 7);
+    CHECK_EQ(ctdp_ct_n_conns(ct), 2);
+    tpkt_ct_destroy(ct);
+}
+
 const struct ctdp_unit_suite ct_basic_suite = {
     "ct-basic", (const struct ctdp_unit_case[]) {
         { "udp_uncommitted_leaves_nothing",
@@ -904,6 +982,7 @@ const struct ctdp_unit_suite ct_basic_suite = {
         { "ipv6_ext_headers", test_ipv6_ext_headers },
         { "l3_ofs_set", test_l3_ofs_set },
         { "batch_in_order", test_batch_in_order },
+        { "batch_repeats", test_batch_repeats },
         { NULL, NULL },
     },
 };
