@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
+#include "util.h"
 
 /* Writes an IPv4 header with 'ihl' words (options zero) at 'p'. */
 static void
@@ -327,9 +328,20 @@ reference_csum(const uint8_t *p, size_t n)
     return ~sum & 0xffff;
 }
 
+/* RFC 1071's fold of a wide sum, 16 bits at a time. */
+static uint16_t
+reference_fold(uint64_t sum)
+{
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return ~sum & 0xffff;
+}
+
 /* The checksum of every length to 80 bytes at every alignment, whole and
  * in two parts split at an even offset, against the reference; RFC 1071's
- * example; and a header that holds its own checksum sums to 0. */
+ * example; the fold of sums that carry; and a header that holds its own
+ * checksum sums to 0. */
 static void
 test_csum(void)
 {
@@ -359,6 +371,19 @@ test_csum(void)
     }
     CHECK_EQ(ntohs(ctdp_csum(rfc, sizeof rfc)),
              (uint16_t) ~0xddf2);
+
+    /* Sums whose halves carry as they fold, to 32 bits and to 16. */
+    static const uint64_t sums[] = {
+        0, 0xffff, 0x10000, 0xffffffff, 0x100000000ULL, 0x1fffffffeULL,
+        0x8fffffffaULL, 0xffffffff00000001ULL, 0xfffeffff0001ffffULL,
+        UINT64_MAX,
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(sums); i++) {
+        CHECK_EQ((OVS_FORCE uint16_t) ctdp_csum_fold(sums[i]),
+                 reference_fold(sums[i]));
+    }
+    memset(buf, 0xff, sizeof buf);
+    CHECK_EQ(ntohs(ctdp_csum(buf, 80)), reference_csum(buf, 80));
 
     put_ip4(hdr, 5, 20, 0, 7, IPPROTO_UDP);
     hdr[12] = hdr[16] = 10;
