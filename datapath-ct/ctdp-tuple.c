@@ -199,6 +199,7 @@ extract_l4(struct cursor *c, bool inner, struct ctdp_parsed *out,
     uint8_t proto = key->nw_proto;
     size_t need = ctdp_tuple_l4_min_size(proto);
     const uint8_t *l4 = c->p;
+    ovs_be16 sport = 0, dport = 0;
 
     /* An ICMP error need quote only 8 bytes of the L4 header (RFC 792),
      * which hold every identifier the tuple needs. */
@@ -218,8 +219,6 @@ extract_l4(struct cursor *c, bool inner, struct ctdp_parsed *out,
             return CTDP_PARSE_BAD_CHECKSUM;
         }
     }
-    ovs_be16 sport = 0, dport = 0;
-
     if (ctdp_tuple_has_ports(proto)) {
         memcpy(&sport, l4, 2);
         memcpy(&dport, l4 + 2, 2);
