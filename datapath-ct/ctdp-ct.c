@@ -26,10 +26,12 @@
  * apart, lookups among 1M conns ran at 0.61-0.65 of the rate;
  * docs/BENCHMARKS.md).
  *
- * A burst of one flow is read, checked and hashed packet by packet, but
- * looked up once; and when a packet changed nothing in its conn (a UDP
- * stream's packet, say), the next one of its tuple would not either, so it
- * takes the same outcome without the conn's lock (repeat_packet()). */
+ * A burst of one flow is read and checked packet by packet, but hashed,
+ * prefetched for and looked up once: the passes between the first and the
+ * last go over the packets that look up or confirm.  And when a packet
+ * changed nothing in its conn (a UDP stream's packet, say), the next one
+ * of its tuple would not either, so it takes the same outcome without the
+ * conn's lock (repeat_packet()). */
 #include <config.h>
 #include "ctdp-ct-private.h"
 
@@ -73,15 +75,20 @@ struct exec {
 
 #define COUNT(X, NAME) ((X)->stats[CTDP_STAT_##NAME]++)
 
+/* ctdp_ct_execute() lists packets by their index in a byte. */
+BUILD_ASSERT_DECL(NETDEV_MAX_BURST <= UINT8_MAX + 1);
+
 /* One packet's work between the passes. */
 struct work {
     enum work_kind kind;
     struct ctdp_parsed parsed;
-    /* The lookup key: 'parsed.key', not copied (ctdp-tuple.c writes it in
-     * whole words, which the first pass reads back at once), or for
-     * W_RELATED 'quoted'... */
-    const struct ctdp_tuple *key;
-    struct ctdp_tuple inv;      /* ...inverted ('l3' 0: no inverse). */
+    /* The lookup key and its inverse ('l3' 0: none), pointing where they
+     * already are rather than copied: the key at 'parsed.key' (which
+     * ctdp-tuple.c writes in whole words, read back at once here) and its
+     * inverse at 'inv_buf', or both at the packet before's, or for
+     * W_RELATED at 'quoted' and 'parsed.inner'. */
+    const struct ctdp_tuple *key, *inv;
+    struct ctdp_tuple inv_buf;
     struct ctdp_tuple quoted;   /* W_RELATED: the quoted tuple inverted
                                  * ('l3' 0: it has no inverse). */
     uint32_t hash;              /* Of 'key'; W_CACHED: of its conn's original
@@ -772,12 +779,12 @@ lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
     struct ctdp_conn *conn = w->hint;
 
     w->hint = NULL;
-    if (conn && ctdp_conn_matches(conn, w->hint_dir, w->key, &w->inv)
+    if (conn && ctdp_conn_matches(conn, w->hint_dir, w->key, w->inv)
         && ctdp_conn_is_live(conn, x->now)) {
         *dir = w->hint_dir;
         return conn;
     }
-    return ctdp_conn_lookup(x->ct, w->key, &w->inv, w->hash, x->now, dir);
+    return ctdp_conn_lookup(x->ct, w->key, w->inv, w->hash, x->now, dir);
 }
 
 /* Looks up 'w''s tuple and tracks the packet (steps 3 to 5 above). */
@@ -803,7 +810,7 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
             }
         }
         if (!found) {
-            if (!w->inv.l3 || !l4->new_ok(w->key)) {
+            if (!w->inv->l3 || !l4->new_ok(w->key)) {
                 break;
             }
             conn = new_conn(x, w);
@@ -943,7 +950,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
          * quoted packet would have been answered in. */
         w->kind = W_RELATED;
         w->key = &w->quoted;
-        w->inv = w->parsed.inner;
+        w->inv = &w->parsed.inner;
         if (!ctdp_tuple_invert(&w->parsed.inner, &w->quoted)) {
             w->quoted.l3 = 0;
             return;
@@ -981,8 +988,9 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         w->hash = prev->hash;
         return;
     }
-    if (!ctdp_tuple_invert(w->key, &w->inv)) {
-        w->inv.l3 = 0;
+    w->inv = &w->inv_buf;
+    if (!ctdp_tuple_invert(w->key, &w->inv_buf)) {
+        w->inv_buf.l3 = 0;
     }
     w->hash = ctdp_table_hash(&ct->table, w->key);
 }
@@ -1139,9 +1147,7 @@ prefetch_buckets(struct exec *x, const struct work *w)
 {
     struct ctdp_table *t = &x->ct->table;
 
-    if (looks_up(w) || w->has_conn_hash) {
-        ctdp_table_prefetch(t, w->hash);
-    }
+    ctdp_table_prefetch(t, w->hash);
     if (w->has_inv_hash) {
         ctdp_table_prefetch(t, w->inv_hash);
     }
@@ -1160,8 +1166,8 @@ find_hint(struct exec *x, struct work *w)
         return;
     }
     w->hint = ctdp_table_hint(t, w->hash, &w->hint_dir);
-    if (!w->hint && w->kind == W_TRACK && x->a->commit && w->inv.l3) {
-        w->inv_hash = ctdp_table_hash(t, &w->inv);
+    if (!w->hint && w->kind == W_TRACK && x->a->commit && w->inv->l3) {
+        w->inv_hash = ctdp_table_hash(t, w->inv);
         w->has_inv_hash = true;
     }
 }
@@ -1281,24 +1287,31 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
     struct work work[NETDEV_MAX_BURST];
     size_t n = dp_packet_batch_size(batch);
     struct dp_packet *prev = NULL;
+    /* The packets that look up or confirm, which the passes between the
+     * first and the last serve (a burst of one flow has one). */
+    uint8_t todo[NETDEV_MAX_BURST];
+    size_t n_todo = 0;
 
     /* Kept packets are written back from the start of the batch, never
      * past the one read last (as DP_PACKET_BATCH_REFILL_FOR_EACH). */
     dp_packet_batch_refill_init(batch);
     for (size_t i = 0; i < n; i++) {
         prepare(&x, batch->packets[i], &work[i], i ? &work[i - 1] : NULL);
+        if (looks_up(&work[i]) || work[i].has_conn_hash) {
+            todo[n_todo++] = i;
+        }
     }
-    for (size_t i = 0; i < n; i++) {
-        prefetch_buckets(&x, &work[i]);
+    for (size_t k = 0; k < n_todo; k++) {
+        prefetch_buckets(&x, &work[todo[k]]);
     }
-    for (size_t i = 0; i < n; i++) {
-        find_hint(&x, &work[i]);
+    for (size_t k = 0; k < n_todo; k++) {
+        find_hint(&x, &work[todo[k]]);
     }
-    for (size_t i = 0; i < n; i++) {
-        prefetch_hint(&x, &work[i]);
+    for (size_t k = 0; k < n_todo; k++) {
+        prefetch_hint(&x, &work[todo[k]]);
     }
-    for (size_t i = 0; i < n; i++) {
-        prefetch_overflows(&x, &work[i]);
+    for (size_t k = 0; k < n_todo; k++) {
+        prefetch_overflows(&x, &work[todo[k]]);
     }
     for (size_t i = 0; i < n; i++) {
         struct dp_packet *pkt = batch->packets[i];
