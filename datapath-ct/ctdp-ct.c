@@ -84,9 +84,10 @@ struct work {
     struct ctdp_parsed parsed;
     /* The lookup key and its inverse ('l3' 0: none), pointing where they
      * already are rather than copied: the key at 'parsed.key' (which
-     * ctdp-tuple.c writes in whole words, read back at once here) and its
-     * inverse at 'inv_buf', or both at the packet before's, or for
-     * W_RELATED at 'quoted' and 'parsed.inner'. */
+     * ctdp-tuple.c writes in whole words, read back at once here), its
+     * inverse at 'inv_buf' or, for a packet of the same tuple as the one
+     * before, at that one's; for W_RELATED, at 'quoted' and
+     * 'parsed.inner'. */
     const struct ctdp_tuple *key, *inv;
     struct ctdp_tuple inv_buf;
     struct ctdp_tuple quoted;   /* W_RELATED: the quoted tuple inverted
