@@ -433,23 +433,22 @@ ctdp_tuple_invert(const struct ctdp_tuple *t, struct ctdp_tuple *inv)
                                                      * zeros. */
     bool ok = true;
 
-    if ((proto == IPPROTO_ICMP && l3 == CTDP_L3_IPV4)
-        || (proto == IPPROTO_ICMPV6 && l3 == CTDP_L3_IPV6)) {
+    if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+        /* The identifier stays; in its own family, the type becomes its
+         * answer's. */
         uint8_t type = t->icmp.type;
 
-        if (proto == IPPROTO_ICMP) {
-            ok = type < ARRAY_SIZE(icmp4_partner) && icmp4_partner[type];
-            type = ok ? icmp4_partner[type] - 1 : type;
-        } else {
-            type = icmp6_partner(type);
-            ok = type != 0;
-        }
-        /* The identifier stays; the type becomes its answer's. */
-        sport = t->sport;
-        dport = htons(type << 8 | t->icmp.code);
-    } else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
         sport = t->sport;
         dport = t->dport;
+        if (proto == IPPROTO_ICMP && l3 == CTDP_L3_IPV4) {
+            ok = type < ARRAY_SIZE(icmp4_partner) && icmp4_partner[type];
+            type = ok ? icmp4_partner[type] - 1 : type;
+            dport = htons(type << 8 | t->icmp.code);
+        } else if (proto == IPPROTO_ICMPV6 && l3 == CTDP_L3_IPV6) {
+            type = icmp6_partner(type);
+            ok = type != 0;
+            dport = htons(type << 8 | t->icmp.code);
+        }
     }
     out[0] = dst[0];
     out[1] = dst[1];
