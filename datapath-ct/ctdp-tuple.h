@@ -91,6 +91,12 @@ bool ctdp_tuple_find_l3(const struct dp_packet *, size_t *ofs,
                         ovs_be16 *dl_type);
 enum ctdp_parse ctdp_tuple_extract(const struct dp_packet *, uint16_t zone,
                                    bool verify_l4, struct ctdp_parsed *);
+/* ctdp_tuple_extract() without its shortcut for the plain IPv4 packet
+ * (no options, not a fragment, TCP or UDP): the general reader alone, for
+ * the unit test that holds the two to the same results. */
+enum ctdp_parse ctdp_tuple_extract_general(const struct dp_packet *,
+                                           uint16_t zone, bool verify_l4,
+                                           struct ctdp_parsed *);
 bool ctdp_tuple_invert(const struct ctdp_tuple *, struct ctdp_tuple *inv);
 
 /* Compares two tuples as five 64-bit words: inline, because it is the

@@ -5,10 +5,12 @@
 #include <config.h>
 #include "ctdp-ct.h"
 #include "ctdp-pkt.h"
+#include "ctdp-tuple.h"
 #include "ctdp-unit.h"
 
 #include <stdio.h>
 #include <string.h>
+#include "csum.h"
 #include "dp-packet.h"
 #include "packets.h"
 #include "util.h"
@@ -453,6 +455,155 @@ test_icmp_wrong_family(void)
     tpkt_ct_destroy(ct);
 }
 
+/* ---- The plain IPv4 reader against the general one ---------------------
+ *
+ * ctdp_tuple_extract() reads a plain IPv4 TCP or UDP packet by a shortcut
+ * and everything else by the general reader.  Every variant of such
+ * packets below, plain or not after the change, must come out of both
+ * with the same result, key, offsets and lengths. */
+
+/* Counts of compare_readers() over a test. */
+struct reader_counts {
+    unsigned int n, ok, differ;
+};
+
+static bool
+same_parse(enum ctdp_parse ra, const struct ctdp_parsed *a,
+           enum ctdp_parse rb, const struct ctdp_parsed *b)
+{
+    return (ra == rb && !memcmp(&a->key, &b->key, sizeof a->key)
+            && a->l3 == b->l3 && a->l4 == b->l4 && a->l4_size == b->l4_size
+            && a->l3_size == b->l3_size);
+}
+
+/* Reads 'pkt' both ways, with and without the L3 offset set and the NIC's
+ * checksum flags, with and without L4 checksums, and counts. */
+static void
+compare_readers(const struct dp_packet *pkt, struct reader_counts *c)
+{
+    for (int v = 0; v < 8; v++) {
+        struct dp_packet *copy = dp_packet_clone(pkt);
+        struct ctdp_parsed a, b;
+        enum ctdp_parse ra, rb;
+
+        copy->l3_ofs = v & 1 ? TPKT_L3_OFS : UINT16_MAX;
+        if (v & 2) {
+            *dp_packet_ol_flags_ptr(copy) |= DP_PACKET_OL_RX_IP_CKSUM_GOOD
+                                             | DP_PACKET_OL_RX_L4_CKSUM_GOOD;
+        }
+        memset(&a, 0xa5, sizeof a);
+        memset(&b, 0xa5, sizeof b);
+        ra = ctdp_tuple_extract(copy, 7, v & 4, &a);
+        rb = ctdp_tuple_extract_general(copy, 7, v & 4, &b);
+        c->n++;
+        c->ok += ra == CTDP_PARSE_OK;
+        if (!same_parse(ra, &a, rb, &b)) {
+            if (c->differ++ < 5) {
+                printf("# readers differ (%d and %d) on:", ra, rb);
+                for (size_t i = 0; i < MIN(dp_packet_size(copy), 64); i++) {
+                    printf(" %02x", ((uint8_t *) dp_packet_data(copy))[i]);
+                }
+                printf("\n");
+            }
+        }
+        dp_packet_delete(copy);
+    }
+}
+
+/* Sets the IPv4 header checksum of 'pkt' right. */
+static void
+fix_ip_csum(struct dp_packet *pkt)
+{
+    struct ip_header *ip = (void *) ((uint8_t *) dp_packet_data(pkt)
+                                     + TPKT_L3_OFS);
+    size_t ihl = IP_IHL(ip->ip_ihl_ver) * 4;
+
+    if (ihl >= IP_HEADER_LEN && TPKT_L3_OFS + ihl <= dp_packet_size(pkt)) {
+        ip->ip_csum = 0;
+        ip->ip_csum = csum(ip, ihl);
+    }
+}
+
+/* Compares the readers on 'pkt' with byte 'ofs' from the IP header set to
+ * 'value', with the IP header checksum left as it was and set right. */
+static void
+compare_with_byte(const struct dp_packet *pkt, size_t ofs, uint8_t value,
+                  struct reader_counts *c)
+{
+    struct dp_packet *copy = dp_packet_clone(pkt);
+
+    ((uint8_t *) dp_packet_data(copy))[TPKT_L3_OFS + ofs] = value;
+    compare_readers(copy, c);
+    fix_ip_csum(copy);
+    compare_readers(copy, c);
+    dp_packet_delete(copy);
+}
+
+static void
+test_plain_ipv4_reader(void)
+{
+    struct tpkt_ip ab = tpkt_ip(A, B);
+    struct dp_packet *frames[] = {
+        tpkt_udp(&ab, 1000, 53, 0),
+        tpkt_udp(&ab, 1000, 53, 21),
+        tpkt_tcp(&ab, 1000, 80, TCP_SYN),
+        tpkt_tcp_seg(&ab, 1000, 80, TCP_ACK | TCP_PSH, 1, 1, 100,
+                     NULL, 0, 33),
+        tpkt_echo(&ab, false, 3, 1),
+    };
+    struct reader_counts c = { 0, 0, 0 };
+    uint32_t x = 0x2545f491;
+
+    /* UDP without a checksum. */
+    memset((uint8_t *) dp_packet_data(frames[1]) + tpkt_l4_ofs(frames[1])
+           + 6, 0, 2);
+    for (size_t f = 0; f < ARRAY_SIZE(frames); f++) {
+        struct dp_packet *pkt = frames[f];
+        size_t size = dp_packet_size(pkt);
+
+        compare_readers(pkt, &c);
+        /* Every value of the version and IHL, the total length's bytes,
+         * the flags and fragment offset, the protocol, and of the first
+         * 8 bytes of the L4 header (ports, UDP length, TCP sequence). */
+        static const size_t bytes[] = { 0, 2, 3, 6, 7, 9, 20, 21, 22, 23,
+                                         24, 25, 26, 27, 32 };
+        for (size_t i = 0; i < ARRAY_SIZE(bytes); i++) {
+            if (TPKT_L3_OFS + bytes[i] < size) {
+                for (int v = 0; v < 256; v++) {
+                    compare_with_byte(pkt, bytes[i], v, &c);
+                }
+            }
+        }
+        /* Every truncation. */
+        for (size_t n = 0; n < size; n++) {
+            struct dp_packet *copy = dp_packet_clone(pkt);
+
+            tpkt_truncate(copy, n);
+            compare_readers(copy, &c);
+            dp_packet_delete(copy);
+        }
+        /* Random bytes over the first 64 of the frame. */
+        for (int i = 0; i < 3000; i++) {
+            struct dp_packet *copy = dp_packet_clone(pkt);
+            uint8_t *p = dp_packet_data(copy);
+
+            for (int k = 0; k < 2; k++) {
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                p[12 + x % (MIN(size, 64) - 12)] = x >> 24;
+            }
+            if (i & 1) {
+                fix_ip_csum(copy);
+            }
+            compare_readers(copy, &c);
+            dp_packet_delete(copy);
+        }
+        dp_packet_delete(pkt);
+    }
+    printf("# %u reads, %u of them OK\n", c.n, c.ok);
+    CHECK(c.ok > c.n / 8);
+    CHECK_EQ(c.differ, 0);
+}
+
 const struct ctdp_unit_suite ct_malformed_suite = {
     "ct-malformed", (const struct ctdp_unit_case[]) {
         { "truncations", test_truncations },
@@ -466,6 +617,7 @@ const struct ctdp_unit_suite ct_malformed_suite = {
         { "bad_checksums", test_bad_checksums },
         { "random_damage", test_random_damage },
         { "icmp_wrong_family", test_icmp_wrong_family },
+        { "plain_ipv4_reader", test_plain_ipv4_reader },
         { NULL, NULL },
     },
 };
