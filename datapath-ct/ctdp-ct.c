@@ -1133,6 +1133,21 @@ commit_packet(struct exec *x, struct dp_packet *pkt, const struct work *w)
     return commit(x, pkt, hash, w->has_inv_hash ? &w->inv_hash : NULL);
 }
 
+/* Is finish_packet() sure to do nothing for 'pkt'?  So it is for a
+ * confirmed conn that has no NAT binding and no helper, unless this ct()
+ * commits new marks: the common packet, which then skips the call. */
+static bool
+nothing_to_finish(const struct exec *x, const struct dp_packet *pkt)
+{
+    const struct ctdp_conn *conn = md_conn(pkt);
+
+    return (conn
+            && ((ctdp_conn_status(conn)
+                 & (CTDP_S_CONFIRMED | CTDP_S_NAT | CTDP_S_EXT))
+                == CTDP_S_CONFIRMED)
+            && !(x->a->commit && (x->a->set_mark || x->a->set_label)));
+}
+
 /* Does the packet look up the chain of 'w->hash'? */
 static bool
 looks_up(const struct work *w)
@@ -1259,7 +1274,7 @@ run_packet(struct exec *x, struct dp_packet *pkt, struct work *w,
     struct ctdp_conn *prev_conn = prev ? md_conn(prev) : NULL;
 
     if (x->steady && repeat_packet(x, pkt, w, prev)) {
-        return finish_packet(x, pkt, w);
+        return nothing_to_finish(x, pkt) || finish_packet(x, pkt, w);
     }
     exec_settle(x);
     if (w->dup && prev_conn
@@ -1272,7 +1287,7 @@ run_packet(struct exec *x, struct dp_packet *pkt, struct work *w,
     } else if (w->kind == W_RELATED) {
         track_related(x, pkt, w);
     }
-    return finish_packet(x, pkt, w);
+    return nothing_to_finish(x, pkt) || finish_packet(x, pkt, w);
 }
 
 /* Runs ct() with action 'a' on every packet of 'batch' at time 'now'.
