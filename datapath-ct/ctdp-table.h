@@ -112,10 +112,37 @@ ctdp_bucket_link(const struct ctdp_bucket *b)
     return link;
 }
 
-/* The slots of 'b' whose tag is 'tag', as a bit mask. */
+/* The lanes of 'w', four 16-bit tags in memory order, that equal 'tag',
+ * as bits 0-3.  Exact: a lane's bit 15 is clear after the sum only if the
+ * lane is zero, and no lane's sum carries into the next. */
+static inline uint32_t
+ctdp_tag_lanes(uint64_t w, uint16_t tag)
+{
+    const uint64_t low15 = 0x7fff7fff7fff7fffULL;
+    uint64_t x = w ^ (tag * 0x0001000100010001ULL);
+    uint64_t zero = ~(((x & low15) + low15) | x | low15) >> 15;
+
+    return (zero | zero >> 15 | zero >> 30 | zero >> 45) & 0xf;
+}
+
+/* The slots of 'b' whose tag is 'tag', as a bit mask: the ten tags read
+ * as three words (the last holds two tags and the link) and compared
+ * four at a time, rather than one by one. */
 static inline uint32_t
 ctdp_bucket_match(const struct ctdp_bucket *b, uint16_t tag)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    typedef uint64_t __attribute__((may_alias)) word;
+    const word *w = (const word *) &b->tag[0];
+
+    BUILD_ASSERT(CTDP_BUCKET_SLOTS == 10);
+    BUILD_ASSERT(offsetof(struct ctdp_bucket, tag) % 8 == 0);
+    return (ctdp_tag_lanes(__atomic_load_n(&w[0], __ATOMIC_RELAXED), tag)
+            | ctdp_tag_lanes(__atomic_load_n(&w[1], __ATOMIC_RELAXED),
+                             tag) << 4
+            | (ctdp_tag_lanes(__atomic_load_n(&w[2], __ATOMIC_RELAXED),
+                              tag) & 3) << 8);
+#else
     uint32_t m = 0;
 
     for (int i = 0; i < CTDP_BUCKET_SLOTS; i++) {
@@ -125,6 +152,7 @@ ctdp_bucket_match(const struct ctdp_bucket *b, uint16_t tag)
         m |= (uint32_t) (t == tag) << i;
     }
     return m;
+#endif
 }
 
 static inline uint32_t

@@ -13,6 +13,7 @@
 #include "ctdp-unit.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -469,10 +470,57 @@ test_table_backer_forget(void)
     unmap_fresh(p, N * size);
 }
 
+/* ctdp_bucket_match() against the slot-by-slot compare, on buckets whose
+ * tags are drawn from a few values (so that some match, and tags that
+ * differ only in a lane's top bit, or are 0 or all ones, meet), with
+ * link words of every kind after the tags.  A word-wise compare that
+ * lets a lane's borrow or carry spill into the next, or reads lanes in
+ * the wrong order, fails here. */
+static void
+test_table_bucket_match(void)
+{
+    static const uint16_t values[] = {
+        0, 1, 0x7fff, 0x8000, 0x8001, 0xffff, 0xfffe, 0x1234,
+    };
+    uint32_t x = 0x6d2b79f5;
+    int n_matched = 0;
+
+    for (int round = 0; round < 200000; round++) {
+        struct ctdp_bucket b;
+        uint16_t tag;
+        uint32_t want = 0, link;
+
+        memset(&b, 0, sizeof b);
+        for (int i = 0; i < CTDP_BUCKET_SLOTS; i++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            atomic_init(&b.tag[i], values[x % ARRAY_SIZE(values)]);
+        }
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        tag = values[x % ARRAY_SIZE(values)];
+        link = (x & 1) ? x : ((uint32_t) tag << 16 | tag);
+        atomic_init(&b.link, link);
+        for (int i = 0; i < CTDP_BUCKET_SLOTS; i++) {
+            uint16_t t;
+
+            atomic_read_relaxed(&b.tag[i], &t);
+            want |= (uint32_t) (t == tag) << i;
+        }
+        n_matched += want != 0;
+        if (ctdp_bucket_match(&b, tag) != want) {
+            printf("# tag %#x: %#x, want %#x\n", tag,
+                   ctdp_bucket_match(&b, tag), want);
+            CHECK(!"bucket match");
+            break;
+        }
+    }
+    CHECK(n_matched > 1000);
+}
+
 const struct ctdp_unit_suite ct_table_suite = {
     "ct-table", (const struct ctdp_unit_case[]) {
         { "backer_backs", test_table_backer_backs },
         { "backer_forget", test_table_backer_forget },
+        { "bucket_match", test_table_bucket_match },
         { "growth_array_ahead", test_table_growth_array_ahead },
         { "growth_in_steps", test_table_growth_in_steps },
         { "growth_keeps_retired_array",
