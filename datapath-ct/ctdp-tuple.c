@@ -363,6 +363,15 @@ find_l3(const struct dp_packet *pkt, size_t *ofs, ovs_be16 *dl_type)
     return true;
 }
 
+/* find_l3() for defragmentation and the offload flags; the extractor
+ * has it inline. */
+bool
+ctdp_tuple_find_l3(const struct dp_packet *pkt, size_t *ofs,
+                   ovs_be16 *dl_type)
+{
+    return find_l3(pkt, ofs, dl_type);
+}
+
 /* The common packet in one piece: an outer IPv4 header without options,
  * not a fragment, and a whole TCP or UDP header after it, at 'c'.  Fills
  * 'out' and '*r' as extract_l3() would and returns true; for any other
@@ -417,13 +426,6 @@ extract_plain_ipv4(const struct cursor *c, struct ctdp_parsed *out,
         *r = CTDP_PARSE_OK;
     }
     return true;
-}
-
-bool
-ctdp_tuple_find_l3(const struct dp_packet *pkt, size_t *ofs,
-                   ovs_be16 *dl_type)
-{
-    return find_l3(pkt, ofs, dl_type);
 }
 
 /* ctdp_tuple_extract(), with or without the shortcut for the plain IPv4
