@@ -20,6 +20,7 @@
  * 16-bit word of the whole.  The accumulator cannot overflow under
  * 2^32 words, far beyond any packet. */
 
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -51,6 +52,22 @@ ctdp_csum_add(uint64_t sum, const void *p_, size_t n)
         sum += w16;
     }
     return sum;
+}
+
+/* Adds the pseudo-header that TCP, UDP and ICMPv6 checksums cover: the
+ * addresses 'src' and 'dst' ('alen' bytes each: 4 for IPv4, 16 for IPv6),
+ * the L4 length 'len' and the protocol 'proto'.  IPv4's 16-bit length and
+ * zero-padded protocol (RFC 793) and IPv6's 32-bit length and next header
+ * (RFC 8200, 8.1) both sum as the two 32-bit words added here. */
+static inline uint64_t
+ctdp_csum_pseudo(uint64_t sum, const void *src, const void *dst, size_t alen,
+                 uint32_t len, uint8_t proto)
+{
+    ovs_be32 len_proto[2] = { htonl(len), htonl(proto) };
+
+    sum = ctdp_csum_add(sum, src, alen);
+    sum = ctdp_csum_add(sum, dst, alen);
+    return ctdp_csum_add(sum, len_proto, sizeof len_proto);
 }
 
 /* The checksum of what 'sum' added: its ones' complement sum, folded to

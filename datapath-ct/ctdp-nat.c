@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <string.h>
 #include "csum.h"
+#include "ctdp-csum.h"
 #include "dp-packet.h"
 #include "openvswitch/vlog.h"
 #include "packets.h"
@@ -624,21 +625,31 @@ rewrite(const struct headers *h, const struct ctdp_tuple *old,
     }
 }
 
+/* The checksum of the 'l4_size' bytes at 'l4' of protocol 'proto' with
+ * the pseudo-header of the IPv4 or IPv6 ('v6') header at 'l3', computed
+ * afresh (the checksum field must be 0 meanwhile). */
+static ovs_be16
+l4_csum_afresh(const uint8_t *l3, bool v6, uint8_t proto, const uint8_t *l4,
+               size_t l4_size)
+{
+    uint64_t sum = ctdp_csum_pseudo(0, l3 + (v6 ? 8 : 12), l3 + (v6 ? 24 : 16),
+                                    v6 ? 16 : 4, l4_size, proto);
+
+    return ctdp_csum_fold(ctdp_csum_add(sum, l4, l4_size));
+}
+
 /* Recomputes an ICMP or ICMPv6 error's checksum, after its quote
  * changed, as the kernel does for errors. */
 static void
 icmp_error_csum(const struct headers *h)
 {
-    ovs_be16 *csum = (ovs_be16 *) (h->l4 + 2);
-    uint32_t partial = 0;
+    ovs_be16 zero = 0, c;
 
-    *csum = 0;
-    if (h->l3_kind == CTDP_L3_IPV6) {
-        *csum = packet_csum_upperlayer6((void *) h->l3, h->l4,
-                                        IPPROTO_ICMPV6, h->l4_size);
-    } else {
-        *csum = csum_finish(csum_continue(partial, h->l4, h->l4_size));
-    }
+    memcpy(h->l4 + 2, &zero, 2);
+    c = (h->l3_kind == CTDP_L3_IPV6
+         ? l4_csum_afresh(h->l3, true, IPPROTO_ICMPV6, h->l4, h->l4_size)
+         : ctdp_csum(h->l4, h->l4_size));
+    memcpy(h->l4 + 2, &c, 2);
 }
 
 /* The ct_state bits a packet in direction 'dir' of 'conn' gets from its
@@ -765,21 +776,18 @@ ctdp_nat_mangle_tcp(struct dp_packet *pkt, const struct ctdp_parsed *parsed,
 
         ip->ip_tot_len = htons(new_l3_size);
         ip->ip_csum = 0;
-        ip->ip_csum = csum(ip, IP_IHL(ip->ip_ihl_ver) * 4);
-        memcpy(l4 + 16, &zero, 2);
-        c = csum_finish(csum_continue(packet_csum_pseudoheader(ip), l4,
-                                      l4_size));
-        memcpy(l4 + 16, &c, 2);
+        ip->ip_csum = ctdp_csum(ip, IP_IHL(ip->ip_ihl_ver) * 4);
     } else {
         struct ovs_16aligned_ip6_hdr *ip6 = (void *) l3;
 
         ip6->ip6_ctlun.ip6_un1.ip6_un1_plen = htons(l4_ofs - l3_ofs
                                                     - IPV6_HEADER_LEN
                                                     + l4_size);
-        memcpy(l4 + 16, &zero, 2);
-        c = packet_csum_upperlayer6(ip6, l4, IPPROTO_TCP, l4_size);
-        memcpy(l4 + 16, &c, 2);
     }
+    memcpy(l4 + 16, &zero, 2);
+    c = l4_csum_afresh(l3, parsed->key.l3 == CTDP_L3_IPV6, IPPROTO_TCP, l4,
+                       l4_size);
+    memcpy(l4 + 16, &c, 2);
     return true;
 }
 

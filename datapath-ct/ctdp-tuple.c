@@ -136,7 +136,6 @@ l4_checksum_ok(const struct ctdp_tuple *key, const uint8_t *l4, size_t size)
 {
     uint8_t proto = key->nw_proto;
     uint64_t sum = 0;
-    ovs_be32 len_proto[2];
 
     if (proto == IPPROTO_SCTP) {
         ovs_be32 crc;
@@ -156,13 +155,8 @@ l4_checksum_ok(const struct ctdp_tuple *key, const uint8_t *l4, size_t size)
         return true;
     }
     if (proto != IPPROTO_ICMP) {
-        size_t alen = key->l3 == CTDP_L3_IPV4 ? 4 : 16;
-
-        sum = ctdp_csum_add(sum, &key->src, alen);
-        sum = ctdp_csum_add(sum, &key->dst, alen);
-        len_proto[0] = htonl(size);
-        len_proto[1] = htonl(proto);
-        sum = ctdp_csum_add(sum, len_proto, sizeof len_proto);
+        sum = ctdp_csum_pseudo(sum, &key->src, &key->dst,
+                               key->l3 == CTDP_L3_IPV4 ? 4 : 16, size, proto);
     }
     return !ctdp_csum_fold(ctdp_csum_add(sum, l4, size));
 }

@@ -1530,6 +1530,50 @@ test_dump_flush_reply(void)
     tpkt_ct_destroy(ct);
 }
 
+/* ---- FTP payload rewrites --------------------------------------------- */
+
+/* ctdp_nat_mangle_tcp() on a segment of 'ip''s family, with Ethernet
+ * padding after it: the text replaces the bytes, the padding goes, and
+ * the IP length and every checksum are right (summed from scratch by
+ * csums_ok(), not by the tracker's code), for text longer, shorter and as
+ * long as what it replaces. */
+static void
+mangle_family(const struct tpkt_ip *ip)
+{
+    static const char *const texts[] = {
+        "227 Entering Passive Mode (10,0,0,9,4,1).", "x", "abcde",
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+        struct dp_packet *pkt = tpkt_tcp_seg(ip, 21, 1000, TCP_ACK | TCP_PSH,
+                                             7, 9, 100, NULL, 0, 31);
+        size_t len = strlen(texts[i]), l4_ofs = tpkt_l4_ofs(pkt);
+        struct ctdp_parsed p;
+        const uint8_t *data;
+
+        tpkt_pad(pkt, 9);
+        CHECK_EQ(ctdp_tuple_extract(pkt, 0, true, &p), CTDP_PARSE_OK);
+        CHECK(ctdp_nat_mangle_tcp(pkt, &p, 3, 5, texts[i], len));
+        data = dp_packet_data(pkt);
+        CHECK_EQ(dp_packet_size(pkt), l4_ofs + TCP_HEADER_LEN + 31 - 5 + len);
+        CHECK(!memcmp(data + l4_ofs + TCP_HEADER_LEN + 3, texts[i], len));
+        CHECK_EQ(data[l4_ofs + TCP_HEADER_LEN + 2], 0xc3);
+        CHECK_EQ(data[l4_ofs + TCP_HEADER_LEN + 3 + len], 0xc3);
+        CHECK_CSUMS(pkt);
+        CHECK_EQ(ctdp_tuple_extract(pkt, 0, true, &p), CTDP_PARSE_OK);
+        dp_packet_delete(pkt);
+    }
+}
+
+static void
+test_ftp_mangle(void)
+{
+    struct tpkt_ip v4 = tpkt_ip(S, H1), v6 = tpkt_ip(S6, H6);
+
+    mangle_family(&v4);
+    mangle_family(&v6);
+}
+
 const struct ctdp_unit_suite ct_nat_suite = {
     "ct-nat", (const struct ctdp_unit_case[]) {
         { "snat-keeps-free-port", test_snat_keeps_free_port },
@@ -1557,6 +1601,7 @@ const struct ctdp_unit_suite ct_nat_suite = {
         { "clash-threads-unique", test_clash_threads_unique },
         { "clash-threads-in-range", test_clash_threads_in_range },
         { "dump-flush-reply", test_dump_flush_reply },
+        { "ftp-mangle", test_ftp_mangle },
         { NULL, NULL },
     },
 };
