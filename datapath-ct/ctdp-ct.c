@@ -1263,19 +1263,15 @@ repeat_packet(struct exec *x, struct dp_packet *pkt, const struct work *w,
     return true;
 }
 
-/* Last pass: tracks the packet and finishes ct() on it; returns false if
- * it must be dropped.  'prev' is the packet before, if it was kept: a
- * packet of the same flow finds its conn there (checked in full), or
- * repeats its outcome. */
-static bool
-run_packet(struct exec *x, struct dp_packet *pkt, struct work *w,
-           const struct dp_packet *prev)
+/* Tracks a packet that is not a repeat: ends the run of repeats before
+ * it; a packet of the same flow as 'prev' finds its conn there (checked
+ * in full). */
+static void
+track_packet(struct exec *x, struct dp_packet *pkt, struct work *w,
+             const struct dp_packet *prev)
 {
     struct ctdp_conn *prev_conn = prev ? md_conn(prev) : NULL;
 
-    if (x->steady && repeat_packet(x, pkt, w, prev)) {
-        return nothing_to_finish(x, pkt) || finish_packet(x, pkt, w);
-    }
     exec_settle(x);
     if (w->dup && prev_conn
         && ctdp_conn_status(prev_conn) & CTDP_S_CONFIRMED) {
@@ -1286,6 +1282,18 @@ run_packet(struct exec *x, struct dp_packet *pkt, struct work *w,
         track(x, pkt, w);
     } else if (w->kind == W_RELATED) {
         track_related(x, pkt, w);
+    }
+}
+
+/* Last pass: tracks the packet, or repeats the outcome of 'prev' (the
+ * packet before, if it was kept), and finishes ct() on it; returns false
+ * if it must be dropped. */
+static bool
+run_packet(struct exec *x, struct dp_packet *pkt, struct work *w,
+           const struct dp_packet *prev)
+{
+    if (!x->steady || !repeat_packet(x, pkt, w, prev)) {
+        track_packet(x, pkt, w, prev);
     }
     return nothing_to_finish(x, pkt) || finish_packet(x, pkt, w);
 }

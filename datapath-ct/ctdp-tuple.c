@@ -161,6 +161,22 @@ l4_checksum_ok(const struct ctdp_tuple *key, const uint8_t *l4, size_t size)
     return !ctdp_csum_fold(ctdp_csum_add(sum, l4, size));
 }
 
+/* The outer L4 header's checks, in the kernel's order: its own length
+ * rules, then (with 'csum') its checksum.  'key' has the addresses and
+ * protocol; 'size' is the L3 payload length. */
+static enum ctdp_parse
+check_outer_l4(const struct ctdp_tuple *key, const uint8_t *l4, size_t size,
+               bool csum)
+{
+    if (!l4_lengths_ok(key->nw_proto, l4, size)) {
+        return CTDP_PARSE_MALFORMED;
+    }
+    if (csum && !l4_checksum_ok(key, l4, size)) {
+        return CTDP_PARSE_BAD_CHECKSUM;
+    }
+    return CTDP_PARSE_OK;
+}
+
 /* GRE's keys (the kernel's gre_pkt_to_tuple()): version 1 (PPTP) is
  * tracked by call id, the destination key; its source key would come from
  * the PPTP helper's keymap, which ctdp does not have, so it is 0.  Other
@@ -204,13 +220,12 @@ extract_l4(struct cursor *c, bool inner, struct ctdp_parsed *out,
         out->inner_l4 = l4;
         out->inner_l4_size = c->size;
     } else {
+        enum ctdp_parse r = check_outer_l4(key, l4, c->size, c->csum_l4);
+
         out->l4 = l4;
         out->l4_size = c->size;
-        if (!l4_lengths_ok(proto, l4, c->size)) {
-            return CTDP_PARSE_MALFORMED;
-        }
-        if (c->csum_l4 && !l4_checksum_ok(key, l4, c->size)) {
-            return CTDP_PARSE_BAD_CHECKSUM;
+        if (r != CTDP_PARSE_OK) {
+            return r;
         }
     }
     if (ctdp_tuple_has_ports(proto)) {
@@ -403,21 +418,15 @@ extract_plain_ipv4(const struct cursor *c, struct ctdp_parsed *out,
     out->l3_size = tot_len;
     out->l4 = l4;
     out->l4_size = l4_size;
-    addr_set4(&key->src, get_16aligned_be32(&ip->ip_src));
-    addr_set4(&key->dst, get_16aligned_be32(&ip->ip_dst));
+    extract_addrs(ip, 4, key);
     key->nw_proto = proto;
-    key->l3 = CTDP_L3_IPV4;
-    if (!l4_lengths_ok(proto, l4, l4_size)) {
-        *r = CTDP_PARSE_MALFORMED;
-    } else if (c->csum_l4 && !l4_checksum_ok(key, l4, l4_size)) {
-        *r = CTDP_PARSE_BAD_CHECKSUM;
-    } else {
+    *r = check_outer_l4(key, l4, l4_size, c->csum_l4);
+    if (*r == CTDP_PARSE_OK) {
         ovs_be16 ports[2];
 
         memcpy(ports, l4, sizeof ports);
         key_set_tail(key, ports[0], ports[1], key->zone, proto,
                      CTDP_L3_IPV4);
-        *r = CTDP_PARSE_OK;
     }
     return true;
 }
