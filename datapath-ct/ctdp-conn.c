@@ -95,7 +95,7 @@ ctdp_conn_lock(struct ctdp_conn *conn)
     while (__atomic_exchange_n(lock, locked, __ATOMIC_ACQUIRE)
            & CTDP_CONN_LOCKED) {
         while (__atomic_load_n(lock, __ATOMIC_RELAXED) & CTDP_CONN_LOCKED) {
-            __builtin_ia32_pause();
+            ctdp_spin_pause();
         }
     }
 }

@@ -390,7 +390,7 @@ BUILD_ASSERT_DECL((CTDP_ZONE_LANES - 1) << CTDP_CONN_LANE_SHIFT
 
 struct ctdp_zone_lane {
     PADDED_MEMBERS(CACHE_LINE_SIZE,
-        struct ovs_spin lock;
+        struct ctdp_spin lock;
         /* Written under 'lock' (clang's guarded_by cannot name a sibling
          * member in C: OVS_GUARDED, as Open vSwitch's own structs). */
         ATOMIC(struct ctdp_conn *) head OVS_GUARDED;
@@ -492,7 +492,7 @@ struct ctdp_ct {
      * nf_nat_bysource: a new conn from a source that has a mapping gets
      * the same one (ctdp-nat.c).  Taken under the bucket locks by confirm
      * and removal: a leaf. */
-    struct ovs_spin nat_lock;
+    struct ctdp_spin nat_lock;
     struct hmap nat_by_src OVS_GUARDED;
 
     /* Expectations: a few, on the slow path; the packet path looks only

@@ -1382,7 +1382,7 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
     atomic_init(&ct->n_listeners, 0);
     ovs_mutex_init(&ct->sweep_mutex);
     ovs_mutex_init(&ct->listeners_mutex);
-    ovs_spin_init(&ct->nat_lock);
+    ctdp_spin_init(&ct->nat_lock);
     hmap_init(&ct->nat_by_src);
     ovs_mutex_init(&ct->expect_mutex);
     hmap_init(&ct->expects);

@@ -164,7 +164,7 @@ ctdp_nat_confirmed(struct ctdp_ct *ct, struct ctdp_conn *conn)
         uint32_t hash = src_hash(ct, &conn->key);
         struct src_group *g;
 
-        ovs_spin_lock(&ct->nat_lock);
+        ctdp_spin_lock(&ct->nat_lock);
         g = find_group(ct, &conn->key, hash);
         if (!g) {
             g = xmalloc(sizeof *g);
@@ -174,7 +174,7 @@ ctdp_nat_confirmed(struct ctdp_ct *ct, struct ctdp_conn *conn)
         }
         ovs_list_push_back(&g->conns, &ext->by_src);
         ext->by_src_group = g;
-        ovs_spin_unlock(&ct->nat_lock);
+        ctdp_spin_unlock(&ct->nat_lock);
     }
 }
 
@@ -186,13 +186,13 @@ ctdp_nat_removed(struct ctdp_ct *ct, struct ctdp_conn *conn)
         struct ctdp_conn_ext *ext = ctdp_conn_ext(conn);
         struct src_group *g = ext->by_src_group;
 
-        ovs_spin_lock(&ct->nat_lock);
+        ctdp_spin_lock(&ct->nat_lock);
         ovs_list_remove(&ext->by_src);
         if (ovs_list_is_empty(&g->conns)) {
             hmap_remove(&ct->nat_by_src, &g->node);
             free(g);
         }
-        ovs_spin_unlock(&ct->nat_lock);
+        ctdp_spin_unlock(&ct->nat_lock);
     }
 }
 
@@ -202,9 +202,9 @@ ctdp_nat_n_sources(struct ctdp_ct *ct)
 {
     size_t n;
 
-    ovs_spin_lock(&ct->nat_lock);
+    ctdp_spin_lock(&ct->nat_lock);
     n = hmap_count(&ct->nat_by_src);
-    ovs_spin_unlock(&ct->nat_lock);
+    ctdp_spin_unlock(&ct->nat_lock);
     return n;
 }
 
@@ -217,7 +217,6 @@ ctdp_nat_destroy(struct ctdp_ct *ct)
         free(g);
     }
     hmap_destroy(&ct->nat_by_src);
-    ovs_spin_destroy(&ct->nat_lock);
 }
 
 /* Sets the source of 't' to the mapping that a live conn from the same
@@ -231,7 +230,7 @@ find_src_mapping(struct ctdp_ct *ct, const struct ctdp_conn *conn,
     struct src_group *g;
     bool found = false;
 
-    ovs_spin_lock(&ct->nat_lock);
+    ctdp_spin_lock(&ct->nat_lock);
     g = find_group(ct, &conn->key, src_hash(ct, &conn->key));
     if (g) {
         struct ctdp_conn_ext *ext;
@@ -248,7 +247,7 @@ find_src_mapping(struct ctdp_ct *ct, const struct ctdp_conn *conn,
             }
         }
     }
-    ovs_spin_unlock(&ct->nat_lock);
+    ctdp_spin_unlock(&ct->nat_lock);
     return found;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "ctdp-backer.h"
+#include "ctdp-spin.h"
 #include "ovs-rcu.h"
 #include "ovs-thread.h"
 #include "util.h"
@@ -50,7 +51,7 @@ struct class_cache {
 };
 
 struct pool_shard {
-    struct ovs_spin lock;
+    struct ctdp_spin lock;
     int64_t in_use;                     /* Bytes allocated less freed here. */
     struct class_cache c[N_CLASSES];
 } __attribute__((aligned(64)));
@@ -84,7 +85,7 @@ ctdp_pool_create(void)
 
     ovs_mutex_init(&pool->mutex);
     for (size_t i = 0; i < N_SHARDS; i++) {
-        ovs_spin_init(&pool->shards[i].lock);
+        ctdp_spin_init(&pool->shards[i].lock);
     }
     return pool;
 }
@@ -110,9 +111,6 @@ pool_release(struct ctdp_pool *pool)
         free(pool->spare[i].refs);
     }
     free(pool->free_chunks);
-    for (size_t i = 0; i < N_SHARDS; i++) {
-        ovs_spin_destroy(&pool->shards[i].lock);
-    }
     ovs_mutex_destroy(&pool->mutex);
     free_cacheline(pool);
 }
@@ -426,7 +424,7 @@ ctdp_pool_alloc(struct ctdp_pool *pool, size_t size)
     uint32_t ref;
 
     ovs_assert(units > 0 && units < N_CLASSES);
-    ovs_spin_lock(&shard->lock);
+    ctdp_spin_lock(&shard->lock);
     /* Freed objects first, this shard's then other threads', before a
      * chunk's fresh memory: memory that is freed (conns that expired, the
      * overflow buckets of an array that growth retired) is resident, and
@@ -453,7 +451,7 @@ ctdp_pool_alloc(struct ctdp_pool *pool, size_t size)
         OVS_PREFETCH_WRITE(next);
         OVS_PREFETCH_WRITE(next + units * UNIT - 1);
     }
-    ovs_spin_unlock(&shard->lock);
+    ctdp_spin_unlock(&shard->lock);
     UNPOISON(ctdp_pool_ptr(&pool->region, ref), units * UNIT);
     return ctdp_pool_ptr(&pool->region, ref);
 }
@@ -469,13 +467,13 @@ ctdp_pool_free(void *p)
     struct class_cache *cc = &shard->c[h->units];
 
     POISON(p, h->units * UNIT);
-    ovs_spin_lock(&shard->lock);
+    ctdp_spin_lock(&shard->lock);
     if (cc->n == CACHE_MAX) {
         give_spare(pool, cc, h->units);
     }
     cc->refs[cc->n++] = ctdp_pool_ref(p);
     shard->in_use -= h->units * UNIT;
-    ovs_spin_unlock(&shard->lock);
+    ctdp_spin_unlock(&shard->lock);
 }
 
 /* Bytes of objects allocated and not freed; sets '*mapped' to the bytes of
@@ -486,9 +484,9 @@ ctdp_pool_in_use(struct ctdp_pool *pool, uint64_t *mapped)
     int64_t sum = 0;
 
     for (size_t i = 0; i < N_SHARDS; i++) {
-        ovs_spin_lock(&pool->shards[i].lock);
+        ctdp_spin_lock(&pool->shards[i].lock);
         sum += pool->shards[i].in_use;
-        ovs_spin_unlock(&pool->shards[i].lock);
+        ctdp_spin_unlock(&pool->shards[i].lock);
     }
     ovs_mutex_lock(&pool->mutex);
     *mapped = (uint64_t) pool->n_chunks << CTDP_POOL_CHUNK_SHIFT;

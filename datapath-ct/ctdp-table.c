@@ -92,7 +92,7 @@ ctdp_table_init(struct ctdp_table *t, uint32_t n, uint32_t max_chain,
     t->region = ctdp_pool_region(pool);
     ovsrcu_init(&t->buckets, buckets_alloc(t, n));
     for (size_t i = 0; i < CTDP_N_LOCKS; i++) {
-        ovs_spin_init(&t->locks[i]);
+        ctdp_spin_init(&t->locks[i]);
     }
     ovs_mutex_init(&t->resize_mutex);
     t->max_chain = max_chain;
@@ -113,9 +113,6 @@ ctdp_table_destroy(struct ctdp_table *t)
         buckets_free(ctdp_buckets_next(bs));
     }
     buckets_free(bs);
-    for (size_t i = 0; i < CTDP_N_LOCKS; i++) {
-        ovs_spin_destroy(&t->locks[i]);
-    }
     ovs_mutex_destroy(&t->resize_mutex);
 }
 
@@ -204,9 +201,9 @@ ctdp_table_lock_pair(struct ctdp_table *t, uint32_t h1, uint32_t h2)
 {
     uint32_t a = h1 & (CTDP_N_LOCKS - 1), b = h2 & (CTDP_N_LOCKS - 1);
 
-    ovs_spin_lock(&t->locks[MIN(a, b)]);
+    ctdp_spin_lock(&t->locks[MIN(a, b)]);
     if (a != b) {
-        ovs_spin_lock(&t->locks[MAX(a, b)]);
+        ctdp_spin_lock(&t->locks[MAX(a, b)]);
     }
 }
 
@@ -217,9 +214,9 @@ ctdp_table_unlock_pair(struct ctdp_table *t, uint32_t h1, uint32_t h2)
     uint32_t a = h1 & (CTDP_N_LOCKS - 1), b = h2 & (CTDP_N_LOCKS - 1);
 
     if (a != b) {
-        ovs_spin_unlock(&t->locks[MAX(a, b)]);
+        ctdp_spin_unlock(&t->locks[MAX(a, b)]);
     }
-    ovs_spin_unlock(&t->locks[MIN(a, b)]);
+    ctdp_spin_unlock(&t->locks[MIN(a, b)]);
 }
 
 /* Puts entry 'e' with 'tag' in the first free slot of the chain that
@@ -341,7 +338,7 @@ move_bucket(struct ctdp_table *t, struct ctdp_buckets *old, uint32_t i)
     int k = log_2_floor(old->mask + 1);
     uint32_t link;
 
-    ovs_spin_lock(&t->locks[i & (CTDP_N_LOCKS - 1)]);
+    ctdp_spin_lock(&t->locks[i & (CTDP_N_LOCKS - 1)]);
     for (const struct ctdp_bucket *src = b; ; ) {
         for (int s = 0; s < CTDP_BUCKET_SLOTS; s++) {
             uint32_t e;
@@ -365,7 +362,7 @@ move_bucket(struct ctdp_table *t, struct ctdp_buckets *old, uint32_t i)
     atomic_read_relaxed(&b->link, &link);
     atomic_store_explicit(&b->link, link | CTDP_BUCKET_MOVED,
                           memory_order_release);
-    ovs_spin_unlock(&t->locks[i & (CTDP_N_LOCKS - 1)]);
+    ctdp_spin_unlock(&t->locks[i & (CTDP_N_LOCKS - 1)]);
 }
 
 /* Frees an array whose buckets all moved, with its overflow buckets (the

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include "ctdp-pool.h"
 #include "ctdp-siphash.h"
+#include "ctdp-spin.h"
 #include "ctdp-tuple.h"
 #include "ovs-atomic.h"
 #include "ovs-rcu.h"
@@ -73,7 +74,7 @@ struct ctdp_table {
     OVSRCU_TYPE(struct ctdp_buckets *) buckets;
     const struct ctdp_pool_region *region;
     struct ctdp_pool *pool;
-    struct ovs_spin locks[CTDP_N_LOCKS];
+    struct ctdp_spin locks[CTDP_N_LOCKS];
     struct ovs_mutex resize_mutex;  /* Starting a growth. */
     uint32_t max_chain;             /* 0: random per confirm. */
     struct ctdp_siphash_key hash_key;

@@ -30,7 +30,7 @@ ctdp_zone_get(struct ctdp_ct *ct, uint16_t id)
     for (size_t i = 0; i < CTDP_ZONE_LANES; i++) {
         struct ctdp_zone_lane *lane = &zone->lanes[i];
 
-        ovs_spin_init(&lane->lock);
+        ctdp_spin_init(&lane->lock);
         atomic_init(&lane->head, NULL);
         atomic_init(&lane->count, 0);
     }
@@ -166,7 +166,7 @@ ctdp_zone_push(struct ctdp_zone *zone, struct ctdp_conn *conn)
     struct ctdp_conn *head;
     uint32_t ref = ctdp_pool_ref(conn);
 
-    ovs_spin_lock(&lane->lock);
+    ctdp_spin_lock(&lane->lock);
     atomic_read_relaxed(&lane->head, &head);
     atomic_init(&conn->zone_next, head ? ctdp_pool_ref(head) : 0);
     conn->zone_prev = 0;
@@ -175,7 +175,7 @@ ctdp_zone_push(struct ctdp_zone *zone, struct ctdp_conn *conn)
     }
     /* Pairs with the acquire in ctdp_zone_first(). */
     atomic_store_explicit(&lane->head, conn, memory_order_release);
-    ovs_spin_unlock(&lane->lock);
+    ctdp_spin_unlock(&lane->lock);
 }
 
 /* Takes 'conn' off its zone's list, if it is on it.  It keeps its
@@ -188,7 +188,7 @@ ctdp_zone_unlink(const struct ctdp_ct *ct, struct ctdp_zone *zone,
     struct ctdp_conn *prev, *next;
     uint32_t next_ref;
 
-    ovs_spin_lock(&lane->lock);
+    ctdp_spin_lock(&lane->lock);
     if (conn->zone_prev != CTDP_ZONE_OFF) {
         prev = conn_of(ct, conn->zone_prev);
         if (lane->sweep_cursor == conn) {
@@ -209,7 +209,7 @@ ctdp_zone_unlink(const struct ctdp_ct *ct, struct ctdp_zone *zone,
         }
         conn->zone_prev = CTDP_ZONE_OFF;
     }
-    ovs_spin_unlock(&lane->lock);
+    ctdp_spin_unlock(&lane->lock);
 }
 
 /* Walking a lane's list without its lock, inside an RCU read section:
@@ -240,9 +240,9 @@ ctdp_zone_cursor(struct ctdp_zone_lane *lane)
 {
     struct ctdp_conn *cursor;
 
-    ovs_spin_lock(&lane->lock);
+    ctdp_spin_lock(&lane->lock);
     cursor = lane->sweep_cursor;
-    ovs_spin_unlock(&lane->lock);
+    ctdp_spin_unlock(&lane->lock);
     return cursor;
 }
 
@@ -251,11 +251,11 @@ ctdp_zone_cursor(struct ctdp_zone_lane *lane)
 void
 ctdp_zone_set_cursor(struct ctdp_zone_lane *lane, struct ctdp_conn *conn)
 {
-    ovs_spin_lock(&lane->lock);
+    ctdp_spin_lock(&lane->lock);
     if (!conn || conn->zone_prev != CTDP_ZONE_OFF) {
         lane->sweep_cursor = conn;
     }
-    ovs_spin_unlock(&lane->lock);
+    ctdp_spin_unlock(&lane->lock);
 }
 
 const struct ctdp_timeout_policy *
@@ -276,9 +276,6 @@ ctdp_zones_destroy(struct ctdp_ct *ct)
 
         if (zone) {
             free(ovsrcu_get(struct ctdp_timeout_policy *, &zone->policy));
-            for (size_t j = 0; j < CTDP_ZONE_LANES; j++) {
-                ovs_spin_destroy(&zone->lanes[j].lock);
-            }
             free_cacheline(zone);
         }
     }
