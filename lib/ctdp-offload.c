@@ -4,7 +4,7 @@
 #include <string.h>
 #include <linux/virtio_net.h>
 #include "crc32c.h"
-#include "csum.h"
+#include "ctdp-csum.h"
 #include "ctdp-ip.h"
 #include "ctdp-tuple.h"
 #include "dp-packet.h"
@@ -97,7 +97,7 @@ csum_field(uint8_t proto)
 static void
 complete_inet(const struct l4_loc *loc)
 {
-    ovs_be16 sum = csum_finish(csum_continue(0, loc->l4, loc->l4_size));
+    ovs_be16 sum = ctdp_csum(loc->l4, loc->l4_size);
 
     if (!sum) {
         sum = htons(0xffff);
@@ -227,19 +227,17 @@ ctdp_offload_rx_vnet(struct dp_packet *pkt, const struct virtio_net_hdr *vnet)
 /* The sum of the pseudo-header of the L4 packet at 'loc': its addresses
  * (IPv6: the fixed header's, as the stack's own GSO frames have them), its
  * length and protocol. */
-static uint32_t
+static uint64_t
 pseudo_sum(const struct l4_loc *loc)
 {
-    ovs_be32 len_proto[2] = { htonl(loc->l4_size), htonl(loc->ip.proto) };
-    uint32_t sum;
+    const uint8_t *src = loc->l3 + (loc->ip.version == 4
+                                    ? offsetof(struct ip_header, ip_src)
+                                    : offsetof(struct ovs_16aligned_ip6_hdr,
+                                               ip6_src));
+    size_t alen = loc->ip.version == 4 ? 4 : 16;
 
-    sum = (loc->ip.version == 4
-           ? csum_continue(0, loc->l3 + offsetof(struct ip_header, ip_src),
-                           2 * sizeof(ovs_be32))
-           : csum_continue(0, loc->l3 + offsetof(struct ovs_16aligned_ip6_hdr,
-                                                 ip6_src),
-                           2 * sizeof(struct in6_addr)));
-    return csum_continue(sum, len_proto, sizeof len_proto);
+    return ctdp_csum_pseudo(0, src, src + alen, alen, loc->l4_size,
+                            loc->ip.proto);
 }
 
 /* Puts the TCP checksum of GSO frame 'pkt', TCP at 'loc', back in the
@@ -253,7 +251,7 @@ restore_partial(struct dp_packet *pkt, const struct l4_loc *loc)
     uint32_t *flags = dp_packet_ol_flags_ptr(pkt);
     ovs_be16 sum;
 
-    sum = (OVS_FORCE ovs_be16) ~csum_finish(pseudo_sum(loc));
+    sum = (OVS_FORCE ovs_be16) (uint16_t) ~ctdp_csum_fold(pseudo_sum(loc));
     memcpy(loc->l4 + csum_field(IPPROTO_TCP), &sum, sizeof sum);
     pkt->l3_ofs = loc->l3 - (uint8_t *) dp_packet_data(pkt);
     pkt->l4_ofs = loc->l4 - (uint8_t *) dp_packet_data(pkt);
@@ -331,7 +329,7 @@ finish_segment(struct dp_packet *seg, const struct dp_packet *pkt,
         ip->ip_tot_len = htons(dp_packet_size(seg) - l3_ofs);
         ip->ip_id = htons(ntohs(ip->ip_id) + i);
         ip->ip_csum = 0;
-        ip->ip_csum = csum(ip, loc->ip.l4_ofs);
+        ip->ip_csum = ctdp_csum(ip, loc->ip.l4_ofs);
     } else {
         struct ovs_16aligned_ip6_hdr *ip6 = ALIGNED_CAST(
             struct ovs_16aligned_ip6_hdr *, seg_loc.l3);
@@ -344,8 +342,8 @@ finish_segment(struct dp_packet *seg, const struct dp_packet *pkt,
     flags &= ~((i ? TCP_CWR : 0) | (last ? 0 : TCP_FIN | TCP_PSH));
     th->tcp_ctl = TCP_CTL(flags, TCP_OFFSET(th->tcp_ctl));
     memcpy(seg_loc.l4 + csum_field(IPPROTO_TCP), &sum, sizeof sum);
-    sum = csum_finish(csum_continue(pseudo_sum(&seg_loc), seg_loc.l4,
-                                    seg_loc.l4_size));
+    sum = ctdp_csum_fold(ctdp_csum_add(pseudo_sum(&seg_loc), seg_loc.l4,
+                                       seg_loc.l4_size));
     memcpy(seg_loc.l4 + csum_field(IPPROTO_TCP), &sum, sizeof sum);
 }
 
