@@ -83,31 +83,6 @@ ctdp_conn_l4proto(const struct ctdp_conn *conn)
     return ctdp_l4proto_find(&conn->key);
 }
 
-/* Takes 'conn''s lock, bit 0 of its lock byte: the other bits never change
- * while other threads can reach the conn, so the exchange writes them
- * back as they are. */
-void
-ctdp_conn_lock(struct ctdp_conn *conn)
-{
-    uint8_t *lock = (uint8_t *) &conn->lock;
-    uint8_t locked = ctdp_conn_lock_byte(conn) | CTDP_CONN_LOCKED;
-
-    while (__atomic_exchange_n(lock, locked, __ATOMIC_ACQUIRE)
-           & CTDP_CONN_LOCKED) {
-        while (__atomic_load_n(lock, __ATOMIC_RELAXED) & CTDP_CONN_LOCKED) {
-            ctdp_spin_pause();
-        }
-    }
-}
-
-void
-ctdp_conn_unlock(struct ctdp_conn *conn)
-{
-    __atomic_store_n((uint8_t *) &conn->lock,
-                     ctdp_conn_lock_byte(conn) & ~CTDP_CONN_LOCKED,
-                     __ATOMIC_RELEASE);
-}
-
 /* Sets status 'bits'.  The caller holds the conn's lock, or owns the
  * unconfirmed conn. */
 void

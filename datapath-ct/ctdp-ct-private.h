@@ -47,6 +47,7 @@
 #include <stdarg.h>
 #include "ctdp-ct.h"
 #include "ctdp-siphash.h"
+#include "ctdp-spin.h"
 #include "ctdp-table.h"
 #include "openvswitch/hmap.h"
 #include "openvswitch/list.h"
@@ -113,6 +114,31 @@ ctdp_conn_set_lane(struct ctdp_conn *conn, unsigned int lane)
     __atomic_store_n((uint8_t *) &conn->lock,
                      (ctdp_conn_lock_byte(conn) & CTDP_CONN_LOCKED)
                      | lane << CTDP_CONN_LANE_SHIFT, __ATOMIC_RELAXED);
+}
+
+/* Takes 'conn''s lock, bit 0 of its lock byte: the other bits never change
+ * while other threads can reach the conn, so the exchange writes them
+ * back as they are. */
+static inline void
+ctdp_conn_lock(struct ctdp_conn *conn)
+{
+    uint8_t *lock = (uint8_t *) &conn->lock;
+    uint8_t locked = ctdp_conn_lock_byte(conn) | CTDP_CONN_LOCKED;
+
+    while (__atomic_exchange_n(lock, locked, __ATOMIC_ACQUIRE)
+           & CTDP_CONN_LOCKED) {
+        while (__atomic_load_n(lock, __ATOMIC_RELAXED) & CTDP_CONN_LOCKED) {
+            ctdp_spin_pause();
+        }
+    }
+}
+
+static inline void
+ctdp_conn_unlock(struct ctdp_conn *conn)
+{
+    __atomic_store_n((uint8_t *) &conn->lock,
+                     ctdp_conn_lock_byte(conn) & ~CTDP_CONN_LOCKED,
+                     __ATOMIC_RELEASE);
 }
 
 /* Prefetches the two cache lines of 'conn' a packet reads and writes, for
@@ -210,8 +236,6 @@ BUILD_ASSERT_DECL(sizeof(struct ctdp_conn_ext) == 128);
 #define CTDP_S_EXT (1 << 15)
 #define CTDP_S_INTERNAL (CTDP_S_SRC_RANGE | CTDP_S_REBOUND | CTDP_S_EXT)
 
-void ctdp_conn_lock(struct ctdp_conn *);
-void ctdp_conn_unlock(struct ctdp_conn *);
 void ctdp_conn_set_status(struct ctdp_conn *, uint16_t bits);
 void ctdp_conn_set_expires(struct ctdp_conn *, long long expires);
 
