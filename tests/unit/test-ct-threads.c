@@ -7,6 +7,7 @@
 #include <config.h>
 #include "ctdp-ct.h"
 #include "ctdp-pkt.h"
+#include "ctdp-spin.h"
 #include "ctdp-unit.h"
 
 #include <stdio.h>
@@ -247,9 +248,59 @@ test_threads_stress(void)
     tpkt_ct_destroy(ct);
 }
 
+/* ctdp_spin (ctdp-spin.h) excludes: threads that start together and add
+ * to a plain counter under it lose no addition.  A lock that did not
+ * exclude (a store in place of the exchange) loses some of them on two
+ * CPUs. */
+#define SPIN_THREADS 2
+#define SPIN_ADDS 5000000
+
+struct spin_shared {
+    struct ctdp_spin lock;
+    uint64_t count OVS_GUARDED;
+    atomic_int n_ready;
+};
+
+static void *
+spin_main(void *shared_)
+{
+    struct spin_shared *shared = shared_;
+    int ready;
+
+    atomic_add(&shared->n_ready, 1, &ready);
+    do {
+        atomic_read(&shared->n_ready, &ready);
+    } while (ready < SPIN_THREADS);
+    for (int i = 0; i < SPIN_ADDS; i++) {
+        ctdp_spin_lock(&shared->lock);
+        shared->count++;
+        ctdp_spin_unlock(&shared->lock);
+    }
+    return NULL;
+}
+
+static void
+test_spin_excludes(void)
+{
+    struct spin_shared shared;
+    pthread_t threads[SPIN_THREADS];
+
+    ctdp_spin_init(&shared.lock);
+    shared.count = 0;
+    atomic_init(&shared.n_ready, 0);
+    for (int i = 0; i < SPIN_THREADS; i++) {
+        threads[i] = ovs_thread_create("ct-spin", spin_main, &shared);
+    }
+    for (int i = 0; i < SPIN_THREADS; i++) {
+        xpthread_join(threads[i], NULL);
+    }
+    CHECK_EQ(shared.count, (uint64_t) SPIN_THREADS * SPIN_ADDS);
+}
+
 const struct ctdp_unit_suite ct_threads_suite = {
     "ct-threads", (const struct ctdp_unit_case[]) {
         { "stress", test_threads_stress },
+        { "spin_excludes", test_spin_excludes },
         { NULL, NULL },
     },
 };
