@@ -21,6 +21,7 @@
  * 2^32 words, far beyond any packet. */
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -70,6 +71,19 @@ ctdp_csum_pseudo(uint64_t sum, const void *src, const void *dst, size_t alen,
     return ctdp_csum_add(sum, len_proto, sizeof len_proto);
 }
 
+/* ctdp_csum_pseudo() with the addresses read from the IPv4 or IPv6 ('v6')
+ * header at 'l3': IPv4's at byte 12, IPv6's (the fixed header's) at byte
+ * 8, the destination right after the source. */
+static inline uint64_t
+ctdp_csum_pseudo_ip(uint64_t sum, const void *l3, bool v6, uint32_t len,
+                    uint8_t proto)
+{
+    const uint8_t *src = (const uint8_t *) l3 + (v6 ? 8 : 12);
+    size_t alen = v6 ? 16 : 4;
+
+    return ctdp_csum_pseudo(sum, src, src + alen, alen, len, proto);
+}
+
 /* The checksum of what 'sum' added: its ones' complement sum, folded to
  * 16 bits and complemented.  0 if the bytes added held their own correct
  * checksum. */
@@ -89,6 +103,18 @@ static inline ovs_be16
 ctdp_csum(const void *p, size_t n)
 {
     return ctdp_csum_fold(ctdp_csum_add(0, p, n));
+}
+
+/* The checksum of the 'l4_size' bytes at 'l4', of protocol 'proto', with
+ * the pseudo-header of the IPv4 or IPv6 ('v6') header at 'l3', computed
+ * afresh: the checksum field must hold 0 meanwhile. */
+static inline ovs_be16
+ctdp_csum_l4(const void *l3, bool v6, uint8_t proto, const void *l4,
+             size_t l4_size)
+{
+    uint64_t sum = ctdp_csum_pseudo_ip(0, l3, v6, l4_size, proto);
+
+    return ctdp_csum_fold(ctdp_csum_add(sum, l4, l4_size));
 }
 
 #endif /* ctdp-csum.h */

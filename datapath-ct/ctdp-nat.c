@@ -624,19 +624,6 @@ rewrite(const struct headers *h, const struct ctdp_tuple *old,
     }
 }
 
-/* The checksum of the 'l4_size' bytes at 'l4' of protocol 'proto' with
- * the pseudo-header of the IPv4 or IPv6 ('v6') header at 'l3', computed
- * afresh (the checksum field must be 0 meanwhile). */
-static ovs_be16
-l4_csum_afresh(const uint8_t *l3, bool v6, uint8_t proto, const uint8_t *l4,
-               size_t l4_size)
-{
-    uint64_t sum = ctdp_csum_pseudo(0, l3 + (v6 ? 8 : 12), l3 + (v6 ? 24 : 16),
-                                    v6 ? 16 : 4, l4_size, proto);
-
-    return ctdp_csum_fold(ctdp_csum_add(sum, l4, l4_size));
-}
-
 /* Recomputes an ICMP or ICMPv6 error's checksum, after its quote
  * changed, as the kernel does for errors. */
 static void
@@ -646,7 +633,7 @@ icmp_error_csum(const struct headers *h)
 
     memcpy(h->l4 + 2, &zero, 2);
     c = (h->l3_kind == CTDP_L3_IPV6
-         ? l4_csum_afresh(h->l3, true, IPPROTO_ICMPV6, h->l4, h->l4_size)
+         ? ctdp_csum_l4(h->l3, true, IPPROTO_ICMPV6, h->l4, h->l4_size)
          : ctdp_csum(h->l4, h->l4_size));
     memcpy(h->l4 + 2, &c, 2);
 }
@@ -784,8 +771,8 @@ ctdp_nat_mangle_tcp(struct dp_packet *pkt, const struct ctdp_parsed *parsed,
                                                     + l4_size);
     }
     memcpy(l4 + 16, &zero, 2);
-    c = l4_csum_afresh(l3, parsed->key.l3 == CTDP_L3_IPV6, IPPROTO_TCP, l4,
-                       l4_size);
+    c = ctdp_csum_l4(l3, parsed->key.l3 == CTDP_L3_IPV6, IPPROTO_TCP, l4,
+                     l4_size);
     memcpy(l4 + 16, &c, 2);
     return true;
 }

@@ -224,22 +224,6 @@ ctdp_offload_rx_vnet(struct dp_packet *pkt, const struct virtio_net_hdr *vnet)
     return ctdp_offload_rx(pkt);
 }
 
-/* The sum of the pseudo-header of the L4 packet at 'loc': its addresses
- * (IPv6: the fixed header's, as the stack's own GSO frames have them), its
- * length and protocol. */
-static uint64_t
-pseudo_sum(const struct l4_loc *loc)
-{
-    const uint8_t *src = loc->l3 + (loc->ip.version == 4
-                                    ? offsetof(struct ip_header, ip_src)
-                                    : offsetof(struct ovs_16aligned_ip6_hdr,
-                                               ip6_src));
-    size_t alen = loc->ip.version == 4 ? 4 : 16;
-
-    return ctdp_csum_pseudo(0, src, src + alen, alen, loc->l4_size,
-                            loc->ip.proto);
-}
-
 /* Puts the TCP checksum of GSO frame 'pkt', TCP at 'loc', back in the
  * partial form, the folded pseudo-header sum (not inverted) over the whole
  * L4 length, from which the kernel's tcp_gso_segment() makes each
@@ -251,7 +235,11 @@ restore_partial(struct dp_packet *pkt, const struct l4_loc *loc)
     uint32_t *flags = dp_packet_ol_flags_ptr(pkt);
     ovs_be16 sum;
 
-    sum = (OVS_FORCE ovs_be16) (uint16_t) ~ctdp_csum_fold(pseudo_sum(loc));
+    /* IPv6: the fixed header's addresses, as the stack's own GSO frames
+     * have them. */
+    sum = (OVS_FORCE ovs_be16) (uint16_t) ~ctdp_csum_fold(
+        ctdp_csum_pseudo_ip(0, loc->l3, loc->ip.version == 6, loc->l4_size,
+                            loc->ip.proto));
     memcpy(loc->l4 + csum_field(IPPROTO_TCP), &sum, sizeof sum);
     pkt->l3_ofs = loc->l3 - (uint8_t *) dp_packet_data(pkt);
     pkt->l4_ofs = loc->l4 - (uint8_t *) dp_packet_data(pkt);
@@ -342,8 +330,8 @@ finish_segment(struct dp_packet *seg, const struct dp_packet *pkt,
     flags &= ~((i ? TCP_CWR : 0) | (last ? 0 : TCP_FIN | TCP_PSH));
     th->tcp_ctl = TCP_CTL(flags, TCP_OFFSET(th->tcp_ctl));
     memcpy(seg_loc.l4 + csum_field(IPPROTO_TCP), &sum, sizeof sum);
-    sum = ctdp_csum_fold(ctdp_csum_add(pseudo_sum(&seg_loc), seg_loc.l4,
-                                       seg_loc.l4_size));
+    sum = ctdp_csum_l4(seg_loc.l3, loc->ip.version == 6, loc->ip.proto,
+                       seg_loc.l4, seg_loc.l4_size);
     memcpy(seg_loc.l4 + csum_field(IPPROTO_TCP), &sum, sizeof sum);
 }
 
