@@ -89,7 +89,7 @@ BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) == 120);
  * lane bits are set once, by ctdp_zone_reserve() before the conn is
  * confirmed, and never change after: they name the lane whose list holds
  * the conn (struct ctdp_zone_lane). */
-#define CTDP_CONN_LOCKED 0x01
+#define CTDP_CONN_LOCKED 0x01   /* The bit ctdp_spin_lock_byte() takes. */
 #define CTDP_CONN_LANE_SHIFT 1
 #define CTDP_CONN_LANE_MASK 0x0e
 
@@ -116,29 +116,18 @@ ctdp_conn_set_lane(struct ctdp_conn *conn, unsigned int lane)
                      | lane << CTDP_CONN_LANE_SHIFT, __ATOMIC_RELAXED);
 }
 
-/* Takes 'conn''s lock, bit 0 of its lock byte: the other bits never change
- * while other threads can reach the conn, so the exchange writes them
- * back as they are. */
+/* Takes 'conn''s lock, bit 0 of its lock byte (ctdp-spin.h): the lane
+ * bits never change while other threads can reach the conn. */
 static inline void
 ctdp_conn_lock(struct ctdp_conn *conn)
 {
-    uint8_t *lock = (uint8_t *) &conn->lock;
-    uint8_t locked = ctdp_conn_lock_byte(conn) | CTDP_CONN_LOCKED;
-
-    while (__atomic_exchange_n(lock, locked, __ATOMIC_ACQUIRE)
-           & CTDP_CONN_LOCKED) {
-        while (__atomic_load_n(lock, __ATOMIC_RELAXED) & CTDP_CONN_LOCKED) {
-            ctdp_spin_pause();
-        }
-    }
+    ctdp_spin_lock_byte((uint8_t *) &conn->lock);
 }
 
 static inline void
 ctdp_conn_unlock(struct ctdp_conn *conn)
 {
-    __atomic_store_n((uint8_t *) &conn->lock,
-                     ctdp_conn_lock_byte(conn) & ~CTDP_CONN_LOCKED,
-                     __ATOMIC_RELEASE);
+    ctdp_spin_unlock_byte((uint8_t *) &conn->lock);
 }
 
 /* Prefetches the two cache lines of 'conn' a packet reads and writes, for

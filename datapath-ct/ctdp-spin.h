@@ -8,8 +8,9 @@
  * Open vSwitch's ovs_spin is two calls deep (ovs_spin_lock_at(), then
  * libc's pthread_spin_lock()) and records the caller in the lock; a new
  * conn takes four such locks.  This one is the locked exchange and the
- * release store, with a read-only wait while another thread holds it,
- * as the conn's byte lock (ctdp_conn_lock()). */
+ * release store, with a read-only wait while another thread holds it.
+ * The byte lock under it also serves the conn's lock byte, whose other
+ * bits hold the conn's lane (ctdp_conn_lock()). */
 
 #include <stdint.h>
 #include "compiler.h"
@@ -27,6 +28,28 @@ ctdp_spin_pause(void)
 #endif
 }
 
+/* Takes the lock in bit 0 of '*byte'.  The byte's other bits must not
+ * change while other threads can take it: the exchange writes them back
+ * as they are. */
+static inline void
+ctdp_spin_lock_byte(uint8_t *byte)
+{
+    uint8_t locked = __atomic_load_n(byte, __ATOMIC_RELAXED) | 1;
+
+    while (__atomic_exchange_n(byte, locked, __ATOMIC_ACQUIRE) & 1) {
+        while (__atomic_load_n(byte, __ATOMIC_RELAXED) & 1) {
+            ctdp_spin_pause();
+        }
+    }
+}
+
+static inline void
+ctdp_spin_unlock_byte(uint8_t *byte)
+{
+    __atomic_store_n(byte, __atomic_load_n(byte, __ATOMIC_RELAXED) & ~1,
+                     __ATOMIC_RELEASE);
+}
+
 static inline void
 ctdp_spin_init(struct ctdp_spin *s)
 {
@@ -37,18 +60,14 @@ static inline void
 ctdp_spin_lock(struct ctdp_spin *s)
     OVS_ACQUIRES(s)
 {
-    while (__atomic_exchange_n(&s->locked, 1, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&s->locked, __ATOMIC_RELAXED)) {
-            ctdp_spin_pause();
-        }
-    }
+    ctdp_spin_lock_byte(&s->locked);
 }
 
 static inline void
 ctdp_spin_unlock(struct ctdp_spin *s)
     OVS_RELEASES(s)
 {
-    __atomic_store_n(&s->locked, 0, __ATOMIC_RELEASE);
+    ctdp_spin_unlock_byte(&s->locked);
 }
 
 #endif /* ctdp-spin.h */
