@@ -33,6 +33,7 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-random.c \
 	datapath-ct/ctdp-random.h \
 	datapath-ct/ctdp-seqadj.c \
+	datapath-ct/ctdp-siphash.c \
 	datapath-ct/ctdp-siphash.h \
 	datapath-ct/ctdp-spin.h \
 	datapath-ct/ctdp-sweep.c \

@@ -909,9 +909,9 @@ hash_confirm(struct exec *x, const struct ctdp_conn *conn, struct work *w)
     }
 }
 
-/* First pass, for one packet: decides its kind of work, reads and hashes
- * its tuple ('prev' is the previous packet's work, or NULL: a burst of
- * one flow is hashed once). */
+/* First pass, for one packet: decides its kind of work and reads its
+ * tuple ('prev' is the previous packet's work, or NULL: a burst of one
+ * flow is looked up once). */
 static void
 prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         const struct work *prev)
@@ -954,9 +954,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         w->inv = &w->parsed.inner;
         if (!ctdp_tuple_invert(&w->parsed.inner, &w->quoted)) {
             w->quoted.l3 = 0;
-            return;
         }
-        w->hash = ctdp_table_hash(&ct->table, w->key);
         return;
     case CTDP_PARSE_NOT_IP:
         COUNT(x, not_ip);
@@ -986,14 +984,12 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         && ctdp_tuple_equal(prev->key, w->key)) {
         w->dup = true;
         w->inv = prev->inv;
-        w->hash = prev->hash;
         return;
     }
     w->inv = &w->inv_buf;
     if (!ctdp_tuple_invert(w->key, &w->inv_buf)) {
         w->inv_buf.l3 = 0;
     }
-    w->hash = ctdp_table_hash(&ct->table, w->key);
 }
 
 /* ct(nat(...)): gives the packet's unconfirmed conn its binding from the
@@ -1156,6 +1152,29 @@ looks_up(const struct work *w)
            && (w->kind == W_TRACK || (w->kind == W_RELATED && w->key->l3));
 }
 
+/* After the first pass: hashes the tuples of the packets in 'todo' that
+ * look up, all at once (ctdp_table_hash_batch()).  A packet of the same
+ * tuple as the one before takes that one's hash in the last pass, the
+ * first that needs it. */
+static void
+hash_keys(struct exec *x, struct work work[], const uint8_t todo[],
+          size_t n_todo)
+{
+    const struct ctdp_tuple *keys[NETDEV_MAX_BURST];
+    uint32_t *hashes[NETDEV_MAX_BURST];
+    size_t n_keys = 0;
+
+    for (size_t k = 0; k < n_todo; k++) {
+        struct work *w = &work[todo[k]];
+
+        if (looks_up(w)) {
+            keys[n_keys] = w->key;
+            hashes[n_keys++] = &w->hash;
+        }
+    }
+    ctdp_table_hash_batch(&x->ct->table, keys, hashes, n_keys);
+}
+
 /* Second pass: prefetches the buckets the packet looks up or confirms
  * into. */
 static void
@@ -1169,23 +1188,40 @@ prefetch_buckets(struct exec *x, const struct work *w)
     }
 }
 
-/* Third pass: finds the packet's hint in its bucket (and prefetches the
- * bucket's overflow).  With commit and no hint, the packet likely makes a
- * conn that this ct() confirms: hashes its reply tuple, whose bucket the
- * confirm searches. */
-static void
+/* For the third pass: finds the packet's hint in its bucket (and
+ * prefetches the bucket's overflow).  Returns true if, with commit and no
+ * hint, the packet likely makes a conn that this ct() confirms: its reply
+ * tuple, whose bucket the confirm searches, wants hashing. */
+static bool
 find_hint(struct exec *x, struct work *w)
 {
-    struct ctdp_table *t = &x->ct->table;
-
     if (!looks_up(w)) {
-        return;
+        return false;
     }
-    w->hint = ctdp_table_hint(t, w->hash, &w->hint_dir);
-    if (!w->hint && w->kind == W_TRACK && x->a->commit && w->inv->l3) {
-        w->inv_hash = ctdp_table_hash(t, w->inv);
-        w->has_inv_hash = true;
+    w->hint = ctdp_table_hint(&x->ct->table, w->hash, &w->hint_dir);
+    return !w->hint && w->kind == W_TRACK && x->a->commit && w->inv->l3;
+}
+
+/* Third pass: finds the hints of the packets in 'todo', then hashes the
+ * reply tuples of those that will likely confirm a conn, all at once. */
+static void
+hash_replies(struct exec *x, struct work work[], const uint8_t todo[],
+             size_t n_todo)
+{
+    const struct ctdp_tuple *replies[NETDEV_MAX_BURST];
+    uint32_t *hashes[NETDEV_MAX_BURST];
+    size_t n_replies = 0;
+
+    for (size_t k = 0; k < n_todo; k++) {
+        struct work *w = &work[todo[k]];
+
+        if (find_hint(x, w)) {
+            replies[n_replies] = w->inv;
+            hashes[n_replies++] = &w->inv_hash;
+            w->has_inv_hash = true;
+        }
     }
+    ctdp_table_hash_batch(&x->ct->table, replies, hashes, n_replies);
 }
 
 /* Fourth pass: prefetches the hint, and the reply bucket the third pass
@@ -1325,12 +1361,11 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
             todo[n_todo++] = i;
         }
     }
+    hash_keys(&x, work, todo, n_todo);
     for (size_t k = 0; k < n_todo; k++) {
         prefetch_buckets(&x, &work[todo[k]]);
     }
-    for (size_t k = 0; k < n_todo; k++) {
-        find_hint(&x, &work[todo[k]]);
-    }
+    hash_replies(&x, work, todo, n_todo);
     for (size_t k = 0; k < n_todo; k++) {
         prefetch_hint(&x, &work[todo[k]]);
     }
@@ -1340,6 +1375,9 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
     for (size_t i = 0; i < n; i++) {
         struct dp_packet *pkt = batch->packets[i];
 
+        if (work[i].dup) {
+            work[i].hash = work[i - 1].hash;
+        }
         if (run_packet(&x, pkt, &work[i], prev)) {
             dp_packet_batch_refill(batch, pkt, i);
             prev = pkt;

@@ -260,6 +260,9 @@ int ctdp_table_init(struct ctdp_table *, uint32_t n_buckets,
 void ctdp_table_destroy(struct ctdp_table *);
 uint32_t ctdp_table_hash(const struct ctdp_table *,
                          const struct ctdp_tuple *);
+void ctdp_table_hash_batch(const struct ctdp_table *,
+                           const struct ctdp_tuple *tuples[],
+                           uint32_t *hashes[], size_t n);
 void ctdp_table_prefetch(const struct ctdp_table *, uint32_t hash);
 void ctdp_table_prefetch_overflow(const struct ctdp_table *, uint32_t hash);
 void *ctdp_table_hint(const struct ctdp_table *, uint32_t hash, int *dir);
