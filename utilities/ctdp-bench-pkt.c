@@ -90,6 +90,45 @@ ip_csum(enum bench_proto proto, ovs_be32 src, ovs_be32 dst)
     return csum(ip, IP_HEADER_LEN);
 }
 
+static const struct {
+    uint16_t flags;
+    uint32_t seq, ack;
+} tcp_steps[] = {
+    [BENCH_ORIG] = { TCP_SYN, BENCH_CLIENT_ISN, 0 },
+    [BENCH_REPLY] = { TCP_SYN | TCP_ACK, BENCH_SERVER_ISN,
+                      BENCH_CLIENT_ISN + 1 },
+    [BENCH_ACK] = { TCP_ACK, BENCH_CLIENT_ISN + 1, BENCH_SERVER_ISN + 1 },
+};
+
+/* Writes the flags and sequence numbers of 'step' into 'tcp'. */
+static void
+put_tcp_step(struct tcp_header *tcp, enum bench_step step)
+{
+    tcp->tcp_ctl = TCP_CTL(tcp_steps[step].flags, 5);
+    put_16aligned_be32(&tcp->tcp_seq, htonl(tcp_steps[step].seq));
+    put_16aligned_be32(&tcp->tcp_ack, htonl(tcp_steps[step].ack));
+}
+
+/* Sets 'sums[step]' to the partial sum of the TCP checksum of each step's
+ * segment but for its addresses and ports, which set_tcp() adds. */
+static void
+tcp_step_sums(uint32_t sums[BENCH_N_STEPS])
+{
+    uint8_t frame[ETH_HEADER_LEN + IP_HEADER_LEN + TCP_HEADER_LEN];
+    struct ip_header *ip = (struct ip_header *) (frame + ETH_HEADER_LEN);
+    struct tcp_header *tcp = (struct tcp_header *) (ip + 1);
+
+    build_frame(BENCH_TCP, frame);
+    put_16aligned_be32(&ip->ip_src, 0);
+    put_16aligned_be32(&ip->ip_dst, 0);
+    tcp->tcp_src = tcp->tcp_dst = 0;
+    for (int step = 0; step < BENCH_N_STEPS; step++) {
+        put_tcp_step(tcp, step);
+        sums[step] = csum_continue(packet_csum_pseudoheader(ip), tcp,
+                                   TCP_HEADER_LEN);
+    }
+}
+
 /* Makes 'burst' hold BENCH_BATCH packets of 'proto', all of conn 0. */
 void
 bench_burst_init(struct bench_burst *burst, enum bench_proto proto)
@@ -104,6 +143,7 @@ bench_burst_init(struct bench_burst *burst, enum bench_proto proto)
     burst->csum_orig = ip_csum(proto, htonl(0x0a010101), htonl(0x0a010102));
     burst->csum_nat_reply = ip_csum(proto, htonl(0x0a010102),
                                     htonl(BENCH_NAT_ADDR));
+    tcp_step_sums(burst->tcp_sums);
 }
 
 void
@@ -122,25 +162,21 @@ bench_burst_replace(struct bench_burst *burst, size_t slot)
     burst->pkts[slot] = new_packet(burst->proto);
 }
 
+/* Makes 'tcp', from 'src' to 'dst' (its ports set), the segment of
+ * 'step'.  Its checksum adds the addresses and ports to the step's sum of
+ * the rest, which is all that changes from packet to packet. */
 static void
-set_tcp(struct ip_header *ip, struct tcp_header *tcp, enum bench_step step)
+set_tcp(const struct bench_burst *burst, ovs_be32 src, ovs_be32 dst,
+        struct tcp_header *tcp, enum bench_step step)
 {
-    static const struct {
-        uint16_t flags;
-        uint32_t seq, ack;
-    } steps[] = {
-        [BENCH_ORIG] = { TCP_SYN, BENCH_CLIENT_ISN, 0 },
-        [BENCH_REPLY] = { TCP_SYN | TCP_ACK, BENCH_SERVER_ISN,
-                          BENCH_CLIENT_ISN + 1 },
-        [BENCH_ACK] = { TCP_ACK, BENCH_CLIENT_ISN + 1, BENCH_SERVER_ISN + 1 },
-    };
+    uint32_t sum = burst->tcp_sums[step];
 
-    tcp->tcp_ctl = TCP_CTL(steps[step].flags, 5);
-    put_16aligned_be32(&tcp->tcp_seq, htonl(steps[step].seq));
-    put_16aligned_be32(&tcp->tcp_ack, htonl(steps[step].ack));
-    tcp->tcp_csum = 0;
-    tcp->tcp_csum = csum_finish(csum_continue(packet_csum_pseudoheader(ip),
-                                              tcp, TCP_HEADER_LEN));
+    put_tcp_step(tcp, step);
+    sum = csum_add32(sum, src);
+    sum = csum_add32(sum, dst);
+    sum = csum_add16(sum, tcp->tcp_src);
+    sum = csum_add16(sum, tcp->tcp_dst);
+    tcp->tcp_csum = csum_finish(sum);
 }
 
 /* Writes 'slot' as a packet from 'src':'src_port' to 'dst':'dst_port'
@@ -162,7 +198,7 @@ set_packet(struct bench_burst *burst, size_t slot,
 
         tcp->tcp_src = src;
         tcp->tcp_dst = dst;
-        set_tcp(ip, tcp, step);
+        set_tcp(burst, src_addr, dst_addr, tcp, step);
     } else {
         struct udp_header *udp = dp_packet_l4(pkt);
 

@@ -40,6 +40,7 @@ enum bench_step {
     BENCH_ORIG,                 /* UDP client->server, or TCP SYN. */
     BENCH_REPLY,                /* UDP server->client, or TCP SYN-ACK. */
     BENCH_ACK,                  /* TCP's third packet: client->server. */
+    BENCH_N_STEPS
 };
 
 /* A thread's packets.  'pkts' is the benchmark's own array: before every
@@ -54,6 +55,7 @@ struct bench_burst {
     uint64_t est;               /* Packets that came back +est. */
     ovs_be16 csum_orig;         /* IPv4 checksums of the NAT workloads'  */
     ovs_be16 csum_nat_reply;    /* client->server and server->NAT frames. */
+    uint32_t tcp_sums[BENCH_N_STEPS];   /* See tcp_step_sums(). */
 };
 
 void bench_burst_init(struct bench_burst *, enum bench_proto);
