@@ -323,6 +323,9 @@ ovs_be32 ctdp_sctp_csum(const uint8_t *l4, size_t size);
 
 const struct ctdp_l4proto *ctdp_l4proto_find(const struct ctdp_tuple *);
 long long ctdp_timeout_ms(const struct ctdp_l4_ctx *, enum ctdp_timeout_slot);
+struct ctdp_timeout_policy *ctdp_timeout_policy_clone(
+    const struct ctdp_timeout_policy *);
+void ctdp_timeout_policy_free(void *);
 
 /* ---- Helpers and expectations ------------------------------------------ */
 

@@ -109,24 +109,18 @@ static const uint8_t knob_defaults[CTDP_K_N] = {
 void
 ctdp_sysctl_init(struct ctdp_ct *ct, const struct ctdp_timeout_policy *tp)
 {
-    struct ctdp_timeout_policy *defaults = xmalloc(sizeof *defaults);
-
     for (size_t i = 0; i < CTDP_K_N; i++) {
         atomic_init(&ct->knobs[i], knob_defaults[i]);
     }
-    if (tp) {
-        *defaults = *tp;
-    } else {
-        ctdp_timeout_policy_init(defaults);
-    }
-    ovsrcu_set_hidden(&ct->timeouts, defaults);
+    ovsrcu_set_hidden(&ct->timeouts, ctdp_timeout_policy_clone(tp));
     ovs_mutex_init(&ct->timeouts_mutex);
 }
 
 void
 ctdp_sysctl_destroy(struct ctdp_ct *ct)
 {
-    free(ovsrcu_get_protected(struct ctdp_timeout_policy *, &ct->timeouts));
+    ctdp_timeout_policy_free(
+        ovsrcu_get_protected(struct ctdp_timeout_policy *, &ct->timeouts));
     ovs_mutex_destroy(&ct->timeouts_mutex);
 }
 
@@ -220,15 +214,15 @@ static void
 set_default_timeout(struct ctdp_ct *ct, enum ctdp_timeout_slot slot,
                     int64_t secs)
 {
-    struct ctdp_timeout_policy *old, *new = xmalloc(sizeof *new);
+    struct ctdp_timeout_policy *old, *new;
 
     ovs_mutex_lock(&ct->timeouts_mutex);
     old = ovsrcu_get_protected(struct ctdp_timeout_policy *, &ct->timeouts);
-    *new = *old;
+    new = ctdp_timeout_policy_clone(old);
     new->secs[slot] = secs;
     ovsrcu_set(&ct->timeouts, new);
     ovs_mutex_unlock(&ct->timeouts_mutex);
-    ovsrcu_postpone(free, old);
+    ovsrcu_postpone(ctdp_timeout_policy_free, old);
 }
 
 /* Sets knob 'i' to 'v', which ctdp_ct_sysctl_parse() accepted.  Takes

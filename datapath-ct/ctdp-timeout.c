@@ -32,6 +32,30 @@ ctdp_timeout_policy_init(struct ctdp_timeout_policy *policy)
     }
 }
 
+/* Returns a copy of 'policy', or of the kernel's defaults if it is NULL,
+ * on cache lines of its own: every packet reads the policy it is tracked
+ * by, and a line it shared with something another thread writes would
+ * miss at every read.  Freed with ctdp_timeout_policy_free(). */
+struct ctdp_timeout_policy *
+ctdp_timeout_policy_clone(const struct ctdp_timeout_policy *policy)
+{
+    struct ctdp_timeout_policy *copy
+        = xmalloc_cacheline(ROUND_UP(sizeof *copy, CACHE_LINE_SIZE));
+
+    if (policy) {
+        *copy = *policy;
+    } else {
+        ctdp_timeout_policy_init(copy);
+    }
+    return copy;
+}
+
+void
+ctdp_timeout_policy_free(void *policy)
+{
+    free_cacheline(policy);
+}
+
 /* Returns the timeout of 'slot' in ms for the packet of 'ctx': its zone's
  * policy's, else the tracker's default policy's, else the kernel's. */
 long long

@@ -275,7 +275,8 @@ ctdp_zones_destroy(struct ctdp_ct *ct)
         struct ctdp_zone *zone = ctdp_zone_find(ct, i);
 
         if (zone) {
-            free(ovsrcu_get(struct ctdp_timeout_policy *, &zone->policy));
+            ctdp_timeout_policy_free(
+                ovsrcu_get(struct ctdp_timeout_policy *, &zone->policy));
             free_cacheline(zone);
         }
     }
@@ -348,7 +349,7 @@ set_policy(struct ctdp_ct *ct, uint16_t id, struct ctdp_timeout_policy *new)
     ovsrcu_set(&zone->policy, new);
     ovs_mutex_unlock(&policy_mutex);
     if (old) {
-        ovsrcu_postpone(free, old);
+        ovsrcu_postpone(ctdp_timeout_policy_free, old);
     }
 }
 
@@ -356,7 +357,7 @@ void
 ctdp_ct_set_timeout_policy(struct ctdp_ct *ct, uint16_t id,
                            const struct ctdp_timeout_policy *policy)
 {
-    set_policy(ct, id, xmemdup(policy, sizeof *policy));
+    set_policy(ct, id, ctdp_timeout_policy_clone(policy));
 }
 
 bool

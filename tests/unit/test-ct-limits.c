@@ -6,6 +6,7 @@
 #include "ctdp-pkt.h"
 #include "ctdp-unit.h"
 
+#include <malloc.h>
 #include <string.h>
 #include "dp-packet.h"
 #include "ovs-thread.h"
@@ -675,6 +676,38 @@ test_timeout_policy_slots(void)
     tpkt_ct_destroy(ct);
 }
 
+/* Does policy 'p' start a cache line and own the rest of its last? */
+static bool
+on_own_lines(const struct ctdp_timeout_policy *p)
+{
+    return ((uintptr_t) p % CACHE_LINE_SIZE == 0
+            && malloc_usable_size(CONST_CAST(struct ctdp_timeout_policy *, p))
+               >= ROUND_UP(sizeof *p, CACHE_LINE_SIZE));
+}
+
+/* The policies every packet reads, the tracker's defaults (as made and
+ * as a timeout knob replaces them) and a zone's, are on cache lines of
+ * their own: on a line shared with other heap objects, which other
+ * threads write, the read missed in new-conns' TCP packets. */
+static void
+test_timeout_policy_lines(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct ctdp_timeout_policy p;
+    size_t knob;
+
+    CHECK(on_own_lines(ovsrcu_get(struct ctdp_timeout_policy *,
+                                  &ct->timeouts)));
+    CHECK(ctdp_ct_sysctl_find("nf_conntrack_udp_timeout", &knob));
+    ctdp_ct_sysctl_set(ct, knob, 10);
+    CHECK(on_own_lines(ovsrcu_get(struct ctdp_timeout_policy *,
+                                  &ct->timeouts)));
+    ctdp_timeout_policy_init(&p);
+    ctdp_ct_set_timeout_policy(ct, 7, &p);
+    CHECK(on_own_lines(ctdp_zone_policy(ct, 7)));
+    tpkt_ct_destroy(ct);
+}
+
 /* The timeout slots have the kernel's names and defaults. */
 static void
 test_timeout_defaults(void)
@@ -725,6 +758,7 @@ const struct ctdp_unit_suite ct_limits_suite = {
         { "zone_lanes", test_zone_lanes },
         { "timeout_policy", test_timeout_policy },
         { "timeout_policy_slots", test_timeout_policy_slots },
+        { "timeout_policy_lines", test_timeout_policy_lines },
         { "timeout_defaults", test_timeout_defaults },
         { "settings_roundtrip", test_settings_roundtrip },
         { NULL, NULL },
