@@ -1152,27 +1152,42 @@ looks_up(const struct work *w)
            && (w->kind == W_TRACK || (w->kind == W_RELATED && w->key->l3));
 }
 
+/* A batch's tuples to hash all at once (ctdp_table_hash_batch()), and
+ * where each one's hash goes.  Only 'n' needs setting before use: the
+ * arrays are written as far as they are read, and zeroing them would
+ * cost every batch. */
+struct hash_list {
+    const struct ctdp_tuple *tuples[NETDEV_MAX_BURST];
+    uint32_t *hashes[NETDEV_MAX_BURST];
+    size_t n;
+};
+
+static void
+hash_list_add(struct hash_list *l, const struct ctdp_tuple *tuple,
+              uint32_t *hash)
+{
+    l->tuples[l->n] = tuple;
+    l->hashes[l->n++] = hash;
+}
+
 /* After the first pass: hashes the tuples of the packets in 'todo' that
- * look up, all at once (ctdp_table_hash_batch()).  A packet of the same
- * tuple as the one before takes that one's hash in the last pass, the
- * first that needs it. */
+ * look up.  A packet of the same tuple as the one before takes that
+ * one's hash in the last pass, the first that needs it. */
 static void
 hash_keys(struct exec *x, struct work work[], const uint8_t todo[],
           size_t n_todo)
 {
-    const struct ctdp_tuple *keys[NETDEV_MAX_BURST];
-    uint32_t *hashes[NETDEV_MAX_BURST];
-    size_t n_keys = 0;
+    struct hash_list l;
 
+    l.n = 0;
     for (size_t k = 0; k < n_todo; k++) {
         struct work *w = &work[todo[k]];
 
         if (looks_up(w)) {
-            keys[n_keys] = w->key;
-            hashes[n_keys++] = &w->hash;
+            hash_list_add(&l, w->key, &w->hash);
         }
     }
-    ctdp_table_hash_batch(&x->ct->table, keys, hashes, n_keys);
+    ctdp_table_hash_batch(&x->ct->table, l.tuples, l.hashes, l.n);
 }
 
 /* Second pass: prefetches the buckets the packet looks up or confirms
@@ -1208,20 +1223,18 @@ static void
 hash_replies(struct exec *x, struct work work[], const uint8_t todo[],
              size_t n_todo)
 {
-    const struct ctdp_tuple *replies[NETDEV_MAX_BURST];
-    uint32_t *hashes[NETDEV_MAX_BURST];
-    size_t n_replies = 0;
+    struct hash_list l;
 
+    l.n = 0;
     for (size_t k = 0; k < n_todo; k++) {
         struct work *w = &work[todo[k]];
 
         if (find_hint(x, w)) {
-            replies[n_replies] = w->inv;
-            hashes[n_replies++] = &w->inv_hash;
+            hash_list_add(&l, w->inv, &w->inv_hash);
             w->has_inv_hash = true;
         }
     }
-    ctdp_table_hash_batch(&x->ct->table, replies, hashes, n_replies);
+    ctdp_table_hash_batch(&x->ct->table, l.tuples, l.hashes, l.n);
 }
 
 /* Fourth pass: prefetches the hint, and the reply bucket the third pass
