@@ -17,9 +17,14 @@
  * buckets. */
 #define GROW_LOAD 8
 #define MOVE_STEP 2
+#define MOVE_AHEAD (4 * MOVE_STEP)  /* Old buckets prefetched ahead. */
 
 /* Buckets in a window of pages backed at once (ctdp_pool_populate()). */
 #define WINDOW (CTDP_POOL_POPULATE / sizeof(struct ctdp_bucket))
+
+/* Claims of MOVE_STEP buckets tile every array (of at least CTDP_N_LOCKS
+ * buckets, a power of 2) and every window. */
+BUILD_ASSERT_DECL(CTDP_N_LOCKS % MOVE_STEP == 0 && WINDOW % MOVE_STEP == 0);
 
 /* A growth's new array is made this many objects before the load calls
  * for the moves, so that the backer (ctdp-backer.h) has backed the first
@@ -285,17 +290,15 @@ chain_put(struct ctdp_table *t, struct ctdp_bucket *b, uint32_t e,
           uint16_t tag)
 {
     for (;;) {
+        uint32_t free = ctdp_bucket_free(b);
         uint32_t link;
 
-        for (int i = 0; i < CTDP_BUCKET_SLOTS; i++) {
-            uint32_t cur;
+        if (free) {
+            int i = raw_ctz(free);
 
-            atomic_read_relaxed(&b->ref[i], &cur);
-            if (!cur) {
-                atomic_store_relaxed(&b->tag[i], tag);
-                atomic_store_explicit(&b->ref[i], e, memory_order_release);
-                return;
-            }
+            atomic_store_relaxed(&b->tag[i], tag);
+            atomic_store_explicit(&b->ref[i], e, memory_order_release);
+            return;
         }
         atomic_read_relaxed(&b->link, &link);
         if (!(link >> 1)) {
@@ -384,6 +387,30 @@ hash_bit(const struct ctdp_table *t, uint32_t e, uint16_t tag, int k)
                           t->entry_hash_aux) >> k) & 1;
 }
 
+/* The two new buckets an old one moves to.  They are empty (new arrays
+ * are zeroed) and no one else writes them before the old bucket is
+ * MOVED, so the move fills their slots in order without reading their
+ * lines, which are not in cache. */
+struct move_dst {
+    struct ctdp_bucket *b[2];       /* In the new array. */
+    int n[2];                       /* Entries put in each. */
+};
+
+static void
+move_dst_put(struct ctdp_table *t, struct move_dst *d, int side, uint32_t e,
+             uint16_t tag)
+{
+    struct ctdp_bucket *b = d->b[side];
+    int n = d->n[side]++;
+
+    if (n < CTDP_BUCKET_SLOTS) {
+        atomic_store_relaxed(&b->tag[n], tag);
+        atomic_store_relaxed(&b->ref[n], e);
+    } else {
+        chain_put(t, b, e, tag);
+    }
+}
+
 /* Moves old bucket 'i' of 'old' to its two buckets in 'old->next', under
  * its lock: copies its entries, then marks it MOVED. */
 static void
@@ -393,6 +420,9 @@ move_bucket(struct ctdp_table *t, struct ctdp_buckets *old, uint32_t i)
     struct ctdp_bucket *b = &old->b[i];
     struct ctdp_buckets *new = ctdp_buckets_next(old);
     int k = log_2_floor(old->mask + 1);
+    struct move_dst d = {
+        .b = { &new->b[i], &new->b[i + old->mask + 1] },
+    };
     uint32_t link;
 
     ctdp_spin_lock(&t->locks[i & (CTDP_N_LOCKS - 1)]);
@@ -406,8 +436,7 @@ move_bucket(struct ctdp_table *t, struct ctdp_buckets *old, uint32_t i)
             atomic_read_relaxed(&CONST_CAST(struct ctdp_bucket *, src)
                                 ->tag[s], &tag);
             if (e) {
-                chain_put(t, &new->b[i | hash_bit(t, e, tag, k) << k], e,
-                          tag);
+                move_dst_put(t, &d, hash_bit(t, e, tag, k), e, tag);
             }
         }
         link = ctdp_bucket_link(src) >> 1;
@@ -441,9 +470,29 @@ retire(struct ctdp_buckets *old)
     buckets_free(old);
 }
 
-/* Moves up to 'max' buckets of the growth of 'bs', if it has one, each
- * claimed from the array's counter; the thread that moves the last one
- * makes the new array the table's and retires the old one. */
+/* Prefetches the lines that moving old bucket 'i' of 'bs' writes: the
+ * old bucket and its two new ones.  Claims go in order, so 'i' is a few
+ * buckets ahead of the move; the overflow bucket of the one half as far
+ * ahead, whose line came in then, is prefetched too. */
+static void
+prefetch_move(const struct ctdp_table *t, const struct ctdp_buckets *bs,
+              uint32_t i)
+{
+    const struct ctdp_buckets *new = ctdp_buckets_next(bs);
+    uint32_t link = ctdp_bucket_link(&bs->b[i - MOVE_AHEAD / 2]) >> 1;
+
+    OVS_PREFETCH_WRITE(&bs->b[i]);
+    OVS_PREFETCH_WRITE(&new->b[i]);
+    OVS_PREFETCH_WRITE(&new->b[i + bs->mask + 1]);
+    if (link) {
+        OVS_PREFETCH(ctdp_pool_ptr(t->region, link));
+    }
+}
+
+/* Moves up to 'max' buckets of the growth of 'bs', if it has one,
+ * claimed MOVE_STEP at a time from the array's counter; the thread that
+ * moves the last one makes the new array the table's and retires the old
+ * one. */
 static void
 move_buckets(struct ctdp_table *t, struct ctdp_buckets *bs, size_t max)
 {
@@ -451,10 +500,10 @@ move_buckets(struct ctdp_table *t, struct ctdp_buckets *bs, size_t max)
     if (!ctdp_buckets_next(bs)) {
         return;
     }
-    for (size_t k = 0; k < max; k++) {
+    for (size_t k = 0; k < max; k += MOVE_STEP) {
         uint32_t i, done;
 
-        atomic_add_relaxed(&bs->move_next, 1, &i);
+        atomic_add_relaxed(&bs->move_next, MOVE_STEP, &i);
         if (i > bs->mask) {
             return;
         }
@@ -467,9 +516,14 @@ move_buckets(struct ctdp_table *t, struct ctdp_buckets *bs, size_t max)
             ctdp_pool_populate(&new->b[i + WINDOW + bs->mask + 1],
                                CTDP_POOL_POPULATE);
         }
-        move_bucket(t, bs, i);
-        atomic_add(&bs->move_done, 1, &done);
-        if (done == bs->mask) {
+        for (uint32_t j = i; j < i + MOVE_STEP; j++) {
+            if (j + MOVE_AHEAD <= bs->mask) {
+                prefetch_move(t, bs, j + MOVE_AHEAD);
+            }
+            move_bucket(t, bs, j);
+        }
+        atomic_add(&bs->move_done, MOVE_STEP, &done);
+        if (done + MOVE_STEP > bs->mask) {
             ovsrcu_set(&t->buckets, ctdp_buckets_next(bs));
             ovsrcu_postpone(retire, bs);
             return;

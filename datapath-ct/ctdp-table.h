@@ -15,11 +15,11 @@
  * grows.  Growth does not stop the world: a new array of twice the
  * buckets is made (a little before the load calls for it, so that its
  * first pages are backed in time), and inserts move the old buckets'
- * entries to it, each
- * insert claiming the next old bucket (an atomic counter of the array, so
- * that no thread waits for another and a preempted one holds up nothing
- * but its own bucket), copying its entries under its lock and then
- * marking it MOVED; readers that meet a MOVED bucket go on to the new
+ * entries to it, each insert claiming the next two old buckets (an atomic
+ * counter of the array, so that no thread waits for another and a
+ * preempted one holds up nothing but its own buckets), copying each one's
+ * entries under its lock, in order into its two new buckets, which only
+ * the move writes until then, and then marking it MOVED; readers that meet a MOVED bucket go on to the new
  * array.  An old bucket is never changed after it moved, so a
  * reader standing in it sees a consistent, if stale, set of entries
  * (stale ones are dead conns, which every caller checks for).
@@ -37,6 +37,7 @@
 #include "ovs-atomic.h"
 #include "ovs-rcu.h"
 #include "ovs-thread.h"
+#include "util.h"
 
 #define CTDP_BUCKET_SLOTS 10
 #define CTDP_N_LOCKS 1024
@@ -156,18 +157,20 @@ ctdp_bucket_match(const struct ctdp_bucket *b, uint16_t tag)
 #endif
 }
 
+/* The slots of 'b' that hold no entry, as a bit mask: read without a
+ * branch per slot, as a free slot's place is random. */
 static inline uint32_t
-ctdp_bucket_used(const struct ctdp_bucket *b)
+ctdp_bucket_free(const struct ctdp_bucket *b)
 {
-    uint32_t n = 0;
+    uint32_t m = 0;
 
     for (int i = 0; i < CTDP_BUCKET_SLOTS; i++) {
         uint32_t e;
 
         atomic_read_relaxed(&CONST_CAST(struct ctdp_bucket *, b)->ref[i], &e);
-        n += e != 0;
+        m |= (uint32_t) !e << i;
     }
-    return n;
+    return m;
 }
 
 static inline struct ctdp_buckets *
@@ -204,7 +207,7 @@ ctdp_table_cursor_enter(struct ctdp_table_cursor *c,
     c->pending = c->all ? (1u << CTDP_BUCKET_SLOTS) - 1
                         : ctdp_bucket_match(b, c->tag);
     if (c->count) {
-        c->len += ctdp_bucket_used(b);
+        c->len += CTDP_BUCKET_SLOTS - count_1bits(ctdp_bucket_free(b));
     }
 }
 

@@ -1,11 +1,12 @@
 /* The table (ctdp-table.c) and the pool (ctdp-pool.c) seen through the
  * tracker: growth by steps keeps every conn reachable while the old and
  * the new bucket arrays both hold entries, a dump sees each conn once
- * then, chains that overflow their bucket line work, and the pool gives
- * memory back to new conns, before it backs more, backs a growth's array
- * and a chunk's start ahead of their use, and gives a retired array's
- * chunks to conns instead of unmapping them; the backer backs the
- * pages it is asked to, and never those of a range it was told to forget. */
+ * then, chains that overflow their bucket line work and move whole, and
+ * the pool gives memory back to new conns, before it backs more, backs a
+ * growth's array and a chunk's start ahead of their use, and gives a
+ * retired array's chunks to conns instead of unmapping them; the backer
+ * backs the pages it is asked to, and never those of a range it was told
+ * to forget. */
 #include <config.h>
 #include "ctdp-backer.h"
 #include "ctdp-ct-private.h"
@@ -260,6 +261,37 @@ test_table_overflow_chain(void)
     CHECK_EQ(tpkt_udp_ct(ct, &ip, 1000, 53, 0, true, 1), TPKT_DROPPED);
     ctdp_ct_get_stats(ct, &s);
     CHECK_EQ(s.chaintoolong, 1);
+    tpkt_ct_destroy(ct);
+}
+
+/* Every tuple in bucket 7 of any array, a conn's two alike, each conn
+ * with a tag of its own. */
+static uint32_t
+one_bucket_hash(const struct ctdp_tuple *t)
+{
+    return 7 | ((ntohl(t->src.ip4) ^ ntohl(t->dst.ip4)) & 0xffff) << 16;
+}
+
+/* A growth moves a chain of thousands of entries, every one to the same
+ * new bucket: the move fills that bucket's slots, then its overflow
+ * buckets, and every conn is found and dumped once after. */
+static void
+test_table_growth_long_chain(void)
+{
+    struct ctdp_ct_params p = { .hash = one_bucket_hash,
+                                .max_chain = 1u << 20 };
+    struct ctdp_ct *ct = ctdp_ct_create(&p);
+    uint32_t n = 0, missing = 0;
+
+    while (ctdp_table_n_buckets(&ct->table) == 1024 || growing(ct)) {
+        commit_conn(ct, n++, 0);
+    }
+    CHECK(n > 4096);
+    for (uint32_t i = 0; i < n; i++) {
+        missing += !reply_found(ct, i, 1);
+    }
+    CHECK_EQ(missing, 0);
+    check_dump(ct, n, 1);
     tpkt_ct_destroy(ct);
 }
 
@@ -605,6 +637,7 @@ const struct ctdp_unit_suite ct_table_suite = {
           test_table_growth_keeps_retired_array },
         { "growth_without_mutex", test_table_growth_without_mutex },
         { "overflow_chain", test_table_overflow_chain },
+        { "growth_long_chain", test_table_growth_long_chain },
         { "pool_next_chunk_ahead", test_table_pool_next_chunk_ahead },
         { "pool_reuse", test_table_pool_reuse },
         { "pool_spans", test_table_pool_spans },
