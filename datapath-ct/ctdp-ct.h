@@ -69,7 +69,7 @@ struct ctdp_ct_params {
     uint32_t n_buckets;       /* Initial buckets, rounded up to a power of
                                * 2, at least 1024 (one per bucket lock; 0:
                                * 1024).  The table doubles whenever conns
-                               * outnumber buckets. */
+                               * pass four per bucket (ctdp-table.c). */
     uint32_t max_chain;       /* Longest chain confirm accepts; 0: the
                                * kernel's bound, random in [50, 80). */
     /* Default timeouts: slots set here replace the kernel's for every
