@@ -19,10 +19,11 @@
  * counter of the array, so that no thread waits for another and a
  * preempted one holds up nothing but its own buckets), copying each one's
  * entries under its lock, in order into its two new buckets, which only
- * the move writes until then, and then marking it MOVED; readers that meet a MOVED bucket go on to the new
- * array.  An old bucket is never changed after it moved, so a
- * reader standing in it sees a consistent, if stale, set of entries
- * (stale ones are dead conns, which every caller checks for).
+ * the move writes until then, and then marking it MOVED; readers that
+ * meet a MOVED bucket go on to the new array.  An old bucket is never
+ * changed after it moved, so a reader standing in it sees a consistent,
+ * if stale, set of entries (stale ones are dead conns, which every caller
+ * checks for).
  *
  * The table knows its entries only as pool objects, and their hashes
  * through the callback given at init (needed to split small tables only:
