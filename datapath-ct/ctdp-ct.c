@@ -1250,14 +1250,23 @@ prefetch_hint(struct exec *x, const struct work *w)
     }
 }
 
-/* Fifth pass: for a packet that will confirm a conn, prefetches the
- * overflow buckets of its two chains, which the confirm's clash check
- * walks and no other pass brings in. */
+/* Fifth pass: for a packet whose home bucket held no hint, the hint
+ * from the bucket's overflow, which the third pass prefetched, and its
+ * conn prefetched, unless the packet will likely confirm a conn (whose
+ * tuple is then most likely in no bucket); for a packet that will
+ * confirm a conn, prefetches the overflow buckets of its two chains,
+ * which the confirm's clash check walks and no other pass brings in. */
 static void
-prefetch_overflows(struct exec *x, const struct work *w)
+prefetch_overflows(struct exec *x, struct work *w)
 {
     struct ctdp_table *t = &x->ct->table;
 
+    if (!w->hint && looks_up(w) && !w->has_inv_hash) {
+        w->hint = ctdp_table_hint_overflow(t, w->hash, &w->hint_dir);
+        if (w->hint) {
+            ctdp_conn_prefetch(w->hint);
+        }
+    }
     if (w->has_inv_hash) {
         ctdp_table_prefetch_overflow(t, w->inv_hash);
     }

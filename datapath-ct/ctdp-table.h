@@ -270,6 +270,8 @@ void ctdp_table_hash_batch(const struct ctdp_table *,
 void ctdp_table_prefetch(const struct ctdp_table *, uint32_t hash);
 void ctdp_table_prefetch_overflow(const struct ctdp_table *, uint32_t hash);
 void *ctdp_table_hint(const struct ctdp_table *, uint32_t hash, int *dir);
+void *ctdp_table_hint_overflow(const struct ctdp_table *, uint32_t hash,
+                               int *dir);
 void ctdp_table_lock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
 void ctdp_table_unlock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
 void ctdp_table_insert_locked(struct ctdp_table *, const void *obj,

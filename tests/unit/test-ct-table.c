@@ -1,12 +1,12 @@
 /* The table (ctdp-table.c) and the pool (ctdp-pool.c) seen through the
  * tracker: growth by steps keeps every conn reachable while the old and
  * the new bucket arrays both hold entries, a dump sees each conn once
- * then, chains that overflow their bucket line work and move whole, and
- * the pool gives memory back to new conns, before it backs more, backs a
- * growth's array and a chunk's start ahead of their use, and gives a
- * retired array's chunks to conns instead of unmapping them; the backer
- * backs the pages it is asked to, and never those of a range it was told
- * to forget. */
+ * then, chains that overflow their bucket line work and move whole, a
+ * lookup finds its hint in the first overflow bucket, and the pool gives
+ * memory back to new conns, before it backs more, backs a growth's array
+ * and a chunk's start ahead of their use, and gives a retired array's
+ * chunks to conns instead of unmapping them; the backer backs the pages
+ * it is asked to, and never those of a range it was told to forget. */
 #include <config.h>
 #include "ctdp-backer.h"
 #include "ctdp-ct-private.h"
@@ -292,6 +292,43 @@ test_table_growth_long_chain(void)
     }
     CHECK_EQ(missing, 0);
     check_dump(ct, n, 1);
+    tpkt_ct_destroy(ct);
+}
+
+/* A lookup whose entry lies in its bucket's first overflow bucket finds
+ * its hint there, after the bucket itself gave none: conns 5 to 9 of
+ * one chain (entries 10 to 19, two per conn).  Deeper entries give no
+ * hint, and the full lookup finds them. */
+static void
+test_table_hint_overflow(void)
+{
+    struct ctdp_ct_params p = { .hash = one_bucket_hash };
+    struct ctdp_ct *ct = ctdp_ct_create(&p);
+
+    for (uint32_t i = 0; i < 15; i++) {
+        commit_conn(ct, i, 0);
+    }
+    for (uint32_t i = 0; i < 15; i++) {
+        struct tpkt_ip ip = tpkt_ip4(0x0a000000 + i, 0xc0000201);
+        struct ctdp_tuple key, inv;
+        enum ctdp_ct_dir dir;
+        int hint_dir = -1;
+        uint32_t hash;
+        void *home, *ovf, *conn;
+
+        tpkt_tuple(&key, &ip, IPPROTO_UDP, 1000, 53, 0);
+        CHECK(ctdp_tuple_invert(&key, &inv));
+        hash = ctdp_table_hash(&ct->table, &key);
+        conn = ctdp_conn_lookup(ct, &key, &inv, hash, 1, &dir);
+        CHECK(conn != NULL);
+        home = ctdp_table_hint(&ct->table, hash, &hint_dir);
+        ovf = ctdp_table_hint_overflow(&ct->table, hash, &hint_dir);
+        CHECK(home == (i < 5 ? conn : NULL));
+        CHECK(ovf == (i >= 5 && i < 10 ? conn : NULL));
+        if (home || ovf) {
+            CHECK_EQ(hint_dir, CTDP_DIR_ORIG);
+        }
+    }
     tpkt_ct_destroy(ct);
 }
 
@@ -638,6 +675,7 @@ const struct ctdp_unit_suite ct_table_suite = {
         { "growth_without_mutex", test_table_growth_without_mutex },
         { "overflow_chain", test_table_overflow_chain },
         { "growth_long_chain", test_table_growth_long_chain },
+        { "hint_overflow", test_table_hint_overflow },
         { "pool_next_chunk_ahead", test_table_pool_next_chunk_ahead },
         { "pool_reuse", test_table_pool_reuse },
         { "pool_spans", test_table_pool_spans },
