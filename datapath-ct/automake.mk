@@ -30,6 +30,8 @@ datapath_ct_libctdp_ct_la_SOURCES = \
 	datapath-ct/ctdp-nat.c \
 	datapath-ct/ctdp-pool.c \
 	datapath-ct/ctdp-pool.h \
+	datapath-ct/ctdp-prefetch.c \
+	datapath-ct/ctdp-prefetch.h \
 	datapath-ct/ctdp-random.c \
 	datapath-ct/ctdp-random.h \
 	datapath-ct/ctdp-seqadj.c \

@@ -46,6 +46,7 @@
 
 #include <stdarg.h>
 #include "ctdp-ct.h"
+#include "ctdp-prefetch.h"
 #include "ctdp-siphash.h"
 #include "ctdp-spin.h"
 #include "ctdp-table.h"
@@ -137,8 +138,8 @@ ctdp_conn_prefetch(const void *conn)
 {
     const char *p = conn;
 
-    OVS_PREFETCH_WRITE(p);
-    OVS_PREFETCH_WRITE(p + 64);
+    ctdp_prefetch_write(p);
+    ctdp_prefetch_write(p + 64);
 }
 
 static inline uint16_t

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "ctdp-backer.h"
+#include "ctdp-prefetch.h"
 #include "ctdp-spin.h"
 #include "ovs-rcu.h"
 #include "ovs-thread.h"
@@ -448,8 +449,8 @@ ctdp_pool_alloc(struct ctdp_pool *pool, size_t size)
                                          cc->n ? cc->refs[cc->n - 1]
                                                : cc->bump);
 
-        OVS_PREFETCH_WRITE(next);
-        OVS_PREFETCH_WRITE(next + units * UNIT - 1);
+        ctdp_prefetch_write(next);
+        ctdp_prefetch_write(next + units * UNIT - 1);
     }
     ctdp_spin_unlock(&shard->lock);
     UNPOISON(ctdp_pool_ptr(&pool->region, ref), units * UNIT);

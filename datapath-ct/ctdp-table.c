@@ -3,6 +3,7 @@
 #include "ctdp-table.h"
 
 #include <string.h>
+#include "ctdp-prefetch.h"
 #include "ctdp-random.h"
 #include "util.h"
 
@@ -504,9 +505,9 @@ prefetch_move(const struct ctdp_table *t, const struct ctdp_buckets *bs,
     const struct ctdp_buckets *new = ctdp_buckets_next(bs);
     uint32_t link = ctdp_bucket_link(&bs->b[i - MOVE_AHEAD / 2]) >> 1;
 
-    OVS_PREFETCH_WRITE(&bs->b[i]);
-    OVS_PREFETCH_WRITE(&new->b[i]);
-    OVS_PREFETCH_WRITE(&new->b[i + bs->mask + 1]);
+    ctdp_prefetch_write(&bs->b[i]);
+    ctdp_prefetch_write(&new->b[i]);
+    ctdp_prefetch_write(&new->b[i + bs->mask + 1]);
     if (link) {
         OVS_PREFETCH(ctdp_pool_ptr(t->region, link));
     }
