@@ -31,6 +31,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "ctdp-pool.h"
 #include "ctdp-siphash.h"
 #include "ctdp-spin.h"
@@ -128,13 +131,25 @@ ctdp_tag_lanes(uint64_t w, uint16_t tag)
     return (zero | zero >> 15 | zero >> 30 | zero >> 45) & 0xf;
 }
 
-/* The slots of 'b' whose tag is 'tag', as a bit mask: the ten tags read
- * as three words (the last holds two tags and the link) and compared
- * four at a time, rather than one by one. */
+/* The slots of 'b' whose tag is 'tag', as a bit mask.  With SSE2 (every
+ * x86-64 CPU), the ten tags are read as two vectors (the second holds two
+ * tags and the link) and compared eight at a time; elsewhere, as three
+ * words compared four at a time.  The vector loads are not atomic reads
+ * of the tags, which ThreadSanitizer would report: its builds read the
+ * words.  A tag is only a hint, which the caller checks in full. */
 static inline uint32_t
 ctdp_bucket_match(const struct ctdp_bucket *b, uint16_t tag)
 {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SSE2__) && !defined(__SANITIZE_THREAD__)
+    const __m128i want = _mm_set1_epi16(tag);
+    __m128i lo = _mm_loadu_si128((const __m128i_u *) &b->tag[0]);
+    __m128i hi = _mm_loadl_epi64((const __m128i_u *) &b->tag[8]);
+    __m128i eq = _mm_packs_epi16(_mm_cmpeq_epi16(lo, want),
+                                 _mm_cmpeq_epi16(hi, want));
+
+    BUILD_ASSERT(CTDP_BUCKET_SLOTS == 10);
+    return _mm_movemask_epi8(eq) & 0x3ff;
+#elif __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     typedef uint64_t __attribute__((may_alias)) word;
     const word *w = (const word *) &b->tag[0];
 

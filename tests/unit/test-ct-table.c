@@ -543,9 +543,10 @@ test_table_backer_forget(void)
 /* ctdp_bucket_match() against the slot-by-slot compare, on buckets whose
  * tags are drawn from a few values (so that some match, and tags that
  * differ only in a lane's top bit, or are 0 or all ones, meet), with
- * link words of every kind after the tags.  A word-wise compare that
- * lets a lane's borrow or carry spill into the next, or reads lanes in
- * the wrong order, fails here. */
+ * link words of every kind after the tags (a link whose halves equal
+ * the tag, too).  A word-wise compare that lets a lane's borrow or carry
+ * spill into the next, or reads lanes in the wrong order, or a vector
+ * compare that lets the link's lanes through, fails here. */
 static void
 test_table_bucket_match(void)
 {
