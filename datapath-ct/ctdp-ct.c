@@ -87,7 +87,9 @@ struct work {
      * ctdp-tuple.c writes in whole words, read back at once here), its
      * inverse at 'inv_buf' or, for a packet of the same tuple as the one
      * before, at that one's; for W_RELATED, at 'quoted' and
-     * 'parsed.inner'. */
+     * 'parsed.inner'.  A W_TRACK packet's inverse is made when first
+     * needed (work_inv()): NULL until then.  A packet that finds its conn
+     * in the original direction never needs it. */
     const struct ctdp_tuple *key, *inv;
     struct ctdp_tuple inv_buf;
     struct ctdp_tuple quoted;   /* W_RELATED: the quoted tuple inverted
@@ -104,6 +106,19 @@ struct work {
     struct ctdp_conn *hint;
     int hint_dir;
 };
+
+/* The inverse of 'w''s key, made now if not yet. */
+static const struct ctdp_tuple *
+work_inv(struct work *w)
+{
+    if (!w->inv) {
+        if (!ctdp_tuple_invert(w->key, &w->inv_buf)) {
+            w->inv_buf.l3 = 0;
+        }
+        w->inv = &w->inv_buf;
+    }
+    return w->inv;
+}
 
 static struct ctdp_stat_shard *
 stat_shard(struct ctdp_ct *ct)
@@ -780,12 +795,16 @@ lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
     struct ctdp_conn *conn = w->hint;
 
     w->hint = NULL;
-    if (conn && ctdp_conn_matches(conn, w->hint_dir, w->key, w->inv)
+    if (conn
+        && ctdp_conn_matches(conn, w->hint_dir, w->key,
+                             w->hint_dir == CTDP_DIR_ORIG ? NULL
+                                                          : work_inv(w))
         && ctdp_conn_is_live(conn, x->now)) {
         *dir = w->hint_dir;
         return conn;
     }
-    return ctdp_conn_lookup(x->ct, w->key, w->inv, w->hash, x->now, dir);
+    return ctdp_conn_lookup(x->ct, w->key, work_inv(w), w->hash, x->now,
+                            dir);
 }
 
 /* Looks up 'w''s tuple and tracks the packet (steps 3 to 5 above). */
@@ -811,7 +830,7 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
             }
         }
         if (!found) {
-            if (!w->inv->l3 || !l4->new_ok(w->key)) {
+            if (!work_inv(w)->l3 || !l4->new_ok(w->key)) {
                 break;
             }
             conn = new_conn(x, w);
@@ -986,10 +1005,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         w->inv = prev->inv;
         return;
     }
-    w->inv = &w->inv_buf;
-    if (!ctdp_tuple_invert(w->key, &w->inv_buf)) {
-        w->inv_buf.l3 = 0;
-    }
+    w->inv = NULL;
 }
 
 /* ct(nat(...)): gives the packet's unconfirmed conn its binding from the
@@ -1214,7 +1230,8 @@ find_hint(struct exec *x, struct work *w)
         return false;
     }
     w->hint = ctdp_table_hint(&x->ct->table, w->hash, &w->hint_dir);
-    return !w->hint && w->kind == W_TRACK && x->a->commit && w->inv->l3;
+    return (!w->hint && w->kind == W_TRACK && x->a->commit
+            && work_inv(w)->l3);
 }
 
 /* Third pass: finds the hints of the packets in 'todo', then hashes the
