@@ -85,11 +85,11 @@ struct work {
     /* The lookup key and its inverse ('l3' 0: none), pointing where they
      * already are rather than copied: the key at 'parsed.key' (which
      * ctdp-tuple.c writes in whole words, read back at once here), its
-     * inverse at 'inv_buf' or, for a packet of the same tuple as the one
-     * before, at that one's; for W_RELATED, at 'quoted' and
+     * inverse at 'inv_buf'; for W_RELATED, at 'quoted' and
      * 'parsed.inner'.  A W_TRACK packet's inverse is made when first
      * needed (work_inv()): NULL until then.  A packet that finds its conn
-     * in the original direction never needs it. */
+     * in the original direction, or repeats the packet before, never
+     * needs it. */
     const struct ctdp_tuple *key, *inv;
     struct ctdp_tuple inv_buf;
     struct ctdp_tuple quoted;   /* W_RELATED: the quoted tuple inverted
@@ -999,13 +999,9 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         md_set_invalid(pkt, zone);
         return;
     }
-    if (prev && prev->kind == W_TRACK
-        && ctdp_tuple_equal(prev->key, w->key)) {
-        w->dup = true;
-        w->inv = prev->inv;
-        return;
-    }
     w->inv = NULL;
+    w->dup = (prev && prev->kind == W_TRACK
+              && ctdp_tuple_equal(prev->key, w->key));
 }
 
 /* ct(nat(...)): gives the packet's unconfirmed conn its binding from the
