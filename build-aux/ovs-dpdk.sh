@@ -28,6 +28,7 @@
 set -euo pipefail
 
 die() { echo "ovs-dpdk.sh: $*" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
 
 tarball=/usr/src/openvswitch/openvswitch.tar.gz
 ovs_version=$(dpkg-query -W -f='${Version}' openvswitch-source 2>/dev/null) ||
@@ -91,13 +92,9 @@ build_ovs() {
         LDFLAGS="-L$lib -Wl,-rpath,$lib" \
         ac_cv_have_decl_RTE_NET_MLX5=no ac_cv_have_decl_RTE_NET_MLX4=no \
         ac_cv_have_decl_RTE_NET_AF_XDP=no ac_cv_have_decl_RTE_NET_PCAP=no
-    # Only the programs the benchmark runs; automake hooks BUILT_SOURCES
-    # into all/check/install only, so they are made first (as ovs-lib.sh).
+    # Only the programs the benchmark runs, after the generated sources.
     local built
-    built=$(make -s -f Makefile -f - print-built-sources <<'MK'
-print-built-sources: ; @echo $(BUILT_SOURCES)
-MK
-)
+    built=$("$here/ovs-built-sources.sh")
     make -j"$(nproc)" $built
     make -j"$(nproc)" vswitchd/ovs-vswitchd utilities/ovs-vsctl \
         utilities/ovs-ofctl utilities/ovs-appctl ovsdb/ovsdb-server \

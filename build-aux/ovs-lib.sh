@@ -13,6 +13,7 @@
 #   CTDP_OVS_CACHE  parent of the cache directories (default /var/cache/ctdp)
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
 tarball=/usr/src/openvswitch/openvswitch.tar.gz
 version=$(dpkg-query -W -f='${Version}' openvswitch-source 2>/dev/null) || {
     echo "ovs-lib.sh: openvswitch-source is not installed (apt-get install openvswitch-source)" >&2
@@ -45,12 +46,8 @@ if [ ! -f "$stamp" ]; then
         # OVS's generators need (a pyenv python3 first on PATH may not).
         ./configure --enable-ssl --prefix=/usr --localstatedir=/var \
             --sysconfdir=/etc PYTHON3=/usr/bin/python3 CFLAGS="$ovs_cflags"
-        # automake hooks BUILT_SOURCES only into all/check/install: a fresh
-        # tree needs them generated before lib/libopenvswitch.la builds.
-        built=$(make -s -f Makefile -f - print-built-sources <<'MK'
-print-built-sources: ; @echo $(BUILT_SOURCES)
-MK
-)
+        # The generated sources first: lib/libopenvswitch.la needs them.
+        built=$("$here/ovs-built-sources.sh")
         make -j"$(nproc)" $built
         make -j"$(nproc)" lib/libopenvswitch.la
     ) >"$log" 2>&1 || { echo "ovs-lib.sh: OVS build failed; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }
