@@ -1,9 +1,11 @@
 """The side-by-side benchmark's runner (utilities/ctdp-bench-netdev.py), in
 what needs neither Open vSwitch nor timing: how it starts and stops
-ctdpd."""
+ctdpd, and where it writes its results."""
 import importlib.util
 import shutil
 import struct
+
+import pytest
 
 from conftest import TOP, pid_alive, program
 
@@ -37,3 +39,23 @@ def test_ctdpd_by_another_name_is_stopped(tmp_path):
     finally:
         d.stop()
     assert not pid_alive(pid)
+
+
+def test_markdown_with_two_result_blocks_is_refused(tmp_path):
+    """A file with two results blocks is refused, unchanged, with one
+    error (the runner used to rewrite the first, and docs/BENCHMARKS.md
+    carried a stale copy of the results under the other tracker's
+    section); a file with one block has it replaced."""
+    runner = load_runner()
+    block = f"{runner.BEGIN_MARK}\nold\n{runner.END_MARK}\n"
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"# a\n{block}# b\n{block}")
+    before = doc.read_text()
+    with pytest.raises(runner.BenchError, match="2 begin and 2 end"):
+        runner.write_markdown(str(doc), "new\n")
+    assert doc.read_text() == before
+    doc.write_text(f"# a\n{block}# b\n")
+    runner.write_markdown(str(doc), f"{runner.BEGIN_MARK}\nnew\n"
+                                    f"{runner.END_MARK}\n")
+    assert doc.read_text() == (f"# a\n{runner.BEGIN_MARK}\nnew\n"
+                               f"{runner.END_MARK}\n# b\n")

@@ -1015,12 +1015,28 @@ def report(rows, thread_rows, args, started):
     return "\n".join(out)
 
 
+def read_markdown(path):
+    """The contents of 'path' ("" if it does not exist) and the span of
+    its results block: (begin, end) of its markers, or None if it has
+    none.  Raises BenchError unless it has one pair, in order, or none:
+    of two blocks, which one holds the results is anyone's guess."""
+    text = open(path).read() if os.path.exists(path) else ""
+    n_begin, n_end = text.count(BEGIN_MARK), text.count(END_MARK)
+    if (n_begin, n_end) == (0, 0):
+        return text, None
+    b, e = text.find(BEGIN_MARK), text.find(END_MARK)
+    if (n_begin, n_end) != (1, 1) or e < b:
+        raise BenchError(f"{path}: needs one pair of result markers, in "
+                         f"order; has {n_begin} begin and {n_end} end")
+    return text, (b, e)
+
+
 def write_markdown(path, block):
     """Replaces the text between the markers of 'path' with 'block', or
     appends 'block' if 'path' has no markers."""
-    text = open(path).read() if os.path.exists(path) else ""
-    b, e = text.find(BEGIN_MARK), text.find(END_MARK)
-    if b >= 0 and e > b:
+    text, span = read_markdown(path)
+    if span:
+        b, e = span
         e += len(END_MARK)
         e += text[e:e + 1] == "\n"
         text = text[:b] + block + text[e:]
@@ -1083,6 +1099,8 @@ def preflight(args):
         raise BenchError("--veth needs --send=utilities/ctdp-bench-send")
     if os.cpu_count() < 2:
         raise BenchError("needs two CPUs (switch on core 1, driver on 0)")
+    if args.markdown:
+        read_markdown(args.markdown)    # Before the runs, not after.
 
 
 def main():
@@ -1155,7 +1173,11 @@ def main():
     block = report(rows, thread_rows, args, started)
     print(block)
     if args.markdown:
-        write_markdown(args.markdown, block)
+        try:
+            write_markdown(args.markdown, block)
+        except BenchError as e:         # The file changed during the runs.
+            print(f"ctdp-bench-netdev: {e}", file=sys.stderr)
+            sys.exit(1)
 
 
 if __name__ == "__main__":
