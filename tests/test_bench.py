@@ -26,3 +26,45 @@ def test_new_conns_runs_start_cold():
                 "new-conns UDP, warm |", "new-conns TCP, warm |"):
         lines = [l for l in out.stdout.splitlines() if l.startswith("| " + row)]
         assert len(lines) == 2, row     # One and two threads.
+
+
+BEGIN = "<!-- ctdp-bench results: begin -->"
+END = "<!-- ctdp-bench results: end -->"
+
+
+def run_markdown(path):
+    return subprocess.run(
+        [program("ctdp-bench"), "--quick", "--only=single-flow", "--runs=1",
+         f"--markdown={path}"], capture_output=True, text=True, timeout=60)
+
+
+def test_markdown_replaces_only_its_block(tmp_path):
+    """With one pair of markers, the block between them is replaced and
+    the prose around it kept."""
+    path = tmp_path / "bench.md"
+    path.write_text(f"before\n{BEGIN}\nold results\n{END}\nafter\n")
+    out = run_markdown(path)
+    assert out.returncode == 0, out.stderr
+    text = path.read_text()
+    assert text.startswith(f"before\n{BEGIN}\n")
+    assert text.endswith(f"{END}\nafter\n")
+    assert "old results" not in text and "| single-flow |" in text
+
+
+def test_markdown_refuses_a_file_with_bad_markers(tmp_path):
+    """A file whose markers are not one pair in order (two blocks, a lost
+    end marker, an end before its begin) is refused before any run, in one
+    line, and left as it was: with only a begin marker the whole file used
+    to be overwritten by the block, and with two blocks the first one was
+    rewritten, whichever held the results."""
+    for text in (f"a\n{BEGIN}\nx\n{END}\nb\n{BEGIN}\ny\n{END}\nc\n",
+                 f"prose\n{BEGIN}\nresults, end marker lost\n",
+                 f"prose\n{END}\n{BEGIN}\n"):
+        path = tmp_path / "bench.md"
+        path.write_text(text)
+        out = run_markdown(path)
+        assert out.returncode != 0
+        assert out.stdout == ""                 # No run was made.
+        assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+        assert str(path) in out.stderr and "marker" in out.stderr
+        assert path.read_text() == text

@@ -4,7 +4,9 @@
  *
  * With a Markdown file that already holds the two marker lines below, only
  * the text between them is replaced, so that the file's own prose (how the
- * benchmark works) survives; otherwise the file is the block alone. */
+ * benchmark works) survives; a file without them becomes the block alone,
+ * and one with its markers in any other shape is refused, before the runs
+ * (bench_report_check_markdown()) and again when the block is written. */
 #include <config.h>
 #include "ctdp-bench.h"
 
@@ -282,26 +284,93 @@ read_file(const char *file)
     return ds_steal_cstr(&text);
 }
 
-/* Writes 'block' into 'file', between the markers if 'file' has them. */
+static size_t
+count_str(const char *text, const char *s)
+{
+    size_t n = 0;
+
+    for (const char *p = text; (p = strstr(p, s)) != NULL; p += strlen(s)) {
+        n++;
+    }
+    return n;
+}
+
+/* Reads 'file' into '*textp' (NULL if it does not exist) and finds its
+ * results block: '*beginp' at its begin marker and '*endp' just past its
+ * end marker's line, both NULL if it has no markers.  Returns 0, or
+ * EINVAL, with an error printed, unless the file has one pair of markers,
+ * in order, or none: of two blocks, which one holds the results is
+ * anyone's guess, and with a marker lost, where the block ends is. */
+static int
+read_markdown(const char *file, char **textp, const char **beginp,
+              const char **endp)
+{
+    char *text = read_file(file);
+    size_t n_begin = text ? count_str(text, BEGIN_MARK) : 0;
+    size_t n_end = text ? count_str(text, END_MARK) : 0;
+    const char *begin = n_begin ? strstr(text, BEGIN_MARK) : NULL;
+    const char *end = n_end ? strstr(text, END_MARK) : NULL;
+
+    *textp = text;
+    *beginp = *endp = NULL;
+    if (!n_begin && !n_end) {
+        return 0;
+    }
+    if (n_begin != 1 || n_end != 1 || end < begin) {
+        fprintf(stderr, "ctdp-bench: %s: needs one pair of result markers, "
+                "in order; has %"PRIuSIZE" begin and %"PRIuSIZE" end\n",
+                file, n_begin, n_end);
+        return EINVAL;
+    }
+    end += strlen(END_MARK);
+    *beginp = begin;
+    *endp = end + (*end == '\n');
+    return 0;
+}
+
+int
+bench_report_check_markdown(const char *file)
+{
+    const char *begin, *end;
+    char *text;
+    int error = read_markdown(file, &text, &begin, &end);
+
+    free(text);
+    return error;
+}
+
+/* Writes 'block' into 'file', between the markers if 'file' has them,
+ * through a temporary file, so that a failed write leaves it as it was. */
 static int
 write_markdown(const char *file, const struct ds *block)
 {
     struct ds out = DS_EMPTY_INITIALIZER;
-    char *old = read_file(file);
-    const char *begin = old ? strstr(old, BEGIN_MARK) : NULL;
-    const char *end = begin ? strstr(begin, END_MARK) : NULL;
-    int error;
+    const char *begin, *end;
+    char *old, *tmp;
+    int error = read_markdown(file, &old, &begin, &end);
 
-    if (end) {
-        end += strlen(END_MARK);
-        end += *end == '\n';
+    if (error) {
+        free(old);
+        return error;
+    }
+    if (begin) {
         ds_put_buffer(&out, old, begin - old);
         ds_put_cstr(&out, ds_cstr_ro(block));
         ds_put_cstr(&out, end);
     } else {
         ds_put_cstr(&out, ds_cstr_ro(block));
     }
-    error = write_file(file, &out);
+    tmp = xasprintf("%s.tmp", file);
+    error = write_file(tmp, &out);
+    if (!error && rename(tmp, file)) {
+        error = errno;
+        fprintf(stderr, "ctdp-bench: cannot write %s (%s)\n", file,
+                ovs_strerror(error));
+    }
+    if (error) {
+        unlink(tmp);
+    }
+    free(tmp);
     ds_destroy(&out);
     free(old);
     return error;

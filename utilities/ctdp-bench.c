@@ -788,6 +788,9 @@ main(int argc, char *argv[])
     mallopt(M_TRIM_THRESHOLD, 128 << 10);
     report = bench_report_create(argc, argv);
     parse_options(argc, argv, &opts);
+    if (opts.markdown && bench_report_check_markdown(opts.markdown)) {
+        return EXIT_FAILURE;
+    }
     fatal_signal_init();
 
     /* Memory first: see the comment at the top. */

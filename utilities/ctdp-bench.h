@@ -252,6 +252,9 @@ void bench_report_target_unmeasured(struct bench_report *,
 void bench_report_csv(struct bench_report *, const char *series,
                       unsigned int threads, uint32_t conns,
                       const struct bench_runs *);
+/* Returns 0 if 'file' (missing, or with no markers, or one pair in order)
+ * can take the report; else prints why and returns EINVAL. */
+int bench_report_check_markdown(const char *file);
 int bench_report_finish(struct bench_report *, const char *markdown_file,
                         const char *csv_file);
 
