@@ -68,3 +68,17 @@ def test_markdown_refuses_a_file_with_bad_markers(tmp_path):
         assert len(out.stderr.strip().splitlines()) == 1, out.stderr
         assert str(path) in out.stderr and "marker" in out.stderr
         assert path.read_text() == text
+
+
+def test_lookups_report_the_benchmark_alone():
+    """The lookups come with the benchmark's own time (the same packets
+    with no tracker), on one and two threads, every packet +est."""
+    out = subprocess.run(
+        [program("ctdp-bench"), "--quick", "--only=lookup", "--runs=1"],
+        capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "drops or misses" not in out.stderr, out.stderr
+    rows = [l for l in out.stdout.splitlines()
+            if l.startswith("| lookup, benchmark alone |")]
+    assert [r.split("|")[2].strip() for r in rows] == ["1", "2"], rows
+    assert all("Mpps" in r and "[" not in r for r in rows), rows

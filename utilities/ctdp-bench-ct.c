@@ -176,7 +176,13 @@ bench_ct_execute(struct bench_ct *ct, struct bench_burst *burst,
                  long long now)
 {
     load_batch(burst);
-    if (ct->impl == BENCH_CTDP) {
+    if (!ct) {
+        /* The benchmark alone (bench_harness()). */
+        for (size_t i = 0; i < burst->n; i++) {
+            burst->pkts[i]->md.ct_state = CS_TRACKED | CS_ESTABLISHED;
+        }
+        burst->est += burst->n;
+    } else if (ct->impl == BENCH_CTDP) {
         struct ctdp_ct_action action = {
             .zone = zone, .commit = commit, .nat = nat != BENCH_NAT_NONE,
         };

@@ -114,7 +114,8 @@ typedef void bench_work_func(struct bench_job *, struct bench_thread *);
 
 struct bench_job {
     bench_work_func *work;
-    struct bench_ct *ct;        /* NULL for the memory floor. */
+    struct bench_ct *ct;        /* NULL for the memory floor and the
+                                 * benchmark alone (bench_harness()). */
     unsigned int n_threads;
     enum bench_proto proto;
 
@@ -809,6 +810,24 @@ bench_lookups(const struct bench_config *cfg, uint32_t n_conns,
     }
     for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
         destroy_tracker(cts[impl]);
+    }
+    free(seq);
+}
+
+void
+bench_harness(const struct bench_config *cfg, uint32_t n_conns,
+              unsigned int n_threads, struct bench_runs *runs)
+{
+    uint32_t *seq = random_sequence(cfg->lookups, n_conns);
+    struct bench_job job = {
+        .work = work_lookup, .n_threads = n_threads, .proto = BENCH_UDP,
+        .n = cfg->lookups, .seq = seq,
+    };
+
+    for (unsigned int r = 0; r < cfg->runs; r++) {
+        double secs = job_run(&job, runs);
+
+        bench_runs_add(runs, cfg->lookups / secs / 1e6);
     }
     free(seq);
 }

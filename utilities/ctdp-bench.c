@@ -10,6 +10,7 @@
  *   4. threads: 1 and 2 threads for 1 to 3;
  *   5. memory: RSS growth per conn, in a child process per tracker;
  *   6. memory floor: random cache-line reads, the limit for lookups;
+ *      and the lookups' benchmark alone, with no tracker;
  *   7. dump of every conn, flush of one zone;
  *   8. datapath: captures of mixed flows through `ctdpd --replay`;
  *   9. nat: new conns with source NAT (UDP, TCP handshakes) and lookups
@@ -41,6 +42,7 @@ struct bench_results {
     struct bench_runs flow[BENCH_N_IMPLS][N_THREADS];
     struct bench_runs lookup[BENCH_N_IMPLS][MAX_SIZES][N_THREADS];
     struct bench_runs floor[MAX_SIZES][N_THREADS];
+    struct bench_runs harness[N_THREADS];   /* At the largest size. */
     /* New conns by warmth (0: fresh trackers), tracker, proto. */
     struct bench_runs conns[2][BENCH_N_IMPLS][2][N_THREADS];
     struct bench_latency latency[BENCH_N_IMPLS][2];         /* 1 thread. */
@@ -148,7 +150,8 @@ measure_single_flow(const struct bench_config *cfg,
     }
 }
 
-/* Lookups at every size, each followed by the memory floor of that size. */
+/* Lookups at every size, each followed by the memory floor of that size;
+ * then the benchmark alone at the largest. */
 static void
 measure_lookups(const struct bench_config *cfg, struct bench_results *res)
 {
@@ -173,6 +176,13 @@ measure_lookups(const struct bench_config *cfg, struct bench_results *res)
             progress("floor", BENCH_CTDP, bench_threads[t], size,
                      &res->floor[s][t], "Mpps");
         }
+    }
+    for (size_t t = 0; t < N_THREADS; t++) {
+        uint32_t size = cfg->lookup_sizes[cfg->n_lookup_sizes - 1];
+
+        bench_harness(cfg, size, bench_threads[t], &res->harness[t]);
+        progress("harness", BENCH_CTDP, bench_threads[t], size,
+                 &res->harness[t], "Mpps");
     }
 }
 
@@ -417,6 +427,11 @@ report_rows(struct bench_report *r, const struct bench_config *cfg,
                              cfg->lookup_sizes[s], "Mpps", true,
                              &res->floor[s][t], NULL);
         }
+    }
+    for (size_t t = 0; t < N_THREADS; t++) {
+        bench_report_row(r, "lookup, benchmark alone", bench_threads[t],
+                         cfg->lookup_sizes[last], "Mpps", true,
+                         &res->harness[t], NULL);
     }
     for (size_t t = 0; t < N_THREADS; t++) {
         struct bench_runs frac[BENCH_N_IMPLS];
@@ -718,6 +733,10 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       "per packet, prefetched %u at a time, from an array "
                       "of ctdp's measured bytes per UDP conn times the "
                       "conns.", BENCH_BATCH);
+    bench_report_note(r, "lookup, benchmark alone: the lookups' packets "
+                      "built and loaded into batches as for a tracker, "
+                      "then only marked +est: the benchmark's own time, "
+                      "which every lookup rate includes.");
     bench_report_note(r, "datapath: `ctdpd --replay` of two captures "
                       "(inside, outside) of %d interleaved TCP, UDP and "
                       "ICMP flows opened from inside, 25 packets each, "

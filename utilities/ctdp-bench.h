@@ -103,7 +103,8 @@ enum bench_nat {
     BENCH_NAT_BARE,             /* nat: translate by the conn's binding. */
 };
 
-/* Thread-safe: called by the workload threads. */
+/* Thread-safe: called by the workload threads.  With a null tracker,
+ * only marks the packets +est (bench_harness()). */
 void bench_ct_execute(struct bench_ct *, struct bench_burst *, uint16_t zone,
                       bool commit, enum bench_nat, long long now);
 
@@ -215,6 +216,12 @@ void bench_nat_lookups(const struct bench_config *, uint32_t n_conns,
 /* Bytes of RSS per conn after committing 'n_conns', in a child process. */
 void bench_memory(enum bench_impl, enum bench_proto, uint32_t n_conns,
                   struct bench_runs *);
+
+/* The lookups of bench_lookups() among 'n_conns' conns with no tracker:
+ * each batch's packets are built and loaded as for a tracker, then marked
+ * +est.  The benchmark's own part of every lookup, in Mpps. */
+void bench_harness(const struct bench_config *, uint32_t n_conns,
+                   unsigned int n_threads, struct bench_runs *);
 
 /* Random cache-line reads from 'bytes' of memory, in Mpps. */
 void bench_floor(const struct bench_config *, size_t bytes,
