@@ -376,6 +376,17 @@ write_markdown(const char *file, const struct ds *block)
     return error;
 }
 
+void
+bench_report_destroy(struct bench_report *r)
+{
+    ds_destroy(&r->header);
+    ds_destroy(&r->table);
+    ds_destroy(&r->notes);
+    ds_destroy(&r->targets);
+    ds_destroy(&r->csv);
+    free(r);
+}
+
 /* Prints the report and writes the files that are nonnull; frees 'r'.
  * Returns 0 or the errno of a failed write. */
 int
@@ -397,11 +408,6 @@ bench_report_finish(struct bench_report *r, const char *markdown_file,
         error = error ? error : csv_error;
     }
     ds_destroy(&block);
-    ds_destroy(&r->header);
-    ds_destroy(&r->table);
-    ds_destroy(&r->notes);
-    ds_destroy(&r->targets);
-    ds_destroy(&r->csv);
-    free(r);
+    bench_report_destroy(r);
     return error;
 }

@@ -784,7 +784,7 @@ int
 main(int argc, char *argv[])
 {
     struct bench_options opts;
-    struct bench_results *res = xzalloc(sizeof *res);
+    struct bench_results *res;
     struct bench_report *report;
     int error;
 
@@ -808,9 +808,11 @@ main(int argc, char *argv[])
     report = bench_report_create(argc, argv);
     parse_options(argc, argv, &opts);
     if (opts.markdown && bench_report_check_markdown(opts.markdown)) {
+        bench_report_destroy(report);
         return EXIT_FAILURE;
     }
     fatal_signal_init();
+    res = xzalloc(sizeof *res);
 
     /* Memory first: see the comment at the top. */
     if (opts.only & W_MEMORY) {

@@ -264,5 +264,6 @@ void bench_report_csv(struct bench_report *, const char *series,
 int bench_report_check_markdown(const char *file);
 int bench_report_finish(struct bench_report *, const char *markdown_file,
                         const char *csv_file);
+void bench_report_destroy(struct bench_report *);
 
 #endif /* ctdp-bench.h */
