@@ -121,24 +121,6 @@ ctdp_conn_tuple(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
     }
 }
 
-/* Does 'conn''s tuple in direction 'dir' equal 'key'?  'inv_key' is 'key'
- * inverted (its 'l3' is 0 when 'key' has no inverse).  Unless NAT gave the
- * conn its own, the reply tuple is the original inverted, and inversion is
- * its own inverse, so the reply tuple equals 'key' exactly when the
- * original equals 'inv_key'. */
-bool
-ctdp_conn_matches(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
-                  const struct ctdp_tuple *key,
-                  const struct ctdp_tuple *inv_key)
-{
-    if (dir == CTDP_DIR_ORIG) {
-        return ctdp_tuple_equal(&conn->key, key);
-    } else if (OVS_UNLIKELY(ctdp_conn_status(conn) & CTDP_S_NAT)) {
-        return ctdp_tuple_equal(&ctdp_conn_ext(conn)->reply, key);
-    }
-    return ctdp_tuple_equal(&conn->key, inv_key);
-}
-
 /* The hash of 'conn''s tuple in direction 'dir', in 'table' (a struct
  * ctdp_table): the table's callback for its entries. */
 uint32_t

@@ -44,6 +44,7 @@
  * with no lock, inside the caller's RCU read section.  An unlinked conn
  * keeps its links, so a reader standing on it walks on. */
 
+#include <netinet/in.h>
 #include <stdarg.h>
 #include "ctdp-ct.h"
 #include "ctdp-prefetch.h"
@@ -322,7 +323,31 @@ extern const struct ctdp_l4proto ctdp_l4_generic;
 
 ovs_be32 ctdp_sctp_csum(const uint8_t *l4, size_t size);
 
-const struct ctdp_l4proto *ctdp_l4proto_find(const struct ctdp_tuple *);
+/* Returns the tracker for tuple 't''s protocol. */
+static inline const struct ctdp_l4proto *
+ctdp_l4proto_find(const struct ctdp_tuple *t)
+{
+    switch (t->nw_proto) {
+    case IPPROTO_TCP:
+        return &ctdp_l4_tcp;
+    case IPPROTO_UDP:
+    case IPPROTO_UDPLITE:
+        return &ctdp_l4_udp;
+    case IPPROTO_ICMP:
+        return t->l3 == CTDP_L3_IPV4 ? &ctdp_l4_icmp
+                                      : &ctdp_l4_icmp_wrong_family;
+    case IPPROTO_ICMPV6:
+        return t->l3 == CTDP_L3_IPV6 ? &ctdp_l4_icmp
+                                      : &ctdp_l4_icmp_wrong_family;
+    case IPPROTO_SCTP:
+        return &ctdp_l4_sctp;
+    case IPPROTO_GRE:
+        return &ctdp_l4_gre;
+    default:
+        return &ctdp_l4_generic;
+    }
+}
+
 long long ctdp_timeout_ms(const struct ctdp_l4_ctx *, enum ctdp_timeout_slot);
 struct ctdp_timeout_policy *ctdp_timeout_policy_clone(
     const struct ctdp_timeout_policy *);
@@ -546,7 +571,16 @@ ctdp_knob(const struct ctdp_ct *ct, enum ctdp_knob knob)
 /* ctdp-sysctl.c */
 void ctdp_sysctl_init(struct ctdp_ct *, const struct ctdp_timeout_policy *);
 void ctdp_sysctl_destroy(struct ctdp_ct *);
-bool ctdp_log_invalid_wanted(const struct ctdp_ct *, uint8_t proto);
+
+/* Should an invalid packet of IP protocol 'proto' be logged? */
+static inline bool
+ctdp_log_invalid_wanted(const struct ctdp_ct *ct, uint8_t proto)
+{
+    uint8_t want = ctdp_knob(ct, CTDP_K_LOG_INVALID);
+
+    return want && (want == proto || want == IPPROTO_RAW);
+}
+
 void ctdp_log_invalid(uint8_t proto, const struct ctdp_parsed *,
                       const char *why);
 
@@ -564,9 +598,25 @@ const struct ctdp_l4proto *ctdp_conn_l4proto(const struct ctdp_conn *);
 void ctdp_conn_reply_tuple(const struct ctdp_conn *, struct ctdp_tuple *);
 void ctdp_conn_tuple(const struct ctdp_conn *, enum ctdp_ct_dir,
                      struct ctdp_tuple *);
-bool ctdp_conn_matches(const struct ctdp_conn *, enum ctdp_ct_dir,
-                       const struct ctdp_tuple *key,
-                       const struct ctdp_tuple *inv_key);
+
+/* Does 'conn''s tuple in direction 'dir' equal 'key'?  'inv_key' is 'key'
+ * inverted (its 'l3' is 0 when 'key' has no inverse).  Unless NAT gave the
+ * conn its own, the reply tuple is the original inverted, and inversion is
+ * its own inverse, so the reply tuple equals 'key' exactly when the
+ * original equals 'inv_key'. */
+static inline bool
+ctdp_conn_matches(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
+                  const struct ctdp_tuple *key,
+                  const struct ctdp_tuple *inv_key)
+{
+    if (dir == CTDP_DIR_ORIG) {
+        return ctdp_tuple_equal(&conn->key, key);
+    } else if (OVS_UNLIKELY(ctdp_conn_status(conn) & CTDP_S_NAT)) {
+        return ctdp_tuple_equal(&ctdp_conn_ext(conn)->reply, key);
+    }
+    return ctdp_tuple_equal(&conn->key, inv_key);
+}
+
 void ctdp_conn_hashes(const struct ctdp_table *, const struct ctdp_conn *,
                       uint32_t *orig_hash, uint32_t *reply_hash);
 uint32_t ctdp_conn_hash(const void *conn, int dir, const void *table);

@@ -71,6 +71,12 @@ struct exec {
      * lock, when the run ends (exec_settle()). */
     uint32_t acct_packets;
     uint64_t acct_bytes;
+    /* The protocol trackers' settings for the action's zone, the zone of
+     * every conn this call tracks, read once, at the first packet that
+     * needs them (exec_l4_ctx()); the per-packet fields are set for each
+     * packet. */
+    struct ctdp_l4_ctx l4ctx;
+    bool has_l4ctx;
 };
 
 #define COUNT(X, NAME) ((X)->stats[CTDP_STAT_##NAME]++)
@@ -101,6 +107,10 @@ struct work {
     bool has_inv_hash;
     bool has_conn_hash;
     bool dup;                   /* Same tuple as the packet before. */
+    bool looks_up;              /* Looks up the chain of 'hash': a W_TRACK
+                                 * packet that is not a 'dup', or a
+                                 * W_RELATED one whose quoted tuple has an
+                                 * inverse. */
     /* The first conn whose tag matched in the third pass, if any, and
      * its direction: a hint, checked in full before use. */
     struct ctdp_conn *hint;
@@ -320,48 +330,71 @@ state_of(const struct ctdp_conn *conn, enum ctdp_ct_dir dir)
     return CS_TRACKED | CS_NEW;
 }
 
-/* Runs the protocol tracker on 'conn' for one packet and, if it accepts,
- * refreshes the timeout and counts the packet; copies the conn's mark and
- * label into 'md' meanwhile.  Sets '*changedp' if the conn's status or
- * protocol state changed, and then reports UPDATE for a confirmed
- * conn. */
+/* The protocol trackers' context for one packet of 'x': the settings,
+ * read at the call's first packet, and the packet's own fields. */
+static struct ctdp_l4_ctx *
+exec_l4_ctx(struct exec *x, const struct ctdp_parsed *parsed,
+            enum ctdp_ct_dir dir, bool confirmed)
+{
+    struct ctdp_l4_ctx *ctx = &x->l4ctx;
+    struct ctdp_ct *ct = x->ct;
+
+    if (!x->has_l4ctx) {
+        bool seq_check;
+
+        atomic_read_relaxed(&ct->tcp_seq_check, &seq_check);
+        *ctx = (struct ctdp_l4_ctx) {
+            .now = x->now,
+            .policy = ctdp_zone_policy(ct, x->a->zone),
+            .defaults = ovsrcu_get(struct ctdp_timeout_policy *,
+                                   &ct->timeouts),
+            .tcp_loose = ctdp_knob(ct, CTDP_K_TCP_LOOSE),
+            .tcp_liberal = (ctdp_knob(ct, CTDP_K_TCP_BE_LIBERAL)
+                            || !seq_check),
+            .tcp_ignore_invalid_rst
+                = ctdp_knob(ct, CTDP_K_TCP_IGNORE_INVALID_RST),
+            .tcp_max_retrans = ctdp_knob(ct, CTDP_K_TCP_MAX_RETRANS),
+        };
+        x->has_l4ctx = true;
+    }
+    ctx->parsed = parsed;
+    ctx->dir = dir;
+    ctx->confirmed = confirmed;
+    ctx->why = NULL;
+    return ctx;
+}
+
+/* Runs protocol tracker 'l4' on 'conn', of the action's zone, for one
+ * packet and, if it accepts, refreshes the timeout and counts the packet;
+ * copies the conn's mark and label into 'md' meanwhile.  Sets '*changedp'
+ * if the conn's status or protocol state changed, and then reports UPDATE
+ * for a confirmed conn. */
 static enum ctdp_verdict
-run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
-       const struct ctdp_parsed *parsed, enum ctdp_ct_dir dir, long long now,
-       struct pkt_metadata *md, bool *changedp)
+run_l4(struct exec *x, const struct ctdp_l4proto *l4,
+       struct ctdp_conn *conn, const struct ctdp_parsed *parsed,
+       enum ctdp_ct_dir dir, struct pkt_metadata *md, bool *changedp)
 {
     bool confirmed = ctdp_conn_status(conn) & CTDP_S_CONFIRMED;
-    struct ctdp_l4_ctx ctx = {
-        .parsed = parsed, .dir = dir, .confirmed = confirmed, .now = now,
-        .policy = ctdp_zone_policy(ct, conn->key.zone),
-        .defaults = ovsrcu_get(struct ctdp_timeout_policy *,
-                               &ct->timeouts),
-        .tcp_loose = ctdp_knob(ct, CTDP_K_TCP_LOOSE),
-        .tcp_liberal = ctdp_knob(ct, CTDP_K_TCP_BE_LIBERAL),
-        .tcp_ignore_invalid_rst = ctdp_knob(ct,
-                                            CTDP_K_TCP_IGNORE_INVALID_RST),
-        .tcp_max_retrans = ctdp_knob(ct, CTDP_K_TCP_MAX_RETRANS),
-    };
+    struct ctdp_l4_ctx *ctx = exec_l4_ctx(x, parsed, dir, confirmed);
+    struct ctdp_ct *ct = x->ct;
+    long long now = x->now;
     char why[CTDP_WHY_SIZE];
-    const struct ctdp_l4proto *l4 = ctdp_conn_l4proto(conn);
     enum ctdp_verdict verdict;
     uint16_t status_before;
     uint8_t state_before;
     long long timeout;
-    bool changed, seq_check;
+    bool changed;
 
-    atomic_read_relaxed(&ct->tcp_seq_check, &seq_check);
-    ctx.tcp_liberal |= !seq_check;
     if (ctdp_log_invalid_wanted(ct, conn->key.nw_proto)) {
         why[0] = '\0';
-        ctx.why = why;
+        ctx->why = why;
     }
     if (confirmed) {
         ctdp_conn_lock(conn);
     }
     status_before = ctdp_conn_status(conn);
     state_before = conn->l4_state;
-    verdict = l4->packet(conn, &ctx, &timeout);
+    verdict = l4->packet(conn, ctx, &timeout);
     if (verdict == CTDP_ACCEPT || verdict == CTDP_ACCEPT_KILL) {
         /* A conn another thread removed since the lookup keeps the
          * expiry that hides it from lookups still standing on it. */
@@ -387,7 +420,7 @@ run_l4(struct ctdp_ct *ct, struct ctdp_conn *conn,
             ctdp_event_emit(ct, CTDP_EVENT_UPDATE, conn, now);
         }
     }
-    if (ctx.why && ctx.why[0]) {
+    if (ctx->why && ctx->why[0]) {
         ctdp_log_invalid(conn->key.nw_proto, parsed, why);
     }
     *changedp = changed;
@@ -837,7 +870,8 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
         }
         bool changed;
 
-        switch (run_l4(ct, conn, &w->parsed, dir, now, &pkt->md, &changed)) {
+        switch (run_l4(x, l4, conn, &w->parsed, dir, &pkt->md,
+                       &changed)) {
         case CTDP_ACCEPT:
             if (found && !changed && l4->repeatable) {
                 x->steady = conn;
@@ -941,6 +975,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
 
     w->hint = NULL;
     w->dup = false;
+    w->looks_up = false;
     w->has_inv_hash = false;
     w->has_conn_hash = false;
     /* Already tracked in this zone: keep the conn, unless a force commit
@@ -974,6 +1009,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         if (!ctdp_tuple_invert(&w->parsed.inner, &w->quoted)) {
             w->quoted.l3 = 0;
         }
+        w->looks_up = w->quoted.l3 != 0;
         return;
     case CTDP_PARSE_NOT_IP:
         COUNT(x, not_ip);
@@ -1002,6 +1038,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
     w->inv = NULL;
     w->dup = (prev && prev->kind == W_TRACK
               && ctdp_tuple_equal(prev->key, w->key));
+    w->looks_up = !w->dup;
 }
 
 /* ct(nat(...)): gives the packet's unconfirmed conn its binding from the
@@ -1156,14 +1193,6 @@ nothing_to_finish(const struct exec *x, const struct dp_packet *pkt)
             && !(x->a->commit && (x->a->set_mark || x->a->set_label)));
 }
 
-/* Does the packet look up the chain of 'w->hash'? */
-static bool
-looks_up(const struct work *w)
-{
-    return !w->dup
-           && (w->kind == W_TRACK || (w->kind == W_RELATED && w->key->l3));
-}
-
 /* A batch's tuples to hash all at once (ctdp_table_hash_batch()), and
  * where each one's hash goes.  Only 'n' needs setting before use: the
  * arrays are written as far as they are read, and zeroing them would
@@ -1195,7 +1224,7 @@ hash_keys(struct exec *x, struct work work[], const uint8_t todo[],
     for (size_t k = 0; k < n_todo; k++) {
         struct work *w = &work[todo[k]];
 
-        if (looks_up(w)) {
+        if (w->looks_up) {
             hash_list_add(&l, w->key, &w->hash);
         }
     }
@@ -1222,7 +1251,7 @@ prefetch_buckets(struct exec *x, const struct work *w)
 static bool
 find_hint(struct exec *x, struct work *w)
 {
-    if (!looks_up(w)) {
+    if (!w->looks_up) {
         return false;
     }
     w->hint = ctdp_table_hint(&x->ct->table, w->hash, &w->hint_dir);
@@ -1274,7 +1303,7 @@ prefetch_overflows(struct exec *x, struct work *w)
 {
     struct ctdp_table *t = &x->ct->table;
 
-    if (!w->hint && looks_up(w) && !w->has_inv_hash) {
+    if (!w->hint && w->looks_up && !w->has_inv_hash) {
         w->hint = ctdp_table_hint_overflow(t, w->hash, &w->hint_dir);
         if (w->hint) {
             ctdp_conn_prefetch(w->hint);
@@ -1392,7 +1421,7 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
     dp_packet_batch_refill_init(batch);
     for (size_t i = 0; i < n; i++) {
         prepare(&x, batch->packets[i], &work[i], i ? &work[i - 1] : NULL);
-        if (looks_up(&work[i]) || work[i].has_conn_hash) {
+        if (work[i].looks_up || work[i].has_conn_hash) {
             todo[n_todo++] = i;
         }
     }

@@ -21,15 +21,14 @@ udp_packet(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
            long long *timeout)
 {
     uint16_t status = ctdp_conn_status(conn);
+    bool stream = (status & CTDP_S_SEEN_REPLY
+                   && ctx->now > conn->start + UDP_STREAM_AFTER_MS);
 
-    *timeout = ctdp_timeout_ms(ctx, CTDP_TM_UDP_UNREPLIED);
-    if (status & CTDP_S_SEEN_REPLY
-        && ctx->now > conn->start + UDP_STREAM_AFTER_MS) {
-        *timeout = ctdp_timeout_ms(ctx, CTDP_TM_UDP_REPLIED);
-        if (!(status & CTDP_S_ASSURED)) {
-            ctdp_conn_set_status(conn, CTDP_S_ASSURED);
-        }
+    if (stream && !(status & CTDP_S_ASSURED)) {
+        ctdp_conn_set_status(conn, CTDP_S_ASSURED);
     }
+    *timeout = ctdp_timeout_ms(ctx, stream ? CTDP_TM_UDP_REPLIED
+                                           : CTDP_TM_UDP_UNREPLIED);
     return CTDP_ACCEPT;
 }
 

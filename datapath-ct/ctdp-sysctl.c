@@ -272,15 +272,6 @@ ctdp_l4_why(const struct ctdp_l4_ctx *ctx, const char *format, ...)
     va_end(args);
 }
 
-/* Should an invalid packet of IP protocol 'proto' be logged? */
-bool
-ctdp_log_invalid_wanted(const struct ctdp_ct *ct, uint8_t proto)
-{
-    uint8_t want = ctdp_knob(ct, CTDP_K_LOG_INVALID);
-
-    return want && (want == proto || want == IPPROTO_RAW);
-}
-
 /* Logs an invalid packet, rate-limited, as the kernel's nf_log line:
  * "nf_ct_proto_P: WHY SRC=... DST=... LEN=... PROTO=... SPT=... DPT=...". */
 void
