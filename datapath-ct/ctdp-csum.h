@@ -35,6 +35,9 @@ ctdp_csum_add(uint64_t sum, const void *p_, size_t n)
     uint32_t w32;
     uint16_t w16;
 
+    /* Unrolled: an IPv4 header (20 bytes, whose length the caller often
+     * knows) is summed with no loop at all. */
+#pragma GCC unroll 8
     for (; n >= 4; p += 4, n -= 4) {
         memcpy(&w32, p, 4);
         sum += w32;

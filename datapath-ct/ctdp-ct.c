@@ -228,6 +228,25 @@ md_set_conn(struct dp_packet *pkt, struct ctdp_conn *conn,
     md->icmp_related = (state & CS_RELATED) != 0;
 }
 
+/* md_set_conn() for 'md', whose packet has the same conn and direction as
+ * the packet of 'prev' (a repeat), with 'state': copies what the two
+ * share, the conn's mark and label with them, as 'prev''s packet saw
+ * them. */
+static void
+md_copy_conn(struct pkt_metadata *md, const struct pkt_metadata *prev,
+             uint8_t state)
+{
+    md->ct_state = state;
+    md->ct_zone = prev->ct_zone;
+    md->ct_orig_tuple_ipv6 = prev->ct_orig_tuple_ipv6;
+    md->ct_orig_tuple = prev->ct_orig_tuple;
+    md->conn = prev->conn;
+    md->reply = prev->reply;
+    md->icmp_related = (state & CS_RELATED) != 0;
+    md->ct_mark = prev->ct_mark;
+    md->ct_label = prev->ct_label;
+}
+
 static void
 md_set_invalid(struct dp_packet *pkt, uint16_t zone)
 {
@@ -1260,11 +1279,14 @@ find_hint(struct exec *x, struct work *w)
 }
 
 /* Third pass: finds the hints of the packets in 'todo', then hashes the
- * reply tuples of those that will likely confirm a conn, all at once. */
-static void
+ * reply tuples of those that will likely confirm a conn, all at once.
+ * Returns false if the fifth pass has nothing to do: every packet found
+ * a hint and none confirms (a batch of lookups of established conns). */
+static bool
 hash_replies(struct exec *x, struct work work[], const uint8_t todo[],
              size_t n_todo)
 {
+    bool late = false;
     struct hash_list l;
 
     l.n = 0;
@@ -1275,8 +1297,10 @@ hash_replies(struct exec *x, struct work work[], const uint8_t todo[],
             hash_list_add(&l, w->inv, &w->inv_hash);
             w->has_inv_hash = true;
         }
+        late |= !w->hint || w->has_inv_hash || w->has_conn_hash;
     }
     ctdp_table_hash_batch(&x->ct->table, l.tuples, l.hashes, l.n);
+    return late;
 }
 
 /* Fourth pass: prefetches the hint, and the reply bucket the third pass
@@ -1353,9 +1377,7 @@ repeat_packet(struct exec *x, struct dp_packet *pkt, const struct work *w,
         return false;
     }
     COUNT(x, found);
-    md_set_conn(pkt, conn, dir, state_of(conn, dir));
-    pkt->md.ct_mark = prev->md.ct_mark;
-    pkt->md.ct_label = prev->md.ct_label;
+    md_copy_conn(&pkt->md, &prev->md, state_of(conn, dir));
     if (ctdp_knob(x->ct, CTDP_K_ACCT)) {
         x->acct_packets++;
         x->acct_bytes += w->parsed.l3_size;
@@ -1429,11 +1451,12 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
     for (size_t k = 0; k < n_todo; k++) {
         prefetch_buckets(&x, &work[todo[k]]);
     }
-    hash_replies(&x, work, todo, n_todo);
+    bool late = hash_replies(&x, work, todo, n_todo);
+
     for (size_t k = 0; k < n_todo; k++) {
         prefetch_hint(&x, &work[todo[k]]);
     }
-    for (size_t k = 0; k < n_todo; k++) {
+    for (size_t k = 0; late && k < n_todo; k++) {
         prefetch_overflows(&x, &work[todo[k]]);
     }
     for (size_t i = 0; i < n; i++) {

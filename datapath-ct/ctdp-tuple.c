@@ -382,51 +382,70 @@ ctdp_tuple_find_l3(const struct dp_packet *pkt, size_t *ofs,
 }
 
 /* The common packet in one piece: an outer IPv4 header without options,
- * not a fragment, and a whole TCP or UDP header after it, at 'c'.  Fills
- * 'out' and '*r' as extract_l3() would and returns true; for any other
- * packet returns false, having written nothing, and extract_l3() reads
- * it.  The general path, for all its generality, was two fifths of the
- * single flow's time (see docs/BENCHMARKS.md); the unit test
+ * where the datapath's parser found it ('l3_ofs'), not a fragment, and a
+ * whole TCP or UDP header after it.  Fills 'out' and '*r' as the general
+ * reader would and returns true; for any other packet returns false,
+ * and the general reader reads it.  It writes every word of the key
+ * itself, so the general reader's clearing is not done for it.  The
+ * general path, for all its generality, was two fifths of the single
+ * flow's time (see docs/BENCHMARKS.md); the unit test
  * ct-malformed/plain_ipv4_reader holds the two to the same results. */
 static bool
-extract_plain_ipv4(const struct cursor *c, struct ctdp_parsed *out,
+extract_plain_ipv4(const struct dp_packet *pkt, uint16_t zone,
+                   bool verify_l4, struct ctdp_parsed *out,
                    enum ctdp_parse *r)
 {
-    const struct ip_header *ip = (const void *) c->p;
+    const uint8_t *data = dp_packet_data(pkt);
+    size_t size = dp_packet_size(pkt), ofs = pkt->l3_ofs;
     struct ctdp_tuple *key = &out->key;
-    const uint8_t *l4 = c->p + IP_HEADER_LEN;
-    size_t tot_len, l4_size;
+    const struct ip_header *ip;
+    const uint8_t *l4;
+    size_t tot_len;
     uint8_t proto;
 
-    if (c->size < IP_HEADER_LEN + UDP_HEADER_LEN
-        || ip->ip_ihl_ver != IP_IHL_VER(5, IP_VERSION)
+    if (ofs == UINT16_MAX || ofs < 2 || ofs > size
+        || size - ofs < IP_HEADER_LEN + UDP_HEADER_LEN
+        || ((data[ofs - 2] << 8) | data[ofs - 1]) != ETH_TYPE_IP) {
+        return false;
+    }
+    ip = (const void *) (data + ofs);
+    l4 = data + ofs + IP_HEADER_LEN;
+    if (ip->ip_ihl_ver != IP_IHL_VER(5, IP_VERSION)
         || ip->ip_frag_off & htons(IP_MORE_FRAGMENTS | IP_FRAG_OFF_MASK)) {
         return false;
     }
     proto = ip->ip_proto;
     tot_len = ntohs(ip->ip_tot_len);
     if ((proto != IPPROTO_UDP && proto != IPPROTO_TCP)
-        || tot_len > c->size
+        || tot_len > size - ofs
         || tot_len < IP_HEADER_LEN + ctdp_tuple_l4_min_size(proto)) {
         return false;
     }
-    if (c->csum_l3 && ctdp_csum(ip, IP_HEADER_LEN)) {
+    out->l3 = ip;
+    if (!dp_packet_ip_checksum_valid(pkt) && ctdp_csum(ip, IP_HEADER_LEN)) {
+        /* As the general reader leaves it: no addresses, no L4. */
+        addr_set4(&key->src, 0);
+        addr_set4(&key->dst, 0);
+        key_set_tail(key, 0, 0, zone, 0, 0);
+        out->l4 = NULL;
+        out->l4_size = 0;
+        out->l3_size = 0;
         *r = CTDP_PARSE_BAD_CHECKSUM;
         return true;
     }
-    l4_size = tot_len - IP_HEADER_LEN;
+    addr_set4(&key->src, get_16aligned_be32(&ip->ip_src));
+    addr_set4(&key->dst, get_16aligned_be32(&ip->ip_dst));
+    key_set_tail(key, 0, 0, zone, proto, CTDP_L3_IPV4);
     out->l3_size = tot_len;
     out->l4 = l4;
-    out->l4_size = l4_size;
-    extract_addrs(ip, 4, key);
-    key->nw_proto = proto;
-    *r = check_outer_l4(key, l4, l4_size, c->csum_l4);
+    out->l4_size = tot_len - IP_HEADER_LEN;
+    *r = check_outer_l4(key, l4, out->l4_size,
+                        verify_l4 && !dp_packet_l4_checksum_valid(pkt));
     if (*r == CTDP_PARSE_OK) {
         ovs_be16 ports[2];
 
         memcpy(ports, l4, sizeof ports);
-        key_set_tail(key, ports[0], ports[1], key->zone, proto,
-                     CTDP_L3_IPV4);
+        key_set_tail(key, ports[0], ports[1], zone, proto, CTDP_L3_IPV4);
     }
     return true;
 }
@@ -442,6 +461,9 @@ extract(const struct dp_packet *pkt, uint16_t zone, bool verify_l4,
     ovs_be16 dl_type;
     size_t ofs;
 
+    if (plain && extract_plain_ipv4(pkt, zone, verify_l4, out, &r)) {
+        return r;
+    }
     memset(&out->key, 0, sizeof out->key);
     out->key.zone = zone;
     out->l4 = NULL;
@@ -455,10 +477,6 @@ extract(const struct dp_packet *pkt, uint16_t zone, bool verify_l4,
     c.size = dp_packet_size(pkt) - ofs;
     c.csum_l3 = !dp_packet_ip_checksum_valid(pkt);
     c.csum_l4 = verify_l4 && !dp_packet_l4_checksum_valid(pkt);
-    if (plain && dl_type == htons(ETH_TYPE_IP)
-        && extract_plain_ipv4(&c, out, &r)) {
-        return r;
-    }
     return extract_l3(&c, dl_type, false, out, &out->key);
 }
 
