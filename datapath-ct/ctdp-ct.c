@@ -77,6 +77,7 @@ struct exec {
      * packet. */
     struct ctdp_l4_ctx l4ctx;
     bool has_l4ctx;
+    char why[CTDP_WHY_SIZE];    /* 'l4ctx.why', when one is wanted. */
 };
 
 #define COUNT(X, NAME) ((X)->stats[CTDP_STAT_##NAME]++)
@@ -350,7 +351,8 @@ state_of(const struct ctdp_conn *conn, enum ctdp_ct_dir dir)
 }
 
 /* The protocol trackers' context for one packet of 'x': the settings,
- * read at the call's first packet, and the packet's own fields. */
+ * read at the call's first packet, and the packet's own fields, with an
+ * empty reason if nf_conntrack_log_invalid asks for the packet's. */
 static struct ctdp_l4_ctx *
 exec_l4_ctx(struct exec *x, const struct ctdp_parsed *parsed,
             enum ctdp_ct_dir dir, bool confirmed)
@@ -380,6 +382,10 @@ exec_l4_ctx(struct exec *x, const struct ctdp_parsed *parsed,
     ctx->dir = dir;
     ctx->confirmed = confirmed;
     ctx->why = NULL;
+    if (ctdp_log_invalid_wanted(ct, parsed->key.nw_proto)) {
+        x->why[0] = '\0';
+        ctx->why = x->why;
+    }
     return ctx;
 }
 
@@ -397,17 +403,12 @@ run_l4(struct exec *x, const struct ctdp_l4proto *l4,
     struct ctdp_l4_ctx *ctx = exec_l4_ctx(x, parsed, dir, confirmed);
     struct ctdp_ct *ct = x->ct;
     long long now = x->now;
-    char why[CTDP_WHY_SIZE];
     enum ctdp_verdict verdict;
     uint16_t status_before;
     uint8_t state_before;
     long long timeout;
     bool changed;
 
-    if (ctdp_log_invalid_wanted(ct, conn->key.nw_proto)) {
-        why[0] = '\0';
-        ctx->why = why;
-    }
     if (confirmed) {
         ctdp_conn_lock(conn);
     }
@@ -440,7 +441,7 @@ run_l4(struct exec *x, const struct ctdp_l4proto *l4,
         }
     }
     if (ctx->why && ctx->why[0]) {
-        ctdp_log_invalid(conn->key.nw_proto, parsed, why);
+        ctdp_log_invalid(conn->key.nw_proto, parsed, ctx->why);
     }
     *changedp = changed;
     return verdict;

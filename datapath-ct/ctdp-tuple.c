@@ -64,6 +64,19 @@ key_set_tail(struct ctdp_tuple *key, ovs_be16 sport, ovs_be16 dport,
           | KEY_FIELD(l3, 7, 8));
 }
 
+/* What a reader leaves in 'out' before it knows more, and after a failure
+ * that came before the addresses: a key of 'zone' alone, no L4. */
+static void
+parsed_clear(struct ctdp_parsed *out, uint16_t zone)
+{
+    addr_set4(&out->key.src, 0);
+    addr_set4(&out->key.dst, 0);
+    key_set_tail(&out->key, 0, 0, zone, 0, 0);
+    out->l4 = NULL;
+    out->l4_size = 0;
+    out->l3_size = 0;
+}
+
 bool
 ctdp_tuple_has_ports(uint8_t nw_proto)
 {
@@ -382,34 +395,33 @@ ctdp_tuple_find_l3(const struct dp_packet *pkt, size_t *ofs,
 }
 
 /* The common packet in one piece: an outer IPv4 header without options,
- * where the datapath's parser found it ('l3_ofs'), not a fragment, and a
- * whole TCP or UDP header after it.  Fills 'out' and '*r' as the general
- * reader would and returns true; for any other packet returns false,
- * and the general reader reads it.  It writes every word of the key
- * itself, so the general reader's clearing is not done for it.  The
- * general path, for all its generality, was two fifths of the single
- * flow's time (see docs/BENCHMARKS.md); the unit test
- * ct-malformed/plain_ipv4_reader holds the two to the same results. */
+ * not a fragment, and a whole TCP or UDP header after it.  Fills 'out'
+ * and '*r' as the general reader would and returns true; for any other
+ * packet returns false, and the general reader reads it.  It writes
+ * every word of the key itself, so the general reader's clearing is not
+ * done for it.  The general path, for all its generality, was two
+ * fifths of the single flow's time (see docs/BENCHMARKS.md); the unit
+ * test ct-malformed/plain_ipv4_reader holds the two to the same
+ * results. */
 static bool
 extract_plain_ipv4(const struct dp_packet *pkt, uint16_t zone,
                    bool verify_l4, struct ctdp_parsed *out,
                    enum ctdp_parse *r)
 {
-    const uint8_t *data = dp_packet_data(pkt);
-    size_t size = dp_packet_size(pkt), ofs = pkt->l3_ofs;
+    size_t size = dp_packet_size(pkt), ofs;
     struct ctdp_tuple *key = &out->key;
     const struct ip_header *ip;
     const uint8_t *l4;
+    ovs_be16 dl_type;
     size_t tot_len;
     uint8_t proto;
 
-    if (ofs == UINT16_MAX || ofs < 2 || ofs > size
-        || size - ofs < IP_HEADER_LEN + UDP_HEADER_LEN
-        || ((data[ofs - 2] << 8) | data[ofs - 1]) != ETH_TYPE_IP) {
+    if (!find_l3(pkt, &ofs, &dl_type) || dl_type != htons(ETH_TYPE_IP)
+        || size - ofs < IP_HEADER_LEN + UDP_HEADER_LEN) {
         return false;
     }
-    ip = (const void *) (data + ofs);
-    l4 = data + ofs + IP_HEADER_LEN;
+    ip = (const void *) ((const uint8_t *) dp_packet_data(pkt) + ofs);
+    l4 = (const uint8_t *) ip + IP_HEADER_LEN;
     if (ip->ip_ihl_ver != IP_IHL_VER(5, IP_VERSION)
         || ip->ip_frag_off & htons(IP_MORE_FRAGMENTS | IP_FRAG_OFF_MASK)) {
         return false;
@@ -424,12 +436,7 @@ extract_plain_ipv4(const struct dp_packet *pkt, uint16_t zone,
     out->l3 = ip;
     if (!dp_packet_ip_checksum_valid(pkt) && ctdp_csum(ip, IP_HEADER_LEN)) {
         /* As the general reader leaves it: no addresses, no L4. */
-        addr_set4(&key->src, 0);
-        addr_set4(&key->dst, 0);
-        key_set_tail(key, 0, 0, zone, 0, 0);
-        out->l4 = NULL;
-        out->l4_size = 0;
-        out->l3_size = 0;
+        parsed_clear(out, zone);
         *r = CTDP_PARSE_BAD_CHECKSUM;
         return true;
     }
@@ -464,11 +471,7 @@ extract(const struct dp_packet *pkt, uint16_t zone, bool verify_l4,
     if (plain && extract_plain_ipv4(pkt, zone, verify_l4, out, &r)) {
         return r;
     }
-    memset(&out->key, 0, sizeof out->key);
-    out->key.zone = zone;
-    out->l4 = NULL;
-    out->l4_size = 0;
-    out->l3_size = 0;
+    parsed_clear(out, zone);
     if (!find_l3(pkt, &ofs, &dl_type)) {
         return CTDP_PARSE_MALFORMED;
     }
