@@ -93,8 +93,9 @@ static const struct sysctl sysctls[] = {
 };
 
 /* The knobs' defaults: the kernel's, but for nf_conntrack_acct and
- * nf_conntrack_timestamp, which are on as in Open vSwitch's userspace
- * tracker (whose dump-conntrack -s shows counters and start times). */
+ * nf_conntrack_timestamp, which are on so that dump-conntrack -s shows
+ * counters and start times (the kernel's are off; Open vSwitch's
+ * userspace tracker keeps neither). */
 static const uint8_t knob_defaults[CTDP_K_N] = {
     [CTDP_K_ACCT] = 1,
     [CTDP_K_CHECKSUM] = 1,
