@@ -73,7 +73,7 @@ def sysctl(d, *args):
 
 def test_lists_every_knob_as_sysctl_a(d):
     """Without arguments, every knob in `sysctl -a`'s format and order, with
-    the kernel's defaults (but max: OVS userspace's; acct and timestamp: on)."""
+    the kernel's defaults (but max: OVS userspace's; acct, timestamp: on)."""
     listed = sysctl(d)
     assert list(listed) == sorted(DEFAULTS)
     assert listed == DEFAULTS
