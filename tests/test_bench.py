@@ -70,9 +70,12 @@ def test_markdown_refuses_a_file_with_bad_markers(tmp_path):
         assert path.read_text() == text
 
 
-def test_lookups_report_the_benchmark_alone():
+def test_lookups_report_the_benchmark_alone_and_the_minimal_tracker():
     """The lookups come with the benchmark's own time (the same packets
-    with no tracker), on one and two threads, every packet +est."""
+    with no tracker), on one and two threads, and with the minimal
+    tracker's, a control, in each layout of its table on one thread; every
+    packet +est (a conn the control's table lost, or a header it misread,
+    would come back +new or +inv and count as a miss)."""
     out = subprocess.run(
         [program("ctdp-bench"), "--quick", "--only=lookup", "--runs=1"],
         capture_output=True, text=True, timeout=300)
@@ -82,3 +85,10 @@ def test_lookups_report_the_benchmark_alone():
             if l.startswith("| lookup, benchmark alone |")]
     assert [r.split("|")[2].strip() for r in rows] == ["1", "2"], rows
     assert all("Mpps" in r and "[" not in r for r in rows), rows
+    for layout in ("buckets", "slots"):
+        rows = [l for l in out.stdout.splitlines()
+                if l.startswith(f"| lookup, minimal tracker: {layout} |")]
+        assert len(rows) == 1, (layout, out.stdout)
+        cells = [c.strip() for c in rows[0].split("|")]
+        assert cells[2:5] == ["1", "100k", "Mpps ↑"], cells
+        assert float(cells[5]) > 0 and "[" not in rows[0], cells

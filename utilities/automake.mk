@@ -18,6 +18,7 @@ utilities_ctdp_bench_SOURCES = \
 	utilities/ctdp-bench.h \
 	utilities/ctdp-bench-ct.c \
 	utilities/ctdp-bench-dp.c \
+	utilities/ctdp-bench-mini.c \
 	utilities/ctdp-bench-pkt.c \
 	utilities/ctdp-bench-report.c \
 	utilities/ctdp-bench-work.c

@@ -121,21 +121,6 @@ bench_ct_impl(const struct bench_ct *ct)
     return ct->impl;
 }
 
-static void
-load_batch(struct bench_burst *burst)
-{
-    struct dp_packet_batch *batch = &burst->batch;
-
-    dp_packet_batch_init(batch);
-    for (size_t i = 0; i < burst->n; i++) {
-        struct dp_packet *pkt = burst->pkts[i];
-
-        pkt_metadata_init(&pkt->md, 0);
-        batch->packets[i] = pkt;
-    }
-    batch->count = burst->n;
-}
-
 static bool
 is_est(const struct dp_packet *pkt)
 {
@@ -175,7 +160,7 @@ bench_ct_execute(struct bench_ct *ct, struct bench_burst *burst,
                  uint16_t zone, bool commit, enum bench_nat nat,
                  long long now)
 {
-    load_batch(burst);
+    bench_burst_load(burst);
     if (!ct) {
         /* The benchmark alone (bench_harness()). */
         for (size_t i = 0; i < burst->n; i++) {

@@ -154,6 +154,23 @@ bench_burst_destroy(struct bench_burst *burst)
     }
 }
 
+/* Loads the burst's packets into its batch, their metadata reset, as a
+ * datapath hands a batch to ct(). */
+void
+bench_burst_load(struct bench_burst *burst)
+{
+    struct dp_packet_batch *batch = &burst->batch;
+
+    dp_packet_batch_init(batch);
+    for (size_t i = 0; i < burst->n; i++) {
+        struct dp_packet *pkt = burst->pkts[i];
+
+        pkt_metadata_init(&pkt->md, 0);
+        batch->packets[i] = pkt;
+    }
+    batch->count = burst->n;
+}
+
 /* Re-creates the packet of 'slot', which a tracker freed.  The caller sets
  * its conn again before the next ct() call. */
 void

@@ -114,8 +114,10 @@ typedef void bench_work_func(struct bench_job *, struct bench_thread *);
 
 struct bench_job {
     bench_work_func *work;
-    struct bench_ct *ct;        /* NULL for the memory floor and the
-                                 * benchmark alone (bench_harness()). */
+    struct bench_ct *ct;        /* NULL for the memory floor, the
+                                 * benchmark alone (bench_harness()) and
+                                 * the minimal tracker. */
+    struct bench_mini *mini;    /* The minimal tracker, or NULL. */
     unsigned int n_threads;
     enum bench_proto proto;
 
@@ -242,8 +244,12 @@ run_stage(struct bench_job *job, struct bench_thread *t,
 {
     uint64_t est = t->burst.est;
 
-    bench_ct_execute(job->ct, &t->burst, job->zone, stage->commit,
-                     stage->nat, now);
+    if (job->mini) {
+        bench_mini_execute(job->mini, &t->burst, job->zone, now);
+    } else {
+        bench_ct_execute(job->ct, &t->burst, job->zone, stage->commit,
+                         stage->nat, now);
+    }
     if (stage->expect_est) {
         t->misses += t->burst.n - (t->burst.est - est);
     }
@@ -814,14 +820,17 @@ bench_lookups(const struct bench_config *cfg, uint32_t n_conns,
     free(seq);
 }
 
-void
-bench_harness(const struct bench_config *cfg, uint32_t n_conns,
-              unsigned int n_threads, struct bench_runs *runs)
+/* The lookups of bench_lookups() among 'n_conns' conns on 'n_threads'
+ * threads, on no tracker or the minimal tracker 'mini'. */
+static void
+control_runs(const struct bench_config *cfg, uint32_t n_conns,
+             struct bench_mini *mini, unsigned int n_threads,
+             struct bench_runs *runs)
 {
     uint32_t *seq = random_sequence(cfg->lookups, n_conns);
     struct bench_job job = {
-        .work = work_lookup, .n_threads = n_threads, .proto = BENCH_UDP,
-        .n = cfg->lookups, .seq = seq,
+        .work = work_lookup, .mini = mini, .n_threads = n_threads,
+        .proto = BENCH_UDP, .n = cfg->lookups, .seq = seq,
     };
 
     for (unsigned int r = 0; r < cfg->runs; r++) {
@@ -830,6 +839,26 @@ bench_harness(const struct bench_config *cfg, uint32_t n_conns,
         bench_runs_add(runs, cfg->lookups / secs / 1e6);
     }
     free(seq);
+}
+
+void
+bench_harness(const struct bench_config *cfg, uint32_t n_conns,
+              unsigned int n_threads, struct bench_runs *runs)
+{
+    control_runs(cfg, n_conns, NULL, n_threads, runs);
+}
+
+void
+bench_minimal(const struct bench_config *cfg, uint32_t n_conns,
+              enum bench_mini_layout layout, struct bench_runs *runs,
+              double *bytes_per_conn)
+{
+    struct bench_mini *mini = bench_mini_create(layout, n_conns,
+                                                time_msec());
+
+    control_runs(cfg, n_conns, mini, 1, runs);
+    *bytes_per_conn = bench_mini_bytes_per_conn(mini, n_conns);
+    bench_mini_destroy(mini);
 }
 
 void

@@ -10,7 +10,8 @@
  *   4. threads: 1 and 2 threads for 1 to 3;
  *   5. memory: RSS growth per conn, in a child process per tracker;
  *   6. memory floor: random cache-line reads, the limit for lookups;
- *      and the lookups' benchmark alone, with no tracker;
+ *      the lookups' benchmark alone, with no tracker; and the lookups of
+ *      a minimal tracker in two layouts of its table (a control);
  *   7. dump of every conn, flush of one zone;
  *   8. datapath: captures of mixed flows through `ctdpd --replay`;
  *   9. nat: new conns with source NAT (UDP, TCP handshakes) and lookups
@@ -43,6 +44,9 @@ struct bench_results {
     struct bench_runs lookup[BENCH_N_IMPLS][MAX_SIZES][N_THREADS];
     struct bench_runs floor[MAX_SIZES][N_THREADS];
     struct bench_runs harness[N_THREADS];   /* At the largest size. */
+    /* The minimal tracker at the largest size, one thread. */
+    struct bench_runs minimal[BENCH_N_MINIS];
+    double minimal_bytes[BENCH_N_MINIS];    /* Its table, per conn. */
     /* New conns by warmth (0: fresh trackers), tracker, proto. */
     struct bench_runs conns[2][BENCH_N_IMPLS][2][N_THREADS];
     struct bench_latency latency[BENCH_N_IMPLS][2];         /* 1 thread. */
@@ -150,8 +154,14 @@ measure_single_flow(const struct bench_config *cfg,
     }
 }
 
+#define MINIMAL_PREFIX "lookup, minimal tracker: "
+static const char *minimal_names[BENCH_N_MINIS] = {
+    [BENCH_MINI_BUCKETS] = MINIMAL_PREFIX "buckets",
+    [BENCH_MINI_SLOTS] = MINIMAL_PREFIX "slots",
+};
+
 /* Lookups at every size, each followed by the memory floor of that size;
- * then the benchmark alone at the largest. */
+ * then the benchmark alone and the minimal tracker at the largest. */
 static void
 measure_lookups(const struct bench_config *cfg, struct bench_results *res)
 {
@@ -183,6 +193,13 @@ measure_lookups(const struct bench_config *cfg, struct bench_results *res)
         bench_harness(cfg, size, bench_threads[t], &res->harness[t]);
         progress("harness", BENCH_CTDP, bench_threads[t], size,
                  &res->harness[t], "Mpps");
+    }
+    for (int l = 0; l < BENCH_N_MINIS; l++) {
+        uint32_t size = cfg->lookup_sizes[cfg->n_lookup_sizes - 1];
+
+        bench_minimal(cfg, size, l, &res->minimal[l],
+                      &res->minimal_bytes[l]);
+        progress("minimal", BENCH_CTDP, 1, size, &res->minimal[l], "Mpps");
     }
 }
 
@@ -433,6 +450,10 @@ report_rows(struct bench_report *r, const struct bench_config *cfg,
                          cfg->lookup_sizes[last], "Mpps", true,
                          &res->harness[t], NULL);
     }
+    for (int l = 0; l < BENCH_N_MINIS; l++) {
+        bench_report_row(r, minimal_names[l], 1, cfg->lookup_sizes[last],
+                         "Mpps", true, &res->minimal[l], NULL);
+    }
     for (size_t t = 0; t < N_THREADS; t++) {
         struct bench_runs frac[BENCH_N_IMPLS];
 
@@ -488,6 +509,24 @@ put_per_thread(struct ds *s, const double x[N_THREADS])
     }
 }
 
+/* The memory floor's rate at size index 's' over each layout's of the
+ * minimal tracker, for those that ran at that size (the largest). */
+static void
+put_minimal(struct ds *text, const struct bench_results *res, size_t s)
+{
+    const char *sep = "; the minimal tracker's on 1 thread: ";
+
+    for (int l = 0; l < BENCH_N_MINIS; l++) {
+        if (res->minimal[l].n && res->floor[s][0].n) {
+            ds_put_format(text, "%s%s %.2f× (%.0f B/conn of table)", sep,
+                          minimal_names[l] + strlen(MINIMAL_PREFIX),
+                          ratio(&res->floor[s][0], &res->minimal[l]),
+                          res->minimal_bytes[l]);
+            sep = ", ";
+        }
+    }
+}
+
 /* Reports 'target' (which it frees) on lookups at 'size' conns, on every
  * thread count: with 'floor', the memory floor's rate at most 'factor'×
  * ctdp's lookup rate; without, ctdp's at least 'factor'× OVS's. */
@@ -522,6 +561,9 @@ target_lookup_ratio(struct bench_report *r, const struct bench_config *cfg,
             ds_put_cstr(&text, "the floor's rate over ctdp's lookup rate is ");
         }
         put_per_thread(&text, x);
+        if (floor) {
+            put_minimal(&text, res, s);
+        }
         bench_report_target(r, target, met, "%s", ds_cstr(&text));
         ds_destroy(&text);
     }
@@ -737,6 +779,20 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       "built and loaded into batches as for a tracker, "
                       "then only marked +est: the benchmark's own time, "
                       "which every lookup rate includes.");
+    bench_report_note(r, "lookup, minimal tracker: a control, not a "
+                      "tracker (utilities/ctdp-bench-mini.c): the same "
+                      "lookups, on one thread, by a tracker that only "
+                      "reads and checks the headers as ctdp's plain IPv4 "
+                      "reader, hashes the tuple with ctdp's keyed hash, "
+                      "finds the conn, checks, refreshes and counts it and "
+                      "writes the packet's metadata; no lock, no protocol "
+                      "tracker, no reply direction.  Its table: "
+                      "\"buckets\", 64-byte buckets of ten tags, then the "
+                      "conn's 64-byte record (two dependent lines, as "
+                      "ctdp's table, whose conn takes two more); "
+                      "\"slots\", the records themselves in a half-full "
+                      "table, found from the hash alone (one line, and the "
+                      "next when the probe goes on).");
     bench_report_note(r, "datapath: `ctdpd --replay` of two captures "
                       "(inside, outside) of %d interleaved TCP, UDP and "
                       "ICMP flows opened from inside, 25 packets each, "
@@ -974,7 +1030,8 @@ usage(void)
            "                   result markers if it has them\n"
            "  --csv=FILE       write the lookup series (for the plot)\n"
            "  --only=LIST      run only these workloads, comma-separated:\n"
-           "                   single-flow, lookup (with the memory floor),\n"
+           "                   single-flow, lookup (with the memory floor\n"
+           "                   and the minimal tracker, a control),\n"
            "                   new-conns (on fresh and on warm trackers,\n"
            "                   with the batch latency of one thread),\n"
            "                   memory, dump (with flush),\n"

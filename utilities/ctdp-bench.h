@@ -10,6 +10,8 @@
  *   ctdp-bench-ct.c      one interface over both trackers (create, ct(),
  *                        dump, flush, ctdp's sweep), so that every workload
  *                        runs the same code on identical packets for both;
+ *   ctdp-bench-mini.c    the minimal tracker, a control for the lookups:
+ *                        what a lookup could cost at best on this machine;
  *   ctdp-bench-work.c    the workloads, run on threads made with
  *                        ovs_thread_create(), timed between two barriers,
  *                        the two trackers' runs alternating;
@@ -17,7 +19,8 @@
  *   ctdp-bench.c         options and the order of the workloads.
  *
  * Everything here is used from the main thread, except what the comments
- * say the workload threads call (bursts and bench_ct_execute()). */
+ * say the workload threads call (bursts, bench_ct_execute() and
+ * bench_mini_execute()). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -61,6 +64,7 @@ struct bench_burst {
 void bench_burst_init(struct bench_burst *, enum bench_proto);
 void bench_burst_destroy(struct bench_burst *);
 void bench_burst_replace(struct bench_burst *, size_t slot);
+void bench_burst_load(struct bench_burst *);
 void bench_burst_set_ports(struct bench_burst *, size_t slot,
                            uint16_t sport, uint16_t dport, enum bench_step);
 void bench_burst_set_conn(struct bench_burst *, size_t slot, uint32_t conn,
@@ -107,6 +111,27 @@ enum bench_nat {
  * only marks the packets +est (bench_harness()). */
 void bench_ct_execute(struct bench_ct *, struct bench_burst *, uint16_t zone,
                       bool commit, enum bench_nat, long long now);
+
+/* The minimal tracker (ctdp-bench-mini.c), in one of two layouts of its
+ * table: buckets of tags, then the conn's record (two dependent lines);
+ * the records in the slots of a half-full table (one line). */
+enum bench_mini_layout {
+    BENCH_MINI_BUCKETS,
+    BENCH_MINI_SLOTS,
+    BENCH_N_MINIS,
+};
+
+struct bench_mini;
+struct bench_mini *bench_mini_create(enum bench_mini_layout,
+                                     uint32_t n_conns, long long now);
+void bench_mini_destroy(struct bench_mini *);
+double bench_mini_bytes_per_conn(const struct bench_mini *,
+                                 uint32_t n_conns);
+
+/* Called by one workload thread at a time: the records are written
+ * without atomics. */
+void bench_mini_execute(struct bench_mini *, struct bench_burst *,
+                        uint16_t zone, long long now);
 
 /* ctdp's expiry sweep, on a thread of its own, on ctdpd's schedule;
  * nothing for Open vSwitch, whose clean thread always runs.  Around each
@@ -222,6 +247,13 @@ void bench_memory(enum bench_impl, enum bench_proto, uint32_t n_conns,
  * +est.  The benchmark's own part of every lookup, in Mpps. */
 void bench_harness(const struct bench_config *, uint32_t n_conns,
                    unsigned int n_threads, struct bench_runs *);
+
+/* The lookups of bench_lookups() among 'n_conns' conns on one thread,
+ * tracked by the minimal tracker in 'layout', in Mpps.  Sets
+ * '*bytes_per_conn' to its table's. */
+void bench_minimal(const struct bench_config *, uint32_t n_conns,
+                   enum bench_mini_layout, struct bench_runs *,
+                   double *bytes_per_conn);
 
 /* Random cache-line reads from 'bytes' of memory, in Mpps. */
 void bench_floor(const struct bench_config *, size_t bytes,
