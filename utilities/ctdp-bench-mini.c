@@ -20,7 +20,7 @@
  *   - BENCH_MINI_BUCKETS: 64-byte buckets of ten 16-bit tags and ten
  *     record numbers, four in use on average, then the conn's 64-byte
  *     record: two dependent lines, as ctdp's table (whose conn takes two
- *     lines more).
+ *     lines to the record's one).
  *   - BENCH_MINI_SLOTS: the 64-byte records themselves in the slots of a
  *     table half full, open addressing with linear probing: one line,
  *     found from the hash alone, and the next when the probe goes on. */
@@ -88,6 +88,19 @@ static size_t
 hash_index(uint64_t hash, size_t n)
 {
     return (unsigned __int128) hash * n >> 64;
+}
+
+/* The slot or bucket after 'i' of 'n', wrapping. */
+static size_t
+next_index(size_t i, size_t n)
+{
+    return i + 1 < n ? i + 1 : 0;
+}
+
+static bool
+rec_matches(const struct mini_rec *r, const uint64_t key[2])
+{
+    return r->key[0] == key[0] && r->key[1] == key[1];
 }
 
 /* A tag from the hash's low bits: hash_index() takes its high ones. */
@@ -164,25 +177,25 @@ mini_find(const struct bench_mini *m, const uint64_t key[2], uint64_t hash)
 {
     if (is_slots(m)) {
         for (size_t i = hash_index(hash, m->n_recs); ;
-             i = i + 1 < m->n_recs ? i + 1 : 0) {
+             i = next_index(i, m->n_recs)) {
             struct mini_rec *r = &m->recs[i];
 
             if (!r->expires) {
                 return NULL;
-            } else if (r->key[0] == key[0] && r->key[1] == key[1]) {
+            } else if (rec_matches(r, key)) {
                 return r;
             }
         }
     }
     for (size_t b = hash_index(hash, m->n_buckets); ;
-         b = b + 1 < m->n_buckets ? b + 1 : 0) {
+         b = next_index(b, m->n_buckets)) {
         const struct mini_bucket *bk = &m->buckets[b];
 
         for (unsigned int hits = tag_hits(bk, hash); hits;
              hits &= hits - 1) {
             struct mini_rec *r = &m->recs[bk->rec[__builtin_ctz(hits)]];
 
-            if (r->key[0] == key[0] && r->key[1] == key[1]) {
+            if (rec_matches(r, key)) {
                 return r;
             }
         }
@@ -204,13 +217,13 @@ mini_insert(struct bench_mini *m, const uint64_t key[2], uint32_t conn,
         size_t i = hash_index(hash, m->n_recs);
 
         while (m->recs[i].expires) {
-            i = i + 1 < m->n_recs ? i + 1 : 0;
+            i = next_index(i, m->n_recs);
         }
         r = &m->recs[i];
     } else {
         size_t b = hash_index(hash, m->n_buckets), t = 0;
 
-        for (;; b = b + 1 < m->n_buckets ? b + 1 : 0) {
+        for (;; b = next_index(b, m->n_buckets)) {
             for (t = 0; t < MINI_TAGS && m->buckets[b].tag[t]; t++) {
                 continue;
             }
@@ -398,8 +411,7 @@ bench_mini_execute(struct bench_mini *m, struct bench_burst *burst,
     for (size_t i = 0; i < burst->n; i++) {
         struct mini_rec *r = w[i].rec;
 
-        if (w[i].ok && (!r || r->key[0] != w[i].key[0]
-                        || r->key[1] != w[i].key[1])) {
+        if (w[i].ok && (!r || !rec_matches(r, w[i].key))) {
             /* Not in the hint: a tag's false match, or the next bucket. */
             w[i].rec = mini_find(m, w[i].key, w[i].hash);
         }

@@ -789,7 +789,8 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       "tracker, no reply direction.  Its table: "
                       "\"buckets\", 64-byte buckets of ten tags, then the "
                       "conn's 64-byte record (two dependent lines, as "
-                      "ctdp's table, whose conn takes two more); "
+                      "ctdp's table, whose conn takes two lines to the "
+                      "record's one); "
                       "\"slots\", the records themselves in a half-full "
                       "table, found from the hash alone (one line, and the "
                       "next when the probe goes on).");
