@@ -17,32 +17,25 @@
  * and hash (prefetching what the hash points at), then find, then track.
  * The layouts (enum bench_mini_layout):
  *
- *   - BENCH_MINI_BUCKETS: 64-byte buckets of ten 16-bit tags and ten
- *     record numbers, four in use on average, then the conn's 64-byte
- *     record: two dependent lines, as ctdp's table (whose conn takes two
- *     lines to the record's one).
+ *   - BENCH_MINI_BUCKETS: ctdp's own buckets (struct ctdp_bucket: ten
+ *     16-bit tags and ten refs, matched by ctdp_bucket_match()), four
+ *     entries in use on average, then the conn's 64-byte record: two
+ *     dependent lines, as ctdp's table (whose conn takes two lines to the
+ *     record's one).
  *   - BENCH_MINI_SLOTS: the 64-byte records themselves in the slots of a
  *     table half full, open addressing with linear probing: one line,
  *     found from the hash alone, and the next when the probe goes on. */
 #include <config.h>
 #include "ctdp-bench.h"
 
-#include <emmintrin.h>
 #include <string.h>
 #include "ctdp-csum.h"
 #include "ctdp-prefetch.h"
 #include "ctdp-siphash.h"
+#include "ctdp-table.h"
 #include "packets.h"
 #include "random.h"
 #include "util.h"
-
-#define MINI_TAGS 10
-struct mini_bucket {
-    uint16_t tag[MINI_TAGS];    /* 0: free. */
-    uint32_t rec[MINI_TAGS];
-    uint32_t pad;
-};
-BUILD_ASSERT_DECL(sizeof(struct mini_bucket) == 64);
 
 /* A conn's record: what a lookup reads and writes. */
 struct mini_rec {
@@ -62,10 +55,13 @@ BUILD_ASSERT_DECL(sizeof(struct mini_rec) == 64);
 struct bench_mini {
     enum bench_mini_layout layout;
     struct ctdp_siphash_key hash_key;
-    struct mini_bucket *buckets;    /* BENCH_MINI_BUCKETS only. */
+    /* BENCH_MINI_BUCKETS only.  A slot's ref is its record's number
+     * plus one, shifted left by one as ctdp's (0: a free slot). */
+    struct ctdp_bucket *buckets;
     size_t n_buckets;
     struct mini_rec *recs;
     size_t n_recs;
+    uint32_t n_conns;
 };
 
 /* A packet of the batch, between the passes. */
@@ -103,25 +99,24 @@ rec_matches(const struct mini_rec *r, const uint64_t key[2])
     return r->key[0] == key[0] && r->key[1] == key[1];
 }
 
-/* A tag from the hash's low bits: hash_index() takes its high ones. */
-static uint16_t
-hash_tag(uint64_t hash)
+/* The slots of 'bk' whose tag is 'hash''s, as ctdp_bucket_match() gives
+ * them.  The tag comes from the hash's low half (ctdp_table_tag()),
+ * hash_index() takes its high bits. */
+static uint32_t
+tag_hits(const struct ctdp_bucket *bk, uint64_t hash)
 {
-    return hash | 1;
+    return ctdp_bucket_match(bk, ctdp_table_tag(hash));
 }
 
-/* The slots of 'bk' whose tag is 'hash''s: bit t for slot t. */
-static unsigned int
-tag_hits(const struct mini_bucket *bk, uint64_t hash)
+/* The record in slot 't' of 'bk', or NULL if the slot is free (whose tag
+ * may match all the same). */
+static struct mini_rec *
+bucket_rec(const struct bench_mini *m, const struct ctdp_bucket *bk, int t)
 {
-    uint16_t tag = hash_tag(hash);
-    __m128i eq = _mm_cmpeq_epi16(_mm_loadu_si128((const void *) bk->tag),
-                                 _mm_set1_epi16(tag));
-    /* Packed to bytes, a bit per 16-bit lane. */
-    unsigned int hits = _mm_movemask_epi8(_mm_packs_epi16(eq,
-                                                         _mm_setzero_si128()));
+    uint32_t ref;
 
-    return hits | (bk->tag[8] == tag) << 8 | (bk->tag[9] == tag) << 9;
+    atomic_read_relaxed(&CONST_CAST(struct ctdp_bucket *, bk)->ref[t], &ref);
+    return ref ? &m->recs[(ref >> 1) - 1] : NULL;
 }
 
 /* Reads the plain IPv4 UDP packet 'pkt' into 'w' (key and size) with the
@@ -189,17 +184,16 @@ mini_find(const struct bench_mini *m, const uint64_t key[2], uint64_t hash)
     }
     for (size_t b = hash_index(hash, m->n_buckets); ;
          b = next_index(b, m->n_buckets)) {
-        const struct mini_bucket *bk = &m->buckets[b];
+        const struct ctdp_bucket *bk = &m->buckets[b];
 
-        for (unsigned int hits = tag_hits(bk, hash); hits;
-             hits &= hits - 1) {
-            struct mini_rec *r = &m->recs[bk->rec[__builtin_ctz(hits)]];
+        for (uint32_t hits = tag_hits(bk, hash); hits; hits &= hits - 1) {
+            struct mini_rec *r = bucket_rec(m, bk, __builtin_ctz(hits));
 
-            if (rec_matches(r, key)) {
+            if (r && rec_matches(r, key)) {
                 return r;
             }
         }
-        if (!bk->tag[MINI_TAGS - 1]) {
+        if (ctdp_bucket_free(bk)) {
             return NULL;
         }
     }
@@ -221,18 +215,16 @@ mini_insert(struct bench_mini *m, const uint64_t key[2], uint32_t conn,
         }
         r = &m->recs[i];
     } else {
-        size_t b = hash_index(hash, m->n_buckets), t = 0;
+        size_t b = hash_index(hash, m->n_buckets);
+        uint32_t free_slots;
+        int t;
 
-        for (;; b = next_index(b, m->n_buckets)) {
-            for (t = 0; t < MINI_TAGS && m->buckets[b].tag[t]; t++) {
-                continue;
-            }
-            if (t < MINI_TAGS) {
-                break;
-            }
+        while (!(free_slots = ctdp_bucket_free(&m->buckets[b]))) {
+            b = next_index(b, m->n_buckets);
         }
-        m->buckets[b].tag[t] = hash_tag(hash);
-        m->buckets[b].rec[t] = conn;
+        t = __builtin_ctz(free_slots);
+        atomic_store_relaxed(&m->buckets[b].tag[t], ctdp_table_tag(hash));
+        atomic_store_relaxed(&m->buckets[b].ref[t], (conn + 1) << 1);
         r = &m->recs[conn];
     }
     memcpy(r->key, key, sizeof r->key);
@@ -252,6 +244,7 @@ bench_mini_create(enum bench_mini_layout layout, uint32_t n_conns,
     size_t bytes;
 
     m->layout = layout;
+    m->n_conns = n_conns;
     m->hash_key = (struct ctdp_siphash_key) {
         { random_uint64(), random_uint64() },
     };
@@ -276,12 +269,12 @@ bench_mini_create(enum bench_mini_layout layout, uint32_t n_conns,
     return m;
 }
 
-/* The table's bytes per conn of 'n_conns'. */
+/* The table's bytes per conn. */
 double
-bench_mini_bytes_per_conn(const struct bench_mini *m, uint32_t n_conns)
+bench_mini_bytes_per_conn(const struct bench_mini *m)
 {
     return (double) (m->n_recs * sizeof *m->recs
-                     + m->n_buckets * sizeof *m->buckets) / n_conns;
+                     + m->n_buckets * sizeof *m->buckets) / m->n_conns;
 }
 
 void
@@ -340,9 +333,9 @@ read_and_hash(const struct bench_mini *m, struct bench_burst *burst,
 static struct mini_rec *
 find_hint(const struct bench_mini *m, const struct mini_work *w)
 {
-    const struct mini_bucket *bk;
+    const struct ctdp_bucket *bk;
     struct mini_rec *r;
-    unsigned int hits;
+    uint32_t hits;
 
     if (!w->ok) {
         return NULL;
@@ -351,11 +344,10 @@ find_hint(const struct bench_mini *m, const struct mini_work *w)
     }
     bk = &m->buckets[hash_index(w->hash, m->n_buckets)];
     hits = tag_hits(bk, w->hash);
-    if (!hits) {
-        return NULL;
+    r = hits ? bucket_rec(m, bk, __builtin_ctz(hits)) : NULL;
+    if (r) {
+        ctdp_prefetch_write(r);
     }
-    r = &m->recs[bk->rec[__builtin_ctz(hits)]];
-    ctdp_prefetch_write(r);
     return r;
 }
 
@@ -411,8 +403,9 @@ bench_mini_execute(struct bench_mini *m, struct bench_burst *burst,
     for (size_t i = 0; i < burst->n; i++) {
         struct mini_rec *r = w[i].rec;
 
-        if (w[i].ok && (!r || !rec_matches(r, w[i].key))) {
-            /* Not in the hint: a tag's false match, or the next bucket. */
+        if (w[i].ok && !is_slots(m) && (!r || !rec_matches(r, w[i].key))) {
+            /* Not the bucket's first match: a tag's false match, a later
+             * slot, or the next bucket. */
             w[i].rec = mini_find(m, w[i].key, w[i].hash);
         }
         track(&w[i], burst->pkts[i], zone, now, burst);

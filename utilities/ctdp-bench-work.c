@@ -857,7 +857,7 @@ bench_minimal(const struct bench_config *cfg, uint32_t n_conns,
                                                 time_msec());
 
     control_runs(cfg, n_conns, mini, 1, runs);
-    *bytes_per_conn = bench_mini_bytes_per_conn(mini, n_conns);
+    *bytes_per_conn = bench_mini_bytes_per_conn(mini);
     bench_mini_destroy(mini);
 }
 

@@ -125,8 +125,7 @@ struct bench_mini;
 struct bench_mini *bench_mini_create(enum bench_mini_layout,
                                      uint32_t n_conns, long long now);
 void bench_mini_destroy(struct bench_mini *);
-double bench_mini_bytes_per_conn(const struct bench_mini *,
-                                 uint32_t n_conns);
+double bench_mini_bytes_per_conn(const struct bench_mini *);
 
 /* Called by one workload thread at a time: the records are written
  * without atomics. */
