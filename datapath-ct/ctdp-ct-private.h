@@ -59,9 +59,16 @@
 
 /* ---- Conns ------------------------------------------------------------- */
 
-/* A lookup reads only the first 64 bytes: the tuple and 'expires' (which
- * removal sets to LLONG_MIN, so that liveness is one read); a packet that
- * finds its conn writes the second (status, counters). */
+/* The first line (64 bytes) holds everything a packet of an established
+ * conn reads and writes: the tuple, 'expires' (which removal sets to
+ * LLONG_MIN, so that liveness is one read), the zone list's links, which
+ * the sweep walks with 'expires', the mark, status, lock and protocol
+ * state.  The second holds what only some packets touch: the start time
+ * (an unassured UDP conn's stream check, dumps), the label (read only by
+ * a conn with CTDP_S_LABELED) and the counters (with nf_conntrack_acct),
+ * and the protocol's tail follows.  So a lookup of a UDP conn, with
+ * nf_conntrack_acct off, fetches one conn line: among 1M conns a second
+ * line cost a third of the rate (docs/BENCHMARKS.md). */
 struct ctdp_conn {
     struct ctdp_tuple key;          /* Original direction, with the zone. */
     ATOMIC(long long) expires;      /* 'now' of expiry, in ms. */
@@ -71,16 +78,18 @@ struct ctdp_conn {
      * it.  'zone_prev' is CTDP_ZONE_OFF once the conn is off the list. */
     ATOMIC(uint32_t) zone_next;
     uint32_t zone_prev;
-    long long start;                /* 'now' of creation, in ms. */
     uint32_t mark;
     ATOMIC(uint16_t) status;        /* CTDP_S_*; written under 'lock'. */
     ATOMIC(uint8_t) lock;           /* Byte spinlock; see CTDP_CONN_LOCKED. */
     uint8_t l4_state;               /* The protocol tracker's state. */
-    ovs_u128 label;
+    /* Second line. */
+    long long start;                /* 'now' of creation, in ms. */
+    ovs_u128 label;                 /* Nonzero only with CTDP_S_LABELED. */
     uint64_t packets[2], bytes[2];  /* By direction, under 'lock'. */
     uint8_t l4[];                   /* Protocol tail (l4proto->tail_size). */
 };
 BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, expires) == 40);
+BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, start) == 64);
 BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) == 120);
 
 /* A conn's 'zone_prev' once it is off its zone's list: no ref (refs have
@@ -132,15 +141,16 @@ ctdp_conn_unlock(struct ctdp_conn *conn)
     ctdp_spin_unlock_byte((uint8_t *) &conn->lock);
 }
 
-/* Prefetches the two cache lines of 'conn' a packet reads and writes, for
- * writing: a packet that finds it updates its counters and timeout. */
+/* Prefetches, for writing, the lines of 'conn' that hold its first
+ * 'size' bytes: what a packet that finds it reads and writes. */
 static inline void
-ctdp_conn_prefetch(const void *conn)
+ctdp_conn_prefetch(const void *conn, size_t size)
 {
     const char *p = conn;
 
-    ctdp_prefetch_write(p);
-    ctdp_prefetch_write(p + 64);
+    for (size_t ofs = 0; ofs < size; ofs += CACHE_LINE_SIZE) {
+        ctdp_prefetch_write(p + ofs);
+    }
 }
 
 static inline uint16_t
@@ -214,18 +224,22 @@ BUILD_ASSERT_DECL(sizeof(struct ctdp_conn_ext) == 128);
 
 /* The status bits that say a conn stores its reply tuple. */
 #define CTDP_S_NAT (CTDP_S_SRC_NAT | CTDP_S_DST_NAT)
-/* ctdp's own status bits, never shown (the kernel's TEMPLATE and OFFLOAD
- * bits, which a ctdp conn never has):
+/* ctdp's own status bits, never shown (the kernel's TEMPLATE, UNTRACKED
+ * and OFFLOAD bits, which a ctdp conn never has):
  *   SRC_RANGE: the source binding came from a range, so a reply-tuple
  *     clash at confirm drops the packet, as the kernel's;
  *   REBOUND: the confirm gave the conn another source port because its
  *     reply tuple was taken (ctdp_nat_rebind_source()), so its packets are
  *     translated whether or not their ct() says 'nat';
+ *   LABELED: the conn's label was set nonzero once, so its packets copy
+ *     it (without, they take zero and leave the label's line alone);
  *   EXT: the conn has a struct ctdp_conn_ext. */
 #define CTDP_S_SRC_RANGE (1 << 11)
+#define CTDP_S_LABELED (1 << 12)
 #define CTDP_S_REBOUND (1 << 14)
 #define CTDP_S_EXT (1 << 15)
-#define CTDP_S_INTERNAL (CTDP_S_SRC_RANGE | CTDP_S_REBOUND | CTDP_S_EXT)
+#define CTDP_S_INTERNAL (CTDP_S_SRC_RANGE | CTDP_S_LABELED | CTDP_S_REBOUND \
+                         | CTDP_S_EXT)
 
 void ctdp_conn_set_status(struct ctdp_conn *, uint16_t bits);
 void ctdp_conn_set_expires(struct ctdp_conn *, long long expires);

@@ -61,6 +61,7 @@ struct exec {
     struct ctdp_ct *ct;
     const struct ctdp_ct_action *a;
     long long now;
+    bool acct;                  /* nf_conntrack_acct, read once a call. */
     uint32_t stats[CTDP_N_STATS];
     /* The conn whose last packet, in direction 'steady_dir', changed
      * nothing in it (a repeatable protocol): the next packet of the same
@@ -270,7 +271,8 @@ static void
 md_set_marks(struct pkt_metadata *md, const struct ctdp_conn *conn)
 {
     md->ct_mark = conn->mark;
-    md->ct_label = conn->label;
+    md->ct_label = (ctdp_conn_status(conn) & CTDP_S_LABELED ? conn->label
+                                                            : OVS_U128_ZERO);
 }
 
 static void
@@ -421,7 +423,7 @@ run_l4(struct exec *x, const struct ctdp_l4proto *l4,
         if (!(status_before & (CTDP_S_FIXED_TIMEOUT | CTDP_S_DYING))) {
             ctdp_conn_set_expires(conn, now + timeout);
         }
-        if (ctdp_knob(ct, CTDP_K_ACCT)) {
+        if (x->acct) {
             conn->packets[dir]++;
             conn->bytes[dir] += parsed->l3_size;
         }
@@ -722,6 +724,16 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     return conn;
 }
 
+/* Sets CTDP_S_LABELED if 'conn''s label, just written, is nonzero.  The
+ * caller holds the conn's lock or owns the conn. */
+static void
+conn_note_label(struct ctdp_conn *conn)
+{
+    if (!ovs_u128_is_zero(conn->label)) {
+        ctdp_conn_set_status(conn, CTDP_S_LABELED);
+    }
+}
+
 /* Applies the action's mark and label to 'conn'; returns true if either
  * changed.  The caller holds the conn's lock or owns the conn. */
 static bool
@@ -738,6 +750,7 @@ apply_mark_label(struct ctdp_conn *conn, const struct ctdp_ct_action *a)
                              | (a->label.u64.lo & a->label_mask.u64.lo);
         conn->label.u64.hi = (conn->label.u64.hi & ~a->label_mask.u64.hi)
                              | (a->label.u64.hi & a->label_mask.u64.hi);
+        conn_note_label(conn);
     }
     return mark != conn->mark || !ovs_u128_equals(label, conn->label);
 }
@@ -830,6 +843,7 @@ new_conn(struct exec *x, const struct work *w)
         && ctdp_expect_find(x->ct, w->key, x->now, &conn->mark,
                             &conn->label, &nat, &has_nat)) {
         ctdp_conn_set_status(conn, CTDP_S_EXPECTED);
+        conn_note_label(conn);
         if (has_nat) {
             /* The source binding maps to one address, the conn's own or
              * its master's; only a full port space could refuse it, and
@@ -1304,13 +1318,26 @@ hash_replies(struct exec *x, struct work work[], const uint8_t todo[],
     return late;
 }
 
+/* The bytes at the start of a conn of 'key''s protocol that a packet
+ * which finds it reads and writes, unless it has a label: the first line,
+ * the counters with nf_conntrack_acct, and the protocol's tail. */
+static size_t
+conn_touched(const struct exec *x, const struct ctdp_tuple *key)
+{
+    size_t tail = ctdp_l4proto_find(key)->tail_size;
+
+    return (tail ? sizeof(struct ctdp_conn) + tail
+            : x->acct ? sizeof(struct ctdp_conn)
+            : offsetof(struct ctdp_conn, start));
+}
+
 /* Fourth pass: prefetches the hint, and the reply bucket the third pass
  * hashed. */
 static void
 prefetch_hint(struct exec *x, const struct work *w)
 {
     if (w->hint) {
-        ctdp_conn_prefetch(w->hint);
+        ctdp_conn_prefetch(w->hint, conn_touched(x, w->key));
     }
     if (w->has_inv_hash && w->kind == W_TRACK) {
         ctdp_table_prefetch(&x->ct->table, w->inv_hash);
@@ -1331,7 +1358,7 @@ prefetch_overflows(struct exec *x, struct work *w)
     if (!w->hint && w->looks_up && !w->has_inv_hash) {
         w->hint = ctdp_table_hint_overflow(t, w->hash, &w->hint_dir);
         if (w->hint) {
-            ctdp_conn_prefetch(w->hint);
+            ctdp_conn_prefetch(w->hint, conn_touched(x, w->key));
         }
     }
     if (w->has_inv_hash) {
@@ -1379,7 +1406,7 @@ repeat_packet(struct exec *x, struct dp_packet *pkt, const struct work *w,
     }
     COUNT(x, found);
     md_copy_conn(&pkt->md, &prev->md, state_of(conn, dir));
-    if (ctdp_knob(x->ct, CTDP_K_ACCT)) {
+    if (x->acct) {
         x->acct_packets++;
         x->acct_bytes += w->parsed.l3_size;
     }
@@ -1430,7 +1457,9 @@ void
 ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
                 const struct ctdp_ct_action *a, long long now)
 {
-    struct exec x = { .ct = ct, .a = a, .now = now };
+    struct exec x = {
+        .ct = ct, .a = a, .now = now, .acct = ctdp_knob(ct, CTDP_K_ACCT),
+    };
     struct work work[NETDEV_MAX_BURST];
     size_t n = dp_packet_batch_size(batch);
     struct dp_packet *prev = NULL;

@@ -21,8 +21,12 @@ udp_packet(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
            long long *timeout)
 {
     uint16_t status = ctdp_conn_status(conn);
-    bool stream = (status & CTDP_S_SEEN_REPLY
-                   && ctx->now > conn->start + UDP_STREAM_AFTER_MS);
+    /* An assured conn is a stream for good (a reply was seen, and time
+     * only goes on): it need not read its start, on the conn's second
+     * line. */
+    bool stream = (status & CTDP_S_ASSURED
+                   || (status & CTDP_S_SEEN_REPLY
+                       && ctx->now > conn->start + UDP_STREAM_AFTER_MS));
 
     if (stream && !(status & CTDP_S_ASSURED)) {
         ctdp_conn_set_status(conn, CTDP_S_ASSURED);

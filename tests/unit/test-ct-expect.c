@@ -43,8 +43,16 @@ udp_with(const struct tpkt_ip *ip, uint16_t sport, uint16_t dport,
 static const uint8_t RRQ[] = "\x00\x01" "file\0octet";
 static const uint8_t DATA[] = "\x00\x03\x00\x01" "data";
 
+/* The label request() gives a conn it marks: its mark in both words. */
+static ovs_u128
+label_of_mark(uint32_t mark)
+{
+    return (ovs_u128) { .u64 = { .lo = mark, .hi = mark } };
+}
+
 /* The client's read request from 'cport' to the server's port 'sport' in
- * 'zone', committed with alg=tftp and mark 'mark'.  Returns its state. */
+ * 'zone', committed with alg=tftp, mark 'mark' and, if 'mark' is not 0,
+ * label label_of_mark('mark').  Returns its state. */
 static int
 request(struct ctdp_ct *ct, const struct tpkt_ip *c2s, uint16_t cport,
         uint16_t sport, uint16_t zone, uint32_t mark, long long now)
@@ -55,12 +63,18 @@ request(struct ctdp_ct *ct, const struct tpkt_ip *c2s, uint16_t cport,
     a.set_mark = mark != 0;
     a.mark = mark;
     a.mark_mask = UINT32_MAX;
+    a.set_label = mark != 0;
+    a.label = label_of_mark(mark);
+    a.label_mask = (ovs_u128) {
+        .u64 = { .lo = UINT64_MAX, .hi = UINT64_MAX },
+    };
     return tpkt_ct1_action(ct, udp_with(c2s, cport, sport, RRQ,
                                         sizeof RRQ - 1), &a, now);
 }
 
 /* The server's answer from port 'from' to the client's 'cport'; runs
- * ct(commit) if 'commit'.  Returns its state; '*mark' gets its ct_mark. */
+ * ct(commit) if 'commit'.  Returns its state; '*mark' gets its ct_mark,
+ * and its ct_label must be label_of_mark() of it. */
 static int
 answer(struct ctdp_ct *ct, const struct tpkt_ip *s2c, uint16_t from,
        uint16_t cport, uint16_t zone, bool commit, uint32_t *mark,
@@ -73,7 +87,10 @@ answer(struct ctdp_ct *ct, const struct tpkt_ip *s2c, uint16_t from,
 
     if (state != TPKT_DROPPED) {
         if (mark) {
+            ovs_u128 label = label_of_mark(pkt->md.ct_mark);
+
             *mark = pkt->md.ct_mark;
+            CHECK(ovs_u128_equals(pkt->md.ct_label, label));
         }
         tpkt_free(ct, pkt);
     }
@@ -92,7 +109,8 @@ n_expects(struct ctdp_ct *ct, int zone, long long now)
 
 /* A read request expects the answer from any server port to the client's
  * port; the answer is +new+rel until committed, and its commit uses the
- * expectation up; the related conn has the master's mark. */
+ * expectation up; the related conn has the master's mark and label, also
+ * once confirmed. */
 static void
 test_expect_related_answer(void)
 {
@@ -126,8 +144,10 @@ test_expect_related_answer(void)
     CHECK_EQ(stats_of(ct).expect_new, 1);
     CHECK_EQ(stats_of(ct).expect_delete, 1);
     /* Its next packet before a reply: related, no longer new. */
-    CHECK_STATE(answer(ct, &s2c, 3333, 5000, 0, false, NULL, T0),
+    mark = 0;
+    CHECK_STATE(answer(ct, &s2c, 3333, 5000, 0, false, &mark, T0),
                 TRK_REL);
+    CHECK_EQ(mark, 7);
     tpkt_ct_destroy(ct);
 }
 
