@@ -205,6 +205,16 @@ bench_ct_execute(struct bench_ct *ct, struct bench_burst *burst,
     }
 }
 
+void
+bench_ct_set_acct(struct bench_ct *ct, bool on)
+{
+    size_t i;
+
+    ovs_assert(ct->impl == BENCH_CTDP
+               && ctdp_ct_sysctl_find("nf_conntrack_acct", &i));
+    ctdp_ct_sysctl_set(ct->ctdp, i, on);
+}
+
 uint32_t
 bench_ct_n_conns(struct bench_ct *ct)
 {

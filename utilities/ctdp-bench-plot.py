@@ -3,8 +3,9 @@
 
 Usage: ctdp-bench-plot.py CSV PNG
 
-CSV is what `ctdp-bench --csv=FILE` writes: one line per series (ctdp, OVS,
-floor), thread count and table size, with the median, min and max in Mpps.
+CSV is what `ctdp-bench --csv=FILE` writes: one line per series (ctdp,
+ctdp-acct0, OVS, floor), thread count and table size, with the median, min
+and max in Mpps.
 Each series is drawn with its min-max range as error bars, one thread solid
 and two threads dashed, on log-log axes.
 """
@@ -16,8 +17,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLORS = {"ctdp": "tab:blue", "OVS": "tab:orange", "floor": "tab:gray"}
-LABELS = {"ctdp": "ctdp", "OVS": "Open vSwitch", "floor": "memory floor"}
+COLORS = {"ctdp": "tab:blue", "ctdp-acct0": "tab:green", "OVS": "tab:orange",
+          "floor": "tab:gray"}
+LABELS = {"ctdp": "ctdp", "ctdp-acct0": "ctdp, nf_conntrack_acct=0",
+          "OVS": "Open vSwitch", "floor": "memory floor"}
 
 
 def read_series(path):

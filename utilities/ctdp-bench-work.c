@@ -764,11 +764,14 @@ random_sequence(size_t n, uint64_t bound)
     return seq;
 }
 
-/* The runs of the lookups on 'n_threads' threads, on both tables. */
+/* The runs of the lookups on 'n_threads' threads, on both tables, and on
+ * ctdp's with nf_conntrack_acct=0 ('uncounted'), in an order that turns
+ * with each round. */
 static void
 lookup_runs(const struct bench_config *cfg, struct bench_ct *cts[],
             const uint32_t *seq, unsigned int n_threads,
-            struct bench_runs *runs[BENCH_N_IMPLS])
+            struct bench_runs *runs[BENCH_N_IMPLS],
+            struct bench_runs *uncounted)
 {
     struct bench_job jobs[BENCH_N_IMPLS];
 
@@ -779,11 +782,21 @@ lookup_runs(const struct bench_config *cfg, struct bench_ct *cts[],
         };
     }
     for (unsigned int r = 0; r < cfg->runs; r++) {
-        for (unsigned int k = 0; k < BENCH_N_IMPLS; k++) {
-            enum bench_impl impl = round_impl(r, k);
-            double secs = timed_run(&jobs[impl], runs[impl]);
+        for (unsigned int k = 0; k <= BENCH_N_IMPLS; k++) {
+            unsigned int slot = (r + k) % (BENCH_N_IMPLS + 1);
+            bool counts = slot < BENCH_N_IMPLS;
+            enum bench_impl impl = counts ? slot : BENCH_CTDP;
+            struct bench_runs *into = counts ? runs[impl] : uncounted;
+            double secs;
 
-            bench_runs_add(runs[impl], cfg->lookups / secs / 1e6);
+            if (!counts) {
+                bench_ct_set_acct(cts[BENCH_CTDP], false);
+            }
+            secs = timed_run(&jobs[impl], into);
+            if (!counts) {
+                bench_ct_set_acct(cts[BENCH_CTDP], true);
+            }
+            bench_runs_add(into, cfg->lookups / secs / 1e6);
         }
     }
 }
@@ -791,7 +804,8 @@ lookup_runs(const struct bench_config *cfg, struct bench_ct *cts[],
 void
 bench_lookups(const struct bench_config *cfg, uint32_t n_conns,
               const unsigned int threads[], size_t n_threads,
-              struct bench_runs *results[BENCH_N_IMPLS])
+              struct bench_runs *results[BENCH_N_IMPLS],
+              struct bench_runs uncounted[])
 {
     uint32_t *seq = random_sequence(cfg->lookups, n_conns);
     struct bench_ct *cts[BENCH_N_IMPLS];
@@ -812,7 +826,9 @@ bench_lookups(const struct bench_config *cfg, uint32_t n_conns,
             runs[impl]->drops += setup[impl].drops;
             runs[impl]->misses += setup[impl].misses;
         }
-        lookup_runs(cfg, cts, seq, threads[i], runs);
+        uncounted[i].drops += setup[BENCH_CTDP].drops;
+        uncounted[i].misses += setup[BENCH_CTDP].misses;
+        lookup_runs(cfg, cts, seq, threads[i], runs, &uncounted[i]);
     }
     for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
         destroy_tracker(cts[impl]);

@@ -5,6 +5,7 @@
  * each measures and how):
  *   1. single-flow: Open vSwitch's `ovstest test-conntrack benchmark`;
  *   2. lookup: ct() without commit on established UDP conns, random order;
+ *      also ctdp's with nf_conntrack_acct=0, which Open vSwitch matches;
  *   3. new-conns: UDP conns committed once each; TCP handshakes; on one
  *      thread, also the percentiles of the time per batch of conns;
  *   4. threads: 1 and 2 threads for 1 to 3;
@@ -42,6 +43,9 @@ static const unsigned int bench_threads[] = { 1, 2 };
 struct bench_results {
     struct bench_runs flow[BENCH_N_IMPLS][N_THREADS];
     struct bench_runs lookup[BENCH_N_IMPLS][MAX_SIZES][N_THREADS];
+    /* ctdp's lookups with nf_conntrack_acct=0, counting nothing per conn,
+     * as Open vSwitch. */
+    struct bench_runs uncounted[MAX_SIZES][N_THREADS];
     struct bench_runs floor[MAX_SIZES][N_THREADS];
     struct bench_runs harness[N_THREADS];   /* At the largest size. */
     /* The minimal tracker at the largest size, one thread. */
@@ -154,6 +158,7 @@ measure_single_flow(const struct bench_config *cfg,
     }
 }
 
+#define UNCOUNTED_ROW "lookup, nf_conntrack_acct=0"
 #define MINIMAL_PREFIX "lookup, minimal tracker: "
 static const char *minimal_names[BENCH_N_MINIS] = {
     [BENCH_MINI_BUCKETS] = MINIMAL_PREFIX "buckets",
@@ -173,12 +178,15 @@ measure_lookups(const struct bench_config *cfg, struct bench_results *res)
             [BENCH_OVS] = res->lookup[BENCH_OVS][s],
         };
 
-        bench_lookups(cfg, size, bench_threads, N_THREADS, runs);
+        bench_lookups(cfg, size, bench_threads, N_THREADS, runs,
+                      res->uncounted[s]);
         for (size_t t = 0; t < N_THREADS; t++) {
             for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
                 progress("lookup", impl, bench_threads[t], size,
                          &runs[impl][t], "Mpps");
             }
+            progress("lookup acct=0", BENCH_CTDP, bench_threads[t], size,
+                     &res->uncounted[s][t], "Mpps");
         }
         for (size_t t = 0; t < N_THREADS; t++) {
             bench_floor(cfg, floor_bytes(res) * size, bench_threads[t],
@@ -422,6 +430,14 @@ report_rows(struct bench_report *r, const struct bench_config *cfg,
                              &res->lookup[BENCH_OVS][s][t]);
         }
     }
+    for (size_t s = 0; s < cfg->n_lookup_sizes; s++) {
+        for (size_t t = 0; t < N_THREADS; t++) {
+            bench_report_row(r, UNCOUNTED_ROW, bench_threads[t],
+                             cfg->lookup_sizes[s], "Mpps", true,
+                             &res->uncounted[s][t],
+                             &res->lookup[BENCH_OVS][s][t]);
+        }
+    }
     for (int warm = 0; warm < 2; warm++) {
         for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
             for (size_t t = 0; t < N_THREADS; t++) {
@@ -543,17 +559,20 @@ target_lookup_ratio(struct bench_report *r, const struct bench_config *cfg,
             cfg->lookup_sizes[cfg->n_lookup_sizes - 1]);
     } else {
         struct ds text = DS_EMPTY_INITIALIZER;
-        double x[N_THREADS];
+        double x[N_THREADS], y[N_THREADS];
         bool met = true;
 
         for (size_t t = 0; t < N_THREADS; t++) {
             const struct bench_runs *ctdp = &res->lookup[BENCH_CTDP][s][t];
+            const struct bench_runs *bare = &res->uncounted[s][t];
 
             if (floor) {
                 x[t] = ratio(&res->floor[s][t], ctdp);
+                y[t] = ratio(&res->floor[s][t], bare);
                 met = met && x[t] > 0 && x[t] <= factor;
             } else {
                 x[t] = ratio(ctdp, &res->lookup[BENCH_OVS][s][t]);
+                y[t] = ratio(bare, &res->lookup[BENCH_OVS][s][t]);
                 met = met && x[t] >= factor;
             }
         }
@@ -561,6 +580,9 @@ target_lookup_ratio(struct bench_report *r, const struct bench_config *cfg,
             ds_put_cstr(&text, "the floor's rate over ctdp's lookup rate is ");
         }
         put_per_thread(&text, x);
+        ds_put_cstr(&text, "; with nf_conntrack_acct=0, counting nothing "
+                    "per conn as Open vSwitch: ");
+        put_per_thread(&text, y);
         if (floor) {
             put_minimal(&text, res, s);
         }
@@ -779,6 +801,12 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       "built and loaded into batches as for a tracker, "
                       "then only marked +est: the benchmark's own time, "
                       "which every lookup rate includes.");
+    bench_report_note(r, UNCOUNTED_ROW ": ctdp's lookups of the same "
+                      "table, taking turns with the others, with per-conn "
+                      "counting off (ctdp's default is on; Open vSwitch's "
+                      "userspace tracker keeps no counters): ctdp's conn "
+                      "keeps its counters on its second cache line, which "
+                      "a lookup then does not touch.");
     bench_report_note(r, "lookup, minimal tracker: a control, not a "
                       "tracker (utilities/ctdp-bench-mini.c): the same "
                       "lookups, on one thread, by a tracker that only "
@@ -789,8 +817,8 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       "tracker, no reply direction.  Its table: "
                       "\"buckets\", 64-byte buckets of ten tags, then the "
                       "conn's 64-byte record (two dependent lines, as "
-                      "ctdp's table, whose conn takes two lines to the "
-                      "record's one); "
+                      "ctdp's table, whose conn's first line holds what "
+                      "these lookups touch but the counters); "
                       "\"slots\", the records themselves in a half-full "
                       "table, found from the hash alone (one line, and the "
                       "next when the probe goes on).");
@@ -829,6 +857,8 @@ report_csv(struct bench_report *r, const struct bench_config *cfg,
 
             bench_report_csv(r, "ctdp", bench_threads[t], size,
                              &res->lookup[BENCH_CTDP][s][t]);
+            bench_report_csv(r, "ctdp-acct0", bench_threads[t], size,
+                             &res->uncounted[s][t]);
             bench_report_csv(r, "OVS", bench_threads[t], size,
                              &res->lookup[BENCH_OVS][s][t]);
             bench_report_csv(r, "floor", bench_threads[t], size,
@@ -1031,7 +1061,8 @@ usage(void)
            "                   result markers if it has them\n"
            "  --csv=FILE       write the lookup series (for the plot)\n"
            "  --only=LIST      run only these workloads, comma-separated:\n"
-           "                   single-flow, lookup (with the memory floor\n"
+           "                   single-flow, lookup (also ctdp's with\n"
+           "                   nf_conntrack_acct=0; with the memory floor\n"
            "                   and the minimal tracker, a control),\n"
            "                   new-conns (on fresh and on warm trackers,\n"
            "                   with the batch latency of one thread),\n"

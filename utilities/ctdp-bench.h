@@ -138,6 +138,10 @@ void bench_mini_execute(struct bench_mini *, struct bench_burst *,
 void bench_ct_sweep_start(struct bench_ct *);
 uint64_t bench_ct_sweep_stop(struct bench_ct *);
 
+/* ctdp's nf_conntrack_acct, on by default (ctdp's default): Open
+ * vSwitch's userspace tracker keeps no counters per conn. */
+void bench_ct_set_acct(struct bench_ct *, bool on);
+
 uint32_t bench_ct_n_conns(struct bench_ct *);
 size_t bench_ct_dump(struct bench_ct *, long long now);
 void bench_ct_flush_zone(struct bench_ct *, uint16_t zone, long long now);
@@ -214,10 +218,12 @@ void bench_new_conns(const struct bench_config *, enum bench_proto,
                      struct bench_latency *latency[BENCH_N_IMPLS]);
 
 /* Lookups: one table of 'n_conns' per tracker, shared by the runs of
- * every thread count in 'threads' ('results[impl][i]' for 'threads[i]'). */
+ * every thread count in 'threads' ('results[impl][i]' for 'threads[i]');
+ * 'uncounted[i]' gets ctdp's with nf_conntrack_acct=0, interleaved. */
 void bench_lookups(const struct bench_config *, uint32_t n_conns,
                    const unsigned int threads[], size_t n_threads,
-                   struct bench_runs *results[BENCH_N_IMPLS]);
+                   struct bench_runs *results[BENCH_N_IMPLS],
+                   struct bench_runs uncounted[]);
 
 /* NAT (see BENCH_NAT_ADDR): new conns, each committed with source NAT
  * and answered (TCP: the whole handshake), the replies de-NATed by a bare
