@@ -21,20 +21,12 @@ ctdp_conn_alloc(struct ctdp_ct *ct, const struct ctdp_tuple *key,
     return conn;
 }
 
-/* Where a conn keeps its struct ctdp_conn_ext: after the protocol's tail,
- * 8-byte aligned. */
-static size_t
-ext_ofs(const struct ctdp_l4proto *l4)
-{
-    return sizeof(struct ctdp_conn) + ROUND_UP(l4->tail_size, 8);
-}
-
 /* The extension of 'conn', which must have CTDP_S_EXT. */
 struct ctdp_conn_ext *
 ctdp_conn_ext(const struct ctdp_conn *conn)
 {
     return (struct ctdp_conn_ext *)
-           ((char *) conn + ext_ofs(ctdp_conn_l4proto(conn)));
+           ((char *) conn + ctdp_conn_ext_ofs(ctdp_conn_l4proto(conn)));
 }
 
 /* Gives unconfirmed 'conn' an extension, zeroed, unless it has one; grows
@@ -43,7 +35,7 @@ ctdp_conn_ext(const struct ctdp_conn *conn)
 struct ctdp_conn *
 ctdp_conn_add_ext(struct ctdp_conn *conn)
 {
-    size_t ofs = ext_ofs(ctdp_conn_l4proto(conn));
+    size_t ofs = ctdp_conn_ext_ofs(ctdp_conn_l4proto(conn));
     struct ctdp_conn_ext *ext;
 
     ovs_assert(!(ctdp_conn_status(conn) & CTDP_S_CONFIRMED));

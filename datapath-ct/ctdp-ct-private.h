@@ -362,6 +362,14 @@ ctdp_l4proto_find(const struct ctdp_tuple *t)
     }
 }
 
+/* Where a conn of protocol 'l4' keeps its struct ctdp_conn_ext, if it has
+ * one: after the protocol's tail, 8-byte aligned. */
+static inline size_t
+ctdp_conn_ext_ofs(const struct ctdp_l4proto *l4)
+{
+    return sizeof(struct ctdp_conn) + ROUND_UP(l4->tail_size, 8);
+}
+
 long long ctdp_timeout_ms(const struct ctdp_l4_ctx *, enum ctdp_timeout_slot);
 struct ctdp_timeout_policy *ctdp_timeout_policy_clone(
     const struct ctdp_timeout_policy *);

@@ -1320,13 +1320,18 @@ hash_replies(struct exec *x, struct work work[], const uint8_t todo[],
 
 /* The bytes at the start of a conn of 'key''s protocol that a packet
  * which finds it reads and writes, unless it has a label: the first line,
- * the counters with nf_conntrack_acct, and the protocol's tail. */
+ * the counters with nf_conntrack_acct, and the protocol's tail; with
+ * ct(nat), which mostly finds NATed conns, also the reply tuple in the
+ * extension, which such a conn's packets read (to match, to translate).
+ * The conn's status, which tells, is not read yet. */
 static size_t
 conn_touched(const struct exec *x, const struct ctdp_tuple *key)
 {
-    size_t tail = ctdp_l4proto_find(key)->tail_size;
+    const struct ctdp_l4proto *l4 = ctdp_l4proto_find(key);
 
-    return (tail ? sizeof(struct ctdp_conn) + tail
+    return (x->a->nat ? (ctdp_conn_ext_ofs(l4)
+                         + offsetof(struct ctdp_conn_ext, by_src))
+            : l4->tail_size ? sizeof(struct ctdp_conn) + l4->tail_size
             : x->acct ? sizeof(struct ctdp_conn)
             : offsetof(struct ctdp_conn, start));
 }
