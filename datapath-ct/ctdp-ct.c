@@ -102,6 +102,7 @@ struct work {
     struct ctdp_tuple inv_buf;
     struct ctdp_tuple quoted;   /* W_RELATED: the quoted tuple inverted
                                  * ('l3' 0: it has no inverse). */
+    const struct ctdp_l4proto *l4;  /* The protocol of 'key'. */
     uint32_t hash;              /* Of 'key'; W_CACHED: of its conn's original
                                  * tuple, if 'has_conn_hash'. */
     uint32_t inv_hash;          /* Of 'inv' (W_CACHED: of the conn's reply
@@ -833,9 +834,7 @@ commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash,
 static struct ctdp_conn *
 new_conn(struct exec *x, const struct work *w)
 {
-    struct ctdp_conn *conn = ctdp_conn_alloc(x->ct, w->key,
-                                             ctdp_l4proto_find(w->key),
-                                             x->now);
+    struct ctdp_conn *conn = ctdp_conn_alloc(x->ct, w->key, w->l4, x->now);
     struct ctdp_expect_nat nat;
     bool has_nat;
 
@@ -878,7 +877,7 @@ lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
 static void
 track(struct exec *x, struct dp_packet *pkt, struct work *w)
 {
-    const struct ctdp_l4proto *l4 = ctdp_l4proto_find(w->key);
+    const struct ctdp_l4proto *l4 = w->l4;
     const struct ctdp_ct_action *a = x->a;
     struct ctdp_ct *ct = x->ct;
     long long now = x->now;
@@ -1033,6 +1032,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
     case CTDP_PARSE_OK:
         w->kind = W_TRACK;
         w->key = &w->parsed.key;
+        w->l4 = ctdp_l4proto_find(w->key);
         break;
     case CTDP_PARSE_ICMP_ERROR:
         /* Look up the quoted packet's tuple inverted: the direction the
@@ -1043,6 +1043,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         if (!ctdp_tuple_invert(&w->parsed.inner, &w->quoted)) {
             w->quoted.l3 = 0;
         }
+        w->l4 = ctdp_l4proto_find(w->key);
         w->looks_up = w->quoted.l3 != 0;
         return;
     case CTDP_PARSE_NOT_IP:
@@ -1318,16 +1319,16 @@ hash_replies(struct exec *x, struct work work[], const uint8_t todo[],
     return late;
 }
 
-/* The bytes at the start of a conn of 'key''s protocol that a packet
+/* The bytes at the start of a conn of 'w''s protocol that a packet
  * which finds it reads and writes, unless it has a label: the first line,
  * the counters with nf_conntrack_acct, and the protocol's tail; with
  * ct(nat), which mostly finds NATed conns, also the reply tuple in the
  * extension, which such a conn's packets read (to match, to translate).
  * The conn's status, which tells, is not read yet. */
 static size_t
-conn_touched(const struct exec *x, const struct ctdp_tuple *key)
+conn_touched(const struct exec *x, const struct work *w)
 {
-    const struct ctdp_l4proto *l4 = ctdp_l4proto_find(key);
+    const struct ctdp_l4proto *l4 = w->l4;
 
     return (x->a->nat ? (ctdp_conn_ext_ofs(l4)
                          + offsetof(struct ctdp_conn_ext, by_src))
@@ -1342,7 +1343,7 @@ static void
 prefetch_hint(struct exec *x, const struct work *w)
 {
     if (w->hint) {
-        ctdp_conn_prefetch(w->hint, conn_touched(x, w->key));
+        ctdp_conn_prefetch(w->hint, conn_touched(x, w));
     }
     if (w->has_inv_hash && w->kind == W_TRACK) {
         ctdp_table_prefetch(&x->ct->table, w->inv_hash);
@@ -1363,7 +1364,7 @@ prefetch_overflows(struct exec *x, struct work *w)
     if (!w->hint && w->looks_up && !w->has_inv_hash) {
         w->hint = ctdp_table_hint_overflow(t, w->hash, &w->hint_dir);
         if (w->hint) {
-            ctdp_conn_prefetch(w->hint, conn_touched(x, w->key));
+            ctdp_conn_prefetch(w->hint, conn_touched(x, w));
         }
     }
     if (w->has_inv_hash) {
