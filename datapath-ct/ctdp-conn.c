@@ -21,6 +21,41 @@ ctdp_conn_alloc(struct ctdp_ct *ct, const struct ctdp_tuple *key,
     return conn;
 }
 
+/* 'conn''s counters in 'dir' (see ctdp_conn_count()). */
+void
+ctdp_conn_counts(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
+                 uint64_t *packets, uint64_t *bytes)
+{
+    const uint32_t *hi = conn->count_hi[dir];
+    uint64_t low64 = hi[0] | (uint64_t) hi[1] << 32;
+    uint32_t lo = conn->count_lo[dir];
+
+    *packets = (low64 << 8) | lo >> 24;
+    *bytes = ((low64 >> 56 | (uint64_t) hi[2] << 8) << 24)
+             | (lo & CTDP_COUNT_LO_BYTES);
+}
+
+/* Adds 'packets' and 'bytes' to 'conn''s counters in 'dir', carrying into
+ * the high parts. */
+void
+ctdp_conn_count_add(struct ctdp_conn *conn, enum ctdp_ct_dir dir,
+                    uint64_t packets, uint64_t bytes)
+{
+    uint32_t *hi = conn->count_hi[dir];
+    uint64_t p, b, p_hi, b_hi;
+
+    ctdp_conn_counts(conn, dir, &p, &b);
+    p += packets;
+    b += bytes;
+    p_hi = p >> 8;
+    b_hi = b >> 24;
+    hi[0] = p_hi;
+    hi[1] = (p_hi >> 32) | b_hi << 24;
+    hi[2] = b_hi >> 8;
+    conn->count_lo[dir] = (p & CTDP_COUNT_LO_PACKETS) << 24
+                          | (b & CTDP_COUNT_LO_BYTES);
+}
+
 /* The extension of 'conn', which must have CTDP_S_EXT. */
 struct ctdp_conn_ext *
 ctdp_conn_ext(const struct ctdp_conn *conn)
@@ -199,8 +234,9 @@ ctdp_conn_to_entry(const struct ctdp_ct *ct, struct ctdp_conn *conn,
     e->expires = ctdp_conn_expires(conn);
     e->mark = conn->mark;
     e->label = conn->label;
-    memcpy(e->packets, conn->packets, sizeof e->packets);
-    memcpy(e->bytes, conn->bytes, sizeof e->bytes);
+    for (int dir = 0; dir < 2; dir++) {
+        ctdp_conn_counts(conn, dir, &e->packets[dir], &e->bytes[dir]);
+    }
     e->l4_state = NULL;
     memset(e->tcp_wscale, 0, sizeof e->tcp_wscale);
     memset(e->tcp_flags, 0, sizeof e->tcp_flags);

@@ -61,14 +61,16 @@
 
 /* The first line (64 bytes) holds everything a packet of an established
  * conn reads and writes: the tuple, 'expires' (which removal sets to
- * LLONG_MIN, so that liveness is one read), the zone list's links, which
- * the sweep walks with 'expires', the mark, status, lock and protocol
- * state.  The second holds what only some packets touch: the start time
- * (an unassured UDP conn's stream check, dumps), the label (read only by
- * a conn with CTDP_S_LABELED) and the counters (with nf_conntrack_acct),
- * and the protocol's tail follows.  So a lookup of a UDP conn, with
- * nf_conntrack_acct off, fetches one conn line: among 1M conns a second
- * line cost a third of the rate (docs/BENCHMARKS.md). */
+ * LLONG_MIN, so that liveness is one read), the zone list's forward link,
+ * which the sweep walks with 'expires', the status, lock and protocol
+ * state, and the counters' low parts.  The second holds what only some
+ * packets touch: the start time (an unassured UDP conn's stream check,
+ * dumps), the mark and label (read only by a conn with CTDP_S_MARKED),
+ * the zone list's back link (insert and removal) and the counters' high
+ * parts (written when a low part carries), and the protocol's tail
+ * follows.  So a lookup of a UDP conn fetches one conn line, counting or
+ * not: among 1M conns a second line cost a third of the rate
+ * (docs/BENCHMARKS.md). */
 struct ctdp_conn {
     struct ctdp_tuple key;          /* Original direction, with the zone. */
     ATOMIC(long long) expires;      /* 'now' of expiry, in ms. */
@@ -77,20 +79,55 @@ struct ctdp_conn {
      * under the zone's lock; 'zone_next' is also read by walkers without
      * it.  'zone_prev' is CTDP_ZONE_OFF once the conn is off the list. */
     ATOMIC(uint32_t) zone_next;
-    uint32_t zone_prev;
-    uint32_t mark;
     ATOMIC(uint16_t) status;        /* CTDP_S_*; written under 'lock'. */
     ATOMIC(uint8_t) lock;           /* Byte spinlock; see CTDP_CONN_LOCKED. */
     uint8_t l4_state;               /* The protocol tracker's state. */
+    /* The counters (nf_conntrack_acct), by direction, under 'lock': see
+     * ctdp_conn_count(). */
+    uint32_t count_lo[2];
     /* Second line. */
     long long start;                /* 'now' of creation, in ms. */
-    ovs_u128 label;                 /* Nonzero only with CTDP_S_LABELED. */
-    uint64_t packets[2], bytes[2];  /* By direction, under 'lock'. */
+    ovs_u128 label;                 /* Zero unless CTDP_S_MARKED. */
+    uint32_t mark;                  /* Zero unless CTDP_S_MARKED. */
+    uint32_t zone_prev;
+    uint32_t count_hi[2][3];
     uint8_t l4[];                   /* Protocol tail (l4proto->tail_size). */
 };
 BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, expires) == 40);
 BUILD_ASSERT_DECL(offsetof(struct ctdp_conn, start) == 64);
 BUILD_ASSERT_DECL(sizeof(struct ctdp_conn) == 120);
+
+/* A direction's packet and byte counters are 64 bits each, split so that
+ * counting a packet writes only the conn's first line: 'count_lo[dir]'
+ * holds the packets' low 8 bits (its bits 24-31) and the bytes' low 24;
+ * 'count_hi[dir]' the packets' high 56 bits and the bytes' high 40,
+ * written only when a low part carries (once in 256 packets, or in 16 MiB,
+ * at most).  The caller of each function holds the conn's lock or owns
+ * the conn. */
+#define CTDP_COUNT_LO_BYTES 0xffffff
+#define CTDP_COUNT_LO_PACKETS 0xff
+
+void ctdp_conn_count_add(struct ctdp_conn *, enum ctdp_ct_dir,
+                         uint64_t packets, uint64_t bytes);
+void ctdp_conn_counts(const struct ctdp_conn *, enum ctdp_ct_dir,
+                      uint64_t *packets, uint64_t *bytes);
+
+/* Adds 'packets' and 'bytes' to 'conn''s counters in 'dir': inline, as
+ * every packet does it. */
+static inline void
+ctdp_conn_count(struct ctdp_conn *conn, enum ctdp_ct_dir dir,
+                uint32_t packets, uint64_t bytes)
+{
+    uint32_t lo = conn->count_lo[dir];
+    uint64_t p = (lo >> 24) + (uint64_t) packets;
+    uint64_t b = (lo & CTDP_COUNT_LO_BYTES) + bytes;
+
+    if (OVS_LIKELY(p <= CTDP_COUNT_LO_PACKETS && b <= CTDP_COUNT_LO_BYTES)) {
+        conn->count_lo[dir] = p << 24 | b;
+    } else {
+        ctdp_conn_count_add(conn, dir, packets, bytes);
+    }
+}
 
 /* A conn's 'zone_prev' once it is off its zone's list: no ref (refs have
  * 31 bits). */
@@ -231,14 +268,15 @@ BUILD_ASSERT_DECL(sizeof(struct ctdp_conn_ext) == 128);
  *   REBOUND: the confirm gave the conn another source port because its
  *     reply tuple was taken (ctdp_nat_rebind_source()), so its packets are
  *     translated whether or not their ct() says 'nat';
- *   LABELED: the conn's label was set nonzero once, so its packets copy
- *     it (without, they take zero and leave the label's line alone);
+ *   MARKED: the conn's mark or label was set nonzero once, so its
+ *     packets copy both (without, they take zeros and leave the second
+ *     line alone);
  *   EXT: the conn has a struct ctdp_conn_ext. */
 #define CTDP_S_SRC_RANGE (1 << 11)
-#define CTDP_S_LABELED (1 << 12)
+#define CTDP_S_MARKED (1 << 12)
 #define CTDP_S_REBOUND (1 << 14)
 #define CTDP_S_EXT (1 << 15)
-#define CTDP_S_INTERNAL (CTDP_S_SRC_RANGE | CTDP_S_LABELED | CTDP_S_REBOUND \
+#define CTDP_S_INTERNAL (CTDP_S_SRC_RANGE | CTDP_S_MARKED | CTDP_S_REBOUND \
                          | CTDP_S_EXT)
 
 void ctdp_conn_set_status(struct ctdp_conn *, uint16_t bits);

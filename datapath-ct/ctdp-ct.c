@@ -271,9 +271,13 @@ md_set_invalid(struct dp_packet *pkt, uint16_t zone)
 static void
 md_set_marks(struct pkt_metadata *md, const struct ctdp_conn *conn)
 {
-    md->ct_mark = conn->mark;
-    md->ct_label = (ctdp_conn_status(conn) & CTDP_S_LABELED ? conn->label
-                                                            : OVS_U128_ZERO);
+    if (ctdp_conn_status(conn) & CTDP_S_MARKED) {
+        md->ct_mark = conn->mark;
+        md->ct_label = conn->label;
+    } else {
+        md->ct_mark = 0;
+        md->ct_label = OVS_U128_ZERO;
+    }
 }
 
 static void
@@ -425,8 +429,7 @@ run_l4(struct exec *x, const struct ctdp_l4proto *l4,
             ctdp_conn_set_expires(conn, now + timeout);
         }
         if (x->acct) {
-            conn->packets[dir]++;
-            conn->bytes[dir] += parsed->l3_size;
+            ctdp_conn_count(conn, dir, 1, parsed->l3_size);
         }
     }
     if (dir == CTDP_DIR_REPLY
@@ -598,10 +601,11 @@ resolve_clash(struct exec *x, struct ctdp_conn *loser,
     if (ctdp_conn_l4proto(loser)->allow_clash && same_flow(winner, loser)) {
         enum ctdp_ct_dir d = ctdp_tuple_equal(&winner->key, &loser->key)
                              ? CTDP_DIR_ORIG : CTDP_DIR_REPLY;
+        uint64_t packets, bytes;
 
+        ctdp_conn_counts(loser, CTDP_DIR_ORIG, &packets, &bytes);
         ctdp_conn_lock(winner);
-        winner->packets[d] += loser->packets[CTDP_DIR_ORIG];
-        winner->bytes[d] += loser->bytes[CTDP_DIR_ORIG];
+        ctdp_conn_count_add(winner, d, packets, bytes);
         ctdp_conn_unlock(winner);
         COUNT(x, clash_resolve);
         result = winner;
@@ -725,13 +729,13 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     return conn;
 }
 
-/* Sets CTDP_S_LABELED if 'conn''s label, just written, is nonzero.  The
- * caller holds the conn's lock or owns the conn. */
+/* Sets CTDP_S_MARKED if 'conn''s mark or label, just written, is
+ * nonzero.  The caller holds the conn's lock or owns the conn. */
 static void
-conn_note_label(struct ctdp_conn *conn)
+conn_note_marks(struct ctdp_conn *conn)
 {
-    if (!ovs_u128_is_zero(conn->label)) {
-        ctdp_conn_set_status(conn, CTDP_S_LABELED);
+    if (conn->mark || !ovs_u128_is_zero(conn->label)) {
+        ctdp_conn_set_status(conn, CTDP_S_MARKED);
     }
 }
 
@@ -751,8 +755,8 @@ apply_mark_label(struct ctdp_conn *conn, const struct ctdp_ct_action *a)
                              | (a->label.u64.lo & a->label_mask.u64.lo);
         conn->label.u64.hi = (conn->label.u64.hi & ~a->label_mask.u64.hi)
                              | (a->label.u64.hi & a->label_mask.u64.hi);
-        conn_note_label(conn);
     }
+    conn_note_marks(conn);
     return mark != conn->mark || !ovs_u128_equals(label, conn->label);
 }
 
@@ -842,7 +846,7 @@ new_conn(struct exec *x, const struct work *w)
         && ctdp_expect_find(x->ct, w->key, x->now, &conn->mark,
                             &conn->label, &nat, &has_nat)) {
         ctdp_conn_set_status(conn, CTDP_S_EXPECTED);
-        conn_note_label(conn);
+        conn_note_marks(conn);
         if (has_nat) {
             /* The source binding maps to one address, the conn's own or
              * its master's; only a full port space could refuse it, and
@@ -1320,11 +1324,11 @@ hash_replies(struct exec *x, struct work work[], const uint8_t todo[],
 }
 
 /* The bytes at the start of a conn of 'w''s protocol that a packet
- * which finds it reads and writes, unless it has a label: the first line,
- * the counters with nf_conntrack_acct, and the protocol's tail; with
- * ct(nat), which mostly finds NATed conns, also the reply tuple in the
- * extension, which such a conn's packets read (to match, to translate).
- * The conn's status, which tells, is not read yet. */
+ * which finds it reads and writes, unless it has a mark or label: the
+ * first line, and the protocol's tail; with ct(nat), which mostly finds
+ * NATed conns, also the reply tuple in the extension, which such a conn's
+ * packets read (to match, to translate).  The conn's status, which tells,
+ * is not read yet. */
 static size_t
 conn_touched(const struct exec *x, const struct work *w)
 {
@@ -1333,7 +1337,6 @@ conn_touched(const struct exec *x, const struct work *w)
     return (x->a->nat ? (ctdp_conn_ext_ofs(l4)
                          + offsetof(struct ctdp_conn_ext, by_src))
             : l4->tail_size ? sizeof(struct ctdp_conn) + l4->tail_size
-            : x->acct ? sizeof(struct ctdp_conn)
             : offsetof(struct ctdp_conn, start));
 }
 
@@ -1383,8 +1386,8 @@ exec_settle(struct exec *x)
 
     if (x->acct_packets) {
         ctdp_conn_lock(conn);
-        conn->packets[x->steady_dir] += x->acct_packets;
-        conn->bytes[x->steady_dir] += x->acct_bytes;
+        ctdp_conn_count(conn, x->steady_dir, x->acct_packets,
+                        x->acct_bytes);
         ctdp_conn_unlock(conn);
         x->acct_packets = 0;
         x->acct_bytes = 0;

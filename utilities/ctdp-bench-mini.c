@@ -21,7 +21,7 @@
  *     16-bit tags and ten refs, matched by ctdp_bucket_match()), four
  *     entries in use on average, then the conn's 64-byte record: two
  *     dependent lines, as ctdp's table (whose conn's first line holds
- *     all these lookups touch but the counters, on its second).
+ *     all these lookups touch).
  *   - BENCH_MINI_SLOTS: the 64-byte records themselves in the slots of a
  *     table half full, open addressing with linear probing: one line,
  *     found from the hash alone, and the next when the probe goes on. */

@@ -804,9 +804,9 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
     bench_report_note(r, UNCOUNTED_ROW ": ctdp's lookups of the same "
                       "table, taking turns with the others, with per-conn "
                       "counting off (ctdp's default is on; Open vSwitch's "
-                      "userspace tracker keeps no counters): ctdp's conn "
-                      "keeps its counters on its second cache line, which "
-                      "a lookup then does not touch.");
+                      "userspace tracker keeps no counters): what "
+                      "counting costs ctdp, whose packets count on the "
+                      "conn's first cache line, which they write anyway.");
     bench_report_note(r, "lookup, minimal tracker: a control, not a "
                       "tracker (utilities/ctdp-bench-mini.c): the same "
                       "lookups, on one thread, by a tracker that only "
@@ -817,8 +817,8 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       "tracker, no reply direction.  Its table: "
                       "\"buckets\", 64-byte buckets of ten tags, then the "
                       "conn's 64-byte record (two dependent lines, as "
-                      "ctdp's table, whose conn's first line holds what "
-                      "these lookups touch but the counters); "
+                      "ctdp's table, whose conn's first line holds all "
+                      "these lookups touch); "
                       "\"slots\", the records themselves in a half-full "
                       "table, found from the hash alone (one line, and the "
                       "next when the probe goes on).");

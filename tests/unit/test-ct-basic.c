@@ -945,6 +945,61 @@ test_batch_repeats(void)
     tpkt_ct_destroy(ct);
 }
 
+/* A conn's counters stay exact past the carries of their low parts,
+ * which live on the conn's first line (ctdp_conn_count(): 256 packets,
+ * 16 MiB), counted packet by packet and in runs of repeats; a mark
+ * committed without a label reaches later packets (mark and label live on
+ * the second line, read only by a conn with CTDP_S_MARKED). */
+static void
+test_counters_carry_and_mark(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct tpkt_ip ab = tpkt_ip(A, B), ba = tpkt_ip(B, A);
+    struct ctdp_ct_action mark = tpkt_action(0, true);
+    struct ctdp_ct_action plain = tpkt_action(0, false);
+    int want[NETDEV_MAX_BURST];
+    struct dp_packet *pkts[NETDEV_MAX_BURST];
+    struct dp_packet *pkt;
+    struct ctdp_ct_entry e;
+    uint64_t size, n = 1;
+
+    mark.set_mark = true;
+    mark.mark = 0x5a;
+    mark.mark_mask = UINT32_MAX;
+    pkt = tpkt_udp_big(&ab, 1000, 53, 60000);
+    CHECK_STATE(tpkt_ct(ct, pkt, &mark, 0), TRK_NEW);
+    tpkt_free(ct, pkt);
+    size = entry_of(ct, &ab, UDP, 1000, 53, 0, 0).bytes[CTDP_DIR_ORIG];
+    CHECK_EQ(size, 20 + 8 + 60000);
+
+    pkt = tpkt_udp(&ba, 53, 1000, 0);
+    CHECK_STATE(tpkt_ct(ct, pkt, &plain, 10), TRK_EST_RPL);
+    CHECK_EQ(pkt->md.ct_mark, 0x5a);
+    CHECK(ovs_u128_is_zero(pkt->md.ct_label));
+    tpkt_free(ct, pkt);
+
+    for (int i = 0; i < NETDEV_MAX_BURST; i++) {
+        want[i] = TRK_EST;
+    }
+    for (int round = 0; round < 10; round++) {
+        /* A run of repeats, then a packet alone. */
+        for (int i = 0; i < NETDEV_MAX_BURST; i++) {
+            pkts[i] = tpkt_udp_big(&ab, 1000, 53, 60000);
+        }
+        run_batch(ct, pkts, want, NETDEV_MAX_BURST, &plain, 0x5a, 20);
+        pkts[0] = tpkt_udp_big(&ab, 1000, 53, 60000);
+        run_batch(ct, pkts, want, 1, &plain, 0x5a, 20);
+        n += NETDEV_MAX_BURST + 1;
+        e = entry_of(ct, &ab, UDP, 1000, 53, 0, 20);
+        CHECK_EQ(e.packets[CTDP_DIR_ORIG], n);
+        CHECK_EQ(e.bytes[CTDP_DIR_ORIG], n * size);
+    }
+    CHECK(n > 256 && n * size > 16 << 20);
+    CHECK_EQ(e.packets[CTDP_DIR_REPLY], 1);
+    CHECK_EQ(e.mark, 0x5a);
+    tpkt_ct_destroy(ct);
+}
+
 const struct ctdp_unit_suite ct_basic_suite = {
     "ct-basic", (const struct ctdp_unit_case[]) {
         { "udp_uncommitted_leaves_nothing",
@@ -983,6 +1038,7 @@ const struct ctdp_unit_suite ct_basic_suite = {
         { "l3_ofs_set", test_l3_ofs_set },
         { "batch_in_order", test_batch_in_order },
         { "batch_repeats", test_batch_repeats },
+        { "counters_carry_and_mark", test_counters_carry_and_mark },
         { NULL, NULL },
     },
 };

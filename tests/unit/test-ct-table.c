@@ -663,11 +663,50 @@ test_table_hash_batch(void)
     tpkt_ct_destroy(ct);
 }
 
+/* A conn's counters, split between its two lines (ctdp_conn_count()),
+ * read back as the 64-bit sums of what was added, modulo 2^64: by packets
+ * and runs that carry or not, and by adds as large as a clash's merge,
+ * past 2^32 and around 2^64; the two directions apart. */
+static void
+test_table_conn_counters(void)
+{
+    struct ctdp_conn *conn = xzalloc(sizeof *conn);
+    uint64_t want_p[2] = { 0, 0 }, want_b[2] = { 0, 0 };
+
+    for (int i = 0; i < 200000; i++) {
+        enum ctdp_ct_dir dir = random_range(2);
+        uint64_t p, b, bytes;
+        uint32_t packets;
+
+        if (i % 1000 == 999) {
+            /* As a clash's merge: any 64-bit amounts. */
+            p = random_uint64() >> random_range(64);
+            b = random_uint64() >> random_range(64);
+            ctdp_conn_count_add(conn, dir, p, b);
+        } else {
+            packets = random_range(4) ? 1 : 1 + random_range(32);
+            bytes = packets * (uint64_t) random_range(65536);
+            ctdp_conn_count(conn, dir, packets, bytes);
+            p = packets;
+            b = bytes;
+        }
+        want_p[dir] += p;
+        want_b[dir] += b;
+        for (int d = 0; d < 2; d++) {
+            ctdp_conn_counts(conn, d, &p, &b);
+            CHECK_EQ(p, want_p[d]);
+            CHECK_EQ(b, want_b[d]);
+        }
+    }
+    free(conn);
+}
+
 const struct ctdp_unit_suite ct_table_suite = {
     "ct-table", (const struct ctdp_unit_case[]) {
         { "backer_backs", test_table_backer_backs },
         { "backer_forget", test_table_backer_forget },
         { "bucket_match", test_table_bucket_match },
+        { "conn_counters", test_table_conn_counters },
         { "growth_array_ahead", test_table_growth_array_ahead },
         { "hash_batch", test_table_hash_batch },
         { "growth_in_steps", test_table_growth_in_steps },
