@@ -89,7 +89,7 @@ struct ctdp_conn {
     long long start;                /* 'now' of creation, in ms. */
     ovs_u128 label;                 /* Zero unless CTDP_S_MARKED. */
     uint32_t mark;                  /* Zero unless CTDP_S_MARKED. */
-    uint32_t zone_prev;
+    uint32_t zone_prev;             /* The zone list's back link (above). */
     uint32_t count_hi[2][3];
     uint8_t l4[];                   /* Protocol tail (l4proto->tail_size). */
 };
