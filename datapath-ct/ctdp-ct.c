@@ -62,6 +62,7 @@ struct exec {
     const struct ctdp_ct_action *a;
     long long now;
     bool acct;                  /* nf_conntrack_acct, read once a call. */
+    bool commit_marks;          /* The action commits a mark or label. */
     uint32_t stats[CTDP_N_STATS];
     /* The conn whose last packet, in direction 'steady_dir', changed
      * nothing in it (a repeatable protocol): the next packet of the same
@@ -102,7 +103,10 @@ struct work {
     struct ctdp_tuple inv_buf;
     struct ctdp_tuple quoted;   /* W_RELATED: the quoted tuple inverted
                                  * ('l3' 0: it has no inverse). */
-    const struct ctdp_l4proto *l4;  /* The protocol of 'key'. */
+    const struct ctdp_l4proto *l4;  /* The protocol of 'key': found with
+                                     * the hash if 'looks_up', else when
+                                     * first needed (work_l4()), which a
+                                     * repeat never is; NULL until then. */
     uint32_t hash;              /* Of 'key'; W_CACHED: of its conn's original
                                  * tuple, if 'has_conn_hash'. */
     uint32_t inv_hash;          /* Of 'inv' (W_CACHED: of the conn's reply
@@ -119,6 +123,16 @@ struct work {
     struct ctdp_conn *hint;
     int hint_dir;
 };
+
+/* The protocol of 'w''s key, found now if not yet. */
+static const struct ctdp_l4proto *
+work_l4(struct work *w)
+{
+    if (!w->l4) {
+        w->l4 = ctdp_l4proto_find(w->key);
+    }
+    return w->l4;
+}
 
 /* The inverse of 'w''s key, made now if not yet. */
 static const struct ctdp_tuple *
@@ -836,9 +850,10 @@ commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash,
  * mark and label, and translated as a NAT helper asked, if a helper
  * expects it (the kernel's init_conntrack()). */
 static struct ctdp_conn *
-new_conn(struct exec *x, const struct work *w)
+new_conn(struct exec *x, struct work *w)
 {
-    struct ctdp_conn *conn = ctdp_conn_alloc(x->ct, w->key, w->l4, x->now);
+    struct ctdp_conn *conn = ctdp_conn_alloc(x->ct, w->key, work_l4(w),
+                                             x->now);
     struct ctdp_expect_nat nat;
     bool has_nat;
 
@@ -881,7 +896,7 @@ lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
 static void
 track(struct exec *x, struct dp_packet *pkt, struct work *w)
 {
-    const struct ctdp_l4proto *l4 = w->l4;
+    const struct ctdp_l4proto *l4 = work_l4(w);
     const struct ctdp_ct_action *a = x->a;
     struct ctdp_ct *ct = x->ct;
     long long now = x->now;
@@ -1011,6 +1026,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
     struct ctdp_ct *ct = x->ct;
 
     w->hint = NULL;
+    w->l4 = NULL;
     w->dup = false;
     w->looks_up = false;
     w->has_inv_hash = false;
@@ -1036,7 +1052,6 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
     case CTDP_PARSE_OK:
         w->kind = W_TRACK;
         w->key = &w->parsed.key;
-        w->l4 = ctdp_l4proto_find(w->key);
         break;
     case CTDP_PARSE_ICMP_ERROR:
         /* Look up the quoted packet's tuple inverted: the direction the
@@ -1047,7 +1062,6 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         if (!ctdp_tuple_invert(&w->parsed.inner, &w->quoted)) {
             w->quoted.l3 = 0;
         }
-        w->l4 = ctdp_l4proto_find(w->key);
         w->looks_up = w->quoted.l3 != 0;
         return;
     case CTDP_PARSE_NOT_IP:
@@ -1229,7 +1243,7 @@ nothing_to_finish(const struct exec *x, const struct dp_packet *pkt)
             && ((ctdp_conn_status(conn)
                  & (CTDP_S_CONFIRMED | CTDP_S_NAT | CTDP_S_EXT))
                 == CTDP_S_CONFIRMED)
-            && !(x->a->commit && (x->a->set_mark || x->a->set_label)));
+            && !x->commit_marks);
 }
 
 /* A batch's tuples to hash all at once (ctdp_table_hash_batch()), and
@@ -1251,8 +1265,9 @@ hash_list_add(struct hash_list *l, const struct ctdp_tuple *tuple,
 }
 
 /* After the first pass: hashes the tuples of the packets in 'todo' that
- * look up.  A packet of the same tuple as the one before takes that
- * one's hash in the last pass, the first that needs it. */
+ * look up, and finds their protocols, which the fourth pass needs.  A
+ * packet of the same tuple as the one before takes that one's hash in the
+ * last pass, the first that needs it. */
 static void
 hash_keys(struct exec *x, struct work work[], const uint8_t todo[],
           size_t n_todo)
@@ -1265,6 +1280,7 @@ hash_keys(struct exec *x, struct work work[], const uint8_t todo[],
 
         if (w->looks_up) {
             hash_list_add(&l, w->key, &w->hash);
+            w->l4 = ctdp_l4proto_find(w->key);
         }
     }
     ctdp_table_hash_batch(&x->ct->table, l.tuples, l.hashes, l.n);
@@ -1468,6 +1484,7 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
 {
     struct exec x = {
         .ct = ct, .a = a, .now = now, .acct = ctdp_knob(ct, CTDP_K_ACCT),
+        .commit_marks = a->commit && (a->set_mark || a->set_label),
     };
     struct work work[NETDEV_MAX_BURST];
     size_t n = dp_packet_batch_size(batch);
