@@ -1265,7 +1265,7 @@ hash_list_add(struct hash_list *l, const struct ctdp_tuple *tuple,
 }
 
 /* After the first pass: hashes the tuples of the packets in 'todo' that
- * look up, and finds their protocols, which the fourth pass needs.  A
+ * look up, and finds their protocols, which the prefetches need.  A
  * packet of the same tuple as the one before takes that one's hash in the
  * last pass, the first that needs it. */
 static void
