@@ -1394,19 +1394,26 @@ prefetch_overflows(struct exec *x, struct work *w)
     }
 }
 
-/* Ends a run of repeats: adds what they counted to their conn. */
+/* Adds what a run of repeats counted to their conn ('x->steady'). */
 static void
-exec_settle(struct exec *x)
+exec_count_repeats(struct exec *x)
 {
     struct ctdp_conn *conn = x->steady;
 
+    ctdp_conn_lock(conn);
+    ctdp_conn_count(conn, x->steady_dir, x->acct_packets, x->acct_bytes);
+    ctdp_conn_unlock(conn);
+    x->acct_packets = 0;
+    x->acct_bytes = 0;
+}
+
+/* Ends a run of repeats.  Inline: every packet that is not a repeat ends
+ * one, most of them a run of none. */
+static inline void
+exec_settle(struct exec *x)
+{
     if (x->acct_packets) {
-        ctdp_conn_lock(conn);
-        ctdp_conn_count(conn, x->steady_dir, x->acct_packets,
-                        x->acct_bytes);
-        ctdp_conn_unlock(conn);
-        x->acct_packets = 0;
-        x->acct_bytes = 0;
+        exec_count_repeats(x);
     }
     x->steady = NULL;
 }
