@@ -14,17 +14,18 @@
  *      drop), subject to the table and zone limits.
  *
  * The batch goes through in passes, so that its packets' misses overlap:
- * the first reads and hashes every packet's tuple; the second prefetches
- * their buckets; the third reads each bucket's tags for the conn that
- * may match (the hint); the fourth prefetches the hints (and a new conn's
- * reply bucket); the fifth, for packets that will confirm, the overflow
- * buckets the confirm walks; the last tracks the packets, one by one, in
- * order.  The prefetches go back to back, a batch's worth at once: on the
- * reference machine a prefetch that misses the TLB holds up the
- * instructions after it until its page walk ends, so walks overlap only
- * when their prefetches are issued together (spread between packets, four
- * apart, lookups among 1M conns ran at 0.61-0.65 of the rate;
- * docs/BENCHMARKS.md).
+ * the first reads every packet's tuple and, after each eight that look
+ * up, hashes those eight and prefetches their buckets; the second reads
+ * each bucket's tags for the conn that may match (the hint); the third
+ * prefetches the hints (and a new conn's reply bucket); the fourth, for
+ * packets that will confirm, the overflow buckets the confirm walks; the
+ * last tracks the packets, one by one, in order.  The prefetches go back
+ * to back, eight buckets or a batch's hints at once: on the reference
+ * machine a prefetch that misses the TLB holds up the instructions after
+ * it until its page walk ends, so walks overlap only when their
+ * prefetches are issued together (spread between packets, four apart,
+ * lookups among 1M conns ran at 0.61-0.65 of the rate); reading the next
+ * packets then fills the wait for the eight buckets (docs/BENCHMARKS.md).
  *
  * A burst of one flow is read and checked packet by packet, but hashed,
  * prefetched for and looked up once: the passes between the first and the
@@ -118,7 +119,7 @@ struct work {
                                  * packet that is not a 'dup', or a
                                  * W_RELATED one whose quoted tuple has an
                                  * inverse. */
-    /* The first conn whose tag matched in the third pass, if any, and
+    /* The first conn whose tag matched in the second pass, if any, and
      * its direction: a hint, checked in full before use. */
     struct ctdp_conn *hint;
     int hint_dir;
@@ -872,7 +873,7 @@ new_conn(struct exec *x, struct work *w)
     return conn;
 }
 
-/* Looks up 'w''s tuple: the third pass's hint, if it is the conn, else
+/* Looks up 'w''s tuple: the second pass's hint, if it is the conn, else
  * the table. */
 static struct ctdp_conn *
 lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
@@ -1264,42 +1265,59 @@ hash_list_add(struct hash_list *l, const struct ctdp_tuple *tuple,
     l->hashes[l->n++] = hash;
 }
 
-/* After the first pass: hashes the tuples of the packets in 'todo' that
- * look up, and finds their protocols, which the prefetches need.  A
- * packet of the same tuple as the one before takes that one's hash in the
- * last pass, the first that needs it. */
-static void
-hash_keys(struct exec *x, struct work work[], const uint8_t todo[],
-          size_t n_todo)
-{
+/* The first pass's queue of keys to hash: the packets that look up,
+ * hashed eight at a time (the hash's lanes), and the buckets of the
+ * packets in 'todo' prefetched then, from 'n_fetched' on.  So the page
+ * walks of eight prefetches are issued together, and reading the next
+ * packets fills their wait (issued one by one between hashes they stall
+ * what follows; all after the pass, nothing fills the wait for the
+ * first). */
+struct key_queue {
     struct hash_list l;
+    size_t n_fetched;
+};
 
-    l.n = 0;
-    for (size_t k = 0; k < n_todo; k++) {
-        struct work *w = &work[todo[k]];
-
-        if (w->looks_up) {
-            hash_list_add(&l, w->key, &w->hash);
-            w->l4 = ctdp_l4proto_find(w->key);
-        }
-    }
-    ctdp_table_hash_batch(&x->ct->table, l.tuples, l.hashes, l.n);
-}
-
-/* Second pass: prefetches the buckets the packet looks up or confirms
- * into. */
+/* Hashes the queued keys and prefetches the buckets of the packets in
+ * 'todo' not yet fetched: those the packets look up or confirm into. */
 static void
-prefetch_buckets(struct exec *x, const struct work *w)
+key_queue_flush(struct exec *x, struct key_queue *q,
+                const struct work work[], const uint8_t todo[],
+                size_t n_todo)
 {
     struct ctdp_table *t = &x->ct->table;
 
-    ctdp_table_prefetch(t, w->hash);
-    if (w->has_inv_hash) {
-        ctdp_table_prefetch(t, w->inv_hash);
+    ctdp_table_hash_batch(t, q->l.tuples, q->l.hashes, q->l.n);
+    q->l.n = 0;
+    for (; q->n_fetched < n_todo; q->n_fetched++) {
+        const struct work *w = &work[todo[q->n_fetched]];
+
+        ctdp_table_prefetch(t, w->hash);
+        if (w->has_inv_hash) {
+            ctdp_table_prefetch(t, w->inv_hash);
+        }
     }
 }
 
-/* For the third pass: finds the packet's hint in its bucket (and
+/* First pass, after preparing 'w', the last of 'todo' if it is there:
+ * queues its key if it looks up, with its protocol, which the prefetches
+ * need (a packet of the same tuple as the one before takes that one's
+ * hash in the last pass, the first that needs it); flushes the queue
+ * when it is full or 'last'. */
+static void
+key_queue_add(struct exec *x, struct key_queue *q, struct work work[],
+              struct work *w, const uint8_t todo[], size_t n_todo,
+              bool last)
+{
+    if (w->looks_up) {
+        hash_list_add(&q->l, w->key, &w->hash);
+        w->l4 = ctdp_l4proto_find(w->key);
+    }
+    if (q->l.n == CTDP_SIP_LANES || last) {
+        key_queue_flush(x, q, work, todo, n_todo);
+    }
+}
+
+/* For the second pass: finds the packet's hint in its bucket (and
  * prefetches the bucket's overflow).  Returns true if, with commit and no
  * hint, the packet likely makes a conn that this ct() confirms: its reply
  * tuple, whose bucket the confirm searches, wants hashing. */
@@ -1314,9 +1332,9 @@ find_hint(struct exec *x, struct work *w)
             && work_inv(w)->l3);
 }
 
-/* Third pass: finds the hints of the packets in 'todo', then hashes the
+/* Second pass: finds the hints of the packets in 'todo', then hashes the
  * reply tuples of those that will likely confirm a conn, all at once.
- * Returns false if the fifth pass has nothing to do: every packet found
+ * Returns false if the fourth pass has nothing to do: every packet found
  * a hint and none confirms (a batch of lookups of established conns). */
 static bool
 hash_replies(struct exec *x, struct work work[], const uint8_t todo[],
@@ -1356,7 +1374,7 @@ conn_touched(const struct exec *x, const struct work *w)
             : offsetof(struct ctdp_conn, start));
 }
 
-/* Fourth pass: prefetches the hint, and the reply bucket the third pass
+/* Third pass: prefetches the hint, and the reply bucket the second pass
  * hashed. */
 static void
 prefetch_hint(struct exec *x, const struct work *w)
@@ -1369,8 +1387,8 @@ prefetch_hint(struct exec *x, const struct work *w)
     }
 }
 
-/* Fifth pass: for a packet whose home bucket held no hint, the hint
- * from the bucket's overflow, which the third pass prefetched, and its
+/* Fourth pass: for a packet whose home bucket held no hint, the hint
+ * from the bucket's overflow, which the second pass prefetched, and its
  * conn prefetched, unless the packet will likely confirm a conn (whose
  * tuple is then most likely in no bucket); for a packet that will
  * confirm a conn, prefetches the overflow buckets of its two chains,
@@ -1501,6 +1519,10 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
     uint8_t todo[NETDEV_MAX_BURST];
     size_t n_todo = 0;
 
+    struct key_queue q;
+
+    q.l.n = 0;
+    q.n_fetched = 0;
     /* Kept packets are written back from the start of the batch, never
      * past the one read last (as DP_PACKET_BATCH_REFILL_FOR_EACH). */
     dp_packet_batch_refill_init(batch);
@@ -1509,10 +1531,7 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
         if (work[i].looks_up || work[i].has_conn_hash) {
             todo[n_todo++] = i;
         }
-    }
-    hash_keys(&x, work, todo, n_todo);
-    for (size_t k = 0; k < n_todo; k++) {
-        prefetch_buckets(&x, &work[todo[k]]);
+        key_queue_add(&x, &q, work, &work[i], todo, n_todo, i == n - 1);
     }
     bool late = hash_replies(&x, work, todo, n_todo);
 
