@@ -15,17 +15,18 @@
  *
  * The batch goes through in passes, so that its packets' misses overlap:
  * the first reads every packet's tuple and, after each eight that look
- * up, hashes those eight and prefetches their buckets; the second reads
- * each bucket's tags for the conn that may match (the hint); the third
- * prefetches the hints (and a new conn's reply bucket); the fourth, for
- * packets that will confirm, the overflow buckets the confirm walks; the
- * last tracks the packets, one by one, in order.  The prefetches go back
- * to back, eight buckets or a batch's hints at once: on the reference
- * machine a prefetch that misses the TLB holds up the instructions after
- * it until its page walk ends, so walks overlap only when their
- * prefetches are issued together (spread between packets, four apart,
- * lookups among 1M conns ran at 0.61-0.65 of the rate); reading the next
- * packets then fills the wait for the eight buckets (docs/BENCHMARKS.md).
+ * up, hashes those eight and prefetches their buckets, back to back; the
+ * second reads each bucket's tags for the conn that may match (the hint)
+ * and prefetches it, then hashes a new conn's reply tuple and prefetches
+ * its bucket; the third looks for the hints that were not in their home
+ * buckets in the overflow buckets, and prefetches the overflow buckets a
+ * confirm walks; the last tracks the packets, one by one, in order.  On the reference machine a prefetch that misses the TLB
+ * holds up the instructions after it until its page walk ends, so walks
+ * overlap only when their prefetches are issued close together: spread
+ * between packets' whole work, four apart, lookups among 1M conns ran at
+ * 0.61-0.65 of the rate; eight buckets at once, with the reading of the
+ * next packets filling their wait, and each hint as its bucket is read,
+ * they run faster than a batch's worth back to back (docs/BENCHMARKS.md).
  *
  * A burst of one flow is read and checked packet by packet, but hashed,
  * prefetched for and looked up once: the passes between the first and the
@@ -1317,46 +1318,6 @@ key_queue_add(struct exec *x, struct key_queue *q, struct work work[],
     }
 }
 
-/* For the second pass: finds the packet's hint in its bucket (and
- * prefetches the bucket's overflow).  Returns true if, with commit and no
- * hint, the packet likely makes a conn that this ct() confirms: its reply
- * tuple, whose bucket the confirm searches, wants hashing. */
-static bool
-find_hint(struct exec *x, struct work *w)
-{
-    if (!w->looks_up) {
-        return false;
-    }
-    w->hint = ctdp_table_hint(&x->ct->table, w->hash, &w->hint_dir);
-    return (!w->hint && w->kind == W_TRACK && x->a->commit
-            && work_inv(w)->l3);
-}
-
-/* Second pass: finds the hints of the packets in 'todo', then hashes the
- * reply tuples of those that will likely confirm a conn, all at once.
- * Returns false if the fourth pass has nothing to do: every packet found
- * a hint and none confirms (a batch of lookups of established conns). */
-static bool
-hash_replies(struct exec *x, struct work work[], const uint8_t todo[],
-             size_t n_todo)
-{
-    bool late = false;
-    struct hash_list l;
-
-    l.n = 0;
-    for (size_t k = 0; k < n_todo; k++) {
-        struct work *w = &work[todo[k]];
-
-        if (find_hint(x, w)) {
-            hash_list_add(&l, w->inv, &w->inv_hash);
-            w->has_inv_hash = true;
-        }
-        late |= !w->hint || w->has_inv_hash || w->has_conn_hash;
-    }
-    ctdp_table_hash_batch(&x->ct->table, l.tuples, l.hashes, l.n);
-    return late;
-}
-
 /* The bytes at the start of a conn of 'w''s protocol that a packet
  * which finds it reads and writes, unless it has a mark or label: the
  * first line, and the protocol's tail; with ct(nat), which mostly finds
@@ -1374,20 +1335,56 @@ conn_touched(const struct exec *x, const struct work *w)
             : offsetof(struct ctdp_conn, start));
 }
 
-/* Third pass: prefetches the hint, and the reply bucket the second pass
- * hashed. */
-static void
-prefetch_hint(struct exec *x, const struct work *w)
+/* For the second pass: finds the packet's hint in its bucket (and
+ * prefetches the bucket's overflow).  Returns true if, with commit and no
+ * hint, the packet likely makes a conn that this ct() confirms: its reply
+ * tuple, whose bucket the confirm searches, wants hashing. */
+static bool
+find_hint(struct exec *x, struct work *w)
 {
-    if (w->hint) {
-        ctdp_conn_prefetch(w->hint, conn_touched(x, w));
+    if (!w->looks_up) {
+        return false;
     }
-    if (w->has_inv_hash && w->kind == W_TRACK) {
-        ctdp_table_prefetch(&x->ct->table, w->inv_hash);
-    }
+    w->hint = ctdp_table_hint(&x->ct->table, w->hash, &w->hint_dir);
+    return (!w->hint && w->kind == W_TRACK && x->a->commit
+            && work_inv(w)->l3);
 }
 
-/* Fourth pass: for a packet whose home bucket held no hint, the hint
+/* Second pass: finds the hints of the packets in 'todo' and prefetches
+ * each as it is found, the next buckets' reads filling the wait; then
+ * hashes the reply tuples of those that will likely confirm a conn, all
+ * at once, and prefetches their buckets.  Returns false if the third pass
+ * has nothing to do: every packet found a hint and none confirms (a batch
+ * of lookups of established conns). */
+static bool
+find_hints(struct exec *x, struct work work[], const uint8_t todo[],
+           size_t n_todo)
+{
+    struct ctdp_table *t = &x->ct->table;
+    bool late = false;
+    struct hash_list l;
+
+    l.n = 0;
+    for (size_t k = 0; k < n_todo; k++) {
+        struct work *w = &work[todo[k]];
+
+        if (find_hint(x, w)) {
+            hash_list_add(&l, w->inv, &w->inv_hash);
+            w->has_inv_hash = true;
+        }
+        if (w->hint) {
+            ctdp_conn_prefetch(w->hint, conn_touched(x, w));
+        }
+        late |= !w->hint || w->has_inv_hash || w->has_conn_hash;
+    }
+    ctdp_table_hash_batch(t, l.tuples, l.hashes, l.n);
+    for (size_t i = 0; i < l.n; i++) {
+        ctdp_table_prefetch(t, *l.hashes[i]);
+    }
+    return late;
+}
+
+/* Third pass: for a packet whose home bucket held no hint, the hint
  * from the bucket's overflow, which the second pass prefetched, and its
  * conn prefetched, unless the packet will likely confirm a conn (whose
  * tuple is then most likely in no bucket); for a packet that will
@@ -1533,11 +1530,8 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
         }
         key_queue_add(&x, &q, work, &work[i], todo, n_todo, i == n - 1);
     }
-    bool late = hash_replies(&x, work, todo, n_todo);
+    bool late = find_hints(&x, work, todo, n_todo);
 
-    for (size_t k = 0; k < n_todo; k++) {
-        prefetch_hint(&x, &work[todo[k]]);
-    }
     for (size_t k = 0; late && k < n_todo; k++) {
         prefetch_overflows(&x, &work[todo[k]]);
     }
