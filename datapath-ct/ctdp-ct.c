@@ -20,13 +20,17 @@
  * and prefetches it, then hashes a new conn's reply tuple and prefetches
  * its bucket; the third looks for the hints that were not in their home
  * buckets in the overflow buckets, and prefetches the overflow buckets a
- * confirm walks; the last tracks the packets, one by one, in order.  On the reference machine a prefetch that misses the TLB
- * holds up the instructions after it until its page walk ends, so walks
- * overlap only when their prefetches are issued close together: spread
- * between packets' whole work, four apart, lookups among 1M conns ran at
- * 0.61-0.65 of the rate; eight buckets at once, with the reading of the
+ * confirm walks; the last tracks the packets, one by one, in order.
+ *
+ * On the reference machine a prefetch that misses the TLB holds up the
+ * instructions after it until its page walk ends, so walks overlap only
+ * when their prefetches are issued close together: spread between
+ * packets' whole work, four apart, lookups among 1M conns ran at
+ * 0.61-0.65 of the rate.  Eight buckets at once, with the reading of the
  * next packets filling their wait, and each hint as its bucket is read,
- * they run faster than a batch's worth back to back (docs/BENCHMARKS.md).
+ * they run faster than a batch's buckets, then its hints, back to back,
+ * with nothing to fill the wait for the first of each
+ * (docs/BENCHMARKS.md).
  *
  * A burst of one flow is read and checked packet by packet, but hashed,
  * prefetched for and looked up once: the passes between the first and the
@@ -1268,11 +1272,8 @@ hash_list_add(struct hash_list *l, const struct ctdp_tuple *tuple,
 
 /* The first pass's queue of keys to hash: the packets that look up,
  * hashed eight at a time (the hash's lanes), and the buckets of the
- * packets in 'todo' prefetched then, from 'n_fetched' on.  So the page
- * walks of eight prefetches are issued together, and reading the next
- * packets fills their wait (issued one by one between hashes they stall
- * what follows; all after the pass, nothing fills the wait for the
- * first). */
+ * packets in 'todo' prefetched then, from 'n_fetched' on, their page
+ * walks together, while the pass reads the next packets. */
 struct key_queue {
     struct hash_list l;
     size_t n_fetched;
