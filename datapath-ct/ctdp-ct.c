@@ -131,7 +131,7 @@ struct work {
 };
 
 /* The protocol of 'w''s key, found now if not yet. */
-static const struct ctdp_l4proto *
+static inline const struct ctdp_l4proto *
 work_l4(struct work *w)
 {
     if (!w->l4) {
@@ -1272,26 +1272,38 @@ hash_list_add(struct hash_list *l, const struct ctdp_tuple *tuple,
 
 /* The first pass's queue of keys to hash: the packets that look up,
  * hashed eight at a time (the hash's lanes), and the buckets of the
- * packets in 'todo' prefetched then, from 'n_fetched' on, their page
- * walks together, while the pass reads the next packets. */
+ * packets in 'todo' (the batch's, as the pass fills it) prefetched then,
+ * from 'n_fetched' on, their page walks together, while the pass reads
+ * the next packets. */
 struct key_queue {
     struct hash_list l;
+    struct work *work;
+    const uint8_t *todo;
     size_t n_fetched;
 };
 
-/* Hashes the queued keys and prefetches the buckets of the packets in
- * 'todo' not yet fetched: those the packets look up or confirm into. */
 static void
-key_queue_flush(struct exec *x, struct key_queue *q,
-                const struct work work[], const uint8_t todo[],
-                size_t n_todo)
+key_queue_init(struct key_queue *q, struct work work[],
+               const uint8_t todo[])
+{
+    q->l.n = 0;
+    q->work = work;
+    q->todo = todo;
+    q->n_fetched = 0;
+}
+
+/* Hashes the queued keys and prefetches the buckets of the first 'n_todo'
+ * packets of 'todo' not yet fetched: those they look up or confirm
+ * into. */
+static void
+key_queue_flush(struct exec *x, struct key_queue *q, size_t n_todo)
 {
     struct ctdp_table *t = &x->ct->table;
 
     ctdp_table_hash_batch(t, q->l.tuples, q->l.hashes, q->l.n);
     q->l.n = 0;
     for (; q->n_fetched < n_todo; q->n_fetched++) {
-        const struct work *w = &work[todo[q->n_fetched]];
+        const struct work *w = &q->work[q->todo[q->n_fetched]];
 
         ctdp_table_prefetch(t, w->hash);
         if (w->has_inv_hash) {
@@ -1300,22 +1312,21 @@ key_queue_flush(struct exec *x, struct key_queue *q,
     }
 }
 
-/* First pass, after preparing 'w', the last of 'todo' if it is there:
- * queues its key if it looks up, with its protocol, which the prefetches
- * need (a packet of the same tuple as the one before takes that one's
- * hash in the last pass, the first that needs it); flushes the queue
- * when it is full or 'last'. */
+/* First pass, after preparing 'w', with 'n_todo' packets in 'todo' (the
+ * last of them 'w' if it is there): queues its key if it looks up, with
+ * its protocol, which the prefetches need (a packet of the same tuple as
+ * the one before takes that one's hash in the last pass, the first that
+ * needs it); flushes the queue when it is full. */
 static void
-key_queue_add(struct exec *x, struct key_queue *q, struct work work[],
-              struct work *w, const uint8_t todo[], size_t n_todo,
-              bool last)
+key_queue_add(struct exec *x, struct key_queue *q, struct work *w,
+              size_t n_todo)
 {
     if (w->looks_up) {
         hash_list_add(&q->l, w->key, &w->hash);
-        w->l4 = ctdp_l4proto_find(w->key);
-    }
-    if (q->l.n == CTDP_SIP_LANES || last) {
-        key_queue_flush(x, q, work, todo, n_todo);
+        work_l4(w);
+        if (q->l.n == CTDP_SIP_LANES) {
+            key_queue_flush(x, q, n_todo);
+        }
     }
 }
 
@@ -1519,8 +1530,7 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
 
     struct key_queue q;
 
-    q.l.n = 0;
-    q.n_fetched = 0;
+    key_queue_init(&q, work, todo);
     /* Kept packets are written back from the start of the batch, never
      * past the one read last (as DP_PACKET_BATCH_REFILL_FOR_EACH). */
     dp_packet_batch_refill_init(batch);
@@ -1529,8 +1539,9 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
         if (work[i].looks_up || work[i].has_conn_hash) {
             todo[n_todo++] = i;
         }
-        key_queue_add(&x, &q, work, &work[i], todo, n_todo, i == n - 1);
+        key_queue_add(&x, &q, &work[i], n_todo);
     }
+    key_queue_flush(&x, &q, n_todo);
     bool late = find_hints(&x, work, todo, n_todo);
 
     for (size_t k = 0; late && k < n_todo; k++) {
