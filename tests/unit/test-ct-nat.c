@@ -786,7 +786,9 @@ test_snat_random(void)
                 break;
             }
         }
-        n_kept_plain += udp_out(ct, H2, 5000, dst, 53, &plain, A,
+        /* To port 54: a random conn to port 53 that landed on A:5000
+         * (at most one, checked below) must not take the control's. */
+        n_kept_plain += udp_out(ct, H2, 5000, dst, 54, &plain, A,
                                 CS_SRC_NAT) == 5000;
     }
     CHECK_EQ(n_kept_plain, 100);
