@@ -451,7 +451,11 @@ move_bucket(struct ctdp_table *t, struct ctdp_buckets *old, uint32_t i)
 
     ctdp_spin_lock(&t->locks[i & (CTDP_N_LOCKS - 1)]);
     for (const struct ctdp_bucket *src = b; ; ) {
-        for (int s = 0; s < CTDP_BUCKET_SLOTS; s++) {
+        /* The slots in use, without a branch per slot. */
+        uint32_t used = ~ctdp_bucket_free(src) & CTDP_BUCKET_ALL;
+
+        for (; used; used &= used - 1) {
+            int s = raw_ctz(used);
             uint32_t e;
             uint16_t tag;
 
@@ -459,9 +463,7 @@ move_bucket(struct ctdp_table *t, struct ctdp_buckets *old, uint32_t i)
                                 ->ref[s], &e);
             atomic_read_relaxed(&CONST_CAST(struct ctdp_bucket *, src)
                                 ->tag[s], &tag);
-            if (e) {
-                move_dst_put(t, &d, hash_bit(t, e, tag, k), e, tag);
-            }
+            move_dst_put(t, &d, hash_bit(t, e, tag, k), e, tag);
         }
         link = ctdp_bucket_link(src) >> 1;
         if (!link) {

@@ -44,6 +44,7 @@
 #include "util.h"
 
 #define CTDP_BUCKET_SLOTS 10
+#define CTDP_BUCKET_ALL ((1u << CTDP_BUCKET_SLOTS) - 1)   /* Slot mask. */
 #define CTDP_N_LOCKS 1024
 
 /* Tags are the hash's bits [CTDP_TAG_SHIFT, CTDP_TAG_SHIFT + 16): past the
@@ -174,10 +175,27 @@ ctdp_bucket_match(const struct ctdp_bucket *b, uint16_t tag)
 }
 
 /* The slots of 'b' that hold no entry, as a bit mask: read without a
- * branch per slot, as a free slot's place is random. */
+ * branch per slot, as a free slot's place is random.  With SSE2, the ten
+ * refs are read as three vectors (the third holds two) and compared four
+ * at a time: a confirm reads four buckets' masks (the clash checks' and
+ * the inserts'), and slot by slot they cost a new UDP conn a sixth of its
+ * instructions.  As ctdp_bucket_match(), ThreadSanitizer's builds read
+ * the words. */
 static inline uint32_t
 ctdp_bucket_free(const struct ctdp_bucket *b)
 {
+#if defined(__SSE2__) && !defined(__SANITIZE_THREAD__)
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i_u *v = (const __m128i_u *) &b->ref[0];
+    __m128i lo = _mm_cmpeq_epi32(_mm_loadu_si128(&v[0]), zero);
+    __m128i mid = _mm_cmpeq_epi32(_mm_loadu_si128(&v[1]), zero);
+    __m128i hi = _mm_cmpeq_epi32(_mm_loadl_epi64(&v[2]), zero);
+
+    BUILD_ASSERT(CTDP_BUCKET_SLOTS == 10);
+    return (_mm_movemask_ps(_mm_castsi128_ps(lo))
+            | _mm_movemask_ps(_mm_castsi128_ps(mid)) << 4
+            | (_mm_movemask_ps(_mm_castsi128_ps(hi)) & 3) << 8);
+#else
     uint32_t m = 0;
 
     for (int i = 0; i < CTDP_BUCKET_SLOTS; i++) {
@@ -187,6 +205,7 @@ ctdp_bucket_free(const struct ctdp_bucket *b)
         m |= (uint32_t) !e << i;
     }
     return m;
+#endif
 }
 
 static inline struct ctdp_buckets *
@@ -220,7 +239,7 @@ ctdp_table_cursor_enter(struct ctdp_table_cursor *c,
                         const struct ctdp_bucket *b)
 {
     c->b = b;
-    c->pending = c->all ? (1u << CTDP_BUCKET_SLOTS) - 1
+    c->pending = c->all ? CTDP_BUCKET_ALL
                         : ctdp_bucket_match(b, c->tag);
     if (c->count) {
         c->len += CTDP_BUCKET_SLOTS - count_1bits(ctdp_bucket_free(b));

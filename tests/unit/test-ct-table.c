@@ -587,6 +587,35 @@ test_table_bucket_match(void)
     CHECK(n_matched > 1000);
 }
 
+/* ctdp_bucket_free() against the slot-by-slot test, on buckets of every
+ * mask of free slots, with nonzero tags and link behind the refs (which
+ * the vector read must not take for refs) and refs that are zero only in
+ * some of their bytes. */
+static void
+test_table_bucket_free(void)
+{
+    uint32_t x = 0x2f6b1a3d;
+
+    for (uint32_t mask = 0; mask < 1u << CTDP_BUCKET_SLOTS; mask++) {
+        struct ctdp_bucket b;
+        uint32_t got;
+
+        memset(&b, 0xff, sizeof b);
+        for (int i = 0; i < CTDP_BUCKET_SLOTS; i++) {
+            uint32_t e = x & 0xff000000 ? x & 0xff000000 : 1;
+
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            atomic_init(&b.ref[i], mask & (1u << i) ? 0 : e);
+        }
+        got = ctdp_bucket_free(&b);
+        if (got != mask) {
+            printf("# free %#x, want %#x\n", got, mask);
+            CHECK(!"bucket free");
+            break;
+        }
+    }
+}
+
 /* A random tuple: IPv4, IPv6, or either ('l3' 0). */
 static void
 random_tuple(struct ctdp_tuple *t, uint8_t l3)
@@ -706,6 +735,7 @@ const struct ctdp_unit_suite ct_table_suite = {
         { "backer_backs", test_table_backer_backs },
         { "backer_forget", test_table_backer_forget },
         { "bucket_match", test_table_bucket_match },
+        { "bucket_free", test_table_bucket_free },
         { "conn_counters", test_table_conn_counters },
         { "growth_array_ahead", test_table_growth_array_ahead },
         { "hash_batch", test_table_hash_batch },
