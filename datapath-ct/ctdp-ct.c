@@ -659,6 +659,32 @@ find_tuple_clash(const struct ctdp_table *t, uint32_t hash,
     return find_clash(t, hash, tuple, &inv, now, len);
 }
 
+/* Looks for a live conn that has either tuple of unconfirmed 'conn' (its
+ * reply tuple 'reply') in either direction, in their chains, the reply
+ * tuple's only if the original's chain is within 'limit'; sets
+ * '*reply_side' if the clash is on the reply tuple, '*len' as
+ * find_clash() for the last chain read.  Unless NAT gave 'conn' its reply
+ * tuple, each tuple is the other inverted, and is not inverted again. */
+static struct ctdp_conn *
+find_clashes(const struct ctdp_table *t, const struct ctdp_conn *conn,
+             const struct ctdp_tuple *reply, uint32_t orig_hash,
+             uint32_t reply_hash, long long now, uint32_t limit,
+             bool *reply_side, uint32_t *len)
+{
+    bool nat = ctdp_conn_status(conn) & CTDP_S_NAT;
+    struct ctdp_conn *clash;
+
+    clash = (nat ? find_tuple_clash(t, orig_hash, &conn->key, now, len)
+             : find_clash(t, orig_hash, &conn->key, reply, now, len));
+    *reply_side = false;
+    if (!clash && *len <= limit) {
+        clash = (nat ? find_tuple_clash(t, reply_hash, reply, now, len)
+                 : find_clash(t, reply_hash, reply, &conn->key, now, len));
+        *reply_side = clash != NULL;
+    }
+    return clash;
+}
+
 /* Confirms 'conn', made by this packet and not yet in the table (the
  * kernel's __nf_conntrack_confirm()).  Returns the conn the packet now
  * belongs to ('conn', possibly moved, or the winner of a clash), or NULL
@@ -694,7 +720,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     }
 
     for (bool rebound = false; ; rebound = true) {
-        bool reply_side = false;
+        bool reply_side;
 
         ctdp_conn_reply_tuple(conn, &reply);
         /* The reply tuple is the packet's inverted, whose hash the
@@ -702,11 +728,8 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
         reply_hash = (inv_hash && !(ctdp_conn_status(conn) & CTDP_S_NAT)
                       ? *inv_hash : ctdp_table_hash(t, &reply));
         ctdp_table_lock_pair(t, orig_hash, reply_hash);
-        clash = find_tuple_clash(t, orig_hash, &conn->key, now, &len);
-        if (!clash && len <= limit) {
-            clash = find_tuple_clash(t, reply_hash, &reply, now, &len);
-            reply_side = clash != NULL;
-        }
+        clash = find_clashes(t, conn, &reply, orig_hash, reply_hash, now,
+                             limit, &reply_side, &len);
         if (!clash) {
             break;
         }
