@@ -645,18 +645,14 @@ max_chain(const struct ctdp_table *t)
     return t->max_chain ? t->max_chain : 50 + random_range(30);
 }
 
-/* Looks for a live conn that has 'tuple' in either direction, in the
- * chain of 'hash', setting '*len' as find_clash(). */
-static struct ctdp_conn *
-find_tuple_clash(const struct ctdp_table *t, uint32_t hash,
-                 const struct ctdp_tuple *tuple, long long now, uint32_t *len)
+/* 't' inverted, in 'buf', with 'l3' 0 if it has no inverse. */
+static const struct ctdp_tuple *
+inverse_of(const struct ctdp_tuple *t, struct ctdp_tuple *buf)
 {
-    struct ctdp_tuple inv;
-
-    if (!ctdp_tuple_invert(tuple, &inv)) {
-        inv.l3 = 0;
+    if (!ctdp_tuple_invert(t, buf)) {
+        buf->l3 = 0;
     }
-    return find_clash(t, hash, tuple, &inv, now, len);
+    return buf;
 }
 
 /* Looks for a live conn that has either tuple of unconfirmed 'conn' (its
@@ -671,15 +667,18 @@ find_clashes(const struct ctdp_table *t, const struct ctdp_conn *conn,
              uint32_t reply_hash, long long now, uint32_t limit,
              bool *reply_side, uint32_t *len)
 {
-    bool nat = ctdp_conn_status(conn) & CTDP_S_NAT;
+    const struct ctdp_tuple *orig_inv = reply, *reply_inv = &conn->key;
+    struct ctdp_tuple bufs[2];
     struct ctdp_conn *clash;
 
-    clash = (nat ? find_tuple_clash(t, orig_hash, &conn->key, now, len)
-             : find_clash(t, orig_hash, &conn->key, reply, now, len));
+    if (ctdp_conn_status(conn) & CTDP_S_NAT) {
+        orig_inv = inverse_of(&conn->key, &bufs[0]);
+        reply_inv = inverse_of(reply, &bufs[1]);
+    }
+    clash = find_clash(t, orig_hash, &conn->key, orig_inv, now, len);
     *reply_side = false;
     if (!clash && *len <= limit) {
-        clash = (nat ? find_tuple_clash(t, reply_hash, reply, now, len)
-                 : find_clash(t, reply_hash, reply, &conn->key, now, len));
+        clash = find_clash(t, reply_hash, reply, reply_inv, now, len);
         *reply_side = clash != NULL;
     }
     return clash;

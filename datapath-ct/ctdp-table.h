@@ -149,7 +149,7 @@ ctdp_bucket_match(const struct ctdp_bucket *b, uint16_t tag)
                                  _mm_cmpeq_epi16(hi, want));
 
     BUILD_ASSERT(CTDP_BUCKET_SLOTS == 10);
-    return _mm_movemask_epi8(eq) & 0x3ff;
+    return _mm_movemask_epi8(eq) & CTDP_BUCKET_ALL;
 #elif __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     typedef uint64_t __attribute__((may_alias)) word;
     const word *w = (const word *) &b->tag[0];
