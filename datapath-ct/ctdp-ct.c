@@ -104,7 +104,8 @@ struct work {
      * 'parsed.inner'.  A W_TRACK packet's inverse is made when first
      * needed (work_inv()): NULL until then.  A packet that finds its conn
      * in the original direction, or repeats the packet before, never
-     * needs it. */
+     * needs it.  W_CACHED: 'inv' is its conn's reply tuple, at 'inv_buf',
+     * if 'has_inv_hash'. */
     const struct ctdp_tuple *key, *inv;
     struct ctdp_tuple inv_buf;
     struct ctdp_tuple quoted;   /* W_RELATED: the quoted tuple inverted
@@ -694,10 +695,14 @@ find_clashes(const struct ctdp_table *t, const struct ctdp_conn *conn,
  * inside and one of the router's own, with the same source port) is not
  * the same flow: unless a source NAT range chose its source, it moves to
  * another source port, once, and tries again, as the kernel's null
- * binding would have. */
+ * binding would have.
+ *
+ * 'inv' and '*inv_hash', if not NULL, are the conn's reply tuple as the
+ * packet's work found it (the packet's tuple inverted, or hash_confirm()'s)
+ * and its hash, which hold unless NAT has given the conn its own since. */
 static struct ctdp_conn *
 confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
-        const uint32_t *inv_hash)
+        const struct ctdp_tuple *inv, const uint32_t *inv_hash)
 {
     struct ctdp_ct *ct = x->ct;
     long long now = x->now;
@@ -705,7 +710,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     struct ctdp_table *t = &ct->table;
     uint32_t reply_hash, len, limit = max_chain(t), n_conns;
     struct ctdp_conn *clash;
-    struct ctdp_tuple reply;
+    struct ctdp_tuple reply_buf;
 
     if (!ctdp_zone_reserve(ct, zone, conn)) {
         COUNT(x, zone_limit_drop);
@@ -719,15 +724,18 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     }
 
     for (bool rebound = false; ; rebound = true) {
+        const struct ctdp_tuple *reply = inv;
         bool reply_side;
 
-        ctdp_conn_reply_tuple(conn, &reply);
-        /* The reply tuple is the packet's inverted, whose hash the
-         * packet may bring, unless NAT gave it its own. */
-        reply_hash = (inv_hash && !(ctdp_conn_status(conn) & CTDP_S_NAT)
-                      ? *inv_hash : ctdp_table_hash(t, &reply));
+        if (inv && !(ctdp_conn_status(conn) & CTDP_S_NAT)) {
+            reply_hash = *inv_hash;
+        } else {
+            ctdp_conn_reply_tuple(conn, &reply_buf);
+            reply = &reply_buf;
+            reply_hash = ctdp_table_hash(t, reply);
+        }
         ctdp_table_lock_pair(t, orig_hash, reply_hash);
-        clash = find_clashes(t, conn, &reply, orig_hash, reply_hash, now,
+        clash = find_clashes(t, conn, reply, orig_hash, reply_hash, now,
                              limit, &reply_side, &len);
         if (!clash) {
             break;
@@ -838,10 +846,11 @@ attach_helper(struct ctdp_conn *conn, const struct ctdp_ct_action *a)
 }
 
 /* The commit part of ct(commit): confirms the packet's conn if needed and
- * applies mark and label.  Returns false if the packet must be dropped. */
+ * applies mark and label ('inv' and 'inv_hash' as for confirm()).  Returns
+ * false if the packet must be dropped. */
 static bool
 commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash,
-       const uint32_t *inv_hash)
+       const struct ctdp_tuple *inv, const uint32_t *inv_hash)
 {
     struct ctdp_conn *conn = md_conn(pkt), *result;
     const struct ctdp_ct_action *a = x->a;
@@ -858,11 +867,13 @@ commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash,
         }
         return true;
     }
-    apply_mark_label(conn, a);
+    if (a->set_mark || a->set_label) {
+        apply_mark_label(conn, a);
+    }
     conn = attach_helper(conn, a);
     /* Copied while the conn is still this packet's own. */
     md_set_marks(&pkt->md, conn);
-    result = confirm(x, conn, orig_hash, inv_hash);
+    result = confirm(x, conn, orig_hash, inv, inv_hash);
     pkt->md.conn = (struct conn *) result;
     if (!result) {
         return false;
@@ -1026,18 +1037,18 @@ track_related(struct exec *x, struct dp_packet *pkt, struct work *w)
 
 /* For a packet that brings its unconfirmed conn to a ct(commit) (tracked
  * by an earlier ct() of its pipeline): hashes the conn's two tuples, whose
- * buckets the confirm locks and searches. */
+ * buckets the confirm locks and searches, and keeps its reply tuple. */
 static void
 hash_confirm(struct exec *x, const struct ctdp_conn *conn, struct work *w)
 {
     struct ctdp_table *t = &x->ct->table;
-    struct ctdp_tuple reply;
 
     w->hash = ctdp_table_hash(t, &conn->key);
     w->has_conn_hash = true;
     if (!(ctdp_conn_status(conn) & CTDP_S_NAT)) {
-        ctdp_conn_reply_tuple(conn, &reply);
-        w->inv_hash = ctdp_table_hash(t, &reply);
+        ctdp_conn_reply_tuple(conn, &w->inv_buf);
+        w->inv = &w->inv_buf;
+        w->inv_hash = ctdp_table_hash(t, w->inv);
         w->has_inv_hash = true;
     }
 }
@@ -1255,8 +1266,11 @@ commit_packet(struct exec *x, struct dp_packet *pkt, const struct work *w)
         hash = ctdp_table_hash(&x->ct->table, &conn->key);
     }
     /* A W_TRACK packet's inverted tuple is its new conn's reply tuple
-     * unless NAT changed it (which confirm() checks). */
-    return commit(x, pkt, hash, w->has_inv_hash ? &w->inv_hash : NULL);
+     * unless NAT changed it (which confirm() checks), as is the one
+     * hash_confirm() kept. */
+    return (w->has_inv_hash
+            ? commit(x, pkt, hash, w->inv, &w->inv_hash)
+            : commit(x, pkt, hash, NULL, NULL));
 }
 
 /* Is finish_packet() sure to do nothing for 'pkt'?  So it is for a
