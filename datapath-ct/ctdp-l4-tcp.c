@@ -596,28 +596,48 @@ tcp_handle_invalid(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
     }
 }
 
+/* Lowers '*timeout' to the timeout of 'slot' if that is shorter; returns
+ * true if it did. */
+static bool
+tcp_cap_timeout(const struct ctdp_l4_ctx *ctx, enum ctdp_timeout_slot slot,
+                long long *timeout)
+{
+    long long cap = ctdp_timeout_ms(ctx, slot);
+
+    if (*timeout > cap) {
+        *timeout = cap;
+        return true;
+    }
+    return false;
+}
+
+/* The timeout of a packet that leaves the conn in 'state', the first of
+ * the kernel's shorter ones that applies; each is read only when its case
+ * comes up, most packets reading the state's alone. */
 static long long
 tcp_timeout(struct ctdp_conn *conn, const struct ctdp_l4_ctx *ctx,
             enum tcp_index index, enum tcp_state state)
 {
     const struct tcp_conn *t = tcp_of(conn);
     long long timeout = ctdp_timeout_ms(ctx, tcp_state_slot[state]);
-    long long retrans = ctdp_timeout_ms(ctx, CTDP_TM_TCP_RETRANSMIT);
-    long long unack = ctdp_timeout_ms(ctx, CTDP_TM_TCP_UNACK);
-    long long close = ctdp_timeout_ms(ctx, CTDP_TM_TCP_CLOSE);
 
-    if (t->retrans >= ctx->tcp_max_retrans && timeout > retrans) {
-        return retrans;
-    } else if (index == I_RST && state == sES && timeout > close) {
-        /* An in-window RST that kept ESTABLISHED for a challenge ACK gets
-         * CLOSE's timeout, as the running (6.18) kernel does and the
-         * project's TCP issue asks; 6.12's source gave UNACK's here. */
-        return close;
-    } else if ((t->seen[0].flags | t->seen[1].flags)
-               & CTDP_TCP_F_DATA_UNACKNOWLEDGED && timeout > unack) {
-        return unack;
-    } else if (t->last_win == 0 && timeout > retrans) {
-        return retrans;
+    if (t->retrans >= ctx->tcp_max_retrans
+        && tcp_cap_timeout(ctx, CTDP_TM_TCP_RETRANSMIT, &timeout)) {
+        return timeout;
+    }
+    /* An in-window RST that kept ESTABLISHED for a challenge ACK gets
+     * CLOSE's timeout, as the running (6.18) kernel does and the project's
+     * TCP issue asks; 6.12's source gave UNACK's here. */
+    if (index == I_RST && state == sES
+        && tcp_cap_timeout(ctx, CTDP_TM_TCP_CLOSE, &timeout)) {
+        return timeout;
+    }
+    if ((t->seen[0].flags | t->seen[1].flags) & CTDP_TCP_F_DATA_UNACKNOWLEDGED
+        && tcp_cap_timeout(ctx, CTDP_TM_TCP_UNACK, &timeout)) {
+        return timeout;
+    }
+    if (t->last_win == 0) {
+        tcp_cap_timeout(ctx, CTDP_TM_TCP_RETRANSMIT, &timeout);
     }
     return timeout;
 }
