@@ -913,7 +913,7 @@ new_conn(struct exec *x, struct work *w)
 
 /* Looks up 'w''s tuple: the second pass's hint, if it is the conn, else
  * the table. */
-static struct ctdp_conn *
+static inline struct ctdp_conn * ALWAYS_INLINE
 lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
 {
     struct ctdp_conn *conn = w->hint;
