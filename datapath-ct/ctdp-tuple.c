@@ -412,7 +412,7 @@ extract_plain_ipv4(const struct dp_packet *pkt, uint16_t zone,
     struct ctdp_tuple *key = &out->key;
     const struct ip_header *ip;
     const uint8_t *l4;
-    ovs_be16 dl_type;
+    ovs_be16 dl_type, ports[2];
     size_t tot_len;
     uint8_t proto;
 
@@ -440,37 +440,33 @@ extract_plain_ipv4(const struct dp_packet *pkt, uint16_t zone,
         *r = CTDP_PARSE_BAD_CHECKSUM;
         return true;
     }
+    /* The ports are there (the length checked above): the key's last
+     * word is written once, with them, unless the L4 checks fail. */
+    memcpy(ports, l4, sizeof ports);
     addr_set4(&key->src, get_16aligned_be32(&ip->ip_src));
     addr_set4(&key->dst, get_16aligned_be32(&ip->ip_dst));
-    key_set_tail(key, 0, 0, zone, proto, CTDP_L3_IPV4);
+    key_set_tail(key, ports[0], ports[1], zone, proto, CTDP_L3_IPV4);
     out->l3_size = tot_len;
     out->l4 = l4;
     out->l4_size = tot_len - IP_HEADER_LEN;
     *r = check_outer_l4(key, l4, out->l4_size,
                         verify_l4 && !dp_packet_l4_checksum_valid(pkt));
-    if (*r == CTDP_PARSE_OK) {
-        ovs_be16 ports[2];
-
-        memcpy(ports, l4, sizeof ports);
-        key_set_tail(key, ports[0], ports[1], zone, proto, CTDP_L3_IPV4);
+    if (OVS_UNLIKELY(*r != CTDP_PARSE_OK)) {
+        /* As the general reader leaves it: no ports. */
+        key_set_tail(key, 0, 0, zone, proto, CTDP_L3_IPV4);
     }
     return true;
 }
 
-/* ctdp_tuple_extract(), with or without the shortcut for the plain IPv4
- * packet. */
+/* ctdp_tuple_extract() without the shortcut for the plain IPv4 packet. */
 static enum ctdp_parse
-extract(const struct dp_packet *pkt, uint16_t zone, bool verify_l4,
-        bool plain, struct ctdp_parsed *out)
+extract_general(const struct dp_packet *pkt, uint16_t zone, bool verify_l4,
+                struct ctdp_parsed *out)
 {
-    enum ctdp_parse r;
     struct cursor c;
     ovs_be16 dl_type;
     size_t ofs;
 
-    if (plain && extract_plain_ipv4(pkt, zone, verify_l4, out, &r)) {
-        return r;
-    }
     parsed_clear(out, zone);
     if (!find_l3(pkt, &ofs, &dl_type)) {
         return CTDP_PARSE_MALFORMED;
@@ -491,14 +487,19 @@ enum ctdp_parse
 ctdp_tuple_extract(const struct dp_packet *pkt, uint16_t zone,
                    bool verify_l4, struct ctdp_parsed *out)
 {
-    return extract(pkt, zone, verify_l4, true, out);
+    enum ctdp_parse r;
+
+    if (extract_plain_ipv4(pkt, zone, verify_l4, out, &r)) {
+        return r;
+    }
+    return extract_general(pkt, zone, verify_l4, out);
 }
 
 enum ctdp_parse
 ctdp_tuple_extract_general(const struct dp_packet *pkt, uint16_t zone,
                            bool verify_l4, struct ctdp_parsed *out)
 {
-    return extract(pkt, zone, verify_l4, false, out);
+    return extract_general(pkt, zone, verify_l4, out);
 }
 
 /* The ICMP query types that have an answer, as type pairs; an entry maps
