@@ -141,15 +141,22 @@ work_l4(struct work *w)
     return w->l4;
 }
 
+/* 't' inverted, in 'buf', with 'l3' 0 if it has no inverse. */
+static const struct ctdp_tuple *
+inverse_of(const struct ctdp_tuple *t, struct ctdp_tuple *buf)
+{
+    if (!ctdp_tuple_invert(t, buf)) {
+        buf->l3 = 0;
+    }
+    return buf;
+}
+
 /* The inverse of 'w''s key, made now if not yet. */
 static const struct ctdp_tuple *
 work_inv(struct work *w)
 {
     if (!w->inv) {
-        if (!ctdp_tuple_invert(w->key, &w->inv_buf)) {
-            w->inv_buf.l3 = 0;
-        }
-        w->inv = &w->inv_buf;
+        w->inv = inverse_of(w->key, &w->inv_buf);
     }
     return w->inv;
 }
@@ -646,16 +653,6 @@ max_chain(const struct ctdp_table *t)
     return t->max_chain ? t->max_chain : 50 + random_range(30);
 }
 
-/* 't' inverted, in 'buf', with 'l3' 0 if it has no inverse. */
-static const struct ctdp_tuple *
-inverse_of(const struct ctdp_tuple *t, struct ctdp_tuple *buf)
-{
-    if (!ctdp_tuple_invert(t, buf)) {
-        buf->l3 = 0;
-    }
-    return buf;
-}
-
 /* Looks for a live conn that has either tuple of unconfirmed 'conn' (its
  * reply tuple 'reply') in either direction, in their chains, the reply
  * tuple's only if the original's chain is within 'limit'; sets
@@ -697,9 +694,9 @@ find_clashes(const struct ctdp_table *t, const struct ctdp_conn *conn,
  * another source port, once, and tries again, as the kernel's null
  * binding would have.
  *
- * 'inv' and '*inv_hash', if not NULL, are the conn's reply tuple as the
- * packet's work found it (the packet's tuple inverted, or hash_confirm()'s)
- * and its hash, which hold unless NAT has given the conn its own since. */
+ * 'inv', if not NULL, is the conn's reply tuple as the packet's work found
+ * it (the packet's tuple inverted, or hash_confirm()'s), and '*inv_hash'
+ * its hash: they hold unless NAT has given the conn its own since. */
 static struct ctdp_conn *
 confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
         const struct ctdp_tuple *inv, const uint32_t *inv_hash)
@@ -1098,9 +1095,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
         w->kind = W_RELATED;
         w->key = &w->quoted;
         w->inv = &w->parsed.inner;
-        if (!ctdp_tuple_invert(&w->parsed.inner, &w->quoted)) {
-            w->quoted.l3 = 0;
-        }
+        inverse_of(&w->parsed.inner, &w->quoted);
         w->looks_up = w->quoted.l3 != 0;
         return;
     case CTDP_PARSE_NOT_IP:
@@ -1268,9 +1263,8 @@ commit_packet(struct exec *x, struct dp_packet *pkt, const struct work *w)
     /* A W_TRACK packet's inverted tuple is its new conn's reply tuple
      * unless NAT changed it (which confirm() checks), as is the one
      * hash_confirm() kept. */
-    return (w->has_inv_hash
-            ? commit(x, pkt, hash, w->inv, &w->inv_hash)
-            : commit(x, pkt, hash, NULL, NULL));
+    return commit(x, pkt, hash, w->has_inv_hash ? w->inv : NULL,
+                  &w->inv_hash);
 }
 
 /* Is finish_packet() sure to do nothing for 'pkt'?  So it is for a
