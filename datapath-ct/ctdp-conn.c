@@ -118,12 +118,6 @@ ctdp_conn_set_status(struct ctdp_conn *conn, uint16_t bits)
     atomic_store_relaxed(&conn->status, ctdp_conn_status(conn) | bits);
 }
 
-void
-ctdp_conn_set_expires(struct ctdp_conn *conn, long long expires)
-{
-    atomic_store_relaxed(&conn->expires, expires);
-}
-
 /* Sets 'reply' to the conn's reply-direction tuple. */
 void
 ctdp_conn_reply_tuple(const struct ctdp_conn *conn, struct ctdp_tuple *reply)

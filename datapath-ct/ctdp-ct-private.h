@@ -280,7 +280,12 @@ BUILD_ASSERT_DECL(sizeof(struct ctdp_conn_ext) == 128);
                          | CTDP_S_EXT)
 
 void ctdp_conn_set_status(struct ctdp_conn *, uint16_t bits);
-void ctdp_conn_set_expires(struct ctdp_conn *, long long expires);
+
+static inline void
+ctdp_conn_set_expires(struct ctdp_conn *conn, long long expires)
+{
+    atomic_store_relaxed(&conn->expires, expires);
+}
 
 /* TCP sequence-space order, wrapping at 2^32 (the kernel's before() and
  * after()). */
@@ -351,6 +356,15 @@ struct ctdp_l4proto {
      * function of the status and the time: the packet path then counts
      * such a repeat without running the tracker (ctdp-ct.c). */
     bool repeatable;
+    /* Does a packet of a confirmed conn whose status has all the bits of
+     * 'steady_status' (and SEEN_REPLY, for a reply) change nothing in it
+     * but its expiry, which becomes 'now' plus the timeout of
+     * 'steady_slot'?  Such a protocol is also 'repeatable'.  The packet
+     * path then tracks the packet without 'packet' (ctdp-ct.c); the unit
+     * test ct-basic/steady_protocols holds the two to one outcome. */
+    bool steady;
+    uint16_t steady_status;
+    enum ctdp_timeout_slot steady_slot;
     size_t tail_size;               /* Bytes of conn->l4[]. */
     /* May a packet with tuple 't' create a conn? */
     bool (*new_ok)(const struct ctdp_tuple *t);

@@ -85,6 +85,11 @@ struct exec {
      * packet. */
     struct ctdp_l4_ctx l4ctx;
     bool has_l4ctx;
+    /* The timeout of slot 'steady_slot' in the action's zone, in ms, kept
+     * for the steady packets of the call (track_steady()); CTDP_TM_N:
+     * none yet. */
+    enum ctdp_timeout_slot steady_slot;
+    long long steady_ms;
     char why[CTDP_WHY_SIZE];    /* 'l4ctx.why', when one is wanted. */
 };
 
@@ -385,34 +390,48 @@ state_of(const struct ctdp_conn *conn, enum ctdp_ct_dir dir)
     return CS_TRACKED | CS_NEW;
 }
 
-/* The protocol trackers' context for one packet of 'x': the settings,
- * read at the call's first packet, and the packet's own fields, with an
- * empty reason if nf_conntrack_log_invalid asks for the packet's. */
+static void
+exec_read_settings(struct exec *x)
+{
+    struct ctdp_ct *ct = x->ct;
+    bool seq_check;
+
+    atomic_read_relaxed(&ct->tcp_seq_check, &seq_check);
+    x->l4ctx = (struct ctdp_l4_ctx) {
+        .now = x->now,
+        .policy = ctdp_zone_policy(ct, x->a->zone),
+        .defaults = ovsrcu_get(struct ctdp_timeout_policy *, &ct->timeouts),
+        .tcp_loose = ctdp_knob(ct, CTDP_K_TCP_LOOSE),
+        .tcp_liberal = ctdp_knob(ct, CTDP_K_TCP_BE_LIBERAL) || !seq_check,
+        .tcp_ignore_invalid_rst = ctdp_knob(ct,
+                                            CTDP_K_TCP_IGNORE_INVALID_RST),
+        .tcp_max_retrans = ctdp_knob(ct, CTDP_K_TCP_MAX_RETRANS),
+    };
+    x->has_l4ctx = true;
+}
+
+/* The protocol trackers' settings for the action's zone, read at the
+ * call's first packet that needs them; the per-packet fields are not
+ * set. */
+static inline struct ctdp_l4_ctx *
+exec_settings(struct exec *x)
+{
+    if (!x->has_l4ctx) {
+        exec_read_settings(x);
+    }
+    return &x->l4ctx;
+}
+
+/* The protocol trackers' context for one packet of 'x': the settings and
+ * the packet's own fields, with an empty reason if
+ * nf_conntrack_log_invalid asks for the packet's. */
 static struct ctdp_l4_ctx *
 exec_l4_ctx(struct exec *x, const struct ctdp_parsed *parsed,
             enum ctdp_ct_dir dir, bool confirmed)
 {
-    struct ctdp_l4_ctx *ctx = &x->l4ctx;
+    struct ctdp_l4_ctx *ctx = exec_settings(x);
     struct ctdp_ct *ct = x->ct;
 
-    if (!x->has_l4ctx) {
-        bool seq_check;
-
-        atomic_read_relaxed(&ct->tcp_seq_check, &seq_check);
-        *ctx = (struct ctdp_l4_ctx) {
-            .now = x->now,
-            .policy = ctdp_zone_policy(ct, x->a->zone),
-            .defaults = ovsrcu_get(struct ctdp_timeout_policy *,
-                                   &ct->timeouts),
-            .tcp_loose = ctdp_knob(ct, CTDP_K_TCP_LOOSE),
-            .tcp_liberal = (ctdp_knob(ct, CTDP_K_TCP_BE_LIBERAL)
-                            || !seq_check),
-            .tcp_ignore_invalid_rst
-                = ctdp_knob(ct, CTDP_K_TCP_IGNORE_INVALID_RST),
-            .tcp_max_retrans = ctdp_knob(ct, CTDP_K_TCP_MAX_RETRANS),
-        };
-        x->has_l4ctx = true;
-    }
     ctx->parsed = parsed;
     ctx->dir = dir;
     ctx->confirmed = confirmed;
@@ -479,6 +498,45 @@ run_l4(struct exec *x, const struct ctdp_l4proto *l4,
     }
     *changedp = changed;
     return verdict;
+}
+
+/* For a packet that found confirmed 'conn' of protocol 'l4' in 'dir':
+ * if the conn's status makes the packet steady (struct ctdp_l4proto),
+ * tracks it as run_l4() and the protocol would, without them: the packet
+ * refreshes the expiry and counts, and the conn stays as it was (the
+ * next packet of the tuple repeats it).  Returns false if the packet is
+ * not steady.  The status bits it checks are never cleared, so they are
+ * read before the lock; the lock guards the rest, as in run_l4(). */
+static inline bool
+track_steady(struct exec *x, struct dp_packet *pkt, const struct work *w,
+             const struct ctdp_l4proto *l4, struct ctdp_conn *conn,
+             enum ctdp_ct_dir dir)
+{
+    uint16_t need = (CTDP_S_CONFIRMED | l4->steady_status
+                     | (dir == CTDP_DIR_REPLY ? CTDP_S_SEEN_REPLY : 0));
+    long long expires;
+
+    if (!l4->steady || (ctdp_conn_status(conn) & need) != need) {
+        return false;
+    }
+    if (x->steady_slot != l4->steady_slot) {
+        x->steady_slot = l4->steady_slot;
+        x->steady_ms = ctdp_timeout_ms(exec_settings(x), x->steady_slot);
+    }
+    expires = x->now + x->steady_ms;
+    ctdp_conn_lock(conn);
+    if (!(ctdp_conn_status(conn) & (CTDP_S_FIXED_TIMEOUT | CTDP_S_DYING))) {
+        ctdp_conn_set_expires(conn, expires);
+    }
+    if (x->acct) {
+        ctdp_conn_count(conn, dir, 1, w->parsed.l3_size);
+    }
+    md_set_marks(&pkt->md, conn);
+    ctdp_conn_unlock(conn);
+    x->steady = conn;
+    x->steady_dir = dir;
+    md_set_conn(pkt, conn, dir, state_of(conn, dir));
+    return true;
 }
 
 /* Logs a packet that could not be read (a bad L4 checksum, or a short or
@@ -948,6 +1006,8 @@ track(struct exec *x, struct dp_packet *pkt, struct work *w)
                 ctdp_conn_remove(ct, conn, now);
                 found = false;
                 dir = CTDP_DIR_ORIG;
+            } else if (track_steady(x, pkt, w, l4, conn, dir)) {
+                return;
             }
         }
         if (!found) {
@@ -1549,6 +1609,7 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
     struct exec x = {
         .ct = ct, .a = a, .now = now, .acct = ctdp_knob(ct, CTDP_K_ACCT),
         .commit_marks = a->commit && (a->set_mark || a->set_label),
+        .steady_slot = CTDP_TM_N,
     };
     struct work work[NETDEV_MAX_BURST];
     size_t n = dp_packet_batch_size(batch);

@@ -22,6 +22,8 @@ const struct ctdp_l4proto ctdp_l4_generic = {
     .name = "generic",
     .allow_clash = true,
     .repeatable = true,
+    .steady = true,
+    .steady_slot = CTDP_TM_GENERIC,
     .new_ok = generic_new_ok,
     .packet = generic_packet,
 };

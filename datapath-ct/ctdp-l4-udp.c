@@ -40,6 +40,10 @@ const struct ctdp_l4proto ctdp_l4_udp = {
     .name = "udp",
     .allow_clash = true,
     .repeatable = true,
+    /* An assured conn is a stream for good (udp_packet()). */
+    .steady = true,
+    .steady_status = CTDP_S_ASSURED | CTDP_S_SEEN_REPLY,
+    .steady_slot = CTDP_TM_UDP_REPLIED,
     .new_ok = udp_new_ok,
     .packet = udp_packet,
 };

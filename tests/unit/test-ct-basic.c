@@ -2,7 +2,7 @@
  * kernel's nf_conntrack applies them: UDP, ICMP and ICMPv6 echo, ICMP
  * errors, generic protocols, zones, mark and label, force, statistics. */
 #include <config.h>
-#include "ctdp-ct.h"
+#include "ctdp-ct-private.h"
 #include "ctdp-pkt.h"
 #include "ctdp-unit.h"
 
@@ -945,6 +945,87 @@ test_batch_repeats(void)
     tpkt_ct_destroy(ct);
 }
 
+/* Runs 'l4''s own function on a packet of 'p' for confirmed 'conn' in
+ * 'dir' with 'policy' (NULL: none) at 'now', and checks that it does what
+ * the packet path's steady step does instead (track_steady() in
+ * ctdp-ct.c): accepts, asks for the timeout of the steady slot, and
+ * leaves the status and the protocol's state and tail as they were. */
+static void
+check_steady(struct ctdp_ct *ct, const struct ctdp_l4proto *l4,
+             struct ctdp_conn *conn, const struct ctdp_parsed *p,
+             enum ctdp_ct_dir dir, const struct ctdp_timeout_policy *policy,
+             long long now)
+{
+    struct ctdp_l4_ctx ctx = {
+        .parsed = p, .dir = dir, .confirmed = true, .now = now,
+        .policy = policy,
+        .defaults = ovsrcu_get(struct ctdp_timeout_policy *, &ct->timeouts),
+    };
+    uint16_t status = ctdp_conn_status(conn);
+    uint8_t state = conn->l4_state, tail[64];
+    long long timeout = -1;
+
+    CHECK(l4->tail_size <= sizeof tail);
+    memcpy(tail, conn->l4, l4->tail_size);
+    CHECK_EQ(l4->packet(conn, &ctx, &timeout), CTDP_ACCEPT);
+    CHECK_EQ(timeout, ctdp_timeout_ms(&ctx, l4->steady_slot));
+    CHECK_EQ(ctdp_conn_status(conn), status);
+    CHECK_EQ(conn->l4_state, state);
+    CHECK(!memcmp(tail, conn->l4, l4->tail_size));
+}
+
+/* A protocol that says a conn with its steady status changes nothing
+ * but its expiry (struct ctdp_l4proto's 'steady') does so, in both
+ * directions, at any age, with and without a zone's timeout policy: the
+ * packet path tracks such packets without the protocol's function. */
+static void
+test_steady_protocols(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct tpkt_ip ab = tpkt_ip(A, B), ab6 = tpkt_ip(A6, B6);
+    struct dp_packet *pkts[] = {
+        tpkt_udp(&ab, 1000, 53, 10), tpkt_udp(&ab6, 1000, 53, 10),
+        tpkt_tcp(&ab, 1000, 80, TCP_ACK),
+        tpkt_echo(&ab, false, 7, 1), tpkt_echo(&ab6, false, 7, 1),
+        tpkt_sctp(&ab, 1000, 80, 1, NULL, 0), tpkt_gre(&ab, 0, 0x800, 0),
+        tpkt_proto(&ab, 99, 30), tpkt_proto(&ab6, 99, 30),
+    };
+    struct ctdp_timeout_policy policy;
+    size_t n_steady = 0;
+
+    for (size_t i = 0; i < CTDP_TM_N; i++) {
+        policy.secs[i] = 77 + i;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(pkts); i++) {
+        struct ctdp_parsed p;
+        const struct ctdp_l4proto *l4;
+        struct ctdp_conn *conn;
+
+        CHECK_EQ(ctdp_tuple_extract(pkts[i], 0, true, &p), CTDP_PARSE_OK);
+        l4 = ctdp_l4proto_find(&p.key);
+        if (l4->steady) {
+            CHECK(l4->repeatable);
+            n_steady++;
+            for (int dir = 0; dir < 2; dir++) {
+                conn = ctdp_conn_alloc(ct, &p.key, l4, 0);
+                ctdp_conn_set_status(conn, (CTDP_S_CONFIRMED
+                                            | l4->steady_status
+                                            | (dir ? CTDP_S_SEEN_REPLY
+                                                   : 0)));
+                for (long long now = 0; now <= 600000; now += 150000) {
+                    check_steady(ct, l4, conn, &p, dir, NULL, now);
+                    check_steady(ct, l4, conn, &p, dir, &policy, now);
+                }
+                ctdp_conn_free(conn);
+            }
+        }
+        dp_packet_delete(pkts[i]);
+    }
+    /* UDP and generic, over IPv4 and IPv6. */
+    CHECK_EQ(n_steady, 4);
+    tpkt_ct_destroy(ct);
+}
+
 /* A conn's counters stay exact past the carries of their low parts,
  * which live on the conn's first line (ctdp_conn_count(): 256 packets,
  * 16 MiB), counted packet by packet and in runs of repeats; a mark
@@ -1039,6 +1120,7 @@ const struct ctdp_unit_suite ct_basic_suite = {
         { "batch_in_order", test_batch_in_order },
         { "batch_repeats", test_batch_repeats },
         { "counters_carry_and_mark", test_counters_carry_and_mark },
+        { "steady_protocols", test_steady_protocols },
         { NULL, NULL },
     },
 };
