@@ -249,10 +249,11 @@ md_set_tuple(struct pkt_metadata *md, const struct ctdp_tuple *t)
 /* Records in 'pkt''s metadata that it belongs to 'conn' with 'state'.
  * The conn's mark and label are the caller's to copy, under the conn's
  * lock (md_set_marks()): a label is two words, and another thread may be
- * committing a new one. */
-static void
-md_set_conn(struct dp_packet *pkt, struct ctdp_conn *conn,
-            enum ctdp_ct_dir dir, uint8_t state)
+ * committing a new one.  Inline for the steady packet (track_steady()),
+ * a call (md_set_conn()) for the others. */
+static inline void ALWAYS_INLINE
+md_set_conn__(struct dp_packet *pkt, struct ctdp_conn *conn,
+              enum ctdp_ct_dir dir, uint8_t state)
 {
     struct pkt_metadata *md = &pkt->md;
 
@@ -262,6 +263,13 @@ md_set_conn(struct dp_packet *pkt, struct ctdp_conn *conn,
     md->conn = (struct conn *) conn;
     md->reply = dir == CTDP_DIR_REPLY;
     md->icmp_related = (state & CS_RELATED) != 0;
+}
+
+static void __attribute__((noinline))
+md_set_conn(struct dp_packet *pkt, struct ctdp_conn *conn,
+            enum ctdp_ct_dir dir, uint8_t state)
+{
+    md_set_conn__(pkt, conn, dir, state);
 }
 
 /* md_set_conn() for 'md', whose packet has the same conn and direction as
@@ -535,7 +543,7 @@ track_steady(struct exec *x, struct dp_packet *pkt, const struct work *w,
     ctdp_conn_unlock(conn);
     x->steady = conn;
     x->steady_dir = dir;
-    md_set_conn(pkt, conn, dir, state_of(conn, dir));
+    md_set_conn__(pkt, conn, dir, state_of(conn, dir));
     return true;
 }
 
@@ -1184,7 +1192,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
     }
     w->inv = NULL;
     w->dup = (prev && prev->kind == W_TRACK
-              && ctdp_tuple_equal(prev->key, w->key));
+              && ctdp_tuple_equal_rare(prev->key, w->key));
     w->looks_up = !w->dup;
 }
 
