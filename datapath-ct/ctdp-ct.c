@@ -398,6 +398,7 @@ state_of(const struct ctdp_conn *conn, enum ctdp_ct_dir dir)
     return CS_TRACKED | CS_NEW;
 }
 
+/* Reads the protocol trackers' settings into 'x->l4ctx'. */
 static void
 exec_read_settings(struct exec *x)
 {

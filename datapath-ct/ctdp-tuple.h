@@ -109,6 +109,7 @@ ctdp_tuple_equal(const struct ctdp_tuple *a, const struct ctdp_tuple *b)
     return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])
              | (x[4] ^ y[4]));
 }
+
 /* ctdp_tuple_equal() where the two mostly differ: the last word (ports,
  * zone, protocol, family), which differs between most flows, first,
  * sparing the loads of the others. */
