@@ -982,12 +982,14 @@ static void
 test_steady_protocols(void)
 {
     struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    static const uint8_t data_chunk[20] = { 0, 3, 0, 20, 1, 2, 3, 4 };
     struct tpkt_ip ab = tpkt_ip(A, B), ab6 = tpkt_ip(A6, B6);
     struct dp_packet *pkts[] = {
         tpkt_udp(&ab, 1000, 53, 10), tpkt_udp(&ab6, 1000, 53, 10),
         tpkt_tcp(&ab, 1000, 80, TCP_ACK),
         tpkt_echo(&ab, false, 7, 1), tpkt_echo(&ab6, false, 7, 1),
-        tpkt_sctp(&ab, 1000, 80, 1, NULL, 0), tpkt_gre(&ab, 0, 0x800, 0),
+        tpkt_sctp(&ab, 1000, 80, 1, data_chunk, sizeof data_chunk),
+        tpkt_gre(&ab, 0, 0x800, 0),
         tpkt_proto(&ab, 99, 30), tpkt_proto(&ab6, 99, 30),
     };
     struct ctdp_timeout_policy policy;
