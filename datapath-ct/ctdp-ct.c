@@ -452,6 +452,25 @@ exec_l4_ctx(struct exec *x, const struct ctdp_parsed *parsed,
     return ctx;
 }
 
+/* For a packet that the protocol of 'conn' accepted in 'dir': the conn's
+ * expiry becomes 'expires', unless its 'status' (read under the lock the
+ * caller holds, or on the caller's own conn) fixes it or says the conn is
+ * dying (a conn another thread removed since the lookup keeps the expiry
+ * that hides it from lookups still standing on it), and the packet is
+ * counted. */
+static inline void ALWAYS_INLINE
+conn_accept(const struct exec *x, struct ctdp_conn *conn, uint16_t status,
+            enum ctdp_ct_dir dir, long long expires,
+            const struct ctdp_parsed *parsed)
+{
+    if (!(status & (CTDP_S_FIXED_TIMEOUT | CTDP_S_DYING))) {
+        ctdp_conn_set_expires(conn, expires);
+    }
+    if (x->acct) {
+        ctdp_conn_count(conn, dir, 1, parsed->l3_size);
+    }
+}
+
 /* Runs protocol tracker 'l4' on 'conn', of the action's zone, for one
  * packet and, if it accepts, refreshes the timeout and counts the packet;
  * copies the conn's mark and label into 'md' meanwhile.  Sets '*changedp'
@@ -479,14 +498,7 @@ run_l4(struct exec *x, const struct ctdp_l4proto *l4,
     state_before = conn->l4_state;
     verdict = l4->packet(conn, ctx, &timeout);
     if (verdict == CTDP_ACCEPT || verdict == CTDP_ACCEPT_KILL) {
-        /* A conn another thread removed since the lookup keeps the
-         * expiry that hides it from lookups still standing on it. */
-        if (!(status_before & (CTDP_S_FIXED_TIMEOUT | CTDP_S_DYING))) {
-            ctdp_conn_set_expires(conn, now + timeout);
-        }
-        if (x->acct) {
-            ctdp_conn_count(conn, dir, 1, parsed->l3_size);
-        }
+        conn_accept(x, conn, status_before, dir, now + timeout, parsed);
     }
     if (dir == CTDP_DIR_REPLY
         && verdict != CTDP_INVALID && verdict != CTDP_REPEAT) {
@@ -523,7 +535,6 @@ track_steady(struct exec *x, struct dp_packet *pkt, const struct work *w,
 {
     uint16_t need = (CTDP_S_CONFIRMED | l4->steady_status
                      | (dir == CTDP_DIR_REPLY ? CTDP_S_SEEN_REPLY : 0));
-    long long expires;
 
     if (!l4->steady || (ctdp_conn_status(conn) & need) != need) {
         return false;
@@ -532,14 +543,9 @@ track_steady(struct exec *x, struct dp_packet *pkt, const struct work *w,
         x->steady_slot = l4->steady_slot;
         x->steady_ms = ctdp_timeout_ms(exec_settings(x), x->steady_slot);
     }
-    expires = x->now + x->steady_ms;
     ctdp_conn_lock(conn);
-    if (!(ctdp_conn_status(conn) & (CTDP_S_FIXED_TIMEOUT | CTDP_S_DYING))) {
-        ctdp_conn_set_expires(conn, expires);
-    }
-    if (x->acct) {
-        ctdp_conn_count(conn, dir, 1, w->parsed.l3_size);
-    }
+    conn_accept(x, conn, ctdp_conn_status(conn), dir, x->now + x->steady_ms,
+                &w->parsed);
     md_set_marks(&pkt->md, conn);
     ctdp_conn_unlock(conn);
     x->steady = conn;
@@ -925,13 +931,13 @@ commit(struct exec *x, struct dp_packet *pkt, uint32_t orig_hash,
     if (ctdp_conn_status(conn) & CTDP_S_CONFIRMED) {
         /* Unless this changes them, the packet has the marks that
          * tracking copied. */
-        if (a->set_mark || a->set_label) {
+        if (x->commit_marks) {
             update_mark_label(x->ct, conn, a, x->now);
             md_set_marks_locked(&pkt->md, conn);
         }
         return true;
     }
-    if (a->set_mark || a->set_label) {
+    if (x->commit_marks) {
         apply_mark_label(conn, a);
     }
     conn = attach_helper(conn, a);

@@ -458,10 +458,11 @@ extract_plain_ipv4(const struct dp_packet *pkt, uint16_t zone,
     return true;
 }
 
-/* ctdp_tuple_extract() without the shortcut for the plain IPv4 packet. */
-static enum ctdp_parse
-extract_general(const struct dp_packet *pkt, uint16_t zone, bool verify_l4,
-                struct ctdp_parsed *out)
+/* Not inline: the general reader's frame would cost every plain packet's
+ * entry into ctdp_tuple_extract(). */
+enum ctdp_parse __attribute__((noinline))
+ctdp_tuple_extract_general(const struct dp_packet *pkt, uint16_t zone,
+                           bool verify_l4, struct ctdp_parsed *out)
 {
     struct cursor c;
     ovs_be16 dl_type;
@@ -492,14 +493,7 @@ ctdp_tuple_extract(const struct dp_packet *pkt, uint16_t zone,
     if (extract_plain_ipv4(pkt, zone, verify_l4, out, &r)) {
         return r;
     }
-    return extract_general(pkt, zone, verify_l4, out);
-}
-
-enum ctdp_parse
-ctdp_tuple_extract_general(const struct dp_packet *pkt, uint16_t zone,
-                           bool verify_l4, struct ctdp_parsed *out)
-{
-    return extract_general(pkt, zone, verify_l4, out);
+    return ctdp_tuple_extract_general(pkt, zone, verify_l4, out);
 }
 
 /* The ICMP query types that have an answer, as type pairs; an entry maps
