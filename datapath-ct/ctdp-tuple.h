@@ -92,8 +92,9 @@ bool ctdp_tuple_find_l3(const struct dp_packet *, size_t *ofs,
 enum ctdp_parse ctdp_tuple_extract(const struct dp_packet *, uint16_t zone,
                                    bool verify_l4, struct ctdp_parsed *);
 /* ctdp_tuple_extract() without its shortcut for the plain IPv4 packet
- * (no options, not a fragment, TCP or UDP): the general reader alone, for
- * the unit test that holds the two to the same results. */
+ * (no options, not a fragment, TCP or UDP): the general reader alone,
+ * which ctdp_tuple_extract() calls for every other packet, and the unit
+ * test ct-malformed/plain_ipv4_reader holds to the same results. */
 enum ctdp_parse ctdp_tuple_extract_general(const struct dp_packet *,
                                            uint16_t zone, bool verify_l4,
                                            struct ctdp_parsed *);
