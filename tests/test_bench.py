@@ -1,6 +1,7 @@
 """The tracker benchmark (utilities/ctdp-bench), in what needs no timing:
 that its runs are independent, that it reports every row, and that both
 trackers take its packets as it means them."""
+import os
 import subprocess
 
 from conftest import program
@@ -26,6 +27,36 @@ def test_new_conns_runs_start_cold():
                 "new-conns UDP, warm |", "new-conns TCP, warm |"):
         lines = [l for l in out.stdout.splitlines() if l.startswith("| " + row)]
         assert len(lines) == 2, row     # One and two threads.
+    check_cpu_per_conn(out.stdout)
+
+
+def row_medians(stdout, workload, threads):
+    """ctdp's and Open vSwitch's medians in the report's row of 'workload'
+    on 'threads' threads."""
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[:2] == [workload, str(threads)]:
+            return [float(cells[i].split()[0]) for i in (4, 5)]
+    raise AssertionError(f"no row {workload!r} on {threads} thread(s)")
+
+
+def check_cpu_per_conn(stdout):
+    """The fresh trackers' runs report the process's CPU time per conn,
+    and it agrees with their rate: times the rate, it is the CPUs the run
+    kept busy, at least the one thread's own share of one and no more
+    than the machine has; the targets on new conns carry the ceiling it
+    sets."""
+    n_cpus = os.cpu_count()
+    for proto in ("UDP", "TCP"):
+        for threads in (1, 2):
+            rates = row_medians(stdout, f"new-conns {proto}", threads)
+            cpus = row_medians(stdout, f"new-conns {proto}, CPU per conn",
+                               threads)
+            for rate, ns in zip(rates, cpus):
+                busy = rate * ns / 1e3
+                assert 0.5 <= busy <= n_cpus * 1.05, (proto, threads, busy)
+    assert "allows at most UDP" in stdout
+    assert "leaves any number of threads at most UDP" in stdout
 
 
 BEGIN = "<!-- ctdp-bench results: begin -->"

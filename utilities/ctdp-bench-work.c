@@ -166,6 +166,16 @@ monotonic_ns(void)
     return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The CPU time of every thread of the process, in ns. */
+static long long
+process_cpu_ns(void)
+{
+    struct timespec ts;
+
+    xclock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* The part [*begin, *end) of [0, job->n) that thread 't' does. */
 static void
 thread_share(const struct bench_job *job, const struct bench_thread *t,
@@ -691,11 +701,13 @@ latency_add(struct bench_latency *latency, uint64_t *batch_ns, size_t n)
  * the same conns before, flushed (untimed).  With 'latency' (one thread
  * only), every batch of the run is timed too.  The times go into an array
  * allocated and written before the run starts, so that neither its
- * allocation nor its page faults are timed. */
+ * allocation nor its page faults are timed.  With 'cpu', the process's
+ * CPU time during the timed run goes there, per conn. */
 static void
 new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
               enum bench_proto proto, unsigned int n_threads, bool warm,
-              struct bench_runs *runs, struct bench_latency *latency)
+              struct bench_runs *runs, struct bench_latency *latency,
+              struct bench_runs *cpu)
 {
     size_t n_batches = DIV_ROUND_UP(cfg->big, BENCH_BATCH);
     bool tcp = proto == BENCH_TCP;
@@ -706,6 +718,7 @@ new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
         .stages = tcp ? tcp_handshake : udp_commit,
         .n_stages = tcp ? ARRAY_SIZE(tcp_handshake) : ARRAY_SIZE(udp_commit),
     };
+    long long cpu_ns;
     double secs;
 
     if (latency) {
@@ -718,8 +731,13 @@ new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
         bench_ct_flush_zone(job.ct, job.zone, time_msec());
         ovsrcu_barrier();       /* Runs the postponed frees. */
     }
+    cpu_ns = process_cpu_ns();
     secs = timed_run(&job, runs);
+    cpu_ns = process_cpu_ns() - cpu_ns;
     bench_runs_add(runs, cfg->big / secs / 1e6);
+    if (cpu) {
+        bench_runs_add(cpu, cpu_ns / (double) cfg->big);
+    }
     runs->misses += cfg->big - MIN(cfg->big, bench_ct_n_conns(job.ct));
     if (latency) {
         latency_add(latency, job.batch_ns, n_batches);
@@ -734,7 +752,8 @@ void
 bench_new_conns(const struct bench_config *cfg, enum bench_proto proto,
                 unsigned int n_threads, bool warm,
                 struct bench_runs *runs[BENCH_N_IMPLS],
-                struct bench_latency *latency[BENCH_N_IMPLS])
+                struct bench_latency *latency[BENCH_N_IMPLS],
+                struct bench_runs *cpu[BENCH_N_IMPLS])
 {
     ovs_assert(!(warm && latency));
     for (unsigned int r = 0; r < cfg->runs; r++) {
@@ -742,7 +761,8 @@ bench_new_conns(const struct bench_config *cfg, enum bench_proto proto,
             enum bench_impl impl = round_impl(r, k);
 
             new_conns_run(cfg, impl, proto, n_threads, warm, runs[impl],
-                          latency ? latency[impl] : NULL);
+                          latency ? latency[impl] : NULL,
+                          cpu ? cpu[impl] : NULL);
         }
     }
 }

@@ -7,7 +7,8 @@
  *   2. lookup: ct() without commit on established UDP conns, random order;
  *      also ctdp's with nf_conntrack_acct=0, which Open vSwitch matches;
  *   3. new-conns: UDP conns committed once each; TCP handshakes; on one
- *      thread, also the percentiles of the time per batch of conns;
+ *      thread, also the percentiles of the time per batch of conns; on
+ *      fresh trackers, the process's CPU time per conn;
  *   4. threads: 1 and 2 threads for 1 to 3;
  *   5. memory: RSS growth per conn, in a child process per tracker;
  *   6. memory floor: random cache-line reads, the limit for lookups;
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "fatal-signal.h"
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/vlog.h"
@@ -53,6 +55,9 @@ struct bench_results {
     double minimal_bytes[BENCH_N_MINIS];    /* Its table, per conn. */
     /* New conns by warmth (0: fresh trackers), tracker, proto. */
     struct bench_runs conns[2][BENCH_N_IMPLS][2][N_THREADS];
+    /* The fresh trackers' runs of new conns: the process's CPU time (every
+     * thread) per conn, in ns; by tracker, proto. */
+    struct bench_runs conn_cpu[BENCH_N_IMPLS][2][N_THREADS];
     struct bench_latency latency[BENCH_N_IMPLS][2];         /* 1 thread. */
     double clock_ns;            /* One read of the clock timing batches. */
     double transfer_ns;         /* A cache line between two threads. */
@@ -243,13 +248,21 @@ measure_new_conns_case(const struct bench_config *cfg,
         [BENCH_CTDP] = &res->latency[BENCH_CTDP][proto],
         [BENCH_OVS] = &res->latency[BENCH_OVS][proto],
     };
+    struct bench_runs *cpu[BENCH_N_IMPLS] = {
+        [BENCH_CTDP] = &res->conn_cpu[BENCH_CTDP][proto][t],
+        [BENCH_OVS] = &res->conn_cpu[BENCH_OVS][proto][t],
+    };
     bool timed = bench_threads[t] == 1 && !warm;
 
     bench_new_conns(cfg, proto, bench_threads[t], warm, runs,
-                    timed ? latency : NULL);
+                    timed ? latency : NULL, warm ? NULL : cpu);
     for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
         progress(names[warm][proto], impl, bench_threads[t], cfg->big,
                  runs[impl], "Mconn/s");
+        if (!warm) {
+            progress("cpu per conn", impl, bench_threads[t], cfg->big,
+                     cpu[impl], "ns");
+        }
         if (timed) {
             progress_latency(proto, impl, cfg->big, latency[impl]);
         }
@@ -413,6 +426,9 @@ report_rows(struct bench_report *r, const struct bench_config *cfg,
         { "new-conns UDP", "new-conns TCP" },
         { "new-conns UDP, warm", "new-conns TCP, warm" },
     };
+    static const char *cpu_names[] = {
+        "new-conns UDP, CPU per conn", "new-conns TCP, CPU per conn",
+    };
     static const char *memory_names[] = {
         "memory UDP", "memory TCP",
     };
@@ -446,6 +462,13 @@ report_rows(struct bench_report *r, const struct bench_config *cfg,
                                  &res->conns[warm][BENCH_CTDP][proto][t],
                                  &res->conns[warm][BENCH_OVS][proto][t]);
             }
+        }
+    }
+    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+        for (size_t t = 0; t < N_THREADS; t++) {
+            bench_report_row(r, cpu_names[proto], bench_threads[t], cfg->big,
+                             "ns", false, &res->conn_cpu[BENCH_CTDP][proto][t],
+                             &res->conn_cpu[BENCH_OVS][proto][t]);
         }
     }
     report_latency_rows(r, cfg, res);
@@ -628,27 +651,60 @@ target_single_flow(struct bench_report *r, const struct bench_results *res)
                         ratio(&ctdp[1], &ovs[1]));
 }
 
+/* The conns per second, in Mconn/s, that the machine's CPUs allow at the
+ * median of 'cpu' (ns of CPU per conn, every thread of the process), or 0
+ * if it was not measured.  No thread count can do more unless the work
+ * per conn falls. */
+static double
+cpu_ceiling(const struct bench_runs *cpu)
+{
+    double ns = cpu->n ? bench_runs_median(cpu) : 0;
+
+    return ns > 0 ? sysconf(_SC_NPROCESSORS_ONLN) * 1e3 / ns : 0;
+}
+
 /* New conns, UDP and TCP: ≥ 4× OVS on one thread, and ctdp's two threads
- * ≥ 1.8× its one. */
+ * ≥ 1.8× its one; each with the ceiling that ctdp's CPU time per conn on
+ * one thread sets on this machine. */
 static void
 target_new_conns(struct bench_report *r, const struct bench_results *res)
 {
     const struct bench_runs (*ctdp)[N_THREADS] = res->conns[0][BENCH_CTDP];
     const struct bench_runs (*ovs)[N_THREADS] = res->conns[0][BENCH_OVS];
+    const struct bench_runs (*cpu)[N_THREADS] = res->conn_cpu[BENCH_CTDP];
     double udp = ratio(&ctdp[BENCH_UDP][0], &ovs[BENCH_UDP][0]);
     double tcp = ratio(&ctdp[BENCH_TCP][0], &ovs[BENCH_TCP][0]);
+    double max_udp = cpu_ceiling(&cpu[BENCH_UDP][0]);
+    double max_tcp = cpu_ceiling(&cpu[BENCH_TCP][0]);
+    long n_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
     bench_report_target(r, "new connections ≥ 4× OVS on one thread, UDP "
                         "and TCP", udp >= 4 && tcp >= 4,
-                        "UDP %.2f×, TCP %.2f×", udp, tcp);
+                        "UDP %.2f×, TCP %.2f×; ctdp's CPU time per conn "
+                        "(UDP %.0f ns, TCP %.0f ns, every thread of the "
+                        "process) allows at most UDP %.2f×, TCP %.2f× on "
+                        "this machine's %ld CPUs", udp, tcp,
+                        bench_runs_median(&cpu[BENCH_UDP][0]),
+                        bench_runs_median(&cpu[BENCH_TCP][0]),
+                        max_udp / bench_runs_median(&ovs[BENCH_UDP][0]),
+                        max_tcp / bench_runs_median(&ovs[BENCH_TCP][0]),
+                        n_cpus);
     udp = ratio(&ctdp[BENCH_UDP][1], &ctdp[BENCH_UDP][0]);
     tcp = ratio(&ctdp[BENCH_TCP][1], &ctdp[BENCH_TCP][0]);
+    max_udp /= bench_runs_median(&ctdp[BENCH_UDP][0]);
+    max_tcp /= bench_runs_median(&ctdp[BENCH_TCP][0]);
     bench_report_target(r, "new connections: 2 threads ≥ 1.8× one thread, "
                         "UDP and TCP", udp >= 1.8 && tcp >= 1.8,
                         "ctdp UDP %.2f×, TCP %.2f× (OVS: UDP %.2f×, TCP "
-                        "%.2f×)", udp, tcp,
+                        "%.2f×); one thread kept UDP %.2f, TCP %.2f of the "
+                        "%ld CPUs busy, which at that CPU time per conn "
+                        "leaves any number of threads at most UDP %.2f×, "
+                        "TCP %.2f× one", udp, tcp,
                         ratio(&ovs[BENCH_UDP][1], &ovs[BENCH_UDP][0]),
-                        ratio(&ovs[BENCH_TCP][1], &ovs[BENCH_TCP][0]));
+                        ratio(&ovs[BENCH_TCP][1], &ovs[BENCH_TCP][0]),
+                        max_udp ? n_cpus / max_udp : 0,
+                        max_tcp ? n_cpus / max_tcp : 0, n_cpus,
+                        max_udp, max_tcp);
 }
 
 static void
@@ -771,6 +827,16 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       "conns before, flushed untimed, so its memory is "
                       "backed and its table grown (a tracker's steady "
                       "state); both trackers alike.");
+    bench_report_note(r, "new-conns CPU per conn: the CPU time of the "
+                      "whole process during each fresh tracker's timed run "
+                      "(every thread: the packet threads and, for ctdp, its "
+                      "backer, which backs the pool's and the table's fresh "
+                      "pages, and its sweep; for Open vSwitch its clean "
+                      "thread; the RCU thread), over the run's conns.  "
+                      "Times the rate, it is the CPUs the run kept busy; "
+                      "the machine's CPUs over it, the most conns per "
+                      "second that any number of threads could make with "
+                      "that work per conn.");
     bench_report_note(r, "new-conns batch latency: the one-thread "
                       "new-conns runs (the same runs as the rate) read the "
                       "monotonic clock right before and after every ct() "

@@ -211,11 +211,14 @@ double bench_line_transfer_ns(void);
  * Mconn/s in 'runs[impl]'.  If 'warm', the tracker has held the same
  * conns before the timed run, and they were flushed (its memory is backed,
  * its table grown).  If 'latency' is nonnull (one thread, not 'warm'),
- * the same runs also time every batch, into 'latency[impl]'. */
+ * the same runs also time every batch, into 'latency[impl]'.  If 'cpu' is
+ * nonnull, 'cpu[impl]' gets the CPU time of the whole process (every
+ * thread) during each timed run, in ns per conn. */
 void bench_new_conns(const struct bench_config *, enum bench_proto,
                      unsigned int n_threads, bool warm,
                      struct bench_runs *runs[BENCH_N_IMPLS],
-                     struct bench_latency *latency[BENCH_N_IMPLS]);
+                     struct bench_latency *latency[BENCH_N_IMPLS],
+                     struct bench_runs *cpu[BENCH_N_IMPLS]);
 
 /* Lookups: one table of 'n_conns' per tracker, shared by the runs of
  * every thread count in 'threads' ('results[impl][i]' for 'threads[i]');
