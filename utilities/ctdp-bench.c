@@ -651,32 +651,39 @@ target_single_flow(struct bench_report *r, const struct bench_results *res)
                         ratio(&ctdp[1], &ovs[1]));
 }
 
-/* The conns per second, in Mconn/s, that the machine's CPUs allow at the
- * median of 'cpu' (ns of CPU per conn, every thread of the process), or 0
- * if it was not measured.  No thread count can do more unless the work
- * per conn falls. */
+/* The CPUs a run of new conns kept busy: its CPU time per conn ('cpu',
+ * ns, every thread of the process) times its rate ('rate', Mconn/s),
+ * medians; 0 if either was not measured. */
 static double
-cpu_ceiling(const struct bench_runs *cpu)
+cpus_busy(const struct bench_runs *cpu, const struct bench_runs *rate)
 {
-    double ns = cpu->n ? bench_runs_median(cpu) : 0;
+    return (cpu->n && rate->n
+            ? bench_runs_median(cpu) * bench_runs_median(rate) / 1e3 : 0);
+}
 
-    return ns > 0 ? sysconf(_SC_NPROCESSORS_ONLN) * 1e3 / ns : 0;
+/* 'n' over 'busy', or 0 if 'busy' is 0. */
+static double
+over(double n, double busy)
+{
+    return busy > 0 ? n / busy : 0;
 }
 
 /* New conns, UDP and TCP: ≥ 4× OVS on one thread, and ctdp's two threads
- * ≥ 1.8× its one; each with the ceiling that ctdp's CPU time per conn on
- * one thread sets on this machine. */
+ * ≥ 1.8× its one; each with its ceiling in this run: the machine's CPUs
+ * over those that ctdp's one thread kept busy is the most that any number
+ * of threads could make of its one-thread rate with the same work per
+ * conn. */
 static void
 target_new_conns(struct bench_report *r, const struct bench_results *res)
 {
     const struct bench_runs (*ctdp)[N_THREADS] = res->conns[0][BENCH_CTDP];
     const struct bench_runs (*ovs)[N_THREADS] = res->conns[0][BENCH_OVS];
     const struct bench_runs (*cpu)[N_THREADS] = res->conn_cpu[BENCH_CTDP];
+    long n_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    double busy_udp = cpus_busy(&cpu[BENCH_UDP][0], &ctdp[BENCH_UDP][0]);
+    double busy_tcp = cpus_busy(&cpu[BENCH_TCP][0], &ctdp[BENCH_TCP][0]);
     double udp = ratio(&ctdp[BENCH_UDP][0], &ovs[BENCH_UDP][0]);
     double tcp = ratio(&ctdp[BENCH_TCP][0], &ovs[BENCH_TCP][0]);
-    double max_udp = cpu_ceiling(&cpu[BENCH_UDP][0]);
-    double max_tcp = cpu_ceiling(&cpu[BENCH_TCP][0]);
-    long n_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
     bench_report_target(r, "new connections ≥ 4× OVS on one thread, UDP "
                         "and TCP", udp >= 4 && tcp >= 4,
@@ -686,13 +693,10 @@ target_new_conns(struct bench_report *r, const struct bench_results *res)
                         "this machine's %ld CPUs", udp, tcp,
                         bench_runs_median(&cpu[BENCH_UDP][0]),
                         bench_runs_median(&cpu[BENCH_TCP][0]),
-                        max_udp / bench_runs_median(&ovs[BENCH_UDP][0]),
-                        max_tcp / bench_runs_median(&ovs[BENCH_TCP][0]),
-                        n_cpus);
+                        udp * over(n_cpus, busy_udp),
+                        tcp * over(n_cpus, busy_tcp), n_cpus);
     udp = ratio(&ctdp[BENCH_UDP][1], &ctdp[BENCH_UDP][0]);
     tcp = ratio(&ctdp[BENCH_TCP][1], &ctdp[BENCH_TCP][0]);
-    max_udp /= bench_runs_median(&ctdp[BENCH_UDP][0]);
-    max_tcp /= bench_runs_median(&ctdp[BENCH_TCP][0]);
     bench_report_target(r, "new connections: 2 threads ≥ 1.8× one thread, "
                         "UDP and TCP", udp >= 1.8 && tcp >= 1.8,
                         "ctdp UDP %.2f×, TCP %.2f× (OVS: UDP %.2f×, TCP "
@@ -702,9 +706,8 @@ target_new_conns(struct bench_report *r, const struct bench_results *res)
                         "TCP %.2f× one", udp, tcp,
                         ratio(&ovs[BENCH_UDP][1], &ovs[BENCH_UDP][0]),
                         ratio(&ovs[BENCH_TCP][1], &ovs[BENCH_TCP][0]),
-                        max_udp ? n_cpus / max_udp : 0,
-                        max_tcp ? n_cpus / max_tcp : 0, n_cpus,
-                        max_udp, max_tcp);
+                        busy_udp, busy_tcp, n_cpus,
+                        over(n_cpus, busy_udp), over(n_cpus, busy_tcp));
 }
 
 static void
