@@ -698,17 +698,17 @@ latency_add(struct bench_latency *latency, uint64_t *batch_ns, size_t n)
 }
 
 /* One run of new-conns on a fresh 'impl' tracker; if 'warm', one that held
- * the same conns before, flushed (untimed).  With 'latency' (one thread
- * only), every batch of the run is timed too.  The times go into an array
- * allocated and written before the run starts, so that neither its
- * allocation nor its page faults are timed.  With 'cpu', the process's
- * CPU time during the timed run goes there, per conn. */
+ * the same conns before, flushed (untimed); into 'out'.  With a latency
+ * (one thread only), every batch of the run is timed too.  The times go
+ * into an array allocated and written before the run starts, so that
+ * neither its allocation nor its page faults are timed. */
 static void
 new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
               enum bench_proto proto, unsigned int n_threads, bool warm,
-              struct bench_runs *runs, struct bench_latency *latency,
-              struct bench_runs *cpu)
+              const struct bench_conns_out *out)
 {
+    struct bench_runs *runs = out->rate;
+    struct bench_latency *latency = out->latency;
     size_t n_batches = DIV_ROUND_UP(cfg->big, BENCH_BATCH);
     bool tcp = proto == BENCH_TCP;
     long rss_before = rss_bytes(), rss_full;
@@ -722,7 +722,7 @@ new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
     double secs;
 
     if (latency) {
-        ovs_assert(n_threads == 1);
+        ovs_assert(n_threads == 1 && !warm);
         job.batch_ns = xmalloc(n_batches * sizeof *job.batch_ns);
         memset(job.batch_ns, 0, n_batches * sizeof *job.batch_ns);
     }
@@ -735,8 +735,8 @@ new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
     secs = timed_run(&job, runs);
     cpu_ns = process_cpu_ns() - cpu_ns;
     bench_runs_add(runs, cfg->big / secs / 1e6);
-    if (cpu) {
-        bench_runs_add(cpu, cpu_ns / (double) cfg->big);
+    if (out->cpu) {
+        bench_runs_add(out->cpu, cpu_ns / (double) cfg->big);
     }
     runs->misses += cfg->big - MIN(cfg->big, bench_ct_n_conns(job.ct));
     if (latency) {
@@ -751,18 +751,13 @@ new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
 void
 bench_new_conns(const struct bench_config *cfg, enum bench_proto proto,
                 unsigned int n_threads, bool warm,
-                struct bench_runs *runs[BENCH_N_IMPLS],
-                struct bench_latency *latency[BENCH_N_IMPLS],
-                struct bench_runs *cpu[BENCH_N_IMPLS])
+                const struct bench_conns_out out[BENCH_N_IMPLS])
 {
-    ovs_assert(!(warm && latency));
     for (unsigned int r = 0; r < cfg->runs; r++) {
         for (unsigned int k = 0; k < BENCH_N_IMPLS; k++) {
             enum bench_impl impl = round_impl(r, k);
 
-            new_conns_run(cfg, impl, proto, n_threads, warm, runs[impl],
-                          latency ? latency[impl] : NULL,
-                          cpu ? cpu[impl] : NULL);
+            new_conns_run(cfg, impl, proto, n_threads, warm, &out[impl]);
         }
     }
 }

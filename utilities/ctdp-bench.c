@@ -240,31 +240,26 @@ measure_new_conns_case(const struct bench_config *cfg,
     static const char *names[2][2] = {
         { "new-udp", "new-tcp" }, { "new-udp-warm", "new-tcp-warm" },
     };
-    struct bench_runs *runs[BENCH_N_IMPLS] = {
-        [BENCH_CTDP] = &res->conns[warm][BENCH_CTDP][proto][t],
-        [BENCH_OVS] = &res->conns[warm][BENCH_OVS][proto][t],
-    };
-    struct bench_latency *latency[BENCH_N_IMPLS] = {
-        [BENCH_CTDP] = &res->latency[BENCH_CTDP][proto],
-        [BENCH_OVS] = &res->latency[BENCH_OVS][proto],
-    };
-    struct bench_runs *cpu[BENCH_N_IMPLS] = {
-        [BENCH_CTDP] = &res->conn_cpu[BENCH_CTDP][proto][t],
-        [BENCH_OVS] = &res->conn_cpu[BENCH_OVS][proto][t],
-    };
     bool timed = bench_threads[t] == 1 && !warm;
+    struct bench_conns_out out[BENCH_N_IMPLS];
 
-    bench_new_conns(cfg, proto, bench_threads[t], warm, runs,
-                    timed ? latency : NULL, warm ? NULL : cpu);
+    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
+        out[impl] = (struct bench_conns_out) {
+            .rate = &res->conns[warm][impl][proto][t],
+            .cpu = warm ? NULL : &res->conn_cpu[impl][proto][t],
+            .latency = timed ? &res->latency[impl][proto] : NULL,
+        };
+    }
+    bench_new_conns(cfg, proto, bench_threads[t], warm, out);
     for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
         progress(names[warm][proto], impl, bench_threads[t], cfg->big,
-                 runs[impl], "Mconn/s");
-        if (!warm) {
+                 out[impl].rate, "Mconn/s");
+        if (out[impl].cpu) {
             progress("cpu per conn", impl, bench_threads[t], cfg->big,
-                     cpu[impl], "ns");
+                     out[impl].cpu, "ns");
         }
-        if (timed) {
-            progress_latency(proto, impl, cfg->big, latency[impl]);
+        if (out[impl].latency) {
+            progress_latency(proto, impl, cfg->big, out[impl].latency);
         }
     }
 }

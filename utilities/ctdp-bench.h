@@ -207,18 +207,23 @@ double bench_clock_read_ns(void);
 /* The ns that a cache line takes from one thread to another, one way. */
 double bench_line_transfer_ns(void);
 
-/* New conns: 'cfg->big' conns on a fresh tracker per run, the rate in
- * Mconn/s in 'runs[impl]'.  If 'warm', the tracker has held the same
- * conns before the timed run, and they were flushed (its memory is backed,
- * its table grown).  If 'latency' is nonnull (one thread, not 'warm'),
- * the same runs also time every batch, into 'latency[impl]'.  If 'cpu' is
- * nonnull, 'cpu[impl]' gets the CPU time of the whole process (every
- * thread) during each timed run, in ns per conn. */
+/* Where new-conns runs of one tracker go: the rate in Mconn/s; if
+ * nonnull, the CPU time of the whole process (every thread) during each
+ * timed run, in ns per conn; if nonnull (one thread only), the times of
+ * every batch of the same runs. */
+struct bench_conns_out {
+    struct bench_runs *rate;
+    struct bench_runs *cpu;
+    struct bench_latency *latency;
+};
+
+/* New conns: 'cfg->big' conns on a fresh tracker per run, into
+ * 'out[impl]'.  If 'warm', the tracker has held the same conns before the
+ * timed run, and they were flushed (its memory is backed, its table
+ * grown); warm runs time no batch. */
 void bench_new_conns(const struct bench_config *, enum bench_proto,
                      unsigned int n_threads, bool warm,
-                     struct bench_runs *runs[BENCH_N_IMPLS],
-                     struct bench_latency *latency[BENCH_N_IMPLS],
-                     struct bench_runs *cpu[BENCH_N_IMPLS]);
+                     const struct bench_conns_out out[BENCH_N_IMPLS]);
 
 /* Lookups: one table of 'n_conns' per tracker, shared by the runs of
  * every thread count in 'threads' ('results[impl][i]' for 'threads[i]');
