@@ -718,24 +718,42 @@ resolve_clash(struct exec *x, struct ctdp_conn *loser,
     return result;
 }
 
-static uint32_t
-max_chain(const struct ctdp_table *t)
+/* The kernel's bound on the chains a confirm walks (MIN_CHAINLEN,
+ * MAX_CHAINLEN): drawn anew for every confirm in [50, 80), so that an
+ * attacker cannot learn it, unless the table has a fixed one (tests). */
+#define CHAIN_MIN 50
+#define CHAIN_SPAN 30
+
+struct chain_bound {
+    uint32_t max;               /* The table's fixed bound, or the one
+                                 * drawn; 0: none drawn yet. */
+};
+
+/* Is a chain of 'len' entries longer than the confirm's bound 'b'?  The
+ * bound is drawn only when a chain could pass it: the chains of almost
+ * every confirm are far shorter than CHAIN_MIN, and cost no draw. */
+static bool
+chain_too_long(struct chain_bound *b, uint32_t len)
 {
-    /* As the kernel (MIN_CHAINLEN, MAX_CHAINLEN): a bound drawn anew for
-     * every confirm in [50, 80), so that an attacker cannot learn it. */
-    return t->max_chain ? t->max_chain : 50 + random_range(30);
+    if (!b->max) {
+        if (len <= CHAIN_MIN) {
+            return false;
+        }
+        b->max = CHAIN_MIN + random_range(CHAIN_SPAN);
+    }
+    return len > b->max;
 }
 
 /* Looks for a live conn that has either tuple of unconfirmed 'conn' (its
  * reply tuple 'reply') in either direction, in their chains, the reply
- * tuple's only if the original's chain is within 'limit'; sets
+ * tuple's only if the original's chain is within 'bound'; sets
  * '*reply_side' if the clash is on the reply tuple, '*len' as
  * find_clash() for the last chain read.  Unless NAT gave 'conn' its reply
  * tuple, each tuple is the other inverted, and is not inverted again. */
 static struct ctdp_conn *
 find_clashes(const struct ctdp_table *t, const struct ctdp_conn *conn,
              const struct ctdp_tuple *reply, uint32_t orig_hash,
-             uint32_t reply_hash, long long now, uint32_t limit,
+             uint32_t reply_hash, long long now, struct chain_bound *bound,
              bool *reply_side, uint32_t *len)
 {
     const struct ctdp_tuple *orig_inv = reply, *reply_inv = &conn->key;
@@ -748,7 +766,7 @@ find_clashes(const struct ctdp_table *t, const struct ctdp_conn *conn,
     }
     clash = find_clash(t, orig_hash, &conn->key, orig_inv, now, len);
     *reply_side = false;
-    if (!clash && *len <= limit) {
+    if (!clash && !chain_too_long(bound, *len)) {
         clash = find_clash(t, reply_hash, reply, reply_inv, now, len);
         *reply_side = clash != NULL;
     }
@@ -778,7 +796,8 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     long long now = x->now;
     struct ctdp_zone *zone = ctdp_zone_get(ct, conn->key.zone);
     struct ctdp_table *t = &ct->table;
-    uint32_t reply_hash, len, limit = max_chain(t), n_conns;
+    struct chain_bound bound = { t->max_chain };
+    uint32_t reply_hash, len, n_conns;
     struct ctdp_conn *clash;
     struct ctdp_tuple reply_buf;
 
@@ -806,7 +825,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
         }
         ctdp_table_lock_pair(t, orig_hash, reply_hash);
         clash = find_clashes(t, conn, reply, orig_hash, reply_hash, now,
-                             limit, &reply_side, &len);
+                             &bound, &reply_side, &len);
         if (!clash) {
             break;
         }
@@ -818,7 +837,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
             return resolve_clash(x, conn, clash, zone);
         }
     }
-    if (len > limit) {
+    if (chain_too_long(&bound, len)) {
         ctdp_table_unlock_pair(t, orig_hash, reply_hash);
         unreserve(ct, zone);
         COUNT(x, chaintoolong);

@@ -461,6 +461,30 @@ test_max_chain(void)
     tpkt_ct_destroy(ct);
 }
 
+/* Without a fixed bound, each confirm draws the kernel's, in [50, 80):
+ * on one chain (every tuple hashes alike), where a conn's two entries
+ * make it 2n long with n conns, the first 26 conns always go in, the
+ * 41st never, and repeated tries draw bounds that let more than 26 in. */
+static void
+test_max_chain_drawn(void)
+{
+    struct ctdp_ct_params params = { .hash = constant_hash };
+    struct ctdp_ct *ct = ctdp_ct_create(&params);
+    struct tpkt_ip ab = tpkt_ip("10.0.0.1", "10.0.0.2");
+    int n_refused = 0;
+
+    for (int i = 0; i < 26; i++) {
+        CHECK(!udp_refused(ct, &ab, 2000 + i, 0, i));
+    }
+    for (int i = 26; i < 300; i++) {
+        n_refused += udp_refused(ct, &ab, 2000 + i, 0, i);
+    }
+    CHECK_EQ(stats_of(ct).chaintoolong, n_refused);
+    CHECK(ctdp_ct_n_conns(ct) > 26);
+    CHECK(ctdp_ct_n_conns(ct) <= 40);
+    tpkt_ct_destroy(ct);
+}
+
 /* A zone with its own limit of 1 takes one conn and refuses the next
  * (zone_limit_drop); other zones are unaffected; the count is reported;
  * existing conns keep working. */
@@ -753,6 +777,7 @@ const struct ctdp_unit_suite ct_limits_suite = {
         { "early_drop_expired", test_early_drop_expired },
         { "early_drop_closing_tcp", test_early_drop_closing_tcp },
         { "max_chain", test_max_chain },
+        { "max_chain_drawn", test_max_chain_drawn },
         { "zone_limit", test_zone_limit },
         { "zone_limit_default", test_zone_limit_default },
         { "zone_lanes", test_zone_lanes },
