@@ -23,19 +23,29 @@ def test_new_conns_runs_start_cold():
     # The TCP checksums are summed from a part computed ahead: wrong ones
     # would come back invalid, not +est.
     assert "drops or misses" not in out.stderr, out.stderr
-    for row in ("new-conns UDP |", "new-conns TCP |",
-                "new-conns UDP, warm |", "new-conns TCP, warm |"):
-        lines = [l for l in out.stdout.splitlines() if l.startswith("| " + row)]
-        assert len(lines) == 2, row     # One and two threads.
+    for row in ("new-conns UDP", "new-conns TCP",
+                "new-conns UDP, warm", "new-conns TCP, warm"):
+        # One and two threads.
+        assert len(report_rows(out.stdout, row)) == 2, row
     check_cpu_per_conn(out.stdout)
+
+
+def report_rows(stdout, workload):
+    """The cells of the report's rows of 'workload', in their order: the
+    workload, threads, size, unit, ctdp's median, Open vSwitch's..."""
+    rows = []
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and cells[0] == workload:
+            rows.append(cells)
+    return rows
 
 
 def row_medians(stdout, workload, threads):
     """ctdp's and Open vSwitch's medians in the report's row of 'workload'
     on 'threads' threads."""
-    for line in stdout.splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if cells[:2] == [workload, str(threads)]:
+    for cells in report_rows(stdout, workload):
+        if cells[1] == str(threads):
             return [float(cells[i].split()[0]) for i in (4, 5)]
     raise AssertionError(f"no row {workload!r} on {threads} thread(s)")
 
@@ -114,21 +124,19 @@ def test_lookups_report_the_benchmark_alone_and_the_minimal_tracker():
         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "drops or misses" not in out.stderr, out.stderr
-    rows = [l for l in out.stdout.splitlines()
-            if l.startswith("| lookup, nf_conntrack_acct=0 |")]
-    cells = [[c.strip() for c in r.split("|")] for r in rows]
-    assert [c[2:4] for c in cells] == [["1", "1k"], ["2", "1k"],
-                                       ["1", "100k"], ["2", "100k"]], rows
-    assert all(float(c[5]) > 0 and float(c[6]) > 0 for c in cells), rows
-    assert all("[" not in r for r in rows), rows
-    rows = [l for l in out.stdout.splitlines()
-            if l.startswith("| lookup, benchmark alone |")]
-    assert [r.split("|")[2].strip() for r in rows] == ["1", "2"], rows
-    assert all("Mpps" in r and "[" not in r for r in rows), rows
+    rows = report_rows(out.stdout, "lookup, nf_conntrack_acct=0")
+    assert [r[1:3] for r in rows] == [["1", "1k"], ["2", "1k"],
+                                      ["1", "100k"], ["2", "100k"]], rows
+    assert all(float(r[4]) > 0 and float(r[5]) > 0 for r in rows), rows
+    assert all("[" not in c for r in rows for c in r), rows
+    rows = report_rows(out.stdout, "lookup, benchmark alone")
+    assert [r[1] for r in rows] == ["1", "2"], rows
+    assert all("Mpps" in r[3] for r in rows), rows
+    assert all("[" not in c for r in rows for c in r), rows
     for layout in ("buckets", "slots"):
-        rows = [l for l in out.stdout.splitlines()
-                if l.startswith(f"| lookup, minimal tracker: {layout} |")]
+        rows = report_rows(out.stdout, f"lookup, minimal tracker: {layout}")
         assert len(rows) == 1, (layout, out.stdout)
-        cells = [c.strip() for c in rows[0].split("|")]
-        assert cells[2:5] == ["1", "100k", "Mpps ↑"], cells
-        assert float(cells[5]) > 0 and "[" not in rows[0], cells
+        cells = rows[0]
+        assert cells[1:4] == ["1", "100k", "Mpps ↑"], cells
+        assert float(cells[4]) > 0, cells
+        assert all("[" not in c for c in cells), cells
