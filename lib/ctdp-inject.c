@@ -1,6 +1,8 @@
 #include <config.h>
 #include "ctdp-inject.h"
 
+#include <string.h>
+
 #include "dp-packet.h"
 #include "flow.h"
 #include "odp-util.h"
@@ -17,6 +19,10 @@ ctdp_inject_parse(const char *text, struct dp_packet **pktp)
     struct flow flow;
     char *why = NULL;
 
+    if (!text[strspn(text, " \t\n")]) {
+        dp_packet_delete(pkt);
+        return xstrdup("bad packet: empty");
+    }
     end = dp_packet_put_hex(pkt, text, NULL);
     if (*end == '\0' && dp_packet_size(pkt) >= ETH_HEADER_LEN) {
         *pktp = pkt;

@@ -180,6 +180,25 @@ def test_flush_errors_change_nothing(dp):
     assert len(conns(dp)) == 3
 
 
+@pytest.mark.parametrize("tuple_arg", ["", ",", " "])
+def test_flush_refuses_an_empty_tuple(dp, tuple_arg):
+    """An empty tuple argument (a script's unset variable, say) is refused,
+    not taken as a tuple that matches every conn."""
+    refused(dp.dpctl("flush-conntrack", tuple_arg), "empty tuple")
+    refused(dp.dpctl("flush-conntrack", "zone=0", "ct_nw_proto=17",
+                     tuple_arg), "empty tuple")
+    assert len(conns(dp)) == 3
+
+
+@pytest.mark.parametrize("packet", ["", " "])
+def test_inject_refuses_an_empty_packet(dp, packet):
+    """inject with an empty packet is refused; nothing is tracked."""
+    proc = dp.dpctl("inject", "p1", packet)
+    assert proc.returncode == 2 and "bad packet: empty" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and proc.stdout == ""
+    assert len(conns(dp)) == 3
+
+
 def test_sweep_interval(dp):
     """The sweep interval round-trips; zero or junk is refused."""
     assert ok(dp.dpctl("ct-set-sweep-interval", "500")) == \
