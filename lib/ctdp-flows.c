@@ -202,6 +202,11 @@ check_ct(const struct ofpact_conntrack *ct)
     struct flow flow;
     const char *why;
 
+    if (ct->zone_src.field && ct->zone_src.n_bits != 16) {
+        /* As Open vSwitch's decoding of the action: a zone is 16 bits. */
+        return xasprintf("ct: zone n_bits %d not within valid range "
+                         "[16..16]", ct->zone_src.n_bits);
+    }
     OFPACT_FOR_EACH (a, ct->actions, ofpact_ct_get_action_len(ct)) {
         if (a->type == OFPACT_NAT) {
             continue;           /* Translated and judged below. */
