@@ -262,6 +262,22 @@ port_by_name(const struct ctdp_dp *dp, const char *name)
     return NULL;
 }
 
+/* Checks that a port opened from 'spec' would share no file with a port
+ * of 'dp' (ctdp_port_check_files()). */
+static char *
+check_port_files(const struct ctdp_dp *dp, const struct ctdp_port_spec *spec)
+{
+    for (size_t i = 0; i < CTDP_MAX_PORTS; i++) {
+        struct dp_port *dpp = port_get(dp, u16_to_ofp(i));
+        char *error = dpp ? ctdp_port_check_files(spec, dpp->port) : NULL;
+
+        if (error) {
+            return error;
+        }
+    }
+    return NULL;
+}
+
 /* Chooses the port number for 'spec': its own, or the lowest free one. */
 static char *
 choose_ofport(const struct ctdp_dp *dp, const struct ctdp_port_spec *spec,
@@ -302,6 +318,9 @@ ctdp_dp_add_port(struct ctdp_dp *dp, const char *spec_)
     if (port_by_name(dp, spec.name)) {
         error = xasprintf("port %s exists already", spec.name);
     } else {
+        error = check_port_files(dp, &spec);
+    }
+    if (!error) {
         error = choose_ofport(dp, &spec, &ofport);
     }
     if (!error) {

@@ -239,6 +239,19 @@ check_pcap_mode(const struct ctdp_port_spec *spec)
     return NULL;
 }
 
+/* Are 'a' and 'b' names of one file (the same name, or one existing file
+ * by two names)? */
+static bool
+same_file(const char *a, const char *b)
+{
+    struct stat a_st, b_st;
+
+    return (!strcmp(a, b)
+            || (!stat(a, &a_st) && !stat(b, &b_st)
+                && a_st.st_dev == b_st.st_dev
+                && a_st.st_ino == b_st.st_ino));
+}
+
 /* Checks a pcap port's options: rx, tx and mode only, at least one of rx
  * and tx, each with a file name, and not both the same file (the port
  * would read back what it writes). */
@@ -248,7 +261,6 @@ check_pcap_options(const struct ctdp_port_spec *spec)
     const char *rx = smap_get(&spec->options, "rx");
     const char *tx = smap_get(&spec->options, "tx");
     const struct smap_node *node;
-    struct stat rx_st, tx_st;
 
     SMAP_FOR_EACH (node, &spec->options) {
         if (!strcmp(node->key, "mode")) {
@@ -268,11 +280,34 @@ check_pcap_options(const struct ctdp_port_spec *spec)
         return xasprintf("port %s: a pcap port wants rx=FILE, tx=FILE or "
                          "both", spec->name);
     }
-    if (rx && tx && (!strcmp(rx, tx)
-                     || (!stat(rx, &rx_st) && !stat(tx, &tx_st)
-                         && rx_st.st_dev == tx_st.st_dev
-                         && rx_st.st_ino == tx_st.st_ino))) {
+    if (rx && tx && same_file(rx, tx)) {
         return xasprintf("port %s: rx and tx are the same file", spec->name);
+    }
+    return NULL;
+}
+
+char *
+ctdp_port_check_files(const struct ctdp_port_spec *spec,
+                      const struct ctdp_port *other)
+{
+    const char *rx = smap_get(&spec->options, "rx");
+    const char *tx = smap_get(&spec->options, "tx");
+    const char *other_rx = (other->pcap_rx
+                            ? ctdp_pcap_reader_file(other->pcap_rx) : NULL);
+    const char *other_tx = (other->pcap_tx
+                            ? ctdp_pcap_writer_file(other->pcap_tx) : NULL);
+
+    if (strcmp(spec->type, "pcap")) {
+        return NULL;
+    }
+    if (tx && ((other_rx && same_file(tx, other_rx))
+               || (other_tx && same_file(tx, other_tx)))) {
+        return xasprintf("port %s: tx=%s is a file that port %s uses",
+                         spec->name, tx, other->name);
+    }
+    if (rx && other_tx && same_file(rx, other_tx)) {
+        return xasprintf("port %s: rx=%s is the file that port %s writes",
+                         spec->name, rx, other->name);
     }
     return NULL;
 }

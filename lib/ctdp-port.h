@@ -89,6 +89,14 @@ void ctdp_port_spec_destroy(struct ctdp_port_spec *);
  * mode only; ctdp_port_open() checks the rest. */
 bool ctdp_port_spec_is_live(const struct ctdp_port_spec *);
 
+/* Returns an error if a pcap port opened from 'spec' would write a file
+ * that port 'other' reads or writes, or read one that 'other' writes: a
+ * port that reads another's output never comes to the end of its input,
+ * and two writers mix their records.  NULL if not, or if 'spec' is not a
+ * pcap port. */
+char *ctdp_port_check_files(const struct ctdp_port_spec *,
+                            const struct ctdp_port *other)
+    OVS_WARN_UNUSED_RESULT;
 char *ctdp_port_open(const struct ctdp_port_spec *, ofp_port_t ofport,
                      struct ctdp_port **) OVS_WARN_UNUSED_RESULT;
 void ctdp_port_close(struct ctdp_port *);

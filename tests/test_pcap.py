@@ -333,6 +333,23 @@ def test_bad_pcap_port_spec(tmp_path, spec, reason):
     assert frames_of(same) == stamped([udp(True, 1000, 53, 0)])
 
 
+@pytest.mark.parametrize("first, second", [
+    ("rx", "tx"),       # The second port would write what the first reads,
+    ("tx", "rx"),       # or read what the first writes,
+    ("tx", "tx"),       # or write where the first writes.
+])
+def test_ports_share_no_capture_that_one_writes(tmp_path, first, second):
+    """A capture that one pcap port writes is no other port's: a port that
+    reads another's output never comes to the end of its input, and two
+    writers mix their records.  --replay refuses the second port with one
+    line and leaves the capture as it was."""
+    same = write(tmp_path / "same.pcap", [udp(True, 1000, 53, 0)])
+    proc = run([program("ctdpd"), "--replay", f"--port=a=pcap:{first}={same}",
+                f"--port=b=pcap:{second}={same}"], timeout=10)
+    one_line_error(proc, "port b", same, "port a")
+    assert frames_of(same) == stamped([udp(True, 1000, 53, 0)])
+
+
 def test_truncated_capture_fails_replay(tmp_path):
     """A capture cut in the middle of a record is fed up to the cut, then
     --replay fails with one line saying where the capture broke."""
