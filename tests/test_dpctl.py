@@ -491,6 +491,19 @@ def test_add_flows_refuses_bad_file(firewall, tmp_path, kind):
     assert "flows: " in firewall.show()
 
 
+def test_add_flows_reads_a_relative_name_from_the_callers_directory(
+        firewall, tmp_path):
+    """add-flows FILE with a relative name reads FILE in ctdp-dpctl's
+    directory, as ovs-ofctl add-flows does, not in the daemon's."""
+    (tmp_path / "fw.flows").write_text("table=7,priority=1,actions=drop\n")
+    proc = subprocess.run([program("ctdp-dpctl"),
+                           f"--unixctl={firewall.socket}", "add-flows",
+                           "fw.flows"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert firewall.flow(7, "priority=1")["actions"] == "drop"
+
+
 def test_add_flows_longest_line(firewall, tmp_path):
     """A line of exactly 64 KiB is read whole."""
     path = tmp_path / "long.flows"

@@ -69,6 +69,18 @@ main(int argc, char *argv[])
     if (error) {
         fail(EXIT_REFUSED, "%s", error);
     }
+    /* A command whose argument is FILE (add-flows) names a file that the
+     * daemon reads, from its own directory: a relative name is made
+     * absolute from this program's, as ovs-ofctl reads its files. */
+    if (!strcmp(cmd->usage, "FILE") && argv[first + 1][0] != '/') {
+        char *name = abs_file_name(NULL, argv[first + 1]);
+
+        if (!name) {
+            fail(EXIT_REFUSED, "%s: cannot tell the current directory",
+                 argv[first + 1]);
+        }
+        argv[first + 1] = name;
+    }
     return run_command(&opts, cmd, argc - first - 1, argv + first + 1);
 }
 
