@@ -115,6 +115,9 @@ parse_options(char *s, struct ctdp_port_spec *spec)
         if (!strcmp(kv, "ofport")) {
             unsigned int n;
 
+            if (spec->ofport != OFPP_NONE) {
+                return xasprintf("port option 'ofport' given twice");
+            }
             if (!str_to_uint(value, 10, &n) || n < 1 || n > CTDP_PORT_MAX) {
                 return xasprintf("bad ofport '%s' (want 1 to %d)", value,
                                  CTDP_PORT_MAX);

@@ -393,6 +393,8 @@ BAD_PORTS = {
     "ofport-text": ("p3=dummy:ofport=x", "bad ofport 'x'"),
     "ofport-too-large": ("p3=dummy:ofport=300", "bad ofport '300' (want 1 to 255)"),
     "ofport-taken": ("p3=dummy:ofport=1", "ofport 1 is taken"),
+    "ofport-twice": ("p3=dummy:ofport=3,ofport=4",
+                     "port option 'ofport' given twice"),
     "duplicate-name": ("p1=dummy", "port p1 exists already"),
 }
 
