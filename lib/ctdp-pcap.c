@@ -430,7 +430,10 @@ ctdp_pcap_writer_write(struct ctdp_pcap_writer *w,
 {
     bool nsec = (pcap_get_tstamp_precision(w->pcap)
                  == PCAP_TSTAMP_PRECISION_NANO);
-    uint32_t snaplen = pcap_snapshot(w->pcap);
+    /* A capture's snaplen of 0 is no limit, as libpcap reads it (one made
+     * elsewhere, appended to): records cut to it would hold nothing. */
+    uint32_t snaplen = pcap_snapshot(w->pcap) ? pcap_snapshot(w->pcap)
+                                              : UINT32_MAX;
     /* pcap_dump() writes 'tv_usec' as it is: nanoseconds for a capture
      * with nanosecond stamps. */
     struct pcap_pkthdr hdr = {

@@ -545,6 +545,23 @@ def test_tx_appends_to_existing_capture(tmp_path, options):
         d.stop()
 
 
+def test_tx_appends_whole_frames_to_a_capture_of_snaplen_0(tmp_path):
+    """A capture whose header says snaplen 0 (no limit, as libpcap reads
+    it) gets whole frames appended, not records cut to nothing."""
+    path = tmp_path / "out.pcap"
+    path.write_bytes(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 0, 1))
+    new = udp(True, 2000, 53, 0, b"new")
+    d = Daemon(tmp_path).start("--port=p1=dummy")
+    try:
+        proc = d.dpctl("add-port", f"out=pcap:tx={path}")
+        assert proc.returncode == 0, proc.stderr
+        assert d.dpctl("inject", "p1", bytes(new).hex()).returncode == 0
+        wait_until(lambda: [data for data, _ in RawPcapReader(str(path))]
+                   == [bytes(new)], what="the whole frame appended")
+    finally:
+        d.stop()
+
+
 # ---- Polled input (mode=poll) -----------------------------------------------
 
 # Ports 1 and 3 inside, both committing new conns out of port 2.
