@@ -164,8 +164,6 @@ void
 ctdp_ct_cmd_set_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
                       const char *argv[], void *dp)
 {
-    struct ctdp_ct *ct = ctdp_dp_ct(dp);
-
     unsigned int ms;
 
     if (!str_to_uint(argv[1], 10, &ms) || !ms) {
@@ -173,7 +171,7 @@ ctdp_ct_cmd_set_sweep(struct unixctl_conn *conn, int argc OVS_UNUSED,
                                  "sweep interval missing or malformed");
         return;
     }
-    ctdp_ct_set_sweep_interval(ct, ms);
+    ctdp_dp_set_sweep_interval(dp, ms);
     unixctl_command_reply(conn, "setting sweep interval successful");
 }
 

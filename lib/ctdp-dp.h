@@ -77,6 +77,9 @@ void ctdp_dp_dump_dp_flows(struct ctdp_dp *, struct ds *);
 
 struct ctdp_flows *ctdp_dp_flows(struct ctdp_dp *);
 struct ctdp_ct *ctdp_dp_ct(struct ctdp_dp *);
+/* Sets the tracker's sweep interval (ctdp_ct_set_sweep_interval()), and
+ * brings the next sweep forward to the new interval's pace. */
+void ctdp_dp_set_sweep_interval(struct ctdp_dp *, unsigned int ms);
 struct ctdp_ipf *ctdp_dp_ipf(struct ctdp_dp *);
 
 /* Returns the tracker's clock now (see "Time" above) and, if

@@ -29,6 +29,14 @@ clock_hold(struct ctdp_dp *dp, long long ms)
     return now;
 }
 
+/* The time between two sweeps, each of a part of the table, for a sweep
+ * interval of 'interval' ms. */
+static long long
+sweep_period(unsigned int interval)
+{
+    return MAX(interval / 10, 1);
+}
+
 void
 ctdp_dp_sweep_if_due(struct ctdp_dp *dp, long long now)
 {
@@ -38,8 +46,16 @@ ctdp_dp_sweep_if_due(struct ctdp_dp *dp, long long now)
 
         ctdp_ct_sweep(dp->ct, now, budget);
         ctdp_ipf_expire(dp->ipf, now);
-        dp->next_sweep = now + MAX(interval / 10, 1);
+        dp->next_sweep = now + sweep_period(interval);
     }
+}
+
+void
+ctdp_dp_set_sweep_interval(struct ctdp_dp *dp, unsigned int ms)
+{
+    ctdp_ct_set_sweep_interval(dp->ct, ms);
+    /* A sweep the old interval put far off comes at the new one's pace. */
+    dp->next_sweep = MIN(dp->next_sweep, dp_now(dp) + sweep_period(ms));
 }
 
 static void

@@ -8,6 +8,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -206,6 +207,22 @@ def test_sweep_interval(dp):
     assert ok(dp.dpctl("ct-get-sweep-interval")) == "500\n"
     refused(dp.dpctl("ct-set-sweep-interval", "0"),
             "sweep interval missing or malformed")
+
+
+def test_sweep_interval_shortened_takes_effect_at_once(dp):
+    """A sweep interval set shorter brings the next sweep forward: after a
+    sweep at an interval of 49 days, setting 100 ms sweeps a conn that
+    expires a second later, not 5 days after."""
+    ok(dp.dpctl("ct-set-sweep-interval", "4294967295"))
+    # The sweep that the default interval (20 s) put at most 2 s away runs,
+    # and puts the next one 5 days away.
+    time.sleep(2.5)
+    ok(dp.dpctl("ct-set-sweep-interval", "100"))
+    ok(dp.dpctl("ct-sysctl", "nf_conntrack_udp_timeout=1"))
+    assert dp.dpctl("inject", "p1", udp(2000)).returncode == 0
+    assert ok(dp.dpctl("ct-get-nconns")) == "4\n"
+    wait_until(lambda: ok(dp.dpctl("ct-get-nconns")) == "3\n", timeout=10,
+               what="the expired conn swept")
 
 
 def test_ovs_appctl_drives_dpctl_commands(dp):
