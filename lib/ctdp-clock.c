@@ -66,5 +66,5 @@ ctdp_clock_release(struct ctdp_clock *c)
 long long
 ctdp_clock_wall_offset(const struct ctdp_clock *c)
 {
-    return c->followed_capture ? 0 : time_wall_msec() - time_msec();
+    return c->followed_capture ? -c->shift : time_wall_msec() - time_msec();
 }

@@ -47,8 +47,10 @@ long long ctdp_clock_hold(struct ctdp_clock *, long long ms, bool *started);
 /* Ends a feed: the clock runs on from where it was held. */
 void ctdp_clock_release(struct ctdp_clock *);
 
-/* What to add to the clock to get wall-clock milliseconds: 0 once it has
- * followed a capture (whose timestamps are wall-clock times). */
+/* What to add to the clock to get wall-clock milliseconds.  Once it has
+ * followed a capture, whose timestamps are wall-clock times, that is the
+ * opposite of the last feed's shift: 0 unless the capture was older than
+ * the clock. */
 long long ctdp_clock_wall_offset(const struct ctdp_clock *);
 
 #endif /* ctdp-clock.h */

@@ -350,6 +350,18 @@ def test_ports_share_no_capture_that_one_writes(tmp_path, first, second):
     assert frames_of(same) == stamped([udp(True, 1000, 53, 0)])
 
 
+def test_replay_of_a_capture_older_than_the_clock_keeps_its_times(tmp_path):
+    """A capture stamped before the clock's time (here 1000 s after the
+    epoch, before this machine's uptime, which the clock starts from) is
+    fed shifted forward, so that the clock never goes back; the conns'
+    start= is still the capture's own time."""
+    frame = udp(True, 1000, 53, 0)
+    frame.time = 1000
+    conns, _ = parse_replay(replay(pcap_port("in", write(tmp_path / "in.pcap",
+                                                         [frame]))))
+    assert len(conns) == 1 and ",start=1970-01-01T00:16:40.000," in conns[0]
+
+
 def test_truncated_capture_fails_replay(tmp_path):
     """A capture cut in the middle of a record is fed up to the cut, then
     --replay fails with one line saying where the capture broke."""

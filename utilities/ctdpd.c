@@ -221,12 +221,13 @@ check_replay_ports(const struct options *opts)
 }
 
 /* Prints every conn, as dump-conntrack -s does but sorted, then the
- * tracker's statistics, at 'now' (the last packet's timestamp: capture
- * time is wall-clock time). */
+ * tracker's statistics, at 'now' (the last packet's time on the tracker's
+ * clock, which followed the captures: their times, unless they were older
+ * than the clock and shifted, which the wall offset undoes). */
 static void
 print_conntrack(struct ctdp_dp *dp, long long now)
 {
-    struct ctdp_ct_format f = { .stats = true, .now = now, .wall_offset = 0 };
+    struct ctdp_ct_format f = { .stats = true, .now = now };
     struct svec lines = SVEC_EMPTY_INITIALIZER;
     struct ds s = DS_EMPTY_INITIALIZER;
     struct ctdp_ct_stats stats;
@@ -235,6 +236,7 @@ print_conntrack(struct ctdp_dp *dp, long long now)
     const char *line;
     size_t i;
 
+    ctdp_dp_now(dp, &f.wall_offset);
     dump = ctdp_ct_dump_start(ctdp_dp_ct(dp), -1, now);
     while (ctdp_ct_dump_next(dump, &e)) {
         ds_clear(&s);
