@@ -322,13 +322,15 @@ def test_bad_capture_fails_daemon_start(tmp_path):
      "poll)"),
     ("in=pcap:rx=SAME,mode=poll", "port in: mode=poll is for a running "
      "daemon; --replay feeds captures in timestamp order"),
+    ("in=pcap:rx=SAME --n-threads=4", "--replay feeds the captures from one "
+     "thread: drop --n-threads"),
 ])
 def test_bad_pcap_port_spec(tmp_path, spec, reason):
     """Pcap port options are checked: rx and/or tx, and mode replay or
     poll, nothing else, not the same file twice; --replay takes only pcap
-    ports, and only in replay mode."""
+    ports, only in replay mode, and feeds them from one thread."""
     same = write(tmp_path / "same.pcap", [udp(True, 1000, 53, 0)])
-    proc = replay("--port=" + spec.replace("SAME", same))
+    proc = replay(*("--port=" + spec.replace("SAME", same)).split())
     one_line_error(proc, reason)
     assert frames_of(same) == stamped([udp(True, 1000, 53, 0)])
 

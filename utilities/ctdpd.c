@@ -310,6 +310,10 @@ replay(const struct options *opts)
     if (get_detach()) {
         ovs_fatal(0, "--replay runs in the foreground: drop --detach");
     }
+    if (opts->n_threads) {
+        ovs_fatal(0, "--replay feeds the captures from one thread: drop "
+                  "--n-threads");
+    }
     input = check_replay_ports(opts);
     dp = ctdp_dp_create(0);
     configure(dp, opts);
