@@ -474,11 +474,7 @@ parse_tuple(const char *arg, struct ctdp_tuple *t, struct ctdp_tuple *mask)
                  : xasprintf("field %s missing value", key));
     }
     free(copy);
-    /* A tuple of no field would match every conn: a flush of all conns
-     * must be asked for by giving no tuple, not by an empty string. */
-    return (error ? error
-            : is_all_zeros(mask, sizeof *mask) ? xasprintf("empty tuple")
-            : NULL);
+    return error;
 }
 
 /* Reads VALUE[/MASK], decimal or 0x-hex, into 'width' big-endian bytes

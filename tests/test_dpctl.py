@@ -181,16 +181,6 @@ def test_flush_errors_change_nothing(dp):
     assert len(conns(dp)) == 3
 
 
-@pytest.mark.parametrize("tuple_arg", ["", ",", " "])
-def test_flush_refuses_an_empty_tuple(dp, tuple_arg):
-    """An empty tuple argument (a script's unset variable, say) is refused,
-    not taken as a tuple that matches every conn."""
-    refused(dp.dpctl("flush-conntrack", tuple_arg), "empty tuple")
-    refused(dp.dpctl("flush-conntrack", "zone=0", "ct_nw_proto=17",
-                     tuple_arg), "empty tuple")
-    assert len(conns(dp)) == 3
-
-
 @pytest.mark.parametrize("packet", ["", " "])
 def test_inject_refuses_an_empty_packet(dp, packet):
     """inject with an empty packet is refused; nothing is tracked."""

@@ -364,16 +364,6 @@ def test_replay_of_a_capture_older_than_the_clock_keeps_its_times(tmp_path):
     assert len(conns) == 1 and ",start=1970-01-01T00:16:40.000," in conns[0]
 
 
-@pytest.mark.parametrize("ports", [[], ["--port=out=pcap:tx=OUT"]],
-                         ids=["no-port", "tx-only"])
-def test_replay_without_a_capture_to_read_fails(tmp_path, ports):
-    """--replay with no port that reads a capture has nothing to replay:
-    one line and a non-zero exit, not an empty replay that succeeds."""
-    out = str(tmp_path / "out.pcap")
-    proc = replay(*[p.replace("OUT", out) for p in ports])
-    one_line_error(proc, "--replay: no capture to replay")
-
-
 def test_truncated_capture_fails_replay(tmp_path):
     """A capture cut in the middle of a record is fed up to the cut, then
     --replay fails with one line saying where the capture broke."""

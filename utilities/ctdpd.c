@@ -196,14 +196,10 @@ configure_flows(struct ctdp_dp *dp, const struct options *opts)
 
 /* --replay accepts pcap ports in replay mode only: live ports, pcap ports
  * with mode=poll among them, would make a replay depend on what happens
- * to arrive, or on which thread is faster, while it runs.  Returns true if
- * one of them at least reads a capture (else there is nothing to
- * replay). */
-static bool
+ * to arrive, or on which thread is faster, while it runs. */
+static void
 check_replay_ports(const struct options *opts)
 {
-    bool input = false;
-
     for (size_t i = 0; i < opts->n_ports; i++) {
         struct ctdp_port_spec spec;
         char *error = ctdp_port_parse(opts->ports[i], &spec);
@@ -220,10 +216,8 @@ check_replay_ports(const struct options *opts)
                       "daemon; --replay feeds captures in timestamp order",
                       spec.name);
         }
-        input |= smap_get(&spec.options, "rx") != NULL;
         ctdp_port_spec_destroy(&spec);
     }
-    return input;
 }
 
 /* Prints every conn, as dump-conntrack -s does but sorted, then the
@@ -305,7 +299,6 @@ replay(const struct options *opts)
     struct ctdp_dp *dp;
     long long now;
     char *error;
-    bool input;
 
     if (get_detach()) {
         ovs_fatal(0, "--replay runs in the foreground: drop --detach");
@@ -314,14 +307,9 @@ replay(const struct options *opts)
         ovs_fatal(0, "--replay feeds the captures from one thread: drop "
                   "--n-threads");
     }
-    input = check_replay_ports(opts);
+    check_replay_ports(opts);
     dp = ctdp_dp_create(0);
     configure(dp, opts);
-    if (!input) {
-        /* After the ports and flows, whose errors say more. */
-        ovs_fatal(0, "--replay: no capture to replay (give a port "
-                  "--port=NAME=pcap:rx=FILE)");
-    }
     progress.dp = dp;
     clock_gettime(CLOCK_MONOTONIC, &progress.start);
     progress.last = progress.start;
