@@ -157,23 +157,20 @@ struct bench_thread {
     long long start, end;       /* Monotonic ns around the work. */
 };
 
+/* Clock 'id' now, in ns. */
 static long long
-monotonic_ns(void)
+clock_ns(clockid_t id)
 {
     struct timespec ts;
 
-    xclock_gettime(CLOCK_MONOTONIC, &ts);
+    xclock_gettime(id, &ts);
     return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* The CPU time of every thread of the process, in ns. */
 static long long
-process_cpu_ns(void)
+monotonic_ns(void)
 {
-    struct timespec ts;
-
-    xclock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* The part [*begin, *end) of [0, job->n) that thread 't' does. */
@@ -731,9 +728,10 @@ new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
         bench_ct_flush_zone(job.ct, job.zone, time_msec());
         ovsrcu_barrier();       /* Runs the postponed frees. */
     }
-    cpu_ns = process_cpu_ns();
+    /* Every thread of the process: see bench_conns_out. */
+    cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
     secs = timed_run(&job, runs);
-    cpu_ns = process_cpu_ns() - cpu_ns;
+    cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_ns;
     bench_runs_add(runs, cfg->big / secs / 1e6);
     if (out->cpu) {
         bench_runs_add(out->cpu, cpu_ns / (double) cfg->big);
