@@ -54,10 +54,11 @@ def pid_alive(pid):
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def run(args, env=None, timeout=30, check=False):
-    """Runs a command; returns the CompletedProcess with text output."""
+def run(args, env=None, timeout=30, check=False, cwd=None):
+    """Runs a command (in 'cwd', if given); returns the CompletedProcess
+    with text output."""
     return subprocess.run(args, capture_output=True, text=True, env=env,
-                          timeout=timeout, check=check)
+                          timeout=timeout, check=check, cwd=cwd)
 
 
 class Daemon:
