@@ -153,17 +153,47 @@ ctdp_conn_hash(const void *conn, int dir, const void *table)
     return ctdp_table_hash(table, &tuple);
 }
 
-void
-ctdp_conn_hashes(const struct ctdp_table *t, const struct ctdp_conn *conn,
-                 uint32_t *orig_hash, uint32_t *reply_hash)
+/* The hash of 'conn''s reply entry: its original's ('orig_hash') if it
+ * has one entry for both directions. */
+uint32_t
+ctdp_conn_reply_hash(const struct ctdp_table *t, const struct ctdp_conn *conn,
+                     uint32_t orig_hash)
 {
-    *orig_hash = ctdp_conn_hash(conn, CTDP_DIR_ORIG, t);
-    *reply_hash = ctdp_conn_hash(conn, CTDP_DIR_REPLY, t);
+    return (ctdp_conn_one_entry(conn) ? orig_hash
+            : ctdp_conn_hash(conn, CTDP_DIR_REPLY, t));
+}
+
+/* Puts 'conn''s entries in table 't': the original direction's and, unless
+ * it has one for both, the reply direction's.  The caller holds the bucket
+ * locks of both hashes. */
+void
+ctdp_conn_insert_locked(struct ctdp_table *t, const struct ctdp_conn *conn,
+                        uint32_t orig_hash, uint32_t reply_hash)
+{
+    ctdp_table_insert_locked(t, conn, CTDP_DIR_ORIG, orig_hash);
+    if (!ctdp_conn_one_entry(conn)) {
+        ctdp_table_insert_locked(t, conn, CTDP_DIR_REPLY, reply_hash);
+    }
+}
+
+/* Takes 'conn''s entries out of table 't', under their bucket locks. */
+static void
+conn_unlink(struct ctdp_table *t, const struct ctdp_conn *conn)
+{
+    uint32_t orig_hash = ctdp_conn_hash(conn, CTDP_DIR_ORIG, t);
+    uint32_t reply_hash = ctdp_conn_reply_hash(t, conn, orig_hash);
+
+    ctdp_table_lock_pair(t, orig_hash, reply_hash);
+    ctdp_table_remove_locked(t, conn, CTDP_DIR_ORIG, orig_hash);
+    if (!ctdp_conn_one_entry(conn)) {
+        ctdp_table_remove_locked(t, conn, CTDP_DIR_REPLY, reply_hash);
+    }
+    ctdp_table_unlock_pair(t, orig_hash, reply_hash);
 }
 
 /* Returns the live conn that has 'key' in some direction, with that
  * direction in '*dir' ('inv_key' is 'key' inverted: see
- * ctdp_conn_matches()), or NULL.  Removes the expired conns with that
+ * ctdp_conn_match()), or NULL.  Removes the expired conns with that
  * tuple that it meets.  Inside an RCU read section. */
 struct ctdp_conn *
 ctdp_conn_lookup(struct ctdp_ct *ct, const struct ctdp_tuple *key,
@@ -172,11 +202,13 @@ ctdp_conn_lookup(struct ctdp_ct *ct, const struct ctdp_tuple *key,
 {
     struct ctdp_table_cursor c;
     struct ctdp_conn *conn;
-    int dir;
+    int entry_dir;
 
     ctdp_table_cursor_init(&c, &ct->table, hash, false, false);
-    while ((conn = ctdp_table_cursor_next(&c, &dir))) {
-        if (!ctdp_conn_matches(conn, dir, key, inv_key)) {
+    while ((conn = ctdp_table_cursor_next(&c, &entry_dir))) {
+        int dir = ctdp_conn_match(conn, entry_dir, key, inv_key);
+
+        if (dir < 0) {
             continue;
         }
         if (ctdp_conn_is_live(conn, now)) {
@@ -255,8 +287,8 @@ ctdp_conn_to_entry(const struct ctdp_ct *ct, struct ctdp_conn *conn,
 bool
 ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
 {
-    uint32_t orig_hash, reply_hash, old;
     struct ctdp_zone *zone;
+    uint32_t old;
     long long expires;
     uint16_t status;
 
@@ -276,10 +308,10 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
         ct->test_delay(CTDP_TEST_REMOVE);
     }
 
-    ctdp_conn_hashes(&ct->table, conn, &orig_hash, &reply_hash);
-    ctdp_table_lock_pair(&ct->table, orig_hash, reply_hash);
-    ctdp_table_remove_locked(&ct->table, conn, orig_hash, reply_hash);
-    ctdp_table_unlock_pair(&ct->table, orig_hash, reply_hash);
+    conn_unlink(&ct->table, conn);
+    if (!ctdp_conn_one_entry(conn)) {
+        atomic_sub_relaxed(&ct->n_two_entries, 1, &old);
+    }
 
     ctdp_nat_removed(ct, conn);
     if (status & CTDP_S_EXT && ctdp_conn_ext(conn)->helper) {

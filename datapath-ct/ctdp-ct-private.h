@@ -591,6 +591,8 @@ struct ctdp_ct {
     /* Written by every confirm and removal: a cache line of its own, apart
      * from the limits every confirm reads. */
     ATOMIC(uint32_t) n_conns __attribute__((aligned(CACHE_LINE_SIZE)));
+    ATOMIC(uint32_t) n_two_entries; /* Conns with an entry per direction:
+                                     * the table's growth counts them. */
     ATOMIC(uint32_t) max_conns __attribute__((aligned(CACHE_LINE_SIZE)));
     ATOMIC(uint32_t) default_zone_limit;
 
@@ -673,27 +675,46 @@ void ctdp_conn_reply_tuple(const struct ctdp_conn *, struct ctdp_tuple *);
 void ctdp_conn_tuple(const struct ctdp_conn *, enum ctdp_ct_dir,
                      struct ctdp_tuple *);
 
-/* Does 'conn''s tuple in direction 'dir' equal 'key'?  'inv_key' is 'key'
- * inverted (its 'l3' is 0 when 'key' has no inverse).  Unless NAT gave the
- * conn its own, the reply tuple is the original inverted, and inversion is
- * its own inverse, so the reply tuple equals 'key' exactly when the
- * original equals 'inv_key'. */
+/* Does 'conn' have one table entry for both directions?  So it has when
+ * its reply tuple is its original's swap: no NAT gave it its own, and its
+ * protocol inverts by swap (see ctdp-table.h).  Fixed once confirmed. */
 static inline bool
-ctdp_conn_matches(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
-                  const struct ctdp_tuple *key,
-                  const struct ctdp_tuple *inv_key)
+ctdp_conn_one_entry(const struct ctdp_conn *conn)
 {
-    if (dir == CTDP_DIR_ORIG) {
-        return ctdp_tuple_equal(&conn->key, key);
-    } else if (OVS_UNLIKELY(ctdp_conn_status(conn) & CTDP_S_NAT)) {
-        return ctdp_tuple_equal(&ctdp_conn_ext(conn)->reply, key);
-    }
-    return ctdp_tuple_equal(&conn->key, inv_key);
+    return (!(ctdp_conn_status(conn) & CTDP_S_NAT)
+            && ctdp_tuple_inverts_by_swap(&conn->key));
 }
 
-void ctdp_conn_hashes(const struct ctdp_table *, const struct ctdp_conn *,
-                      uint32_t *orig_hash, uint32_t *reply_hash);
+/* The direction in which 'conn', reached by its table entry of direction
+ * 'entry_dir', has tuple 'key', or -1 if it has it in none.  'inv_key' is
+ * 'key' inverted (its 'l3' is 0 when 'key' has no inverse), read only for
+ * a reply entry of a conn without NAT (an ICMP conn's): its reply tuple is
+ * the original inverted, and inversion is its own inverse, so the reply
+ * tuple equals 'key' exactly when the original equals 'inv_key'. */
+static inline int
+ctdp_conn_match(const struct ctdp_conn *conn, int entry_dir,
+                const struct ctdp_tuple *key,
+                const struct ctdp_tuple *inv_key)
+{
+    if (entry_dir == CTDP_DIR_ORIG) {
+        if (ctdp_tuple_equal(&conn->key, key)) {
+            return CTDP_DIR_ORIG;
+        }
+        return (ctdp_conn_one_entry(conn)
+                && ctdp_tuple_equal_swapped(&conn->key, key)
+                ? CTDP_DIR_REPLY : -1);
+    } else if (OVS_UNLIKELY(ctdp_conn_status(conn) & CTDP_S_NAT)) {
+        return (ctdp_tuple_equal(&ctdp_conn_ext(conn)->reply, key)
+                ? CTDP_DIR_REPLY : -1);
+    }
+    return ctdp_tuple_equal(&conn->key, inv_key) ? CTDP_DIR_REPLY : -1;
+}
+
 uint32_t ctdp_conn_hash(const void *conn, int dir, const void *table);
+uint32_t ctdp_conn_reply_hash(const struct ctdp_table *,
+                              const struct ctdp_conn *, uint32_t orig_hash);
+void ctdp_conn_insert_locked(struct ctdp_table *, const struct ctdp_conn *,
+                             uint32_t orig_hash, uint32_t reply_hash);
 struct ctdp_conn *ctdp_conn_lookup(struct ctdp_ct *,
                                    const struct ctdp_tuple *key,
                                    const struct ctdp_tuple *inv_key,

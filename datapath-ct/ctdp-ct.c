@@ -131,7 +131,8 @@ struct work {
                                  * W_RELATED one whose quoted tuple has an
                                  * inverse. */
     /* The first conn whose tag matched in the second pass, if any, and
-     * its direction: a hint, checked in full before use. */
+     * the direction of its entry (of a repeat's: the direction the packet
+     * before found): a hint, checked in full before use. */
     struct ctdp_conn *hint;
     int hint_dir;
 };
@@ -646,27 +647,38 @@ unreserve(struct ctdp_ct *ct, struct ctdp_zone *zone)
     ctdp_zone_unreserve(zone);
 }
 
-/* Looks in the chain of 'hash' for a live conn with 'tuple' in some
- * direction ('inv' is 'tuple' inverted), setting '*len' to the entries in
- * the buckets it read.  The caller holds the chain's lock. */
+/* Looks in the chain of 'hash' for a live conn that has 'tuple' in some
+ * direction ('inv' is 'tuple' inverted) or else, if 'reply' is not NULL,
+ * one that has 'reply' ('reply_inv' inverted), whose entries are in the
+ * same chain; sets '*reply_side' if it found only the second kind, and
+ * '*len' to the entries in the buckets it read.  The caller holds the
+ * chain's lock. */
 static struct ctdp_conn *
 find_clash(const struct ctdp_table *t, uint32_t hash,
            const struct ctdp_tuple *tuple, const struct ctdp_tuple *inv,
-           long long now, uint32_t *len)
+           const struct ctdp_tuple *reply, const struct ctdp_tuple *reply_inv,
+           long long now, bool *reply_side, uint32_t *len)
 {
+    struct ctdp_conn *conn, *reply_clash = NULL;
     struct ctdp_table_cursor c;
-    struct ctdp_conn *conn;
     int dir;
 
     ctdp_table_cursor_init(&c, t, hash, false, true);
     while ((conn = ctdp_table_cursor_next(&c, &dir))) {
-        if (ctdp_conn_matches(conn, dir, tuple, inv)
-            && ctdp_conn_is_live(conn, now)) {
+        if (!ctdp_conn_is_live(conn, now)) {
+            continue;
+        }
+        if (ctdp_conn_match(conn, dir, tuple, inv) >= 0) {
             break;
         }
+        if (reply && !reply_clash
+            && ctdp_conn_match(conn, dir, reply, reply_inv) >= 0) {
+            reply_clash = conn;
+        }
     }
+    *reply_side = !conn && reply_clash;
     *len = c.len;
-    return conn;
+    return conn ? conn : reply_clash;
 }
 
 static void
@@ -764,10 +776,17 @@ find_clashes(const struct ctdp_table *t, const struct ctdp_conn *conn,
         orig_inv = inverse_of(&conn->key, &bufs[0]);
         reply_inv = inverse_of(reply, &bufs[1]);
     }
-    clash = find_clash(t, orig_hash, &conn->key, orig_inv, now, len);
-    *reply_side = false;
+    if (orig_hash == reply_hash) {
+        /* One chain holds both: a conn with one entry, or a hash's
+         * chance. */
+        return find_clash(t, orig_hash, &conn->key, orig_inv, reply,
+                          reply_inv, now, reply_side, len);
+    }
+    clash = find_clash(t, orig_hash, &conn->key, orig_inv, NULL, NULL, now,
+                       reply_side, len);
     if (!clash && !chain_too_long(bound, *len)) {
-        clash = find_clash(t, reply_hash, reply, reply_inv, now, len);
+        clash = find_clash(t, reply_hash, reply, reply_inv, NULL, NULL, now,
+                           reply_side, len);
         *reply_side = clash != NULL;
     }
     return clash;
@@ -797,7 +816,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     struct ctdp_zone *zone = ctdp_zone_get(ct, conn->key.zone);
     struct ctdp_table *t = &ct->table;
     struct chain_bound bound = { t->max_chain };
-    uint32_t reply_hash, len, n_conns;
+    uint32_t reply_hash, len, n_conns, n_two;
     struct ctdp_conn *clash;
     struct ctdp_tuple reply_buf;
 
@@ -821,7 +840,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
         } else {
             ctdp_conn_reply_tuple(conn, &reply_buf);
             reply = &reply_buf;
-            reply_hash = ctdp_table_hash(t, reply);
+            reply_hash = ctdp_conn_reply_hash(t, conn, orig_hash);
         }
         ctdp_table_lock_pair(t, orig_hash, reply_hash);
         clash = find_clashes(t, conn, reply, orig_hash, reply_hash, now,
@@ -846,7 +865,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
         return NULL;
     }
     ctdp_conn_set_status(conn, CTDP_S_CONFIRMED);
-    ctdp_table_insert_locked(t, conn, orig_hash, reply_hash);
+    ctdp_conn_insert_locked(t, conn, orig_hash, reply_hash);
     /* On its zone list before any other thread can reach it: a remover
      * takes these bucket locks before it unlinks, and so always finds the
      * conn on its list. */
@@ -864,7 +883,11 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     if (ctdp_events_wanted(ct)) {
         ctdp_event_emit(ct, CTDP_EVENT_NEW, conn, now);
     }
-    ctdp_table_grow_step(t, n_conns);
+    if (!ctdp_conn_one_entry(conn)) {
+        atomic_add_relaxed(&ct->n_two_entries, 1, &n_two);
+    }
+    atomic_read_relaxed(&ct->n_two_entries, &n_two);
+    ctdp_table_grow_step(t, n_conns + n_two);
     return conn;
 }
 
@@ -1008,13 +1031,15 @@ lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
     struct ctdp_conn *conn = w->hint;
 
     w->hint = NULL;
-    if (conn
-        && ctdp_conn_matches(conn, w->hint_dir, w->key,
-                             w->hint_dir == CTDP_DIR_ORIG ? NULL
-                                                          : work_inv(w))
-        && ctdp_conn_is_live(conn, x->now)) {
-        *dir = w->hint_dir;
-        return conn;
+    if (conn) {
+        int hit = ctdp_conn_match(conn, w->hint_dir, w->key,
+                                  w->hint_dir == CTDP_DIR_ORIG ? NULL
+                                                               : work_inv(w));
+
+        if (hit >= 0 && ctdp_conn_is_live(conn, x->now)) {
+            *dir = hit;
+            return conn;
+        }
     }
     return ctdp_conn_lookup(x->ct, w->key, work_inv(w), w->hash, x->now,
                             dir);
@@ -1127,8 +1152,9 @@ track_related(struct exec *x, struct dp_packet *pkt, struct work *w)
 }
 
 /* For a packet that brings its unconfirmed conn to a ct(commit) (tracked
- * by an earlier ct() of its pipeline): hashes the conn's two tuples, whose
- * buckets the confirm locks and searches, and keeps its reply tuple. */
+ * by an earlier ct() of its pipeline): hashes the conn's two tuples (one
+ * hash, unless it has an entry per direction), whose buckets the confirm
+ * locks and searches, and keeps its reply tuple. */
 static void
 hash_confirm(struct exec *x, const struct ctdp_conn *conn, struct work *w)
 {
@@ -1139,7 +1165,7 @@ hash_confirm(struct exec *x, const struct ctdp_conn *conn, struct work *w)
     if (!(ctdp_conn_status(conn) & CTDP_S_NAT)) {
         ctdp_conn_reply_tuple(conn, &w->inv_buf);
         w->inv = &w->inv_buf;
-        w->inv_hash = ctdp_table_hash(t, w->inv);
+        w->inv_hash = ctdp_conn_reply_hash(t, conn, w->hash);
         w->has_inv_hash = true;
     }
 }
@@ -1489,7 +1515,8 @@ find_hint(struct exec *x, struct work *w)
 /* Second pass: finds the hints of the packets in 'todo' and prefetches
  * each as it is found, the next buckets' reads filling the wait; then
  * hashes the reply tuples of those that will likely confirm a conn, all
- * at once, and prefetches their buckets.  Returns false if the third pass
+ * at once, and prefetches their buckets (an ICMP tuple's: every other
+ * tuple hashes as its inverse).  Returns false if the third pass
  * has nothing to do: every packet found a hint and none confirms (a batch
  * of lookups of established conns). */
 static bool
@@ -1505,7 +1532,11 @@ find_hints(struct exec *x, struct work work[], const uint8_t todo[],
         struct work *w = &work[todo[k]];
 
         if (find_hint(x, w)) {
-            hash_list_add(&l, w->inv, &w->inv_hash);
+            if (ctdp_tuple_inverts_by_swap(w->key)) {
+                w->inv_hash = w->hash;
+            } else {
+                hash_list_add(&l, w->inv, &w->inv_hash);
+            }
             w->has_inv_hash = true;
         }
         if (w->hint) {
@@ -1713,6 +1744,7 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
     atomic_init(&ct->tcp_seq_check, true);
     atomic_init(&ct->ftp_loose, false);
     atomic_init(&ct->n_conns, 0);
+    atomic_init(&ct->n_two_entries, 0);
     atomic_init(&ct->max_conns,
                 p->max_conns ? p->max_conns : CTDP_CT_DEFAULT_MAX_CONNS);
     atomic_init(&ct->default_zone_limit, 0);

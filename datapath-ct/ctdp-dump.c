@@ -102,8 +102,9 @@ count_entry(void *conn OVS_UNUSED, int dir OVS_UNUSED, void *count_)
 }
 
 /* Returns the number of entries in each bucket of the table with its
- * overflow (two per conn: what a lookup may look at), in a malloc'd array
- * of '*n_buckets' counts.  A snapshot, of one size of the table. */
+ * overflow (one per conn, two for a NATed or ICMP one: what a lookup may
+ * look at), in a malloc'd array of '*n_buckets' counts.  A snapshot, of
+ * one size of the table. */
 uint32_t *
 ctdp_ct_chain_lengths(struct ctdp_ct *ct, uint32_t *n_buckets)
 {

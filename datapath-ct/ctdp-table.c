@@ -10,12 +10,12 @@
 /* More buckets than this are never made (2^25 lines: 2 GiB). */
 #define MAX_BUCKETS (1u << 25)
 
-/* Growth: the table doubles when its entries (two per conn) pass this
- * many per bucket on average, which keeps it at 4 to 8 of the 10 slots.
- * Each insert moves MOVE_STEP old buckets: the n buckets of an array are
- * moved within n / MOVE_STEP inserts, a small part of the 4n that fill the
- * new array to the next growth, and no insert pays for more than a few
- * buckets. */
+/* Growth: the table doubles when its entries (one or two per conn) pass
+ * this many per bucket on average, which keeps it at 4 to 8 of the 10
+ * slots.  Each insert moves MOVE_STEP old buckets: the n buckets of an
+ * array are moved within n / MOVE_STEP inserts, a small part of the 4n to
+ * 8n that fill the new array to the next growth, and no insert pays for
+ * more than a few buckets. */
 #define GROW_LOAD 8
 #define MOVE_STEP 2
 #define MOVE_AHEAD (4 * MOVE_STEP)  /* Old buckets prefetched ahead. */
@@ -27,7 +27,7 @@
  * buckets, a power of 2) and every window. */
 BUILD_ASSERT_DECL(CTDP_N_LOCKS % MOVE_STEP == 0 && WINDOW % MOVE_STEP == 0);
 
-/* A growth's new array is made this many objects before the load calls
+/* A growth's new array is made this many entries before the load calls
  * for the moves, so that the backer (ctdp-backer.h) has backed the first
  * window of each half when they start, as later windows are backed a
  * window ahead of the moves (see move_buckets()). */
@@ -122,32 +122,66 @@ ctdp_table_destroy(struct ctdp_table *t)
     ovs_mutex_destroy(&t->resize_mutex);
 }
 
+/* A tuple is hashed with its ends in one order, the same for the tuple
+ * and its swap, so that a conn whose reply tuple is its original's swap
+ * (no NAT, not ICMP) needs one entry for both directions (see
+ * ctdp-table.h).  Only which of the two orders is taken varies: every
+ * other bit of the tuple is hashed, keyed, as it is.  Any fixed order of
+ * ends serves, as long as a table hashes each tuple one way: IPv4 tuples
+ * compare their ends as native numbers (ipv4_words()), all others here.
+ *
+ * Is 'tuple' hashed swapped?  When it inverts by swap and its source end,
+ * address and then port, comes after its destination's. */
+static bool
+ends_swapped(const struct ctdp_tuple *tuple)
+{
+    int c = memcmp(&tuple->src, &tuple->dst, sizeof tuple->src);
+
+    return (ctdp_tuple_inverts_by_swap(tuple)
+            && (c > 0 || (!c && ntohs(tuple->sport) > ntohs(tuple->dport))));
+}
+
 /* The two words an IPv4 tuple is hashed as, the ones that hold its
  * non-zero bytes: its addresses, and its last word (ports, zone, protocol
- * and family).  An IPv6 tuple is hashed as all five: the family is in the
- * hashed words either way, so the two kinds cannot be made to collide. */
+ * and family), with its ends in order (above): each end an address and a
+ * port as one number, as they lie in memory, without a branch (the order
+ * is random).  An IPv6 tuple is hashed as all five words: the family is in
+ * the hashed words either way, so the two kinds cannot be made to
+ * collide. */
 static inline void
 ipv4_words(const struct ctdp_tuple *tuple, uint64_t *addrs, uint64_t *rest)
 {
-    *addrs = (uint64_t) tuple->src.ip4 << 32 | tuple->dst.ip4;
-    *rest = ((const uint64_t *) tuple)[4];
+    uint64_t fwd = (uint64_t) tuple->src.ip4 << 32 | tuple->dst.ip4;
+    uint64_t rev = fwd >> 32 | fwd << 32;
+    uint64_t w = ((const uint64_t *) tuple)[4];
+    bool swap = (ctdp_tuple_inverts_by_swap(tuple)
+                 && ((uint64_t) tuple->src.ip4 << 16 | tuple->sport)
+                    > ((uint64_t) tuple->dst.ip4 << 16 | tuple->dport));
+
+    *addrs = swap ? rev : fwd;
+    *rest = swap ? ctdp_tuple_ports_swapped(w) : w;
 }
 
-/* Hashes a tuple under the table's key. */
+/* Hashes a tuple under the table's key: a tuple and its swap alike. */
 uint32_t
 ctdp_table_hash(const struct ctdp_table *t, const struct ctdp_tuple *tuple)
 {
-    if (OVS_UNLIKELY(t->test_hash)) {
-        return t->test_hash(tuple);
-    }
-    if (tuple->l3 == CTDP_L3_IPV4) {
+    struct ctdp_tuple swapped;
+
+    if (tuple->l3 == CTDP_L3_IPV4 && OVS_LIKELY(!t->test_hash)) {
         uint64_t v4[2];
 
         ipv4_words(tuple, &v4[0], &v4[1]);
         return ctdp_siphash_words(v4, 2, &t->hash_key);
     }
-    return ctdp_siphash_words((const uint64_t *) tuple, sizeof *tuple / 8,
-                              &t->hash_key);
+    if (ends_swapped(tuple)) {
+        ctdp_tuple_invert(tuple, &swapped);
+        tuple = &swapped;
+    }
+    return (OVS_UNLIKELY(t->test_hash)
+            ? t->test_hash(tuple)
+            : ctdp_siphash_words((const uint64_t *) tuple,
+                                 sizeof *tuple / 8, &t->hash_key));
 }
 
 /* Sets '*out[lane]' to the hash of the two words 'w[0][lane]' and
@@ -372,26 +406,23 @@ entry(const void *obj, int dir)
     return ctdp_pool_ref(obj) << 1 | dir;
 }
 
-/* Inserts both of an object's entries.  The caller holds both bucket
- * locks. */
+/* Inserts the object's entry of direction 'dir', whose tuple hashes to
+ * 'hash'.  The caller holds the hash's bucket lock. */
 void
-ctdp_table_insert_locked(struct ctdp_table *t, const void *obj,
-                         uint32_t orig_hash, uint32_t reply_hash)
+ctdp_table_insert_locked(struct ctdp_table *t, const void *obj, int dir,
+                         uint32_t hash)
 {
-    chain_put(t, bucket_locked(t, orig_hash), entry(obj, 0),
-              ctdp_table_tag(orig_hash));
-    chain_put(t, bucket_locked(t, reply_hash), entry(obj, 1),
-              ctdp_table_tag(reply_hash));
+    chain_put(t, bucket_locked(t, hash), entry(obj, dir),
+              ctdp_table_tag(hash));
 }
 
-/* Removes both of an object's entries.  The caller holds both bucket
- * locks. */
+/* Removes the object's entry of direction 'dir', whose tuple hashes to
+ * 'hash'.  The caller holds the hash's bucket lock. */
 void
-ctdp_table_remove_locked(struct ctdp_table *t, const void *obj,
-                         uint32_t orig_hash, uint32_t reply_hash)
+ctdp_table_remove_locked(struct ctdp_table *t, const void *obj, int dir,
+                         uint32_t hash)
 {
-    chain_clear(t, bucket_locked(t, orig_hash), entry(obj, 0));
-    chain_clear(t, bucket_locked(t, reply_hash), entry(obj, 1));
+    chain_clear(t, bucket_locked(t, hash), entry(obj, dir));
 }
 
 uint32_t
@@ -557,22 +588,21 @@ move_buckets(struct ctdp_table *t, struct ctdp_buckets *bs, size_t max)
     }
 }
 
-/* Called after each insert, with the number of objects now in the table:
- * makes a growth's new array GROW_LEAD objects before the load calls for
+/* Called after each insert, with the number of entries now in the table:
+ * makes a growth's new array GROW_LEAD entries before the load calls for
  * the growth, and then moves MOVE_STEP old buckets of the growth per
  * insert. */
 void
-ctdp_table_grow_step(struct ctdp_table *t, uint32_t n_objects)
+ctdp_table_grow_step(struct ctdp_table *t, uint32_t n_entries)
 {
     struct ctdp_buckets *bs = buckets_get(t);
     uint64_t n_buckets = bs->mask + 1;
-    uint64_t entries = (uint64_t) n_objects * 2;
 
     if (ctdp_buckets_next(bs)) {
-        if (entries > GROW_LOAD * n_buckets) {
+        if (n_entries > GROW_LOAD * n_buckets) {
             move_buckets(t, bs, MOVE_STEP);
         }
-    } else if (entries + 2 * GROW_LEAD(n_buckets) > GROW_LOAD * n_buckets
+    } else if (n_entries + GROW_LEAD(n_buckets) > GROW_LOAD * n_buckets
                && n_buckets < MAX_BUCKETS
                && !ovs_mutex_trylock(&t->resize_mutex)) {
         /* A thread that finds another one starting it leaves it that. */

@@ -25,6 +25,11 @@
  * if stale, set of entries (stale ones are dead conns, which every caller
  * checks for).
  *
+ * An object has an entry per direction, or one for both: the table hashes
+ * a tuple and its swap alike (ctdp_table_hash()), so a conn whose reply
+ * tuple is its original's swap (no NAT, not ICMP) has one entry, of the
+ * original direction, and its users tell a hit's direction by its tuple.
+ *
  * The table knows its entries only as pool objects, and their hashes
  * through the callback given at init (needed to split small tables only:
  * the tag holds the hash bits that split larger ones). */
@@ -309,11 +314,11 @@ void *ctdp_table_hint_overflow(const struct ctdp_table *, uint32_t hash,
 void ctdp_table_lock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
 void ctdp_table_unlock_pair(struct ctdp_table *, uint32_t h1, uint32_t h2);
 void ctdp_table_insert_locked(struct ctdp_table *, const void *obj,
-                              uint32_t orig_hash, uint32_t reply_hash);
+                              int dir, uint32_t hash);
 void ctdp_table_remove_locked(struct ctdp_table *, const void *obj,
-                              uint32_t orig_hash, uint32_t reply_hash);
+                              int dir, uint32_t hash);
 uint32_t ctdp_table_n_buckets(const struct ctdp_table *);
-void ctdp_table_grow_step(struct ctdp_table *, uint32_t n_objects);
+void ctdp_table_grow_step(struct ctdp_table *, uint32_t n_entries);
 void ctdp_table_move(struct ctdp_table *, size_t max);
 uint32_t ctdp_table_visit(const struct ctdp_table *, uint64_t cursor,
                           bool (*visit)(void *obj, int dir, void *aux),

@@ -122,6 +122,40 @@ ctdp_tuple_equal_rare(const struct ctdp_tuple *a, const struct ctdp_tuple *b)
     return x[4] == y[4] && ctdp_tuple_equal(a, b);
 }
 
+/* Is 't''s inverse its swap, the two ends (address, and port or key)
+ * exchanged?  So it is for every protocol but ICMP and ICMPv6, whose
+ * inverse also changes the type. */
+static inline bool
+ctdp_tuple_inverts_by_swap(const struct ctdp_tuple *t)
+{
+    return t->nw_proto != IPPROTO_ICMP && t->nw_proto != IPPROTO_ICMPV6;
+}
+
+/* A tuple's last word ('sport' to 'l3') with 'sport' and 'dport'
+ * exchanged. */
+static inline uint64_t
+ctdp_tuple_ports_swapped(uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (w & ~0xffffffffULL) | (w & 0xffff) << 16 | (w >> 16 & 0xffff);
+#else
+    return ((w & 0xffffffffULL) | (w >> 48) << 32
+            | (w >> 32 & 0xffff) << 48);
+#endif
+}
+
+/* Does 'a' equal 'b' with its ends swapped (for a tuple that inverts by
+ * swap: its inverse)?  As ctdp_tuple_equal(), five words. */
+static inline bool
+ctdp_tuple_equal_swapped(const struct ctdp_tuple *a,
+                         const struct ctdp_tuple *b)
+{
+    const uint64_t *x = (const uint64_t *) a, *y = (const uint64_t *) b;
+
+    return !((x[0] ^ y[2]) | (x[1] ^ y[3]) | (x[2] ^ y[0]) | (x[3] ^ y[1])
+             | (x[4] ^ ctdp_tuple_ports_swapped(y[4])));
+}
+
 bool ctdp_tuple_has_ports(uint8_t nw_proto);
 size_t ctdp_tuple_l4_min_size(uint8_t nw_proto);
 

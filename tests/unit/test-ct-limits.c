@@ -462,9 +462,9 @@ test_max_chain(void)
 }
 
 /* Without a fixed bound, each confirm draws the kernel's, in [50, 80):
- * on one chain (every tuple hashes alike), where a conn's two entries
- * make it 2n long with n conns, the first 26 conns always go in, the
- * 41st never, and repeated tries draw bounds that let more than 26 in. */
+ * on one chain (every tuple hashes alike), where UDP conns' one entry
+ * each make it n long with n conns, the first 51 conns always go in, the
+ * 81st never, and repeated tries draw bounds that let more than 51 in. */
 static void
 test_max_chain_drawn(void)
 {
@@ -473,15 +473,15 @@ test_max_chain_drawn(void)
     struct tpkt_ip ab = tpkt_ip("10.0.0.1", "10.0.0.2");
     int n_refused = 0;
 
-    for (int i = 0; i < 26; i++) {
+    for (int i = 0; i < 51; i++) {
         CHECK(!udp_refused(ct, &ab, 2000 + i, 0, i));
     }
-    for (int i = 26; i < 300; i++) {
+    for (int i = 51; i < 300; i++) {
         n_refused += udp_refused(ct, &ab, 2000 + i, 0, i);
     }
     CHECK_EQ(stats_of(ct).chaintoolong, n_refused);
-    CHECK(ctdp_ct_n_conns(ct) > 26);
-    CHECK(ctdp_ct_n_conns(ct) <= 40);
+    CHECK(ctdp_ct_n_conns(ct) > 51);
+    CHECK(ctdp_ct_n_conns(ct) <= 80);
     tpkt_ct_destroy(ct);
 }
 

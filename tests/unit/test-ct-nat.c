@@ -1498,6 +1498,63 @@ test_clash_threads_in_range(void)
 
 /* ---- Dump and flush ---------------------------------------------------- */
 
+/* The entries of the whole table, over every bucket's chain. */
+static uint32_t
+n_entries(struct ctdp_ct *ct)
+{
+    uint32_t n_buckets, n = 0;
+    uint32_t *counts = ctdp_ct_chain_lengths(ct, &n_buckets);
+
+    for (uint32_t i = 0; i < n_buckets; i++) {
+        n += counts[i];
+    }
+    free(counts);
+    return n;
+}
+
+/* A conn whose reply tuple is its original swapped has one table entry,
+ * for both directions (UDP, TCP); an ICMP conn, whose reply also changes
+ * the type, and a NATed one have one per direction.  Each is found from
+ * both ends, and its entries go with it. */
+static void
+test_table_entries(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct ctdp_ct_action a = snat(A, NULL), rpl = bare_nat();
+    struct tpkt_ip out = tpkt_ip(H1, S), back = tpkt_ip_swap(&out);
+    struct tpkt_ip h2 = tpkt_ip(H2, S), to_a = tpkt_ip(S, A);
+    struct ctdp_ct_flush_filter all;
+
+    CHECK_STATE(tpkt_udp_ct(ct, &out, 1000, 53, 0, true, 0), TRK_NEW);
+    CHECK_EQ(n_entries(ct), 1);
+    CHECK_STATE(tpkt_udp_ct(ct, &back, 53, 1000, 0, false, 0),
+                TRK_EST_RPL);
+    CHECK_STATE(tpkt_ct1(ct, tpkt_tcp_seg(&out, 2000, 80, TCP_SYN, 100, 0,
+                                          65535, NULL, 0, 0),
+                         0, true, 0),
+                TRK_NEW);
+    CHECK_EQ(n_entries(ct), 2);
+    CHECK_STATE(tpkt_ct1(ct, tpkt_tcp_seg(&back, 80, 2000, TCP_SYN | TCP_ACK,
+                                          500, 101, 65535, NULL, 0, 0),
+                         0, false, 0),
+                TRK_EST_RPL);
+    CHECK_STATE(tpkt_ct1(ct, tpkt_echo(&out, false, 7, 1), 0, true, 0),
+                TRK_NEW);
+    CHECK_EQ(n_entries(ct), 4);
+    CHECK_STATE(tpkt_ct1(ct, tpkt_echo(&back, true, 7, 1), 0, false, 0),
+                TRK_EST_RPL);
+    CHECK_EQ(udp_out(ct, H2, 5000, S, 53, &a, A, CS_SRC_NAT), 5000);
+    CHECK_EQ(n_entries(ct), 6);
+    CHECK_STATE(tpkt_ct1_action(ct, tpkt_udp(&to_a, 53, 5000, 8), &rpl, 0),
+                TRK_EST_RPL | CS_DST_NAT);
+    CHECK_STATE(tpkt_udp_ct(ct, &h2, 5000, 53, 0, false, 0), TRK_EST);
+
+    ctdp_ct_flush_filter_init(&all);
+    CHECK_EQ(ctdp_ct_flush(ct, &all, 0), 4);
+    CHECK_EQ(n_entries(ct), 0);
+    tpkt_ct_destroy(ct);
+}
+
 /* The dump shows a SNATed conn's translated reply tuple and NAT status;
  * a flush by that reply tuple removes it, while a flush by the
  * untranslated inverse (S:53 -> H1:5000) does not match it. */
@@ -1603,6 +1660,7 @@ const struct ctdp_unit_suite ct_nat_suite = {
         { "clash-threads-unique", test_clash_threads_unique },
         { "clash-threads-in-range", test_clash_threads_in_range },
         { "dump-flush-reply", test_dump_flush_reply },
+        { "table-entries", test_table_entries },
         { "ftp-mangle", test_ftp_mangle },
         { NULL, NULL },
     },

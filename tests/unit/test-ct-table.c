@@ -91,7 +91,7 @@ check_dump(struct ctdp_ct *ct, uint32_t n, long long now)
     free(seen);
 }
 
-/* The first growth (1024 buckets, conns past 4096) moves buckets a few at
+/* The first growth (1024 buckets, UDP conns past 8192) moves buckets a few at
  * a time, two per confirm: part-way, every conn is found in both
  * directions and dumped once, whether its bucket moved or not, and conns
  * removed meanwhile are gone from both arrays. */
@@ -145,9 +145,9 @@ test_table_growth_in_steps(void)
     tpkt_ct_destroy(ct);
 }
 
-/* A growth's new array is made ahead of the moves (128 conns ahead for
+/* A growth's new array is made ahead of the moves (128 entries ahead for
  * 1024 buckets), which start once the load passes 8 entries a bucket
- * (4096 conns), so that the backer backs its first pages before they are
+ * (8192 UDP conns, of one entry each), so that the backer backs its first pages before they are
  * written.  When the moves began at once, the first inserts of every
  * growth faulted those pages in themselves, the slowest batches of
  * ctdp-bench's new-conns runs. */
@@ -161,13 +161,13 @@ test_table_growth_array_ahead(void)
     while (!growing(ct)) {
         commit_conn(ct, n++, 0);
     }
-    CHECK_EQ(n, 4096 - 128 + 1);
+    CHECK_EQ(n, 8192 - 128 + 1);
     next = ctdp_buckets_next(ovsrcu_get(struct ctdp_buckets *,
                                         &ct->table.buckets));
     ctdp_backer_drain();
     CHECK_EQ(resident_pages(next->b, CTDP_POOL_POPULATE),
              CTDP_POOL_POPULATE / get_page_size());
-    while (n < 4096) {
+    while (n < 8192) {
         commit_conn(ct, n++, 0);
         CHECK_EQ(moved(ct), 0);
     }
@@ -245,27 +245,29 @@ test_table_overflow_chain(void)
 {
     struct ctdp_ct_params p = { .hash = same_hash, .max_chain = 63 };
     struct ctdp_ct *ct = ctdp_ct_create(&p);
-    struct tpkt_ip ip = tpkt_ip4(0x0a000000 + 32, 0xc0000201);
+    struct tpkt_ip ip = tpkt_ip4(0x0a000000 + 64, 0xc0000201);
     struct ctdp_ct_stats s;
     uint32_t missing = 0;
 
-    /* 32 conns: 64 entries, 7 buckets of 10; the 33rd would make 66. */
-    for (uint32_t i = 0; i < 32; i++) {
+    /* 64 UDP conns: 64 entries (one each, for both directions), in 7
+     * buckets of 10 (the 64th found 63, within the bound); the 65th would
+     * find 64. */
+    for (uint32_t i = 0; i < 64; i++) {
         commit_conn(ct, i, 0);
     }
-    for (uint32_t i = 0; i < 32; i++) {
+    for (uint32_t i = 0; i < 64; i++) {
         missing += !reply_found(ct, i, 1);
     }
     CHECK_EQ(missing, 0);
-    check_dump(ct, 32, 1);
+    check_dump(ct, 64, 1);
     CHECK_EQ(tpkt_udp_ct(ct, &ip, 1000, 53, 0, true, 1), TPKT_DROPPED);
     ctdp_ct_get_stats(ct, &s);
     CHECK_EQ(s.chaintoolong, 1);
     tpkt_ct_destroy(ct);
 }
 
-/* Every tuple in bucket 7 of any array, a conn's two alike, each conn
- * with a tag of its own. */
+/* Every tuple in bucket 7 of any array, a tuple and its swap alike, each
+ * conn with a tag of its own. */
 static uint32_t
 one_bucket_hash(const struct ctdp_tuple *t)
 {
@@ -286,7 +288,7 @@ test_table_growth_long_chain(void)
     while (ctdp_table_n_buckets(&ct->table) == 1024 || growing(ct)) {
         commit_conn(ct, n++, 0);
     }
-    CHECK(n > 4096);
+    CHECK(n > 8192);
     for (uint32_t i = 0; i < n; i++) {
         missing += !reply_found(ct, i, 1);
     }
@@ -296,19 +298,20 @@ test_table_growth_long_chain(void)
 }
 
 /* A lookup whose entry lies in its bucket's first overflow bucket finds
- * its hint there, after the bucket itself gave none: conns 5 to 9 of
- * one chain (entries 10 to 19, two per conn).  Deeper entries give no
- * hint, and the full lookup finds them. */
+ * its hint there, after the bucket itself gave none: conns 10 to 19 of
+ * one chain (entries 10 to 19, one per conn).  Deeper entries give no
+ * hint, and the full lookup finds them.  The hint is the conn's one
+ * entry, of the original direction, for the reply's tuple too. */
 static void
 test_table_hint_overflow(void)
 {
     struct ctdp_ct_params p = { .hash = one_bucket_hash };
     struct ctdp_ct *ct = ctdp_ct_create(&p);
 
-    for (uint32_t i = 0; i < 15; i++) {
+    for (uint32_t i = 0; i < 25; i++) {
         commit_conn(ct, i, 0);
     }
-    for (uint32_t i = 0; i < 15; i++) {
+    for (uint32_t i = 0; i < 25; i++) {
         struct tpkt_ip ip = tpkt_ip4(0x0a000000 + i, 0xc0000201);
         struct ctdp_tuple key, inv;
         enum ctdp_ct_dir dir;
@@ -319,12 +322,16 @@ test_table_hint_overflow(void)
         tpkt_tuple(&key, &ip, IPPROTO_UDP, 1000, 53, 0);
         CHECK(ctdp_tuple_invert(&key, &inv));
         hash = ctdp_table_hash(&ct->table, &key);
+        CHECK_EQ(ctdp_table_hash(&ct->table, &inv), hash);
         conn = ctdp_conn_lookup(ct, &key, &inv, hash, 1, &dir);
         CHECK(conn != NULL);
+        CHECK_EQ(dir, CTDP_DIR_ORIG);
+        CHECK(ctdp_conn_lookup(ct, &inv, &key, hash, 1, &dir) == conn);
+        CHECK_EQ(dir, CTDP_DIR_REPLY);
         home = ctdp_table_hint(&ct->table, hash, &hint_dir);
         ovf = ctdp_table_hint_overflow(&ct->table, hash, &hint_dir);
-        CHECK(home == (i < 5 ? conn : NULL));
-        CHECK(ovf == (i >= 5 && i < 10 ? conn : NULL));
+        CHECK(home == (i < 10 ? conn : NULL));
+        CHECK(ovf == (i >= 10 && i < 20 ? conn : NULL));
         if (home || ovf) {
             CHECK_EQ(hint_dir, CTDP_DIR_ORIG);
         }
@@ -692,6 +699,55 @@ test_table_hash_batch(void)
     tpkt_ct_destroy(ct);
 }
 
+/* 't' with its ends (addresses, ports) exchanged. */
+static struct ctdp_tuple
+swapped(const struct ctdp_tuple *t)
+{
+    struct ctdp_tuple s = *t;
+
+    s.src = t->dst;
+    s.dst = t->src;
+    s.sport = t->dport;
+    s.dport = t->sport;
+    return s;
+}
+
+/* A tuple and its swap hash alike, so that one entry serves both of a
+ * conn's directions (ctdp-table.h), whichever end comes first, also for
+ * ends of one address; ICMP and ICMPv6 tuples, whose inverse is not
+ * their swap, are hashed as they are. */
+static void
+test_table_hash_swap(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    uint32_t wrong = 0, icmp_alike = 0, n_icmp = 0;
+
+    for (int i = 0; i < 20000; i++) {
+        struct ctdp_tuple t, s;
+
+        random_tuple(&t, 0);
+        if (i % 4 == 1) {
+            t.dst = t.src;
+        } else if (i % 4 == 2) {
+            t.nw_proto = t.l3 == CTDP_L3_IPV4 ? IPPROTO_ICMP
+                                              : IPPROTO_ICMPV6;
+        }
+        s = swapped(&t);
+        if (ctdp_tuple_inverts_by_swap(&t)) {
+            wrong += (ctdp_table_hash(&ct->table, &t)
+                      != ctdp_table_hash(&ct->table, &s));
+        } else {
+            n_icmp++;
+            icmp_alike += (ctdp_table_hash(&ct->table, &t)
+                           == ctdp_table_hash(&ct->table, &s));
+        }
+    }
+    CHECK_EQ(wrong, 0);
+    CHECK(n_icmp > 4000);
+    CHECK(icmp_alike < 10);
+    tpkt_ct_destroy(ct);
+}
+
 /* A conn's counters, split between its two lines (ctdp_conn_count()),
  * read back as the 64-bit sums of what was added, modulo 2^64: by packets
  * and runs that carry or not, and by adds as large as a clash's merge,
@@ -739,6 +795,7 @@ const struct ctdp_unit_suite ct_table_suite = {
         { "conn_counters", test_table_conn_counters },
         { "growth_array_ahead", test_table_growth_array_ahead },
         { "hash_batch", test_table_hash_batch },
+        { "hash_swap", test_table_hash_swap },
         { "growth_in_steps", test_table_growth_in_steps },
         { "growth_keeps_retired_array",
           test_table_growth_keeps_retired_array },
