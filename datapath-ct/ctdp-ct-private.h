@@ -690,8 +690,9 @@ ctdp_conn_one_entry(const struct ctdp_conn *conn)
  * 'key' inverted (its 'l3' is 0 when 'key' has no inverse), read only for
  * a reply entry of a conn without NAT (an ICMP conn's): its reply tuple is
  * the original inverted, and inversion is its own inverse, so the reply
- * tuple equals 'key' exactly when the original equals 'inv_key'. */
-static inline int
+ * tuple equals 'key' exactly when the original equals 'inv_key'.  Inline
+ * always: it is the lookup's inner step, which GCC left out of line. */
+static inline int ALWAYS_INLINE
 ctdp_conn_match(const struct ctdp_conn *conn, int entry_dir,
                 const struct ctdp_tuple *key,
                 const struct ctdp_tuple *inv_key)
