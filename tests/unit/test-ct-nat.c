@@ -1555,6 +1555,37 @@ test_table_entries(void)
     tpkt_ct_destroy(ct);
 }
 
+/* In one batch, a reply after the packet that committed its SNATed conn
+ * finds the conn by its translated reply tuple, in a chain that the
+ * batch's earlier lookups read before the conn was there. */
+static void
+test_snat_reply_in_batch(void)
+{
+    struct ctdp_ct *ct = ctdp_ct_create(NULL);
+    struct ctdp_ct_action a = snat(A, NULL);
+    struct tpkt_ip out = tpkt_ip(H1, S), back = tpkt_ip(S, A);
+    struct dp_packet *pkts[2] = {
+        tpkt_udp(&out, 5000, 53, 8), tpkt_udp(&back, 53, 5000, 8),
+    };
+    struct dp_packet_batch batch;
+
+    dp_packet_batch_init(&batch);
+    for (int i = 0; i < 2; i++) {
+        dp_packet_batch_add(&batch, pkts[i]);
+    }
+    ctdp_ct_execute(ct, &batch, &a, 0);
+    CHECK_EQ(dp_packet_batch_size(&batch), 2);
+    CHECK_STATE(pkts[0]->md.ct_state, TRK_NEW | CS_SRC_NAT);
+    CHECK_PKT(pkts[0], A, S, UDP, 5000, 53);
+    CHECK_STATE(pkts[1]->md.ct_state, TRK_EST_RPL | CS_DST_NAT);
+    CHECK_PKT(pkts[1], S, H1, UDP, 53, 5000);
+    for (int i = 0; i < 2; i++) {
+        tpkt_free(ct, pkts[i]);
+    }
+    CHECK_EQ(ctdp_ct_n_conns(ct), 1);
+    tpkt_ct_destroy(ct);
+}
+
 /* The dump shows a SNATed conn's translated reply tuple and NAT status;
  * a flush by that reply tuple removes it, while a flush by the
  * untranslated inverse (S:53 -> H1:5000) does not match it. */
@@ -1661,6 +1692,7 @@ const struct ctdp_unit_suite ct_nat_suite = {
         { "clash-threads-in-range", test_clash_threads_in_range },
         { "dump-flush-reply", test_dump_flush_reply },
         { "table-entries", test_table_entries },
+        { "snat-reply-in-batch", test_snat_reply_in_batch },
         { "ftp-mangle", test_ftp_mangle },
         { NULL, NULL },
     },
