@@ -618,6 +618,23 @@ tpkt_ct(struct ctdp_ct *ct, struct dp_packet *pkt,
     return pkt->md.ct_state;
 }
 
+/* Runs 'action' on one batch of the 'n' packets 'pkts' and returns how
+ * many the tracker kept in it (as tpkt_ct(), it owns the others).  The
+ * caller checks and frees the kept ones (tpkt_free()). */
+size_t
+tpkt_ct_batch(struct ctdp_ct *ct, struct dp_packet **pkts, size_t n,
+              const struct ctdp_ct_action *action, long long now)
+{
+    struct dp_packet_batch batch;
+
+    dp_packet_batch_init(&batch);
+    for (size_t i = 0; i < n; i++) {
+        dp_packet_batch_add(&batch, pkts[i]);
+    }
+    ctdp_ct_execute(ct, &batch, action, now);
+    return dp_packet_batch_size(&batch);
+}
+
 /* Runs 'action' on 'pkt', which then leaves the pipeline and is freed.
  * Returns its ct_state, as tpkt_ct(). */
 int

@@ -141,6 +141,8 @@ bool tpkt_check_state(int got, int want, const char *expr, const char *file,
 struct ctdp_ct_action tpkt_action(uint16_t zone, bool commit);
 int tpkt_ct(struct ctdp_ct *, struct dp_packet *,
             const struct ctdp_ct_action *, long long now);
+size_t tpkt_ct_batch(struct ctdp_ct *, struct dp_packet **, size_t n,
+                     const struct ctdp_ct_action *, long long now);
 int tpkt_ct1(struct ctdp_ct *, struct dp_packet *, uint16_t zone,
              bool commit, long long now);
 int tpkt_ct1_action(struct ctdp_ct *, struct dp_packet *,

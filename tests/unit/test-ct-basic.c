@@ -837,6 +837,21 @@ test_l3_ofs_set(void)
     tpkt_ct_destroy(ct);
 }
 
+/* Runs ct() 'a' at 'now' on one batch of 'n' packets and checks that it
+ * keeps them all, each with state 'want[i]' and mark 'mark'; frees them. */
+static void
+run_batch(struct ctdp_ct *ct, struct dp_packet **pkts, const int *want,
+          size_t n, const struct ctdp_ct_action *a, uint32_t mark,
+          long long now)
+{
+    CHECK_EQ(tpkt_ct_batch(ct, pkts, n, a, now), n);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_STATE(pkts[i]->md.ct_state, want[i]);
+        CHECK_EQ(pkts[i]->md.ct_mark, mark);
+        tpkt_free(ct, pkts[i]);
+    }
+}
+
 /* A batch of several packets is tracked packet by packet, in order: the
  * reply later in the same batch sees the conn committed earlier in it. */
 static void
@@ -845,7 +860,6 @@ test_batch_in_order(void)
     struct ctdp_ct *ct = ctdp_ct_create(NULL);
     struct tpkt_ip ab = tpkt_ip(A, B), ba = tpkt_ip(B, A);
     struct ctdp_ct_action commit = tpkt_action(0, true);
-    struct dp_packet_batch batch;
     static const int want[] = { TRK_NEW, TRK_NEW, TRK_EST_RPL, TRK_EST };
     struct dp_packet *pkts[4];
 
@@ -853,40 +867,9 @@ test_batch_in_order(void)
     pkts[1] = tpkt_udp(&ab, 1001, 53, 0);
     pkts[2] = tpkt_udp(&ba, 53, 1000, 0);
     pkts[3] = tpkt_udp(&ab, 1000, 53, 0);
-    dp_packet_batch_init(&batch);
-    for (int i = 0; i < 4; i++) {
-        dp_packet_batch_add(&batch, pkts[i]);
-    }
-    ctdp_ct_execute(ct, &batch, &commit, 0);
-    CHECK_EQ(dp_packet_batch_size(&batch), 4);
-    for (int i = 0; i < 4; i++) {
-        CHECK_STATE(pkts[i]->md.ct_state, want[i]);
-        tpkt_free(ct, pkts[i]);
-    }
+    run_batch(ct, pkts, want, 4, &commit, 0, 0);
     CHECK_EQ(ctdp_ct_n_conns(ct), 2);
     tpkt_ct_destroy(ct);
-}
-
-/* Runs ct() 'a' at 'now' on one batch of 'n' packets and checks that it
- * keeps them all, each with state 'want[i]' and mark 'mark'; frees them. */
-static void
-run_batch(struct ctdp_ct *ct, struct dp_packet **pkts, const int *want,
-          size_t n, const struct ctdp_ct_action *a, uint32_t mark,
-          long long now)
-{
-    struct dp_packet_batch batch;
-
-    dp_packet_batch_init(&batch);
-    for (size_t i = 0; i < n; i++) {
-        dp_packet_batch_add(&batch, pkts[i]);
-    }
-    ctdp_ct_execute(ct, &batch, a, now);
-    CHECK_EQ(dp_packet_batch_size(&batch), n);
-    for (size_t i = 0; i < n; i++) {
-        CHECK_STATE(pkts[i]->md.ct_state, want[i]);
-        CHECK_EQ(pkts[i]->md.ct_mark, mark);
-        tpkt_free(ct, pkts[i]);
-    }
 }
 
 /* Packets of one flow that follow each other in a batch are tracked as

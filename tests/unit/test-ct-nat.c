@@ -1567,14 +1567,8 @@ test_snat_reply_in_batch(void)
     struct dp_packet *pkts[2] = {
         tpkt_udp(&out, 5000, 53, 8), tpkt_udp(&back, 53, 5000, 8),
     };
-    struct dp_packet_batch batch;
 
-    dp_packet_batch_init(&batch);
-    for (int i = 0; i < 2; i++) {
-        dp_packet_batch_add(&batch, pkts[i]);
-    }
-    ctdp_ct_execute(ct, &batch, &a, 0);
-    CHECK_EQ(dp_packet_batch_size(&batch), 2);
+    CHECK_EQ(tpkt_ct_batch(ct, pkts, 2, &a, 0), 2);
     CHECK_STATE(pkts[0]->md.ct_state, TRK_NEW | CS_SRC_NAT);
     CHECK_PKT(pkts[0], A, S, UDP, 5000, 53);
     CHECK_STATE(pkts[1]->md.ct_state, TRK_EST_RPL | CS_DST_NAT);
