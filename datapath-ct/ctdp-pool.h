@@ -58,8 +58,11 @@ uint64_t ctdp_pool_in_use(struct ctdp_pool *, uint64_t *mapped);
 #define CTDP_POOL_REGION_UNIT_BITS \
     (CTDP_POOL_REGION_SHIFT - CTDP_POOL_UNIT_SHIFT)
 #define CTDP_POOL_MAX_REGIONS (1u << (31 - CTDP_POOL_REGION_UNIT_BITS))
-/* What is backed with pages at once ahead of use (ctdp_pool_populate()). */
+/* What is backed with pages at once ahead of use (ctdp_pool_populate()):
+ * a window of a bucket array, and of objects four windows, a quarter of
+ * the backer's wakes (see ctdp-pool.c). */
 #define CTDP_POOL_POPULATE (64u << 10)
+#define CTDP_POOL_OBJ_WINDOW (4 * CTDP_POOL_POPULATE)
 
 /* The pool's regions; an entry is written once, before any ref into its
  * region exists. */

@@ -457,12 +457,13 @@ test_table_backer_backs(void)
 /* Once a size class's bump allocation is in its chunk's last window, the
  * chunk that will follow is claimed and its first window backed: a
  * chunk's start faulted its pages in on the insert path, one of the
- * slowest batches of ctdp-bench's new-conns runs. */
+ * slowest batches of ctdp-bench's new-conns runs.  Objects' windows are
+ * CTDP_POOL_OBJ_WINDOW bytes. */
 static void
 test_table_pool_next_chunk_ahead(void)
 {
-    /* 64-byte objects: a 2 MiB chunk holds 32767, its last 64 KiB window
-     * starts with the 31743rd. */
+    /* 64-byte objects: a 2 MiB chunk holds 32767, its last 256 KiB window
+     * starts 28671 objects in. */
     enum { N = 32000 };
     struct ctdp_pool *pool = ctdp_pool_create();
     uint64_t mapped;
@@ -477,8 +478,8 @@ test_table_pool_next_chunk_ahead(void)
     CHECK_EQ(mapped, 2 * (2 << 20));       /* Its chunk and the next. */
     next = (char *) ROUND_DOWN((uintptr_t) first, 2 << 20) + (2 << 20);
     ctdp_backer_drain();
-    CHECK_EQ(resident_pages(next, CTDP_POOL_POPULATE),
-             CTDP_POOL_POPULATE / get_page_size());
+    CHECK_EQ(resident_pages(next, CTDP_POOL_OBJ_WINDOW),
+             CTDP_POOL_OBJ_WINDOW / get_page_size());
     /* The next object after the chunk's last is the claimed chunk's. */
     for (size_t i = N; i < 32767; i++) {
         ctdp_pool_alloc(pool, 64);
