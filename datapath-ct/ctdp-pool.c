@@ -35,14 +35,6 @@
 #define CACHE_MAX 64                    /* Free refs a shard keeps per class. */
 #define BATCH (CACHE_MAX / 2)           /* Traded with the pool at once. */
 
-/* Objects' pages are backed CTDP_POOL_OBJ_WINDOW bytes at a time, ahead
- * of the bump pointer, so that the backer, which a request wakes when it
- * sleeps, is woken once per 256 KiB.  A wake cost the packet thread about
- * 10 us on the reference VM (the inter-processor interrupt), an eighth of
- * its time in cold new conns at one wake per 64 KiB
- * (docs/BENCHMARKS.md). */
-#define OBJ_WINDOW CTDP_POOL_OBJ_WINDOW
-
 /* The first line of every chunk. */
 struct chunk_header {
     struct ctdp_pool *pool;
@@ -326,26 +318,33 @@ ctdp_pool_span_free(struct ctdp_pool *pool, void *p, size_t size)
 }
 
 /* Bump allocation in 'cc' has moved from unit 'from' to unit 'to' of a
- * chunk: if that crossed into a new OBJ_WINDOW window, backs the window
- * after it with pages (ctdp_pool_populate()), ahead of the inserts that
- * will write there.  Past the chunk's last window, that is the first
- * window of the chunk that will follow, claimed now: a chunk's start then
- * finds its pages backed as any other window does. */
+ * chunk: if that crossed into a new CTDP_POOL_OBJ_WINDOW window, backs
+ * the window after it with pages (ctdp_pool_populate()), ahead of the
+ * inserts that will write there.  Past the chunk's last window, that is
+ * the first window of the chunk that will follow, claimed now: a chunk's
+ * start then finds its pages backed as any other window does.
+ *
+ * The windows are 256 KiB so that the backer, which a request wakes when
+ * it sleeps, is woken once per 256 KiB: a wake cost the packet thread
+ * about 10 us on the reference VM (the inter-processor interrupt), an
+ * eighth of its time in cold new conns at one wake per 64 KiB
+ * (docs/BENCHMARKS.md). */
 static void
 populate_ahead(struct ctdp_pool *pool, struct class_cache *cc,
                uint32_t from, uint32_t to)
 {
-    uint32_t w = OBJ_WINDOW >> CTDP_POOL_UNIT_SHIFT;
+    uint32_t w = CTDP_POOL_OBJ_WINDOW >> CTDP_POOL_UNIT_SHIFT;
 
     if (from / w == to / w) {
         return;
     }
     if ((to % UNITS_PER_CHUNK) / w + 1 < UNITS_PER_CHUNK / w) {
         ctdp_pool_populate(ctdp_pool_ptr(&pool->region, to / w * w + w),
-                           OBJ_WINDOW);
+                           CTDP_POOL_OBJ_WINDOW);
     } else if (!cc->next) {
         cc->next = claim_chunk(pool) + 1;
-        ctdp_pool_populate(chunk_base(pool, cc->next - 1), OBJ_WINDOW);
+        ctdp_pool_populate(chunk_base(pool, cc->next - 1),
+                           CTDP_POOL_OBJ_WINDOW);
     }
 }
 
@@ -361,10 +360,10 @@ new_chunk(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
     struct chunk_header *h = (struct chunk_header *) base;
 
     if (!cc->next) {
-        ctdp_pool_populate(base, OBJ_WINDOW);
+        ctdp_pool_populate(base, CTDP_POOL_OBJ_WINDOW);
     }
     cc->next = 0;
-    ctdp_pool_populate(base + OBJ_WINDOW, OBJ_WINDOW);
+    ctdp_pool_populate(base + CTDP_POOL_OBJ_WINDOW, CTDP_POOL_OBJ_WINDOW);
     h->pool = pool;
     h->ref = index << CTDP_POOL_REF_UNIT_BITS;
     h->units = units;
