@@ -147,10 +147,10 @@ test_table_growth_in_steps(void)
 
 /* A growth's new array is made ahead of the moves (128 entries ahead for
  * 1024 buckets), which start once the load passes 8 entries a bucket
- * (8192 UDP conns, of one entry each), so that the backer backs its first pages before they are
- * written.  When the moves began at once, the first inserts of every
- * growth faulted those pages in themselves, the slowest batches of
- * ctdp-bench's new-conns runs. */
+ * (8192 UDP conns, of one entry each), so that the backer backs its first
+ * pages before they are written.  When the moves began at once, the first
+ * inserts of every growth faulted those pages in themselves, the slowest
+ * batches of ctdp-bench's new-conns runs. */
 static void
 test_table_growth_array_ahead(void)
 {
