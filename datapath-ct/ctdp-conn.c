@@ -163,30 +163,38 @@ ctdp_conn_reply_hash(const struct ctdp_table *t, const struct ctdp_conn *conn,
             : ctdp_conn_hash(conn, CTDP_DIR_REPLY, t));
 }
 
-/* Puts 'conn''s entries in table 't': the original direction's and, unless
- * it has one for both, the reply direction's.  The caller holds the bucket
- * locks of both hashes. */
+/* Puts 'conn''s entries in the table: the original direction's and,
+ * unless it has one for both, the reply direction's, which
+ * 'n_two_entries' counts.  The caller holds the bucket locks of both
+ * hashes. */
 void
-ctdp_conn_insert_locked(struct ctdp_table *t, const struct ctdp_conn *conn,
+ctdp_conn_insert_locked(struct ctdp_ct *ct, const struct ctdp_conn *conn,
                         uint32_t orig_hash, uint32_t reply_hash)
 {
-    ctdp_table_insert_locked(t, conn, CTDP_DIR_ORIG, orig_hash);
+    uint32_t old;
+
+    ctdp_table_insert_locked(&ct->table, conn, CTDP_DIR_ORIG, orig_hash);
     if (!ctdp_conn_one_entry(conn)) {
-        ctdp_table_insert_locked(t, conn, CTDP_DIR_REPLY, reply_hash);
+        ctdp_table_insert_locked(&ct->table, conn, CTDP_DIR_REPLY,
+                                 reply_hash);
+        atomic_add_relaxed(&ct->n_two_entries, 1, &old);
     }
 }
 
-/* Takes 'conn''s entries out of table 't', under their bucket locks. */
+/* Takes 'conn''s entries out of the table, under their bucket locks. */
 static void
-conn_unlink(struct ctdp_table *t, const struct ctdp_conn *conn)
+conn_unlink(struct ctdp_ct *ct, const struct ctdp_conn *conn)
 {
+    struct ctdp_table *t = &ct->table;
     uint32_t orig_hash = ctdp_conn_hash(conn, CTDP_DIR_ORIG, t);
     uint32_t reply_hash = ctdp_conn_reply_hash(t, conn, orig_hash);
+    uint32_t old;
 
     ctdp_table_lock_pair(t, orig_hash, reply_hash);
     ctdp_table_remove_locked(t, conn, CTDP_DIR_ORIG, orig_hash);
     if (!ctdp_conn_one_entry(conn)) {
         ctdp_table_remove_locked(t, conn, CTDP_DIR_REPLY, reply_hash);
+        atomic_sub_relaxed(&ct->n_two_entries, 1, &old);
     }
     ctdp_table_unlock_pair(t, orig_hash, reply_hash);
 }
@@ -308,10 +316,7 @@ ctdp_conn_remove(struct ctdp_ct *ct, struct ctdp_conn *conn, long long now)
         ct->test_delay(CTDP_TEST_REMOVE);
     }
 
-    conn_unlink(&ct->table, conn);
-    if (!ctdp_conn_one_entry(conn)) {
-        atomic_sub_relaxed(&ct->n_two_entries, 1, &old);
-    }
+    conn_unlink(ct, conn);
 
     ctdp_nat_removed(ct, conn);
     if (status & CTDP_S_EXT && ctdp_conn_ext(conn)->helper) {

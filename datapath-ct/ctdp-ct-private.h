@@ -714,7 +714,7 @@ ctdp_conn_match(const struct ctdp_conn *conn, int entry_dir,
 uint32_t ctdp_conn_hash(const void *conn, int dir, const void *table);
 uint32_t ctdp_conn_reply_hash(const struct ctdp_table *,
                               const struct ctdp_conn *, uint32_t orig_hash);
-void ctdp_conn_insert_locked(struct ctdp_table *, const struct ctdp_conn *,
+void ctdp_conn_insert_locked(struct ctdp_ct *, const struct ctdp_conn *,
                              uint32_t orig_hash, uint32_t reply_hash);
 struct ctdp_conn *ctdp_conn_lookup(struct ctdp_ct *,
                                    const struct ctdp_tuple *key,

@@ -865,7 +865,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
         return NULL;
     }
     ctdp_conn_set_status(conn, CTDP_S_CONFIRMED);
-    ctdp_conn_insert_locked(t, conn, orig_hash, reply_hash);
+    ctdp_conn_insert_locked(ct, conn, orig_hash, reply_hash);
     /* On its zone list before any other thread can reach it: a remover
      * takes these bucket locks before it unlinks, and so always finds the
      * conn on its list. */
@@ -882,9 +882,6 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     }
     if (ctdp_events_wanted(ct)) {
         ctdp_event_emit(ct, CTDP_EVENT_NEW, conn, now);
-    }
-    if (!ctdp_conn_one_entry(conn)) {
-        atomic_add_relaxed(&ct->n_two_entries, 1, &n_two);
     }
     atomic_read_relaxed(&ct->n_two_entries, &n_two);
     ctdp_table_grow_step(t, n_conns + n_two);
