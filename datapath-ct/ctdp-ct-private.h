@@ -26,19 +26,20 @@
  *      one lock guards each bucket).  Two are taken in index order.
  *   3. conn->lock: a byte spinlock over the conn's mutable state (status,
  *      expires, mark, label, counters, protocol state).
- *   a zone lane's lock (its list links and sweep cursor; taken under
- *   bucket locks by a confirm), the table's resize_mutex (starting a
- *   growth), the pool's locks, the backer's mutex (taken under the pool's)
- *   and the listener mutexes are leaves.
+ *   a zone lane's lock (its list links and sweep cursor), the table's
+ *   resize_mutex (starting a growth), the pool's locks, the backer's
+ *   mutex (taken under the pool's) and the listener mutexes are leaves.
  *
- * A confirm links a conn into the table and onto its zone list under its
- * bucket locks, so no thread can reach it before it is on both.  Removal
+ * A confirm links a conn into the table under its bucket locks; the call
+ * that confirmed it puts it on its zone list when it ends, under the
+ * lane's lock, unless it is DYING by then (ctdp_zone_settle()).  Removal
  * (ctdp_conn_remove()) is done whole by the one thread that marks a conn
  * DYING: it clears its table entries under its bucket locks, then unlinks
- * it from its zone list under its lane's lock, and only then postpones
- * its free with ovsrcu_postpone().  So a removed conn costs memory for one
- * RCU grace period, whoever removed it, and nothing is freed while any
- * bucket or list still leads to it.
+ * it from its zone list, if it is on it, under its lane's lock, and only
+ * then postpones its free with ovsrcu_postpone(), whose grace period
+ * also waits for the confirming call's end.  So a removed conn costs
+ * memory for one RCU grace period, whoever removed it, and nothing is
+ * freed while any bucket, list or pending push still leads to it.
  *
  * RCU: lookups read buckets, and walkers (sweep, flush) walk zone lists,
  * with no lock, inside the caller's RCU read section.  An unlinked conn
@@ -490,7 +491,8 @@ struct ctdp_expect {
 /* ---- Zones ------------------------------------------------------------- */
 
 /* Per-zone state.  Every confirmed conn is on one of its zone's lists
- * from its confirm until its removal (ctdp_conn_remove()): doubly linked
+ * from the end of the call that confirmed it (ctdp_zone_settle()) until
+ * its removal (ctdp_conn_remove()): doubly linked
  * lists, pushed at the head and unlinked anywhere under their lane's
  * 'lock', walked without it.  So a flush of one zone or a sweep walks only
  * that zone's conns, and a removal is O(1) whoever does it.
@@ -534,6 +536,18 @@ struct ctdp_zone {
 };
 
 #define CTDP_N_ZONES 65536
+
+/* What one ctdp_ct_execute() call's confirms leave to do in their zone,
+ * done together when the call ends (ctdp_zone_settle()): the conns to put
+ * on its list, under one lock, and the conns counted without a limit, in
+ * one locked add. */
+struct ctdp_zone_pending {
+    struct ctdp_zone *zone;         /* NULL: nothing pending. */
+    uint32_t n_counted;             /* Counted here, not yet in a lane. */
+    bool last_pending;              /* The last reserve counted here. */
+    size_t n_conns;
+    struct ctdp_conn *conns[32];    /* Confirmed, not yet listed. */
+};
 
 /* ---- Statistics -------------------------------------------------------- */
 
@@ -772,10 +786,12 @@ bool ctdp_seqadj_packet(struct ctdp_conn *, enum ctdp_ct_dir,
 struct ctdp_zone *ctdp_zone_get(struct ctdp_ct *, uint16_t zone);
 struct ctdp_zone *ctdp_zone_find(const struct ctdp_ct *, uint16_t zone);
 bool ctdp_zone_reserve(struct ctdp_ct *, struct ctdp_zone *,
-                       struct ctdp_conn *);
+                       struct ctdp_conn *, struct ctdp_zone_pending *);
+void ctdp_zone_cancel(struct ctdp_zone_pending *);
 void ctdp_zone_unreserve(struct ctdp_zone *);
 uint32_t ctdp_zone_count(const struct ctdp_zone *);
-void ctdp_zone_push(struct ctdp_zone *, struct ctdp_conn *);
+void ctdp_zone_push(struct ctdp_zone_pending *, struct ctdp_conn *);
+void ctdp_zone_settle(struct ctdp_zone_pending *);
 void ctdp_zone_unlink(const struct ctdp_ct *, struct ctdp_zone *,
                       struct ctdp_conn *);
 struct ctdp_conn *ctdp_zone_first(struct ctdp_zone_lane *);

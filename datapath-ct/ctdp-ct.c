@@ -70,6 +70,12 @@ struct exec {
     bool acct;                  /* nf_conntrack_acct, read once a call. */
     bool commit_marks;          /* The action commits a mark or label. */
     uint32_t stats[CTDP_N_STATS];
+    /* Conns the call may still confirm that ct->n_conns already counts
+     * (reserve_conn()), and the count as the call last saw it, with its
+     * own conns since. */
+    uint32_t conn_credit;
+    uint32_t n_conns;
+    struct ctdp_zone_pending zone_pending;  /* The confirms' zone work. */
     /* The conn whose last packet, in direction 'steady_dir', changed
      * nothing in it (a repeatable protocol): the next packet of the same
      * tuple has that packet's outcome (repeat_packet()).  NULL if none. */
@@ -181,16 +187,24 @@ ctdp_stat_inc(struct ctdp_ct *ct, enum ctdp_stat stat)
     atomic_add_relaxed(&stat_shard(ct)->n[stat], 1, &old);
 }
 
+/* Ends a call: what it counted and confirmed reaches the shared counts
+ * and the zone lists. */
 static void
-exec_flush_stats(struct exec *x)
+exec_end(struct exec *x)
 {
     struct ctdp_stat_shard *shard = stat_shard(x->ct);
+    uint32_t old;
+
+    if (x->conn_credit) {
+        atomic_sub_relaxed(&x->ct->n_conns, x->conn_credit, &old);
+    }
+    ctdp_zone_settle(&x->zone_pending);
 
     for (size_t i = 0; i < CTDP_N_STATS; i++) {
         if (x->stats[i]) {
-            uint64_t old;
+            uint64_t sum;
 
-            atomic_add_relaxed(&shard->n[i], x->stats[i], &old);
+            atomic_add_relaxed(&shard->n[i], x->stats[i], &sum);
         }
     }
 }
@@ -613,21 +627,43 @@ early_drop(struct ctdp_ct *ct, uint32_t hash, long long now)
     return false;
 }
 
+/* A call counts its conns against the table's limit CONN_CREDIT at a
+ * time, with one locked add, while the table has room for CONN_ROOM more
+ * (CONN_CREDIT for each of 256 threads), and gives back what it did not
+ * use when it ends (exec_end()): so the shared count can pass the
+ * conns by up to CONN_CREDIT a running call, never the limit.  Nearer the
+ * limit, one by one, exactly. */
+#define CONN_CREDIT 32
+#define CONN_ROOM (CONN_CREDIT * 256)
+
 /* Counts one more conn against the table's limit, making room by early
  * drop if the table is full.  Returns false if there is no room, else
- * true with '*n_conns' set to the count this one made (what the table's
- * growth goes by: reading the shared count again would cost another
- * transfer of its cache line). */
+ * true with '*n_conns' set to the count with this one as the call knows
+ * it (what the table's growth goes by: reading the shared count again
+ * would cost another transfer of its cache line). */
 static bool
 reserve_conn(struct exec *x, uint32_t hash, uint32_t *n_conns)
 {
     struct ctdp_ct *ct = x->ct;
-    uint32_t n, max;
+    uint32_t n, max, take;
 
-    atomic_add_relaxed(&ct->n_conns, 1, &n);
+    if (x->conn_credit) {
+        x->conn_credit--;
+        *n_conns = ++x->n_conns;
+        return true;
+    }
     atomic_read_relaxed(&ct->max_conns, &max);
-    *n_conns = n + 1;
+    atomic_read_relaxed(&ct->n_conns, &n);
+    take = n < max && max - n > CONN_ROOM ? CONN_CREDIT : 1;
+    atomic_add_relaxed(&ct->n_conns, take, &n);
+    if (OVS_UNLIKELY(take > 1 && (uint64_t) n + take > max)) {
+        atomic_sub_relaxed(&ct->n_conns, take - 1, &n);
+        n -= take - 1;      /* The count before this call's add. */
+        take = 1;
+    }
+    *n_conns = x->n_conns = n + 1;
     if (n < max) {
+        x->conn_credit = take - 1;
         return true;
     }
     if (early_drop(ct, hash, x->now)) {
@@ -638,13 +674,14 @@ reserve_conn(struct exec *x, uint32_t hash, uint32_t *n_conns)
     return false;
 }
 
+/* Uncounts a conn that reserve_conn() and ctdp_zone_reserve() counted and
+ * that will not be confirmed. */
 static void
-unreserve(struct ctdp_ct *ct, struct ctdp_zone *zone)
+unreserve(struct exec *x)
 {
-    uint32_t old;
-
-    atomic_sub_relaxed(&ct->n_conns, 1, &old);
-    ctdp_zone_unreserve(zone);
+    x->conn_credit++;
+    x->n_conns--;
+    ctdp_zone_cancel(&x->zone_pending);
 }
 
 /* Looks in the chain of 'hash' for a live conn that has 'tuple' in some
@@ -705,12 +742,11 @@ same_flow(const struct ctdp_conn *a, const struct ctdp_conn *b)
  * conn seen from either end, the packet joins the winner. */
 static struct ctdp_conn *
 resolve_clash(struct exec *x, struct ctdp_conn *loser,
-              struct ctdp_conn *winner, struct ctdp_zone *zone)
+              struct ctdp_conn *winner)
 {
-    struct ctdp_ct *ct = x->ct;
     struct ctdp_conn *result = NULL;
 
-    unreserve(ct, zone);
+    unreserve(x);
     if (ctdp_conn_l4proto(loser)->allow_clash && same_flow(winner, loser)) {
         enum ctdp_ct_dir d = ctdp_tuple_equal(&winner->key, &loser->key)
                              ? CTDP_DIR_ORIG : CTDP_DIR_REPLY;
@@ -820,13 +856,13 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     struct ctdp_conn *clash;
     struct ctdp_tuple reply_buf;
 
-    if (!ctdp_zone_reserve(ct, zone, conn)) {
+    if (!ctdp_zone_reserve(ct, zone, conn, &x->zone_pending)) {
         COUNT(x, zone_limit_drop);
         drop_conn(x, conn);
         return NULL;
     }
     if (!reserve_conn(x, orig_hash, &n_conns)) {
-        ctdp_zone_unreserve(zone);
+        ctdp_zone_cancel(&x->zone_pending);
         drop_conn(x, conn);
         return NULL;
     }
@@ -853,12 +889,12 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
             || ctdp_conn_status(conn) & CTDP_S_SRC_RANGE
             || same_flow(clash, conn)
             || ctdp_nat_rebind_source(ct, &conn, now)) {
-            return resolve_clash(x, conn, clash, zone);
+            return resolve_clash(x, conn, clash);
         }
     }
     if (chain_too_long(&bound, len)) {
         ctdp_table_unlock_pair(t, orig_hash, reply_hash);
-        unreserve(ct, zone);
+        unreserve(x);
         COUNT(x, chaintoolong);
         COUNT(x, insert_failed);
         drop_conn(x, conn);
@@ -866,10 +902,6 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     }
     ctdp_conn_set_status(conn, CTDP_S_CONFIRMED);
     ctdp_conn_insert_locked(ct, conn, orig_hash, reply_hash);
-    /* On its zone list before any other thread can reach it: a remover
-     * takes these bucket locks before it unlinks, and so always finds the
-     * conn on its list. */
-    ctdp_zone_push(zone, conn);
     ctdp_nat_confirmed(ct, conn);
     ctdp_table_unlock_pair(t, orig_hash, reply_hash);
     if (OVS_UNLIKELY(ct->test_delay)) {
@@ -877,6 +909,8 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     }
 
     COUNT(x, insert);
+    /* On its zone list when the call ends, unless removed by then. */
+    ctdp_zone_push(&x->zone_pending, conn);
     if (ctdp_conn_status(conn) & CTDP_S_EXPECTED) {
         ctdp_expect_consume(ct, &conn->key, now);
     }
@@ -1716,7 +1750,7 @@ ctdp_ct_execute(struct ctdp_ct *ct, struct dp_packet_batch *batch,
         }
     }
     exec_settle(&x);
-    exec_flush_stats(&x);
+    exec_end(&x);
 }
 
 /* ---- Creation ---------------------------------------------------------- */

@@ -100,20 +100,28 @@ lanes_count(const struct ctdp_zone *zone)
  * byte), where ctdp_zone_push() will list it.  Returns false, counting
  * nothing, if the zone is full.
  *
- * Without a limit, the conn is counted in the thread's lane.  Under one it
- * is counted in 'limited', with a compare-and-swap that checks it together
- * with the lanes' counts, which only fall while the limit stays set: so no
- * two threads pass the limit together. */
+ * Without a limit, the conn is counted in 'p', which ctdp_zone_settle()
+ * adds to the thread's lane with the other conns of its call: one locked
+ * add a call rather than one a conn.  So the zone's count lags by the
+ * conns of the calls running; a limit set meanwhile can be passed by
+ * those.  Under a limit the conn is counted in 'limited' at once, with a
+ * compare-and-swap that checks it together with the lanes' counts, which
+ * only fall while the limit stays set: so no two threads pass the limit
+ * together. */
 bool
 ctdp_zone_reserve(struct ctdp_ct *ct, struct ctdp_zone *zone,
-                  struct ctdp_conn *conn)
+                  struct ctdp_conn *conn, struct ctdp_zone_pending *p)
 {
     uint32_t limit = zone_limit(ct, zone);
-    unsigned int lane = my_lane();
     uint32_t count;
 
+    if (p->zone != zone) {
+        ctdp_zone_settle(p);
+        p->zone = zone;
+    }
+    p->last_pending = !limit;
     if (!limit) {
-        atomic_add_relaxed(&zone->lanes[lane].count, 1, &count);
+        p->n_counted++;
     } else {
         uint32_t others = lanes_count(zone);
 
@@ -125,8 +133,20 @@ ctdp_zone_reserve(struct ctdp_ct *ct, struct ctdp_zone *zone,
         } while (!atomic_compare_exchange_weak_relaxed(&zone->limited,
                                                        &count, count + 1));
     }
-    ctdp_conn_set_lane(conn, lane);
+    ctdp_conn_set_lane(conn, my_lane());
     return true;
+}
+
+/* Uncounts the conn that ctdp_zone_reserve() counted last in 'p', which
+ * will not be confirmed. */
+void
+ctdp_zone_cancel(struct ctdp_zone_pending *p)
+{
+    if (p->last_pending) {
+        p->n_counted--;
+    } else {
+        ctdp_zone_unreserve(p->zone);
+    }
 }
 
 /* Uncounts one conn of 'zone', in the calling thread's lane whichever
@@ -158,15 +178,28 @@ conn_of(const struct ctdp_ct *ct, uint32_t ref)
     return ref ? ctdp_pool_ptr(ctdp_pool_region(ct->pool), ref) : NULL;
 }
 
-/* Pushes 'conn' at the head of its lane's list in 'zone'. */
+/* Puts confirmed 'conn', reserved in 'p', on its zone's list when
+ * ctdp_zone_settle() settles 'p'. */
 void
-ctdp_zone_push(struct ctdp_zone *zone, struct ctdp_conn *conn)
+ctdp_zone_push(struct ctdp_zone_pending *p, struct ctdp_conn *conn)
 {
-    struct ctdp_zone_lane *lane = conn_lane(zone, conn);
+    if (p->n_conns == ARRAY_SIZE(p->conns)) {
+        struct ctdp_zone *zone = p->zone;
+
+        ctdp_zone_settle(p);
+        p->zone = zone;
+    }
+    p->conns[p->n_conns++] = conn;
+}
+
+/* Pushes 'conn' at the head of 'lane''s list. */
+static void
+lane_push(struct ctdp_zone_lane *lane, struct ctdp_conn *conn)
+    OVS_REQUIRES(lane->lock)
+{
     struct ctdp_conn *head;
     uint32_t ref = ctdp_pool_ref(conn);
 
-    ctdp_spin_lock(&lane->lock);
     atomic_read_relaxed(&lane->head, &head);
     atomic_init(&conn->zone_next, head ? ctdp_pool_ref(head) : 0);
     conn->zone_prev = 0;
@@ -175,11 +208,44 @@ ctdp_zone_push(struct ctdp_zone *zone, struct ctdp_conn *conn)
     }
     /* Pairs with the acquire in ctdp_zone_first(). */
     atomic_store_explicit(&lane->head, conn, memory_order_release);
-    ctdp_spin_unlock(&lane->lock);
+}
+
+/* Lists the conns pushed in 'p' and adds the conns it counted to the
+ * zone's count, in the calling thread's lane, under one lock, and empties
+ * 'p'.  A conn that a remover has marked DYING meanwhile is not listed:
+ * the remover found it on no list and left it (ctdp_zone_unlink()); the
+ * lane's lock orders the two, so one of them sees the other. */
+void
+ctdp_zone_settle(struct ctdp_zone_pending *p)
+{
+    struct ctdp_zone_lane *lane;
+    uint32_t old;
+
+    if (!p->zone) {
+        return;
+    }
+    lane = &p->zone->lanes[my_lane()];
+    if (p->n_conns) {
+        ctdp_spin_lock(&lane->lock);
+        for (size_t i = 0; i < p->n_conns; i++) {
+            if (!(ctdp_conn_status(p->conns[i]) & CTDP_S_DYING)) {
+                lane_push(lane, p->conns[i]);
+            }
+        }
+        ctdp_spin_unlock(&lane->lock);
+    }
+    if (p->n_counted) {
+        atomic_add_relaxed(&lane->count, p->n_counted, &old);
+    }
+    p->zone = NULL;
+    p->n_counted = 0;
+    p->n_conns = 0;
 }
 
 /* Takes 'conn' off its zone's list, if it is on it.  It keeps its
- * 'zone_next', so a walker standing on it walks on. */
+ * 'zone_next', so a walker standing on it walks on.  A conn whose
+ * confirm's call has not settled yet is on no list: the caller has marked
+ * it DYING, and ctdp_zone_settle() will not list it. */
 void
 ctdp_zone_unlink(const struct ctdp_ct *ct, struct ctdp_zone *zone,
                  struct ctdp_conn *conn)

@@ -187,6 +187,73 @@ test_max_conns_early_drop(void)
     tpkt_ct_destroy(ct);
 }
 
+/* The most conns any confirm of a credit test saw counted. */
+static uint32_t credit_seen;
+static struct ctdp_ct *credit_ct;
+
+static void
+note_count(enum ctdp_test_point point)
+{
+    if (point == CTDP_TEST_CONFIRMED && credit_ct) {
+        credit_seen = MAX(credit_seen, ctdp_ct_n_conns(credit_ct));
+    }
+}
+
+/* Commits 32 new UDP conns from sources 'net' + 'first'... in one batch
+ * at 'now'; returns how many the tracker dropped. */
+static size_t
+udp_batch32(struct ctdp_ct *ct, uint32_t net, uint32_t first, long long now)
+{
+    struct ctdp_ct_action a = tpkt_action(0, true);
+    struct dp_packet_batch batch;
+    struct dp_packet *pkt;
+    size_t kept;
+
+    dp_packet_batch_init(&batch);
+    for (uint32_t i = 0; i < 32; i++) {
+        struct tpkt_ip ip = tpkt_ip4(net + first + i, 0x0c000001);
+
+        dp_packet_batch_add(&batch, tpkt_udp(&ip, 1000, 53, 0));
+    }
+    ctdp_ct_execute(ct, &batch, &a, now);
+    kept = dp_packet_batch_size(&batch);
+    DP_PACKET_BATCH_FOR_EACH (i, pkt, &batch) {
+        tpkt_free(ct, pkt);
+    }
+    return 32 - kept;
+}
+
+/* A call counts its new conns against max_conns 32 at a time while the
+ * table is far from full, and gives back what it did not use: between
+ * calls the count is exact, within one it never passes the limit, and
+ * near the limit (here from 808 conns below it) conns are counted one by
+ * one, so the table fills to the limit exactly and then early-drops. */
+static void
+test_max_conns_batches(void)
+{
+    struct ctdp_ct_params params = { .max_conns = 9000,
+                                     .test_delay = note_count };
+    struct ctdp_ct *ct = ctdp_ct_create(&params);
+    uint32_t count, n = 0;
+    size_t dropped = 0;
+    bool has_own;
+
+    credit_ct = ct;
+    credit_seen = 0;
+    for (uint32_t i = 0; i < 9000 + 64; i += 32) {
+        dropped += udp_batch32(ct, 0x0a000000, i, 0);
+        n = MIN(i + 32, 9000);
+        CHECK_EQ(ctdp_ct_n_conns(ct), n);
+        ctdp_ct_get_zone_limit(ct, 0, &count, &has_own);
+        CHECK_EQ(count, n);
+    }
+    CHECK_EQ(credit_seen, 9000);
+    /* 9000 + 64 rounded up to whole batches: 9024 + 64 - 9000 more. */
+    CHECK_EQ(stats_of(ct).early_drop + dropped, 9024 + 64 - 9000);
+    credit_ct = NULL;
+    tpkt_ct_destroy(ct);
+}
+
 /* ---- Early drop across buckets ----------------------------------------- */
 
 /* Early drop looks at the 8 buckets from the new conn's own (the kernel's
@@ -772,6 +839,7 @@ const struct ctdp_unit_suite ct_limits_suite = {
         { "clash_udp_resolved", test_clash_udp_resolved },
         { "clash_icmp_dropped", test_clash_icmp_dropped },
         { "max_conns_early_drop", test_max_conns_early_drop },
+        { "max_conns_batches", test_max_conns_batches },
         { "early_drop_range", test_early_drop_range },
         { "early_drop_range_wraps", test_early_drop_range_wraps },
         { "early_drop_expired", test_early_drop_expired },

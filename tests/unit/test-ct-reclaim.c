@@ -380,7 +380,7 @@ test_reclaim_no_free_before_unlink(void)
     tpkt_ct_destroy(ct);
 }
 
-/* ---- A conn is on its zone list before anyone can reach it --------------- */
+/* ---- A removed conn is never left on its zone list --------------------- */
 
 static void
 slow_confirm(enum ctdp_test_point point)
@@ -396,7 +396,9 @@ slow_confirm(enum ctdp_test_point point)
  * released: a remover found it on no list, and the confirm then pushed
  * the freed-to-be conn on it, where walkers read freed memory
  * (AddressSanitizer: heap-use-after-free in walk_zone()) and destroy
- * freed it twice.  Found by review. */
+ * freed it twice.  Found by review.  (Since, the confirm's call lists its
+ * conns when it ends, passing by those marked DYING: see
+ * removed_before_listed.) */
 static void
 test_reclaim_confirm_window(void)
 {
@@ -418,6 +420,57 @@ test_reclaim_confirm_window(void)
     n = ctdp_ct_n_conns(ct);
     ctdp_ct_flush_filter_init(&f);
     CHECK_EQ(ctdp_ct_flush(ct, &f, 0), n);
+    CHECK_EQ(ctdp_ct_n_conns(ct), 0);
+    tpkt_ct_destroy(ct);
+}
+
+/* The tracker whose next confirm removes its own conn, by a lookup 40 s
+ * later from inside the confirm (a nested call, as another thread's). */
+static struct ctdp_ct *remove_in_confirm;
+
+static void
+lookup_in_confirm(enum ctdp_test_point point)
+{
+    struct ctdp_ct *ct = remove_in_confirm;
+
+    if (point == CTDP_TEST_CONFIRMED && ct) {
+        struct tpkt_ip ab = tpkt_ip("10.0.0.1", "12.0.0.1");
+
+        remove_in_confirm = NULL;
+        CHECK_STATE(tpkt_udp_ct(ct, &ab, 1000, 53, 0, false, 40000),
+                    TRK_NEW);
+    }
+}
+
+/* A confirmed conn goes on its zone list when its call ends: one that
+ * another call removed before that (here, a lookup that found it expired,
+ * between the confirm and the end of its call) was on no list for the
+ * remover to unlink, and must stay off it, as it is freed after the grace
+ * period.  Listed, a walker after the free reads freed memory
+ * (AddressSanitizer: use-after-poison in walk_lane()).  The counts must
+ * come back to zero. */
+static void
+test_reclaim_removed_before_listed(void)
+{
+    struct ctdp_ct_params params = { .test_delay = lookup_in_confirm };
+    struct ctdp_ct *ct = ctdp_ct_create(&params);
+    struct tpkt_ip ab = tpkt_ip("10.0.0.1", "12.0.0.1");
+    struct ctdp_ct_flush_filter f;
+    uint32_t count;
+    bool has_own;
+
+    remove_in_confirm = ct;
+    CHECK_STATE(tpkt_udp_ct(ct, &ab, 1000, 53, 0, true, 0), TRK_NEW);
+    CHECK(!remove_in_confirm);
+    CHECK_EQ(ctdp_ct_n_conns(ct), 0);
+    ctdp_ct_get_zone_limit(ct, 0, &count, &has_own);
+    CHECK_EQ(count, 0);
+    ovsrcu_barrier();
+    ctdp_ct_flush_filter_init(&f);
+    CHECK_EQ(ctdp_ct_flush(ct, &f, 40000), 0);
+    /* The list still works: a new conn is listed and flushed. */
+    CHECK_STATE(tpkt_udp_ct(ct, &ab, 1000, 53, 0, true, 40000), TRK_NEW);
+    CHECK_EQ(ctdp_ct_flush(ct, &f, 40000), 1);
     CHECK_EQ(ctdp_ct_n_conns(ct), 0);
     tpkt_ct_destroy(ct);
 }
@@ -553,6 +606,7 @@ const struct ctdp_unit_suite ct_reclaim_suite = {
         { "flush_under_commits", test_reclaim_flush_under_commits },
         { "no_free_before_unlink", test_reclaim_no_free_before_unlink },
         { "confirm_window", test_reclaim_confirm_window },
+        { "removed_before_listed", test_reclaim_removed_before_listed },
         { "small_table", test_reclaim_small_table },
         { "label_whole", test_reclaim_label_whole },
         { NULL, NULL },
