@@ -28,6 +28,12 @@ def test_new_conns_runs_start_cold():
         # One and two threads.
         assert len(report_rows(out.stdout, row)) == 2, row
     check_cpu_per_conn(out.stdout)
+    # The latency target's control: batches of arithmetic alone, as long
+    # as ctdp's, timed the same way, beside the target's own figures.
+    for pct in ("p50", "p99", "p99.99", "max"):
+        row = f"arithmetic alone, batch latency {pct}"
+        assert len(report_rows(out.stdout, row)) == 1, row
+    assert "the machine alone, batches of arithmetic" in out.stdout
 
 
 def report_rows(stdout, workload):

@@ -694,6 +694,56 @@ latency_add(struct bench_latency *latency, uint64_t *batch_ns, size_t n)
     }
 }
 
+/* 'n' steps of a linear congruential generator from 'x': arithmetic
+ * alone, one dependent multiply-add a step, no memory. */
+static uint64_t
+quiet_work(uint64_t x, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    }
+    return x;
+}
+
+/* The steps of quiet_work() that take 'us' microseconds: from the fastest
+ * of five timings of a million. */
+static uint64_t
+quiet_steps(double us)
+{
+    enum { N_STEPS = 1000000 };
+    long long best = LLONG_MAX;
+    volatile uint64_t sink;
+
+    for (int i = 0; i < 5; i++) {
+        long long start = monotonic_ns();
+
+        sink = quiet_work(i, N_STEPS);
+        best = MIN(best, monotonic_ns() - start);
+    }
+    (void) sink;
+    return MAX(1, us * 1e3 * N_STEPS / MAX(best, 1));
+}
+
+void
+bench_quiet_latency(double batch_us, size_t n_batches, unsigned int runs,
+                    struct bench_latency *latency)
+{
+    uint64_t *batch_ns = xcalloc(n_batches, sizeof *batch_ns);
+    uint64_t steps = quiet_steps(batch_us);
+    volatile uint64_t sink = 1;
+
+    for (unsigned int r = 0; r < runs; r++) {
+        for (size_t i = 0; i < n_batches; i++) {
+            long long start = monotonic_ns();
+
+            sink = quiet_work(sink, steps);
+            batch_ns[i] = monotonic_ns() - start;
+        }
+        latency_add(latency, batch_ns, n_batches);
+    }
+    free(batch_ns);
+}
+
 /* One run of new-conns on a fresh 'impl' tracker; if 'warm', one that held
  * the same conns before, flushed (untimed); into 'out'.  With a latency
  * (one thread only), every batch of the run is timed too.  The times go

@@ -59,6 +59,8 @@ struct bench_results {
      * thread) per conn, in ns; by tracker, proto. */
     struct bench_runs conn_cpu[BENCH_N_IMPLS][2][N_THREADS];
     struct bench_latency latency[BENCH_N_IMPLS][2];         /* 1 thread. */
+    /* Batches of arithmetic alone with ctdp's UDP p50 (a control). */
+    struct bench_latency quiet;
     double clock_ns;            /* One read of the clock timing batches. */
     double transfer_ns;         /* A cache line between two threads. */
     struct bench_runs memory[BENCH_N_IMPLS][2];             /* By proto. */
@@ -217,12 +219,11 @@ measure_lookups(const struct bench_config *cfg, struct bench_results *res)
 }
 
 static void
-progress_latency(enum bench_proto proto, enum bench_impl impl,
-                 uint32_t conns, const struct bench_latency *latency)
+progress_latency(const char *what, const char *who, uint32_t conns,
+                 const struct bench_latency *latency)
 {
     fprintf(stderr, "ctdp-bench: %-12s %-4s 1 thread(s) %8"PRIu32" conns:",
-            proto == BENCH_TCP ? "tcp-batch" : "udp-batch",
-            bench_impl_name(impl), conns);
+            what, who, conns);
     for (int p = 0; p < BENCH_N_PCTS; p++) {
         fprintf(stderr, " %s %.1f", bench_pct_name(p),
                 bench_runs_median(&latency->pct[p]));
@@ -259,8 +260,26 @@ measure_new_conns_case(const struct bench_config *cfg,
                      out[impl].cpu, "ns");
         }
         if (out[impl].latency) {
-            progress_latency(proto, impl, cfg->big, out[impl].latency);
+            progress_latency(proto == BENCH_TCP ? "tcp-batch" : "udp-batch",
+                             bench_impl_name(impl), cfg->big,
+                             out[impl].latency);
         }
+    }
+}
+
+/* The control for the batch latency: as many batches of arithmetic as a
+ * run of new conns has, each as long as ctdp's UDP p50. */
+static void
+measure_quiet(const struct bench_config *cfg, struct bench_results *res)
+{
+    const struct bench_runs *p50
+        = &res->latency[BENCH_CTDP][BENCH_UDP].pct[BENCH_P50];
+
+    if (p50->n) {
+        bench_quiet_latency(bench_runs_median(p50),
+                            DIV_ROUND_UP(cfg->big, BENCH_BATCH), cfg->runs,
+                            &res->quiet);
+        progress_latency("quiet-batch", "-", cfg->big, &res->quiet);
     }
 }
 
@@ -277,6 +296,7 @@ measure_new_conns(const struct bench_config *cfg, struct bench_results *res)
             }
         }
     }
+    measure_quiet(cfg, res);
 }
 
 static void
@@ -410,6 +430,14 @@ report_latency_rows(struct bench_report *r, const struct bench_config *cfg,
                              &res->latency[BENCH_OVS][proto].pct[p]);
             free(name);
         }
+    }
+    for (int p = 0; p < BENCH_N_PCTS; p++) {
+        char *name = xasprintf("arithmetic alone, batch latency %s",
+                               bench_pct_name(p));
+
+        bench_report_row(r, name, 1, cfg->big, "µs", false,
+                         &res->quiet.pct[p], NULL);
+        free(name);
     }
 }
 
@@ -745,11 +773,16 @@ target_latency(struct bench_report *r, const struct bench_config *cfg,
                         "new-conns UDP ≤ 20× its p50", x > 0 && x <= 20,
                         "p99.99 %.0f µs, %.0f× the p50 of %.1f µs, 1 "
                         "thread, the table growing from 0 to %"PRIu32
-                        " conns (TCP: %.0f×; OVS: UDP %.0f×, TCP %.0f×)",
+                        " conns (TCP: %.0f×; OVS: UDP %.0f×, TCP %.0f×); "
+                        "the machine alone, batches of arithmetic with a "
+                        "p50 of %.1f µs: p99.99 %.0f µs, %.0f×",
                         bench_runs_median(&udp->pct[BENCH_P9999]), x,
                         bench_runs_median(&udp->pct[BENCH_P50]), cfg->big,
                         cliff(&ctdp[BENCH_TCP]), cliff(&ovs[BENCH_UDP]),
-                        cliff(&ovs[BENCH_TCP]));
+                        cliff(&ovs[BENCH_TCP]),
+                        bench_runs_median(&res->quiet.pct[BENCH_P50]),
+                        bench_runs_median(&res->quiet.pct[BENCH_P9999]),
+                        cliff(&res->quiet));
 }
 
 /* The targets of issue 17, each reported if what it needs was measured. */
@@ -847,6 +880,14 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       "(min-max) over the runs, and the latency target the "
                       "p99.99 median over the p50 median.", BENCH_BATCH,
                       DIV_ROUND_UP(cfg->big, BENCH_BATCH), cfg->big);
+    bench_report_note(r, "arithmetic alone, batch latency: a control, run "
+                      "right after the new-conns runs: as many batches as "
+                      "one of their runs has, each a chain of dependent "
+                      "multiply-adds (no memory, no system call) sized to "
+                      "last ctdp's new-conns UDP p50, timed the same way: "
+                      "what the machine itself (interrupts, the "
+                      "hypervisor, other guests) puts into the slowest "
+                      "batches of that length, whatever they do.");
     if (res->latency[BENCH_CTDP][BENCH_UDP].pct[BENCH_P50].n) {
         report_clock_note(r, res);
         bench_report_note(r, "Two threads: a cache line that one thread "

@@ -202,6 +202,15 @@ const char *bench_pct_name(enum bench_pct);
  * and ACK.  Each timed call reads the clock twice. */
 #define BENCH_CONN_CALLS(PROTO) ((PROTO) == BENCH_TCP ? 3 : 1)
 
+/* The machine's own batch latency: 'n_batches' batches of arithmetic
+ * alone (a dependent multiply-add chain: no memory, no system call), each
+ * sized to last about 'batch_us', timed as new-conns times its batches;
+ * each of 'runs' runs adds its percentiles to 'latency'.  What the host
+ * and the kernel (interrupts, the hypervisor, other guests) put into any
+ * batch of that length, whatever it does: a floor for new-conns's tail. */
+void bench_quiet_latency(double batch_us, size_t n_batches,
+                         unsigned int runs, struct bench_latency *);
+
 /* The ns that one read of the clock that times batches costs. */
 double bench_clock_read_ns(void);
 /* The ns that a cache line takes from one thread to another, one way. */
