@@ -546,7 +546,9 @@ struct ctdp_zone_pending {
     uint32_t n_counted;             /* Counted here, not yet in a lane. */
     bool last_pending;              /* The last reserve counted here. */
     size_t n_conns;
-    struct ctdp_conn *conns[32];    /* Confirmed, not yet listed. */
+    /* Confirmed, not yet listed: a batch's worth (NETDEV_MAX_BURST); a
+     * push past it settles first. */
+    struct ctdp_conn *conns[32];
 };
 
 /* ---- Statistics -------------------------------------------------------- */

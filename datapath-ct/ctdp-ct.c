@@ -645,7 +645,7 @@ static bool
 reserve_conn(struct exec *x, uint32_t hash, uint32_t *n_conns)
 {
     struct ctdp_ct *ct = x->ct;
-    uint32_t n, max, take;
+    uint32_t n, max, take, old;
 
     if (x->conn_credit) {
         x->conn_credit--;
@@ -655,10 +655,13 @@ reserve_conn(struct exec *x, uint32_t hash, uint32_t *n_conns)
     atomic_read_relaxed(&ct->max_conns, &max);
     atomic_read_relaxed(&ct->n_conns, &n);
     take = n < max && max - n > CONN_ROOM ? CONN_CREDIT : 1;
+    if (OVS_UNLIKELY(ct->test_delay) && take > 1) {
+        ct->test_delay(CTDP_TEST_RESERVE);
+    }
     atomic_add_relaxed(&ct->n_conns, take, &n);
     if (OVS_UNLIKELY(take > 1 && (uint64_t) n + take > max)) {
-        atomic_sub_relaxed(&ct->n_conns, take - 1, &n);
-        n -= take - 1;      /* The count before this call's add. */
+        /* Others filled the room meanwhile: count this one alone. */
+        atomic_sub_relaxed(&ct->n_conns, take - 1, &old);
         take = 1;
     }
     *n_conns = x->n_conns = n + 1;

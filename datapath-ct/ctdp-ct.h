@@ -62,6 +62,8 @@ enum ctdp_test_point {
                                * that is expired or DYING. */
     CTDP_TEST_CONFIRMED,      /* A confirm has put its conn in the table and
                                * released the bucket locks. */
+    CTDP_TEST_RESERVE,        /* A confirm has read the table's count, far
+                               * from the limit, and not yet added to it. */
 };
 
 struct ctdp_ct_params {

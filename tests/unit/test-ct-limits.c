@@ -199,10 +199,11 @@ note_count(enum ctdp_test_point point)
     }
 }
 
-/* Commits 32 new UDP conns from sources 'net' + 'first'... in one batch
- * at 'now'; returns how many the tracker dropped. */
+/* Commits 'n' (at most 32) new UDP conns from sources 'net' + 'first'...
+ * in one batch at 'now'; returns how many the tracker dropped. */
 static size_t
-udp_batch32(struct ctdp_ct *ct, uint32_t net, uint32_t first, long long now)
+udp_batch(struct ctdp_ct *ct, uint32_t net, uint32_t first, uint32_t n,
+          long long now)
 {
     struct ctdp_ct_action a = tpkt_action(0, true);
     struct dp_packet_batch batch;
@@ -210,7 +211,7 @@ udp_batch32(struct ctdp_ct *ct, uint32_t net, uint32_t first, long long now)
     size_t kept;
 
     dp_packet_batch_init(&batch);
-    for (uint32_t i = 0; i < 32; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         struct tpkt_ip ip = tpkt_ip4(net + first + i, 0x0c000001);
 
         dp_packet_batch_add(&batch, tpkt_udp(&ip, 1000, 53, 0));
@@ -220,7 +221,7 @@ udp_batch32(struct ctdp_ct *ct, uint32_t net, uint32_t first, long long now)
     DP_PACKET_BATCH_FOR_EACH (i, pkt, &batch) {
         tpkt_free(ct, pkt);
     }
-    return 32 - kept;
+    return n - kept;
 }
 
 /* A call counts its new conns against max_conns 32 at a time while the
@@ -241,7 +242,7 @@ test_max_conns_batches(void)
     credit_ct = ct;
     credit_seen = 0;
     for (uint32_t i = 0; i < 9000 + 64; i += 32) {
-        dropped += udp_batch32(ct, 0x0a000000, i, 0);
+        dropped += udp_batch(ct, 0x0a000000, i, 32, 0);
         n = MIN(i + 32, 9000);
         CHECK_EQ(ctdp_ct_n_conns(ct), n);
         ctdp_ct_get_zone_limit(ct, 0, &count, &has_own);
@@ -251,6 +252,43 @@ test_max_conns_batches(void)
     /* 9000 + 64 rounded up to whole batches: 9024 + 64 - 9000 more. */
     CHECK_EQ(stats_of(ct).early_drop + dropped, 9024 + 64 - 9000);
     credit_ct = NULL;
+    tpkt_ct_destroy(ct);
+}
+
+/* The tracker whose next bulk count fills the table to one below its
+ * limit, from inside it (a nested call, as other threads' confirms). */
+static struct ctdp_ct *fill_in_reserve;
+
+static void
+fill_before_add(enum ctdp_test_point point)
+{
+    struct ctdp_ct *ct = fill_in_reserve;
+
+    if (point == CTDP_TEST_RESERVE && ct) {
+        fill_in_reserve = NULL;
+        for (uint32_t i = 0; i < 9000 - 1; i += 32) {
+            CHECK_EQ(udp_batch(ct, 0x0b000000, i, MIN(32, 9000 - 1 - i), 0),
+                     0);
+        }
+    }
+}
+
+/* A call that saw room for 32 conns while others filled the table to one
+ * below the limit counts its conn alone, and it fits: the table fills to
+ * the limit exactly, without an early drop.  Before the fix the count it
+ * went by was one too high, and it evicted a conn it had room for. */
+static void
+test_max_conns_filled_meanwhile(void)
+{
+    struct ctdp_ct_params params = { .max_conns = 9000,
+                                     .test_delay = fill_before_add };
+    struct ctdp_ct *ct = ctdp_ct_create(&params);
+
+    fill_in_reserve = ct;
+    CHECK_EQ(udp_batch(ct, 0x0a000000, 0, 1, 0), 0);
+    CHECK(!fill_in_reserve);
+    CHECK_EQ(ctdp_ct_n_conns(ct), 9000);
+    CHECK_EQ(stats_of(ct).early_drop, 0);
     tpkt_ct_destroy(ct);
 }
 
@@ -840,6 +878,7 @@ const struct ctdp_unit_suite ct_limits_suite = {
         { "clash_icmp_dropped", test_clash_icmp_dropped },
         { "max_conns_early_drop", test_max_conns_early_drop },
         { "max_conns_batches", test_max_conns_batches },
+        { "max_conns_filled_meanwhile", test_max_conns_filled_meanwhile },
         { "early_drop_range", test_early_drop_range },
         { "early_drop_range_wraps", test_early_drop_range_wraps },
         { "early_drop_expired", test_early_drop_expired },
