@@ -1602,7 +1602,9 @@ prefetch_overflows(struct exec *x, struct work *w)
             ctdp_conn_prefetch(w->hint, conn_touched(x, w));
         }
     }
-    if (w->has_inv_hash) {
+    /* The home bucket's overflow, the second pass's ctdp_table_hint()
+     * prefetched already. */
+    if (w->has_inv_hash && w->inv_hash != w->hash) {
         ctdp_table_prefetch_overflow(t, w->inv_hash);
     }
     if (w->has_conn_hash) {
