@@ -24,9 +24,10 @@
  * passed to ctdp_ct_packet_done(), which frees an unconfirmed conn attached
  * to it; ct_clear is ctdp_ct_clear().  A packet the tracker drops (a
  * failed confirm, a full table or zone) is removed from the batch and
- * freed by ctdp_ct_execute() itself, and counted in 'drop'.  A second ct() in the same zone reuses
- * the conn the packet carries instead of tracking it again (the kernel's
- * "already tracked" case, counted as 'ignore').
+ * freed by ctdp_ct_execute() itself, and counted in 'drop'.  A second
+ * ct() in the same zone reuses the conn the packet carries instead of
+ * tracking it again (the kernel's "already tracked" case, counted as
+ * 'ignore').
  *
  * Time: every call that needs the time takes 'now' in milliseconds, from
  * any clock the caller likes (monotonic for a daemon, packet timestamps for

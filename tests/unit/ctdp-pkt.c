@@ -635,6 +635,34 @@ tpkt_ct_batch(struct ctdp_ct *ct, struct dp_packet **pkts, size_t n,
     return dp_packet_batch_size(&batch);
 }
 
+/* Runs one batch of 'n' UDP packets, from sources 'net' + 'first'... (one
+ * packet each, source ports 1000 to 1006) to 12.0.0.1:53, through ct()
+ * in 'zone', with commit if 'commit'; frees them and returns how many the
+ * tracker dropped. */
+size_t
+tpkt_udp_batch(struct ctdp_ct *ct, uint32_t net, uint32_t first, size_t n,
+               uint16_t zone, bool commit, long long now)
+{
+    struct ctdp_ct_action a = tpkt_action(zone, commit);
+    struct dp_packet_batch batch;
+    struct dp_packet *pkt;
+    size_t dropped;
+
+    dp_packet_batch_init(&batch);
+    for (size_t i = 0; i < n; i++) {
+        struct tpkt_ip ip = tpkt_ip4(net + first + i, 0x0c000001);
+
+        dp_packet_batch_add(&batch, tpkt_udp(&ip, 1000 + (first + i) % 7,
+                                             53, 0));
+    }
+    ctdp_ct_execute(ct, &batch, &a, now);
+    dropped = n - dp_packet_batch_size(&batch);
+    DP_PACKET_BATCH_FOR_EACH (i, pkt, &batch) {
+        tpkt_free(ct, pkt);
+    }
+    return dropped;
+}
+
 /* Runs 'action' on 'pkt', which then leaves the pipeline and is freed.
  * Returns its ct_state, as tpkt_ct(). */
 int

@@ -149,6 +149,8 @@ int tpkt_ct1_action(struct ctdp_ct *, struct dp_packet *,
                     const struct ctdp_ct_action *, long long now);
 int tpkt_udp_ct(struct ctdp_ct *, const struct tpkt_ip *, uint16_t sport,
                 uint16_t dport, uint16_t zone, bool commit, long long now);
+size_t tpkt_udp_batch(struct ctdp_ct *, uint32_t net, uint32_t first,
+                      size_t n, uint16_t zone, bool commit, long long now);
 void tpkt_ct_destroy(struct ctdp_ct *);
 void tpkt_free(struct ctdp_ct *, struct dp_packet *);
 

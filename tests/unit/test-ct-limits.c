@@ -199,31 +199,6 @@ note_count(enum ctdp_test_point point)
     }
 }
 
-/* Commits 'n' (at most 32) new UDP conns from sources 'net' + 'first'...
- * in one batch at 'now'; returns how many the tracker dropped. */
-static size_t
-udp_batch(struct ctdp_ct *ct, uint32_t net, uint32_t first, uint32_t n,
-          long long now)
-{
-    struct ctdp_ct_action a = tpkt_action(0, true);
-    struct dp_packet_batch batch;
-    struct dp_packet *pkt;
-    size_t kept;
-
-    dp_packet_batch_init(&batch);
-    for (uint32_t i = 0; i < n; i++) {
-        struct tpkt_ip ip = tpkt_ip4(net + first + i, 0x0c000001);
-
-        dp_packet_batch_add(&batch, tpkt_udp(&ip, 1000, 53, 0));
-    }
-    ctdp_ct_execute(ct, &batch, &a, now);
-    kept = dp_packet_batch_size(&batch);
-    DP_PACKET_BATCH_FOR_EACH (i, pkt, &batch) {
-        tpkt_free(ct, pkt);
-    }
-    return n - kept;
-}
-
 /* A call counts its new conns against max_conns 32 at a time while the
  * table is far from full, and gives back what it did not use: between
  * calls the count is exact, within one it never passes the limit, and
@@ -242,7 +217,7 @@ test_max_conns_batches(void)
     credit_ct = ct;
     credit_seen = 0;
     for (uint32_t i = 0; i < 9000 + 64; i += 32) {
-        dropped += udp_batch(ct, 0x0a000000, i, 32, 0);
+        dropped += tpkt_udp_batch(ct, 0x0a000000, i, 32, 0, true, 0);
         n = MIN(i + 32, 9000);
         CHECK_EQ(ctdp_ct_n_conns(ct), n);
         ctdp_ct_get_zone_limit(ct, 0, &count, &has_own);
@@ -267,8 +242,8 @@ fill_before_add(enum ctdp_test_point point)
     if (point == CTDP_TEST_RESERVE && ct) {
         fill_in_reserve = NULL;
         for (uint32_t i = 0; i < 9000 - 1; i += 32) {
-            CHECK_EQ(udp_batch(ct, 0x0b000000, i, MIN(32, 9000 - 1 - i), 0),
-                     0);
+            CHECK_EQ(tpkt_udp_batch(ct, 0x0b000000, i,
+                                    MIN(32, 9000 - 1 - i), 0, true, 0), 0);
         }
     }
 }
@@ -285,7 +260,7 @@ test_max_conns_filled_meanwhile(void)
     struct ctdp_ct *ct = ctdp_ct_create(&params);
 
     fill_in_reserve = ct;
-    CHECK_EQ(udp_batch(ct, 0x0a000000, 0, 1, 0), 0);
+    CHECK_EQ(tpkt_udp_batch(ct, 0x0a000000, 0, 1, 0, true, 0), 0);
     CHECK(!fill_in_reserve);
     CHECK_EQ(ctdp_ct_n_conns(ct), 9000);
     CHECK_EQ(stats_of(ct).early_drop, 0);

@@ -45,33 +45,6 @@ heap_in_use(const struct ctdp_ct *ct)
 #endif
 }
 
-/* Runs one batch of UDP packets from sources 'net' + 'first'... (one
- * packet each) through ct(commit) in 'zone'; returns how many the tracker
- * dropped. */
-static size_t
-udp_batch(struct ctdp_ct *ct, uint32_t net, uint32_t first, size_t n,
-          uint16_t zone, bool commit, long long now)
-{
-    struct ctdp_ct_action a = tpkt_action(zone, commit);
-    struct dp_packet_batch batch;
-    struct dp_packet *pkt;
-    size_t dropped;
-
-    dp_packet_batch_init(&batch);
-    for (size_t i = 0; i < n; i++) {
-        struct tpkt_ip ip = tpkt_ip4(net + first + i, 0x0c000001);
-
-        dp_packet_batch_add(&batch, tpkt_udp(&ip, 1000 + (first + i) % 7,
-                                             53, 0));
-    }
-    ctdp_ct_execute(ct, &batch, &a, now);
-    dropped = n - dp_packet_batch_size(&batch);
-    DP_PACKET_BATCH_FOR_EACH (i, pkt, &batch) {
-        tpkt_free(ct, pkt);
-    }
-    return dropped;
-}
-
 #define FULL 4096               /* The table's limit in these tests. */
 #define FLOOD (40 * FULL)       /* New flows against the full table. */
 
@@ -88,12 +61,13 @@ test_reclaim_early_drop_flood(void)
     size_t before, after, dropped = 0;
 
     for (uint32_t i = 0; i < FULL; i += 32) {
-        udp_batch(ct, 0x0a000000, i, 32, 0, true, 0);
+        tpkt_udp_batch(ct, 0x0a000000, i, 32, 0, true, 0);
     }
     CHECK_EQ(ctdp_ct_n_conns(ct), FULL);
     before = heap_in_use(ct);
     for (uint32_t i = 0; i < FLOOD; i += 32) {
-        dropped += udp_batch(ct, 0x0b000000, i, 32, 0, true, 1 + i / 1024);
+        dropped += tpkt_udp_batch(ct, 0x0b000000, i, 32, 0, true,
+                                  1 + i / 1024);
         ovsrcu_quiesce();
     }
     after = heap_in_use(ct);
@@ -120,7 +94,7 @@ test_reclaim_expired_on_lookup(void)
 
     for (int round = 0; round < 40; round++) {
         for (uint32_t i = 0; i < FULL; i += 32) {
-            udp_batch(ct, 0x0a000000, i, 32, 0, true, now);
+            tpkt_udp_batch(ct, 0x0a000000, i, 32, 0, true, now);
         }
         if (round == 0) {
             before = heap_in_use(ct);
@@ -162,7 +136,7 @@ committer_main(void *c_)
     bool stop;
 
     do {
-        udp_batch(c->ct, 0x0d000000, c->n, 32, 7, true, 0);
+        tpkt_udp_batch(c->ct, 0x0d000000, c->n, 32, 7, true, 0);
         c->n += 32;
         atomic_store(&c->started, true);
         ovsrcu_quiesce();
@@ -175,7 +149,7 @@ static void
 fill_zone(struct ctdp_ct *ct, uint16_t zone, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i += 32) {
-        udp_batch(ct, 0x0a000000, i, 32, zone, true, 0);
+        tpkt_udp_batch(ct, 0x0a000000, i, 32, zone, true, 0);
         if (i % 4096 == 0) {
             ovsrcu_quiesce();
         }
@@ -314,7 +288,7 @@ racer_main(void *r_)
 
     slow_confirms = r->slow_confirms;
     for (uint32_t i = 0; ; i = (i + 1) % r->n_flows) {
-        udp_batch(r->ct, 0x0a000000, i, 1, 0, r->commit, now);
+        tpkt_udp_batch(r->ct, 0x0a000000, i, 1, 0, r->commit, now);
         ovsrcu_quiesce();
         now += i == r->n_flows - 1 ? r->now_step : 0;
         atomic_read(&r->stop, &stop);
@@ -488,7 +462,7 @@ small_writer_main(void *w_)
     struct small_writer *w = w_;
 
     for (int round = 0; round < 200; round++) {
-        udp_batch(w->ct, w->net, 0, 32, 0, true, round * 31 * 1000LL);
+        tpkt_udp_batch(w->ct, w->net, 0, 32, 0, true, round * 31 * 1000LL);
         ovsrcu_quiesce();
     }
     return NULL;
