@@ -546,8 +546,8 @@ struct ctdp_zone_pending {
     uint32_t n_counted;             /* Counted here, not yet in a lane. */
     bool last_pending;              /* The last reserve counted here. */
     size_t n_conns;
-    /* Confirmed, not yet listed: a batch's worth (NETDEV_MAX_BURST); a
-     * push past it settles first. */
+    /* Confirmed, not yet listed: a batch's worth (NETDEV_MAX_BURST, one
+     * confirm a packet; ctdp-ct.c checks). */
     struct ctdp_conn *conns[32];
 };
 

@@ -72,7 +72,8 @@ struct exec {
     uint32_t stats[CTDP_N_STATS];
     /* Conns the call may still confirm that ct->n_conns already counts
      * (reserve_conn()), and the count as the call last saw it, with its
-     * own conns since. */
+     * own conns since: what the table's growth goes by (reading the
+     * shared count again would cost another transfer of its line). */
     uint32_t conn_credit;
     uint32_t n_conns;
     struct ctdp_zone_pending zone_pending;  /* The confirms' zone work. */
@@ -103,6 +104,9 @@ struct exec {
 
 /* ctdp_ct_execute() lists packets by their index in a byte. */
 BUILD_ASSERT_DECL(NETDEV_MAX_BURST <= UINT8_MAX + 1);
+/* A call confirms at most one conn a packet: its zone pushes fit. */
+BUILD_ASSERT_DECL(NETDEV_MAX_BURST
+                  <= ARRAY_SIZE(((struct ctdp_zone_pending *) 0)->conns));
 
 /* One packet's work between the passes. */
 struct work {
@@ -638,18 +642,16 @@ early_drop(struct ctdp_ct *ct, uint32_t hash, long long now)
 
 /* Counts one more conn against the table's limit, making room by early
  * drop if the table is full.  Returns false if there is no room, else
- * true with '*n_conns' set to the count with this one as the call knows
- * it (what the table's growth goes by: reading the shared count again
- * would cost another transfer of its cache line). */
+ * true with 'x->n_conns' the count with this one. */
 static bool
-reserve_conn(struct exec *x, uint32_t hash, uint32_t *n_conns)
+reserve_conn(struct exec *x, uint32_t hash)
 {
     struct ctdp_ct *ct = x->ct;
     uint32_t n, max, take, old;
 
     if (x->conn_credit) {
         x->conn_credit--;
-        *n_conns = ++x->n_conns;
+        x->n_conns++;
         return true;
     }
     atomic_read_relaxed(&ct->max_conns, &max);
@@ -664,7 +666,7 @@ reserve_conn(struct exec *x, uint32_t hash, uint32_t *n_conns)
         atomic_sub_relaxed(&ct->n_conns, take - 1, &old);
         take = 1;
     }
-    *n_conns = x->n_conns = n + 1;
+    x->n_conns = n + 1;
     if (n < max) {
         x->conn_credit = take - 1;
         return true;
@@ -855,7 +857,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     struct ctdp_zone *zone = ctdp_zone_get(ct, conn->key.zone);
     struct ctdp_table *t = &ct->table;
     struct chain_bound bound = { t->max_chain };
-    uint32_t reply_hash, len, n_conns, n_two;
+    uint32_t reply_hash, len, n_two;
     struct ctdp_conn *clash;
     struct ctdp_tuple reply_buf;
 
@@ -864,7 +866,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
         drop_conn(x, conn);
         return NULL;
     }
-    if (!reserve_conn(x, orig_hash, &n_conns)) {
+    if (!reserve_conn(x, orig_hash)) {
         ctdp_zone_cancel(&x->zone_pending);
         drop_conn(x, conn);
         return NULL;
@@ -921,7 +923,7 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
         ctdp_event_emit(ct, CTDP_EVENT_NEW, conn, now);
     }
     atomic_read_relaxed(&ct->n_two_entries, &n_two);
-    ctdp_table_grow_step(t, n_conns + n_two);
+    ctdp_table_grow_step(t, x->n_conns + n_two);
     return conn;
 }
 

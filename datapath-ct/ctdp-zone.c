@@ -183,12 +183,7 @@ conn_of(const struct ctdp_ct *ct, uint32_t ref)
 void
 ctdp_zone_push(struct ctdp_zone_pending *p, struct ctdp_conn *conn)
 {
-    if (p->n_conns == ARRAY_SIZE(p->conns)) {
-        struct ctdp_zone *zone = p->zone;
-
-        ctdp_zone_settle(p);
-        p->zone = zone;
-    }
+    ovs_assert(p->n_conns < ARRAY_SIZE(p->conns));
     p->conns[p->n_conns++] = conn;
 }
 
