@@ -139,7 +139,9 @@ struct bench_job {
                                  * clock's time less this. */
     uint64_t *batch_ns;         /* Or NULL.  One thread only: work_conns()
                                  * writes the ns that batch i of conns
-                                 * spent in ct() into 'batch_ns[i]'. */
+                                 * spent in ct() into 'batch_ns[i]'... */
+    uint64_t stage_ns[BENCH_MAX_CALLS]; /* ...and sums here those of each
+                                         * stage's calls. */
 
     struct ovs_barrier barrier;
     struct ovs_mutex mutex;
@@ -304,8 +306,9 @@ check_nat(struct bench_thread *t, const uint32_t conns[],
  * every stage checks the translation; the ports are saved in
  * 'job->nat_ports' if it is nonnull.  If 'job->batch_ns' is nonnull, each
  * batch's ct() calls are timed (the monotonic clock read right before and
- * after each call; the packet rewriting in between is not counted) and
- * their sum is stored there. */
+ * after each call; the packet rewriting in between is not counted), their
+ * sum is stored there and each call's time added to its stage's in
+ * 'job->stage_ns'. */
 static void
 work_conns(struct bench_job *job, struct bench_thread *t)
 {
@@ -338,7 +341,10 @@ work_conns(struct bench_job *job, struct bench_thread *t)
             start = job->batch_ns ? monotonic_ns() : 0;
             run_stage(job, t, stage, now);
             if (job->batch_ns) {
-                batch_ns += monotonic_ns() - start;
+                long long ns = monotonic_ns() - start;
+
+                batch_ns += ns;
+                job->stage_ns[s] += ns;
             }
             if (job->nat) {
                 check_nat(t, conns, t->nat_port, stage->step);
@@ -705,10 +711,10 @@ quiet_work(uint64_t x, uint64_t n)
     return x;
 }
 
-/* The steps of quiet_work() that take 'us' microseconds: from the fastest
- * of five timings of a million. */
-static uint64_t
-quiet_steps(double us)
+/* The ns a step of quiet_work() takes: the fastest of five timings of a
+ * million. */
+static double
+quiet_step_ns(void)
 {
     enum { N_STEPS = 1000000 };
     long long best = LLONG_MAX;
@@ -721,7 +727,20 @@ quiet_steps(double us)
         best = MIN(best, monotonic_ns() - start);
     }
     (void) sink;
-    return MAX(1, us * 1e3 * N_STEPS / MAX(best, 1));
+    return MAX(best, 1) / (double) N_STEPS;
+}
+
+double
+bench_cpu_ghz(void)
+{
+    return 4 / quiet_step_ns();
+}
+
+/* The steps of quiet_work() that take 'us' microseconds. */
+static uint64_t
+quiet_steps(double us)
+{
+    return MAX(1, us * 1e3 / quiet_step_ns());
 }
 
 void
@@ -790,6 +809,10 @@ new_conns_run(const struct bench_config *cfg, enum bench_impl impl,
     if (latency) {
         latency_add(latency, job.batch_ns, n_batches);
         free(job.batch_ns);
+        for (size_t s = 0; s < job.n_stages; s++) {
+            bench_runs_add(&latency->call_ns[s],
+                           job.stage_ns[s] / (double) cfg->big);
+        }
     }
     rss_full = rss_bytes();
     destroy_tracker(job.ct);

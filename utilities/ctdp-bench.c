@@ -63,6 +63,7 @@ struct bench_results {
     struct bench_latency quiet;
     double clock_ns;            /* One read of the clock timing batches. */
     double transfer_ns;         /* A cache line between two threads. */
+    double cpu_ghz;             /* The CPU's clock, measured. */
     struct bench_runs memory[BENCH_N_IMPLS][2];             /* By proto. */
     struct bench_runs dump[BENCH_N_IMPLS], flush[BENCH_N_IMPLS];
     struct bench_runs datapath;                             /* ctdp only. */
@@ -218,6 +219,12 @@ measure_lookups(const struct bench_config *cfg, struct bench_results *res)
     }
 }
 
+/* The ct() calls of a TCP handshake, as struct bench_latency's
+ * 'call_ns' numbers them. */
+static const char *tcp_calls[BENCH_CONN_CALLS(BENCH_TCP)] = {
+    "SYN", "SYN-ACK", "ACK",
+};
+
 static void
 progress_latency(const char *what, const char *who, uint32_t conns,
                  const struct bench_latency *latency)
@@ -228,7 +235,15 @@ progress_latency(const char *what, const char *who, uint32_t conns,
         fprintf(stderr, " %s %.1f", bench_pct_name(p),
                 bench_runs_median(&latency->pct[p]));
     }
-    fprintf(stderr, " µs\n");
+    fprintf(stderr, " µs");
+    if (latency->call_ns[ARRAY_SIZE(tcp_calls) - 1].n) {
+        for (size_t i = 0; i < ARRAY_SIZE(tcp_calls); i++) {
+            fprintf(stderr, "%s %s %.0f", i ? "," : ";", tcp_calls[i],
+                    bench_runs_median(&latency->call_ns[i]));
+        }
+        fprintf(stderr, " ns per conn");
+    }
+    fprintf(stderr, "\n");
 }
 
 /* New conns of 'proto' on bench_threads[t] threads, on fresh trackers
@@ -289,6 +304,7 @@ measure_new_conns(const struct bench_config *cfg, struct bench_results *res)
 {
     res->clock_ns = bench_clock_read_ns();
     res->transfer_ns = bench_line_transfer_ns();
+    res->cpu_ghz = bench_cpu_ghz();
     for (int warm = 0; warm < 2; warm++) {
         for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
             for (size_t t = 0; t < N_THREADS; t++) {
@@ -430,6 +446,15 @@ report_latency_rows(struct bench_report *r, const struct bench_config *cfg,
                              &res->latency[BENCH_OVS][proto].pct[p]);
             free(name);
         }
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(tcp_calls); i++) {
+        char *name = xasprintf("new-conns TCP, the %s's call, per conn",
+                               tcp_calls[i]);
+
+        bench_report_row(r, name, 1, cfg->big, "ns", false,
+                         &res->latency[BENCH_CTDP][BENCH_TCP].call_ns[i],
+                         &res->latency[BENCH_OVS][BENCH_TCP].call_ns[i]);
+        free(name);
     }
     for (int p = 0; p < BENCH_N_PCTS; p++) {
         char *name = xasprintf("arithmetic alone, batch latency %s",
@@ -691,11 +716,48 @@ over(double n, double busy)
     return busy > 0 ? n / busy : 0;
 }
 
+/* The sum of the medians of 'latency''s calls 'from' to 'to' - 1, in ns
+ * per conn. */
+static double
+calls_ns(const struct bench_latency *latency, size_t from, size_t to)
+{
+    double ns = 0;
+
+    for (size_t i = from; i < to; i++) {
+        ns += bench_runs_median(&latency->call_ns[i]);
+    }
+    return ns;
+}
+
+/* The budget of a TCP handshake at 4× OVS, from the one-thread runs'
+ * timed calls, into 's': what it leaves, and what ctdp's and OVS's
+ * lookups of the conn (the SYN-ACK's and the ACK's calls) and SYNs took
+ * of it. */
+static void
+put_tcp_budget(struct ds *s, const struct bench_results *res)
+{
+    const struct bench_latency *ctdp = &res->latency[BENCH_CTDP][BENCH_TCP];
+    const struct bench_latency *ovs = &res->latency[BENCH_OVS][BENCH_TCP];
+    size_t n = ARRAY_SIZE(tcp_calls);
+    double budget = calls_ns(ovs, 0, n) / 4;
+
+    if (!ctdp->call_ns[n - 1].n || !ovs->call_ns[n - 1].n) {
+        return;
+    }
+    ds_put_format(s, "; at 4× a TCP handshake may spend %.0f ns in ct() "
+                  "(OVS's %.0f over 4; %.0f cycles at the CPU's %.2f GHz, "
+                  "measured), of which ctdp's SYN-ACK and ACK took %.0f "
+                  "(OVS's %.0f), its SYN %.0f (OVS's %.0f)", budget,
+                  4 * budget, budget * res->cpu_ghz, res->cpu_ghz,
+                  calls_ns(ctdp, 1, n), calls_ns(ovs, 1, n),
+                  calls_ns(ctdp, 0, 1), calls_ns(ovs, 0, 1));
+}
+
 /* New conns, UDP and TCP: ≥ 4× OVS on one thread, and ctdp's two threads
  * ≥ 1.8× its one; each with its ceiling in this run: the machine's CPUs
  * over those that ctdp's one thread kept busy is the most that any number
  * of threads could make of its one-thread rate with the same work per
- * conn. */
+ * conn; and TCP's budget (put_tcp_budget()). */
 static void
 target_new_conns(struct bench_report *r, const struct bench_results *res)
 {
@@ -707,17 +769,21 @@ target_new_conns(struct bench_report *r, const struct bench_results *res)
     double busy_tcp = cpus_busy(&cpu[BENCH_TCP][0], &ctdp[BENCH_TCP][0]);
     double udp = ratio(&ctdp[BENCH_UDP][0], &ovs[BENCH_UDP][0]);
     double tcp = ratio(&ctdp[BENCH_TCP][0], &ovs[BENCH_TCP][0]);
+    struct ds budget = DS_EMPTY_INITIALIZER;
 
+    put_tcp_budget(&budget, res);
     bench_report_target(r, "new connections ≥ 4× OVS on one thread, UDP "
                         "and TCP", udp >= 4 && tcp >= 4,
                         "UDP %.2f×, TCP %.2f×; ctdp's CPU time per conn "
                         "(UDP %.0f ns, TCP %.0f ns, every thread of the "
                         "process) allows at most UDP %.2f×, TCP %.2f× on "
-                        "this machine's %ld CPUs", udp, tcp,
+                        "this machine's %ld CPUs%s", udp, tcp,
                         bench_runs_median(&cpu[BENCH_UDP][0]),
                         bench_runs_median(&cpu[BENCH_TCP][0]),
                         udp * over(n_cpus, busy_udp),
-                        tcp * over(n_cpus, busy_tcp), n_cpus);
+                        tcp * over(n_cpus, busy_tcp), n_cpus,
+                        ds_cstr(&budget));
+    ds_destroy(&budget);
     udp = ratio(&ctdp[BENCH_UDP][1], &ctdp[BENCH_UDP][0]);
     tcp = ratio(&ctdp[BENCH_TCP][1], &ctdp[BENCH_TCP][0]);
     bench_report_target(r, "new connections: 2 threads ≥ 1.8× one thread, "
@@ -878,7 +944,14 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       " batches (max: the slowest), the table growing from "
                       "0 to %"PRIu32" conns; the rows show their median "
                       "(min-max) over the runs, and the latency target the "
-                      "p99.99 median over the p50 median.", BENCH_BATCH,
+                      "p99.99 median over the p50 median.  The rows of "
+                      "the TCP handshake's calls add up each call's times "
+                      "over a run, per conn: where a handshake's time "
+                      "goes; the new-conns target sets them against the "
+                      "budget that 4× OVS leaves, in ns and in cycles of "
+                      "the CPU's clock, measured right before the runs (a "
+                      "chain of dependent 64-bit multiply-adds, 4 cycles "
+                      "a step).", BENCH_BATCH,
                       DIV_ROUND_UP(cfg->big, BENCH_BATCH), cfg->big);
     bench_report_note(r, "arithmetic alone, batch latency: a control, run "
                       "right after the new-conns runs: as many batches as "

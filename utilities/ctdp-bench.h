@@ -188,19 +188,23 @@ enum bench_pct {
     BENCH_N_PCTS,
 };
 
-/* Batch latency of new-conns: the time each batch of BENCH_BATCH conns
- * spends in ct() (UDP: its one call; TCP: the sum of the handshake's
- * three), every batch of a run timed.  'pct[p]' holds one value per run,
- * in µs: that run's percentile 'p' of its batches' times. */
-struct bench_latency {
-    struct bench_runs pct[BENCH_N_PCTS];
-};
-
-const char *bench_pct_name(enum bench_pct);
-
 /* The ct() calls per batch of new conns: UDP's commit; TCP's SYN, SYN-ACK
  * and ACK.  Each timed call reads the clock twice. */
 #define BENCH_CONN_CALLS(PROTO) ((PROTO) == BENCH_TCP ? 3 : 1)
+#define BENCH_MAX_CALLS BENCH_CONN_CALLS(BENCH_TCP)
+
+/* Batch latency of new-conns: the time each batch of BENCH_BATCH conns
+ * spends in ct() (UDP: its one call; TCP: the sum of the handshake's
+ * three), every batch of a run timed.  'pct[p]' holds one value per run,
+ * in µs: that run's percentile 'p' of its batches' times; 'call_ns[i]'
+ * one per run, in ns per conn: the time of the batches' call i (TCP: 0
+ * the SYN, 1 the SYN-ACK, 2 the ACK). */
+struct bench_latency {
+    struct bench_runs pct[BENCH_N_PCTS];
+    struct bench_runs call_ns[BENCH_MAX_CALLS];
+};
+
+const char *bench_pct_name(enum bench_pct);
 
 /* The machine's own batch latency: 'n_batches' batches of arithmetic
  * alone (a dependent multiply-add chain: no memory, no system call), each
@@ -213,6 +217,10 @@ void bench_quiet_latency(double batch_us, size_t n_batches,
 
 /* The ns that one read of the clock that times batches costs. */
 double bench_clock_read_ns(void);
+/* The clock rate the CPU runs at now, in GHz: measured by a chain of
+ * dependent 64-bit multiply-adds, 4 cycles a step (a multiply's latency
+ * of 3 and an add's of 1 on x86-64 cores since 2008). */
+double bench_cpu_ghz(void);
 /* The ns that a cache line takes from one thread to another, one way. */
 double bench_line_transfer_ns(void);
 
