@@ -219,15 +219,17 @@ measure_lookups(const struct bench_config *cfg, struct bench_results *res)
     }
 }
 
-/* The ct() calls of a TCP handshake, as struct bench_latency's
+/* The ct() calls of a new conn, by proto, as struct bench_latency's
  * 'call_ns' numbers them. */
-static const char *tcp_calls[BENCH_CONN_CALLS(BENCH_TCP)] = {
-    "SYN", "SYN-ACK", "ACK",
+static const char *conn_calls[2][BENCH_MAX_CALLS] = {
+    [BENCH_UDP] = { "commit" },
+    [BENCH_TCP] = { "SYN", "SYN-ACK", "ACK" },
 };
+static const char *proto_names[2] = { "UDP", "TCP" };
 
 static void
 progress_latency(const char *what, const char *who, uint32_t conns,
-                 const struct bench_latency *latency)
+                 enum bench_proto proto, const struct bench_latency *latency)
 {
     fprintf(stderr, "ctdp-bench: %-12s %-4s 1 thread(s) %8"PRIu32" conns:",
             what, who, conns);
@@ -236,14 +238,14 @@ progress_latency(const char *what, const char *who, uint32_t conns,
                 bench_runs_median(&latency->pct[p]));
     }
     fprintf(stderr, " µs");
-    if (latency->call_ns[ARRAY_SIZE(tcp_calls) - 1].n) {
-        for (size_t i = 0; i < ARRAY_SIZE(tcp_calls); i++) {
-            fprintf(stderr, "%s %s %.0f", i ? "," : ";", tcp_calls[i],
+    for (size_t i = 0; i < BENCH_CONN_CALLS(proto); i++) {
+        if (latency->call_ns[i].n) {
+            fprintf(stderr, "%s %s %.0f", i ? "," : ";",
+                    conn_calls[proto][i],
                     bench_runs_median(&latency->call_ns[i]));
         }
-        fprintf(stderr, " ns per conn");
     }
-    fprintf(stderr, "\n");
+    fprintf(stderr, "%s\n", latency->call_ns[0].n ? " ns a conn" : "");
 }
 
 /* New conns of 'proto' on bench_threads[t] threads, on fresh trackers
@@ -276,7 +278,7 @@ measure_new_conns_case(const struct bench_config *cfg,
         }
         if (out[impl].latency) {
             progress_latency(proto == BENCH_TCP ? "tcp-batch" : "udp-batch",
-                             bench_impl_name(impl), cfg->big,
+                             bench_impl_name(impl), cfg->big, proto,
                              out[impl].latency);
         }
     }
@@ -294,7 +296,8 @@ measure_quiet(const struct bench_config *cfg, struct bench_results *res)
         bench_quiet_latency(bench_runs_median(p50),
                             DIV_ROUND_UP(cfg->big, BENCH_BATCH), cfg->runs,
                             &res->quiet);
-        progress_latency("quiet-batch", "-", cfg->big, &res->quiet);
+        progress_latency("quiet-batch", "-", cfg->big, BENCH_UDP,
+                         &res->quiet);
     }
 }
 
@@ -434,8 +437,6 @@ static void
 report_latency_rows(struct bench_report *r, const struct bench_config *cfg,
                     const struct bench_results *res)
 {
-    static const char *proto_names[] = { "UDP", "TCP" };
-
     for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
         for (int p = 0; p < BENCH_N_PCTS; p++) {
             char *name = xasprintf("new-conns %s batch latency %s",
@@ -447,14 +448,17 @@ report_latency_rows(struct bench_report *r, const struct bench_config *cfg,
             free(name);
         }
     }
-    for (size_t i = 0; i < ARRAY_SIZE(tcp_calls); i++) {
-        char *name = xasprintf("new-conns TCP, the %s's call, per conn",
-                               tcp_calls[i]);
+    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+        for (size_t i = 0; i < BENCH_CONN_CALLS(proto); i++) {
+            char *name = xasprintf("new-conns %s, the %s's call, per conn",
+                                   proto_names[proto],
+                                   conn_calls[proto][i]);
 
-        bench_report_row(r, name, 1, cfg->big, "ns", false,
-                         &res->latency[BENCH_CTDP][BENCH_TCP].call_ns[i],
-                         &res->latency[BENCH_OVS][BENCH_TCP].call_ns[i]);
-        free(name);
+            bench_report_row(r, name, 1, cfg->big, "ns", false,
+                             &res->latency[BENCH_CTDP][proto].call_ns[i],
+                             &res->latency[BENCH_OVS][proto].call_ns[i]);
+            free(name);
+        }
     }
     for (int p = 0; p < BENCH_N_PCTS; p++) {
         char *name = xasprintf("arithmetic alone, batch latency %s",
@@ -729,35 +733,46 @@ calls_ns(const struct bench_latency *latency, size_t from, size_t to)
     return ns;
 }
 
-/* The budget of a TCP handshake at 4× OVS, from the one-thread runs'
- * timed calls, into 's': what it leaves, and what ctdp's and OVS's
- * lookups of the conn (the SYN-ACK's and the ACK's calls) and SYNs took
- * of it. */
+/* The budget of a new conn at 4× OVS, from the one-thread runs' timed
+ * calls, into 's': what OVS's time in ct() over 4 leaves a UDP conn and a
+ * TCP handshake, and what ctdp's took; for TCP, apart, its lookups of the
+ * conn (the SYN-ACK's and the ACK's calls) and its SYN. */
 static void
-put_tcp_budget(struct ds *s, const struct bench_results *res)
+put_conn_budget(struct ds *s, const struct bench_results *res)
 {
-    const struct bench_latency *ctdp = &res->latency[BENCH_CTDP][BENCH_TCP];
-    const struct bench_latency *ovs = &res->latency[BENCH_OVS][BENCH_TCP];
-    size_t n = ARRAY_SIZE(tcp_calls);
-    double budget = calls_ns(ovs, 0, n) / 4;
+    const struct bench_latency *ctdp = res->latency[BENCH_CTDP];
+    const struct bench_latency *ovs = res->latency[BENCH_OVS];
+    size_t n = BENCH_CONN_CALLS(BENCH_TCP);
 
-    if (!ctdp->call_ns[n - 1].n || !ovs->call_ns[n - 1].n) {
+    if (!ctdp[BENCH_TCP].call_ns[n - 1].n || !ovs[BENCH_TCP].call_ns[0].n
+        || !ctdp[BENCH_UDP].call_ns[0].n || !ovs[BENCH_UDP].call_ns[0].n) {
         return;
     }
-    ds_put_format(s, "; at 4× a TCP handshake may spend %.0f ns in ct() "
-                  "(OVS's %.0f over 4; %.0f cycles at the CPU's %.2f GHz, "
-                  "measured), of which ctdp's SYN-ACK and ACK took %.0f "
-                  "(OVS's %.0f), its SYN %.0f (OVS's %.0f)", budget,
-                  4 * budget, budget * res->cpu_ghz, res->cpu_ghz,
-                  calls_ns(ctdp, 1, n), calls_ns(ovs, 1, n),
-                  calls_ns(ctdp, 0, 1), calls_ns(ovs, 0, 1));
+    ds_put_format(s, "; at 4× (OVS's time in ct() a conn over 4, in the "
+                  "one-thread runs; cycles at the CPU's %.2f GHz, "
+                  "measured)", res->cpu_ghz);
+    for (int proto = BENCH_UDP; proto <= BENCH_TCP; proto++) {
+        double budget = calls_ns(&ovs[proto], 0,
+                                 BENCH_CONN_CALLS(proto)) / 4;
+
+        ds_put_format(s, "%s %s may spend %.0f ns (%.0f cycles) and ctdp's "
+                      "took %.0f", proto ? ";" : "",
+                      proto ? "a TCP handshake" : "a UDP conn", budget,
+                      budget * res->cpu_ghz,
+                      calls_ns(&ctdp[proto], 0, BENCH_CONN_CALLS(proto)));
+    }
+    ds_put_format(s, ", of which its SYN-ACK and ACK %.0f (OVS's %.0f), its "
+                  "SYN %.0f (OVS's %.0f)", calls_ns(&ctdp[BENCH_TCP], 1, n),
+                  calls_ns(&ovs[BENCH_TCP], 1, n),
+                  calls_ns(&ctdp[BENCH_TCP], 0, 1),
+                  calls_ns(&ovs[BENCH_TCP], 0, 1));
 }
 
 /* New conns, UDP and TCP: ≥ 4× OVS on one thread, and ctdp's two threads
  * ≥ 1.8× its one; each with its ceiling in this run: the machine's CPUs
  * over those that ctdp's one thread kept busy is the most that any number
  * of threads could make of its one-thread rate with the same work per
- * conn; and TCP's budget (put_tcp_budget()). */
+ * conn; and the budget 4× leaves (put_conn_budget()). */
 static void
 target_new_conns(struct bench_report *r, const struct bench_results *res)
 {
@@ -771,7 +786,7 @@ target_new_conns(struct bench_report *r, const struct bench_results *res)
     double tcp = ratio(&ctdp[BENCH_TCP][0], &ovs[BENCH_TCP][0]);
     struct ds budget = DS_EMPTY_INITIALIZER;
 
-    put_tcp_budget(&budget, res);
+    put_conn_budget(&budget, res);
     bench_report_target(r, "new connections ≥ 4× OVS on one thread, UDP "
                         "and TCP", udp >= 4 && tcp >= 4,
                         "UDP %.2f×, TCP %.2f×; ctdp's CPU time per conn "
@@ -945,13 +960,13 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
                       "0 to %"PRIu32" conns; the rows show their median "
                       "(min-max) over the runs, and the latency target the "
                       "p99.99 median over the p50 median.  The rows of "
-                      "the TCP handshake's calls add up each call's times "
-                      "over a run, per conn: where a handshake's time "
-                      "goes; the new-conns target sets them against the "
-                      "budget that 4× OVS leaves, in ns and in cycles of "
-                      "the CPU's clock, measured right before the runs (a "
-                      "chain of dependent 64-bit multiply-adds, 4 cycles "
-                      "a step).", BENCH_BATCH,
+                      "each call (TCP: the SYN's, the SYN-ACK's, the "
+                      "ACK's) add up its times over a run, per conn: "
+                      "where a conn's time goes; the new-conns target "
+                      "sets them against the budget that 4× OVS leaves, "
+                      "in ns and in cycles of the CPU's clock, measured "
+                      "right before the runs (a chain of dependent 64-bit "
+                      "multiply-adds, 4 cycles a step).", BENCH_BATCH,
                       DIV_ROUND_UP(cfg->big, BENCH_BATCH), cfg->big);
     bench_report_note(r, "arithmetic alone, batch latency: a control, run "
                       "right after the new-conns runs: as many batches as "
