@@ -17,9 +17,19 @@
  *
  * Thread safety: every call may be made from any thread at once. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
-void ctdp_backer_request(void *, size_t size);
+/* How long the backer lingers after its last request (see
+ * ctdp_backer_request()). */
+#define CTDP_BACKER_LINGER_MAX_MS 10
+
+/* Asks the backer to back the pages of 'size' bytes at 'p' (page
+ * aligned).  Returns at once.  Unless 'wake', a backer that lingers is
+ * left to find the request, up to half the time since the previous such
+ * request later (at least 25 us, at most 1 ms): for requests made at a
+ * steady pace, each for pages needed a step later. */
+void ctdp_backer_request(void *, size_t size, bool wake);
 void ctdp_backer_forget(const void *, size_t size);
 void ctdp_backer_drain(void);
 

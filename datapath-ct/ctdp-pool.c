@@ -187,7 +187,18 @@ map_aligned(size_t size, int flags)
 void
 ctdp_pool_populate(void *p, size_t size)
 {
-    ctdp_backer_request(p, size);
+    ctdp_backer_request(p, size, true);
+}
+
+/* Likewise for pages needed a window of objects later at the earliest
+ * (CTDP_POOL_OBJ_WINDOW: 2048 UDP conns, 250 us at the fastest rate one
+ * thread was measured to make them), more than a lingering backer takes
+ * to find the request and back them: the request does not wake it
+ * (ctdp_backer_request()). */
+static void
+populate_later(void *p, size_t size)
+{
+    ctdp_backer_request(p, size, false);
 }
 
 /* Makes sure that region 'r' is mapped. */
@@ -328,7 +339,8 @@ ctdp_pool_span_free(struct ctdp_pool *pool, void *p, size_t size)
  * it sleeps, is woken once per 256 KiB: a wake cost the packet thread
  * about 10 us on the reference VM (the inter-processor interrupt), an
  * eighth of its time in cold new conns at one wake per 64 KiB
- * (docs/BENCHMARKS.md). */
+ * (docs/BENCHMARKS.md).  While inserts go on, the backer lingers and is
+ * not woken at all (populate_later()). */
 static void
 populate_ahead(struct ctdp_pool *pool, struct class_cache *cc,
                uint32_t from, uint32_t to)
@@ -339,12 +351,12 @@ populate_ahead(struct ctdp_pool *pool, struct class_cache *cc,
         return;
     }
     if ((to % UNITS_PER_CHUNK) / w + 1 < UNITS_PER_CHUNK / w) {
-        ctdp_pool_populate(ctdp_pool_ptr(&pool->region, to / w * w + w),
-                           CTDP_POOL_OBJ_WINDOW);
+        populate_later(ctdp_pool_ptr(&pool->region, to / w * w + w),
+                       CTDP_POOL_OBJ_WINDOW);
     } else if (!cc->next) {
         cc->next = claim_chunk(pool) + 1;
-        ctdp_pool_populate(chunk_base(pool, cc->next - 1),
-                           CTDP_POOL_OBJ_WINDOW);
+        populate_later(chunk_base(pool, cc->next - 1),
+                       CTDP_POOL_OBJ_WINDOW);
     }
 }
 
@@ -363,7 +375,7 @@ new_chunk(struct ctdp_pool *pool, struct class_cache *cc, uint32_t units)
         ctdp_pool_populate(base, CTDP_POOL_OBJ_WINDOW);
     }
     cc->next = 0;
-    ctdp_pool_populate(base + CTDP_POOL_OBJ_WINDOW, CTDP_POOL_OBJ_WINDOW);
+    populate_later(base + CTDP_POOL_OBJ_WINDOW, CTDP_POOL_OBJ_WINDOW);
     h->pool = pool;
     h->ref = index << CTDP_POOL_REF_UNIT_BITS;
     h->units = units;

@@ -447,11 +447,44 @@ test_table_backer_backs(void)
     char *p = map_fresh(size);
 
     CHECK_EQ(resident_pages(p, size), 0);
-    ctdp_backer_request(p, size / 2);
-    ctdp_backer_request(p + size / 2, size / 2);
+    ctdp_backer_request(p, size / 2, true);
+    ctdp_backer_request(p + size / 2, size / 2, true);
     ctdp_backer_drain();
     CHECK_EQ(resident_pages(p, size), size / get_page_size());
     unmap_fresh(p, size);
+}
+
+/* Waits up to 2 s for all of the 'size' bytes at 'p' to be resident;
+ * returns whether they became so. */
+static bool
+becomes_resident(void *p, size_t size)
+{
+    for (int i = 0; i < 2000; i++) {
+        if (resident_pages(p, size) == size / get_page_size()) {
+            return true;
+        }
+        xnanosleep(1000 * 1000);
+    }
+    return false;
+}
+
+/* A request that does not wake the backer is backed all the same: found
+ * by a backer that lingers after its last range, and waking one that
+ * has stopped lingering. */
+static void
+test_table_backer_backs_unwoken(void)
+{
+    size_t size = 256 << 10;
+    char *p = map_fresh(3 * size);
+
+    ctdp_backer_request(p, size, true);
+    ctdp_backer_drain();
+    ctdp_backer_request(p + size, size, false);     /* It lingers. */
+    CHECK(becomes_resident(p + size, size));
+    xnanosleep((CTDP_BACKER_LINGER_MAX_MS + 20) * 1000LL * 1000);
+    ctdp_backer_request(p + 2 * size, size, false); /* It sleeps. */
+    CHECK(becomes_resident(p + 2 * size, size));
+    unmap_fresh(p, 3 * size);
 }
 
 /* Once a size class's bump allocation is in its chunk's last window, the
@@ -537,7 +570,7 @@ test_table_backer_forget(void)
 
     for (int round = 0; round < 20; round++) {
         for (size_t i = 0; i < N; i++) {
-            ctdp_backer_request(p + i * size, size);
+            ctdp_backer_request(p + i * size, size, true);
         }
         ctdp_backer_forget(p, N * size);
         CHECK(!mprotect(p, N * size, PROT_NONE));
@@ -790,6 +823,7 @@ test_table_conn_counters(void)
 const struct ctdp_unit_suite ct_table_suite = {
     "ct-table", (const struct ctdp_unit_case[]) {
         { "backer_backs", test_table_backer_backs },
+        { "backer_backs_unwoken", test_table_backer_backs_unwoken },
         { "backer_forget", test_table_backer_forget },
         { "bucket_match", test_table_bucket_match },
         { "bucket_free", test_table_bucket_free },
