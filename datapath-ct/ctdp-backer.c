@@ -88,12 +88,13 @@ back(const struct range *r)
     }
 }
 
+/* The time of 'clock', in ns. */
 static long long
-monotonic_ns(void)
+clock_ns(clockid_t clock)
 {
     struct timespec ts;
 
-    xclock_gettime(CLOCK_MONOTONIC, &ts);
+    xclock_gettime(clock, &ts);
     return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
@@ -103,11 +104,11 @@ static void
 timed_wait(long long until)
     OVS_REQUIRES(mutex)
 {
-    struct timespec ts = {
-        .tv_sec = until / 1000000000LL,
-        .tv_nsec = until % 1000000000LL,
-    };
-    int error = pthread_cond_timedwait(&work_cond, &mutex.lock, &ts);
+    struct timespec ts;
+    int error;
+
+    nsec_to_timespec(until, &ts);
+    error = pthread_cond_timedwait(&work_cond, &mutex.lock, &ts);
 
     if (error && error != ETIMEDOUT) {
         ovs_abort(error, "pthread_cond_timedwait failed");
@@ -135,11 +136,8 @@ cpus_crowded(long long now)
         n_cpus = MAX(count_cpu_cores(), 1);
     }
     if (now - last_now >= CROWD_NS) {
-        struct timespec ts;
-        long long cpu;
+        long long cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 
-        xclock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-        cpu = ts.tv_sec * 1000000000LL + ts.tv_nsec;
         crowded = last_now && cpu - last_cpu > (now - last_now) * (n_cpus
                                                                    - 0.25);
         last_now = now;
@@ -154,10 +152,10 @@ static void
 wait_for_work(void)
     OVS_REQUIRES(mutex)
 {
-    long long idle_since = monotonic_ns();
+    long long idle_since = clock_ns(CLOCK_MONOTONIC);
 
     while (head == tail) {
-        long long now = monotonic_ns();
+        long long now = clock_ns(CLOCK_MONOTONIC);
 
         if (now - idle_since < CTDP_BACKER_LINGER_MAX_MS * 1000000LL
             && !cpus_crowded(now)) {
@@ -167,7 +165,7 @@ wait_for_work(void)
         } else {
             lingering = false;
             ovs_mutex_cond_wait(&work_cond, &mutex);
-            idle_since = monotonic_ns();
+            idle_since = clock_ns(CLOCK_MONOTONIC);
         }
     }
     lingering = false;
@@ -213,7 +211,7 @@ ctdp_backer_request(void *p, size_t size, bool wake)
     }
     ovs_mutex_lock(&mutex);
     if (!wake) {
-        long long now = monotonic_ns();
+        long long now = clock_ns(CLOCK_MONOTONIC);
 
         unwoken_gap = unwoken_last ? now - unwoken_last : 0;
         unwoken_last = now;

@@ -27,8 +27,8 @@
 /* Asks the backer to back the pages of 'size' bytes at 'p' (page
  * aligned).  Returns at once.  Unless 'wake', a backer that lingers is
  * left to find the request, up to half the time since the previous such
- * request later (at least 25 us, at most 1 ms): for requests made at a
- * steady pace, each for pages needed a step later. */
+ * request later (within bounds that ctdp-backer.c sets): for requests
+ * made at a steady pace, each for pages needed a step later. */
 void ctdp_backer_request(void *, size_t size, bool wake);
 void ctdp_backer_forget(const void *, size_t size);
 void ctdp_backer_drain(void);
