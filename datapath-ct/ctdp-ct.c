@@ -60,6 +60,10 @@ enum work_kind {
     W_RELATED,                  /* An ICMP error: look up what it quotes. */
 };
 
+/* The bits of struct exec's 'inserted': about one in twenty packets of a
+ * batch of new conns finds the bit of its hash set by one before it. */
+#define INSERTED_BITS 256
+
 /* One ctdp_ct_execute() call: what every pass of the packet path needs.
  * Statistics are counted here and added to the tracker's once per batch,
  * sparing an atomic add per packet. */
@@ -98,9 +102,28 @@ struct exec {
     enum ctdp_timeout_slot steady_slot;
     long long steady_ms;
     char why[CTDP_WHY_SIZE];    /* 'l4ctx.why', when one is wanted. */
+    /* Bit 'hash % INSERTED_BITS' set for each hash this call inserted an
+     * entry under: whether a packet's 'absent' still holds. */
+    uint64_t inserted[INSERTED_BITS / 64];
 };
 
 #define COUNT(X, NAME) ((X)->stats[CTDP_STAT_##NAME]++)
+
+static bool
+inserted(const struct exec *x, uint32_t hash)
+{
+    uint32_t bit = hash % INSERTED_BITS;
+
+    return x->inserted[bit / 64] & (UINT64_C(1) << (bit % 64));
+}
+
+static void
+note_inserted(struct exec *x, uint32_t hash)
+{
+    uint32_t bit = hash % INSERTED_BITS;
+
+    x->inserted[bit / 64] |= UINT64_C(1) << (bit % 64);
+}
 
 /* ctdp_ct_execute() lists packets by their index in a byte. */
 BUILD_ASSERT_DECL(NETDEV_MAX_BURST <= UINT8_MAX + 1);
@@ -145,6 +168,11 @@ struct work {
      * before found): a hint, checked in full before use. */
     struct ctdp_conn *hint;
     int hint_dir;
+    /* The second pass found no entry of the hash's tag in its chain: the
+     * table holds no conn of 'key', unless this call inserted one there
+     * since (struct exec's 'inserted'), or another thread did, which is
+     * the same as its doing it a little later. */
+    bool absent;
 };
 
 /* The protocol of 'w''s key, found now if not yet. */
@@ -907,6 +935,8 @@ confirm(struct exec *x, struct ctdp_conn *conn, uint32_t orig_hash,
     }
     ctdp_conn_set_status(conn, CTDP_S_CONFIRMED);
     ctdp_conn_insert_locked(ct, conn, orig_hash, reply_hash);
+    note_inserted(x, orig_hash);
+    note_inserted(x, reply_hash);
     ctdp_nat_confirmed(ct, conn);
     ctdp_table_unlock_pair(t, orig_hash, reply_hash);
     if (OVS_UNLIKELY(ct->test_delay)) {
@@ -1060,7 +1090,8 @@ new_conn(struct exec *x, struct work *w)
 }
 
 /* Looks up 'w''s tuple: the second pass's hint, if it is the conn, else
- * the table. */
+ * nothing if the second pass found the chain without the tuple, else the
+ * table. */
 static inline struct ctdp_conn * ALWAYS_INLINE
 lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
 {
@@ -1076,7 +1107,11 @@ lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
             *dir = hit;
             return conn;
         }
+    } else if (w->absent && !inserted(x, w->hash)) {
+        /* A new conn's packet, nearly always. */
+        return NULL;
     }
+    w->absent = false;
     return ctdp_conn_lookup(x->ct, w->key, work_inv(w), w->hash, x->now,
                             dir);
 }
@@ -1218,6 +1253,7 @@ prepare(struct exec *x, struct dp_packet *pkt, struct work *w,
     struct ctdp_ct *ct = x->ct;
 
     w->hint = NULL;
+    w->absent = false;
     w->l4 = NULL;
     w->dup = false;
     w->looks_up = false;
@@ -1544,6 +1580,7 @@ find_hint(struct exec *x, struct work *w)
         return false;
     }
     w->hint = ctdp_table_hint(&x->ct->table, w->hash, &w->hint_dir);
+    w->absent = w->hint_dir < 0;
     return (!w->hint && w->kind == W_TRACK && x->a->commit
             && work_inv(w)->l3);
 }

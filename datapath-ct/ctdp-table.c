@@ -266,15 +266,20 @@ ctdp_table_prefetch_overflow(const struct ctdp_table *t, uint32_t hash)
 }
 
 /* The first object of 'b' whose tag is 'tag', with its direction in
- * '*dir', or NULL; prefetches 'b''s overflow bucket, if any, where the
- * lookup may go on. */
+ * '*dir', or NULL, with '*dir' -1 if no entry of the chain can have the
+ * tag ('b' has no overflow bucket); prefetches the overflow bucket, if
+ * any, where the lookup may go on. */
 static void *
 bucket_hint(const struct ctdp_table *t, const struct ctdp_bucket *b,
             uint16_t tag, int *dir)
 {
     uint32_t m = ctdp_bucket_match(b, tag);
+    uint32_t link = ctdp_bucket_link(b) >> 1;
 
-    prefetch_overflow(t, b);
+    if (link) {
+        OVS_PREFETCH(ctdp_pool_ptr(t->region, link));
+    }
+    *dir = link ? 0 : -1;
     for (; m; m &= m - 1) {
         uint32_t e;
 
@@ -291,8 +296,9 @@ bucket_hint(const struct ctdp_table *t, const struct ctdp_bucket *b,
 
 /* Once the bucket of 'hash' is in cache (or on its way): the first object
  * of the bucket whose tag matches, with its direction in '*dir' (a hint,
- * which the caller checks in full), or NULL; prefetches the overflow
- * bucket, if any, where the lookup may go on. */
+ * which the caller checks in full), or NULL, with '*dir' -1 if the chain
+ * holds no entry of the hash's tag (so none of the hash); prefetches the
+ * overflow bucket, if any, where the lookup may go on. */
 void *
 ctdp_table_hint(const struct ctdp_table *t, uint32_t hash, int *dir)
 {
