@@ -60,8 +60,8 @@ enum work_kind {
     W_RELATED,                  /* An ICMP error: look up what it quotes. */
 };
 
-/* The bits of struct exec's 'inserted': about one in twenty packets of a
- * batch of new conns finds the bit of its hash set by one before it. */
+/* The bits of struct exec's 'inserted': about one in sixteen packets of
+ * a batch of new conns finds the bit of its hash set by one before it. */
 #define INSERTED_BITS 256
 
 /* One ctdp_ct_execute() call: what every pass of the packet path needs.

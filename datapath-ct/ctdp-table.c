@@ -245,8 +245,9 @@ ctdp_table_prefetch(const struct ctdp_table *t, uint32_t hash)
     OVS_PREFETCH(&bs->b[hash & bs->mask]);
 }
 
-/* Prefetches the overflow bucket of 'b', if it has one. */
-static void
+/* Prefetches the overflow bucket of 'b', if it has one; returns whether
+ * it has. */
+static bool
 prefetch_overflow(const struct ctdp_table *t, const struct ctdp_bucket *b)
 {
     uint32_t link = ctdp_bucket_link(b) >> 1;
@@ -254,6 +255,7 @@ prefetch_overflow(const struct ctdp_table *t, const struct ctdp_bucket *b)
     if (link) {
         OVS_PREFETCH(ctdp_pool_ptr(t->region, link));
     }
+    return link;
 }
 
 /* Once the bucket of 'hash' is in cache (or on its way): prefetches its
@@ -274,12 +276,8 @@ bucket_hint(const struct ctdp_table *t, const struct ctdp_bucket *b,
             uint16_t tag, int *dir)
 {
     uint32_t m = ctdp_bucket_match(b, tag);
-    uint32_t link = ctdp_bucket_link(b) >> 1;
 
-    if (link) {
-        OVS_PREFETCH(ctdp_pool_ptr(t->region, link));
-    }
-    *dir = link ? 0 : -1;
+    *dir = prefetch_overflow(t, b) ? 0 : -1;
     for (; m; m &= m - 1) {
         uint32_t e;
 
