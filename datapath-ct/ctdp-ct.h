@@ -71,8 +71,9 @@ struct ctdp_ct_params {
     uint32_t max_conns;       /* 0: CTDP_CT_DEFAULT_MAX_CONNS. */
     uint32_t n_buckets;       /* Initial buckets, rounded up to a power of
                                * 2, at least 1024 (one per bucket lock; 0:
-                               * 1024).  The table doubles whenever conns
-                               * pass four per bucket (ctdp-table.c). */
+                               * 1024).  The table doubles whenever its
+                               * entries (one or two a conn) pass eight
+                               * per bucket (ctdp-table.c). */
     uint32_t max_chain;       /* Longest chain confirm accepts; 0: the
                                * kernel's bound, random in [50, 80). */
     /* Default timeouts: slots set here replace the kernel's for every
