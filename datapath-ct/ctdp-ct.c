@@ -1108,10 +1108,11 @@ lookup(struct exec *x, struct work *w, enum ctdp_ct_dir *dir)
             return conn;
         }
     } else if (w->absent && !inserted(x, w->hash)) {
-        /* A new conn's packet, nearly always. */
+        /* A new conn's packet, nearly always.  The call's inserts only
+         * set bits: once this packet's is set, its lookups (again after
+         * CTDP_REPEAT) all walk the chain. */
         return NULL;
     }
-    w->absent = false;
     return ctdp_conn_lookup(x->ct, w->key, work_inv(w), w->hash, x->now,
                             dir);
 }
