@@ -142,10 +142,10 @@ ctdp_conn_tuple(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
     }
 }
 
-/* The hash of 'conn''s tuple in direction 'dir', in 'table' (a struct
- * ctdp_table): the table's callback for its entries. */
+/* The hash of 'conn''s tuple in direction 'dir', in 'table'. */
 uint32_t
-ctdp_conn_hash(const void *conn, int dir, const void *table)
+ctdp_conn_hash(const struct ctdp_conn *conn, enum ctdp_ct_dir dir,
+               const struct ctdp_table *table)
 {
     struct ctdp_tuple tuple;
 

@@ -727,7 +727,8 @@ ctdp_conn_match(const struct ctdp_conn *conn, int entry_dir,
     return ctdp_tuple_equal(&conn->key, inv_key) ? CTDP_DIR_REPLY : -1;
 }
 
-uint32_t ctdp_conn_hash(const void *conn, int dir, const void *table);
+uint32_t ctdp_conn_hash(const struct ctdp_conn *, enum ctdp_ct_dir,
+                        const struct ctdp_table *);
 uint32_t ctdp_conn_reply_hash(const struct ctdp_table *,
                               const struct ctdp_conn *, uint32_t orig_hash);
 void ctdp_conn_insert_locked(struct ctdp_ct *, const struct ctdp_conn *,

@@ -1809,7 +1809,7 @@ ctdp_ct_create(const struct ctdp_ct_params *params)
 
     ct->pool = ctdp_pool_create();
     if (ctdp_table_init(&ct->table, p->n_buckets, p->max_chain, p->hash,
-                        ct->pool, ctdp_conn_hash, &ct->table)
+                        ct->pool)
         || ctdp_random_bytes(&ct->id_key, sizeof ct->id_key)) {
         ctdp_pool_destroy(ct->pool);
         free_cacheline(ct);

@@ -70,8 +70,8 @@ enum ctdp_test_point {
 struct ctdp_ct_params {
     uint32_t max_conns;       /* 0: CTDP_CT_DEFAULT_MAX_CONNS. */
     uint32_t n_buckets;       /* Initial buckets, rounded up to a power of
-                               * 2, at least 1024 (one per bucket lock; 0:
-                               * 1024).  The table doubles whenever its
+                               * 2, at least 4096 (CTDP_MIN_BUCKETS; 0:
+                               * 4096).  The table doubles whenever its
                                * entries (one or two a conn) pass eight
                                * per bucket (ctdp-table.c). */
     uint32_t max_chain;       /* Longest chain confirm accepts; 0: the

@@ -7,8 +7,10 @@
 #include "ctdp-random.h"
 #include "util.h"
 
-/* More buckets than this are never made (2^25 lines: 2 GiB). */
+/* More buckets than this are never made (2^25 lines: 2 GiB).  Every
+ * growth's split bit is in the tags (CTDP_TAG_SHIFT). */
 #define MAX_BUCKETS (1u << 25)
+BUILD_ASSERT_DECL(MAX_BUCKETS <= 1u << (CTDP_TAG_SHIFT + 16));
 
 /* Growth: the table doubles when its entries (one or two per conn) pass
  * this many per bucket on average, which keeps it at 4 to 8 of the 10
@@ -80,15 +82,11 @@ buckets_get(const struct ctdp_table *t)
 int
 ctdp_table_init(struct ctdp_table *t, uint32_t n, uint32_t max_chain,
                 uint32_t (*test_hash)(const struct ctdp_tuple *),
-                struct ctdp_pool *pool, ctdp_table_hash_cb *entry_hash,
-                const void *aux)
+                struct ctdp_pool *pool)
 {
     int error;
 
-    /* No fewer buckets than locks: with fewer, two locks would guard one
-     * bucket. */
-    n = n ? n : CTDP_N_LOCKS;
-    n = MIN(MAX(n, CTDP_N_LOCKS), MAX_BUCKETS);
+    n = MIN(MAX(n, CTDP_MIN_BUCKETS), MAX_BUCKETS);
     n = 1u << log_2_ceil(n);
     error = ctdp_random_bytes(&t->hash_key, sizeof t->hash_key);
     if (error) {
@@ -103,8 +101,6 @@ ctdp_table_init(struct ctdp_table *t, uint32_t n, uint32_t max_chain,
     ovs_mutex_init(&t->resize_mutex);
     t->max_chain = max_chain;
     t->test_hash = test_hash;
-    t->entry_hash = entry_hash;
-    t->entry_hash_aux = aux;
     return 0;
 }
 
@@ -435,15 +431,12 @@ ctdp_table_n_buckets(const struct ctdp_table *t)
     return buckets_get(t)->mask + 1;
 }
 
-/* Bit 'k' of the hash of the entry 'e' whose tag is 'tag'. */
+/* Bit 'k' of the hash whose tag is 'tag', for a table of 2^k buckets or
+ * more (CTDP_MIN_BUCKETS). */
 static uint32_t
-hash_bit(const struct ctdp_table *t, uint32_t e, uint16_t tag, int k)
+hash_bit(uint16_t tag, int k)
 {
-    if (k >= CTDP_TAG_SHIFT && k < CTDP_TAG_SHIFT + 16) {
-        return (tag >> (k - CTDP_TAG_SHIFT)) & 1;
-    }
-    return (t->entry_hash(ctdp_pool_ptr(t->region, e >> 1), e & 1,
-                          t->entry_hash_aux) >> k) & 1;
+    return (tag >> (k - CTDP_TAG_SHIFT)) & 1;
 }
 
 /* The two new buckets an old one moves to.  They are empty (new arrays
@@ -498,7 +491,7 @@ move_bucket(struct ctdp_table *t, struct ctdp_buckets *old, uint32_t i)
                                 ->ref[s], &e);
             atomic_read_relaxed(&CONST_CAST(struct ctdp_bucket *, src)
                                 ->tag[s], &tag);
-            move_dst_put(t, &d, hash_bit(t, e, tag, k), e, tag);
+            move_dst_put(t, &d, hash_bit(tag, k), e, tag);
         }
         link = ctdp_bucket_link(src) >> 1;
         if (!link) {

@@ -274,11 +274,11 @@ test_max_conns_filled_meanwhile(void)
  * expired, not ASSURED, or TCP and closing.  placed_hash() lets a test
  * choose buckets: A's port P >= PLACED_BASE puts a conn's original node in
  * bucket P - PLACED_BASE, and its reply node PLACED_REPLY buckets further
- * on, away from every bucket the tests search.  The table has 1024
- * buckets and never grows here (a few conns). */
+ * on, away from every bucket the tests search.  The table has the
+ * fewest buckets and never grows here (a few conns). */
 #define PLACED_BASE 10000
 #define PLACED_REPLY 512
-#define PLACED_BUCKETS 1024
+#define PLACED_BUCKETS CTDP_MIN_BUCKETS
 
 static uint32_t
 placed_hash(const struct ctdp_tuple *t)
@@ -466,7 +466,7 @@ test_early_drop_range(void)
     }
 }
 
-/* The range wraps at the end of the table: from bucket 1020, bucket 3 is
+/* The range wraps at the end of the table: from bucket 4092, bucket 3 is
  * the 8th bucket searched and bucket 4 is out of reach. */
 static void
 test_early_drop_range_wraps(void)

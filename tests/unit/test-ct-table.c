@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "dp-packet.h"
+#include "hash.h"
 #include "ovs-rcu.h"
 #include "ovs-thread.h"
 #include "packets.h"
@@ -91,7 +92,7 @@ check_dump(struct ctdp_ct *ct, uint32_t n, long long now)
     free(seen);
 }
 
-/* The first growth (1024 buckets, UDP conns past 8192) moves buckets a few at
+/* The first growth (4096 buckets, UDP conns past 32768) moves buckets a few at
  * a time, two per confirm: part-way, every conn is found in both
  * directions and dumped once, whether its bucket moved or not, and conns
  * removed meanwhile are gone from both arrays. */
@@ -102,12 +103,12 @@ test_table_growth_in_steps(void)
     struct ctdp_ct_flush_filter f;
     uint32_t n = 0, missing = 0;
 
-    CHECK_EQ(ctdp_table_n_buckets(&ct->table), 1024);
+    CHECK_EQ(ctdp_table_n_buckets(&ct->table), CTDP_MIN_BUCKETS);
     while (!moved(ct)) {
         commit_conn(ct, n++, 0);
     }
-    /* 100 confirms: a fifth of the array moved. */
-    for (int k = 0; k < 100; k++) {
+    /* 400 confirms: a fifth of the array moved. */
+    for (int k = 0; k < 400; k++) {
         commit_conn(ct, n++, 0);
     }
     CHECK(growing(ct));
@@ -135,7 +136,7 @@ test_table_growth_in_steps(void)
     while (growing(ct)) {
         commit_conn(ct, n++, 1);
     }
-    CHECK_EQ(ctdp_table_n_buckets(&ct->table), 2048);
+    CHECK_EQ(ctdp_table_n_buckets(&ct->table), 2 * CTDP_MIN_BUCKETS);
     missing = 0;
     for (uint32_t i = 0; i < n; i++) {
         missing += !reply_found(ct, i, 2);
@@ -145,9 +146,9 @@ test_table_growth_in_steps(void)
     tpkt_ct_destroy(ct);
 }
 
-/* A growth's new array is made ahead of the moves (128 entries ahead for
- * 1024 buckets), which start once the load passes 8 entries a bucket
- * (8192 UDP conns, of one entry each), so that the backer backs its first
+/* A growth's new array is made ahead of the moves (512 entries ahead for
+ * 4096 buckets), which start once the load passes 8 entries a bucket
+ * (32768 UDP conns, of one entry each), so that the backer backs its first
  * pages before they are written.  When the moves began at once, the first
  * inserts of every growth faulted those pages in themselves, the slowest
  * batches of ctdp-bench's new-conns runs. */
@@ -161,13 +162,13 @@ test_table_growth_array_ahead(void)
     while (!growing(ct)) {
         commit_conn(ct, n++, 0);
     }
-    CHECK_EQ(n, 8192 - 128 + 1);
+    CHECK_EQ(n, 32768 - 512 + 1);
     next = ctdp_buckets_next(ovsrcu_get(struct ctdp_buckets *,
                                         &ct->table.buckets));
     ctdp_backer_drain();
     CHECK_EQ(resident_pages(next->b, CTDP_POOL_POPULATE),
              CTDP_POOL_POPULATE / get_page_size());
-    while (n < 8192) {
+    while (n < 32768) {
         commit_conn(ct, n++, 0);
         CHECK_EQ(moved(ct), 0);
     }
@@ -190,7 +191,8 @@ test_table_growth_keeps_retired_array(void)
     uint32_t n = 0;
     void *obj;
 
-    while (ctdp_table_n_buckets(&ct->table) == 1024 || growing(ct)) {
+    while (ctdp_table_n_buckets(&ct->table) == CTDP_MIN_BUCKETS
+           || growing(ct)) {
         commit_conn(ct, n++, 0);
     }
     ovsrcu_synchronize();
@@ -200,6 +202,47 @@ test_table_growth_keeps_retired_array(void)
     obj = ctdp_pool_alloc(ct->pool, 512);
     CHECK((char *) obj == old + 64);
     ctdp_pool_free(obj);
+    tpkt_ct_destroy(ct);
+}
+
+static unsigned int n_hashes;
+
+/* A tuple's hash, counted. */
+static uint32_t
+counted_hash(const struct ctdp_tuple *t)
+{
+    n_hashes++;
+    return hash_bytes(t, sizeof *t, 0);
+}
+
+/* A growth moves each entry by its tag, without hashing its tuple again:
+ * no confirm hashes more while the table grows than before.  Tables of
+ * 1024 and 2048 buckets, too small for the tags to hold their split bit,
+ * used to hash every moved entry (16 per confirm), and their growths made
+ * UDP batches of ctdp-bench 20-40 times the median. */
+static void
+test_table_growth_without_hashing(void)
+{
+    struct ctdp_ct_params p = { .hash = counted_hash };
+    struct ctdp_ct *ct = ctdp_ct_create(&p);
+    unsigned int most = 0, most_growing = 0;
+    uint32_t n = 0;
+
+    CHECK_EQ(ctdp_table_n_buckets(&ct->table), CTDP_MIN_BUCKETS);
+    while (ctdp_table_n_buckets(&ct->table) == CTDP_MIN_BUCKETS
+           || growing(ct)) {
+        unsigned int before = n_hashes;
+        bool moving = moved(ct) > 0;
+
+        commit_conn(ct, n++, 0);
+        if (moving) {
+            most_growing = MAX(most_growing, n_hashes - before);
+        } else {
+            most = MAX(most, n_hashes - before);
+        }
+    }
+    CHECK(most > 0);
+    CHECK(most_growing <= most);
     tpkt_ct_destroy(ct);
 }
 
@@ -220,11 +263,11 @@ test_table_growth_without_mutex(void)
         commit_conn(ct, n++, 0);
     }
     ovs_mutex_lock(&ct->table.resize_mutex);
-    for (int k = 0; k < 1000; k++) {
+    for (int k = 0; k < 3000; k++) {
         commit_conn(ct, n++, 0);
     }
     CHECK(!growing(ct));
-    CHECK_EQ(ctdp_table_n_buckets(&ct->table), 2048);
+    CHECK_EQ(ctdp_table_n_buckets(&ct->table), 2 * CTDP_MIN_BUCKETS);
     ovs_mutex_unlock(&ct->table.resize_mutex);
     ctdp_ct_get_stats(ct, &s);
     CHECK_EQ(s.insert, n);
@@ -285,10 +328,11 @@ test_table_growth_long_chain(void)
     struct ctdp_ct *ct = ctdp_ct_create(&p);
     uint32_t n = 0, missing = 0;
 
-    while (ctdp_table_n_buckets(&ct->table) == 1024 || growing(ct)) {
+    while (ctdp_table_n_buckets(&ct->table) == CTDP_MIN_BUCKETS
+           || growing(ct)) {
         commit_conn(ct, n++, 0);
     }
-    CHECK(n > 8192);
+    CHECK(n > 8 * CTDP_MIN_BUCKETS);
     for (uint32_t i = 0; i < n; i++) {
         missing += !reply_found(ct, i, 1);
     }
@@ -835,6 +879,7 @@ const struct ctdp_unit_suite ct_table_suite = {
         { "growth_keeps_retired_array",
           test_table_growth_keeps_retired_array },
         { "growth_without_mutex", test_table_growth_without_mutex },
+        { "growth_without_hashing", test_table_growth_without_hashing },
         { "overflow_chain", test_table_overflow_chain },
         { "growth_long_chain", test_table_growth_long_chain },
         { "hint_overflow", test_table_hint_overflow },
