@@ -852,39 +852,82 @@ random_sequence(size_t n, uint64_t bound)
     return seq;
 }
 
-/* The runs of the lookups on 'n_threads' threads, on both tables, and on
- * ctdp's with nf_conntrack_acct=0 ('uncounted'), in an order that turns
- * with each round. */
+/* The memory floor's lines, and the order its runs read them in. */
+struct floor_mem {
+    uint8_t *mem;
+    uint32_t *seq;
+};
+
+static void
+floor_mem_init(struct floor_mem *f, const struct bench_config *cfg,
+               size_t bytes)
+{
+    size_t n_lines = MAX(1, bytes / BENCH_CACHE_LINE);
+
+    f->mem = xmalloc_cacheline(n_lines * BENCH_CACHE_LINE);
+    f->seq = random_sequence(cfg->lookups, n_lines);
+    memset(f->mem, 1, n_lines * BENCH_CACHE_LINE);
+}
+
+static void
+floor_mem_destroy(struct floor_mem *f)
+{
+    free_cacheline(f->mem);
+    free(f->seq);
+}
+
+/* A lookup run's turn in a round of lookup_runs(). */
+enum lookup_slot {
+    SLOT_CTDP = BENCH_CTDP,
+    SLOT_OVS = BENCH_OVS,
+    SLOT_UNCOUNTED,             /* ctdp with nf_conntrack_acct=0. */
+    SLOT_FLOOR,                 /* The memory floor. */
+    N_SLOTS
+};
+
+/* The runs of the lookups on 'n_threads' threads, on both tables, on
+ * ctdp's with nf_conntrack_acct=0 ('uncounted'), and of the memory floor
+ * on 'floor' ('floor_runs'), in an order that turns with each round: the
+ * floor's runs meet the same phases of the host as the lookups they are
+ * set against. */
 static void
 lookup_runs(const struct bench_config *cfg, struct bench_ct *cts[],
             const uint32_t *seq, unsigned int n_threads,
             struct bench_runs *runs[BENCH_N_IMPLS],
-            struct bench_runs *uncounted)
+            struct bench_runs *uncounted,
+            const struct floor_mem *floor, struct bench_runs *floor_runs)
 {
-    struct bench_job jobs[BENCH_N_IMPLS];
+    struct bench_job jobs[N_SLOTS];
+    struct bench_runs *into[N_SLOTS] = {
+        [SLOT_CTDP] = runs[BENCH_CTDP], [SLOT_OVS] = runs[BENCH_OVS],
+        [SLOT_UNCOUNTED] = uncounted, [SLOT_FLOOR] = floor_runs,
+    };
 
-    for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
-        jobs[impl] = (struct bench_job) {
-            .work = work_lookup, .ct = cts[impl], .n_threads = n_threads,
+    for (int s = 0; s < N_SLOTS; s++) {
+        jobs[s] = (struct bench_job) {
+            .work = work_lookup, .n_threads = n_threads,
             .proto = BENCH_UDP, .n = cfg->lookups, .seq = seq,
+            .ct = cts[s == SLOT_OVS ? BENCH_OVS : BENCH_CTDP],
         };
     }
+    jobs[SLOT_FLOOR].work = work_floor;
+    jobs[SLOT_FLOOR].ct = NULL;
+    jobs[SLOT_FLOOR].seq = floor->seq;
+    jobs[SLOT_FLOOR].mem = floor->mem;
     for (unsigned int r = 0; r < cfg->runs; r++) {
-        for (unsigned int k = 0; k <= BENCH_N_IMPLS; k++) {
-            unsigned int slot = (r + k) % (BENCH_N_IMPLS + 1);
-            bool counts = slot < BENCH_N_IMPLS;
-            enum bench_impl impl = counts ? slot : BENCH_CTDP;
-            struct bench_runs *into = counts ? runs[impl] : uncounted;
+        for (unsigned int k = 0; k < N_SLOTS; k++) {
+            enum lookup_slot slot = (r + k) % N_SLOTS;
             double secs;
 
-            if (!counts) {
+            if (slot == SLOT_UNCOUNTED) {
                 bench_ct_set_acct(cts[BENCH_CTDP], false);
             }
-            secs = timed_run(&jobs[impl], into);
-            if (!counts) {
+            secs = (slot == SLOT_FLOOR ? job_run(&jobs[slot], NULL)
+                    : timed_run(&jobs[slot], into[slot]));
+            if (slot == SLOT_UNCOUNTED) {
                 bench_ct_set_acct(cts[BENCH_CTDP], true);
             }
-            bench_runs_add(into, cfg->lookups / secs / 1e6);
+            bench_runs_add(into[slot], cfg->lookups / secs / 1e6);
         }
     }
 }
@@ -921,12 +964,14 @@ void
 bench_lookups(const struct bench_config *cfg, uint32_t n_conns,
               const unsigned int threads[], size_t n_threads,
               struct bench_runs *results[BENCH_N_IMPLS],
-              struct bench_runs uncounted[])
+              struct bench_runs uncounted[],
+              size_t floor_bytes, struct bench_runs floor[])
 {
     uint32_t *seq = random_sequence(cfg->lookups, n_conns);
     uint32_t *all = xmalloc(n_conns * sizeof *all);
     struct bench_ct *cts[BENCH_N_IMPLS];
     struct bench_runs setup[BENCH_N_IMPLS];
+    struct floor_mem floor_mem;
 
     for (uint32_t c = 0; c < n_conns; c++) {
         all[c] = c;
@@ -937,6 +982,7 @@ bench_lookups(const struct bench_config *cfg, uint32_t n_conns,
         make_lookup_table(cts[impl], n_conns, all, &setup[impl]);
     }
     free(all);
+    floor_mem_init(&floor_mem, cfg, floor_bytes);
     for (size_t i = 0; i < n_threads; i++) {
         struct bench_runs *runs[BENCH_N_IMPLS];
 
@@ -947,8 +993,10 @@ bench_lookups(const struct bench_config *cfg, uint32_t n_conns,
         }
         uncounted[i].drops += setup[BENCH_CTDP].drops;
         uncounted[i].misses += setup[BENCH_CTDP].misses;
-        lookup_runs(cfg, cts, seq, threads[i], runs, &uncounted[i]);
+        lookup_runs(cfg, cts, seq, threads[i], runs, &uncounted[i],
+                    &floor_mem, &floor[i]);
     }
+    floor_mem_destroy(&floor_mem);
     for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
         destroy_tracker(cts[impl]);
     }
@@ -994,28 +1042,6 @@ bench_minimal(const struct bench_config *cfg, uint32_t n_conns,
     control_runs(cfg, n_conns, mini, 1, runs);
     *bytes_per_conn = bench_mini_bytes_per_conn(mini);
     bench_mini_destroy(mini);
-}
-
-void
-bench_floor(const struct bench_config *cfg, size_t bytes,
-            unsigned int n_threads, struct bench_runs *runs)
-{
-    size_t n_lines = MAX(1, bytes / BENCH_CACHE_LINE);
-    uint8_t *mem = xmalloc_cacheline(n_lines * BENCH_CACHE_LINE);
-    uint32_t *seq = random_sequence(cfg->lookups, n_lines);
-    struct bench_job job = {
-        .work = work_floor, .n_threads = n_threads, .proto = BENCH_UDP,
-        .n = cfg->lookups, .seq = seq, .mem = mem,
-    };
-
-    memset(mem, 1, n_lines * BENCH_CACHE_LINE);
-    for (unsigned int r = 0; r < cfg->runs; r++) {
-        double secs = job_run(&job, NULL);
-
-        bench_runs_add(runs, cfg->lookups / secs / 1e6);
-    }
-    free_cacheline(mem);
-    free(seq);
 }
 
 /* 'big' conns: 'flush_zone' of them in zone 1, the others in zones 2, 3,

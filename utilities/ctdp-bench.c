@@ -173,7 +173,7 @@ static const char *minimal_names[BENCH_N_MINIS] = {
     [BENCH_MINI_SLOTS] = MINIMAL_PREFIX "slots",
 };
 
-/* Lookups at every size, each followed by the memory floor of that size;
+/* Lookups at every size, with the memory floor of that size interleaved;
  * then the benchmark alone and the minimal tracker at the largest. */
 static void
 measure_lookups(const struct bench_config *cfg, struct bench_results *res)
@@ -187,7 +187,8 @@ measure_lookups(const struct bench_config *cfg, struct bench_results *res)
         };
 
         bench_lookups(cfg, size, bench_threads, N_THREADS, runs,
-                      res->uncounted[s]);
+                      res->uncounted[s], floor_bytes(res) * size,
+                      res->floor[s]);
         for (size_t t = 0; t < N_THREADS; t++) {
             for (int impl = 0; impl < BENCH_N_IMPLS; impl++) {
                 progress("lookup", impl, bench_threads[t], size,
@@ -195,10 +196,6 @@ measure_lookups(const struct bench_config *cfg, struct bench_results *res)
             }
             progress("lookup acct=0", BENCH_CTDP, bench_threads[t], size,
                      &res->uncounted[s][t], "Mpps");
-        }
-        for (size_t t = 0; t < N_THREADS; t++) {
-            bench_floor(cfg, floor_bytes(res) * size, bench_threads[t],
-                        &res->floor[s][t]);
             progress("floor", BENCH_CTDP, bench_threads[t], size,
                      &res->floor[s][t], "Mpps");
         }
@@ -989,7 +986,8 @@ report_notes(struct bench_report *r, const struct bench_config *cfg,
     bench_report_note(r, "The memory floor reads one random cache line "
                       "per packet, prefetched %u at a time, from an array "
                       "of ctdp's measured bytes per UDP conn times the "
-                      "conns.", BENCH_BATCH);
+                      "conns; its runs take turns with the lookups' of "
+                      "that size.", BENCH_BATCH);
     bench_report_note(r, "lookup, benchmark alone: the lookups' packets "
                       "built and loaded into batches as for a tracker, "
                       "then only marked +est: the benchmark's own time, "

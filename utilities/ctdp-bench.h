@@ -244,11 +244,14 @@ void bench_new_conns(const struct bench_config *, enum bench_proto,
 
 /* Lookups: one table of 'n_conns' per tracker, shared by the runs of
  * every thread count in 'threads' ('results[impl][i]' for 'threads[i]');
- * 'uncounted[i]' gets ctdp's with nf_conntrack_acct=0, interleaved. */
+ * 'uncounted[i]' gets ctdp's with nf_conntrack_acct=0, and 'floor[i]'
+ * the memory floor, random cache-line reads from 'floor_bytes' of
+ * memory, both interleaved with them. */
 void bench_lookups(const struct bench_config *, uint32_t n_conns,
                    const unsigned int threads[], size_t n_threads,
                    struct bench_runs *results[BENCH_N_IMPLS],
-                   struct bench_runs uncounted[]);
+                   struct bench_runs uncounted[],
+                   size_t floor_bytes, struct bench_runs floor[]);
 
 /* NAT (see BENCH_NAT_ADDR): new conns, each committed with source NAT
  * and answered (TCP: the whole handshake), the replies de-NATed by a bare
@@ -284,10 +287,6 @@ void bench_harness(const struct bench_config *, uint32_t n_conns,
 void bench_minimal(const struct bench_config *, uint32_t n_conns,
                    enum bench_mini_layout, struct bench_runs *,
                    double *bytes_per_conn);
-
-/* Random cache-line reads from 'bytes' of memory, in Mpps. */
-void bench_floor(const struct bench_config *, size_t bytes,
-                 unsigned int n_threads, struct bench_runs *);
 
 /* Dump of 'cfg->big' conns and flush of a zone of 'cfg->flush_zone'. */
 void bench_dump_flush(const struct bench_config *,
