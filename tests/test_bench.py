@@ -29,12 +29,15 @@ def test_new_conns_runs_start_cold():
         # One and two threads.
         assert len(report_rows(out.stdout, row)) == 2, row
     check_cpu_per_conn(out.stdout)
-    # The latency target's control: batches of arithmetic alone, as long
-    # as ctdp's, timed the same way, beside the target's own figures.
-    for pct in ("p50", "p99", "p99.99", "max"):
-        row = f"arithmetic alone, batch latency {pct}"
-        assert len(report_rows(out.stdout, row)) == 1, row
+    # The latency target's controls: batches of arithmetic alone, and of
+    # a batch of new conns' memory writes with no tracker, as long as
+    # ctdp's, timed the same way, beside the target's own figures.
+    for control in ("arithmetic alone", "memory writes"):
+        for pct in ("p50", "p99", "p99.99", "max"):
+            row = f"{control}, batch latency {pct}"
+            assert len(report_rows(out.stdout, row)) == 1, row
     assert "the machine alone, batches of arithmetic" in out.stdout
+    assert "memory writes and no tracker" in out.stdout
     check_conn_calls(out.stdout)
 
 

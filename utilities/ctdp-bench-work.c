@@ -743,22 +743,117 @@ quiet_steps(double us)
     return MAX(1, us * 1e3 / quiet_step_ns());
 }
 
+/* The memory a batch of the memory control writes (see
+ * bench_quiet_latency()): BENCH_BATCH random lines of 'table', then the
+ * next BENCH_BATCH objects of 'objs', each written whole. */
+#define QUIET_TABLE (16u << 20)
+#define QUIET_OBJ 128
+
+struct quiet_mem {
+    uint8_t *table;             /* QUIET_TABLE bytes. */
+    uint8_t *objs;              /* 'n_objs' objects of QUIET_OBJ bytes. */
+    size_t n_objs;
+    uint64_t x;                 /* The random lines' xorshift state. */
+};
+
+static void
+quiet_mem_init(struct quiet_mem *m, size_t n_objs)
+{
+    m->table = xmalloc_cacheline(QUIET_TABLE);
+    m->objs = xmalloc_cacheline(n_objs * QUIET_OBJ);
+    m->n_objs = n_objs;
+    m->x = 88172645463325252ULL;
+    /* Backed before the runs, as ctdp's backer backs its pages ahead. */
+    memset(m->table, 1, QUIET_TABLE);
+    memset(m->objs, 1, n_objs * QUIET_OBJ);
+}
+
+static void
+quiet_mem_destroy(struct quiet_mem *m)
+{
+    free_cacheline(m->table);
+    free_cacheline(m->objs);
+}
+
+static uint64_t
+xorshift(uint64_t x)
+{
+    x ^= x << 13;
+    x ^= x >> 7;
+    return x ^ (x << 17);
+}
+
+/* Batch 'i''s writes: prefetches its table lines, then adds one to a word
+ * of each and writes each of its objects, as a batch of new conns writes
+ * its bucket lines and its conns. */
+static void
+quiet_mem_batch(struct quiet_mem *m, size_t i)
+{
+    uint8_t *obj = m->objs + (i * BENCH_BATCH % m->n_objs) * QUIET_OBJ;
+    uint64_t x = m->x;
+
+    for (int k = 0; k < BENCH_BATCH; k++) {
+        x = xorshift(x);
+        OVS_PREFETCH(m->table + x % (QUIET_TABLE / 64) * 64);
+    }
+    for (int k = 0; k < BENCH_BATCH; k++) {
+        m->x = xorshift(m->x);
+        (*(volatile uint64_t *) (m->table
+                                 + m->x % (QUIET_TABLE / 64) * 64))++;
+        memset(obj + k * QUIET_OBJ, k, QUIET_OBJ);
+    }
+}
+
+/* The median us that 'n' batches of quiet_mem_batch() take, on objects
+ * after 'm''s first 'skip' batches' (which the runs then write first). */
+static double
+quiet_mem_us(struct quiet_mem *m, size_t skip, size_t n)
+{
+    uint64_t *ns = xcalloc(n, sizeof *ns);
+    double us;
+
+    for (size_t i = 0; i < n; i++) {
+        long long start = monotonic_ns();
+
+        quiet_mem_batch(m, skip + i);
+        ns[i] = monotonic_ns() - start;
+    }
+    qsort(ns, n, sizeof *ns, compare_uint64s);
+    us = ns[n / 2] / 1e3;
+    free(ns);
+    return us;
+}
+
 void
 bench_quiet_latency(double batch_us, size_t n_batches, unsigned int runs,
-                    struct bench_latency *latency)
+                    bool memory, struct bench_latency *latency)
 {
     uint64_t *batch_ns = xcalloc(n_batches, sizeof *batch_ns);
-    uint64_t steps = quiet_steps(batch_us);
+    enum { CALIBRATE = 1000 };
+    struct quiet_mem m;
+    uint64_t steps;
     volatile uint64_t sink = 1;
 
+    if (memory) {
+        /* The arithmetic fills what the memory leaves of 'batch_us'. */
+        quiet_mem_init(&m, (n_batches + CALIBRATE) * BENCH_BATCH);
+        batch_us -= MIN(quiet_mem_us(&m, n_batches, CALIBRATE), batch_us);
+    }
+    steps = quiet_steps(batch_us);
     for (unsigned int r = 0; r < runs; r++) {
         for (size_t i = 0; i < n_batches; i++) {
             long long start = monotonic_ns();
 
+            if (memory) {
+                quiet_mem_batch(&m, i);
+            }
             sink = quiet_work(sink, steps);
             batch_ns[i] = monotonic_ns() - start;
         }
         latency_add(latency, batch_ns, n_batches);
+    }
+    if (memory) {
+        quiet_mem_destroy(&m);
     }
     free(batch_ns);
 }

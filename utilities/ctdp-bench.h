@@ -211,9 +211,15 @@ const char *bench_pct_name(enum bench_pct);
  * sized to last about 'batch_us', timed as new-conns times its batches;
  * each of 'runs' runs adds its percentiles to 'latency'.  What the host
  * and the kernel (interrupts, the hypervisor, other guests) put into any
- * batch of that length, whatever it does: a floor for new-conns's tail. */
+ * batch of that length, whatever it does: a floor for new-conns's tail.
+ * With 'memory', each batch also writes what a batch of new conns must
+ * (BENCH_BATCH random lines of a 16 MiB table, BENCH_BATCH fresh objects
+ * of 128 bytes, all backed before the runs), the arithmetic filling the
+ * rest of 'batch_us': what the machine puts into such a batch with no
+ * tracker at all. */
 void bench_quiet_latency(double batch_us, size_t n_batches,
-                         unsigned int runs, struct bench_latency *);
+                         unsigned int runs, bool memory,
+                         struct bench_latency *);
 
 /* The ns that one read of the clock that times batches costs. */
 double bench_clock_read_ns(void);
