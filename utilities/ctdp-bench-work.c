@@ -804,8 +804,8 @@ quiet_mem_batch(struct quiet_mem *m, size_t i)
     }
 }
 
-/* The median us that 'n' batches of quiet_mem_batch() take, on objects
- * after 'm''s first 'skip' batches' (which the runs then write first). */
+/* The median us that 'n' batches of quiet_mem_batch() take, on the
+ * objects past those of the first 'skip' batches (which the runs write). */
 static double
 quiet_mem_us(struct quiet_mem *m, size_t skip, size_t n)
 {
