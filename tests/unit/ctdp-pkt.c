@@ -7,6 +7,7 @@
 #include "csum.h"
 #include "ctdp-unit.h"
 #include "dp-packet.h"
+#include "hash.h"
 #include "ovs-rcu.h"
 #include "packets.h"
 #include "util.h"
@@ -924,4 +925,13 @@ tpkt_ip_bytes(const struct dp_packet *pkt, const uint8_t **bytes)
     frag_layout(pkt, 0, &unfrag_end, &nexthdr_ofs, &ip_end);
     *bytes = (const uint8_t *) dp_packet_data(pkt) + TPKT_L3_OFS;
     return ip_end - TPKT_L3_OFS;
+}
+
+unsigned long tpkt_n_hashes;
+
+uint32_t
+tpkt_counted_hash(const struct ctdp_tuple *t)
+{
+    tpkt_n_hashes++;
+    return hash_bytes(t, sizeof *t, 0);
 }

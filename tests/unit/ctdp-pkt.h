@@ -162,4 +162,10 @@ bool tpkt_find(struct ctdp_ct *, const struct ctdp_tuple *orig, long long now,
                struct ctdp_ct_entry *);
 const char *tpkt_state_name(int state, char *buf, size_t size);
 
+/* A table hash for struct ctdp_ct_params' 'hash' (hash_bytes() of the
+ * tuple) that counts its calls in 'tpkt_n_hashes': for tests of how often
+ * the tracker hashes, on one thread. */
+extern unsigned long tpkt_n_hashes;
+uint32_t tpkt_counted_hash(const struct ctdp_tuple *);
+
 #endif /* ctdp-pkt.h */

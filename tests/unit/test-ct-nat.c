@@ -532,17 +532,6 @@ test_snat_single_port_full(void)
     }
 }
 
-/* The bounded search, counted: the table hash (replaced for the test)
- * runs once per table lookup. */
-static unsigned long n_hashes;
-
-static uint32_t
-counting_hash(const struct ctdp_tuple *t)
-{
-    n_hashes++;
-    return hash_bytes(t, sizeof *t, 0);
-}
-
 /* A 60000-port range that is full: the next conn is dropped and counted
  * after a bounded search (the kernel's 128 + 64 + 32 + 16 + 8 = 248
  * attempts, plus the lookups of the packet and of keeping its port), not
@@ -551,8 +540,10 @@ static void
 test_snat_search_bounded(void)
 {
     struct ctdp_ct_params params = {
-        .n_buckets = 1 << 17,   /* No growth, no rehash to count. */
-        .hash = counting_hash,
+        .n_buckets = 1 << 17,   /* No growth. */
+        /* The bounded search, counted: the table hash runs once per
+         * table lookup. */
+        .hash = tpkt_counted_hash,
     };
     struct ctdp_ct *ct = ctdp_ct_create(&params);
     struct ctdp_ct_action a = nat_action(true, CTDP_NAT_SRC, A, NULL,
@@ -572,11 +563,11 @@ test_snat_search_bounded(void)
     CHECK_EQ(n_kept, 60000);
     CHECK_EQ(ctdp_ct_n_conns(ct), 60000);
 
-    n_hashes = 0;
+    tpkt_n_hashes = 0;
     CHECK_EQ(udp_out(ct, H2, 2000, S, 53, &a, NULL, 0), 0);
-    printf("# %lu table lookups for the full range\n", n_hashes);
-    CHECK(n_hashes > 0);
-    CHECK(n_hashes <= 248 + 8);
+    printf("# %lu table lookups for the full range\n", tpkt_n_hashes);
+    CHECK(tpkt_n_hashes > 0);
+    CHECK(tpkt_n_hashes <= 248 + 8);
     CHECK_EQ(stats_of(ct).nat_exhausted, 1);
     CHECK_EQ(ctdp_ct_n_conns(ct), 60000);
     tpkt_ct_destroy(ct);

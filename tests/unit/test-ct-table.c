@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "dp-packet.h"
-#include "hash.h"
 #include "ovs-rcu.h"
 #include "ovs-thread.h"
 #include "packets.h"
@@ -205,16 +204,6 @@ test_table_growth_keeps_retired_array(void)
     tpkt_ct_destroy(ct);
 }
 
-static unsigned int n_hashes;
-
-/* A tuple's hash, counted. */
-static uint32_t
-counted_hash(const struct ctdp_tuple *t)
-{
-    n_hashes++;
-    return hash_bytes(t, sizeof *t, 0);
-}
-
 /* A growth moves each entry by its tag, without hashing its tuple again:
  * no confirm hashes more while the table grows than before.  Tables of
  * 1024 and 2048 buckets, too small for the tags to hold their split bit,
@@ -223,22 +212,22 @@ counted_hash(const struct ctdp_tuple *t)
 static void
 test_table_growth_without_hashing(void)
 {
-    struct ctdp_ct_params p = { .hash = counted_hash };
+    struct ctdp_ct_params p = { .hash = tpkt_counted_hash };
     struct ctdp_ct *ct = ctdp_ct_create(&p);
-    unsigned int most = 0, most_growing = 0;
+    unsigned long most = 0, most_growing = 0;
     uint32_t n = 0;
 
     CHECK_EQ(ctdp_table_n_buckets(&ct->table), CTDP_MIN_BUCKETS);
     while (ctdp_table_n_buckets(&ct->table) == CTDP_MIN_BUCKETS
            || growing(ct)) {
-        unsigned int before = n_hashes;
+        unsigned long before = tpkt_n_hashes;
         bool moving = moved(ct) > 0;
 
         commit_conn(ct, n++, 0);
         if (moving) {
-            most_growing = MAX(most_growing, n_hashes - before);
+            most_growing = MAX(most_growing, tpkt_n_hashes - before);
         } else {
-            most = MAX(most, n_hashes - before);
+            most = MAX(most, tpkt_n_hashes - before);
         }
     }
     CHECK(most > 0);
