@@ -998,17 +998,17 @@ lookup_runs(const struct bench_config *cfg, struct bench_ct *cts[],
         [SLOT_UNCOUNTED] = uncounted, [SLOT_FLOOR] = floor_runs,
     };
 
-    for (int s = 0; s < N_SLOTS; s++) {
+    for (int s = 0; s < SLOT_FLOOR; s++) {
         jobs[s] = (struct bench_job) {
             .work = work_lookup, .n_threads = n_threads,
             .proto = BENCH_UDP, .n = cfg->lookups, .seq = seq,
             .ct = cts[s == SLOT_OVS ? BENCH_OVS : BENCH_CTDP],
         };
     }
-    jobs[SLOT_FLOOR].work = work_floor;
-    jobs[SLOT_FLOOR].ct = NULL;
-    jobs[SLOT_FLOOR].seq = floor->seq;
-    jobs[SLOT_FLOOR].mem = floor->mem;
+    jobs[SLOT_FLOOR] = (struct bench_job) {
+        .work = work_floor, .n_threads = n_threads, .proto = BENCH_UDP,
+        .n = cfg->lookups, .seq = floor->seq, .mem = floor->mem,
+    };
     for (unsigned int r = 0; r < cfg->runs; r++) {
         for (unsigned int k = 0; k < N_SLOTS; k++) {
             enum lookup_slot slot = (r + k) % N_SLOTS;
